@@ -1,0 +1,88 @@
+import type { RawConfig, RawEnvironment, RawInstance, RawJob } from './schema.js';
+import {
+  DEFAULT_ENVIRONMENT,
+  DEFAULT_PROJECT,
+  type EnvironmentSpec,
+  type InstanceSpec,
+  type JobSpec,
+  type RunSpec,
+} from '../model/run-spec.js';
+
+export interface NormalizeOptions {
+  /** CPUs of an instance whose `cpus` is not given (for the local provider: this machine's cores). */
+  defaultCpus: number;
+}
+
+/** Applies the original tool's defaults and expands `repeat`; assumes the raw config passed the schema. */
+export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunSpec {
+  const environments = (raw.environments ?? []).map(normalizeEnvironment);
+  if (environments.length === 0) environments.push(normalizeEnvironment({}));
+  const onlyEnvironment = environments.length === 1 ? environments[0]!.name : undefined;
+  return {
+    project: raw.project ?? DEFAULT_PROJECT,
+    provider: raw.provider ?? 'local',
+    maestro: raw.maestro ?? 'local',
+    jobAssign: raw.job_assign ?? 'multi_knapsack',
+    autoStop: raw.auto_stop ?? true,
+    recover: raw.recover ?? true,
+    mutualizeUploads: raw.mutualize_uploads ?? true,
+    registry: raw.registry ?? null,
+    instances: (raw.instances?.length ? raw.instances : [{}]).map((instance, group) =>
+      normalizeInstance(instance, group, options),
+    ),
+    environments,
+    jobs: raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment)),
+  };
+}
+
+function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOptions): InstanceSpec {
+  return {
+    group,
+    type: raw.type ?? null,
+    cpus: raw.cpus ?? options.defaultCpus,
+    number: raw.number ?? 1,
+    eco: raw.eco ?? false,
+    ecoLife: raw.eco_life ?? null,
+    maxBid: raw.max_bid ?? null,
+    region: raw.region ?? null,
+    imgId: raw.img_id ?? null,
+    gpu: raw.gpu ?? null,
+    diskSize: raw.disk_size ?? null,
+    diskType: raw.disk_type ?? null,
+    explode: raw.explode ?? true,
+  };
+}
+
+function normalizeEnvironment(raw: RawEnvironment): EnvironmentSpec {
+  return {
+    name: raw.name ?? DEFAULT_ENVIRONMENT,
+    command: raw.command ?? null,
+    aptget: toList(raw.env_aptget),
+    conda: toList(raw.env_conda),
+    condaChannels: toList(raw.env_conda_channels),
+    pypi: toList(raw.env_pypi),
+    julia: toList(raw.env_julia),
+  };
+}
+
+function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined): JobSpec[] {
+  const name = raw.name ?? `job-${index + 1}`;
+  const repeat = raw.repeat ?? 1;
+  const base: Omit<JobSpec, 'id'> = {
+    envName: raw.env_name ?? onlyEnvironment ?? DEFAULT_ENVIRONMENT,
+    cpusReq: raw.cpus_req ?? 1,
+    runCommand: raw.run_command ?? null,
+    runScript: raw.run_script ?? null,
+    uploadFiles: toList(raw.upload_files),
+    inputFiles: toList(raw.input_files),
+    outputFiles: toList(raw.output_files),
+    retries: raw.retries ?? 0,
+  };
+  if (repeat === 1) return [{ id: name, ...base }];
+  return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base }));
+}
+
+function toList(value: string | string[] | null | undefined): string[] {
+  if (value === null || value === undefined) return [];
+  return typeof value === 'string' ? [value] : [...value];
+}

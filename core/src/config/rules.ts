@@ -1,0 +1,52 @@
+import type { ConfigIssue } from '../errors.js';
+import type { RawConfig } from './schema.js';
+import { formatPath, type FieldPath, type ParsedConfig } from './parse.js';
+import { closest } from './schema-issues.js';
+import { checkRelativePath } from '../model/paths.js';
+
+/** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
+export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCpus: number): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: FieldPath, message: string) =>
+    issues.push({ path: formatPath(path), message, ...parsed.locate(path) });
+
+  const environments = raw.environments ?? [];
+  const envNames = environments.map((env) => env.name).filter((name): name is string => typeof name === 'string');
+  environments.forEach((env, i) => {
+    if ((env.name === null || env.name === undefined) && environments.length > 1) {
+      add(['environments', i, 'name'], 'is required when there are several environments');
+    } else if (env.name && envNames.indexOf(env.name) !== i) {
+      add(['environments', i, 'name'], `"${env.name}" is already the name of another environment`);
+    }
+  });
+
+  const largestInstance = Math.max(...(raw.instances?.length ? raw.instances : [{}]).map((i) => i.cpus ?? defaultCpus));
+  const jobNames = new Map<string, number>();
+  raw.jobs.forEach((job, i) => {
+    if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
+    if (job.run_script && !job.run_command) {
+      add(['jobs', i, 'run_script'], 'is not supported by this version yet; use run_command');
+    }
+    if (job.env_name === null || job.env_name === undefined) {
+      if (environments.length > 1) add(['jobs', i, 'env_name'], 'is required when there are several environments');
+    } else if (!envNames.includes(job.env_name) && !(environments.length === 0 && job.env_name === 'default')) {
+      const suggestion = closest(job.env_name, envNames);
+      add(['jobs', i, 'env_name'], `no environment is named "${job.env_name}"${suggestion ? `; did you mean ${suggestion}?` : ''}`);
+    }
+    if ((job.cpus_req ?? 1) > largestInstance) {
+      add(['jobs', i, 'cpus_req'], `${job.cpus_req} exceeds the largest instance (${largestInstance} cpus)`);
+    }
+    const name = job.name ?? `job-${i + 1}`;
+    if (jobNames.has(name)) add(['jobs', i, 'name'], `"${name}" is already the name of jobs[${jobNames.get(name)}]`);
+    jobNames.set(name, i);
+    for (const key of ['upload_files', 'input_files', 'output_files'] as const) {
+      const value = job[key];
+      const paths = typeof value === 'string' ? [value] : (value ?? []);
+      paths.forEach((path, p) => {
+        const problem = checkRelativePath(path);
+        if (problem) add(typeof value === 'string' ? ['jobs', i, key] : ['jobs', i, key, p], problem);
+      });
+    }
+  });
+  return issues;
+}

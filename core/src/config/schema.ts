@@ -1,0 +1,87 @@
+import Type, { type Static, type TSchema } from 'typebox';
+
+/**
+ * The schema of katapult.yaml. Keys are the original Python tool's, snake_case, so its configs carry over;
+ * `null` is accepted wherever the original accepted None. New keys (`name` on a job, `retries`, `registry`)
+ * extend it without changing the meaning of the old ones.
+ */
+const nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+const stringOrList = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))]);
+
+export const NamePattern = '^[a-zA-Z0-9][a-zA-Z0-9_-]*$';
+const name = Type.String({ pattern: NamePattern, maxLength: 63 });
+
+export const InstanceSchema = Type.Object(
+  {
+    region: nullable(Type.String()),
+    cloud_id: nullable(Type.String()),
+    img_id: nullable(Type.String()),
+    img_username: nullable(Type.String()),
+    type: nullable(Type.String()),
+    cpus: nullable(Type.Integer({ minimum: 1 })),
+    gpu: nullable(Type.String()),
+    disk_size: nullable(Type.Integer({ minimum: 1 })),
+    disk_type: nullable(Type.String()),
+    eco: nullable(Type.Boolean()),
+    eco_life: nullable(Type.Union([Type.String(), Type.Number()])),
+    max_bid: nullable(Type.Number({ exclusiveMinimum: 0 })),
+    number: nullable(Type.Integer({ minimum: 1, maximum: 1000 })),
+    explode: nullable(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const EnvironmentSchema = Type.Object(
+  {
+    name: nullable(name),
+    command: nullable(Type.String({ minLength: 1 })),
+    env_aptget: nullable(stringOrList),
+    env_conda: nullable(stringOrList),
+    env_conda_channels: nullable(stringOrList),
+    env_pypi: nullable(stringOrList),
+    env_julia: nullable(stringOrList),
+  },
+  { additionalProperties: false },
+);
+
+export const JobSchema = Type.Object(
+  {
+    name: nullable(name),
+    env_name: nullable(name),
+    cpus_req: nullable(Type.Integer({ minimum: 1 })),
+    run_script: nullable(Type.String({ minLength: 1 })),
+    run_command: nullable(Type.String({ minLength: 1 })),
+    upload_files: nullable(stringOrList),
+    input_files: nullable(stringOrList),
+    output_files: nullable(stringOrList),
+    repeat: nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    retries: nullable(Type.Integer({ minimum: 0, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    project: nullable(name),
+    profile: nullable(Type.String()),
+    dev: nullable(Type.Boolean()),
+    debug: nullable(Type.Integer({ minimum: 0, maximum: 3 })),
+    maestro: nullable(Type.Union([Type.Literal('local'), Type.Literal('remote')])),
+    auto_stop: nullable(Type.Boolean()),
+    provider: nullable(Type.Union([Type.Literal('local'), Type.Literal('aws')])),
+    job_assign: nullable(Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')])),
+    recover: nullable(Type.Boolean()),
+    print_deploy: nullable(Type.Boolean()),
+    mutualize_uploads: nullable(Type.Boolean()),
+    registry: nullable(Type.String({ minLength: 1 })),
+    instances: nullable(Type.Array(InstanceSchema)),
+    environments: nullable(Type.Array(EnvironmentSchema)),
+    jobs: Type.Array(JobSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawInstance = Static<typeof InstanceSchema>;
+export type RawEnvironment = Static<typeof EnvironmentSchema>;
+export type RawJob = Static<typeof JobSchema>;

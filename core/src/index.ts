@@ -1,0 +1,13 @@
+export * from './errors.js';
+export { loadConfig } from './config/load.js';
+export { ConfigSchema } from './config/schema.js';
+export type { RawConfig } from './config/schema.js';
+export type { NormalizeOptions } from './config/normalize.js';
+export { checkRelativePath } from './model/paths.js';
+export * from './model/run-spec.js';
+export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
+export * from './lifecycle/job.js';
+export * from './scheduler/plan.js';
+export * from './protocol/subjects.js';
+export * from './protocol/messages.js';
+export * from './protocol/api.js';

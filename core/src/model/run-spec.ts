@@ -1,0 +1,75 @@
+import Type, { type Static } from 'typebox';
+import { NamePattern } from '../config/schema.js';
+
+/**
+ * The canonical, defaulted form of a config (camelCase, no nulls): what the rest of Katapult works from.
+ * It is a schema as well as a type because it crosses HTTP when the CLI submits a run.
+ */
+const name = Type.String({ pattern: NamePattern, maxLength: 80 });
+const strings = Type.Array(Type.String());
+const nullableString = Type.Union([Type.String(), Type.Null()]);
+
+export const InstanceSpecSchema = Type.Object({
+  /** Index of the `instances` entry this came from. */
+  group: Type.Integer({ minimum: 0 }),
+  type: nullableString,
+  cpus: Type.Integer({ minimum: 1 }),
+  number: Type.Integer({ minimum: 1 }),
+  eco: Type.Boolean(),
+  ecoLife: Type.Union([Type.String(), Type.Number(), Type.Null()]),
+  maxBid: Type.Union([Type.Number(), Type.Null()]),
+  region: nullableString,
+  imgId: nullableString,
+  gpu: nullableString,
+  diskSize: Type.Union([Type.Integer(), Type.Null()]),
+  diskType: nullableString,
+  explode: Type.Boolean(),
+});
+
+export const EnvironmentSpecSchema = Type.Object({
+  name,
+  command: nullableString,
+  aptget: strings,
+  conda: strings,
+  condaChannels: strings,
+  pypi: strings,
+  julia: strings,
+});
+
+export const JobSpecSchema = Type.Object({
+  /** Unique within a run: the job's name, suffixed with `-<n>` for each copy when `repeat` > 1. */
+  id: name,
+  envName: name,
+  cpusReq: Type.Integer({ minimum: 1 }),
+  runCommand: nullableString,
+  runScript: nullableString,
+  uploadFiles: strings,
+  inputFiles: strings,
+  outputFiles: strings,
+  /** Extra attempts after a non-zero exit. */
+  retries: Type.Integer({ minimum: 0 }),
+});
+
+export const RunSpecSchema = Type.Object({
+  project: name,
+  provider: Type.Union([Type.Literal('local'), Type.Literal('aws')]),
+  maestro: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
+  jobAssign: Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')]),
+  autoStop: Type.Boolean(),
+  recover: Type.Boolean(),
+  mutualizeUploads: Type.Boolean(),
+  registry: nullableString,
+  instances: Type.Array(InstanceSpecSchema, { minItems: 1 }),
+  environments: Type.Array(EnvironmentSpecSchema, { minItems: 1 }),
+  jobs: Type.Array(JobSpecSchema, { minItems: 1 }),
+});
+
+export type InstanceSpec = Static<typeof InstanceSpecSchema>;
+export type EnvironmentSpec = Static<typeof EnvironmentSpecSchema>;
+export type JobSpec = Static<typeof JobSpecSchema>;
+export type RunSpec = Static<typeof RunSpecSchema>;
+export type ProviderName = RunSpec['provider'];
+export type JobAssignPolicy = RunSpec['jobAssign'];
+
+export const DEFAULT_ENVIRONMENT = 'default';
+export const DEFAULT_PROJECT = 'katapult';

@@ -1,0 +1,70 @@
+import Type, { type Static } from 'typebox';
+import { RunSpecSchema } from '../model/run-spec.js';
+
+/** Request and response schemas of the coordinator's HTTP API, shared by its routes and the CLI's client. */
+const nullableNumber = Type.Union([Type.Number(), Type.Null()]);
+const nullableString = Type.Union([Type.String(), Type.Null()]);
+
+export const ErrorBodySchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  path: Type.Optional(Type.String()),
+  hint: Type.Optional(Type.String()),
+});
+
+export const CreateRunRequestSchema = Type.Object({
+  spec: RunSpecSchema,
+  /** The config file the run came from, as the user named it (shown in status). */
+  configFile: Type.String({ maxLength: 4096 }),
+  /** Image reference for each environment name. */
+  images: Type.Record(Type.String(), Type.String({ minLength: 1 })),
+});
+export type CreateRunRequest = Static<typeof CreateRunRequestSchema>;
+
+export const JobViewSchema = Type.Object({
+  id: Type.String(),
+  runId: Type.String(),
+  envName: Type.String(),
+  state: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('assigned'),
+    Type.Literal('pulling'),
+    Type.Literal('running'),
+    Type.Literal('done'),
+    Type.Literal('failed'),
+    Type.Literal('aborted'),
+  ]),
+  attempt: Type.Integer(),
+  agentId: nullableString,
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  reason: nullableString,
+  message: nullableString,
+  createdAt: Type.Number(),
+  startedAt: nullableNumber,
+  finishedAt: nullableNumber,
+});
+export type JobView = Static<typeof JobViewSchema>;
+
+export const RunViewSchema = Type.Object({
+  id: Type.String(),
+  project: Type.String(),
+  configFile: Type.String(),
+  state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('aborted')]),
+  createdAt: Type.Number(),
+  finishedAt: nullableNumber,
+  jobs: Type.Array(JobViewSchema),
+});
+export type RunView = Static<typeof RunViewSchema>;
+
+export const AgentViewSchema = Type.Object({
+  agentId: Type.String(),
+  instanceId: Type.String(),
+  cpus: Type.Integer(),
+  usedCpus: Type.Integer(),
+  heartbeatAgeMs: Type.Number(),
+  running: Type.Array(Type.String()),
+});
+export type AgentView = Static<typeof AgentViewSchema>;
+
+export const CreateRunResponseSchema = Type.Object({ runId: Type.String(), jobs: Type.Integer() });
+export type CreateRunResponse = Static<typeof CreateRunResponseSchema>;

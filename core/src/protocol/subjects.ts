@@ -1,0 +1,49 @@
+/**
+ * Every NATS subject, stream and bucket name, derived from the cluster name so that several clusters can
+ * share one NATS server. Nothing else in Katapult spells a subject.
+ */
+const CLUSTER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,30}$/;
+
+export interface ClusterNames {
+  cluster: string;
+  streams: { assignments: string; events: string; logs: string };
+  buckets: { runs: string; jobs: string; agents: string };
+  /** Where the coordinator sends an agent its jobs. */
+  assignmentSubject(agentId: string): string;
+  assignmentWildcard: string;
+  eventSubject(runId: string, jobId: string): string;
+  eventWildcard: string;
+  logSubject(runId: string, jobId: string): string;
+  runLogWildcard(runId: string): string;
+  logWildcard: string;
+  /** The durable consumer an agent reads its assignments with. */
+  agentConsumer(agentId: string): string;
+  eventsConsumer: string;
+}
+
+export function clusterNames(cluster: string): ClusterNames {
+  if (!CLUSTER_PATTERN.test(cluster)) {
+    throw new Error(`cluster name "${cluster}" must be lowercase letters, digits, "-" or "_" (at most 31)`);
+  }
+  const upper = cluster.toUpperCase().replace(/-/g, '_');
+  const base = `kp.${cluster}`;
+  return {
+    cluster,
+    streams: { assignments: `KP_${upper}_ASSIGN`, events: `KP_${upper}_EVENTS`, logs: `KP_${upper}_LOGS` },
+    buckets: { runs: `kp_${cluster}_runs`, jobs: `kp_${cluster}_jobs`, agents: `kp_${cluster}_agents` },
+    assignmentSubject: (agentId) => `${base}.assign.${agentId}`,
+    assignmentWildcard: `${base}.assign.*`,
+    eventSubject: (runId, jobId) => `${base}.events.${runId}.${jobId}`,
+    eventWildcard: `${base}.events.>`,
+    logSubject: (runId, jobId) => `${base}.logs.${runId}.${jobId}`,
+    runLogWildcard: (runId) => `${base}.logs.${runId}.*`,
+    logWildcard: `${base}.logs.>`,
+    agentConsumer: (agentId) => `agent-${agentId}`,
+    eventsConsumer: 'coordinator-events',
+  };
+}
+
+/** Job records are keyed `<runId>.<jobId>` so one run's jobs can be listed with a `<runId>.*` filter. */
+export function jobKey(runId: string, jobId: string): string {
+  return `${runId}.${jobId}`;
+}

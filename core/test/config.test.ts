@@ -1,0 +1,99 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/index.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures', 'config');
+const load = (text: string, file = 'katapult.yaml') => loadConfig(text, file, { defaultCpus: 2 });
+
+function errorLines(file: string): string[] {
+  try {
+    load(readFileSync(join(fixtures, file), 'utf8'), file);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.lines();
+    throw error;
+  }
+  throw new Error(`${file} loaded without error`);
+}
+
+describe('broken configs: one line naming the file, position, field and problem', () => {
+  for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.yaml'))) {
+    const text = readFileSync(join(fixtures, file), 'utf8');
+    const expected = /# expect: (.*)/.exec(text)?.[1];
+    const prefix = /# expect-prefix: (.*)/.exec(text)?.[1];
+    it(file, () => {
+      const lines = errorLines(file);
+      expect(lines).toHaveLength(1);
+      if (expected) expect(lines[0]).toBe(expected);
+      if (prefix) expect(lines[0]!.startsWith(prefix)).toBe(true);
+    });
+  }
+
+  it('JSON configs are located too', () => {
+    expect(errorLines('bad-enum.json')).toEqual([
+      'KP_CONFIG_INVALID bad-enum.json:2:3 job_assign: must be one of random, multi_knapsack',
+    ]);
+  });
+
+  it('reports every problem at once, in file order', () => {
+    const lines = (() => {
+      try {
+        load('instances:\n  - cpus: 0\njobs:\n  - run_command: 3\n    colour: red\n');
+      } catch (error) {
+        return (error as ConfigError).lines();
+      }
+      return [];
+    })();
+    expect(lines).toEqual([
+      'KP_CONFIG_INVALID katapult.yaml:2:5 instances[0].cpus: must be an integer >= 1',
+      'KP_CONFIG_INVALID katapult.yaml:4:5 jobs[0].run_command: must be a non-empty string',
+      'KP_CONFIG_INVALID katapult.yaml:5:5 jobs[0].colour: unknown key',
+    ]);
+  });
+
+  it('a config that is not a mapping', () => {
+    expect(() => load('- just\n- a list\n')).toThrow(/katapult.yaml:1:1: must be a mapping/);
+  });
+});
+
+describe('normalized run spec', () => {
+  it('applies the original defaults and expands repeat', () => {
+    const spec = load(`
+project: demo
+instances:
+  - number: 2
+    cpus: 4
+environments:
+  - env_aptget: curl
+jobs:
+  - run_command: echo a
+    repeat: 3
+  - name: last
+    run_command: echo b
+    cpus_req: 2
+`);
+    expect(spec.project).toBe('demo');
+    expect(spec.provider).toBe('local');
+    expect(spec.jobAssign).toBe('multi_knapsack');
+    expect(spec.instances).toMatchObject([{ number: 2, cpus: 4, eco: false }]);
+    expect(spec.environments).toMatchObject([{ name: 'default', aptget: ['curl'] }]);
+    expect(spec.jobs.map((job) => [job.id, job.envName, job.cpusReq])).toEqual([
+      ['job-1-1', 'default', 1],
+      ['job-1-2', 'default', 1],
+      ['job-1-3', 'default', 1],
+      ['last', 'default', 2],
+    ]);
+  });
+
+  it('uses the local machine cpus for instances without cpus', () => {
+    const spec = load('jobs:\n  - run_command: "true"\n');
+    expect(spec.instances).toEqual([expect.objectContaining({ cpus: 2, number: 1 })]);
+  });
+
+  it('loads the shipped example', () => {
+    const text = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'hello', 'katapult.yaml'), 'utf8');
+    const spec = load(text, 'examples/hello/katapult.yaml');
+    expect(spec.instances.reduce((n, i) => n + i.number, 0)).toBe(2);
+    expect(spec.jobs.length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { applyJobEvent, runStateOf, type JobRecord } from '../src/index.js';
+
+const job = (patch: Partial<JobRecord> = {}): JobRecord => ({
+  runId: 'r-1',
+  id: 'a',
+  envName: 'default',
+  image: 'img',
+  runCommand: 'true',
+  cpusReq: 1,
+  retries: 0,
+  maxAttempts: 3,
+  state: 'pending',
+  attempt: 1,
+  agentId: null,
+  exitCode: null,
+  reason: null,
+  message: null,
+  createdAt: 0,
+  assignedAt: null,
+  startedAt: null,
+  finishedAt: null,
+  ...patch,
+});
+
+describe('job state machine', () => {
+  it('goes pending -> assigned -> pulling -> running -> done', () => {
+    let current = job();
+    for (const event of [
+      { type: 'assign', agentId: 'ag' },
+      { type: 'pulling', attempt: 1 },
+      { type: 'running', attempt: 1 },
+      { type: 'exited', attempt: 1, exitCode: 0 },
+    ] as const) {
+      const result = applyJobEvent(current, event, 10);
+      expect(result.changed).toBe(true);
+      current = result.job;
+    }
+    expect(current).toMatchObject({ state: 'done', exitCode: 0, reason: 'exit_zero', agentId: 'ag', finishedAt: 10 });
+  });
+
+  it('a non-zero exit fails the job, keeping its exit code', () => {
+    const result = applyJobEvent(job({ state: 'running', agentId: 'ag' }), { type: 'exited', attempt: 1, exitCode: 3 }, 5);
+    expect(result.job).toMatchObject({ state: 'failed', exitCode: 3, reason: 'exit_nonzero' });
+  });
+
+  it('a non-zero exit is retried only when the job asks for retries', () => {
+    const result = applyJobEvent(job({ state: 'running', retries: 1 }), { type: 'exited', attempt: 1, exitCode: 3 }, 5);
+    expect(result.job).toMatchObject({ state: 'pending', attempt: 2, agentId: null });
+  });
+
+  it('a lost agent requeues the job with attempt + 1 until the limit', () => {
+    const lost = applyJobEvent(job({ state: 'running', agentId: 'ag' }), { type: 'agent_lost', attempt: 1 }, 5);
+    expect(lost.job).toMatchObject({ state: 'pending', attempt: 2, agentId: null });
+    const last = applyJobEvent(job({ state: 'running', attempt: 3 }), { type: 'agent_lost', attempt: 3 }, 5);
+    expect(last.job).toMatchObject({ state: 'failed', reason: 'agent_lost' });
+  });
+
+  it('ignores reports about an earlier attempt', () => {
+    const result = applyJobEvent(job({ state: 'running', attempt: 2 }), { type: 'exited', attempt: 1, exitCode: 0 }, 5);
+    expect(result.changed).toBe(false);
+    expect(result.job.state).toBe('running');
+  });
+
+  it('never leaves a final state', () => {
+    const done = job({ state: 'done', exitCode: 0 });
+    for (const event of [{ type: 'cancel' }, { type: 'running', attempt: 1 }, { type: 'assign', agentId: 'x' }] as const) {
+      expect(applyJobEvent(done, event, 1).changed).toBe(false);
+    }
+  });
+
+  it('derives the run state from its jobs', () => {
+    expect(runStateOf([{ state: 'done' }, { state: 'running' }])).toBe('running');
+    expect(runStateOf([{ state: 'done' }, { state: 'failed' }])).toBe('failed');
+    expect(runStateOf([{ state: 'done' }, { state: 'aborted' }])).toBe('aborted');
+    expect(runStateOf([{ state: 'done' }])).toBe('done');
+  });
+});

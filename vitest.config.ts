@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run against each package's TypeScript source through the "katapult-source" export condition,
+// except the end-to-end suites, which drive the built CLI as a user would.
+export default defineConfig({
+  resolve: { conditions: ['katapult-source'] },
+  test: {
+    include: ['*/test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 600_000,
+    fileParallelism: false,
+  },
+});
