@@ -1,0 +1,25 @@
+// Bundles the agent into one file for Dockerfile.agent, so the image needs Node and nothing else.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['dist/main.js'],
+  outfile: 'dist/agent.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'esm',
+  // ssh2 (a dockerode dependency for ssh:// hosts, unused here) loads optional native addons.
+  external: ['cpu-features', '*.node'],
+  // CommonJS dependencies bundled into an ES module still expect require, __dirname and __filename.
+  banner: {
+    js: [
+      "import { createRequire as __kpCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __kpFileURLToPath } from 'node:url';",
+      "import { dirname as __kpDirname } from 'node:path';",
+      'const require = __kpCreateRequire(import.meta.url);',
+      'const __filename = __kpFileURLToPath(import.meta.url);',
+      'const __dirname = __kpDirname(__filename);',
+    ].join(' '),
+  },
+  logLevel: 'warning',
+});

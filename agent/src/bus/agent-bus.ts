@@ -1,0 +1,131 @@
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import {
+  agentRecordCodec,
+  assignmentCodec,
+  clusterNames,
+  jobReportCodec,
+  logRecordCodec,
+  type Assignment,
+  type ClusterNames,
+} from '@katapult/core';
+import type { JobSink } from '../runner/job-runner.js';
+
+export interface AgentBus {
+  nc: NatsConnection;
+  names: ClusterNames;
+  heartbeat(running: Assignment[]): Promise<void>;
+  /** Calls `onAssignment` for each assignment; the message is acked when the returned promise settles. */
+  consumeAssignments(onAssignment: (assignment: Assignment) => Promise<void>): Promise<void>;
+  sinkFor(assignment: Assignment): JobSink;
+  close(): Promise<void>;
+}
+
+export interface AgentIdentity {
+  natsUrl: string;
+  cluster: string;
+  agentId: string;
+  instanceId: string;
+  cpus: number;
+  log: (line: string) => void;
+}
+
+const ACK_WAIT_MS = 30_000;
+
+export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus> {
+  const names = clusterNames(identity.cluster);
+  const nc = await connect({ servers: identity.natsUrl, name: `katapult-agent-${identity.agentId}`, maxReconnectAttempts: -1 });
+  const js = jetstream(nc);
+  const agents: KV = await new Kvm(nc).open(names.buckets.agents);
+  const startedAt = Date.now();
+
+  return {
+    nc,
+    names,
+    async heartbeat(running) {
+      const record = {
+        v: 1 as const,
+        agentId: identity.agentId,
+        instanceId: identity.instanceId,
+        cpus: identity.cpus,
+        startedAt,
+        at: Date.now(),
+        running: running.map(({ runId, jobId, attempt }) => ({ runId, jobId, attempt })),
+      };
+      await agents.put(identity.agentId, agentRecordCodec.encode(record));
+    },
+    async consumeAssignments(onAssignment) {
+      const jsm = await jetstreamManager(nc);
+      const durable = names.agentConsumer(identity.agentId);
+      await jsm.consumers.add(names.streams.assignments, {
+        durable_name: durable,
+        filter_subject: names.assignmentSubject(identity.agentId),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(ACK_WAIT_MS),
+        max_ack_pending: 1000,
+      });
+      const consumer = await js.consumers.get(names.streams.assignments, durable);
+      const messages = await consumer.consume({ max_messages: Math.max(4, identity.cpus * 2) });
+      const inFlight = new Set<string>();
+      for await (const message of messages) {
+        const decoded = assignmentCodec.decode(message.data);
+        if (!decoded.ok) {
+          identity.log(`dropping a malformed assignment: ${decoded.error}`);
+          message.term();
+          continue;
+        }
+        const key = `${decoded.value.runId}.${decoded.value.jobId}.${decoded.value.attempt}`;
+        if (inFlight.has(key)) continue; // a redelivery of an attempt this agent is already running
+        inFlight.add(key);
+        void runAcked(message, () => onAssignment(decoded.value)).finally(() => inFlight.delete(key));
+      }
+    },
+    sinkFor(assignment) {
+      return jobSink(js, names, identity, assignment);
+    },
+    async close() {
+      await nc.drain();
+    },
+  };
+}
+
+/** Keeps the assignment from being redelivered while the job runs, and acks it only when the outcome is out. */
+async function runAcked(message: JsMsg, work: () => Promise<void>): Promise<void> {
+  const keepAlive = setInterval(() => message.working(), ACK_WAIT_MS / 3);
+  try {
+    await work();
+    message.ack();
+  } catch {
+    message.nak(5_000);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: Assignment): JobSink {
+  const { runId, jobId, attempt } = assignment;
+  const logSubject = names.logSubject(runId, jobId);
+  // Lines are published one after another so a reader sees them in the order the job printed them.
+  let logTail: Promise<unknown> = Promise.resolve();
+  const publishLog = (record: Parameters<typeof logRecordCodec.encode>[0]) => {
+    logTail = logTail
+      .then(() => js.publish(logSubject, logRecordCodec.encode(record)))
+      .catch((error: unknown) => identity.log(`log line of ${runId}/${jobId} not stored: ${String(error)}`));
+    return logTail;
+  };
+  const report = async (type: 'pulling' | 'running' | 'exited' | 'start_failed', extra: { exitCode?: number; message?: string } = {}) => {
+    const message = { v: 1 as const, runId, jobId, attempt, agentId: identity.agentId, type, at: Date.now(), ...extra };
+    await js.publish(names.eventSubject(runId, jobId), jobReportCodec.encode(message));
+  };
+  return {
+    report: (type, detail) => report(type, detail?.message === undefined ? {} : { message: detail.message }),
+    exited: (exitCode) => report('exited', { exitCode }),
+    startFailed: (message) => report('start_failed', { message: message.slice(0, 4000) }),
+    logLine: (stream, line) => void publishLog({ v: 1, attempt, stream, line, at: Date.now() }),
+    endOfLog: async (exitCode) => {
+      await publishLog({ v: 1, attempt, eof: true, exitCode, at: Date.now() });
+    },
+  };
+}

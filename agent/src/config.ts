@@ -1,0 +1,45 @@
+import { KatapultError, ExitCode } from '@katapult/core';
+
+/** What an agent is told at boot, through its environment (set by the provider or the EC2 user-data). */
+export interface AgentConfig {
+  natsUrl: string;
+  cluster: string;
+  agentId: string;
+  instanceId: string;
+  cpus: number;
+  /** Label value put on every job container, so `katapult down` finds everything a stack started. */
+  stackLabel: string;
+  /** Port of the local HTTP API; 0 turns it off. */
+  httpPort: number;
+  httpHost: string;
+  heartbeatMs: number;
+}
+
+export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new KatapultError('KP_AGENT_CONFIG', `${name} is not set`, { exitCode: ExitCode.badInput });
+    return value;
+  };
+  const integer = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) {
+      throw new KatapultError('KP_AGENT_CONFIG', `${name} must be a non-negative integer, got "${raw}"`, { exitCode: ExitCode.badInput });
+    }
+    return value;
+  };
+  const agentId = required('KATAPULT_AGENT_ID');
+  return {
+    natsUrl: required('KATAPULT_NATS_URL'),
+    cluster: required('KATAPULT_CLUSTER'),
+    agentId,
+    instanceId: env['KATAPULT_INSTANCE_ID'] ?? agentId,
+    cpus: Math.max(1, integer('KATAPULT_CPUS', 1)),
+    stackLabel: env['KATAPULT_STACK_LABEL'] ?? '',
+    httpPort: integer('KATAPULT_AGENT_PORT', 0),
+    httpHost: env['KATAPULT_AGENT_HOST'] ?? '127.0.0.1',
+    heartbeatMs: integer('KATAPULT_HEARTBEAT_MS', 2000),
+  };
+}

@@ -1,0 +1,34 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+
+export interface AgentInfo {
+  agentId: string;
+  instanceId: string;
+  cpus: number;
+  running: () => string[];
+}
+
+/** The agent's small local API: health and what it runs. No secrets are part of any response. */
+export function buildAgentServer(info: AgentInfo): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get('/health', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+  app.get(
+    '/info',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              agentId: { type: 'string' },
+              instanceId: { type: 'string' },
+              cpus: { type: 'integer' },
+              running: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    async () => ({ agentId: info.agentId, instanceId: info.instanceId, cpus: info.cpus, running: info.running() }),
+  );
+  return app;
+}

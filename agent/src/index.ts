@@ -1,0 +1,5 @@
+export { startAgent, type RunningAgent } from './agent.js';
+export { readAgentConfig, type AgentConfig } from './config.js';
+export { runJobAttempt, type JobSink } from './runner/job-runner.js';
+export { LABELS } from './runner/labels.js';
+export { buildAgentServer } from './http/server.js';

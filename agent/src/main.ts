@@ -1,0 +1,28 @@
+import Docker from 'dockerode';
+import { KatapultError } from '@katapult/core';
+import { readAgentConfig } from './config.js';
+import { startAgent } from './agent.js';
+import { buildAgentServer } from './http/server.js';
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString()} agent ${line}\n`);
+
+try {
+  const config = readAgentConfig(process.env);
+  const agent = await startAgent(config, new Docker(), log);
+  log(`${config.agentId} registered with ${config.cpus} cpus on cluster ${config.cluster}`);
+  if (config.httpPort > 0) {
+    const server = buildAgentServer({
+      agentId: config.agentId,
+      instanceId: config.instanceId,
+      cpus: config.cpus,
+      running: () => agent.running().map((a) => `${a.runId}/${a.jobId}`),
+    });
+    await server.listen({ port: config.httpPort, host: config.httpHost });
+  }
+  const shutdown = () => void agent.stop().finally(() => process.exit(0));
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+} catch (error) {
+  log(error instanceof KatapultError ? error.toLine() : String(error));
+  process.exit(error instanceof KatapultError ? error.exitCode : 3);
+}

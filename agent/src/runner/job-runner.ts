@@ -1,0 +1,89 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import type Docker from 'dockerode';
+import type { Assignment } from '@katapult/core';
+import { LABELS } from './labels.js';
+
+/** What a job attempt tells the world; the bus turns these into NATS messages. */
+export interface JobSink {
+  report(type: 'pulling' | 'running', detail?: { message?: string }): Promise<void>;
+  exited(exitCode: number): Promise<void>;
+  startFailed(message: string): Promise<void>;
+  logLine(stream: 'stdout' | 'stderr', line: string): void;
+  /** Resolves once every log line so far is stored, then marks the end of this attempt's log. */
+  endOfLog(exitCode: number | null): Promise<void>;
+}
+
+export interface RunnerOptions {
+  agentId: string;
+  stackLabel: string;
+}
+
+/**
+ * Runs one attempt of a job: pull its image, run its command in a fresh container, stream its output line by
+ * line, report the exit code, remove the container. It decides nothing about retries: it only reports.
+ */
+export async function runJobAttempt(docker: Docker, assignment: Assignment, sink: JobSink, options: RunnerOptions): Promise<void> {
+  let container: Docker.Container | undefined;
+  try {
+    await sink.report('pulling');
+    await pullImage(docker, assignment.image);
+    container = await docker.createContainer({
+      Image: assignment.image,
+      Cmd: ['/bin/sh', '-c', assignment.runCommand],
+      Tty: false,
+      Labels: {
+        [LABELS.stack]: options.stackLabel,
+        [LABELS.role]: 'job',
+        [LABELS.run]: assignment.runId,
+        [LABELS.job]: assignment.jobId,
+        [LABELS.attempt]: String(assignment.attempt),
+        [LABELS.agent]: options.agentId,
+      },
+      HostConfig: { NanoCpus: assignment.cpus * 1e9, SecurityOpt: ['no-new-privileges'] },
+    });
+    const output = await container.attach({ stream: true, stdout: true, stderr: true });
+    const drained = forwardLines(docker, output, sink);
+    await container.start();
+    await sink.report('running');
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    await drained;
+    await sink.endOfLog(StatusCode);
+    await sink.exited(StatusCode);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await sink.endOfLog(null).catch(() => undefined);
+    await sink.startFailed(message);
+  } finally {
+    await container?.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+async function pullImage(docker: Docker, image: string): Promise<void> {
+  const stream = await docker.pull(image);
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, events: { error?: string }[]) => {
+      const failure = error?.message ?? events.find((event) => event.error)?.error;
+      if (failure) reject(new Error(`pulling ${image} failed: ${failure}`));
+      else resolve();
+    });
+  });
+}
+
+/** Docker multiplexes stdout and stderr on one stream; split them, then into lines. */
+function forwardLines(docker: Docker, output: NodeJS.ReadWriteStream, sink: JobSink): Promise<void> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  docker.modem.demuxStream(output, stdout, stderr);
+  const pump = (stream: Readable, name: 'stdout' | 'stderr') =>
+    new Promise<void>((resolve) => {
+      const lines = createInterface({ input: stream, crlfDelay: Infinity });
+      lines.on('line', (line) => sink.logLine(name, line));
+      lines.on('close', resolve);
+    });
+  output.on('end', () => {
+    stdout.end();
+    stderr.end();
+  });
+  return Promise.all([pump(stdout, 'stdout'), pump(stderr, 'stderr')]).then(() => undefined);
+}

@@ -1,0 +1,27 @@
+import { Command } from '@oclif/core';
+import { ExitCode, KatapultError } from '@katapult/core';
+
+/**
+ * Every command's base: `--json` prints what run() returns, and any error becomes one line on stderr (or a
+ * JSON envelope under --json) with the documented exit code: 0 ok, 1 a job failed, 2 bad input,
+ * 3 infrastructure error, 130 interrupted.
+ */
+export abstract class KatapultCommand extends Command {
+  static override enableJsonFlag = true;
+
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    if (error.oclif?.exit !== undefined && !(error instanceof KatapultError)) {
+      // oclif's own errors (unknown flag, missing argument) are bad input.
+      if (error.oclif.exit === 0) return;
+      this.logToStderr(`KP_USAGE ${error.message.split('\n')[0]}`);
+      this.exit(ExitCode.badInput);
+    }
+    const known = error instanceof KatapultError ? error : new KatapultError('KP_INTERNAL', error.message, { cause: error });
+    if (this.jsonEnabled()) {
+      this.logJson({ status: known.exitCode, error: { code: known.code, message: known.message, path: known.path, hint: known.hint } });
+    } else {
+      this.logToStderr(known.toLine());
+    }
+    this.exit(known.exitCode);
+  }
+}

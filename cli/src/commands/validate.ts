@@ -1,0 +1,22 @@
+import { Args } from '@oclif/core';
+import { KatapultCommand } from '../base-command.js';
+import { readConfigFile } from '../lib/config-file.js';
+
+export default class Validate extends KatapultCommand {
+  static override description = 'check a config file and report every problem with its file, line and field';
+  static override examples = ['<%= config.bin %> validate examples/hello/katapult.yaml', '<%= config.bin %> validate katapult.json --json'];
+  static override args = { file: Args.string({ description: 'config file (YAML or JSON)', required: true }) };
+
+  async run(): Promise<{ file: string; jobs: number; instances: number; environments: number }> {
+    const { args } = await this.parse(Validate);
+    const spec = readConfigFile(args.file);
+    const result = {
+      file: args.file,
+      jobs: spec.jobs.length,
+      instances: spec.instances.reduce((sum, instance) => sum + instance.number, 0),
+      environments: spec.environments.length,
+    };
+    this.log(`${args.file} is valid: ${result.jobs} jobs, ${result.instances} instances, ${result.environments} environments`);
+    return result;
+  }
+}

@@ -1,0 +1,203 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { ExitCode, KatapultError } from '@katapult/core';
+import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
+import { stackLabel } from './state-dir.js';
+
+/**
+ * The local default's servers, started by Katapult itself when they are not running: nats-server with
+ * JetStream, a docker-registry, and the coordinator, all on 127.0.0.1 with their data under the state folder.
+ * What runs where is kept in <state>/stack.json, so later commands (status, logs, down) find them.
+ */
+export interface ServerRecord {
+  pid: number;
+  port: number;
+}
+
+export interface StackFile {
+  label: string;
+  cluster: string;
+  nats: ServerRecord;
+  registry: ServerRecord;
+  coordinator?: ServerRecord & { agentImage: string };
+}
+
+export const CLUSTER = 'local';
+
+export function natsUrl(stack: StackFile): string {
+  return `nats://127.0.0.1:${stack.nats.port}`;
+}
+export function registryHost(stack: StackFile): string {
+  return `127.0.0.1:${stack.registry.port}`;
+}
+export function coordinatorUrl(stack: StackFile): string {
+  if (!stack.coordinator) throw notRunning();
+  return `http://127.0.0.1:${stack.coordinator.port}`;
+}
+
+const stackPath = (dir: string) => join(dir, 'stack.json');
+
+export function readStack(dir: string): StackFile | undefined {
+  if (!existsSync(stackPath(dir))) return undefined;
+  return JSON.parse(readFileSync(stackPath(dir), 'utf8')) as StackFile;
+}
+
+/** The stack as later commands need it: running, or a clear error saying how to start it. */
+export function requireStack(dir: string): StackFile {
+  const stack = readStack(dir);
+  if (!stack || !isAlive(stack.nats.pid) || !stack.coordinator || !isAlive(stack.coordinator.pid)) throw notRunning();
+  return stack;
+}
+
+function notRunning(): KatapultError {
+  return new KatapultError('KP_STACK_NOT_RUNNING', 'no Katapult stack is running here', {
+    hint: 'start one with: katapult launch <config>',
+    exitCode: ExitCode.infrastructure,
+  });
+}
+
+function write(dir: string, stack: StackFile): void {
+  writeFileSync(stackPath(dir), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** Finds a server binary on PATH or in the sbin folders Debian installs them to (often not on a user's PATH). */
+function requireBinary(name: string, aptPackage: string): string {
+  const folders = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  const found = folders.map((folder) => join(folder, name)).find((candidate) => existsSync(candidate));
+  if (found) return found;
+  throw new KatapultError('KP_STACK_MISSING_BINARY', `${name} is not installed`, {
+    hint: `run "pnpm run setup", or install it: apt-get install ${aptPackage}`,
+  });
+}
+
+async function startServer(
+  dir: string,
+  name: string,
+  start: (port: number, logFile: string) => number,
+  ready: (port: number) => Promise<boolean>,
+): Promise<ServerRecord> {
+  const port = await freePort();
+  const logFile = join(dir, 'logs', `${name}.log`);
+  const pid = start(port, logFile);
+  await waitUntil(name, () => ready(port), 15_000, logFile);
+  return { pid, port };
+}
+
+/** NATS and the registry: reused when alive, started otherwise. */
+export async function ensureInfrastructure(dir: string, onStep: (line: string) => void): Promise<StackFile> {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const previous = readStack(dir);
+  const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
+
+  let nats = previous?.nats;
+  if (!alive(nats) || !(await portOpen(nats!.port))) {
+    const binary = requireBinary('nats-server', 'nats-server');
+    onStep('starting nats-server (JetStream)');
+    nats = await startServer(
+      dir,
+      'nats',
+      (port, log) => spawnDetached(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'nats')], log),
+      (port) => portOpen(port),
+    );
+  }
+
+  let registry = previous?.registry;
+  if (!alive(registry) || !(await portOpen(registry!.port))) {
+    const binary = requireBinary('docker-registry', 'docker-registry');
+    onStep('starting the local registry');
+    registry = await startServer(
+      dir,
+      'registry',
+      (port, log) => {
+        const configFile = join(dir, 'registry.yml');
+        writeFileSync(configFile, registryConfig(join(dir, 'registry'), port));
+        return spawnDetached(binary, ['serve', configFile], log);
+      },
+      async (port) => (await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined))?.ok === true,
+    );
+  }
+
+  const coordinatorAlive = alive(previous?.coordinator) && previous?.nats.port === nats!.port;
+  const stack: StackFile = {
+    label: stackLabel(dir),
+    cluster: CLUSTER,
+    nats: nats!,
+    registry: registry!,
+    ...(coordinatorAlive && previous?.coordinator ? { coordinator: previous.coordinator } : {}),
+  };
+  write(dir, stack);
+  return stack;
+}
+
+function registryConfig(root: string, port: number): string {
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${root}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '',
+  ].join('\n');
+}
+
+/** The coordinator runs as a detached Node process; restarted when the agent image it was given changed. */
+export async function ensureCoordinator(dir: string, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
+  const current = stack.coordinator;
+  if (current && isAlive(current.pid) && current.agentImage === agentImage && (await portOpen(current.port))) return stack;
+  if (current) await stopProcess(current.pid);
+  onStep('starting the coordinator');
+  const main = fileURLToPath(import.meta.resolve('@katapult/coordinator/main'));
+  const record = await startServer(
+    dir,
+    'coordinator',
+    (port, log) =>
+      spawnDetached(process.execPath, [main], log, {
+        ...process.env,
+        KATAPULT_NATS_URL: natsUrl(stack),
+        KATAPULT_CLUSTER: stack.cluster,
+        KATAPULT_HTTP_PORT: String(port),
+        KATAPULT_AGENT_IMAGE: agentImage,
+        KATAPULT_STACK_LABEL: stack.label,
+      }),
+    async (port) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true,
+  );
+  const next = { ...stack, coordinator: { ...record, agentImage } };
+  write(dir, next);
+  return next;
+}
+
+export interface DownReport {
+  containers: string[];
+  processes: string[];
+}
+
+/** Removes every container labelled with this stack (agents and their jobs), then stops the servers. */
+export async function stopStack(dir: string, docker: Docker): Promise<DownReport> {
+  const label = stackLabel(dir);
+  const containers = await docker.listContainers({ all: true, filters: { label: [`katapult.stack=${label}`] } });
+  // Agents first, so none starts a new job container while job containers are being removed.
+  containers.sort((a, b) => Number(b.Labels['katapult.role'] === 'agent') - Number(a.Labels['katapult.role'] === 'agent'));
+  const removed: string[] = [];
+  for (const container of containers) {
+    await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+    removed.push((container.Names[0] ?? container.Id).replace(/^\//, ''));
+  }
+  const stack = readStack(dir);
+  const processes: string[] = [];
+  for (const [name, record] of [
+    ['coordinator', stack?.coordinator],
+    ['registry', stack?.registry],
+    ['nats-server', stack?.nats],
+  ] as const) {
+    if (await stopProcess(record?.pid)) processes.push(name);
+  }
+  rmSync(stackPath(dir), { force: true });
+  return { containers: removed, processes };
+}

@@ -1,0 +1,41 @@
+import type { JobView, RunView } from '@katapult/core';
+import { formatDuration, renderTable } from './table.js';
+
+export function jobDuration(job: JobView, now: number): number | null {
+  if (job.startedAt === null) return null;
+  return (job.finishedAt ?? now) - job.startedAt;
+}
+
+/** The run's header line and one row per job: what `status` and the end of `launch` print. */
+export function renderRun(run: RunView, now = Date.now()): string {
+  const counts = new Map<string, number>();
+  for (const job of run.jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
+  const summary = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+  const header = `run ${run.id} (${run.project}, ${run.configFile}): ${run.state} — ${summary}`;
+  const rows = run.jobs.map((job) => [
+    job.id,
+    job.envName,
+    job.agentId ?? '-',
+    job.state,
+    String(job.attempt),
+    job.exitCode === null ? '-' : String(job.exitCode),
+    formatDuration(jobDuration(job, now)),
+  ]);
+  return `${header}\n${renderTable(['JOB', 'ENV', 'AGENT', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows)}`;
+}
+
+/** One line per job whose state changed since the previous view; the live progress of `launch`. */
+export function describeChanges(previous: RunView | undefined, next: RunView): string[] {
+  const before = new Map(previous?.jobs.map((job) => [job.id, job]) ?? []);
+  const lines: string[] = [];
+  for (const job of next.jobs) {
+    const old = before.get(job.id);
+    if (old && old.state === job.state && old.attempt === job.attempt) continue;
+    if (!old && job.state === 'pending') continue;
+    const where = job.agentId ? ` on ${job.agentId}` : '';
+    const detail =
+      job.state === 'failed' ? ` (exit ${job.exitCode ?? '-'}${job.message ? `: ${job.message}` : ''})` : job.attempt > 1 ? ` (attempt ${job.attempt})` : '';
+    lines.push(`${job.id} ${job.state}${where}${detail}`);
+  }
+  return lines;
+}

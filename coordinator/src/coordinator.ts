@@ -1,0 +1,195 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  ACTIVE_STATES,
+  applyJobEvent,
+  assignmentCodec,
+  jobReportCodec,
+  planAssignments,
+  runStateOf,
+  type AgentRecord,
+  type ClusterNames,
+  type JobEvent,
+  type JobRecord,
+  type JobReport,
+} from '@katapult/core';
+import type { RunRecord, Store, Versioned } from './store/store.js';
+
+export interface CoordinatorOptions {
+  tickMs: number;
+  /** How long an assigned job may go unclaimed by a live agent before it counts as lost. */
+  lostGraceMs: number;
+  log: (line: string) => void;
+  now?: () => number;
+}
+
+/**
+ * The coordinator's loops: reports from agents move jobs through their lifecycle; a periodic tick requeues the
+ * jobs of lost agents, places pending jobs on agents with free cpus, and closes finished runs. Decisions come
+ * from core (applyJobEvent, planAssignments); this file reads state, commits with compare-and-set, publishes.
+ */
+export class Coordinator {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly names: ClusterNames,
+    private readonly store: Store,
+    private readonly options: CoordinatorOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    await this.consumeReports();
+    this.timer = setInterval(() => void this.tick(), this.options.tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass of liveness, scheduling and run completion. Skipped if the previous pass is still going. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const runs = (await this.store.listRuns()).filter((run) => run.state === 'running');
+      const agents = await this.store.listAgents();
+      for (const run of runs) await this.requeueLost(run, agents);
+      await this.schedule(runs, agents);
+      for (const run of runs) await this.closeIfFinished(run);
+    } catch (error) {
+      this.options.log(`tick failed: ${String(error)}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async requeueLost(run: RunRecord, agents: AgentRecord[]): Promise<void> {
+    const live = new Set(agents.map((agent) => agent.agentId));
+    for (const { value: job } of await this.store.listJobs(run.id)) {
+      if (!ACTIVE_STATES.has(job.state) || !job.agentId || live.has(job.agentId)) continue;
+      if (this.now() - (job.assignedAt ?? 0) < this.options.lostGraceMs) continue;
+      this.options.log(`agent ${job.agentId} is gone; ${run.id}/${job.id} attempt ${job.attempt} is lost`);
+      await this.applyEvent(run.id, job.id, { type: 'agent_lost', attempt: job.attempt });
+    }
+  }
+
+  private async schedule(runs: RunRecord[], agents: AgentRecord[]): Promise<void> {
+    const jobsByRun = await Promise.all(runs.map((run) => this.store.listJobs(run.id)));
+    const allJobs = jobsByRun.flat().map((entry) => entry.value);
+    const used = new Map<string, number>();
+    for (const job of allJobs) {
+      if (ACTIVE_STATES.has(job.state) && job.agentId) used.set(job.agentId, (used.get(job.agentId) ?? 0) + job.cpusReq);
+    }
+    const capacity = agents.map((agent) => ({ id: agent.agentId, cpus: agent.cpus, usedCpus: used.get(agent.agentId) ?? 0 }));
+    // Runs are served oldest first; each run's placements take their cpus before the next run is planned.
+    for (const [index, run] of runs.entries()) {
+      const pending = jobsByRun[index]!.filter((entry) => entry.value.state === 'pending');
+      if (pending.length === 0) continue;
+      const plan = planAssignments(
+        pending.map(({ value }) => ({ key: value.id, cpusReq: value.cpusReq })),
+        capacity,
+        { policy: run.jobAssign },
+      );
+      for (const placement of plan.placements) {
+        const entry = pending.find((candidate) => candidate.value.id === placement.jobKey)!;
+        if (await this.assign(entry, placement.agentId)) {
+          const agent = capacity.find((slot) => slot.id === placement.agentId)!;
+          agent.usedCpus += entry.value.cpusReq;
+        }
+      }
+    }
+  }
+
+  /** Commit first, then publish: a job is never sent to an agent unless the store says it is assigned there. */
+  private async assign(entry: Versioned<JobRecord>, agentId: string): Promise<boolean> {
+    const result = applyJobEvent(entry.value, { type: 'assign', agentId }, this.now());
+    if (!result.changed || !(await this.store.updateJob(result.job, entry.revision))) return false;
+    const job = result.job;
+    const message = assignmentCodec.encode({
+      v: 1,
+      runId: job.runId,
+      jobId: job.id,
+      attempt: job.attempt,
+      image: job.image,
+      runCommand: job.runCommand,
+      cpus: job.cpusReq,
+    });
+    await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
+      msgID: `${job.runId}.${job.id}.${job.attempt}`,
+    });
+    this.options.log(`assigned ${job.runId}/${job.id} attempt ${job.attempt} to ${agentId}`);
+    return true;
+  }
+
+  private async closeIfFinished(run: RunRecord): Promise<void> {
+    const jobs = (await this.store.listJobs(run.id)).map((entry) => entry.value);
+    const state = runStateOf(jobs);
+    if (state === 'running') return;
+    await this.store.putRun({ ...run, state, finishedAt: Math.max(...jobs.map((job) => job.finishedAt ?? 0)) });
+    this.options.log(`run ${run.id} finished: ${state}`);
+  }
+
+  private async consumeReports(): Promise<void> {
+    const jsm = await jetstreamManager(this.nc);
+    await jsm.consumers.add(this.names.streams.events, {
+      durable_name: this.names.eventsConsumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const consumer = await jetstream(this.nc).consumers.get(this.names.streams.events, this.names.eventsConsumer);
+    const messages = await consumer.consume();
+    void (async () => {
+      for await (const message of messages) {
+        const decoded = jobReportCodec.decode(message.data);
+        if (!decoded.ok) {
+          this.options.log(`dropping a malformed report on ${message.subject}: ${decoded.error}`);
+          message.term();
+          continue;
+        }
+        try {
+          await this.applyEvent(decoded.value.runId, decoded.value.jobId, toJobEvent(decoded.value));
+          message.ack();
+        } catch (error) {
+          this.options.log(`report not applied yet (${String(error)}); it will be redelivered`);
+          message.nak(1000);
+        }
+      }
+    })();
+  }
+
+  /** Read, decide, compare-and-set; on a lost race, read again. */
+  private async applyEvent(runId: string, jobId: string, event: JobEvent): Promise<void> {
+    for (let tries = 0; tries < 10; tries++) {
+      const entry = await this.store.getJob(runId, jobId);
+      if (!entry) {
+        this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
+        return;
+      }
+      const result = applyJobEvent(entry.value, event, this.now());
+      if (!result.changed) return;
+      if (await this.store.updateJob(result.job, entry.revision)) {
+        const job = result.job;
+        this.options.log(`${runId}/${jobId} attempt ${job.attempt}: ${entry.value.state} -> ${job.state}`);
+        return;
+      }
+    }
+    throw new Error(`job ${runId}/${jobId} kept changing under us`);
+  }
+}
+
+function toJobEvent(report: JobReport): JobEvent {
+  switch (report.type) {
+    case 'pulling':
+    case 'running':
+      return { type: report.type, attempt: report.attempt };
+    case 'exited':
+      return { type: 'exited', attempt: report.attempt, exitCode: report.exitCode ?? -1 };
+    case 'start_failed':
+      return { type: 'start_failed', attempt: report.attempt, message: report.message ?? 'the job could not start' };
+  }
+}

@@ -1,0 +1,46 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import {
+  AgentViewSchema,
+  CreateRunRequestSchema,
+  CreateRunResponseSchema,
+  ErrorBodySchema,
+  RunViewSchema,
+  toErrorBody,
+  KatapultError,
+} from '@katapult/core';
+import type { RunService } from '../run-service.js';
+
+/** The coordinator's HTTP API. Every route declares its schemas; bodies are validated before any handler. */
+export function buildServer(runs: RunService): FastifyInstance {
+  const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((error, _request, reply) => {
+    if ((error as { validation?: unknown }).validation) {
+      return reply.status(400).send({ code: 'KP_API_BAD_REQUEST', message: (error as Error).message });
+    }
+    const status = error instanceof KatapultError && error.code.endsWith('_NOT_FOUND') ? 404 : 500;
+    return reply.status(status).send(toErrorBody(error));
+  });
+
+  app.get('/health', { schema: { response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async () => ({ ok: true }));
+
+  app.post(
+    '/runs',
+    { schema: { body: CreateRunRequestSchema, response: { 201: CreateRunResponseSchema, '4xx': ErrorBodySchema } } },
+    async (request, reply) => reply.status(201).send(await runs.create(request.body)),
+  );
+
+  app.get('/runs', { schema: { response: { 200: Type.Array(RunViewSchema) } } }, async () => runs.list());
+
+  app.get(
+    '/runs/:runId',
+    { schema: { params: Type.Object({ runId: Type.String() }), response: { 200: RunViewSchema, 404: ErrorBodySchema } } },
+    async (request) => runs.get(request.params.runId),
+  );
+
+  app.get('/agents', { schema: { response: { 200: Type.Array(AgentViewSchema) } } }, async () => runs.agents());
+
+  return app;
+}

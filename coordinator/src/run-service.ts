@@ -1,0 +1,122 @@
+import {
+  ExitCode,
+  KatapultError,
+  newRunId,
+  ACTIVE_STATES,
+  type AgentView,
+  type CreateRunRequest,
+  type CreateRunResponse,
+  type JobRecord,
+  type RunView,
+} from '@katapult/core';
+import type { Provider } from './providers/provider.js';
+import type { RunRecord, Store } from './store/store.js';
+
+/** Retry limit for jobs whose agent is lost, until the config carries one (fault-tolerance issue). */
+const MAX_ATTEMPTS = 3;
+
+/** What the HTTP routes do: turn a submitted run into stored records, start instances, and read state back. */
+export class RunService {
+  constructor(
+    private readonly store: Store,
+    private readonly provider: Provider,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(request: CreateRunRequest): Promise<CreateRunResponse> {
+    const { spec } = request;
+    const missing = spec.environments.find((env) => !request.images[env.name]);
+    if (missing) {
+      throw new KatapultError('KP_API_NO_IMAGE', `no image given for environment "${missing.name}"`, { exitCode: ExitCode.badInput });
+    }
+    const createdAt = this.now();
+    const runId = newRunId(new Date(createdAt));
+    const run: RunRecord = {
+      id: runId,
+      project: spec.project,
+      configFile: request.configFile,
+      jobAssign: spec.jobAssign,
+      state: 'running',
+      createdAt,
+      finishedAt: null,
+    };
+    for (const job of spec.jobs) {
+      const record: JobRecord = {
+        runId,
+        id: job.id,
+        envName: job.envName,
+        image: request.images[job.envName]!,
+        runCommand: job.runCommand ?? '',
+        cpusReq: job.cpusReq,
+        retries: job.retries,
+        maxAttempts: MAX_ATTEMPTS,
+        state: 'pending',
+        attempt: 1,
+        agentId: null,
+        exitCode: null,
+        reason: null,
+        message: null,
+        createdAt,
+        assignedAt: null,
+        startedAt: null,
+        finishedAt: null,
+      };
+      await this.store.createJob(record);
+    }
+    // The run becomes visible (and schedulable) only once all of its jobs are stored.
+    await this.store.putRun(run);
+    await this.provider.ensure(spec.instances);
+    return { runId, jobs: spec.jobs.length };
+  }
+
+  async list(): Promise<RunView[]> {
+    return Promise.all((await this.store.listRuns()).map((run) => this.view(run)));
+  }
+
+  async get(runId: string): Promise<RunView> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw new KatapultError('KP_RUN_NOT_FOUND', `no run "${runId}"`, { exitCode: ExitCode.badInput });
+    return this.view(run);
+  }
+
+  async agents(): Promise<AgentView[]> {
+    const jobs = (await this.store.listJobs()).map((entry) => entry.value).filter((job) => ACTIVE_STATES.has(job.state));
+    return (await this.store.listAgents()).map((agent) => {
+      const mine = jobs.filter((job) => job.agentId === agent.agentId);
+      return {
+        agentId: agent.agentId,
+        instanceId: agent.instanceId,
+        cpus: agent.cpus,
+        usedCpus: mine.reduce((sum, job) => sum + job.cpusReq, 0),
+        heartbeatAgeMs: Math.max(0, this.now() - agent.at),
+        running: mine.map((job) => `${job.runId}/${job.id}`),
+      };
+    });
+  }
+
+  private async view(run: RunRecord): Promise<RunView> {
+    const jobs = (await this.store.listJobs(run.id)).map(({ value: job }) => ({
+      id: job.id,
+      runId: job.runId,
+      envName: job.envName,
+      state: job.state,
+      attempt: job.attempt,
+      agentId: job.agentId,
+      exitCode: job.exitCode,
+      reason: job.reason,
+      message: job.message,
+      createdAt: job.createdAt,
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+    }));
+    return {
+      id: run.id,
+      project: run.project,
+      configFile: run.configFile,
+      state: run.state,
+      createdAt: run.createdAt,
+      finishedAt: run.finishedAt,
+      jobs,
+    };
+  }
+}

@@ -1,0 +1,76 @@
+import Docker from 'dockerode';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { FastifyInstance } from 'fastify';
+import { clusterNames, ExitCode, KatapultError } from '@katapult/core';
+import { Coordinator } from './coordinator.js';
+import { buildServer } from './http/server.js';
+import { LocalProvider } from './providers/local-provider.js';
+import { RunService } from './run-service.js';
+import { openJetStreamStore } from './store/jetstream-store.js';
+import { ensureStreams } from './streams.js';
+
+export interface CoordinatorConfig {
+  natsUrl: string;
+  cluster: string;
+  httpHost: string;
+  httpPort: number;
+  agentImage: string;
+  stackLabel: string;
+  dockerSocket: string;
+  heartbeatMs: number;
+}
+
+export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new KatapultError('KP_COORDINATOR_CONFIG', `${name} is not set`, { exitCode: ExitCode.badInput });
+    return value;
+  };
+  return {
+    natsUrl: required('KATAPULT_NATS_URL'),
+    cluster: env['KATAPULT_CLUSTER'] ?? 'local',
+    httpHost: env['KATAPULT_HTTP_HOST'] ?? '127.0.0.1',
+    httpPort: Number(env['KATAPULT_HTTP_PORT'] ?? 0),
+    agentImage: required('KATAPULT_AGENT_IMAGE'),
+    stackLabel: required('KATAPULT_STACK_LABEL'),
+    dockerSocket: (env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, ''),
+    heartbeatMs: Number(env['KATAPULT_HEARTBEAT_MS'] ?? 2000),
+  };
+}
+
+export interface RunningCoordinator {
+  nc: NatsConnection;
+  server: FastifyInstance;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Composition root: connects NATS, opens the store, starts the loops and the HTTP API. */
+export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void): Promise<RunningCoordinator> {
+  const names = clusterNames(config.cluster);
+  const nc = await connect({ servers: config.natsUrl, name: 'katapult-coordinator', maxReconnectAttempts: -1 });
+  await ensureStreams(nc, names);
+  const store = await openJetStreamStore(nc, names, { agentTtlMs: config.heartbeatMs * 5 });
+  const provider = new LocalProvider(new Docker(), {
+    agentImage: config.agentImage,
+    natsUrl: config.natsUrl,
+    cluster: config.cluster,
+    stackLabel: config.stackLabel,
+    dockerSocket: config.dockerSocket,
+    heartbeatMs: config.heartbeatMs,
+  });
+  const coordinator = new Coordinator(nc, names, store, { tickMs: 500, lostGraceMs: config.heartbeatMs * 5, log });
+  await coordinator.start();
+  const server = buildServer(new RunService(store, provider));
+  const url = await server.listen({ host: config.httpHost, port: config.httpPort });
+  return {
+    nc,
+    server,
+    url,
+    async stop() {
+      coordinator.stop();
+      await server.close();
+      await nc.drain();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { AgentRecord, JobRecord, RunState, RunSpec } from '@katapult/core';
+
+export interface RunRecord {
+  id: string;
+  project: string;
+  configFile: string;
+  jobAssign: RunSpec['jobAssign'];
+  state: RunState;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+/**
+ * Everything the coordinator knows lives behind this interface, in JetStream KV in production, so a
+ * restarted coordinator picks up where it stopped. Writes of a job take the revision they read: a write
+ * based on a stale read fails instead of overwriting someone else's change.
+ */
+export interface Store {
+  putRun(run: RunRecord): Promise<void>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(): Promise<RunRecord[]>;
+  createJob(job: JobRecord): Promise<void>;
+  getJob(runId: string, jobId: string): Promise<Versioned<JobRecord> | undefined>;
+  listJobs(runId?: string): Promise<Versioned<JobRecord>[]>;
+  /** Compare-and-set: false when the job changed since `revision` was read. */
+  updateJob(job: JobRecord, revision: number): Promise<boolean>;
+  listAgents(): Promise<AgentRecord[]>;
+}

@@ -1,0 +1,22 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import type { ClusterNames } from '@katapult/core';
+
+/** Creates the cluster's streams when missing; safe to call on every start. */
+export async function ensureStreams(nc: NatsConnection, names: ClusterNames): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const wanted: (Partial<StreamConfig> & { name: string })[] = [
+    // Assignments are work: each is removed once its agent acks it (the job's outcome is reported).
+    { name: names.streams.assignments, subjects: [names.assignmentWildcard], retention: RetentionPolicy.Workqueue },
+    { name: names.streams.events, subjects: [names.eventWildcard], retention: RetentionPolicy.Limits },
+    // Logs are kept so `katapult logs` can replay a finished job from its first line.
+    { name: names.streams.logs, subjects: [names.logWildcard], retention: RetentionPolicy.Limits },
+  ];
+  for (const config of wanted) {
+    try {
+      await jsm.streams.info(config.name);
+    } catch {
+      await jsm.streams.add({ ...config, storage: StorageType.File });
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type Docker from 'dockerode';
+import { ImageError } from './errors.js';
+import { followJsonStream, streamError, type DockerStreamEvent } from './json-stream.js';
+import type { OnProgress } from './progress.js';
+
+export interface BuildRequest {
+  /** A tar archive holding the Dockerfile and everything it copies. */
+  context: NodeJS.ReadableStream;
+  tag: string;
+  dockerfile?: string;
+  buildargs?: Record<string, string>;
+  onProgress?: OnProgress;
+}
+
+function logLines(event: DockerStreamEvent): string[] {
+  const text = event.stream ?? (event.status !== undefined ? `${event.status} ${event.progress ?? ''}` : '');
+  return text.split('\n').map((line) => line.trimEnd()).filter((line) => line.length > 0);
+}
+
+/** Runs `docker build` on a tar context; throws with the end of the build log if any step fails. */
+export async function buildImage(docker: Docker, request: BuildRequest): Promise<string> {
+  const log: string[] = [];
+  let failure: string | undefined;
+  const stream = await docker.buildImage(request.context, {
+    t: request.tag,
+    dockerfile: request.dockerfile ?? 'Dockerfile',
+    buildargs: request.buildargs ?? {},
+    rm: true,
+    forcerm: true,
+  });
+  await followJsonStream(stream, (event) => {
+    for (const line of logLines(event)) {
+      log.push(line);
+      request.onProgress?.({ step: 'build', message: line });
+    }
+    if (log.length > 30) log.splice(0, log.length - 30);
+    failure ??= streamError(event);
+  });
+  if (failure !== undefined) {
+    throw new ImageError(
+      'KP_IMAGE_BUILD_FAILED',
+      `building ${request.tag} failed: ${failure.trim()}; fix that step and rebuild. Last build output:\n${log.slice(-15).join('\n')}`,
+    );
+  }
+  try {
+    return (await docker.getImage(request.tag).inspect()).Id;
+  } catch (error) {
+    throw new ImageError(
+      'KP_IMAGE_BUILD_FAILED',
+      `the build of ${request.tag} ended without an image; rerun it and read its log:\n${log.slice(-15).join('\n')}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,58 @@
+import { rm } from 'node:fs/promises';
+import { freePort } from './free-port.js';
+import { startProcess, type ManagedProcess } from './managed-process.js';
+import { portOpen } from './port-open.js';
+import { tempDir } from './temp-dir.js';
+
+export interface NatsServer {
+  /** nats://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  /** JetStream store directory; kept across restart(), removed by stop(). */
+  storeDir: string;
+  /** Stops the server for good and removes its store directory. */
+  stop(): Promise<void>;
+  /** Stops the server and starts it again on the same port and store directory. */
+  restart(): Promise<void>;
+}
+
+export interface StartNatsOptions {
+  /** Enable JetStream (-js). Default true. */
+  jetstream?: boolean;
+}
+
+export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
+  const jetstream = opts.jetstream ?? true;
+  const port = await freePort();
+  const storeDir = await tempDir('nats');
+  const args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : [])];
+
+  const launch = async (): Promise<ManagedProcess> => {
+    const proc = startProcess('nats-server', args);
+    try {
+      await proc.waitReady(() => portOpen(port), `nats-server on 127.0.0.1:${port}`);
+    } catch (error) {
+      await proc.stop();
+      throw error;
+    }
+    return proc;
+  };
+
+  let current = await launch().catch(async (error: unknown) => {
+    await rm(storeDir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    async stop() {
+      await current.stop();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await current.stop();
+      current = await launch();
+    },
+  };
+}
