@@ -1,3 +1,5 @@
+import { ExitCode, KatapultError } from '@katapult/core';
+
 export type ImageErrorCode =
   | 'KP_DOCKER_UNREACHABLE'
   | 'KP_IMAGE_BOOTSTRAP_UNAVAILABLE'
@@ -9,13 +11,15 @@ export type ImageErrorCode =
   | 'KP_IMAGE_REF_INVALID'
   | 'KP_REGISTRY_ERROR';
 
-/** Local stand-in for core's KatapultError: a stable `code` plus a one-line message saying what to do. */
-export class ImageError extends Error {
-  readonly code: ImageErrorCode;
+/** An image, registry or Docker engine problem: infrastructure (exit 3), except a malformed image reference. */
+export class ImageError extends KatapultError {
+  declare readonly code: ImageErrorCode;
 
   constructor(code: ImageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, {
+      exitCode: code === 'KP_IMAGE_REF_INVALID' ? ExitCode.badInput : ExitCode.infrastructure,
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
+    });
     this.name = 'ImageError';
-    this.code = code;
   }
 }

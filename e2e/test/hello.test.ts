@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunView } from '@katapult/core';
+import { requireDocker, tempDir } from '@katapult/testkit';
+import { katapult, type CliResult } from './cli.js';
+
+/**
+ * The walking skeleton, end to end on the real thing: the CLI starts nats-server, the registry and the
+ * coordinator, builds the images, boots two agent containers, and runs examples/hello on them.
+ */
+describe('examples/hello on the local default', () => {
+  let env: NodeJS.ProcessEnv;
+  let home: string;
+  let launch: CliResult;
+
+  beforeAll(async () => {
+    await requireDocker();
+    home = await tempDir('e2e-hello');
+    env = { KATAPULT_HOME: home };
+    launch = await katapult(['launch', 'examples/hello/katapult.yaml'], env);
+  });
+
+  afterAll(async () => {
+    if (env) await katapult(['down'], env);
+  });
+
+  it('launch follows the run to the end and exits 1 because one job failed on purpose', () => {
+    expect(launch.stderr).toBe('');
+    expect(launch.code).toBe(1);
+    expect(launch.stdout).toMatch(/run r-[0-9a-z-]+ submitted: 5 jobs on 2 instances/);
+    expect(launch.stdout).toMatch(/broken failed on local-\d \(exit 3\)/);
+    expect(launch.stdout).toMatch(/^broken +base +local-\d +failed +1 +3 /m);
+    expect(launch.stdout).toContain('broken: failed with exit code 3; see: katapult logs broken');
+  });
+
+  it('status --json shows every job in its final state with its exit code', async () => {
+    const status = await katapult(['status', '--json'], env);
+    expect(status.code).toBe(0);
+    const [run] = JSON.parse(status.stdout) as RunView[];
+    expect(run?.state).toBe('failed');
+    const states = Object.fromEntries(run!.jobs.map((job) => [job.id, [job.state, job.exitCode]]));
+    expect(states).toEqual({
+      greet: ['done', 0],
+      'count-1': ['done', 0],
+      'count-2': ['done', 0],
+      stderr: ['done', 0],
+      broken: ['failed', 3],
+    });
+    const agents = new Set(run!.jobs.map((job) => job.agentId));
+    for (const agent of agents) expect(agent).toMatch(/^local-[01]$/);
+  });
+
+  it('status prints a table', async () => {
+    const status = await katapult(['status'], env);
+    expect(status.stdout).toMatch(/^JOB +ENV +AGENT +STATE +ATTEMPT +EXIT +DURATION$/m);
+    expect(status.stdout).toMatch(/^count-2 +base +local-\d +done +1 +0 +\d+\.\ds$/m);
+  });
+
+  it("logs replays a finished job's whole output, stdout and stderr apart", async () => {
+    const broken = await katapult(['logs', 'broken'], env);
+    expect(broken.code).toBe(0);
+    expect(broken.stdout).toBe('about to fail\n');
+    expect(broken.stderr).toBe('something went wrong\n');
+    const count = await katapult(['logs', 'count-1', '--follow'], env);
+    expect(count.stdout).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
+  });
+
+  it('logs of a job that does not exist is bad input', async () => {
+    const missing = await katapult(['logs', 'nope'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('KP_RUN_NOT_FOUND no run has a job named "nope" (katapult status lists the runs)');
+  });
+
+  it('down removes every Katapult container and stops the servers', async () => {
+    const stack = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; nats: { pid: number } };
+    const down = await katapult(['down'], env);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/removed container kp-[a-z0-9]+-local-0/);
+    expect(down.stdout).toContain('stopped nats-server');
+    const left = await new Docker().listContainers({ all: true, filters: { label: [`katapult.stack=${stack.label}`] } });
+    expect(left).toEqual([]);
+    expect(() => process.kill(stack.nats.pid, 0)).toThrow();
+    const status = await katapult(['status'], env);
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain('KP_STACK_NOT_RUNNING');
+  });
+});
+
+describe('bad input and a missing Docker engine', () => {
+  it('a broken config exits 2 with one line naming the file, field and problem', async () => {
+    const home = await tempDir('e2e-bad');
+    const result = await katapult(['launch', 'core/test/fixtures/config/unknown-key.yaml'], { KATAPULT_HOME: home });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'KP_CONFIG_INVALID core/test/fixtures/config/unknown-key.yaml:4:5 jobs[0].evn_name: unknown key, did you mean env_name?\n',
+    );
+  });
+
+  it('validate accepts the example and names a missing file', async () => {
+    const ok = await katapult(['validate', 'examples/hello/katapult.yaml'], {});
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe('examples/hello/katapult.yaml is valid: 5 jobs, 2 instances, 1 environments\n');
+    const missing = await katapult(['validate', 'nowhere.yaml'], {});
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('KP_CONFIG_NOT_FOUND nowhere.yaml: no such file\n');
+  });
+
+  it('an unreachable Docker engine is an infrastructure error that says how to fix it', async () => {
+    const home = await tempDir('e2e-nodocker');
+    const result = await katapult(['launch', 'examples/hello/katapult.yaml'], {
+      KATAPULT_HOME: home,
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/^KP_DOCKER_UNREACHABLE cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker.sock.*dockerd/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
