@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 600_000,
     fileParallelism: false,
+    // Under CI a JSON report is written too, from which .ci/run prints its closing "N passed, N failed" line.
+    reporters: process.env['CI'] ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
   },
 });
