@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiError } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { agentRecordCodec, jobKey, type AgentRecord, type ClusterNames, type JobRecord } from '@katapult/core';
 import type { RunRecord, Store, Versioned } from './store.js';
@@ -16,31 +16,53 @@ export interface JetStreamStoreOptions {
 
 export async function openJetStreamStore(nc: NatsConnection, names: ClusterNames, options: JetStreamStoreOptions): Promise<Store> {
   const kvm = new Kvm(nc);
-  const runs = await kvm.create(names.buckets.runs, { history: 1 });
-  const jobs = await kvm.create(names.buckets.jobs, { history: 1 });
-  const agents = await kvm.create(names.buckets.agents, { history: 1, ttl: options.agentTtlMs });
-  return new JetStreamStore(runs, jobs, agents);
+  const jsm = await jetstreamManager(nc);
+  const open = async (bucket: string, ttl?: number): Promise<Bucket> => ({
+    kv: await kvm.create(bucket, { history: 1, ...(ttl === undefined ? {} : { ttl }) }),
+    keys: (filter) => listKeys(jsm, bucket, filter),
+  });
+  return new JetStreamStore(
+    await open(names.buckets.runs),
+    await open(names.buckets.jobs),
+    await open(names.buckets.agents, options.agentTtlMs),
+  );
+}
+
+interface Bucket {
+  kv: KV;
+  keys(filter: string): Promise<string[]>;
+}
+
+/**
+ * Keys of a bucket from one stream-info request. (The client's kv.keys() walks the bucket with a consumer and
+ * was seen to hang forever when keys are written while it runs; this asks the server for the subjects at once.)
+ * Deleted keys may still be listed; reading them returns nothing, and callers skip them.
+ */
+async function listKeys(jsm: JetStreamManager, bucket: string, filter: string): Promise<string[]> {
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
 }
 
 class JetStreamStore implements Store {
   constructor(
-    private readonly runs: KV,
-    private readonly jobs: KV,
-    private readonly agents: KV,
+    private readonly runs: Bucket,
+    private readonly jobs: Bucket,
+    private readonly agents: Bucket,
   ) {}
 
   async putRun(run: RunRecord): Promise<void> {
-    await this.runs.put(run.id, encode(run));
+    await this.runs.kv.put(run.id, encode(run));
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const entry = await this.runs.get(runId);
+    const entry = await this.runs.kv.get(runId);
     return entry && entry.operation === 'PUT' ? decode<RunRecord>(entry.value) : undefined;
   }
 
   async listRuns(): Promise<RunRecord[]> {
     const runs: RunRecord[] = [];
-    for (const key of await collect(this.runs.keys())) {
+    for (const key of await this.runs.keys('>')) {
       const run = await this.getRun(key);
       if (run) runs.push(run);
     }
@@ -48,19 +70,19 @@ class JetStreamStore implements Store {
   }
 
   async createJob(job: JobRecord): Promise<void> {
-    await this.jobs.create(jobKey(job.runId, job.id), encode(job));
+    await this.jobs.kv.create(jobKey(job.runId, job.id), encode(job));
   }
 
   async getJob(runId: string, jobId: string): Promise<Versioned<JobRecord> | undefined> {
-    const entry = await this.jobs.get(jobKey(runId, jobId));
+    const entry = await this.jobs.kv.get(jobKey(runId, jobId));
     return entry && entry.operation === 'PUT' ? { value: decode<JobRecord>(entry.value), revision: entry.revision } : undefined;
   }
 
   async listJobs(runId?: string): Promise<Versioned<JobRecord>[]> {
-    const keys = await collect(this.jobs.keys(runId ? `${runId}.*` : '>'));
+    const keys = await this.jobs.keys(runId ? `${runId}.*` : '>');
     const found: Versioned<JobRecord>[] = [];
     for (const key of keys) {
-      const entry = await this.jobs.get(key);
+      const entry = await this.jobs.kv.get(key);
       if (entry && entry.operation === 'PUT') found.push({ value: decode<JobRecord>(entry.value), revision: entry.revision });
     }
     return found.sort((a, b) => a.value.createdAt - b.value.createdAt || a.value.id.localeCompare(b.value.id));
@@ -68,7 +90,7 @@ class JetStreamStore implements Store {
 
   async updateJob(job: JobRecord, revision: number): Promise<boolean> {
     try {
-      await this.jobs.update(jobKey(job.runId, job.id), encode(job), revision);
+      await this.jobs.kv.update(jobKey(job.runId, job.id), encode(job), revision);
       return true;
     } catch (error) {
       if (isWrongRevision(error)) return false;
@@ -78,20 +100,14 @@ class JetStreamStore implements Store {
 
   async listAgents(): Promise<AgentRecord[]> {
     const found: AgentRecord[] = [];
-    for (const key of await collect(this.agents.keys())) {
-      const entry = await this.agents.get(key);
+    for (const key of await this.agents.keys('>')) {
+      const entry = await this.agents.kv.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
       const decoded = agentRecordCodec.decode(entry.value);
       if (decoded.ok) found.push(decoded.value);
     }
     return found;
   }
-}
-
-async function collect(keys: Promise<AsyncIterable<string>>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const key of await keys) out.push(key);
-  return out;
 }
 
 /** JetStream's "wrong last sequence": the compare-and-set lost to another writer. */

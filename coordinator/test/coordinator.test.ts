@@ -1,0 +1,200 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  agentRecordCodec,
+  assignmentCodec,
+  clusterNames,
+  jobReportCodec,
+  loadConfig,
+  type Assignment,
+  type CreateRunRequest,
+  type RunView,
+} from '@katapult/core';
+import { startNats, waitFor, type NatsServer } from '@katapult/testkit';
+import { buildServer, Coordinator, ensureStreams, openJetStreamStore, RunService, type Provider } from '../src/index.js';
+
+/**
+ * The coordinator against a real nats-server. Agents are played by the test through the same NATS protocol a
+ * real agent speaks (heartbeat records, assignment consumer, reports), so every decision is observable.
+ */
+const names = clusterNames('test');
+const spec = loadConfig(
+  'project: demo\ninstances: [{cpus: 2}]\njobs:\n  - {name: a, run_command: "true"}\n  - {name: b, run_command: "false", cpus_req: 2}\n',
+  'demo.yaml',
+  { defaultCpus: 2 },
+);
+const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base:x' } };
+
+class RecordingProvider implements Provider {
+  readonly name = 'recording';
+  readonly ensured: number[] = [];
+  async ensure(instances: Parameters<Provider['ensure']>[0]) {
+    this.ensured.push(instances.reduce((n, i) => n + i.number, 0));
+    return [];
+  }
+  async terminateAll() {
+    return [];
+  }
+}
+
+describe('coordinator', () => {
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let coordinator: Coordinator;
+  let provider: RecordingProvider;
+  let api: ReturnType<typeof buildServer>;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    nats = await startNats();
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  async function startCoordinator() {
+    await ensureStreams(nc, names);
+    const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
+    coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line) });
+    await coordinator.start();
+    api = buildServer(new RunService(store, provider));
+  }
+
+  beforeEach(async () => {
+    nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    for (const stream of Object.values(names.streams)) await jsm.streams.delete(stream).catch(() => undefined);
+    const kvm = new Kvm(nc);
+    for (const bucket of Object.values(names.buckets)) await (await kvm.open(bucket)).destroy().catch(() => undefined);
+    provider = new RecordingProvider();
+    logs.length = 0;
+    await startCoordinator();
+  });
+  afterEach(async () => {
+    coordinator.stop();
+    await nc.close();
+  });
+
+  async function registerAgent(agentId: string, cpus: number) {
+    const kv = await new Kvm(nc).open(names.buckets.agents);
+    const now = Date.now();
+    await kv.put(agentId, agentRecordCodec.encode({ v: 1, agentId, instanceId: agentId, cpus, startedAt: now, at: now, running: [] }));
+    return kv;
+  }
+
+  async function takeAssignments(agentId: string, count: number): Promise<Assignment[]> {
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.add(names.streams.assignments, {
+      durable_name: names.agentConsumer(agentId),
+      filter_subject: names.assignmentSubject(agentId),
+      ack_policy: AckPolicy.Explicit,
+    });
+    const consumer = await jetstream(nc).consumers.get(names.streams.assignments, names.agentConsumer(agentId));
+    const batch = await consumer.fetch({ max_messages: count, expires: 2000 });
+    const out: Assignment[] = [];
+    for await (const message of batch) {
+      const decoded = assignmentCodec.decode(message.data);
+      if (decoded.ok) out.push(decoded.value);
+      message.ack();
+    }
+    return out;
+  }
+
+  async function report(assignment: Assignment, agentId: string, type: 'pulling' | 'running' | 'exited', exitCode?: number) {
+    const message = { v: 1 as const, runId: assignment.runId, jobId: assignment.jobId, attempt: assignment.attempt, agentId, type, at: Date.now(), ...(exitCode === undefined ? {} : { exitCode }) };
+    await jetstream(nc).publish(names.eventSubject(assignment.runId, assignment.jobId), jobReportCodec.encode(message));
+  }
+
+  async function run(runId: string): Promise<RunView> {
+    return (await api.inject({ method: 'GET', url: `/runs/${runId}` })).json<RunView>();
+  }
+
+  it('stores a run, asks the provider for instances, and keeps jobs pending until an agent is up', async () => {
+    const created = await api.inject({ method: 'POST', url: '/runs', payload: request });
+    expect(created.statusCode).toBe(201);
+    const { runId } = created.json<{ runId: string }>();
+    expect(provider.ensured).toEqual([1]);
+    await coordinator.tick();
+    expect((await run(runId)).jobs.map((job) => job.state)).toEqual(['pending', 'pending']);
+  });
+
+  it('assigns within capacity, records reported states, and finishes the run with the exit codes', async () => {
+    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    // Both jobs together need 3 cpus; the agent has 2: the larger goes first (multi_knapsack), the other waits.
+    let assignments = await takeAssignments('agent-1', 2);
+    expect(assignments.map((a) => [a.jobId, a.attempt, a.cpus, a.runCommand])).toEqual([['b', 1, 2, 'false']]);
+    expect((await run(runId)).jobs.find((job) => job.id === 'a')?.state).toBe('pending');
+
+    await report(assignments[0]!, 'agent-1', 'running');
+    await report(assignments[0]!, 'agent-1', 'exited', 1);
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === 'b')?.state === 'failed', { what: 'b failed' });
+
+    await coordinator.tick();
+    assignments = await takeAssignments('agent-1', 1);
+    expect(assignments.map((a) => a.jobId)).toEqual(['a']);
+    await report(assignments[0]!, 'agent-1', 'running');
+    await report(assignments[0]!, 'agent-1', 'exited', 0);
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === 'a')?.state === 'done', { what: 'a done' });
+    await coordinator.tick();
+    const final = await run(runId);
+    expect(final.state).toBe('failed');
+    expect(final.jobs.map((job) => [job.id, job.state, job.exitCode, job.agentId])).toEqual([
+      ['a', 'done', 0, 'agent-1'],
+      ['b', 'failed', 1, 'agent-1'],
+    ]);
+  });
+
+  it('requeues the job of an agent that stopped heartbeating, as attempt 2', async () => {
+    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const agents = await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    const [first] = await takeAssignments('agent-1', 1);
+    await report(first!, 'agent-1', 'running');
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === 'b')?.state === 'running', { what: 'b running' });
+    await agents.delete('agent-1'); // what the bucket's max age does to an agent that went silent
+    await registerAgent('agent-2', 2);
+    // One tick requeues the lost attempt and places attempt 2 on the agent that is still alive.
+    await coordinator.tick();
+    const b = (await run(runId)).jobs.find((job) => job.id === 'b');
+    expect(b).toMatchObject({ state: 'assigned', attempt: 2, agentId: 'agent-2' });
+    expect(logs).toContain(`agent agent-1 is gone; ${runId}/b attempt 1 is lost`);
+    const [second] = await takeAssignments('agent-2', 1);
+    expect([second?.jobId, second?.attempt]).toEqual(['b', 2]);
+    // A late report from the lost agent's attempt changes nothing.
+    await report(first!, 'agent-1', 'exited', 0);
+    await report(second!, 'agent-2', 'running');
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === 'b')?.state === 'running', { what: 'attempt 2 running' });
+    expect((await run(runId)).jobs.find((job) => job.id === 'b')).toMatchObject({ attempt: 2, agentId: 'agent-2', exitCode: null });
+  });
+
+  it('drops a malformed report and keeps going', async () => {
+    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    await jetstream(nc).publish(names.eventSubject(runId, 'a'), new TextEncoder().encode('{"v":1,"type":"exited"'));
+    await jetstream(nc).publish(names.eventSubject(runId, 'a'), jobReportCodec.encode({ v: 1, runId, jobId: 'a', attempt: 1, agentId: 'x', type: 'running', at: 1 }));
+    await waitFor(() => logs.some((line) => line.includes('dropping a malformed report')), { what: 'the malformed report logged' });
+    await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    expect((await takeAssignments('agent-1', 2)).length).toBe(1);
+  });
+
+  it('a restarted coordinator carries on from what JetStream holds', async () => {
+    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    coordinator.stop();
+    await startCoordinator();
+    expect((await run(runId)).jobs.map((job) => job.id)).toEqual(['a', 'b']);
+    await registerAgent('agent-1', 4);
+    await coordinator.tick();
+    expect((await takeAssignments('agent-1', 2)).map((a) => a.jobId).sort()).toEqual(['a', 'b']);
+  });
+
+  it('rejects a request body that breaks the schema with 400', async () => {
+    const response = await api.inject({ method: 'POST', url: '/runs', payload: { spec: { jobs: [] }, configFile: 'x', images: {} } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'KP_API_BAD_REQUEST' });
+    expect((await api.inject({ method: 'GET', url: '/runs/r-nope' })).statusCode).toBe(404);
+  });
+});
