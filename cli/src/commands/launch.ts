@@ -44,7 +44,14 @@ export default class Launch extends KatapultCommand {
     step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
     if (flags.detach) return { runId };
 
-    const final = await watchRun(client, runId, (line) => step(line));
+    // Ctrl-C stops following, not the run: the coordinator and agents carry on without this process.
+    process.once('SIGINT', () => {
+      process.stderr.write(`\ndetached from run ${runId}; it goes on. Follow it with: katapult status ${runId}\n`);
+      process.exit(ExitCode.interrupted);
+    });
+    const final = await watchRun(client, runId, (line) => step(line), {
+      agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0`,
+    });
     this.log('');
     this.log(renderRun(final));
     const failed = final.jobs.filter((job) => job.state !== 'done');

@@ -1,15 +1,35 @@
-import { isFinal, type RunView } from '@katapult/core';
+import { ExitCode, isFinal, KatapultError, type RunView } from '@katapult/core';
 import type { CoordinatorClient } from './client.js';
 import { describeChanges } from '../render/run-view.js';
 
+export interface WatchOptions {
+  intervalMs?: number;
+  /** How long jobs may wait with no agent registered before the instances count as failed to boot. */
+  agentBootTimeoutMs?: number;
+  /** Where to look when agents do not come up. */
+  agentLogHint: string;
+}
+
 /** Polls the run until it is over, reporting each job's state changes as they happen. */
-export async function watchRun(client: CoordinatorClient, runId: string, onLine: (line: string) => void, intervalMs = 300): Promise<RunView> {
+export async function watchRun(client: CoordinatorClient, runId: string, onLine: (line: string) => void, options: WatchOptions): Promise<RunView> {
+  const started = Date.now();
+  const bootTimeout = options.agentBootTimeoutMs ?? 90_000;
   let previous: RunView | undefined;
+  let sawAgent = false;
   for (;;) {
     const run = await client.getRun(runId);
     for (const line of describeChanges(previous, run)) onLine(line);
     previous = run;
     if (run.state !== 'running' && run.jobs.every((job) => isFinal(job.state))) return run;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    if (!sawAgent) {
+      sawAgent = (await client.listAgents()).length > 0;
+      if (!sawAgent && Date.now() - started > bootTimeout) {
+        throw new KatapultError('KP_AGENTS_NOT_UP', `no agent registered within ${bootTimeout / 1000}s; run ${runId} is kept and will start when one does`, {
+          hint: options.agentLogHint,
+          exitCode: ExitCode.infrastructure,
+        });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 300));
   }
 }
