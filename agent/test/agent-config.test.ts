@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { buildAgentServer, readAgentConfig } from '../src/index.js';
+
+describe('agent configuration from its environment', () => {
+  const base = { KATAPULT_NATS_URL: 'nats://127.0.0.1:4222', KATAPULT_CLUSTER: 'local', KATAPULT_AGENT_ID: 'local-0' };
+
+  it('reads what the provider sets, with defaults', () => {
+    expect(readAgentConfig({ ...base, KATAPULT_CPUS: '4' })).toMatchObject({
+      natsUrl: 'nats://127.0.0.1:4222',
+      agentId: 'local-0',
+      instanceId: 'local-0',
+      cpus: 4,
+      httpPort: 0,
+      httpHost: '127.0.0.1',
+      heartbeatMs: 2000,
+    });
+  });
+
+  it('names the missing or malformed variable', () => {
+    expect(() => readAgentConfig({ KATAPULT_CLUSTER: 'local', KATAPULT_AGENT_ID: 'a' })).toThrow('KATAPULT_NATS_URL is not set');
+    expect(() => readAgentConfig({ ...base, KATAPULT_CPUS: 'many' })).toThrow('KATAPULT_CPUS must be a non-negative integer, got "many"');
+  });
+});
+
+describe('agent HTTP API', () => {
+  it('answers health and what the agent runs', async () => {
+    const app = buildAgentServer({ agentId: 'local-0', instanceId: 'i-1', cpus: 2, running: () => ['r-1/a'] });
+    expect((await app.inject({ url: '/health' })).json()).toEqual({ ok: true });
+    expect((await app.inject({ url: '/info' })).json()).toEqual({ agentId: 'local-0', instanceId: 'i-1', cpus: 2, running: ['r-1/a'] });
+  });
+});
