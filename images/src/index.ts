@@ -17,3 +17,4 @@ export type { OnProgress, ProgressEvent } from './progress.js';
 export { pushImage } from './push-image.js';
 export { OciRegistry } from './registry.js';
 export type { OciRegistryOptions, RegistryAuth } from './registry.js';
+export { registryConfig } from './registry-config.js';

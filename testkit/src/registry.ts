@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { registryConfig } from '@katapult/images';
 import { freePort } from './free-port.js';
 import { startProcess } from './managed-process.js';
 import { tempDir } from './temp-dir.js';
@@ -12,22 +13,6 @@ export interface RegistryServer {
   port: number;
   /** Stops the registry and removes its storage. */
   stop(): Promise<void>;
-}
-
-function registryConfig(rootDir: string, port: number): string {
-  return [
-    'version: 0.1',
-    'log:',
-    '  level: warn',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${rootDir}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '',
-  ].join('\n');
 }
 
 async function answersV2(url: string): Promise<boolean> {

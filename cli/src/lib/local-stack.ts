@@ -3,6 +3,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { ExitCode, KatapultError } from '@katapult/core';
+import { registryConfig } from '@katapult/images';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
 
@@ -129,22 +130,6 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
   };
   write(dir, stack);
   return stack;
-}
-
-function registryConfig(root: string, port: number): string {
-  return [
-    'version: 0.1',
-    'log:',
-    '  level: warn',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${root}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '',
-  ].join('\n');
 }
 
 /** The coordinator runs as a detached Node process; restarted when the agent image it was given changed. */
