@@ -40,10 +40,11 @@ export class RunService {
       createdAt,
       finishedAt: null,
     };
-    for (const job of spec.jobs) {
+    for (const [index, job] of spec.jobs.entries()) {
       const record: JobRecord = {
         runId,
         id: job.id,
+        index,
         envName: job.envName,
         image: request.images[job.envName]!,
         runCommand: job.runCommand ?? '',

@@ -4,6 +4,7 @@ import { applyJobEvent, runStateOf, type JobRecord } from '../src/index.js';
 const job = (patch: Partial<JobRecord> = {}): JobRecord => ({
   runId: 'r-1',
   id: 'a',
+  index: 0,
   envName: 'default',
   image: 'img',
   runCommand: 'true',

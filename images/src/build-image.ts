@@ -9,6 +9,8 @@ export interface BuildRequest {
   tag: string;
   dockerfile?: string;
   buildargs?: Record<string, string>;
+  /** 'host' lets build steps reach servers on this machine's 127.0.0.1 (a local package index, say). */
+  networkmode?: string;
   onProgress?: OnProgress;
 }
 
@@ -27,6 +29,7 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
     buildargs: request.buildargs ?? {},
     rm: true,
     forcerm: true,
+    ...(request.networkmode === undefined ? {} : { networkmode: request.networkmode }),
   });
   await followJsonStream(stream, (event) => {
     for (const line of logLines(event)) {

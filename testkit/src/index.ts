@@ -5,3 +5,4 @@ export { startRegistry, type RegistryServer } from './registry.js';
 export { requireDocker } from './require-docker.js';
 export { tempDir } from './temp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
+export { startWheelIndex, type WheelIndex } from './wheel-index.js';

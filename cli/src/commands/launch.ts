@@ -6,7 +6,7 @@ import { CoordinatorClient } from '../lib/client.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { REPO_ROOT } from '../lib/context.js';
 import { coordinatorUrl, ensureCoordinator, ensureInfrastructure } from '../lib/local-stack.js';
-import { prepareImages } from '../lib/prepare-images.js';
+import { buildEnvironments, prepareAgentImage, type BuildContext } from '../lib/prepare-images.js';
 import { stateDir } from '../lib/state-dir.js';
 import { watchRun } from '../lib/watch-run.js';
 import { renderRun } from '../render/run-view.js';
@@ -34,13 +34,20 @@ export default class Launch extends KatapultCommand {
     await checkDocker(docker);
     const dir = stateDir();
     let stack = await ensureInfrastructure(dir, step);
-    const images = await prepareImages(docker, stack, spec, REPO_ROOT, (event) => {
-      // Docker repeats per-layer transfer states many times a second; the step lines are what a user follows.
-      if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
-    });
-    stack = await ensureCoordinator(dir, stack, images.agentImage, step);
+    const context: BuildContext = {
+      docker,
+      stack,
+      stateDir: dir,
+      onProgress: (event) => {
+        // Docker repeats per-layer transfer states many times a second; the step lines are what a user follows.
+        if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
+      },
+    };
+    const environments = await buildEnvironments(context, spec, args.file);
+    stack = await ensureCoordinator(dir, stack, await prepareAgentImage(context, REPO_ROOT), step);
     const client = new CoordinatorClient(coordinatorUrl(stack));
-    const { runId } = await client.createRun({ spec, configFile: args.file, images: images.environments });
+    const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
+    const { runId } = await client.createRun({ spec, configFile: args.file, images });
     step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
     if (flags.detach) return { runId };
 

@@ -1,33 +1,54 @@
+import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
-import { ensureAgentImage, ensureBaseImage, ensureNodeImage, OciRegistry, pushImage, type OnProgress } from '@katapult/images';
+import {
+  buildEnvironment,
+  ensureAgentImage,
+  ensureBaseImage,
+  ensureNodeImage,
+  OciRegistry,
+  type EnvironmentImage,
+  type OnProgress,
+} from '@katapult/images';
 import type { RunSpec } from '@katapult/core';
 import { registryHost, type StackFile } from './local-stack.js';
 
-export interface PreparedImages {
-  /** Image reference (in the registry) for each environment name. */
-  environments: Record<string, string>;
-  agentImage: string;
+/** pip settings passed through to image builds, so an offline or private package index works. */
+const PASSED_BUILD_ARGS = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS', 'PIP_TRUSTED_HOST'] as const;
+
+export interface BuildContext {
+  docker: Docker;
+  stack: StackFile;
+  stateDir: string;
+  onProgress: OnProgress;
 }
 
-/**
- * Builds what is missing: the Debian base image (bootstrapped when none can be pulled), the Node runtime and
- * agent images, and publishes the environments' image to the registry agents pull from. Environments get
- * images of their own with `katapult build`; until then each runs on the base image.
- */
-export async function prepareImages(docker: Docker, stack: StackFile, spec: RunSpec, repoRoot: string, onProgress: OnProgress): Promise<PreparedImages> {
-  const base = await ensureBaseImage(docker, { onProgress });
-  const registry = new OciRegistry(registryHost(stack));
-  const tag = base.id.replace(/^sha256:/, '').slice(0, 12);
-  const repo = 'katapult/base';
-  const published = `${registryHost(stack)}/${repo}:${tag}`;
-  if (!(await registry.hasTag(repo, tag))) {
-    onProgress({ step: 'push', message: `publishing the base image as ${published}` });
-    await pushImage(docker, base.ref, published, onProgress);
+/** One image per environment, on the base image (bootstrapped from Debian when none can be pulled). */
+export async function buildEnvironments(context: BuildContext, spec: RunSpec, configFile: string): Promise<EnvironmentImage[]> {
+  const base = await ensureBaseImage(context.docker, { onProgress: context.onProgress });
+  const registry = new OciRegistry(registryHost(context.stack));
+  const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+  const images: EnvironmentImage[] = [];
+  for (const env of spec.environments) {
+    images.push(
+      await buildEnvironment(context.docker, {
+        env,
+        projectDir: dirname(configFile),
+        base,
+        registry,
+        buildArgs,
+        // Build steps share this machine's network, so a package index on 127.0.0.1 is reachable.
+        networkMode: 'host',
+        logDir: join(context.stateDir, 'builds'),
+        onProgress: (event) => context.onProgress({ step: `${env.name} ${event.step}`, message: event.message }),
+      }),
+    );
   }
-  const node = await ensureNodeImage(docker, base.ref, { onProgress });
-  const agent = await ensureAgentImage(docker, { repoRoot, nodeImage: node.ref, onProgress });
-  return {
-    environments: Object.fromEntries(spec.environments.map((env) => [env.name, published])),
-    agentImage: agent.ref,
-  };
+  return images;
+}
+
+/** The agent runs on the Node image, itself on the base image. */
+export async function prepareAgentImage(context: BuildContext, repoRoot: string): Promise<string> {
+  const base = await ensureBaseImage(context.docker, { onProgress: context.onProgress });
+  const node = await ensureNodeImage(context.docker, base.ref, { onProgress: context.onProgress });
+  return (await ensureAgentImage(context.docker, { repoRoot, nodeImage: node.ref, onProgress: context.onProgress })).ref;
 }

@@ -85,7 +85,7 @@ class JetStreamStore implements Store {
       const entry = await this.jobs.kv.get(key);
       if (entry && entry.operation === 'PUT') found.push({ value: decode<JobRecord>(entry.value), revision: entry.revision });
     }
-    return found.sort((a, b) => a.value.createdAt - b.value.createdAt || a.value.id.localeCompare(b.value.id));
+    return found.sort((a, b) => a.value.createdAt - b.value.createdAt || a.value.index - b.value.index);
   }
 
   async updateJob(job: JobRecord, revision: number): Promise<boolean> {

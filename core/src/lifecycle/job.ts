@@ -19,6 +19,8 @@ export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['assigned', 'pullin
 export interface JobRecord {
   runId: string;
   id: string;
+  /** Position in the run's config, so listings keep the order the user wrote. */
+  index: number;
   envName: string;
   image: string;
   runCommand: string;

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunView } from '@katapult/core';
+import { requireDocker, startWheelIndex, tempDir, type WheelIndex } from '@katapult/testkit';
+import { katapult } from './cli.js';
+
+interface BuiltImage {
+  name: string;
+  ref: string;
+  built: boolean;
+}
+
+/** `katapult build` then `launch`: jobs run in their environment's image, which is built once. */
+describe('environment images through the CLI', () => {
+  let env: NodeJS.ProcessEnv;
+  let index: WheelIndex;
+  const config = 'e2e/fixtures/science/katapult.yaml';
+
+  beforeAll(async () => {
+    await requireDocker();
+    index = await startWheelIndex({ name: 'kpdemo', version: '1.0.0', source: 'def hello():\n    return "hello from kpdemo"\n' });
+    env = { KATAPULT_HOME: await tempDir('e2e-build'), PIP_INDEX_URL: index.url };
+  });
+  afterAll(async () => {
+    if (env) await katapult(['down'], env);
+    await index?.stop();
+  });
+
+  it('builds each environment once; a second build reuses them all', async () => {
+    const first = await katapult(['build', config, '--json'], env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const images = JSON.parse(first.stdout) as BuiltImage[];
+    expect(images.map((image) => image.name)).toEqual(['tools', 'python']);
+    const second = await katapult(['build', config, '--json'], env);
+    expect((JSON.parse(second.stdout) as BuiltImage[]).map((image) => [image.name, image.ref, image.built])).toEqual(
+      images.map((image) => [image.name, image.ref, false]),
+    );
+    const text = await katapult(['build', config], env);
+    expect(text.stdout).toMatch(/^tools +127\.0\.0\.1:\d+\/katapult\/env:[0-9a-f]{24} +reused$/m);
+  }, 600_000);
+
+  it('jobs run in their environment image', async () => {
+    const launch = await katapult(['launch', config], env);
+    expect(launch.code).toBe(0);
+    const [run] = JSON.parse((await katapult(['status', '--json'], env)).stdout) as RunView[];
+    expect(run!.jobs.map((job) => [job.id, job.state])).toEqual([
+      ['query', 'done'],
+      ['compute', 'done'],
+    ]);
+    expect((await katapult(['logs', 'query'], env)).stdout).toMatch(/^42\nset up on \d{4}-\d\d-\d\d\n$/);
+    expect((await katapult(['logs', 'compute'], env)).stdout).toBe('hello from kpdemo\n');
+  }, 600_000);
+});

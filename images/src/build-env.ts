@@ -1,0 +1,101 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { pack } from 'tar-fs';
+import { ExitCode, KatapultError, type EnvironmentSpec } from '@katapult/core';
+import { buildImage } from './build-image.js';
+import { environmentTag } from './env-tag.js';
+import type { OnProgress } from './progress.js';
+import { readProjectFiles } from './project-files.js';
+import { pushImage } from './push-image.js';
+import { planEnvironmentImage, referencedFiles, stepOfInstruction } from './recipes/dockerfile.js';
+import type { OciRegistry } from './registry.js';
+
+export const ENV_REPOSITORY = 'katapult/env';
+const DOCKERFILE = 'Dockerfile.katapult';
+
+export interface EnvironmentBuildRequest {
+  env: EnvironmentSpec;
+  /** Folder the environment's files (requirements.txt, setup scripts) are relative to: the config's folder. */
+  projectDir: string;
+  base: { ref: string; id: string };
+  registry: OciRegistry;
+  /** Build args such as PIP_INDEX_URL; they do not change the tag. */
+  buildArgs?: Record<string, string>;
+  networkMode?: string;
+  /** Where the full build log is written, one file per environment. */
+  logDir: string;
+  onProgress?: OnProgress;
+}
+
+export interface EnvironmentImage {
+  name: string;
+  tag: string;
+  /** Reference in the registry, which is what agents pull. */
+  ref: string;
+  built: boolean;
+  logFile: string | null;
+}
+
+/** The image reference an environment will have, computed without building anything. */
+export async function environmentImageRef(request: Pick<EnvironmentBuildRequest, 'env' | 'projectDir' | 'base' | 'registry'>): Promise<{ tag: string; ref: string; files: Record<string, Buffer> }> {
+  const files = await readProjectFiles(request.projectDir, referencedFiles(request.env), `environment "${request.env.name}"`);
+  const tag = environmentTag({ env: request.env, baseImageDigest: request.base.id, files });
+  return { tag, ref: `${request.registry.host}/${ENV_REPOSITORY}:${tag}`, files };
+}
+
+/**
+ * Content-addressed: when the registry already holds the tag (built by anyone, on any machine), nothing is
+ * built. Otherwise the image is built from the recipe on the base image and pushed.
+ */
+export async function buildEnvironment(docker: Docker, request: EnvironmentBuildRequest): Promise<EnvironmentImage> {
+  const { env } = request;
+  const { tag, ref, files } = await environmentImageRef(request);
+  if (await request.registry.hasTag(ENV_REPOSITORY, tag)) return { name: env.name, tag, ref, built: false, logFile: null };
+
+  const plan = planEnvironmentImage(env, request.base.ref);
+  mkdirSync(request.logDir, { recursive: true });
+  const logFile = join(request.logDir, `${env.name}-${tag}.log`);
+  const log = createWriteStream(logFile);
+  let instruction = 0;
+  const context = pack(request.projectDir, {
+    entries: Object.keys(files),
+    finalize: false,
+    finish: (archive) => {
+      archive.entry({ name: DOCKERFILE }, plan.dockerfile);
+      archive.finalize();
+    },
+  });
+  try {
+    await buildImage(docker, {
+      context,
+      tag: ref,
+      dockerfile: DOCKERFILE,
+      buildargs: request.buildArgs ?? {},
+      ...(request.networkMode === undefined ? {} : { networkmode: request.networkMode }),
+      onProgress: (event) => {
+        log.write(`${event.message}\n`);
+        const step = /^Step (\d+)\/\d+ :/.exec(event.message);
+        if (step) {
+          instruction = Number(step[1]);
+          const kind = stepOfInstruction(plan.dockerfile, instruction);
+          if (kind) request.onProgress?.({ step: kind, message: event.message });
+        }
+      },
+    });
+  } catch (error) {
+    const kind = stepOfInstruction(plan.dockerfile, instruction) ?? 'base';
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    throw new KatapultError('KP_ENV_BUILD_FAILED', `environment "${env.name}" failed at its ${kind} step: ${reason.replace(/; fix that step.*$/, '')}`, {
+      hint: `full build log: ${logFile}`,
+      // Most failed builds come from the spec (a package that does not exist, a bad requirement).
+      exitCode: ExitCode.badInput,
+      cause: error,
+    });
+  } finally {
+    await new Promise((resolve) => log.end(resolve));
+  }
+  request.onProgress?.({ step: 'push', message: `pushing ${ref}` });
+  await pushImage(docker, ref, ref);
+  return { name: env.name, tag, ref, built: true, logFile };
+}

@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EnvironmentSpec } from '@katapult/core';
+import { requireDocker, startRegistry, startWheelIndex, tempDir, type RegistryServer, type WheelIndex } from '@katapult/testkit';
+import { buildEnvironment, ensureBaseImage, OciRegistry, type BaseImage, type EnvironmentBuildRequest } from '../src/index.js';
+
+const run = async (image: string, ...command: string[]) =>
+  (await promisify(execFile)('docker', ['run', '--rm', '--network', 'none', image, ...command])).stdout.trim();
+
+const env = (patch: Partial<EnvironmentSpec>): EnvironmentSpec => ({
+  name: 'env',
+  command: null,
+  aptget: [],
+  conda: [],
+  condaChannels: [],
+  pypi: [],
+  julia: [],
+  ...patch,
+});
+
+/** Real builds on the real engine: apt from Debian's mirror, pip from a package index served on 127.0.0.1. */
+describe('environment images', () => {
+  const docker = new Docker();
+  let registry: RegistryServer;
+  let index: WheelIndex;
+  let base: BaseImage;
+  let projectDir: string;
+  let request: (spec: EnvironmentSpec) => EnvironmentBuildRequest;
+
+  beforeAll(async () => {
+    await requireDocker();
+    registry = await startRegistry();
+    index = await startWheelIndex({ name: 'kpdemo', version: '1.0.0', source: 'def hello():\n    return "hello from kpdemo"\n' });
+    base = await ensureBaseImage(docker);
+    projectDir = await tempDir('env-project');
+    const logDir = await tempDir('env-logs');
+    request = (spec) => ({
+      env: spec,
+      projectDir,
+      base,
+      registry: new OciRegistry(registry.host),
+      buildArgs: { PIP_INDEX_URL: index.url },
+      networkMode: 'host',
+      logDir,
+    });
+  });
+  afterAll(async () => {
+    await index?.stop();
+    await registry?.stop();
+  });
+
+  it('builds a pip environment into a venv, pushes it, and a job can import the package', async () => {
+    await writeFile(join(projectDir, 'requirements.txt'), 'kpdemo==1.0.0\n');
+    const built = await buildEnvironment(docker, request(env({ name: 'science', pypi: ['requirements.txt'] })));
+    expect(built.built).toBe(true);
+    expect(built.ref).toBe(`${registry.host}/katapult/env:${built.tag}`);
+    expect(await new OciRegistry(registry.host).hasTag('katapult/env', built.tag)).toBe(true);
+    await docker.getImage(built.ref).remove(); // what an agent on another machine sees: only the registry copy
+    await promisify(execFile)('docker', ['pull', built.ref]);
+    expect(await run(built.ref, 'python', '-c', 'import kpdemo; print(kpdemo.hello())')).toBe('hello from kpdemo');
+
+    const again = await buildEnvironment(docker, request(env({ name: 'renamed', pypi: ['requirements.txt'] })));
+    expect(again).toMatchObject({ built: false, tag: built.tag, logFile: null });
+  }, 300_000);
+
+  it('builds apt packages and then the setup command, in that order', async () => {
+    const built = await buildEnvironment(docker, request(env({ name: 'tools', aptget: ['jq'], command: 'jq --version > /opt/jq-version' })));
+    expect(built.built).toBe(true);
+    expect(await run(built.ref, 'cat', '/opt/jq-version')).toMatch(/^jq-1\./);
+  }, 300_000);
+
+  it('a missing apt package fails naming the environment and the step, and leaves other images alone', async () => {
+    const good = await buildEnvironment(docker, request(env({ name: 'tools', aptget: ['jq'], command: 'jq --version > /opt/jq-version' })));
+    expect(good.built).toBe(false);
+    const failing = buildEnvironment(docker, request(env({ name: 'broken', aptget: ['no-such-package-katapult'] })));
+    await expect(failing).rejects.toMatchObject({ code: 'KP_ENV_BUILD_FAILED', exitCode: 2 });
+    await expect(failing).rejects.toThrow(/^environment "broken" failed at its apt step: /);
+    expect(await new OciRegistry(registry.host).hasTag('katapult/env', good.tag)).toBe(true);
+  }, 300_000);
+
+  it('a referenced file that is missing or escapes the project is bad input before any build', async () => {
+    await expect(buildEnvironment(docker, request(env({ name: 'x', pypi: ['missing/requirements.txt'] })))).rejects.toThrow(
+      'environment "x": "missing/requirements.txt" does not exist',
+    );
+    await expect(buildEnvironment(docker, request(env({ name: 'x', pypi: ['../requirements.txt'] })))).rejects.toMatchObject({
+      code: 'KP_FILE_OUTSIDE_PROJECT',
+    });
+  });
+});
