@@ -50,4 +50,21 @@ describe('environment images through the CLI', () => {
     expect((await katapult(['logs', 'query'], env)).stdout).toMatch(/^42\nset up on \d{4}-\d\d-\d\d\n$/);
     expect((await katapult(['logs', 'compute'], env)).stdout).toBe('hello from kpdemo\n');
   }, 600_000);
+
+  it('images ls shows them; prune removes those no given config uses', async () => {
+    const listed = JSON.parse((await katapult(['images', 'ls', '--json'], env)).stdout) as { tag: string; environment: string; size: number }[];
+    expect(listed.map((image) => image.environment).sort()).toEqual(['python', 'tools']);
+    for (const image of listed) expect(image.size).toBeGreaterThan(1_000_000);
+    const table = await katapult(['images', 'ls'], env);
+    expect(table.stdout).toMatch(/^TAG +ENVIRONMENT +SIZE +CREATED$/m);
+
+    const keepAll = await katapult(['images', 'prune', config, '--dry-run'], env);
+    expect(keepAll.stdout).toContain('would remove 0 image(s); the configs use 2');
+    const dry = await katapult(['images', 'prune', 'examples/hello/katapult.yaml', '--dry-run', '--json'], env);
+    expect((JSON.parse(dry.stdout) as { removed: unknown[] }).removed).toHaveLength(2);
+    expect(JSON.parse((await katapult(['images', 'ls', '--json'], env)).stdout)).toHaveLength(2);
+    const pruned = await katapult(['images', 'prune', 'examples/hello/katapult.yaml'], env);
+    expect(pruned.stdout).toMatch(/^removed [0-9a-f]{24} \(tools, [\d.]+MB\)$/m);
+    expect(JSON.parse((await katapult(['images', 'ls', '--json'], env)).stdout)).toEqual([]);
+  }, 300_000);
 });

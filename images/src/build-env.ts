@@ -8,10 +8,12 @@ import { environmentTag } from './env-tag.js';
 import type { OnProgress } from './progress.js';
 import { readProjectFiles } from './project-files.js';
 import { pushImage } from './push-image.js';
-import { planEnvironmentImage, referencedFiles, stepOfInstruction } from './recipes/dockerfile.js';
+import { planEnvironmentImage, RECIPE_VERSION, referencedFiles, stepOfInstruction } from './recipes/dockerfile.js';
 import type { OciRegistry } from './registry.js';
 
 export const ENV_REPOSITORY = 'katapult/env';
+export const ENVIRONMENT_LABEL = 'katapult.environment';
+export const RECIPE_LABEL = 'katapult.recipe';
 const DOCKERFILE = 'Dockerfile.katapult';
 
 export interface EnvironmentBuildRequest {
@@ -72,6 +74,8 @@ export async function buildEnvironment(docker: Docker, request: EnvironmentBuild
       tag: ref,
       dockerfile: DOCKERFILE,
       buildargs: request.buildArgs ?? {},
+      // Labels are not part of the tag: whoever builds an environment first names it in the image.
+      labels: { [ENVIRONMENT_LABEL]: env.name, [RECIPE_LABEL]: String(RECIPE_VERSION) },
       ...(request.networkMode === undefined ? {} : { networkmode: request.networkMode }),
       onProgress: (event) => {
         log.write(`${event.message}\n`);

@@ -11,6 +11,7 @@ export interface BuildRequest {
   buildargs?: Record<string, string>;
   /** 'host' lets build steps reach servers on this machine's 127.0.0.1 (a local package index, say). */
   networkmode?: string;
+  labels?: Record<string, string>;
   onProgress?: OnProgress;
 }
 
@@ -30,6 +31,7 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
     rm: true,
     forcerm: true,
     ...(request.networkmode === undefined ? {} : { networkmode: request.networkmode }),
+    ...(request.labels === undefined ? {} : { labels: request.labels }),
   });
   await followJsonStream(stream, (event) => {
     for (const line of logLines(event)) {

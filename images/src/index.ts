@@ -24,3 +24,5 @@ export { environmentTag } from './env-tag.js';
 export { buildEnvironment, environmentImageRef, ENV_REPOSITORY } from './build-env.js';
 export type { EnvironmentBuildRequest, EnvironmentImage } from './build-env.js';
 export { readProjectFiles } from './project-files.js';
+export { listEnvironmentImages, pruneEnvironmentImages, type EnvironmentImageInfo } from './environment-images.js';
+export type { TagDescription } from './registry.js';

@@ -25,6 +25,16 @@ function nextPage(response: Response): string | undefined {
   return /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
 }
 
+export interface TagDescription {
+  repo: string;
+  tag: string;
+  digest: string;
+  /** Sum of the compressed layer sizes, in bytes. */
+  size: number;
+  created: string | null;
+  labels: Record<string, string>;
+}
+
 /** A client for any registry speaking the OCI distribution (Docker registry v2) API. */
 export class OciRegistry {
   readonly host: string;
@@ -75,6 +85,32 @@ export class OciRegistry {
     if (response.status === 404) return false;
     if (!response.ok) throw this.#fail(`HEAD manifest ${repo}:${tag}`, response);
     return true;
+  }
+
+  /** What `images ls` shows of one tag: manifest digest, compressed size, creation time and labels. */
+  async describeTag(repo: string, tag: string): Promise<TagDescription> {
+    const response = await this.#request('GET', `/v2/${repo}/manifests/${encodeURIComponent(tag)}`, { accept: MANIFEST_ACCEPT });
+    if (!response.ok) throw this.#fail(`GET manifest ${repo}:${tag}`, response);
+    const digest = response.headers.get('docker-content-digest') ?? '';
+    const manifest = (await response.json()) as { config?: { digest: string }; layers?: { size: number }[] };
+    const size = (manifest.layers ?? []).reduce((sum, layer) => sum + layer.size, 0);
+    let created: string | null = null;
+    let labels: Record<string, string> = {};
+    if (manifest.config) {
+      const blob = await this.#request('GET', `/v2/${repo}/blobs/${manifest.config.digest}`);
+      if (!blob.ok) throw this.#fail(`GET config of ${repo}:${tag}`, blob);
+      const config = (await blob.json()) as { created?: string; config?: { Labels?: Record<string, string> | null } };
+      created = config.created ?? null;
+      labels = config.config?.Labels ?? {};
+    }
+    return { repo, tag, digest, size, created, labels };
+  }
+
+  /** Removes a tag's manifest (the registry must allow deletes). Layers go at the registry's next garbage collection. */
+  async deleteManifest(repo: string, digest: string): Promise<void> {
+    const response = await this.#request('DELETE', `/v2/${repo}/manifests/${digest}`);
+    await response.body?.cancel();
+    if (!response.ok && response.status !== 404) throw this.#fail(`DELETE manifest ${repo}@${digest}`, response);
   }
 
   async listRepositories(): Promise<string[]> {

@@ -1,0 +1,23 @@
+import { listEnvironmentImages, OciRegistry, type EnvironmentImageInfo } from '@katapult/images';
+import { KatapultCommand } from '../../base-command.js';
+import { stateDir } from '../../lib/state-dir.js';
+import { ensureInfrastructure, registryHost } from '../../lib/local-stack.js';
+import { formatBytes, renderTable } from '../../render/table.js';
+
+export default class ImagesLs extends KatapultCommand {
+  static override description = 'list the environment images in the registry, with size, creation time and environment';
+  static override examples = ['<%= config.bin %> images ls', '<%= config.bin %> images ls --json'];
+
+  async run(): Promise<EnvironmentImageInfo[]> {
+    await this.parse(ImagesLs);
+    const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
+    const images = await listEnvironmentImages(new OciRegistry(registryHost(stack)));
+    this.log(
+      renderTable(
+        ['TAG', 'ENVIRONMENT', 'SIZE', 'CREATED'],
+        images.map((image) => [image.tag, image.environment ?? '-', formatBytes(image.size), image.created?.slice(0, 19).replace('T', ' ') ?? '-']),
+      ),
+    );
+    return images;
+  }
+}

@@ -1,0 +1,35 @@
+import { Args, Flags } from '@oclif/core';
+import { ensureBaseImage, environmentImageRef, OciRegistry, pruneEnvironmentImages, type EnvironmentImageInfo } from '@katapult/images';
+import { connectDocker } from '@katapult/images';
+import { dirname } from 'node:path';
+import { KatapultCommand } from '../../base-command.js';
+import { readConfigFile } from '../../lib/config-file.js';
+import { ensureInfrastructure, registryHost } from '../../lib/local-stack.js';
+import { stateDir } from '../../lib/state-dir.js';
+import { formatBytes } from '../../render/table.js';
+
+export default class ImagesPrune extends KatapultCommand {
+  static override description = 'remove the environment images that none of the given configs uses';
+  static override examples = ['<%= config.bin %> images prune katapult.yaml other/katapult.yaml --dry-run', '<%= config.bin %> images prune katapult.yaml'];
+  static override strict = false;
+  static override args = { configs: Args.string({ description: 'config files whose environments are kept', required: true }) };
+  static override flags = { 'dry-run': Flags.boolean({ description: 'only list what would be removed' }) };
+
+  async run(): Promise<{ dryRun: boolean; removed: EnvironmentImageInfo[] }> {
+    const { argv, flags } = await this.parse(ImagesPrune);
+    const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
+    const registry = new OciRegistry(registryHost(stack));
+    const base = await ensureBaseImage(connectDocker());
+    const keep = new Set<string>();
+    for (const file of argv as string[]) {
+      for (const env of readConfigFile(file).environments) {
+        keep.add((await environmentImageRef({ env, projectDir: dirname(file), base, registry })).tag);
+      }
+    }
+    const removed = await pruneEnvironmentImages(registry, keep, flags['dry-run']);
+    const verb = flags['dry-run'] ? 'would remove' : 'removed';
+    for (const image of removed) this.log(`${verb} ${image.tag} (${image.environment ?? '-'}, ${formatBytes(image.size)})`);
+    this.log(`${verb} ${removed.length} image(s); the configs use ${keep.size}`);
+    return { dryRun: flags['dry-run'], removed };
+  }
+}
