@@ -25,6 +25,7 @@ export interface EnvironmentBuildRequest {
   /** Build args such as PIP_INDEX_URL; they do not change the tag. */
   buildArgs?: Record<string, string>;
   networkMode?: string;
+  noCache?: boolean;
   /** Where the full build log is written, one file per environment. */
   logDir: string;
   onProgress?: OnProgress;
@@ -77,6 +78,7 @@ export async function buildEnvironment(docker: Docker, request: EnvironmentBuild
       // Labels are not part of the tag: whoever builds an environment first names it in the image.
       labels: { [ENVIRONMENT_LABEL]: env.name, [RECIPE_LABEL]: String(RECIPE_VERSION) },
       ...(request.networkMode === undefined ? {} : { networkmode: request.networkMode }),
+      ...(request.noCache ? { noCache: true } : {}),
       onProgress: (event) => {
         log.write(`${event.message}\n`);
         const step = /^Step (\d+)\/\d+ :/.exec(event.message);

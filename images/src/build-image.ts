@@ -12,6 +12,8 @@ export interface BuildRequest {
   /** 'host' lets build steps reach servers on this machine's 127.0.0.1 (a local package index, say). */
   networkmode?: string;
   labels?: Record<string, string>;
+  /** Ignore Docker's layer cache (benchmarks of a full rebuild). */
+  noCache?: boolean;
   onProgress?: OnProgress;
 }
 
@@ -32,6 +34,7 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
     forcerm: true,
     ...(request.networkmode === undefined ? {} : { networkmode: request.networkmode }),
     ...(request.labels === undefined ? {} : { labels: request.labels }),
+    ...(request.noCache ? { nocache: true } : {}),
   });
   await followJsonStream(stream, (event) => {
     for (const line of logLines(event)) {
