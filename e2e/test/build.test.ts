@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
-import { requireDocker, startWheelIndex, tempDir, type WheelIndex } from '@katapult/testkit';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OciRegistry } from '@katapult/images';
+import { requireDocker, startRegistry, startWheelIndex, tempDir, type WheelIndex } from '@katapult/testkit';
 import { katapult } from './cli.js';
 
 interface BuiltImage {
@@ -66,5 +69,21 @@ describe('environment images through the CLI', () => {
     const pruned = await katapult(['images', 'prune', 'examples/hello/katapult.yaml'], env);
     expect(pruned.stdout).toMatch(/^removed [0-9a-f]{24} \(tools, [\d.]+MB\)$/m);
     expect(JSON.parse((await katapult(['images', 'ls', '--json'], env)).stdout)).toEqual([]);
+  }, 300_000);
+
+  it('a config can name another registry; images are pushed there', async () => {
+    const other = await startRegistry();
+    try {
+      const dir = await tempDir('e2e-registry');
+      const file = join(dir, 'katapult.yaml');
+      await writeFile(file, `registry: ${other.host}\nenvironments:\n  - command: echo ready > /opt/ready\njobs:\n  - run_command: cat /opt/ready\n`);
+      const built = JSON.parse((await katapult(['build', file, '--json'], env)).stdout) as BuiltImage[];
+      expect(built[0]?.ref.startsWith(`${other.host}/katapult/env:`)).toBe(true);
+      expect(await new OciRegistry(other.host).hasTag('katapult/env', built[0]!.ref.split(':').at(-1)!)).toBe(true);
+      const listed = JSON.parse((await katapult(['images', 'ls', '--registry', other.host, '--json'], env)).stdout) as unknown[];
+      expect(listed).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
   }, 300_000);
 });

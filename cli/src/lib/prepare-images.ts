@@ -25,7 +25,7 @@ export interface BuildContext {
 /** One image per environment, on the base image (bootstrapped from Debian when none can be pulled). */
 export async function buildEnvironments(context: BuildContext, spec: RunSpec, configFile: string): Promise<EnvironmentImage[]> {
   const base = await ensureBaseImage(context.docker, { onProgress: context.onProgress });
-  const registry = new OciRegistry(registryHost(context.stack));
+  const registry = registryFor(spec, context.stack);
   const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const images: EnvironmentImage[] = [];
   for (const env of spec.environments) {
@@ -44,6 +44,16 @@ export async function buildEnvironments(context: BuildContext, spec: RunSpec, co
     );
   }
   return images;
+}
+
+/**
+ * The config's `registry` (any OCI registry: `host:port`, or a URL whose http:// scheme marks it insecure),
+ * else the stack's local registry.
+ */
+export function registryFor(spec: Pick<RunSpec, 'registry'>, stack: StackFile): OciRegistry {
+  if (!spec.registry) return new OciRegistry(registryHost(stack));
+  const url = /^https?:\/\//.test(spec.registry) ? new URL(spec.registry) : undefined;
+  return url ? new OciRegistry(url.host, { insecure: url.protocol === 'http:' }) : new OciRegistry(spec.registry.replace(/\/+$/, ''));
 }
 
 /** The agent runs on the Node image, itself on the base image. */

@@ -1,17 +1,20 @@
-import { listEnvironmentImages, OciRegistry, type EnvironmentImageInfo } from '@katapult/images';
+import { Flags } from '@oclif/core';
+import { listEnvironmentImages, type EnvironmentImageInfo } from '@katapult/images';
 import { KatapultCommand } from '../../base-command.js';
 import { stateDir } from '../../lib/state-dir.js';
-import { ensureInfrastructure, registryHost } from '../../lib/local-stack.js';
+import { ensureInfrastructure } from '../../lib/local-stack.js';
+import { registryFor } from '../../lib/prepare-images.js';
 import { formatBytes, renderTable } from '../../render/table.js';
 
 export default class ImagesLs extends KatapultCommand {
   static override description = 'list the environment images in the registry, with size, creation time and environment';
-  static override examples = ['<%= config.bin %> images ls', '<%= config.bin %> images ls --json'];
+  static override examples = ['<%= config.bin %> images ls', '<%= config.bin %> images ls --registry registry.example.com:5000 --json'];
+  static override flags = { registry: Flags.string({ description: 'registry to list (default: the local one)' }) };
 
   async run(): Promise<EnvironmentImageInfo[]> {
-    await this.parse(ImagesLs);
+    const { flags } = await this.parse(ImagesLs);
     const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
-    const images = await listEnvironmentImages(new OciRegistry(registryHost(stack)));
+    const images = await listEnvironmentImages(registryFor({ registry: flags.registry ?? null }, stack));
     this.log(
       renderTable(
         ['TAG', 'ENVIRONMENT', 'SIZE', 'CREATED'],

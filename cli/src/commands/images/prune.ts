@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { ensureBaseImage, environmentImageRef, OciRegistry, pruneEnvironmentImages, type EnvironmentImageInfo } from '@katapult/images';
+import { ensureBaseImage, environmentImageRef, pruneEnvironmentImages, type EnvironmentImageInfo } from '@katapult/images';
 import { connectDocker } from '@katapult/images';
 import { dirname } from 'node:path';
 import { KatapultCommand } from '../../base-command.js';
 import { readConfigFile } from '../../lib/config-file.js';
-import { ensureInfrastructure, registryHost } from '../../lib/local-stack.js';
+import { ensureInfrastructure } from '../../lib/local-stack.js';
+import { registryFor } from '../../lib/prepare-images.js';
 import { stateDir } from '../../lib/state-dir.js';
 import { formatBytes } from '../../render/table.js';
 
@@ -18,11 +19,13 @@ export default class ImagesPrune extends KatapultCommand {
   async run(): Promise<{ dryRun: boolean; removed: EnvironmentImageInfo[] }> {
     const { argv, flags } = await this.parse(ImagesPrune);
     const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
-    const registry = new OciRegistry(registryHost(stack));
+    const specs = (argv as string[]).map((file) => ({ file, spec: readConfigFile(file) }));
+    // Prunes the registry the first config uses (the local one unless it names another).
+    const registry = registryFor(specs[0]!.spec, stack);
     const base = await ensureBaseImage(connectDocker());
     const keep = new Set<string>();
-    for (const file of argv as string[]) {
-      for (const env of readConfigFile(file).environments) {
+    for (const { file, spec } of specs) {
+      for (const env of spec.environments) {
         keep.add((await environmentImageRef({ env, projectDir: dirname(file), base, registry })).tag);
       }
     }
