@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { buildEnvironment, ensureBaseImage, OciRegistry } from '@katapult/images';
-import { startRegistry, startWheelIndex, tempDir } from '@katapult/testkit';
+import { environmentSpec, startRegistry, startWheelIndex, tempDir } from '@katapult/testkit';
 
 const docker = new Docker();
 const registry = await startRegistry();
@@ -14,7 +14,7 @@ const projectDir = await tempDir('bench-build');
 const logDir = await tempDir('bench-logs');
 await writeFile(join(projectDir, 'requirements.txt'), 'kpdemo==1.0.0\n');
 
-const env = (name, patch) => ({ name, command: null, aptget: [], conda: [], condaChannels: [], pypi: [], julia: [], ...patch });
+const env = (name, patch) => environmentSpec({ name, ...patch });
 const environments = [
   env('tools', { aptget: ['jq'] }),
   env('python', { aptget: ['jq'], pypi: ['requirements.txt'] }),

@@ -4,23 +4,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EnvironmentSpec } from '@katapult/core';
-import { requireDocker, startRegistry, startWheelIndex, tempDir, type RegistryServer, type WheelIndex } from '@katapult/testkit';
+import { environmentSpec, requireDocker, startRegistry, startWheelIndex, tempDir, type RegistryServer, type WheelIndex } from '@katapult/testkit';
 import { buildEnvironment, ensureBaseImage, OciRegistry, type BaseImage, type EnvironmentBuildRequest } from '../src/index.js';
 
 const run = async (image: string, ...command: string[]) =>
   (await promisify(execFile)('docker', ['run', '--rm', '--network', 'none', image, ...command])).stdout.trim();
 
-const env = (patch: Partial<EnvironmentSpec>): EnvironmentSpec => ({
-  name: 'env',
-  command: null,
-  aptget: [],
-  conda: [],
-  condaChannels: [],
-  pypi: [],
-  julia: [],
-  ...patch,
-});
+const env = environmentSpec;
 
 /** Real builds on the real engine: apt from Debian's mirror, pip from a package index served on 127.0.0.1. */
 describe('environment images', () => {

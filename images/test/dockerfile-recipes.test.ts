@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { EnvironmentSpec } from '@katapult/core';
+import { environmentSpec } from '@katapult/testkit';
 import { planEnvironmentImage, stepOfInstruction } from '../src/index.js';
 
-const env = (patch: Partial<EnvironmentSpec>): EnvironmentSpec => ({
-  name: 'env',
-  command: null,
-  aptget: [],
-  conda: [],
-  condaChannels: [],
-  pypi: [],
-  julia: [],
-  ...patch,
-});
+const env = environmentSpec;
 
 /** conda and julia cannot be downloaded here: their recipes are checked by the Dockerfile text they generate. */
 describe('environment Dockerfiles', () => {

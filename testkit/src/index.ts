@@ -6,3 +6,4 @@ export { requireDocker } from './require-docker.js';
 export { tempDir } from './temp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { startWheelIndex, type WheelIndex } from './wheel-index.js';
+export { environmentSpec } from './fixtures.js';

@@ -1,11 +1,8 @@
 import { Args } from '@oclif/core';
 import type { EnvironmentImage } from '@katapult/images';
-import { checkDocker, connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
-import { readConfigFile } from '../lib/config-file.js';
-import { ensureInfrastructure } from '../lib/local-stack.js';
+import { openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
-import { stateDir } from '../lib/state-dir.js';
 import { renderTable } from '../render/table.js';
 
 export default class Build extends KatapultCommand {
@@ -15,14 +12,8 @@ export default class Build extends KatapultCommand {
 
   async run(): Promise<EnvironmentImage[]> {
     const { args } = await this.parse(Build);
-    const started = Date.now();
-    const step = (message: string) => this.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
-    const spec = readConfigFile(args.file);
-    const docker = connectDocker();
-    await checkDocker(docker);
-    const dir = stateDir();
-    const stack = await ensureInfrastructure(dir, step);
-    const images = await buildEnvironments({ docker, stack, stateDir: dir, onProgress: (e) => step(`${e.step}: ${e.message}`) }, spec, args.file);
+    const { spec, context } = await openStack(args.file, stepLogger((line) => this.log(line)));
+    const images = await buildEnvironments(context, spec, args.file);
     this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, image.built ? 'built' : 'reused'])));
     return images;
   }

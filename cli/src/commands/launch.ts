@@ -1,17 +1,13 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, type RunView } from '@katapult/core';
-import { checkDocker, connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import { CoordinatorClient } from '../lib/client.js';
-import { readConfigFile } from '../lib/config-file.js';
 import { REPO_ROOT } from '../lib/context.js';
-import { coordinatorUrl, ensureCoordinator, ensureInfrastructure } from '../lib/local-stack.js';
-import { buildEnvironments, prepareAgentImage, type BuildContext } from '../lib/prepare-images.js';
-import { stateDir } from '../lib/state-dir.js';
+import { coordinatorUrl, ensureCoordinator } from '../lib/local-stack.js';
+import { openStack, stepLogger } from '../lib/open-stack.js';
+import { buildEnvironments, prepareAgentImage } from '../lib/prepare-images.js';
 import { watchRun } from '../lib/watch-run.js';
 import { renderRun } from '../render/run-view.js';
-
-const LAYER_CHATTER = /^[0-9a-f]{12}: (Preparing|Waiting|Pushing|Pushed|Layer already exists)$/;
 
 export default class Launch extends KatapultCommand {
   static override description = 'start the stack and instances if needed, submit the jobs of a config, and follow them to the end';
@@ -27,24 +23,10 @@ export default class Launch extends KatapultCommand {
 
   async run(): Promise<RunView | { runId: string }> {
     const { args, flags } = await this.parse(Launch);
-    const started = Date.now();
-    const step = (message: string) => this.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
-    const spec = readConfigFile(args.file);
-    const docker = connectDocker();
-    await checkDocker(docker);
-    const dir = stateDir();
-    let stack = await ensureInfrastructure(dir, step);
-    const context: BuildContext = {
-      docker,
-      stack,
-      stateDir: dir,
-      onProgress: (event) => {
-        // Docker repeats per-layer transfer states many times a second; the step lines are what a user follows.
-        if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
-      },
-    };
+    const step = stepLogger((line) => this.log(line));
+    const { spec, context } = await openStack(args.file, step);
     const environments = await buildEnvironments(context, spec, args.file);
-    stack = await ensureCoordinator(dir, stack, await prepareAgentImage(context, REPO_ROOT), step);
+    const stack = await ensureCoordinator(context.stateDir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
     const client = new CoordinatorClient(coordinatorUrl(stack));
     const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
     const { runId } = await client.createRun({ spec, configFile: args.file, images });

@@ -1,0 +1,28 @@
+import { checkDocker, connectDocker } from '@katapult/images';
+import type { RunSpec } from '@katapult/core';
+import { readConfigFile } from './config-file.js';
+import { ensureInfrastructure } from './local-stack.js';
+import type { BuildContext } from './prepare-images.js';
+import { stateDir } from './state-dir.js';
+
+// Docker repeats per-layer transfer states many times a second; the step lines are what a user follows.
+const LAYER_CHATTER = /^[0-9a-f]{12}: (Preparing|Waiting|Pushing|Pushed|Layer already exists)$/;
+
+/** A progress line printer: `[ 12.3s] message`, timed from its creation. */
+export function stepLogger(log: (line: string) => void): (message: string) => void {
+  const started = Date.now();
+  return (message) => log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
+}
+
+/** What `build` and `launch` do first: validate the config, check Docker, start NATS and the registry. */
+export async function openStack(file: string, step: (message: string) => void): Promise<{ spec: RunSpec; context: BuildContext }> {
+  const spec = readConfigFile(file);
+  const docker = connectDocker();
+  await checkDocker(docker);
+  const dir = stateDir();
+  const stack = await ensureInfrastructure(dir, step);
+  const onProgress: BuildContext['onProgress'] = (event) => {
+    if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
+  };
+  return { spec, context: { docker, stack, stateDir: dir, onProgress } };
+}
