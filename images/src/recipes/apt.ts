@@ -1,10 +1,9 @@
-import { shellQuote } from './shell.js';
+import type { Fragment } from './fragment.js';
+import type { EnvironmentRecipe } from './normalize.js';
+import { aptInstall } from './shell.js';
 
-/** Debian packages, sorted so the same set gives the same layer. */
-export function aptLayer(packages: readonly string[]): string[] {
-  if (packages.length === 0) return [];
-  const names = [...new Set(packages)].sort().map(shellQuote).join(' ');
-  return [
-    `RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${names} && rm -rf /var/lib/apt/lists/*`,
-  ];
+/** Debian packages, first: they change least often, and the later steps may build on them. */
+export function aptFragment(env: EnvironmentRecipe): Fragment | undefined {
+  if (env.aptget.length === 0) return undefined;
+  return { description: `apt-get install ${env.aptget.join(' ')}`, lines: [`RUN ${aptInstall(env.aptget)}`] };
 }

@@ -1,53 +1,60 @@
 import type { EnvironmentSpec } from '@katapult/core';
-import { aptLayer } from './apt.js';
-import { commandLayer } from './command.js';
-import { condaLayer } from './conda.js';
-import { juliaLayer } from './julia.js';
-import { pipLayer } from './pip.js';
-import { isCondaFile, isRequirementsFile, isScript } from './shell.js';
+import { aptFragment } from './apt.js';
+import { checkEnvironment } from './check.js';
+import { commandFragment } from './command.js';
+import { condaFragment } from './conda.js';
+import { referencedFiles } from './forms.js';
+import { STEP_KINDS, type Fragment, type StepKind } from './fragment.js';
+import { juliaFragment } from './julia.js';
+import { normalizeEnvironment, type EnvironmentRecipe } from './normalize.js';
+import { pipFragment } from './pip.js';
 
-/** Bumped whenever a recipe changes what it generates, so images built by the old recipe are not reused. */
-export const RECIPE_VERSION = 1;
+export { referencedFiles } from './forms.js';
+export type { StepKind } from './fragment.js';
 
-export type StepKind = 'apt' | 'conda' | 'pip' | 'julia' | 'command';
+/** Bumped whenever a recipe changes what it generates, so images built by an older recipe are not reused. */
+export const RECIPE_VERSION = 2;
 
 export interface EnvironmentPlan {
   dockerfile: string;
-  steps: StepKind[];
-  /** Project-relative files the build context must hold. */
+  steps: { kind: StepKind; description: string }[];
+  /** Project-relative files the build context must hold, at those same paths. */
   files: string[];
 }
 
 const STEP_MARKER = '# katapult-step: ';
 
-export function referencedFiles(env: EnvironmentSpec): string[] {
-  return [
-    ...env.conda.filter(isCondaFile),
-    ...env.pypi.filter(isRequirementsFile),
-    ...(env.command && isScript(env.command) ? [env.command] : []),
-  ];
-}
+// From the least to the most often changed, so editing the setup command reuses every layer above it.
+const FRAGMENTS: Record<StepKind, (env: EnvironmentRecipe) => Fragment | undefined> = {
+  apt: aptFragment,
+  conda: condaFragment,
+  pip: pipFragment,
+  julia: juliaFragment,
+  command: commandFragment,
+};
 
-/** One layer group per kind, in a fixed order from the least to the most often changed. */
+/** Throws KP_ENV_SPEC_INVALID (bad input) for a spec no Dockerfile can express. */
 export function planEnvironmentImage(env: EnvironmentSpec, baseImage: string): EnvironmentPlan {
-  const groups: [StepKind, string[]][] = [
-    ['apt', aptLayer(env.aptget)],
-    ['conda', condaLayer(env)],
-    ['pip', pipLayer(env)],
-    ['julia', juliaLayer(env.julia)],
-    ['command', commandLayer(env.command)],
-  ];
-  const present = groups.filter(([, lines]) => lines.length > 0);
-  const lines = [`FROM ${baseImage}`, ...present.flatMap(([kind, body]) => [`${STEP_MARKER}${kind}`, ...body])];
-  return { dockerfile: `${lines.join('\n')}\n`, steps: present.map(([kind]) => kind), files: referencedFiles(env) };
+  checkEnvironment(env);
+  const recipe = normalizeEnvironment(env);
+  const steps = STEP_KINDS.flatMap((kind) => {
+    const fragment = FRAGMENTS[kind](recipe);
+    return fragment ? [{ kind, ...fragment }] : [];
+  });
+  const lines = [`FROM ${baseImage}`, ...steps.flatMap(({ kind, lines: body }) => [`${STEP_MARKER}${kind}`, ...body])];
+  return {
+    dockerfile: `${lines.join('\n')}\n`,
+    steps: steps.map(({ kind, description }) => ({ kind, description })),
+    files: referencedFiles(recipe),
+  };
 }
 
-/** Which step docker's "Step N/M" (1-based, counting instructions) belongs to. */
+/** The step that docker's "Step N/M" belongs to (N is 1-based and counts instructions); undefined for FROM. */
 export function stepOfInstruction(dockerfile: string, instruction: number): StepKind | undefined {
   let count = 0;
   let current: StepKind | undefined;
   for (const line of dockerfile.split('\n')) {
-    if (line.startsWith(STEP_MARKER)) current = line.slice(STEP_MARKER.length) as StepKind;
+    if (line.startsWith(STEP_MARKER)) current = STEP_KINDS.find((kind) => kind === line.slice(STEP_MARKER.length));
     else if (/^[A-Z]+ /.test(line)) {
       count += 1;
       if (count === instruction) return current;

@@ -1,28 +1,32 @@
-import type { EnvironmentSpec } from '@katapult/core';
-import { basename, isRequirementsFile, shellQuote, STAGING_DIR } from './shell.js';
+import type { Fragment } from './fragment.js';
+import { isRequirementsFile } from './forms.js';
+import type { EnvironmentRecipe } from './normalize.js';
+import { aptInstall, copyInstruction, shellQuote, stagedPath } from './shell.js';
 
 export const VENV = '/opt/katapult/venv';
 
+// pip reads these from the environment, where RUN sees build args: the index is chosen per build (a mirror,
+// a local index offline) without changing the Dockerfile, hence without changing the image's tag.
+const INDEX_ARGS = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS', 'PIP_TRUSTED_HOST'];
+
 /**
- * pip requirements, into the conda env when there is one, else into a venv on Debian's python3. The index
- * is taken from build args (pip reads PIP_INDEX_URL and friends from the environment), which are not part of
- * the image's tag: the same requirements give the same image whichever mirror served them.
+ * pip requirements, into the conda env when there is one, else into a venv on Debian's python3. The venv gets
+ * its pip from ensurepip (python3-venv brings the wheel), so Debian's python3-pip is not needed.
  */
-export function pipLayer(env: EnvironmentSpec): string[] {
-  if (env.pypi.length === 0) return [];
+export function pipFragment(env: EnvironmentRecipe): Fragment | undefined {
+  if (env.pypi.length === 0) return undefined;
+  const files = env.pypi.filter(isRequirementsFile);
+  const packages = env.pypi.filter((entry) => !isRequirementsFile(entry));
   const lines: string[] = [];
   if (env.conda.length === 0) {
-    lines.push(
-      'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv && rm -rf /var/lib/apt/lists/* \\',
-      `    && python3 -m venv ${VENV}`,
-      `ENV PATH=${VENV}/bin:$PATH`,
-    );
+    const missing = ['python3', 'python3-venv'].filter((name) => !env.aptget.includes(name));
+    if (missing.length > 0) lines.push(`RUN ${aptInstall(missing)} \\`, `    && python3 -m venv ${VENV}`);
+    else lines.push(`RUN python3 -m venv ${VENV}`);
+    lines.push(`ENV PATH=${VENV}/bin:$PATH`);
   }
-  lines.push('ARG PIP_INDEX_URL', 'ARG PIP_EXTRA_INDEX_URL', 'ARG PIP_FIND_LINKS', 'ARG PIP_TRUSTED_HOST');
-  const file = env.pypi.find(isRequirementsFile);
-  const packages = env.pypi.filter((entry) => !isRequirementsFile(entry));
-  if (file) lines.push(`COPY ${file} ${STAGING_DIR}/${basename(file)}`);
-  const args = [...(file ? [`-r ${STAGING_DIR}/${basename(file)}`] : []), ...packages.map(shellQuote)].join(' ');
-  lines.push(`RUN pip install --no-cache-dir --disable-pip-version-check ${args}`);
-  return lines;
+  lines.push(...files.map((file) => copyInstruction(file, stagedPath(file))));
+  lines.push(...INDEX_ARGS.map((name) => `ARG ${name}`));
+  const args = [...files.map((file) => `-r ${shellQuote(stagedPath(file))}`), ...packages.map(shellQuote)];
+  lines.push(`RUN pip install --no-cache-dir --disable-pip-version-check ${args.join(' ')}`);
+  return { description: `pip install ${files.map((file) => `-r ${file}`).concat(packages).join(' ')}`, lines };
 }
