@@ -23,21 +23,26 @@ export default class Launch extends KatapultCommand {
 
   async run(): Promise<RunView | { runId: string }> {
     const { args, flags } = await this.parse(Launch);
+    // Ctrl-C stops following, not the run: the coordinator and agents carry on without this process.
+    let runId: string | undefined;
+    process.once('SIGINT', () => {
+      process.stderr.write(
+        runId
+          ? `\ndetached from run ${runId}; it goes on. Follow it with: katapult status ${runId}\n`
+          : '\ninterrupted before the run was submitted; katapult status shows whether it was\n',
+      );
+      process.exit(ExitCode.interrupted);
+    });
     const step = stepLogger((line) => this.log(line));
     const { spec, context } = await openStack(args.file, step);
     const environments = await buildEnvironments(context, spec, args.file);
     const stack = await ensureCoordinator(context.stateDir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
     const client = new CoordinatorClient(coordinatorUrl(stack));
     const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
-    const { runId } = await client.createRun({ spec, configFile: args.file, images });
+    runId = (await client.createRun({ spec, configFile: args.file, images })).runId;
     step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
     if (flags.detach) return { runId };
 
-    // Ctrl-C stops following, not the run: the coordinator and agents carry on without this process.
-    process.once('SIGINT', () => {
-      process.stderr.write(`\ndetached from run ${runId}; it goes on. Follow it with: katapult status ${runId}\n`);
-      process.exit(ExitCode.interrupted);
-    });
     const final = await watchRun(client, runId, (line) => step(line), {
       agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0`,
     });
