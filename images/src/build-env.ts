@@ -9,7 +9,7 @@ import type { OnProgress } from './progress.js';
 import { readProjectFiles } from './project-files.js';
 import { pushImage } from './push-image.js';
 import { planEnvironmentImage, RECIPE_VERSION, referencedFiles, stepOfInstruction } from './recipes/dockerfile.js';
-import type { OciRegistry } from './registry.js';
+import type { OciRegistry, RegistryAuth } from './registry.js';
 
 export const ENV_REPOSITORY = 'katapult/env';
 export const ENVIRONMENT_LABEL = 'katapult.environment';
@@ -22,6 +22,8 @@ export interface EnvironmentBuildRequest {
   projectDir: string;
   base: { ref: string; id: string };
   registry: OciRegistry;
+  /** Credentials for pushing (ECR's login, say); none for an open registry. */
+  registryAuth?: RegistryAuth;
   /** Build args such as PIP_INDEX_URL; they do not change the tag. */
   buildArgs?: Record<string, string>;
   networkMode?: string;
@@ -102,6 +104,6 @@ export async function buildEnvironment(docker: Docker, request: EnvironmentBuild
     await new Promise((resolve) => log.end(resolve));
   }
   request.onProgress?.({ step: 'push', message: `pushing ${ref}` });
-  await pushImage(docker, ref, ref);
+  await pushImage(docker, ref, ref, undefined, request.registryAuth);
   return { name: env.name, tag, ref, built: true, logFile };
 }

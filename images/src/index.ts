@@ -26,3 +26,4 @@ export type { EnvironmentBuildRequest, EnvironmentImage } from './build-env.js';
 export { readProjectFiles } from './project-files.js';
 export { listEnvironmentImages, pruneEnvironmentImages, type EnvironmentImageInfo } from './environment-images.js';
 export type { TagDescription } from './registry.js';
+export { ecrClient, prepareEcr, withAwsErrors, type EcrOptions, type EcrRegistry } from './ecr.js';

@@ -2,11 +2,15 @@ import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import {
   buildEnvironment,
+  ecrClient,
+  ENV_REPOSITORY,
   ensureAgentImage,
   ensureBaseImage,
   ensureNodeImage,
   OciRegistry,
+  prepareEcr,
   type EnvironmentImage,
+  type RegistryAuth,
   type OnProgress,
 } from '@katapult/images';
 import type { RunSpec } from '@katapult/core';
@@ -25,7 +29,7 @@ export interface BuildContext {
 /** One image per environment, on the base image (bootstrapped from Debian when none can be pulled). */
 export async function buildEnvironments(context: BuildContext, spec: RunSpec, configFile: string): Promise<EnvironmentImage[]> {
   const base = await ensureBaseImage(context.docker, { onProgress: context.onProgress });
-  const registry = registryFor(spec, context.stack);
+  const { registry, auth } = await resolveRegistry(spec, context.stack);
   const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const images: EnvironmentImage[] = [];
   for (const env of spec.environments) {
@@ -35,6 +39,7 @@ export async function buildEnvironments(context: BuildContext, spec: RunSpec, co
         projectDir: dirname(configFile),
         base,
         registry,
+        ...(auth ? { registryAuth: auth } : {}),
         buildArgs,
         // Build steps share this machine's network, so a package index on 127.0.0.1 is reachable.
         networkMode: 'host',
@@ -54,6 +59,14 @@ export function registryFor(spec: Pick<RunSpec, 'registry'>, stack: StackFile): 
   if (!spec.registry) return new OciRegistry(registryHost(stack));
   const url = /^https?:\/\//.test(spec.registry) ? new URL(spec.registry) : undefined;
   return url ? new OciRegistry(url.host, { insecure: url.protocol === 'http:' }) : new OciRegistry(spec.registry.replace(/\/+$/, ''));
+}
+
+/** `registry: ecr` prepares the project's ECR repository and logs in; anything else needs no credentials here. */
+export async function resolveRegistry(spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, stack: StackFile): Promise<{ registry: OciRegistry; auth?: RegistryAuth }> {
+  if (spec.registry !== 'ecr') return { registry: registryFor(spec, stack) };
+  const client = ecrClient({ region: spec.instances[0]?.region ?? null, profile: spec.profile });
+  const ecr = await prepareEcr(client, { repository: ENV_REPOSITORY, tags: { 'katapult:project': spec.project } });
+  return { registry: ecr.registry, auth: ecr.auth };
 }
 
 /** The agent runs on the Node image, itself on the base image. */

@@ -27,6 +27,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     recover: raw.recover ?? true,
     mutualizeUploads: raw.mutualize_uploads ?? true,
     registry: raw.registry ?? null,
+    profile: raw.profile ?? null,
     instances: (raw.instances?.length ? raw.instances : [{}]).map((instance, group) =>
       normalizeInstance(instance, group, options),
     ),

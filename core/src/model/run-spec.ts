@@ -59,6 +59,8 @@ export const RunSpecSchema = Type.Object({
   recover: Type.Boolean(),
   mutualizeUploads: Type.Boolean(),
   registry: nullableString,
+  /** AWS profile (credentials and region) for the AWS provider and ECR. */
+  profile: nullableString,
   instances: Type.Array(InstanceSpecSchema, { minItems: 1 }),
   environments: Type.Array(EnvironmentSpecSchema, { minItems: 1 }),
   jobs: Type.Array(JobSpecSchema, { minItems: 1 }),

@@ -3,18 +3,22 @@ import { listEnvironmentImages, type EnvironmentImageInfo } from '@katapult/imag
 import { KatapultCommand } from '../../base-command.js';
 import { stateDir } from '../../lib/state-dir.js';
 import { ensureInfrastructure } from '../../lib/local-stack.js';
-import { registryFor } from '../../lib/prepare-images.js';
+import { resolveRegistry } from '../../lib/prepare-images.js';
 import { formatBytes, renderTable } from '../../render/table.js';
 
 export default class ImagesLs extends KatapultCommand {
   static override description = 'list the environment images in the registry, with size, creation time and environment';
   static override examples = ['<%= config.bin %> images ls', '<%= config.bin %> images ls --registry registry.example.com:5000 --json'];
-  static override flags = { registry: Flags.string({ description: 'registry to list (default: the local one)' }) };
+  static override flags = {
+    registry: Flags.string({ description: 'registry to list: host:port, a URL, or ecr (default: the local one)' }),
+    profile: Flags.string({ description: 'AWS profile, with --registry ecr' }),
+  };
 
   async run(): Promise<EnvironmentImageInfo[]> {
     const { flags } = await this.parse(ImagesLs);
     const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
-    const images = await listEnvironmentImages(registryFor({ registry: flags.registry ?? null }, stack));
+    const { registry } = await resolveRegistry({ registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] }, stack);
+    const images = await listEnvironmentImages(registry);
     this.log(
       renderTable(
         ['TAG', 'ENVIRONMENT', 'SIZE', 'CREATED'],

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { KatapultCommand } from '../../base-command.js';
 import { readConfigFile } from '../../lib/config-file.js';
 import { ensureInfrastructure } from '../../lib/local-stack.js';
-import { registryFor } from '../../lib/prepare-images.js';
+import { resolveRegistry } from '../../lib/prepare-images.js';
 import { stateDir } from '../../lib/state-dir.js';
 import { formatBytes } from '../../render/table.js';
 
@@ -21,7 +21,7 @@ export default class ImagesPrune extends KatapultCommand {
     const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
     const specs = (argv as string[]).map((file) => ({ file, spec: readConfigFile(file) }));
     // Prunes the registry the first config uses (the local one unless it names another).
-    const registry = registryFor(specs[0]!.spec, stack);
+    const { registry } = await resolveRegistry(specs[0]!.spec, stack);
     const base = await ensureBaseImage(connectDocker());
     const keep = new Set<string>();
     for (const { file, spec } of specs) {
