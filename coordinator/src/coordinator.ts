@@ -59,8 +59,10 @@ export class Coordinator {
       const runs = (await this.store.listRuns()).filter((run) => run.state === 'running');
       const agents = await this.store.listAgents();
       for (const run of runs) await this.requeueLost(run, agents);
-      await this.schedule(runs, agents);
-      for (const run of runs) await this.closeIfFinished(run);
+      // Read after the requeues, so the jobs they put back are placed in this same pass.
+      const jobsByRun = await Promise.all(runs.map((run) => this.store.listJobs(run.id)));
+      await this.schedule(runs, jobsByRun, agents);
+      for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
     } catch (error) {
       this.options.log(`tick failed: ${String(error)}`);
     } finally {
@@ -78,8 +80,7 @@ export class Coordinator {
     }
   }
 
-  private async schedule(runs: RunRecord[], agents: AgentRecord[]): Promise<void> {
-    const jobsByRun = await Promise.all(runs.map((run) => this.store.listJobs(run.id)));
+  private async schedule(runs: RunRecord[], jobsByRun: Versioned<JobRecord>[][], agents: AgentRecord[]): Promise<void> {
     const allJobs = jobsByRun.flat().map((entry) => entry.value);
     const used = new Map<string, number>();
     for (const job of allJobs) {
@@ -126,8 +127,8 @@ export class Coordinator {
     return true;
   }
 
-  private async closeIfFinished(run: RunRecord): Promise<void> {
-    const jobs = (await this.store.listJobs(run.id)).map((entry) => entry.value);
+  /** Placing jobs never makes one final, so the list read before scheduling tells whether the run is over. */
+  private async closeIfFinished(run: RunRecord, jobs: JobRecord[]): Promise<void> {
     const state = runStateOf(jobs);
     if (state === 'running') return;
     await this.store.putRun({ ...run, state, finishedAt: Math.max(...jobs.map((job) => job.finishedAt ?? 0)) });
