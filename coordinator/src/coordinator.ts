@@ -96,8 +96,9 @@ export class Coordinator {
         capacity,
         { policy: run.jobAssign },
       );
+      const pendingById = new Map(pending.map((entry) => [entry.value.id, entry]));
       for (const placement of plan.placements) {
-        const entry = pending.find((candidate) => candidate.value.id === placement.jobKey)!;
+        const entry = pendingById.get(placement.jobKey)!;
         if (await this.assign(entry, placement.agentId)) {
           const agent = capacity.find((slot) => slot.id === placement.agentId)!;
           agent.usedCpus += entry.value.cpusReq;

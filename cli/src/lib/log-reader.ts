@@ -35,8 +35,8 @@ export async function readJobLog(options: LogReadOptions): Promise<{ exitCode: n
         options.onRecord(decoded.value);
         if ('eof' in decoded.value) exitCode = decoded.value.exitCode;
       }
-      const caughtUp = message.info.pending === 0;
-      if ((options.follow && exitCode !== undefined && caughtUp) || (!options.follow && caughtUp)) break;
+      // Caught up with what is stored; when following, also wait for the attempt's end-of-log record.
+      if (message.info.pending === 0 && (!options.follow || exitCode !== undefined)) break;
     }
     return { exitCode };
   } finally {

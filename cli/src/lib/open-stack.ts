@@ -1,4 +1,4 @@
-import { checkDocker, connectDocker } from '@katapult/images';
+import { checkDocker, connectDocker, ensureBaseImage } from '@katapult/images';
 import type { RunSpec } from '@katapult/core';
 import { readConfigFile } from './config-file.js';
 import { ensureInfrastructure } from './local-stack.js';
@@ -14,7 +14,7 @@ export function stepLogger(log: (line: string) => void): (message: string) => vo
   return (message) => log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
 }
 
-/** What `build` and `launch` do first: validate the config, check Docker, start NATS and the registry. */
+/** What `build` and `launch` do first: validate the config, check Docker, start NATS and the registry, resolve the base image. */
 export async function openStack(file: string, step: (message: string) => void): Promise<{ spec: RunSpec; context: BuildContext }> {
   const spec = readConfigFile(file);
   const docker = connectDocker();
@@ -24,5 +24,6 @@ export async function openStack(file: string, step: (message: string) => void): 
   const onProgress: BuildContext['onProgress'] = (event) => {
     if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
   };
-  return { spec, context: { docker, stack, stateDir: dir, onProgress } };
+  const base = await ensureBaseImage(docker, { onProgress });
+  return { spec, context: { docker, base, stack, stateDir: dir, onProgress } };
 }

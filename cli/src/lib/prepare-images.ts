@@ -5,10 +5,10 @@ import {
   ecrClient,
   ENV_REPOSITORY,
   ensureAgentImage,
-  ensureBaseImage,
   ensureNodeImage,
   OciRegistry,
   prepareEcr,
+  type BaseImage,
   type EnvironmentImage,
   type RegistryAuth,
   type OnProgress,
@@ -21,6 +21,8 @@ const PASSED_BUILD_ARGS = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LIN
 
 export interface BuildContext {
   docker: Docker;
+  /** The base image every environment and the agent image are built on, resolved once per command. */
+  base: BaseImage;
   stack: StackFile;
   stateDir: string;
   onProgress: OnProgress;
@@ -28,7 +30,7 @@ export interface BuildContext {
 
 /** One image per environment, on the base image (bootstrapped from Debian when none can be pulled). */
 export async function buildEnvironments(context: BuildContext, spec: RunSpec, configFile: string): Promise<EnvironmentImage[]> {
-  const base = await ensureBaseImage(context.docker, { onProgress: context.onProgress });
+  const { base } = context;
   const { registry, auth } = await resolveRegistry(spec, context.stack);
   const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const images: EnvironmentImage[] = [];
@@ -71,7 +73,6 @@ export async function resolveRegistry(spec: Pick<RunSpec, 'registry' | 'profile'
 
 /** The agent runs on the Node image, itself on the base image. */
 export async function prepareAgentImage(context: BuildContext, repoRoot: string): Promise<string> {
-  const base = await ensureBaseImage(context.docker, { onProgress: context.onProgress });
-  const node = await ensureNodeImage(context.docker, base.ref, { onProgress: context.onProgress });
+  const node = await ensureNodeImage(context.docker, context.base.ref, { onProgress: context.onProgress });
   return (await ensureAgentImage(context.docker, { repoRoot, nodeImage: node.ref, onProgress: context.onProgress })).ref;
 }
