@@ -13,6 +13,8 @@ export interface AgentConfig {
   httpPort: number;
   httpHost: string;
   heartbeatMs: number;
+  /** Where the agent keeps its copies of the files jobs read, one per content. */
+  cacheDir: string;
 }
 
 export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
@@ -41,5 +43,6 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     httpPort: integer('KATAPULT_AGENT_PORT', 0),
     httpHost: env['KATAPULT_AGENT_HOST'] ?? '127.0.0.1',
     heartbeatMs: integer('KATAPULT_HEARTBEAT_MS', 2000),
+    cacheDir: env['KATAPULT_CACHE_DIR'] ?? '/tmp/katapult-files',
   };
 }

@@ -120,6 +120,8 @@ export class Coordinator {
       image: job.image,
       runCommand: job.runCommand,
       cpus: job.cpusReq,
+      files: job.files,
+      outputFiles: job.outputFiles,
     });
     await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
       msgID: `${job.runId}.${job.id}.${job.attempt}`,
@@ -190,7 +192,7 @@ function toJobEvent(report: JobReport): JobEvent {
     case 'running':
       return { type: report.type, attempt: report.attempt };
     case 'exited':
-      return { type: 'exited', attempt: report.attempt, exitCode: report.exitCode ?? -1 };
+      return { type: 'exited', attempt: report.attempt, exitCode: report.exitCode ?? -1, ...(report.outputs ? { outputs: report.outputs } : {}) };
     case 'start_failed':
       return { type: 'start_failed', attempt: report.attempt, message: report.message ?? 'the job could not start' };
   }

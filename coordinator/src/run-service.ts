@@ -3,11 +3,16 @@ import {
   KatapultError,
   newRunId,
   ACTIVE_STATES,
+  jobCommand,
+  jobInputPaths,
+  normalizeRelative,
   type AgentView,
   type CreateRunRequest,
   type CreateRunResponse,
   type JobRecord,
   type RunView,
+  type JobSpec,
+  type StagedFile,
 } from '@katapult/core';
 import type { Provider } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
@@ -29,6 +34,7 @@ export class RunService {
     if (missing) {
       throw new KatapultError('KP_API_NO_IMAGE', `no image given for environment "${missing.name}"`, { exitCode: ExitCode.badInput });
     }
+    for (const job of spec.jobs) stagedFiles(job, request); // refuse a run that names a file it did not upload
     const createdAt = this.now();
     const runId = newRunId(new Date(createdAt));
     const run: RunRecord = {
@@ -47,7 +53,10 @@ export class RunService {
         index,
         envName: job.envName,
         image: request.images[job.envName]!,
-        runCommand: job.runCommand ?? '',
+        runCommand: jobCommand(job),
+        files: stagedFiles(job, request),
+        outputFiles: job.outputFiles.map(normalizeRelative),
+        outputs: null,
         cpusReq: job.cpusReq,
         retries: job.retries,
         maxAttempts: MAX_ATTEMPTS,
@@ -106,6 +115,8 @@ export class RunService {
       exitCode: job.exitCode,
       reason: job.reason,
       message: job.message,
+      outputFiles: job.outputFiles,
+      outputs: job.outputs,
       createdAt: job.createdAt,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,
@@ -120,4 +131,23 @@ export class RunService {
       jobs,
     };
   }
+}
+
+/** Where each file a job names comes from; uploads are shared by the run's jobs when `mutualize_uploads` is on. */
+function stagedFiles(job: JobSpec, request: CreateRunRequest): StagedFile[] {
+  return jobInputPaths(job).map(({ path, kind }) => {
+    const stored = request.files[path];
+    if (!stored) {
+      throw new KatapultError('KP_API_FILE_NOT_UPLOADED', `job "${job.id}" names "${path}", which was not uploaded with the run`, {
+        exitCode: ExitCode.badInput,
+      });
+    }
+    return {
+      path,
+      object: stored.object,
+      size: stored.size,
+      executable: kind === 'script' || stored.executable,
+      shared: kind !== 'input' && request.spec.mutualizeUploads,
+    };
+  });
 }

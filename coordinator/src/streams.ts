@@ -1,8 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import type { ClusterNames } from '@katapult/core';
 
-/** Creates the cluster's streams when missing; safe to call on every start. */
+/** Creates the cluster's streams and file store when missing; safe to call on every start. */
 export async function ensureStreams(nc: NatsConnection, names: ClusterNames): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const wanted: (Partial<StreamConfig> & { name: string })[] = [
@@ -19,4 +20,6 @@ export async function ensureStreams(nc: NatsConnection, names: ClusterNames): Pr
       await jsm.streams.add({ ...config, storage: StorageType.File });
     }
   }
+  // Files outlive the processes that wrote them: a run's inputs and outputs are fetched after it ends.
+  await new Objm(nc).create(names.fileStore, { storage: StorageType.File });
 }

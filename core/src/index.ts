@@ -4,6 +4,8 @@ export { ConfigSchema } from './config/schema.js';
 export type { RawConfig } from './config/schema.js';
 export type { NormalizeOptions } from './config/normalize.js';
 export { checkRelativePath } from './model/paths.js';
+export { shellQuote } from './model/shell.js';
+export * from './model/job-files.js';
 export * from './model/run-spec.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export * from './lifecycle/job.js';

@@ -8,6 +8,9 @@ const job = (patch: Partial<JobRecord> = {}): JobRecord => ({
   envName: 'default',
   image: 'img',
   runCommand: 'true',
+  files: [],
+  outputFiles: [],
+  outputs: null,
   cpusReq: 1,
   retries: 0,
   maxAttempts: 3,
@@ -38,6 +41,14 @@ describe('job state machine', () => {
       current = result.job;
     }
     expect(current).toMatchObject({ state: 'done', exitCode: 0, reason: 'exit_zero', agentId: 'ag', finishedAt: 10 });
+  });
+
+  it('keeps where the exiting attempt stored its outputs, and ignores a stale attempt\'s', () => {
+    const outputs = { object: 'outputs/r-1/sim/2', missing: ['extra.dat'] };
+    const done = applyJobEvent(job({ state: 'running', attempt: 2 }), { type: 'exited', attempt: 2, exitCode: 0, outputs }, 5);
+    expect(done.job).toMatchObject({ state: 'done', outputs });
+    const stale = applyJobEvent(job({ state: 'running', attempt: 2 }), { type: 'exited', attempt: 1, exitCode: 0, outputs }, 5);
+    expect(stale).toMatchObject({ changed: false, job: { state: 'running', outputs: null } });
   });
 
   it('a non-zero exit fails the job, keeping its exit code', () => {

@@ -23,7 +23,7 @@ export type { EnvironmentPlan, StepKind } from './recipes/dockerfile.js';
 export { environmentTag } from './env-tag.js';
 export { buildEnvironment, environmentImageRef, ENV_REPOSITORY } from './build-env.js';
 export type { EnvironmentBuildRequest, EnvironmentImage } from './build-env.js';
-export { readProjectFiles } from './project-files.js';
+export { readProjectFiles, resolveProjectFile, type ProjectFile } from './project-files.js';
 export { listEnvironmentImages, pruneEnvironmentImages, type EnvironmentImageInfo } from './environment-images.js';
 export type { TagDescription } from './registry.js';
 export { ecrClient, prepareEcr, withAwsErrors, type EcrOptions, type EcrRegistry } from './ecr.js';

@@ -1,27 +1,43 @@
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { checkRelativePath, ExitCode, KatapultError } from '@katapult/core';
 
+export interface ProjectFile {
+  /** The path as the config names it, relative to the project folder. */
+  path: string;
+  /** Where it really is, symlinks resolved (always inside the project folder). */
+  realPath: string;
+  size: number;
+  executable: boolean;
+}
+
 /**
- * Reads files a config names, relative to the project folder. A path that is absolute, climbs out with `..`,
- * or is a symlink to somewhere outside the folder is refused, as is a missing file: bad input, named.
+ * Finds a file a config names, relative to the project folder. A path that is absolute, climbs out with `..`,
+ * or is a symlink to somewhere outside the folder is refused, as is a missing file or a folder: bad input, named.
  */
-export async function readProjectFiles(projectDir: string, paths: readonly string[], what: string): Promise<Record<string, Buffer>> {
+export async function resolveProjectFile(projectDir: string, path: string, what: string): Promise<ProjectFile> {
+  const problem = checkRelativePath(path);
+  if (problem) throw new KatapultError('KP_FILE_OUTSIDE_PROJECT', `${what}: ${problem}`, { exitCode: ExitCode.badInput });
   const root = await realpath(projectDir);
-  const files: Record<string, Buffer> = {};
-  for (const path of paths) {
-    const problem = checkRelativePath(path);
-    if (problem) throw new KatapultError('KP_FILE_OUTSIDE_PROJECT', `${what}: ${problem}`, { exitCode: ExitCode.badInput });
-    let real: string;
-    try {
-      real = await realpath(resolve(root, path));
-    } catch {
-      throw new KatapultError('KP_FILE_MISSING', `${what}: "${path}" does not exist in ${projectDir}`, { exitCode: ExitCode.badInput });
-    }
-    if (real !== root && !real.startsWith(root + sep)) {
-      throw new KatapultError('KP_FILE_OUTSIDE_PROJECT', `${what}: "${path}" links outside the project folder`, { exitCode: ExitCode.badInput });
-    }
-    files[path] = await readFile(real);
+  let real: string;
+  try {
+    real = await realpath(resolve(root, path));
+  } catch {
+    throw new KatapultError('KP_FILE_MISSING', `${what}: "${path}" does not exist in ${projectDir}`, { exitCode: ExitCode.badInput });
   }
+  if (real !== root && !real.startsWith(root + sep)) {
+    throw new KatapultError('KP_FILE_OUTSIDE_PROJECT', `${what}: "${path}" links outside the project folder`, { exitCode: ExitCode.badInput });
+  }
+  const info = await stat(real);
+  if (!info.isFile()) {
+    throw new KatapultError('KP_FILE_NOT_A_FILE', `${what}: "${path}" is a folder, not a file; list the files it holds`, { exitCode: ExitCode.badInput });
+  }
+  return { path, realPath: real, size: info.size, executable: (info.mode & 0o111) !== 0 };
+}
+
+/** Reads the files a config names (see resolveProjectFile for what is refused). */
+export async function readProjectFiles(projectDir: string, paths: readonly string[], what: string): Promise<Record<string, Buffer>> {
+  const files: Record<string, Buffer> = {};
+  for (const path of paths) files[path] = await readFile((await resolveProjectFile(projectDir, path, what)).realPath);
   return files;
 }

@@ -1,13 +1,16 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type Docker from 'dockerode';
-import type { Assignment } from '@katapult/core';
+import * as tar from 'tar-stream';
+import { JOB_WORKDIR, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
+import type { JobFileStore } from '../files/file-store.js';
+import { packOutputs, packWorkFolder } from '../files/work-folder.js';
 
 /** What a job attempt tells the world; the bus turns these into NATS messages. */
 export interface JobSink {
   report(type: 'pulling' | 'running', detail?: { message?: string }): Promise<void>;
-  exited(exitCode: number): Promise<void>;
+  exited(exitCode: number, outputs?: JobOutputs): Promise<void>;
   startFailed(message: string): Promise<void>;
   logLine(stream: 'stdout' | 'stderr', line: string): void;
   /** Resolves once every log line so far is stored, then marks the end of this attempt's log. */
@@ -17,11 +20,13 @@ export interface JobSink {
 export interface RunnerOptions {
   agentId: string;
   stackLabel: string;
+  files: JobFileStore;
 }
 
 /**
- * Runs one attempt of a job: pull its image, run its command in a fresh container, stream its output line by
- * line, report the exit code, remove the container. It decides nothing about retries: it only reports.
+ * Runs one attempt of a job: pull its image, stage its files into a fresh container, run its command there,
+ * stream its output line by line, collect its output files, report the exit code, remove the container.
+ * It decides nothing about retries: it only reports.
  */
 export async function runJobAttempt(docker: Docker, assignment: Assignment, sink: JobSink, options: RunnerOptions): Promise<void> {
   let container: Docker.Container | undefined;
@@ -31,6 +36,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     container = await docker.createContainer({
       Image: assignment.image,
       Cmd: ['/bin/sh', '-c', assignment.runCommand],
+      WorkingDir: JOB_WORKDIR,
       Tty: false,
       Labels: {
         [LABELS.stack]: options.stackLabel,
@@ -42,14 +48,21 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
       },
       HostConfig: { NanoCpus: assignment.cpus * 1e9, SecurityOpt: ['no-new-privileges'] },
     });
+    if (assignment.files.length > 0) {
+      await container.putArchive(packWorkFolder(assignment.files, (object) => options.files.localCopy(object)), { path: '/' });
+    }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
     const drained = forwardLines(docker, output, sink);
     await container.start();
     await sink.report('running');
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     await drained;
+    const outputs = await collectOutputs(container, assignment, options.files).catch((error: unknown) => {
+      sink.logLine('stderr', `katapult: the output files could not be stored: ${error instanceof Error ? error.message : String(error)}`);
+      return { object: null, missing: [...assignment.outputFiles] };
+    });
     await sink.endOfLog(StatusCode);
-    await sink.exited(StatusCode);
+    await sink.exited(StatusCode, outputs);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await sink.endOfLog(null).catch(() => undefined);
@@ -57,6 +70,35 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
   } finally {
     await container?.remove({ force: true }).catch(() => undefined);
   }
+}
+
+/** Stores the attempt's output files as one archive; a job that produced none of them stores nothing. */
+async function collectOutputs(container: Docker.Container, assignment: Assignment, files: JobFileStore): Promise<JobOutputs | undefined> {
+  if (assignment.outputFiles.length === 0) return undefined;
+  const name = files.outputName(assignment);
+  const archive = tar.pack();
+  const stored = files.putArchive(name, Readable.from(archive));
+  const read = async (path: string) => {
+    try {
+      return (await container.getArchive({ path })) as Readable;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return null;
+      throw error;
+    }
+  };
+  let packed: { missing: string[]; files: number };
+  try {
+    packed = await packOutputs(read, assignment.outputFiles, archive);
+    archive.finalize();
+  } catch (error) {
+    archive.destroy(error as Error);
+    await stored.catch(() => undefined);
+    throw error;
+  }
+  await stored;
+  if (packed.files > 0) return { object: name, missing: packed.missing };
+  await files.delete(name);
+  return { object: null, missing: packed.missing };
 }
 
 async function pullImage(docker: Docker, image: string): Promise<void> {

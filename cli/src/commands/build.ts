@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import type { EnvironmentImage } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
+import { readConfigFile } from '../lib/config-file.js';
 import { openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { renderTable } from '../render/table.js';
@@ -12,7 +13,8 @@ export default class Build extends KatapultCommand {
 
   async run(): Promise<EnvironmentImage[]> {
     const { args } = await this.parse(Build);
-    const { spec, context } = await openStack(args.file, stepLogger((line) => this.log(line)));
+    const spec = readConfigFile(args.file);
+    const context = await openStack(stepLogger((line) => this.log(line)));
     const images = await buildEnvironments(context, spec, args.file);
     this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, image.built ? 'built' : 'reused'])));
     return images;

@@ -1,9 +1,14 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, type RunView } from '@katapult/core';
+import { dirname } from 'node:path';
+import { clusterNames, ExitCode, type RunView } from '@katapult/core';
 import { KatapultCommand } from '../base-command.js';
 import { CoordinatorClient } from '../lib/client.js';
 import { REPO_ROOT } from '../lib/context.js';
-import { coordinatorUrl, ensureCoordinator } from '../lib/local-stack.js';
+import { coordinatorUrl, ensureCoordinator, natsUrl } from '../lib/local-stack.js';
+import { readConfigFile } from '../lib/config-file.js';
+import { resolveRunFiles, uploadRunFiles } from '../lib/run-files.js';
+import { withNats } from '../lib/nats.js';
+import { formatBytes } from '../render/table.js';
 import { openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments, prepareAgentImage } from '../lib/prepare-images.js';
 import { watchRun } from '../lib/watch-run.js';
@@ -34,12 +39,16 @@ export default class Launch extends KatapultCommand {
       process.exit(ExitCode.interrupted);
     });
     const step = stepLogger((line) => this.log(line));
-    const { spec, context } = await openStack(args.file, step);
+    const spec = readConfigFile(args.file);
+    const projectFiles = await resolveRunFiles(dirname(args.file), spec);
+    const context = await openStack(step);
     const environments = await buildEnvironments(context, spec, args.file);
     const stack = await ensureCoordinator(context.stateDir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
+    const upload = await withNats(natsUrl(stack), (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
+    if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
     const client = new CoordinatorClient(coordinatorUrl(stack));
     const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
-    runId = (await client.createRun({ spec, configFile: args.file, images })).runId;
+    runId = (await client.createRun({ spec, configFile: args.file, images, files: upload.files })).runId;
     step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
     if (flags.detach) return { runId };
 

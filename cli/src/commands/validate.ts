@@ -1,15 +1,18 @@
+import { dirname } from 'node:path';
 import { Args } from '@oclif/core';
 import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
+import { resolveRunFiles } from '../lib/run-files.js';
 
 export default class Validate extends KatapultCommand {
-  static override description = 'check a config file and report every problem with its file, line and field';
+  static override description = 'check a config file and the files its jobs name, and report every problem with its file, line and field';
   static override examples = ['<%= config.bin %> validate examples/hello/katapult.yaml', '<%= config.bin %> validate katapult.json --json'];
   static override args = { file: Args.string({ description: 'config file (YAML or JSON)', required: true }) };
 
   async run(): Promise<{ file: string; jobs: number; instances: number; environments: number }> {
     const { args } = await this.parse(Validate);
     const spec = readConfigFile(args.file);
+    await resolveRunFiles(dirname(args.file), spec);
     const result = {
       file: args.file,
       jobs: spec.jobs.length,

@@ -1,6 +1,4 @@
 import { checkDocker, connectDocker, ensureBaseImage } from '@katapult/images';
-import type { RunSpec } from '@katapult/core';
-import { readConfigFile } from './config-file.js';
 import { ensureInfrastructure } from './local-stack.js';
 import type { BuildContext } from './prepare-images.js';
 import { stateDir } from './state-dir.js';
@@ -14,9 +12,8 @@ export function stepLogger(log: (line: string) => void): (message: string) => vo
   return (message) => log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
 }
 
-/** What `build` and `launch` do first: validate the config, check Docker, start NATS and the registry, resolve the base image. */
-export async function openStack(file: string, step: (message: string) => void): Promise<{ spec: RunSpec; context: BuildContext }> {
-  const spec = readConfigFile(file);
+/** What `build` and `launch` do once the config is read: check Docker, start NATS and the registry, resolve the base image. */
+export async function openStack(step: (message: string) => void): Promise<BuildContext> {
   const docker = connectDocker();
   await checkDocker(docker);
   const dir = stateDir();
@@ -25,5 +22,5 @@ export async function openStack(file: string, step: (message: string) => void): 
     if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
   };
   const base = await ensureBaseImage(docker, { onProgress });
-  return { spec, context: { docker, base, stack, stateDir: dir, onProgress } };
+  return { docker, base, stack, stateDir: dir, onProgress };
 }

@@ -9,6 +9,7 @@ import {
   RunViewSchema,
   toErrorBody,
   KatapultError,
+  ExitCode,
 } from '@katapult/core';
 import type { RunService } from '../run-service.js';
 
@@ -20,7 +21,13 @@ export function buildServer(runs: RunService): FastifyInstance {
     if ((error as { validation?: unknown }).validation) {
       return reply.status(400).send({ code: 'KP_API_BAD_REQUEST', message: (error as Error).message });
     }
-    const status = error instanceof KatapultError && error.code.endsWith('_NOT_FOUND') ? 404 : 500;
+    const status = !(error instanceof KatapultError)
+      ? 500
+      : error.code.endsWith('_NOT_FOUND')
+        ? 404
+        : error.exitCode === ExitCode.badInput
+          ? 400
+          : 500;
     return reply.status(status).send(toErrorBody(error));
   });
 

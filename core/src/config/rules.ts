@@ -3,6 +3,7 @@ import type { RawConfig } from './schema.js';
 import { formatPath, type FieldPath, type ParsedConfig } from './parse.js';
 import { closest } from './schema-issues.js';
 import { checkRelativePath } from '../model/paths.js';
+import { splitRunScript } from '../model/job-files.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCpus: number): ConfigIssue[] {
@@ -24,8 +25,9 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
   const jobNames = new Map<string, number>();
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
-    if (job.run_script && !job.run_command) {
-      add(['jobs', i, 'run_script'], 'is not supported by this version yet; use run_command');
+    if (job.run_script) {
+      const problem = checkRelativePath(splitRunScript(job.run_script).script);
+      if (problem) add(['jobs', i, 'run_script'], problem);
     }
     if (job.env_name === null || job.env_name === undefined) {
       if (environments.length > 1) add(['jobs', i, 'env_name'], 'is required when there are several environments');

@@ -9,6 +9,7 @@
  * Every event carries the attempt it belongs to; an event for an older attempt is stale and ignored, so a
  * slow agent reporting on a job that was already requeued cannot overwrite the newer attempt.
  */
+import type { JobOutputs, StagedFile } from '../protocol/messages.js';
 
 export type JobState = 'pending' | 'assigned' | 'pulling' | 'running' | 'done' | 'failed' | 'aborted';
 export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'start_failed' | 'agent_lost' | 'cancelled';
@@ -24,6 +25,12 @@ export interface JobRecord {
   envName: string;
   image: string;
   runCommand: string;
+  /** Project files staged into the job's work folder. */
+  files: StagedFile[];
+  /** Paths, relative to the work folder, collected after the job exits. */
+  outputFiles: string[];
+  /** The collected outputs of the attempt that ended the job (or of the last attempt that exited). */
+  outputs: JobOutputs | null;
   cpusReq: number;
   /** Extra attempts allowed after a non-zero exit (the job's `retries`). */
   retries: number;
@@ -45,7 +52,7 @@ export type JobEvent =
   | { type: 'assign'; agentId: string }
   | { type: 'pulling'; attempt: number }
   | { type: 'running'; attempt: number }
-  | { type: 'exited'; attempt: number; exitCode: number }
+  | { type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs }
   | { type: 'start_failed'; attempt: number; message: string }
   | { type: 'agent_lost'; attempt: number }
   | { type: 'cancel' };
@@ -76,9 +83,10 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
       return next({ state: 'running', startedAt: now });
     case 'exited':
       if (job.state === 'pending') return unchanged('job is pending');
-      if (event.exitCode === 0) return next({ state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt: now });
+      const outputs = event.outputs ?? null;
+      if (event.exitCode === 0) return next({ state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt: now, outputs });
       if (job.attempt <= job.retries) return next(requeue(job));
-      return next({ state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', finishedAt: now });
+      return next({ state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', finishedAt: now, outputs });
     case 'start_failed':
       if (job.state === 'pending') return unchanged('job is pending');
       return next({ state: 'failed', reason: 'start_failed', message: event.message, finishedAt: now });

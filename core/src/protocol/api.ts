@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { RunSpecSchema } from '../model/run-spec.js';
+import { JobOutputsSchema } from './messages.js';
 
 /** Request and response schemas of the coordinator's HTTP API, shared by its routes and the CLI's client. */
 const nullableNumber = Type.Union([Type.Number(), Type.Null()]);
@@ -18,6 +19,15 @@ export const CreateRunRequestSchema = Type.Object({
   configFile: Type.String({ maxLength: 4096 }),
   /** Image reference for each environment name. */
   images: Type.Record(Type.String(), Type.String({ minLength: 1 })),
+  /** Each project file the jobs name (normalized relative path), already put in the cluster's object store. */
+  files: Type.Record(
+    Type.String(),
+    Type.Object({
+      object: Type.String({ pattern: '^sha256-[0-9a-f]{64}$' }),
+      size: Type.Integer({ minimum: 0 }),
+      executable: Type.Boolean(),
+    }),
+  ),
 });
 export type CreateRunRequest = Static<typeof CreateRunRequestSchema>;
 
@@ -39,6 +49,8 @@ export const JobViewSchema = Type.Object({
   exitCode: Type.Union([Type.Integer(), Type.Null()]),
   reason: nullableString,
   message: nullableString,
+  outputFiles: Type.Array(Type.String()),
+  outputs: Type.Union([JobOutputsSchema, Type.Null()]),
   createdAt: Type.Number(),
   startedAt: nullableNumber,
   finishedAt: nullableNumber,

@@ -10,6 +10,24 @@ import { NamePattern } from '../config/schema.js';
 const id = Type.String({ pattern: NamePattern, maxLength: 80 });
 const runId = Type.String({ pattern: '^r-[a-z0-9-]+$', maxLength: 64 });
 
+/** A project file staged into a job's work folder; `object` names its content in the cluster's object store. */
+export const StagedFileSchema = Type.Object({
+  path: Type.String({ minLength: 1, maxLength: 1024 }),
+  object: Type.String({ pattern: '^sha256-[0-9a-f]{64}$' }),
+  size: Type.Integer({ minimum: 0 }),
+  executable: Type.Boolean(),
+  /** Shared by the run's jobs (`mutualize_uploads`): staged read-only. Otherwise the job's own, writable copy. */
+  shared: Type.Boolean(),
+});
+export type StagedFile = Static<typeof StagedFileSchema>;
+
+/** Where a job attempt's output files went: one tar archive in the object store, and what it lacked. */
+export const JobOutputsSchema = Type.Object({
+  object: Type.Union([Type.String({ minLength: 1, maxLength: 512 }), Type.Null()]),
+  missing: Type.Array(Type.String()),
+});
+export type JobOutputs = Static<typeof JobOutputsSchema>;
+
 export const AssignmentSchema = Type.Object({
   v: Type.Literal(1),
   runId,
@@ -18,6 +36,8 @@ export const AssignmentSchema = Type.Object({
   image: Type.String({ minLength: 1 }),
   runCommand: Type.String({ minLength: 1 }),
   cpus: Type.Integer({ minimum: 1 }),
+  files: Type.Array(StagedFileSchema),
+  outputFiles: Type.Array(Type.String({ minLength: 1, maxLength: 1024 })),
 });
 export type Assignment = Static<typeof AssignmentSchema>;
 
@@ -30,6 +50,7 @@ export const JobReportSchema = Type.Object({
   type: Type.Union([Type.Literal('pulling'), Type.Literal('running'), Type.Literal('exited'), Type.Literal('start_failed')]),
   exitCode: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String({ maxLength: 4000 })),
+  outputs: Type.Optional(JobOutputsSchema),
   at: Type.Number(),
 });
 export type JobReport = Static<typeof JobReportSchema>;

@@ -8,6 +8,9 @@ export interface ClusterNames {
   cluster: string;
   streams: { assignments: string; events: string; logs: string };
   buckets: { runs: string; jobs: string; agents: string };
+  /** Object store of the project files jobs read (named by content) and of their collected outputs. */
+  fileStore: string;
+  outputObject(runId: string, jobId: string, attempt: number): string;
   /** Where the coordinator sends an agent its jobs. */
   assignmentSubject(agentId: string): string;
   assignmentWildcard: string;
@@ -31,6 +34,8 @@ export function clusterNames(cluster: string): ClusterNames {
     cluster,
     streams: { assignments: `KP_${upper}_ASSIGN`, events: `KP_${upper}_EVENTS`, logs: `KP_${upper}_LOGS` },
     buckets: { runs: `kp_${cluster}_runs`, jobs: `kp_${cluster}_jobs`, agents: `kp_${cluster}_agents` },
+    fileStore: `kp_${cluster}_files`,
+    outputObject: (runId, jobId, attempt) => `outputs/${runId}/${jobId}/${attempt}`,
     assignmentSubject: (agentId) => `${base}.assign.${agentId}`,
     assignmentWildcard: `${base}.assign.*`,
     eventSubject: (runId, jobId) => `${base}.events.${runId}.${jobId}`,

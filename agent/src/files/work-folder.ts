@@ -1,0 +1,87 @@
+import { createReadStream } from 'node:fs';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import { checkRelativePath, JOB_WORKDIR, type StagedFile } from '@katapult/core';
+
+/** Folders come first in the archive, each once, so Docker creates them before the files inside. */
+function foldersOf(paths: readonly string[]): string[] {
+  const folders = new Set<string>();
+  for (const path of paths) {
+    const parts = path.split('/').slice(0, -1);
+    for (let depth = 1; depth <= parts.length; depth++) folders.add(parts.slice(0, depth).join('/'));
+  }
+  return [...folders].sort();
+}
+
+/**
+ * A tar archive of a job's work folder, to unpack at `/` of its container before it starts: each staged file at
+ * its project path under JOB_WORKDIR. Shared files are read-only; a job's own copies are writable.
+ */
+export function packWorkFolder(files: readonly StagedFile[], localCopy: (object: string) => Promise<string>): Readable {
+  for (const file of files) {
+    const problem = checkRelativePath(file.path);
+    if (problem) throw new Error(`refusing to stage ${file.path}: ${problem}`);
+  }
+  const root = JOB_WORKDIR.replace(/^\//, '');
+  const pack = tar.pack();
+  const write = async () => {
+    const mtime = new Date();
+    pack.entry({ name: root, type: 'directory', mode: 0o777, mtime });
+    for (const folder of foldersOf(files.map((file) => file.path))) {
+      pack.entry({ name: `${root}/${folder}`, type: 'directory', mode: 0o755, mtime });
+    }
+    for (const file of files) {
+      const mode = (file.executable ? 0o111 : 0) | (file.shared ? 0o444 : 0o644);
+      const source = createReadStream(await localCopy(file.object));
+      await new Promise<void>((resolve, reject) => {
+        source.on('error', reject);
+        source.pipe(pack.entry({ name: `${root}/${file.path}`, size: file.size, mode, mtime }, (error) => (error ? reject(error) : resolve())));
+      });
+    }
+    pack.finalize();
+  };
+  write().catch((error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error))));
+  // tar-stream's streams are streamx ones; Docker and NATS are handed a Node stream.
+  return Readable.from(pack);
+}
+
+/** Reads one path of a container as a tar archive; resolves null when the path does not exist. */
+export type ReadContainerPath = (path: string) => Promise<Readable | null>;
+
+/**
+ * Gathers a job's output files (files or whole folders, relative to its work folder) into one archive whose
+ * entries keep those relative paths. Only regular files and folders are kept: a link could point anywhere.
+ * Resolves with the paths that did not exist and how many files were written.
+ */
+export async function packOutputs(read: ReadContainerPath, outputFiles: readonly string[], into: tar.Pack): Promise<{ missing: string[]; files: number }> {
+  const missing: string[] = [];
+  let files = 0;
+  for (const output of outputFiles) {
+    const archive = await read(posix.join(JOB_WORKDIR, output));
+    if (!archive) {
+      missing.push(output);
+      continue;
+    }
+    const parent = posix.dirname(output);
+    const extract = tar.extract();
+    extract.on('entry', (header, stream, next) => {
+      const name = parent === '.' ? header.name : posix.join(parent, header.name);
+      if (header.type === 'file' && !checkRelativePath(name)) {
+        files += 1;
+        stream.pipe(into.entry({ name, size: header.size ?? 0, mode: header.mode ?? 0o644, mtime: header.mtime ?? new Date() }, next));
+      } else {
+        if (header.type === 'directory' && !checkRelativePath(name)) into.entry({ name, type: 'directory', mode: header.mode ?? 0o755 });
+        stream.on('end', () => next());
+        stream.resume();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      archive.on('error', reject);
+      extract.on('error', reject);
+      extract.on('finish', () => resolve());
+      archive.pipe(extract);
+    });
+  }
+  return { missing, files };
+}

@@ -1,0 +1,61 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Objm } from '@nats-io/obj';
+import * as tar from 'tar-stream';
+import { checkRelativePath, ExitCode, KatapultError, type ClusterNames } from '@katapult/core';
+
+/**
+ * Writes one job's output archive into `into`, keeping the paths the job wrote them at. An entry that would land
+ * outside `into`, or is anything but a file or a folder, is skipped: the archive came from a job, not from us.
+ */
+export async function fetchOutputArchive(nc: NatsConnection, names: ClusterNames, object: string, into: string): Promise<string[]> {
+  const store = await new Objm(nc).open(names.fileStore);
+  const result = await store.get(object);
+  if (!result) {
+    throw new KatapultError('KP_OUTPUTS_GONE', `the outputs ${object} are no longer in the object store`, { exitCode: ExitCode.infrastructure });
+  }
+  const root = resolve(into);
+  await mkdir(root, { recursive: true });
+  const written: string[] = [];
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const target = resolve(root, header.name);
+    const inside = !checkRelativePath(header.name) && target.startsWith(root + sep);
+    if (!inside || (header.type !== 'file' && header.type !== 'directory')) {
+      stream.on('end', () => next());
+      stream.resume();
+      return;
+    }
+    const done = (error?: unknown) => next(error instanceof Error ? error : undefined);
+    if (header.type === 'directory') {
+      mkdir(target, { recursive: true }).then(() => {
+        stream.on('end', () => done());
+        stream.resume();
+      }, done);
+      return;
+    }
+    mkdir(dirname(target), { recursive: true }).then(() => {
+      const file = createWriteStream(target);
+      file.on('error', done);
+      file.on('finish', () => {
+        written.push(header.name);
+        done();
+      });
+      stream.pipe(file);
+    }, done);
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    const data = Readable.fromWeb(result.data as WebReadableStream<Uint8Array>);
+    data.on('error', reject);
+    extract.on('error', reject);
+    extract.on('finish', () => resolvePromise());
+    data.pipe(extract);
+  });
+  const failure = await result.error;
+  if (failure) throw failure;
+  return written;
+}

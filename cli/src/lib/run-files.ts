@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Objm } from '@nats-io/obj';
+import { jobInputPaths, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core';
+import { resolveProjectFile, type ProjectFile } from '@katapult/images';
+
+const KIND_FIELD = { script: 'run_script', upload: 'upload_files', input: 'input_files' } as const;
+
+/**
+ * Every project file the jobs of a run name, each once, checked before anything starts: a missing file, a folder,
+ * or a path escaping the project folder is an error naming the job and the field.
+ */
+export async function resolveRunFiles(projectDir: string, spec: RunSpec): Promise<ProjectFile[]> {
+  const files = new Map<string, ProjectFile>();
+  for (const job of spec.jobs) {
+    for (const { path, kind } of jobInputPaths(job)) {
+      if (!files.has(path)) files.set(path, await resolveProjectFile(projectDir, path, `job "${job.id}" ${KIND_FIELD[kind]}`));
+    }
+  }
+  return [...files.values()];
+}
+
+export interface UploadSummary {
+  files: CreateRunRequest['files'];
+  uploaded: number;
+  reused: number;
+  bytes: number;
+}
+
+/**
+ * Puts each file in the cluster's object store under the hash of its content, so a file shared by many jobs, or
+ * unchanged since an earlier run, is stored once and never sent again.
+ */
+export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, files: readonly ProjectFile[]): Promise<UploadSummary> {
+  const store = await new Objm(nc).open(names.fileStore);
+  const summary: UploadSummary = { files: {}, uploaded: 0, reused: 0, bytes: 0 };
+  for (const file of files) {
+    const object = `sha256-${await sha256Of(file.realPath)}`;
+    const existing = await store.info(object);
+    if (existing && !existing.deleted) {
+      summary.reused += 1;
+    } else {
+      await store.put({ name: object }, Readable.toWeb(createReadStream(file.realPath)) as ReadableStream<Uint8Array>);
+      summary.uploaded += 1;
+      summary.bytes += file.size;
+    }
+    summary.files[file.path] = { object, size: file.size, executable: file.executable };
+  }
+  return summary;
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
