@@ -51,7 +51,7 @@ describe('environment images through the CLI', () => {
       ['compute', 'done'],
     ]);
     expect((await katapult(['logs', 'query'], env)).stdout).toMatch(/^42\nset up on \d{4}-\d\d-\d\d\n$/);
-    expect((await katapult(['logs', 'compute'], env)).stdout).toBe('hello from kpdemo\n');
+    expect((await katapult(['logs', 'compute'], env)).stdout).toBe('hello from kpdemo\n42\n');
   }, 600_000);
 
   it('images ls shows them; prune removes those no given config uses', async () => {
