@@ -15,19 +15,33 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, docker: Docker, log: (line: string) => void): Promise<RunningAgent> {
   const bus = await connectAgentBus({ ...config, log });
   const files = await openJobFileStore(bus.nc, bus.names, config.cacheDir);
-  const running = new Map<string, Assignment>();
-  const beat = () => bus.heartbeat([...running.values()]).catch((error: unknown) => log(`heartbeat failed: ${String(error)}`));
+  const running = new Map<string, { assignment: Assignment; stop: AbortController }>();
+  const beat = () => bus.heartbeat([...running.values()].map((entry) => entry.assignment)).catch((error: unknown) => log(`heartbeat failed: ${String(error)}`));
   await beat();
   const timer = setInterval(beat, config.heartbeatMs);
 
+  const attemptKey = (job: { runId: string; jobId: string; attempt: number }) => `${job.runId}.${job.jobId}.${job.attempt}`;
+  bus.onStopRequest((request) => {
+    const entry = running.get(attemptKey(request));
+    if (!entry || entry.stop.signal.aborted) return;
+    log(`stopping ${request.runId}/${request.jobId} attempt ${request.attempt}, as the coordinator asks`);
+    entry.stop.abort();
+  });
+
   void bus
     .consumeAssignments(async (assignment) => {
-      const key = `${assignment.runId}.${assignment.jobId}.${assignment.attempt}`;
-      running.set(key, assignment);
+      const key = attemptKey(assignment);
+      const stop = new AbortController();
+      running.set(key, { assignment, stop });
       void beat();
       log(`running ${assignment.runId}/${assignment.jobId} attempt ${assignment.attempt}`);
       try {
-        await runJobAttempt(docker, assignment, bus.sinkFor(assignment), { agentId: config.agentId, stackLabel: config.stackLabel, files });
+        await runJobAttempt(docker, assignment, bus.sinkFor(assignment), {
+          agentId: config.agentId,
+          stackLabel: config.stackLabel,
+          files,
+          signal: stop.signal,
+        });
       } finally {
         running.delete(key);
         void beat();
@@ -37,7 +51,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
 
   return {
     bus,
-    running: () => [...running.values()],
+    running: () => [...running.values()].map((entry) => entry.assignment),
     async stop() {
       clearInterval(timer);
       await bus.close();

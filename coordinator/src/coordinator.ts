@@ -3,6 +3,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ACTIVE_STATES,
   applyJobEvent,
+  attemptsToStop,
+  jobKey,
+  stopRequestCodec,
   assignmentCodec,
   jobReportCodec,
   planAssignments,
@@ -14,6 +17,9 @@ import {
   type JobReport,
 } from '@katapult/core';
 import type { RunRecord, Store, Versioned } from './store/store.js';
+import { applyStoredJobEvent } from './store/apply-event.js';
+
+const STOP_RESEND_MS = 3_000;
 
 export interface CoordinatorOptions {
   tickMs: number;
@@ -32,6 +38,8 @@ export class Coordinator {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private readonly now: () => number;
+  /** When each stop request was last sent, so a slow agent is asked again, but not on every tick. */
+  private readonly stopsSent = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -62,6 +70,7 @@ export class Coordinator {
       // Read after the requeues, so the jobs they put back are placed in this same pass.
       const jobsByRun = await Promise.all(runs.map((run) => this.store.listJobs(run.id)));
       await this.schedule(runs, jobsByRun, agents);
+      await this.stopStrayAttempts(agents, jobsByRun.flat());
       for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
     } catch (error) {
       this.options.log(`tick failed: ${String(error)}`);
@@ -130,6 +139,32 @@ export class Coordinator {
     return true;
   }
 
+  /**
+   * Asks agents to stop attempts that should not run (cancelled, or superseded after their agent was taken for
+   * lost). Stop requests go over core NATS, so a lost one is simply sent again on a later tick.
+   */
+  private async stopStrayAttempts(agents: AgentRecord[], known: Versioned<JobRecord>[]): Promise<void> {
+    const jobs = new Map(known.map(({ value }) => [jobKey(value.runId, value.id), value]));
+    for (const agent of agents) {
+      for (const { runId, jobId } of agent.running) {
+        const key = jobKey(runId, jobId);
+        if (!jobs.has(key)) {
+          const entry = await this.store.getJob(runId, jobId);
+          if (entry) jobs.set(key, entry.value);
+        }
+      }
+    }
+    const now = this.now();
+    for (const [key, sentAt] of this.stopsSent) if (now - sentAt > 20 * STOP_RESEND_MS) this.stopsSent.delete(key);
+    for (const stop of attemptsToStop(agents, (runId, jobId) => jobs.get(jobKey(runId, jobId)))) {
+      const key = `${stop.agentId}.${stop.runId}.${stop.jobId}.${stop.attempt}`;
+      if (now - (this.stopsSent.get(key) ?? 0) < STOP_RESEND_MS) continue;
+      this.stopsSent.set(key, now);
+      this.nc.publish(this.names.stopSubject(stop.agentId), stopRequestCodec.encode({ v: 1, runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt }));
+      this.options.log(`asked ${stop.agentId} to stop ${stop.runId}/${stop.jobId} attempt ${stop.attempt}`);
+    }
+  }
+
   /** Placing jobs never makes one final, so the list read before scheduling tells whether the run is over. */
   private async closeIfFinished(run: RunRecord, jobs: JobRecord[]): Promise<void> {
     const state = runStateOf(jobs);
@@ -166,23 +201,10 @@ export class Coordinator {
     })();
   }
 
-  /** Read, decide, compare-and-set; on a lost race, read again. */
   private async applyEvent(runId: string, jobId: string, event: JobEvent): Promise<void> {
-    for (let tries = 0; tries < 10; tries++) {
-      const entry = await this.store.getJob(runId, jobId);
-      if (!entry) {
-        this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
-        return;
-      }
-      const result = applyJobEvent(entry.value, event, this.now());
-      if (!result.changed) return;
-      if (await this.store.updateJob(result.job, entry.revision)) {
-        const job = result.job;
-        this.options.log(`${runId}/${jobId} attempt ${job.attempt}: ${entry.value.state} -> ${job.state}`);
-        return;
-      }
-    }
-    throw new Error(`job ${runId}/${jobId} kept changing under us`);
+    const outcome = await applyStoredJobEvent(this.store, runId, jobId, event, this.now());
+    if (outcome.applied) this.options.log(`${runId}/${jobId} attempt ${outcome.after.attempt}: ${outcome.before.state} -> ${outcome.after.state}`);
+    else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
   }
 }
 

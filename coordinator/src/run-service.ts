@@ -9,6 +9,7 @@ import {
   type AgentView,
   type CreateRunRequest,
   type CreateRunResponse,
+  type CancelRunResponse,
   type JobRecord,
   type RunView,
   type JobSpec,
@@ -16,6 +17,7 @@ import {
 } from '@katapult/core';
 import type { Provider } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
+import { applyStoredJobEvent } from './store/apply-event.js';
 
 /** Retry limit for jobs whose agent is lost, until the config carries one (fault-tolerance issue). */
 const MAX_ATTEMPTS = 3;
@@ -79,6 +81,28 @@ export class RunService {
     return { runId, jobs: spec.jobs.length };
   }
 
+  /**
+   * Marks the run's unfinished jobs (or the named ones) aborted. Their containers are stopped by the
+   * coordinator's tick, which asks each agent still running an aborted attempt to stop it.
+   */
+  async cancel(runId: string, jobIds: readonly string[] | undefined): Promise<CancelRunResponse> {
+    const run = await this.get(runId);
+    const unknown = (jobIds ?? []).filter((id) => !run.jobs.some((job) => job.id === id));
+    if (unknown.length > 0) {
+      throw new KatapultError('KP_JOB_NOT_FOUND', `run ${runId} has no job named ${unknown.map((id) => `"${id}"`).join(', ')}`, {
+        exitCode: ExitCode.badInput,
+      });
+    }
+    const targets = run.jobs.filter((job) => !jobIds || jobIds.includes(job.id));
+    const cancelled: string[] = [];
+    const alreadyOver: string[] = [];
+    for (const job of targets) {
+      const outcome = await applyStoredJobEvent(this.store, runId, job.id, { type: 'cancel' }, this.now());
+      (outcome.applied ? cancelled : alreadyOver).push(job.id);
+    }
+    return { runId, cancelled, alreadyOver };
+  }
+
   async list(): Promise<RunView[]> {
     return Promise.all((await this.store.listRuns()).map((run) => this.view(run)));
   }
@@ -99,7 +123,8 @@ export class RunService {
         cpus: agent.cpus,
         usedCpus: mine.reduce((sum, job) => sum + job.cpusReq, 0),
         heartbeatAgeMs: Math.max(0, this.now() - agent.at),
-        running: mine.map((job) => `${job.runId}/${job.id}`),
+        // What the agent says it runs, which includes attempts it has been asked to stop.
+        running: agent.running.map((job) => `${job.runId}/${job.jobId}`),
       };
     });
   }

@@ -4,6 +4,7 @@ import { Kvm } from '@nats-io/kv';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   agentRecordCodec,
+  stopRequestCodec,
   assignmentCodec,
   clusterNames,
   jobReportCodec,
@@ -25,7 +26,7 @@ const spec = loadConfig(
   'demo.yaml',
   { defaultCpus: 2 },
 );
-const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base:x' } };
+const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base:x' }, files: {} };
 
 class RecordingProvider implements Provider {
   readonly name = 'recording';
@@ -77,10 +78,11 @@ describe('coordinator', () => {
     await nc.close();
   });
 
-  async function registerAgent(agentId: string, cpus: number) {
+  async function registerAgent(agentId: string, cpus: number, running: Assignment[] = []) {
     const kv = await new Kvm(nc).open(names.buckets.agents);
     const now = Date.now();
-    await kv.put(agentId, agentRecordCodec.encode({ v: 1, agentId, instanceId: agentId, cpus, startedAt: now, at: now, running: [] }));
+    const attempts = running.map(({ runId, jobId, attempt }) => ({ runId, jobId, attempt }));
+    await kv.put(agentId, agentRecordCodec.encode({ v: 1, agentId, instanceId: agentId, cpus, startedAt: now, at: now, running: attempts }));
     return kv;
   }
 
@@ -189,6 +191,45 @@ describe('coordinator', () => {
     await registerAgent('agent-1', 4);
     await coordinator.tick();
     expect((await takeAssignments('agent-1', 2)).map((a) => a.jobId).sort()).toEqual(['a', 'b']);
+  });
+
+  it('cancels a running job and asks its agent to stop it until the agent no longer runs it', async () => {
+    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    await registerAgent('agent-1', 4);
+    await coordinator.tick();
+    const assignments = await takeAssignments('agent-1', 2);
+    const b = assignments.find((a) => a.jobId === 'b')!;
+    await report(b, 'agent-1', 'running');
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === 'b')?.state === 'running', { what: 'b running' });
+    await registerAgent('agent-1', 4, assignments);
+
+    const stops: string[] = [];
+    const subscription = nc.subscribe(names.stopSubject('agent-1'), {
+      callback: (_error, message) => {
+        const decoded = stopRequestCodec.decode(message.data);
+        if (decoded.ok) stops.push(`${decoded.value.jobId}/${decoded.value.attempt}`);
+      },
+    });
+    const cancelled = await api.inject({ method: 'POST', url: `/runs/${runId}/cancel`, payload: { jobs: ['b'] } });
+    expect(cancelled.json()).toEqual({ runId, cancelled: ['b'], alreadyOver: [] });
+    await coordinator.tick();
+    await waitFor(() => stops.length > 0, { what: 'a stop request' });
+    expect(stops).toEqual(['b/1']);
+    expect((await run(runId)).jobs.map((job) => [job.id, job.state])).toEqual([
+      ['a', 'assigned'],
+      ['b', 'aborted'],
+    ]);
+    // The job's late exit, after the kill, does not undo the cancellation.
+    await report(b, 'agent-1', 'exited', 137);
+    await report(assignments.find((a) => a.jobId === 'a')!, 'agent-1', 'exited', 0);
+    await waitFor(async () => (await run(runId)).jobs[0]?.state === 'done', { what: 'a done' });
+    await coordinator.tick();
+    expect(await run(runId)).toMatchObject({ state: 'aborted', jobs: [{ state: 'done' }, { state: 'aborted', exitCode: null }] });
+    subscription.unsubscribe();
+
+    const unknown = await api.inject({ method: 'POST', url: `/runs/${runId}/cancel`, payload: { jobs: ['nope'] } });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'KP_JOB_NOT_FOUND', message: `run ${runId} has no job named "nope"` });
   });
 
   it('rejects a request body that breaks the schema with 400', async () => {

@@ -13,3 +13,4 @@ export * from './scheduler/plan.js';
 export * from './protocol/subjects.js';
 export * from './protocol/messages.js';
 export * from './protocol/api.js';
+export * from './lifecycle/orphans.js';

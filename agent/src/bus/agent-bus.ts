@@ -7,6 +7,8 @@ import {
   clusterNames,
   jobReportCodec,
   logRecordCodec,
+  stopRequestCodec,
+  type StopRequest,
   type Assignment,
   type ClusterNames,
   type JobOutputs,
@@ -20,6 +22,8 @@ export interface AgentBus {
   /** Calls `onAssignment` for each assignment; the message is acked when the returned promise settles. */
   consumeAssignments(onAssignment: (assignment: Assignment) => Promise<void>): Promise<void>;
   sinkFor(assignment: Assignment): JobSink;
+  /** Calls `onStop` for each valid stop request addressed to this agent. */
+  onStopRequest(onStop: (request: StopRequest) => void): void;
   close(): Promise<void>;
 }
 
@@ -82,6 +86,16 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
         inFlight.add(key);
         void runAcked(message, () => onAssignment(decoded.value)).finally(() => inFlight.delete(key));
       }
+    },
+    onStopRequest(onStop) {
+      const subscription = nc.subscribe(names.stopSubject(identity.agentId));
+      void (async () => {
+        for await (const message of subscription) {
+          const decoded = stopRequestCodec.decode(message.data);
+          if (decoded.ok) onStop(decoded.value);
+          else identity.log(`dropping a malformed stop request: ${decoded.error}`);
+        }
+      })();
     },
     sinkFor(assignment) {
       return jobSink(js, names, identity, assignment);

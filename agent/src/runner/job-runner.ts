@@ -21,6 +21,8 @@ export interface RunnerOptions {
   agentId: string;
   stackLabel: string;
   files: JobFileStore;
+  /** Aborted when the coordinator asks for this attempt to stop: the container is killed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
   try {
     await sink.report('pulling');
     await pullImage(docker, assignment.image);
+    if (options.signal?.aborted) throw new Error('stopped before it started');
     container = await docker.createContainer({
       Image: assignment.image,
       Cmd: ['/bin/sh', '-c', assignment.runCommand],
@@ -54,6 +57,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
     const drained = forwardLines(docker, output, sink);
     await container.start();
+    const started = container;
+    const kill = () => void started.kill().catch(() => undefined);
+    if (options.signal?.aborted) kill();
+    options.signal?.addEventListener('abort', kill, { once: true });
     await sink.report('running');
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     await drained;

@@ -19,11 +19,16 @@ export default class Launch extends KatapultCommand {
   static override examples = [
     '<%= config.bin %> launch examples/hello/katapult.yaml',
     '<%= config.bin %> launch katapult.yaml --detach',
+    '<%= config.bin %> launch katapult.yaml --wait && echo "all jobs succeeded"',
     '<%= config.bin %> launch katapult.yaml --json',
   ];
   static override args = { file: Args.string({ description: 'config file (YAML or JSON)', required: true }) };
   static override flags = {
-    detach: Flags.boolean({ description: 'return as soon as the run is submitted' }),
+    detach: Flags.boolean({ description: 'return as soon as the run is submitted', exclusive: ['wait'] }),
+    wait: Flags.boolean({
+      description: 'wait for the end without printing progress; exit 0 only if every job is done with exit code 0 (1 otherwise)',
+      exclusive: ['detach'],
+    }),
   };
 
   async run(): Promise<RunView | { runId: string }> {
@@ -52,7 +57,7 @@ export default class Launch extends KatapultCommand {
     step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
     if (flags.detach) return { runId };
 
-    const final = await watchRun(client, runId, (line) => step(line), {
+    const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {
       agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0`,
     });
     this.log('');

@@ -3,6 +3,8 @@ import {
   fromErrorBody,
   KatapultError,
   type AgentView,
+  type CancelRunRequest,
+  type CancelRunResponse,
   type CreateRunRequest,
   type CreateRunResponse,
   type ErrorBody,
@@ -23,6 +25,10 @@ export class CoordinatorClient {
 
   getRun(runId: string): Promise<RunView> {
     return this.call('GET', `/runs/${encodeURIComponent(runId)}`);
+  }
+
+  cancelRun(runId: string, request: CancelRunRequest): Promise<CancelRunResponse> {
+    return this.call('POST', `/runs/${encodeURIComponent(runId)}/cancel`, request);
   }
 
   listAgents(): Promise<AgentView[]> {

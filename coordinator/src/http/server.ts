@@ -3,6 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import {
   AgentViewSchema,
+  CancelRunRequestSchema,
+  CancelRunResponseSchema,
   CreateRunRequestSchema,
   CreateRunResponseSchema,
   ErrorBodySchema,
@@ -45,6 +47,18 @@ export function buildServer(runs: RunService): FastifyInstance {
     '/runs/:runId',
     { schema: { params: Type.Object({ runId: Type.String() }), response: { 200: RunViewSchema, 404: ErrorBodySchema } } },
     async (request) => runs.get(request.params.runId),
+  );
+
+  app.post(
+    '/runs/:runId/cancel',
+    {
+      schema: {
+        params: Type.Object({ runId: Type.String() }),
+        body: CancelRunRequestSchema,
+        response: { 200: CancelRunResponseSchema, '4xx': ErrorBodySchema },
+      },
+    },
+    async (request) => runs.cancel(request.params.runId, request.body.jobs),
   );
 
   app.get('/agents', { schema: { response: { 200: Type.Array(AgentViewSchema) } } }, async () => runs.agents());

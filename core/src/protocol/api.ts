@@ -80,3 +80,17 @@ export type AgentView = Static<typeof AgentViewSchema>;
 
 export const CreateRunResponseSchema = Type.Object({ runId: Type.String(), jobs: Type.Integer() });
 export type CreateRunResponse = Static<typeof CreateRunResponseSchema>;
+
+export const CancelRunRequestSchema = Type.Object({
+  /** The jobs to cancel; every unfinished job of the run when absent. */
+  jobs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 80 }), { maxItems: 100_000 })),
+});
+export type CancelRunRequest = Static<typeof CancelRunRequestSchema>;
+
+export const CancelRunResponseSchema = Type.Object({
+  runId: Type.String(),
+  cancelled: Type.Array(Type.String()),
+  /** Jobs that had already ended by themselves, so were left as they were. */
+  alreadyOver: Type.Array(Type.String()),
+});
+export type CancelRunResponse = Static<typeof CancelRunResponseSchema>;

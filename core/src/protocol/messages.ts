@@ -55,6 +55,15 @@ export const JobReportSchema = Type.Object({
 });
 export type JobReport = Static<typeof JobReportSchema>;
 
+/** Sent by the coordinator to an agent still running an attempt that no longer should run (cancelled, or requeued elsewhere). */
+export const StopRequestSchema = Type.Object({
+  v: Type.Literal(1),
+  runId,
+  jobId: id,
+  attempt: Type.Integer({ minimum: 1 }),
+});
+export type StopRequest = Static<typeof StopRequestSchema>;
+
 export const AgentRecordSchema = Type.Object({
   v: Type.Literal(1),
   agentId: id,
@@ -108,5 +117,6 @@ function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<
 
 export const assignmentCodec = codec(AssignmentSchema, 'assignment');
 export const jobReportCodec = codec(JobReportSchema, 'job report');
+export const stopRequestCodec = codec(StopRequestSchema, 'stop request');
 export const agentRecordCodec = codec(AgentRecordSchema, 'agent record');
 export const logRecordCodec = codec(LogRecordSchema, 'log record');

@@ -14,6 +14,8 @@ export interface ClusterNames {
   /** Where the coordinator sends an agent its jobs. */
   assignmentSubject(agentId: string): string;
   assignmentWildcard: string;
+  /** Where the coordinator asks an agent to stop an attempt (core NATS: the request is repeated until it holds). */
+  stopSubject(agentId: string): string;
   eventSubject(runId: string, jobId: string): string;
   eventWildcard: string;
   logSubject(runId: string, jobId: string): string;
@@ -38,6 +40,7 @@ export function clusterNames(cluster: string): ClusterNames {
     outputObject: (runId, jobId, attempt) => `outputs/${runId}/${jobId}/${attempt}`,
     assignmentSubject: (agentId) => `${base}.assign.${agentId}`,
     assignmentWildcard: `${base}.assign.*`,
+    stopSubject: (agentId) => `${base}.stop.${agentId}`,
     eventSubject: (runId, jobId) => `${base}.events.${runId}.${jobId}`,
     eventWildcard: `${base}.events.>`,
     logSubject: (runId, jobId) => `${base}.logs.${runId}.${jobId}`,

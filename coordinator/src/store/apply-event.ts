@@ -1,0 +1,19 @@
+import { applyJobEvent, type JobEvent, type JobRecord } from '@katapult/core';
+import type { Store } from './store.js';
+
+export type ApplyOutcome = { applied: true; before: JobRecord; after: JobRecord } | { applied: false; why: string };
+
+/**
+ * Read, decide with the state machine, compare-and-set; on a lost race, read again. The one way any part of
+ * the coordinator changes a job, so reports, the tick and API calls never overwrite one another.
+ */
+export async function applyStoredJobEvent(store: Store, runId: string, jobId: string, event: JobEvent, now: number): Promise<ApplyOutcome> {
+  for (let tries = 0; tries < 10; tries++) {
+    const entry = await store.getJob(runId, jobId);
+    if (!entry) return { applied: false, why: `no job ${runId}/${jobId}` };
+    const result = applyJobEvent(entry.value, event, now);
+    if (!result.changed) return { applied: false, why: result.why };
+    if (await store.updateJob(result.job, entry.revision)) return { applied: true, before: entry.value, after: result.job };
+  }
+  throw new Error(`job ${runId}/${jobId} kept changing under us`);
+}
