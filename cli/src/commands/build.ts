@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import type { EnvironmentImage } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
-import { openStack, stepLogger } from '../lib/open-stack.js';
+import { liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { renderTable } from '../render/table.js';
 
@@ -15,7 +15,8 @@ export default class Build extends KatapultCommand {
     const { args } = await this.parse(Build);
     const spec = readConfigFile(args.file);
     const context = await openStack(stepLogger((line) => this.log(line)));
-    const images = await buildEnvironments(context, spec, args.file);
+    const display = liveBuildDisplay(this.jsonEnabled());
+    const images = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
     this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, image.built ? 'built' : 'reused'])));
     return images;
   }

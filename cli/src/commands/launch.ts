@@ -9,7 +9,7 @@ import { readConfigFile } from '../lib/config-file.js';
 import { resolveRunFiles, uploadRunFiles } from '../lib/run-files.js';
 import { withNats } from '../lib/nats.js';
 import { formatBytes } from '../render/table.js';
-import { openStack, stepLogger } from '../lib/open-stack.js';
+import { liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments, prepareAgentImage } from '../lib/prepare-images.js';
 import { watchRun } from '../lib/watch-run.js';
 import { renderRun } from '../render/run-view.js';
@@ -47,7 +47,8 @@ export default class Launch extends KatapultCommand {
     const spec = readConfigFile(args.file);
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
     const context = await openStack(step);
-    const environments = await buildEnvironments(context, spec, args.file);
+    const display = liveBuildDisplay(this.jsonEnabled());
+    const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
     const stack = await ensureCoordinator(context.stateDir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
     const upload = await withNats(natsUrl(stack), (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
     if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);

@@ -2,6 +2,7 @@ import { checkDocker, connectDocker, ensureBaseImage } from '@katapult/images';
 import { ensureInfrastructure } from './local-stack.js';
 import type { BuildContext } from './prepare-images.js';
 import { stateDir } from './state-dir.js';
+import { LiveBuildDisplay } from '../render/build-progress.js';
 
 // Docker repeats per-layer transfer states many times a second; the step lines are what a user follows.
 const LAYER_CHATTER = /^[0-9a-f]{12}: (Preparing|Waiting|Pushing|Pushed|Layer already exists)$/;
@@ -23,4 +24,9 @@ export async function openStack(step: (message: string) => void): Promise<BuildC
   };
   const base = await ensureBaseImage(docker, { onProgress });
   return { docker, base, stack, stateDir: dir, onProgress };
+}
+
+/** A live per-environment build table when a person watches a terminal; undefined for pipes and --json. */
+export function liveBuildDisplay(json: boolean): LiveBuildDisplay | undefined {
+  return process.stdout.isTTY && !json ? new LiveBuildDisplay(process.stdout) : undefined;
 }

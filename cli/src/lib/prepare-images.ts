@@ -28,27 +28,42 @@ export interface BuildContext {
   onProgress: OnProgress;
 }
 
+/** Where per-environment progress goes when a live display shows it (instead of one line per step). */
+export interface EnvironmentProgressSink {
+  update(name: string, patch: { step?: string; outcome?: 'reused' | 'built' | 'failed' }): void;
+}
+
 /** One image per environment, on the base image (bootstrapped from Debian when none can be pulled). */
-export async function buildEnvironments(context: BuildContext, spec: RunSpec, configFile: string): Promise<EnvironmentImage[]> {
+export async function buildEnvironments(
+  context: BuildContext,
+  spec: RunSpec,
+  configFile: string,
+  display?: EnvironmentProgressSink,
+): Promise<EnvironmentImage[]> {
   const { base } = context;
   const { registry, auth } = await resolveRegistry(spec, context.stack);
   const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const images: EnvironmentImage[] = [];
   for (const env of spec.environments) {
-    images.push(
-      await buildEnvironment(context.docker, {
-        env,
-        projectDir: dirname(configFile),
-        base,
-        registry,
-        ...(auth ? { registryAuth: auth } : {}),
-        buildArgs,
-        // Build steps share this machine's network, so a package index on 127.0.0.1 is reachable.
-        networkMode: 'host',
-        logDir: join(context.stateDir, 'builds'),
-        onProgress: (event) => context.onProgress({ step: `${env.name} ${event.step}`, message: event.message }),
-      }),
-    );
+    display?.update(env.name, { step: 'checking' });
+    const image = await buildEnvironment(context.docker, {
+      env,
+      projectDir: dirname(configFile),
+      base,
+      registry,
+      ...(auth ? { registryAuth: auth } : {}),
+      buildArgs,
+      // Build steps share this machine's network, so a package index on 127.0.0.1 is reachable.
+      networkMode: 'host',
+      logDir: join(context.stateDir, 'builds'),
+      onProgress: (event) =>
+        display ? display.update(env.name, { step: event.step }) : context.onProgress({ step: `${env.name} ${event.step}`, message: event.message }),
+    }).catch((error: unknown) => {
+      display?.update(env.name, { outcome: 'failed' });
+      throw error;
+    });
+    display?.update(env.name, { outcome: image.built ? 'built' : 'reused' });
+    images.push(image);
   }
   return images;
 }
