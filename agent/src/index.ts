@@ -1,6 +1,6 @@
 export { startAgent, type RunningAgent } from './agent.js';
 export { readAgentConfig, type AgentConfig } from './config.js';
-export { runJobAttempt, type JobSink } from './runner/job-runner.js';
+export { INTERRUPTED, runJobAttempt, type JobSink } from './runner/job-runner.js';
 export { LABELS } from './runner/labels.js';
 export { buildAgentServer } from './http/server.js';
 export { openJobFileStore, type JobFileStore } from './files/file-store.js';

@@ -21,6 +21,9 @@ class RecordingSink implements JobSink {
     this.events.push(`exited ${exitCode}`);
     this.outputs = outputs;
   }
+  async lost() {
+    this.events.push('lost');
+  }
   async startFailed(message: string) {
     this.events.push(`start_failed ${message}`);
   }

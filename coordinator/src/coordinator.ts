@@ -217,5 +217,7 @@ function toJobEvent(report: JobReport): JobEvent {
       return { type: 'exited', attempt: report.attempt, exitCode: report.exitCode ?? -1, ...(report.outputs ? { outputs: report.outputs } : {}) };
     case 'start_failed':
       return { type: 'start_failed', attempt: report.attempt, message: report.message ?? 'the job could not start' };
+    case 'lost':
+      return { type: 'agent_lost', attempt: report.attempt };
   }
 }

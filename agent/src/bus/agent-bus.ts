@@ -12,6 +12,7 @@ import {
   type Assignment,
   type ClusterNames,
   type JobOutputs,
+  type JobReport,
 } from '@katapult/core';
 import type { JobSink } from '../runner/job-runner.js';
 
@@ -130,7 +131,7 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
       .catch((error: unknown) => identity.log(`log line of ${runId}/${jobId} not stored: ${String(error)}`));
     return logTail;
   };
-  const report = async (type: 'pulling' | 'running' | 'exited' | 'start_failed', extra: { exitCode?: number; message?: string; outputs?: JobOutputs } = {}) => {
+  const report = async (type: JobReport['type'], extra: { exitCode?: number; message?: string; outputs?: JobOutputs } = {}) => {
     const message = { v: 1 as const, runId, jobId, attempt, agentId: identity.agentId, type, at: Date.now(), ...extra };
     await js.publish(names.eventSubject(runId, jobId), jobReportCodec.encode(message));
   };
@@ -138,6 +139,7 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
     report: (type, detail) => report(type, detail?.message === undefined ? {} : { message: detail.message }),
     exited: (exitCode, outputs) => report('exited', outputs ? { exitCode, outputs } : { exitCode }),
     startFailed: (message) => report('start_failed', { message: message.slice(0, 4000) }),
+    lost: () => report('lost'),
     logLine: (stream, line) => void publishLog({ v: 1, attempt, stream, line, at: Date.now() }),
     endOfLog: async (exitCode) => {
       await publishLog({ v: 1, attempt, eof: true, exitCode, at: Date.now() });

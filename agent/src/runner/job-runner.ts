@@ -12,16 +12,23 @@ export interface JobSink {
   report(type: 'pulling' | 'running', detail?: { message?: string }): Promise<void>;
   exited(exitCode: number, outputs?: JobOutputs): Promise<void>;
   startFailed(message: string): Promise<void>;
+  /** The attempt was given up with no outcome (see INTERRUPTED): it is to be run again elsewhere. */
+  lost(): Promise<void>;
   logLine(stream: 'stdout' | 'stderr', line: string): void;
   /** Resolves once every log line so far is stored, then marks the end of this attempt's log. */
   endOfLog(exitCode: number | null): Promise<void>;
 }
 
+export const INTERRUPTED = 'instance-interrupted';
+
 export interface RunnerOptions {
   agentId: string;
   stackLabel: string;
   files: JobFileStore;
-  /** Aborted when the coordinator asks for this attempt to stop: the container is killed. */
+  /**
+   * Aborting kills the container. With the reason INTERRUPTED (the instance is going away) the attempt is
+   * reported lost, to be requeued; with any other reason (the coordinator asked) its exit is reported as usual.
+   */
   signal?: AbortSignal;
 }
 
@@ -69,11 +76,13 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
       return { object: null, missing: [...assignment.outputFiles] };
     });
     await sink.endOfLog(StatusCode);
-    await sink.exited(StatusCode, outputs);
+    if (options.signal?.aborted && options.signal.reason === INTERRUPTED) await sink.lost();
+    else await sink.exited(StatusCode, outputs);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await sink.endOfLog(null).catch(() => undefined);
-    await sink.startFailed(message);
+    if (options.signal?.aborted && options.signal.reason === INTERRUPTED) await sink.lost();
+    else await sink.startFailed(message);
   } finally {
     await container?.remove({ force: true }).catch(() => undefined);
   }

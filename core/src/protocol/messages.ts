@@ -47,7 +47,8 @@ export const JobReportSchema = Type.Object({
   jobId: id,
   attempt: Type.Integer({ minimum: 1 }),
   agentId: id,
-  type: Type.Union([Type.Literal('pulling'), Type.Literal('running'), Type.Literal('exited'), Type.Literal('start_failed')]),
+  /** `lost`: the agent gave the attempt up without an outcome (its instance is being taken away); it is requeued. */
+  type: Type.Union([Type.Literal('pulling'), Type.Literal('running'), Type.Literal('exited'), Type.Literal('start_failed'), Type.Literal('lost')]),
   exitCode: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String({ maxLength: 4000 })),
   outputs: Type.Optional(JobOutputsSchema),
