@@ -2,12 +2,19 @@ import type Docker from 'dockerode';
 import type { Assignment } from '@katapult/core';
 import type { AgentConfig } from './config.js';
 import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
-import { runJobAttempt } from './runner/job-runner.js';
+import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
 import { openJobFileStore } from './files/file-store.js';
+import { InterruptionWatch, type SpotNotice } from './spot/interruption-watch.js';
 
 export interface RunningAgent {
   bus: AgentBus;
   running(): Assignment[];
+  /**
+   * The instance is going away: take no more assignments, give up every running attempt (each is reported
+   * lost, to be requeued elsewhere) and leave the cluster. Resolves when all that is done; a second call
+   * returns the same promise. A spot interruption notice calls it.
+   */
+  interrupt(reason: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -15,8 +22,17 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, docker: Docker, log: (line: string) => void): Promise<RunningAgent> {
   const bus = await connectAgentBus({ ...config, log });
   const files = await openJobFileStore(bus.nc, bus.names, config.cacheDir);
-  const running = new Map<string, { assignment: Assignment; stop: AbortController }>();
-  const beat = () => bus.heartbeat([...running.values()].map((entry) => entry.assignment)).catch((error: unknown) => log(`heartbeat failed: ${String(error)}`));
+  const running = new Map<string, { assignment: Assignment; stop: AbortController; settled: Promise<void> }>();
+  /** Set once the instance is going away: from then on the agent no longer heartbeats nor takes work. */
+  let leaving: Promise<void> | undefined;
+  let lastBeat: Promise<void> = Promise.resolve();
+  const beat = () => {
+    if (leaving) return lastBeat;
+    lastBeat = bus
+      .heartbeat([...running.values()].map((entry) => entry.assignment))
+      .catch((error: unknown) => log(`heartbeat failed: ${String(error)}`));
+    return lastBeat;
+  };
   await beat();
   const timer = setInterval(beat, config.heartbeatMs);
 
@@ -30,18 +46,20 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
 
   void bus
     .consumeAssignments(async (assignment) => {
+      if (leaving) throw new Error('this agent is leaving'); // nak'd, left to the coordinator
       const key = attemptKey(assignment);
       const stop = new AbortController();
-      running.set(key, { assignment, stop });
+      const attempt = runJobAttempt(docker, assignment, bus.sinkFor(assignment), {
+        agentId: config.agentId,
+        stackLabel: config.stackLabel,
+        files,
+        signal: stop.signal,
+      });
+      running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();
       log(`running ${assignment.runId}/${assignment.jobId} attempt ${assignment.attempt}`);
       try {
-        await runJobAttempt(docker, assignment, bus.sinkFor(assignment), {
-          agentId: config.agentId,
-          stackLabel: config.stackLabel,
-          files,
-          signal: stop.signal,
-        });
+        await attempt;
       } finally {
         running.delete(key);
         void beat();
@@ -49,10 +67,41 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
     })
     .catch((error: unknown) => log(`assignment consumer stopped: ${String(error)}`));
 
+  const interrupt = (reason: string): Promise<void> => {
+    leaving ??= (async () => {
+      log(`${reason}: taking no more jobs, giving up ${running.size} running, leaving the cluster`);
+      clearInterval(timer);
+      bus.stopTaking();
+      // The heartbeat entry goes first, so that the coordinator does not place the attempts given up here back
+      // on this agent. A heartbeat still on its way could land after the delete: wait for it.
+      await lastBeat;
+      await bus.deregister().catch((error: unknown) => log(`could not leave the agents bucket: ${String(error)}`));
+      const givenUp = [...running.values()];
+      for (const entry of givenUp) entry.stop.abort(INTERRUPTED);
+      // Each runner kills its container, reports the attempt lost and removes the container.
+      await Promise.all(givenUp.map((entry) => entry.settled));
+      await bus.deregister().catch(() => undefined);
+      log(`left the cluster; ${givenUp.length} attempt(s) given up`);
+    })();
+    return leaving;
+  };
+
+  const watch = config.metadataUrl
+    ? new InterruptionWatch({
+        baseUrl: config.metadataUrl,
+        pollMs: config.metadataPollMs,
+        log,
+        onNotice: (notice: SpotNotice) => void interrupt(`spot interruption notice (${notice.action}${notice.time ? ` at ${notice.time}` : ''})`),
+      })
+    : undefined;
+  watch?.start();
+
   return {
     bus,
     running: () => [...running.values()].map((entry) => entry.assignment),
+    interrupt,
     async stop() {
+      watch?.stop();
       clearInterval(timer);
       await bus.close();
     },

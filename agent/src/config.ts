@@ -15,6 +15,13 @@ export interface AgentConfig {
   heartbeatMs: number;
   /** Where the agent keeps its copies of the files jobs read, one per content. */
   cacheDir: string;
+  /**
+   * Base address of the EC2 instance metadata service, watched for a spot interruption notice
+   * (http://169.254.169.254 on AWS, set by the user-data); unset, nothing is watched.
+   */
+  metadataUrl: string | undefined;
+  /** Time between two looks for an interruption notice. */
+  metadataPollMs: number;
 }
 
 export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
@@ -44,5 +51,17 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     httpHost: env['KATAPULT_AGENT_HOST'] ?? '127.0.0.1',
     heartbeatMs: integer('KATAPULT_HEARTBEAT_MS', 2000),
     cacheDir: env['KATAPULT_CACHE_DIR'] ?? '/tmp/katapult-files',
+    metadataUrl: metadataUrl(env['KATAPULT_METADATA_URL']),
+    // At least 100 ms, so a 0 cannot make the agent hammer the metadata service.
+    metadataPollMs: Math.max(100, integer('KATAPULT_METADATA_POLL_MS', 5000)),
   };
+}
+
+/** The metadata service's base address, without a trailing slash; empty or unset turns the watch off. */
+function metadataUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^https?:\/\/[^/]/.test(raw) || !URL.canParse(raw)) {
+    throw new KatapultError('KP_AGENT_CONFIG', `KATAPULT_METADATA_URL must be an http:// address, got "${raw}"`, { exitCode: ExitCode.badInput });
+  }
+  return raw.replace(/\/+$/, '');
 }

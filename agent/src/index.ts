@@ -4,3 +4,4 @@ export { INTERRUPTED, runJobAttempt, type JobSink } from './runner/job-runner.js
 export { LABELS } from './runner/labels.js';
 export { buildAgentServer } from './http/server.js';
 export { openJobFileStore, type JobFileStore } from './files/file-store.js';
+export { InterruptionWatch, parseInstanceAction, type InterruptionWatchOptions, type SpotNotice } from './spot/interruption-watch.js';

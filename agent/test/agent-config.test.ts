@@ -16,6 +16,20 @@ describe('agent configuration from its environment', () => {
     });
   });
 
+  it('watches the metadata service for spot notices only when told where it is', () => {
+    expect(readAgentConfig(base)).toMatchObject({ metadataUrl: undefined, metadataPollMs: 5000 });
+    expect(readAgentConfig({ ...base, KATAPULT_METADATA_URL: '' }).metadataUrl).toBeUndefined();
+    expect(readAgentConfig({ ...base, KATAPULT_METADATA_URL: 'http://169.254.169.254/', KATAPULT_METADATA_POLL_MS: '1000' })).toMatchObject({
+      metadataUrl: 'http://169.254.169.254',
+      metadataPollMs: 1000,
+    });
+    expect(readAgentConfig({ ...base, KATAPULT_METADATA_POLL_MS: '0' }).metadataPollMs).toBe(100);
+    expect(() => readAgentConfig({ ...base, KATAPULT_METADATA_URL: '169.254.169.254' })).toThrow(
+      'KATAPULT_METADATA_URL must be an http:// address, got "169.254.169.254"',
+    );
+    expect(() => readAgentConfig({ ...base, KATAPULT_METADATA_POLL_MS: 'often' })).toThrow('KATAPULT_METADATA_POLL_MS must be a non-negative integer');
+  });
+
   it('names the missing or malformed variable', () => {
     expect(() => readAgentConfig({ KATAPULT_CLUSTER: 'local', KATAPULT_AGENT_ID: 'a' })).toThrow('KATAPULT_NATS_URL is not set');
     expect(() => readAgentConfig({ ...base, KATAPULT_CPUS: 'many' })).toThrow('KATAPULT_CPUS must be a non-negative integer, got "many"');

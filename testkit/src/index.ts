@@ -7,3 +7,4 @@ export { tempDir } from './temp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { startWheelIndex, type WheelIndex } from './wheel-index.js';
 export { environmentSpec } from './fixtures.js';
+export { startMetadataServer, type MetadataServer, type SpotAction } from './metadata-server.js';

@@ -22,6 +22,13 @@ export interface AgentBus {
   heartbeat(running: Assignment[]): Promise<void>;
   /** Calls `onAssignment` for each assignment; the message is acked when the returned promise settles. */
   consumeAssignments(onAssignment: (assignment: Assignment) => Promise<void>): Promise<void>;
+  /**
+   * Takes no more assignments: the consumer stops, and one already received but not yet started is nak'd,
+   * left to the coordinator. Assignments being run are untouched; each is still acked when its outcome is out.
+   */
+  stopTaking(): void;
+  /** Deletes this agent's heartbeat entry, so the coordinator places nothing more on it and requeues what it had. */
+  deregister(): Promise<void>;
   sinkFor(assignment: Assignment): JobSink;
   /** Calls `onStop` for each valid stop request addressed to this agent. */
   onStopRequest(onStop: (request: StopRequest) => void): void;
@@ -45,6 +52,8 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
   const js = jetstream(nc);
   const agents: KV = await new Kvm(nc).open(names.buckets.agents);
   const startedAt = Date.now();
+  let taking = true;
+  let assignments: { stop(): void } | undefined;
 
   return {
     nc,
@@ -74,8 +83,14 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
       });
       const consumer = await js.consumers.get(names.streams.assignments, durable);
       const messages = await consumer.consume({ max_messages: Math.max(4, identity.cpus * 2) });
+      assignments = messages;
+      if (!taking) messages.stop();
       const inFlight = new Set<string>();
       for await (const message of messages) {
+        if (!taking) {
+          message.nak();
+          continue;
+        }
         const decoded = assignmentCodec.decode(message.data);
         if (!decoded.ok) {
           identity.log(`dropping a malformed assignment: ${decoded.error}`);
@@ -87,6 +102,13 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
         inFlight.add(key);
         void runAcked(message, () => onAssignment(decoded.value)).finally(() => inFlight.delete(key));
       }
+    },
+    stopTaking() {
+      taking = false;
+      assignments?.stop();
+    },
+    async deregister() {
+      await agents.delete(identity.agentId);
     },
     onStopRequest(onStop) {
       const subscription = nc.subscribe(names.stopSubject(identity.agentId));
