@@ -17,6 +17,8 @@ export abstract class KatapultCommand extends Command {
       this.exit(ExitCode.badInput);
     }
     const known = error instanceof KatapultError ? error : new KatapultError('KP_INTERNAL', error.message, { cause: error });
+    // The one-line error is for users; KATAPULT_DEBUG=1 adds where it came from, for bug reports.
+    if (process.env['KATAPULT_DEBUG']) this.logToStderr(String(error.stack ?? error));
     if (this.jsonEnabled()) {
       this.logJson({ status: known.exitCode, error: { code: known.code, message: known.message, path: known.path, hint: known.hint } });
     } else {

@@ -17,6 +17,8 @@ import {
   type JobReport,
 } from '@katapult/core';
 import type { RunRecord, Store, Versioned } from './store/store.js';
+import type { Provider } from './providers/provider.js';
+import type { NatsLink } from './nats-link.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
 const STOP_RESEND_MS = 3_000;
@@ -27,6 +29,12 @@ export interface CoordinatorOptions {
   lostGraceMs: number;
   log: (line: string) => void;
   now?: () => number;
+  /** Starts and stops instances: replaces those that died while a run has work, stops them all when idle (auto_stop). */
+  provider?: Provider;
+  /** Whether NATS is reachable, and since when; agents are only judged on heartbeats seen since then. */
+  link?: NatsLink;
+  /** How often the instances of running runs are checked. */
+  instanceCheckMs?: number;
 }
 
 /**
@@ -40,6 +48,10 @@ export class Coordinator {
   private readonly now: () => number;
   /** When each stop request was last sent, so a slow agent is asked again, but not on every tick. */
   private readonly stopsSent = new Map<string, number>();
+  private startedAt = 0;
+  private instancesCheckedAt = 0;
+  /** The run after whose end the instances were last stopped, so they are stopped once, not on every tick. */
+  private autoStoppedAfter: string | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -51,6 +63,7 @@ export class Coordinator {
   }
 
   async start(): Promise<void> {
+    this.startedAt = this.now();
     await this.consumeReports();
     this.timer = setInterval(() => void this.tick(), this.options.tickMs);
   }
@@ -64,7 +77,8 @@ export class Coordinator {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const runs = (await this.store.listRuns()).filter((run) => run.state === 'running');
+      const allRuns = await this.store.listRuns();
+      const runs = allRuns.filter((run) => run.state === 'running');
       const agents = await this.store.listAgents();
       for (const run of runs) await this.requeueLost(run, agents);
       // Read after the requeues, so the jobs they put back are placed in this same pass.
@@ -72,6 +86,7 @@ export class Coordinator {
       await this.schedule(runs, jobsByRun, agents);
       await this.stopStrayAttempts(agents, jobsByRun.flat());
       for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
+      await this.manageInstances(runs, allRuns);
     } catch (error) {
       this.options.log(`tick failed: ${String(error)}`);
     } finally {
@@ -80,6 +95,9 @@ export class Coordinator {
   }
 
   private async requeueLost(run: RunRecord, agents: AgentRecord[]): Promise<void> {
+    // After NATS was away (or this coordinator was), heartbeat entries may have expired while every agent was
+    // fine: the agents get a full grace period to heartbeat again before any of them is taken for lost.
+    if (this.now() - (this.options.link?.connectedSince ?? this.startedAt) < this.options.lostGraceMs) return;
     const live = new Set(agents.map((agent) => agent.agentId));
     for (const { value: job } of await this.store.listJobs(run.id)) {
       if (!ACTIVE_STATES.has(job.state) || !job.agentId || live.has(job.agentId)) continue;
@@ -163,6 +181,31 @@ export class Coordinator {
       this.nc.publish(this.names.stopSubject(stop.agentId), stopRequestCodec.encode({ v: 1, runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt }));
       this.options.log(`asked ${stop.agentId} to stop ${stop.runId}/${stop.jobId} attempt ${stop.attempt}`);
     }
+  }
+
+  /**
+   * While a run has work, its instances are kept up: one that died is replaced (its jobs are requeued once its
+   * heartbeat is gone). With no run going, instances are stopped once the latest run has been over for its
+   * `auto_stop` seconds.
+   */
+  private async manageInstances(running: RunRecord[], all: RunRecord[]): Promise<void> {
+    const { provider } = this.options;
+    if (!provider) return;
+    const now = this.now();
+    const latest = running.at(-1);
+    if (latest) {
+      this.autoStoppedAfter = undefined;
+      if (now - this.instancesCheckedAt < (this.options.instanceCheckMs ?? 5_000)) return;
+      this.instancesCheckedAt = now;
+      await provider.ensure(latest.instances);
+      return;
+    }
+    const finished = all.filter((run) => run.finishedAt !== null).sort((a, b) => a.finishedAt! - b.finishedAt!).at(-1);
+    if (!finished || finished.autoStopSeconds === null || finished.autoStopSeconds === undefined) return;
+    if (this.autoStoppedAfter === finished.id || now - finished.finishedAt! < finished.autoStopSeconds * 1000) return;
+    this.autoStoppedAfter = finished.id;
+    const stopped = await provider.terminateAll();
+    if (stopped.length > 0) this.options.log(`auto_stop: no work for ${finished.autoStopSeconds}s; stopped ${stopped.join(', ')}`);
   }
 
   /** Placing jobs never makes one final, so the list read before scheduling tells whether the run is over. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ExitCode,
   KatapultError,
@@ -19,9 +20,6 @@ import type { Provider } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
-/** Retry limit for jobs whose agent is lost, until the config carries one (fault-tolerance issue). */
-const MAX_ATTEMPTS = 3;
-
 /** What the HTTP routes do: turn a submitted run into stored records, start instances, and read state back. */
 export class RunService {
   constructor(
@@ -37,6 +35,14 @@ export class RunService {
       throw new KatapultError('KP_API_NO_IMAGE', `no image given for environment "${missing.name}"`, { exitCode: ExitCode.badInput });
     }
     for (const job of spec.jobs) stagedFiles(job, request); // refuse a run that names a file it did not upload
+    const fingerprint = fingerprintOf(request);
+    if (spec.recover) {
+      const going = (await this.store.listRuns()).find((run) => run.state === 'running' && run.fingerprint === fingerprint);
+      if (going) {
+        await this.provider.ensure(going.instances);
+        return { runId: going.id, jobs: spec.jobs.length, resumed: true };
+      }
+    }
     const createdAt = this.now();
     const runId = newRunId(new Date(createdAt));
     const run: RunRecord = {
@@ -45,6 +51,9 @@ export class RunService {
       configFile: request.configFile,
       jobAssign: spec.jobAssign,
       state: 'running',
+      fingerprint,
+      instances: spec.instances,
+      autoStopSeconds: spec.autoStopSeconds,
       createdAt,
       finishedAt: null,
     };
@@ -61,7 +70,7 @@ export class RunService {
         outputs: null,
         cpusReq: job.cpusReq,
         retries: job.retries,
-        maxAttempts: MAX_ATTEMPTS,
+        maxAttempts: spec.maxAttempts,
         state: 'pending',
         attempt: 1,
         agentId: null,
@@ -78,7 +87,7 @@ export class RunService {
     // The run becomes visible (and schedulable) only once all of its jobs are stored.
     await this.store.putRun(run);
     await this.provider.ensure(spec.instances);
-    return { runId, jobs: spec.jobs.length };
+    return { runId, jobs: spec.jobs.length, resumed: false };
   }
 
   /**
@@ -156,6 +165,18 @@ export class RunService {
       jobs,
     };
   }
+}
+
+/** Everything that decides what a run does, in a stable order; the config file's name is not part of it. */
+function fingerprintOf(request: CreateRunRequest): string {
+  const stable = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(stable)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, item]) => [key, stable(item)]))
+        : value;
+  const { spec, images, files } = request;
+  return createHash('sha256').update(JSON.stringify(stable({ spec, images, files }))).digest('hex');
 }
 
 /** Where each file a job names comes from; uploads are shared by the run's jobs when `mutualize_uploads` is on. */

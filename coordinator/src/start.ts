@@ -8,6 +8,7 @@ import { LocalProvider } from './providers/local-provider.js';
 import { RunService } from './run-service.js';
 import { openJetStreamStore } from './store/jetstream-store.js';
 import { ensureStreams } from './streams.js';
+import { watchNatsLink } from './nats-link.js';
 
 export interface CoordinatorConfig {
   natsUrl: string;
@@ -48,7 +49,7 @@ export interface RunningCoordinator {
 /** Composition root: connects NATS, opens the store, starts the loops and the HTTP API. */
 export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void): Promise<RunningCoordinator> {
   const names = clusterNames(config.cluster);
-  const nc = await connect({ servers: config.natsUrl, name: 'katapult-coordinator', maxReconnectAttempts: -1 });
+  const nc = await connect({ servers: config.natsUrl, name: 'katapult-coordinator', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   await ensureStreams(nc, names);
   const store = await openJetStreamStore(nc, names, { agentTtlMs: config.heartbeatMs * 5 });
   const provider = new LocalProvider(new Docker(), {
@@ -59,9 +60,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     dockerSocket: config.dockerSocket,
     heartbeatMs: config.heartbeatMs,
   });
-  const coordinator = new Coordinator(nc, names, store, { tickMs: 500, lostGraceMs: config.heartbeatMs * 5, log });
+  const link = watchNatsLink(nc, Date.now, log);
+  const coordinator = new Coordinator(nc, names, store, { tickMs: 500, lostGraceMs: config.heartbeatMs * 5, log, provider, link });
   await coordinator.start();
-  const server = buildServer(new RunService(store, provider));
+  const server = buildServer(new RunService(store, provider), { healthy: () => link.connected });
   const url = await server.listen({ host: config.httpHost, port: config.httpPort });
   return {
     nc,

@@ -30,8 +30,8 @@ describe('examples/hello on the local default', () => {
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(1);
     expect(launch.stdout).toMatch(/run r-[0-9a-z-]+ submitted: 5 jobs on 2 instances/);
-    expect(launch.stdout).toMatch(/broken failed on local-\d \(exit 3\)/);
-    expect(launch.stdout).toMatch(/^broken +base +local-\d +failed +1 +3 /m);
+    expect(launch.stdout).toMatch(/broken failed on local-\d-[0-9a-f]{4} \(exit 3\)/);
+    expect(launch.stdout).toMatch(/^broken +base +local-\d-[0-9a-f]{4} +failed +1 +3 /m);
     expect(launch.stdout).toContain('broken: failed with exit code 3; see: katapult logs broken');
   });
 
@@ -49,13 +49,13 @@ describe('examples/hello on the local default', () => {
       broken: ['failed', 3],
     });
     const agents = new Set(run!.jobs.map((job) => job.agentId));
-    for (const agent of agents) expect(agent).toMatch(/^local-[01]$/);
+    for (const agent of agents) expect(agent).toMatch(/^local-[01]-[0-9a-f]{4}$/);
   });
 
   it('status prints a table', async () => {
     const status = await katapult(['status'], env);
     expect(status.stdout).toMatch(/^JOB +ENV +AGENT +STATE +ATTEMPT +EXIT +DURATION$/m);
-    expect(status.stdout).toMatch(/^count-2 +base +local-\d +done +1 +0 +\d+\.\ds$/m);
+    expect(status.stdout).toMatch(/^count-2 +base +local-\d-[0-9a-f]{4} +done +1 +0 +\d+\.\ds$/m);
   });
 
   it("logs replays a finished job's whole output, stdout and stderr apart", async () => {

@@ -48,7 +48,7 @@ const ACK_WAIT_MS = 30_000;
 
 export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus> {
   const names = clusterNames(identity.cluster);
-  const nc = await connect({ servers: identity.natsUrl, name: `katapult-agent-${identity.agentId}`, maxReconnectAttempts: -1 });
+  const nc = await connect({ servers: identity.natsUrl, name: `katapult-agent-${identity.agentId}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   const js = jetstream(nc);
   const agents: KV = await new Kvm(nc).open(names.buckets.agents);
   const startedAt = Date.now();
@@ -121,7 +121,7 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
       })();
     },
     sinkFor(assignment) {
-      return jobSink(js, names, identity, assignment);
+      return jobSink(js, names, identity, assignment, () => nc.isClosed());
     },
     async close() {
       await nc.drain();
@@ -142,20 +142,21 @@ async function runAcked(message: JsMsg, work: () => Promise<void>): Promise<void
   }
 }
 
-function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: Assignment): JobSink {
+function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: Assignment, closed: () => boolean): JobSink {
   const { runId, jobId, attempt } = assignment;
   const logSubject = names.logSubject(runId, jobId);
+  const durably = (subject: string, data: Uint8Array, msgID: string) => publishDurably(js, subject, data, msgID, identity.log, closed);
   // Lines are published one after another so a reader sees them in the order the job printed them.
   let logTail: Promise<unknown> = Promise.resolve();
+  let sequence = 0;
   const publishLog = (record: Parameters<typeof logRecordCodec.encode>[0]) => {
-    logTail = logTail
-      .then(() => js.publish(logSubject, logRecordCodec.encode(record)))
-      .catch((error: unknown) => identity.log(`log line of ${runId}/${jobId} not stored: ${String(error)}`));
+    const msgID = `${runId}.${jobId}.${attempt}.log.${++sequence}`;
+    logTail = logTail.then(() => durably(logSubject, logRecordCodec.encode(record), msgID));
     return logTail;
   };
   const report = async (type: JobReport['type'], extra: { exitCode?: number; message?: string; outputs?: JobOutputs } = {}) => {
     const message = { v: 1 as const, runId, jobId, attempt, agentId: identity.agentId, type, at: Date.now(), ...extra };
-    await js.publish(names.eventSubject(runId, jobId), jobReportCodec.encode(message));
+    await durably(names.eventSubject(runId, jobId), jobReportCodec.encode(message), `${runId}.${jobId}.${attempt}.${type}`);
   };
   return {
     report: (type, detail) => report(type, detail?.message === undefined ? {} : { message: detail.message }),
@@ -167,4 +168,32 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
       await publishLog({ v: 1, attempt, eof: true, exitCode, at: Date.now() });
     },
   };
+}
+
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * Publishes to JetStream until the server has stored the message, however long NATS is away: an outcome or a
+ * log line is never dropped. The message id makes the stream discard the copy a retry might duplicate.
+ * Only an agent closing its connection on purpose ends the retries.
+ */
+async function publishDurably(
+  js: JetStreamClient,
+  subject: string,
+  data: Uint8Array,
+  msgID: string,
+  log: (line: string) => void,
+  closed: () => boolean,
+): Promise<void> {
+  for (let attempt = 0, delay = 200; ; attempt++, delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+    try {
+      await js.publish(subject, data, { msgID, timeout: RETRY_MAX_MS });
+      if (attempt > 0) log(`stored ${subject} after ${attempt} retries`);
+      return;
+    } catch (error) {
+      if (closed()) throw error;
+      if (attempt === 0) log(`could not store ${subject} (${String(error)}); retrying until NATS is back`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }

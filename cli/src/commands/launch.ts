@@ -31,7 +31,7 @@ export default class Launch extends KatapultCommand {
     }),
   };
 
-  async run(): Promise<RunView | { runId: string }> {
+  async run(): Promise<RunView | { runId: string; resumed: boolean }> {
     const { args, flags } = await this.parse(Launch);
     // Ctrl-C stops following, not the run: the coordinator and agents carry on without this process.
     let runId: string | undefined;
@@ -54,9 +54,11 @@ export default class Launch extends KatapultCommand {
     if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
     const client = new CoordinatorClient(coordinatorUrl(stack));
     const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
-    runId = (await client.createRun({ spec, configFile: args.file, images, files: upload.files })).runId;
-    step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
-    if (flags.detach) return { runId };
+    const created = await client.createRun({ spec, configFile: args.file, images, files: upload.files });
+    runId = created.runId;
+    if (created.resumed) step(`run ${runId} is already going for this config (recover: true); following it instead of starting it again`);
+    else step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
+    if (flags.detach) return { runId, resumed: created.resumed };
 
     const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {
       agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0`,

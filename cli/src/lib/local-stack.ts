@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { ExitCode, KatapultError } from '@katapult/core';
 import { registryConfig } from '@katapult/images';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
 
@@ -73,13 +75,30 @@ function requireBinary(name: string, aptPackage: string): string {
   });
 }
 
+/** Open port is not enough: after a restart, JetStream answers only once it has recovered its streams. */
+async function jetStreamReady(port: number): Promise<boolean> {
+  if (!(await portOpen(port))) return false;
+  try {
+    const nc = await connect({ servers: `nats://127.0.0.1:${port}`, timeout: 1_000 });
+    try {
+      await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
+      return true;
+    } finally {
+      await nc.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 async function startServer(
   dir: string,
   name: string,
   start: (port: number, logFile: string) => number,
   ready: (port: number) => Promise<boolean>,
+  previousPort?: number,
 ): Promise<ServerRecord> {
-  const port = await freePort();
+  const port = previousPort !== undefined && !(await portOpen(previousPort)) ? previousPort : await freePort();
   const logFile = join(dir, 'logs', `${name}.log`);
   const pid = start(port, logFile);
   await waitUntil(name, () => ready(port), 15_000, logFile);
@@ -100,7 +119,9 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
       dir,
       'nats',
       (port, log) => spawnDetached(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'nats')], log),
-      (port) => portOpen(port),
+      (port) => jetStreamReady(port),
+      // Same port as before: agents and the coordinator reconnect to the address they were given.
+      previous?.nats.port,
     );
   }
 
@@ -132,10 +153,18 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
   return stack;
 }
 
+async function coordinatorHealthy(port: number): Promise<boolean> {
+  return (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true;
+}
+
 /** The coordinator runs as a detached Node process; restarted when the agent image it was given changed. */
 export async function ensureCoordinator(dir: string, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
   const current = stack.coordinator;
-  if (current && isAlive(current.pid) && current.agentImage === agentImage && (await portOpen(current.port))) return stack;
+  if (current && isAlive(current.pid) && current.agentImage === agentImage && (await portOpen(current.port))) {
+    // Up, but maybe still reconnecting to a NATS that just came back: wait until it says it can work.
+    await waitUntil('coordinator', () => coordinatorHealthy(current.port), 30_000, join(dir, 'logs', 'coordinator.log'));
+    return stack;
+  }
   if (current) await stopProcess(current.pid);
   onStep('starting the coordinator');
   const main = fileURLToPath(import.meta.resolve('@katapult/coordinator/main'));
@@ -151,7 +180,7 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
         KATAPULT_AGENT_IMAGE: agentImage,
         KATAPULT_STACK_LABEL: stack.label,
       }),
-    async (port) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true,
+    coordinatorHealthy,
   );
   const next = { ...stack, coordinator: { ...record, agentImage } };
   write(dir, next);

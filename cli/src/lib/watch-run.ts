@@ -2,6 +2,8 @@ import { ExitCode, isFinal, KatapultError, type RunView } from '@katapult/core';
 import type { CoordinatorClient } from './client.js';
 import { describeChanges } from '../render/run-view.js';
 
+const TROUBLE_TOLERANCE_MS = 60_000;
+
 export interface WatchOptions {
   intervalMs?: number;
   /** How long jobs may wait with no agent registered before the instances count as failed to boot. */
@@ -16,8 +18,21 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
   const bootTimeout = options.agentBootTimeoutMs ?? 90_000;
   let previous: RunView | undefined;
   let sawAgent = false;
+  let troubleSince: number | undefined;
   for (;;) {
-    const run = await client.getRun(runId);
+    let run: RunView;
+    try {
+      run = await client.getRun(runId);
+      troubleSince = undefined;
+    } catch (error) {
+      // NATS or the coordinator restarting is a pause, not the end: keep asking for a while.
+      const transient = !(error instanceof KatapultError) || error.exitCode === ExitCode.infrastructure;
+      if (!transient || Date.now() - (troubleSince ?? Date.now()) > TROUBLE_TOLERANCE_MS) throw error;
+      if (troubleSince === undefined) onLine(`the coordinator does not answer (${(error as Error).message}); retrying`);
+      troubleSince ??= Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      continue;
+    }
     for (const line of describeChanges(previous, run)) onLine(line);
     previous = run;
     if (run.state !== 'running' && run.jobs.every((job) => isFinal(job.state))) return run;

@@ -16,7 +16,12 @@ import {
 import type { RunService } from '../run-service.js';
 
 /** The coordinator's HTTP API. Every route declares its schemas; bodies are validated before any handler. */
-export function buildServer(runs: RunService): FastifyInstance {
+export interface ServerOptions {
+  /** False while NATS is out of reach: /health answers 503 so callers wait instead of failing on timeouts. */
+  healthy?: () => boolean;
+}
+
+export function buildServer(runs: RunService, options: ServerOptions = {}): FastifyInstance {
   const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((error, _request, reply) => {
@@ -33,7 +38,11 @@ export function buildServer(runs: RunService): FastifyInstance {
     return reply.status(status).send(toErrorBody(error));
   });
 
-  app.get('/health', { schema: { response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async () => ({ ok: true }));
+  const Health = Type.Object({ ok: Type.Boolean() });
+  app.get('/health', { schema: { response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+    const ok = options.healthy?.() ?? true;
+    return reply.status(ok ? 200 : 503).send({ ok });
+  });
 
   app.post(
     '/runs',

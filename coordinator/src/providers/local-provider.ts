@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { InstanceSpec } from '@katapult/core';
 import type { Provider } from './provider.js';
@@ -16,10 +17,13 @@ export interface LocalProviderOptions {
 const STACK = 'katapult.stack';
 const ROLE = 'katapult.role';
 const AGENT = 'katapult.agent';
+const SLOT = 'katapult.slot';
 
 /**
  * The local default: each "instance" is an agent container on this machine's Docker, with host networking so
- * it reaches NATS on 127.0.0.1. Instances are numbered across the config's `instances` entries (local-0, ...).
+ * it reaches NATS on 127.0.0.1. Instances fill slots numbered across the config's `instances` entries; a
+ * container that died is replaced by a new agent with a new id (`local-<slot>-<suffix>`), as a replaced cloud
+ * instance would have, so the jobs of the one that died are seen as lost and requeued, never confused with it.
  */
 export class LocalProvider implements Provider {
   readonly name = 'local';
@@ -33,13 +37,16 @@ export class LocalProvider implements Provider {
     const existing = await this.agentContainers();
     const wanted = instances.flatMap((spec) => Array.from({ length: spec.number }, () => spec));
     const ids: string[] = [];
-    for (const [index, spec] of wanted.entries()) {
-      const agentId = `local-${index}`;
+    for (const [slot, spec] of wanted.entries()) {
+      const found = existing.find((container) => container.Labels[SLOT] === String(slot));
+      if (found?.State === 'running') {
+        ids.push(found.Labels[AGENT] ?? found.Id);
+        continue;
+      }
+      if (found) await this.removeInstance(found);
+      const agentId = `local-${slot}-${randomBytes(2).toString('hex')}`;
+      await this.startAgent(slot, agentId, spec.cpus);
       ids.push(agentId);
-      const found = existing.find((container) => container.Labels[AGENT] === agentId);
-      if (found?.State === 'running') continue;
-      if (found) await this.docker.getContainer(found.Id).remove({ force: true });
-      await this.startAgent(agentId, spec.cpus);
     }
     return ids;
   }
@@ -47,10 +54,19 @@ export class LocalProvider implements Provider {
   async terminateAll(): Promise<string[]> {
     const removed: string[] = [];
     for (const container of await this.agentContainers()) {
-      await this.docker.getContainer(container.Id).remove({ force: true });
+      await this.removeInstance(container);
       removed.push(container.Labels[AGENT] ?? container.Id);
     }
     return removed;
+  }
+
+  /** What losing a cloud instance does: the agent goes, and every job container it started goes with it. */
+  private async removeInstance(agent: Docker.ContainerInfo): Promise<void> {
+    const agentId = agent.Labels[AGENT];
+    const jobs = agentId
+      ? await this.docker.listContainers({ all: true, filters: { label: [`${STACK}=${this.options.stackLabel}`, `${ROLE}=job`, `${AGENT}=${agentId}`] } })
+      : [];
+    for (const container of [agent, ...jobs]) await this.docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
   }
 
   private async agentContainers(): Promise<Docker.ContainerInfo[]> {
@@ -60,10 +76,10 @@ export class LocalProvider implements Provider {
     });
   }
 
-  private async startAgent(agentId: string, cpus: number): Promise<void> {
+  private async startAgent(slot: number, agentId: string, cpus: number): Promise<void> {
     const { options } = this;
     const container = await this.docker.createContainer({
-      name: `kp-${options.stackLabel}-${agentId}`,
+      name: `kp-${options.stackLabel}-local-${slot}`,
       Image: options.agentImage,
       Env: [
         `KATAPULT_NATS_URL=${options.natsUrl}`,
@@ -74,7 +90,7 @@ export class LocalProvider implements Provider {
         `KATAPULT_STACK_LABEL=${options.stackLabel}`,
         `KATAPULT_HEARTBEAT_MS=${options.heartbeatMs}`,
       ],
-      Labels: { [STACK]: options.stackLabel, [ROLE]: 'agent', [AGENT]: agentId },
+      Labels: { [STACK]: options.stackLabel, [ROLE]: 'agent', [AGENT]: agentId, [SLOT]: String(slot) },
       HostConfig: {
         NetworkMode: 'host',
         Binds: [`${options.dockerSocket}:/var/run/docker.sock`],

@@ -1,4 +1,4 @@
-import type { AgentRecord, JobRecord, RunState, RunSpec } from '@katapult/core';
+import type { AgentRecord, InstanceSpec, JobRecord, RunState, RunSpec } from '@katapult/core';
 
 export interface RunRecord {
   id: string;
@@ -6,6 +6,11 @@ export interface RunRecord {
   configFile: string;
   jobAssign: RunSpec['jobAssign'];
   state: RunState;
+  /** Hash of what was submitted (spec, images, files): the same submission again resumes this run (`recover`). */
+  fingerprint: string;
+  /** The instances the run asked for, kept up while it has work. */
+  instances: InstanceSpec[];
+  autoStopSeconds: number | null;
   createdAt: number;
   finishedAt: number | null;
 }

@@ -1,6 +1,8 @@
 import type { RawConfig, RawEnvironment, RawInstance, RawJob } from './schema.js';
 import {
+  DEFAULT_AUTO_STOP_SECONDS,
   DEFAULT_ENVIRONMENT,
+  DEFAULT_MAX_ATTEMPTS,
   DEFAULT_PROJECT,
   type EnvironmentSpec,
   type InstanceSpec,
@@ -23,7 +25,8 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     provider: raw.provider ?? 'local',
     maestro: raw.maestro ?? 'local',
     jobAssign: raw.job_assign ?? 'multi_knapsack',
-    autoStop: raw.auto_stop ?? true,
+    autoStopSeconds: raw.auto_stop === false ? null : raw.auto_stop === true || raw.auto_stop == null ? DEFAULT_AUTO_STOP_SECONDS : raw.auto_stop,
+    maxAttempts: raw.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
     recover: raw.recover ?? true,
     mutualizeUploads: raw.mutualize_uploads ?? true,
     registry: raw.registry ?? null,

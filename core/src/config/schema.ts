@@ -67,7 +67,10 @@ export const ConfigSchema = Type.Object(
     dev: nullable(Type.Boolean()),
     debug: nullable(Type.Integer({ minimum: 0, maximum: 3 })),
     maestro: nullable(Type.Union([Type.Literal('local'), Type.Literal('remote')])),
-    auto_stop: nullable(Type.Boolean()),
+    /** `true` (after 60 s with no work), `false`, or the idle seconds before instances are stopped. */
+    auto_stop: nullable(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 86_400 })])),
+    /** Attempts a job may take in all when its instance is lost (new). */
+    max_attempts: nullable(Type.Integer({ minimum: 1, maximum: 100 })),
     provider: nullable(Type.Union([Type.Literal('local'), Type.Literal('aws')])),
     job_assign: nullable(Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')])),
     recover: nullable(Type.Boolean()),

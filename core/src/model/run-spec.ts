@@ -55,7 +55,10 @@ export const RunSpecSchema = Type.Object({
   provider: Type.Union([Type.Literal('local'), Type.Literal('aws')]),
   maestro: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
   jobAssign: Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')]),
-  autoStop: Type.Boolean(),
+  /** Idle seconds after which the instances are stopped; null: never (`auto_stop: false`). */
+  autoStopSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  /** Attempts a job may take in all when its agent is lost. */
+  maxAttempts: Type.Integer({ minimum: 1 }),
   recover: Type.Boolean(),
   mutualizeUploads: Type.Boolean(),
   registry: nullableString,
@@ -75,3 +78,5 @@ export type JobAssignPolicy = RunSpec['jobAssign'];
 
 export const DEFAULT_ENVIRONMENT = 'default';
 export const DEFAULT_PROJECT = 'katapult';
+export const DEFAULT_AUTO_STOP_SECONDS = 60;
+export const DEFAULT_MAX_ATTEMPTS = 3;

@@ -78,7 +78,12 @@ export const AgentViewSchema = Type.Object({
 });
 export type AgentView = Static<typeof AgentViewSchema>;
 
-export const CreateRunResponseSchema = Type.Object({ runId: Type.String(), jobs: Type.Integer() });
+export const CreateRunResponseSchema = Type.Object({
+  runId: Type.String(),
+  jobs: Type.Integer(),
+  /** True when the same submission was already running (`recover`): its run is returned, nothing new starts. */
+  resumed: Type.Boolean(),
+});
 export type CreateRunResponse = Static<typeof CreateRunResponseSchema>;
 
 export const CancelRunRequestSchema = Type.Object({
