@@ -232,6 +232,19 @@ describe('coordinator', () => {
     expect(unknown.json()).toMatchObject({ code: 'KP_JOB_NOT_FOUND', message: `run ${runId} has no job named "nope"` });
   });
 
+  it('the same submission while its run is going resumes that run (recover); otherwise a new run starts', async () => {
+    const first = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string; resumed: boolean }>();
+    const again = (await api.inject({ method: 'POST', url: '/runs', payload: { ...request, configFile: 'renamed.yaml' } })).json();
+    expect(again).toEqual({ runId: first.runId, jobs: 2, resumed: true });
+    const changed = { ...request, images: { default: '127.0.0.1:5000/katapult/base:y' } };
+    expect((await api.inject({ method: 'POST', url: '/runs', payload: changed })).json()).toMatchObject({ resumed: false });
+    const noRecover = { ...request, spec: { ...request.spec, recover: false } };
+    const fresh = (await api.inject({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
+    const freshAgain = (await api.inject({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
+    expect([fresh.resumed, freshAgain.resumed]).toEqual([false, false]);
+    expect(freshAgain.runId).not.toBe(fresh.runId);
+  });
+
   it('rejects a request body that breaks the schema with 400', async () => {
     const response = await api.inject({ method: 'POST', url: '/runs', payload: { spec: { jobs: [] }, configFile: 'x', images: {} } });
     expect(response.statusCode).toBe(400);

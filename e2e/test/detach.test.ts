@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
@@ -17,8 +18,9 @@ describe('Ctrl-C during launch', () => {
     if (env) await katapult(['down'], env);
   });
 
-  it('leaves the run going, and status and logs -f pick it up', async () => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', 'examples/hello/katapult.yaml'], {
+  /** Starts an attached `launch` and presses Ctrl-C once the run is submitted. */
+  async function launchThenInterrupt(config: string): Promise<string> {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', config], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
     });
@@ -32,6 +34,11 @@ describe('Ctrl-C during launch', () => {
     expect(await exited).toBe(130);
     const runId = /run (r-[0-9a-z-]+) submitted/.exec(stdout)?.[1];
     expect(stderr).toContain(`detached from run ${runId}; it goes on`);
+    return runId!;
+  }
+
+  it('leaves the run going, and status and logs -f pick it up', async () => {
+    const runId = await launchThenInterrupt('examples/hello/katapult.yaml');
 
     const follow = await katapult(['logs', 'count-2', '--follow', '--run', runId!], env);
     expect(follow.stdout).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
@@ -44,5 +51,18 @@ describe('Ctrl-C during launch', () => {
     );
     const [run] = JSON.parse((await katapult(['status', runId!, '--json'], env)).stdout) as RunView[];
     expect(run!.jobs.filter((job) => job.state === 'done').map((job) => job.id).sort()).toEqual(['count-1', 'count-2', 'greet', 'stderr']);
+  });
+
+  it('launching the same config again follows the run still going instead of starting it twice (recover)', async () => {
+    const project = await tempDir('e2e-detach-project');
+    const config = join(project, 'slow.yaml');
+    await writeFile(config, 'project: slow\njobs:\n  - name: slow\n    run_command: "sleep 6; echo slow done"\n');
+    const runId = await launchThenInterrupt(config);
+    const again = await katapult(['launch', config], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`run ${runId} is already going for this config (recover: true)`);
+    expect(again.stdout).toMatch(/^slow +default +local-\d-[0-9a-f]{4} +done +1 +0 /m);
+    const runs = JSON.parse((await katapult(['status', '--all', '--json'], env)).stdout) as RunView[];
+    expect(runs.filter((run) => run.project === 'slow').map((run) => run.id)).toEqual([runId]);
   });
 });

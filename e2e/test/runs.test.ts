@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,8 @@ describe('runs sharing one local stack', () => {
   };
   const status = async (runId: string) => JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[];
   const runIdOf = (stdout: string) => /run (r-[0-9a-z-]+) submitted/.exec(stdout)?.[1] ?? JSON.parse(stdout).runId;
-  const agentContainers = () => docker.listContainers({ filters: { label: ['katapult.role=agent', `katapult.stack`] } });
+  const stackLabel = () => (JSON.parse(readFileSync(join(env.KATAPULT_HOME!, 'stack.json'), 'utf8')) as { label: string }).label;
+  const agentContainers = () => docker.listContainers({ filters: { label: ['katapult.role=agent', `katapult.stack=${stackLabel()}`] } });
 
   beforeAll(async () => {
     await requireDocker();
@@ -85,4 +87,11 @@ describe('runs sharing one local stack', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe(`KP_JOB_NOT_FOUND run ${runId} has no job named "nobody"`);
   }, 600_000);
+
+  it('auto_stop stops the instances once the last run has had no work for its idle seconds', async () => {
+    const file = await config('idle', ['  - run_command: "echo last"']);
+    await writeFile(file, `auto_stop: 2\n${await readFile(file, 'utf8')}`);
+    expect((await katapult(['launch', file, '--wait'], env)).code).toBe(0);
+    await waitFor(async () => (await agentContainers()).length === 0, { what: 'the agents stopped', timeoutMs: 30_000 });
+  }, 120_000);
 });
