@@ -22,6 +22,8 @@ import type { NatsLink } from './nats-link.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
 const STOP_RESEND_MS = 3_000;
+const SWEEP_MS = 20_000;
+const GONE_FOR_MS = 60_000;
 
 export interface CoordinatorOptions {
   tickMs: number;
@@ -50,6 +52,9 @@ export class Coordinator {
   private readonly stopsSent = new Map<string, number>();
   private startedAt = 0;
   private instancesCheckedAt = 0;
+  private sweptAt = 0;
+  /** Consumers of agents with no heartbeat entry, and since when they were seen so. */
+  private readonly goneSince = new Map<string, number>();
   /** The run after whose end the instances were last stopped, so they are stopped once, not on every tick. */
   private autoStoppedAfter: string | undefined;
 
@@ -87,6 +92,7 @@ export class Coordinator {
       await this.stopStrayAttempts(agents, jobsByRun.flat());
       for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
       await this.manageInstances(runs, allRuns);
+      await this.forgetGoneAgents(agents);
     } catch (error) {
       this.options.log(`tick failed: ${String(error)}`);
     } finally {
@@ -206,6 +212,32 @@ export class Coordinator {
     this.autoStoppedAfter = finished.id;
     const stopped = await provider.terminateAll();
     if (stopped.length > 0) this.options.log(`auto_stop: no work for ${finished.autoStopSeconds}s; stopped ${stopped.join(', ')}`);
+  }
+
+  /**
+   * A gone agent leaves a durable consumer and maybe assignments it never took; its jobs were requeued under
+   * new attempts, so both are removed once it has had no heartbeat entry for GONE_FOR_MS (checked every SWEEP_MS).
+   */
+  private async forgetGoneAgents(agents: AgentRecord[]): Promise<void> {
+    const now = this.now();
+    if (now - this.sweptAt < SWEEP_MS || now - (this.options.link?.connectedSince ?? this.startedAt) < this.options.lostGraceMs) return;
+    this.sweptAt = now;
+    const live = new Set(agents.map((agent) => this.names.agentConsumer(agent.agentId)));
+    const jsm = await jetstreamManager(this.nc);
+    const seen = new Set<string>();
+    for await (const consumer of jsm.consumers.list(this.names.streams.assignments)) {
+      const name = consumer.config.durable_name;
+      if (!name || live.has(name)) continue;
+      seen.add(name);
+      const goneSince = this.goneSince.get(name) ?? now;
+      this.goneSince.set(name, goneSince);
+      if (now - goneSince < GONE_FOR_MS) continue;
+      this.goneSince.delete(name);
+      if (consumer.config.filter_subject) await jsm.streams.purge(this.names.streams.assignments, { filter: consumer.config.filter_subject });
+      await jsm.consumers.delete(this.names.streams.assignments, name);
+      this.options.log(`forgot gone agent's consumer ${name} and its unclaimed assignments`);
+    }
+    for (const name of this.goneSince.keys()) if (!seen.has(name)) this.goneSince.delete(name);
   }
 
   /** Placing jobs never makes one final, so the list read before scheduling tells whether the run is over. */

@@ -245,6 +245,29 @@ describe('coordinator', () => {
     expect(freshAgain.runId).not.toBe(fresh.runId);
   });
 
+  it('forgets a gone agent: its consumer and the assignments it never took are removed after a minute', async () => {
+    (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const agents = await registerAgent('agent-1', 4);
+    await coordinator.tick(); // both jobs assigned to agent-1, which never takes them
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.add(names.streams.assignments, {
+      durable_name: names.agentConsumer('agent-1'),
+      filter_subject: names.assignmentSubject('agent-1'),
+      ack_policy: AckPolicy.Explicit,
+    });
+    await agents.delete('agent-1');
+    let clock = Date.now() + 60_000;
+    const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
+    const later = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line), now: () => clock });
+    await later.tick();
+    expect((await jsm.streams.info(names.streams.assignments)).state.messages).toBe(2);
+    clock += 61_000;
+    await later.tick();
+    expect(logs).toContain(`forgot gone agent's consumer ${names.agentConsumer('agent-1')} and its unclaimed assignments`);
+    expect((await jsm.streams.info(names.streams.assignments)).state.messages).toBe(0);
+    await expect(jsm.consumers.info(names.streams.assignments, names.agentConsumer('agent-1'))).rejects.toThrow();
+  });
+
   it('rejects a request body that breaks the schema with 400', async () => {
     const response = await api.inject({ method: 'POST', url: '/runs', payload: { spec: { jobs: [] }, configFile: 'x', images: {} } });
     expect(response.statusCode).toBe(400);
