@@ -54,6 +54,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
         stackLabel: config.stackLabel,
         files,
         signal: stop.signal,
+        log,
       });
       running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();

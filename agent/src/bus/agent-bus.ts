@@ -15,6 +15,7 @@ import {
   type JobReport,
 } from '@katapult/core';
 import type { JobSink } from '../runner/job-runner.js';
+import { retryUntilDone } from '../retry.js';
 
 export interface AgentBus {
   nc: NatsConnection;
@@ -170,30 +171,10 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
   };
 }
 
-const RETRY_MAX_MS = 5_000;
-
 /**
  * Publishes to JetStream until the server has stored the message, however long NATS is away: an outcome or a
  * log line is never dropped. The message id makes the stream discard the copy a retry might duplicate.
- * Only an agent closing its connection on purpose ends the retries.
  */
-async function publishDurably(
-  js: JetStreamClient,
-  subject: string,
-  data: Uint8Array,
-  msgID: string,
-  log: (line: string) => void,
-  closed: () => boolean,
-): Promise<void> {
-  for (let attempt = 0, delay = 200; ; attempt++, delay = Math.min(delay * 2, RETRY_MAX_MS)) {
-    try {
-      await js.publish(subject, data, { msgID, timeout: RETRY_MAX_MS });
-      if (attempt > 0) log(`stored ${subject} after ${attempt} retries`);
-      return;
-    } catch (error) {
-      if (closed()) throw error;
-      if (attempt === 0) log(`could not store ${subject} (${String(error)}); retrying until NATS is back`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
+function publishDurably(js: JetStreamClient, subject: string, data: Uint8Array, msgID: string, log: (line: string) => void, closed: () => boolean): Promise<void> {
+  return retryUntilDone(() => js.publish(subject, data, { msgID, timeout: 5_000 }).then(() => undefined), { what: `storing ${subject}`, log, closed });
 }

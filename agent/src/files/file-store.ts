@@ -17,6 +17,8 @@ export interface JobFileStore {
   outputName(job: Pick<Assignment, 'runId' | 'jobId' | 'attempt'>): string;
   putArchive(name: string, archive: Readable): Promise<void>;
   delete(name: string): Promise<void>;
+  /** True once the connection was closed on purpose. */
+  closed(): boolean;
 }
 
 export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, cacheDir: string): Promise<JobFileStore> {
@@ -40,6 +42,7 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
     async delete(name) {
       await store.delete(name);
     },
+    closed: () => nc.isClosed(),
   };
 }
 

@@ -6,6 +6,7 @@ import { JOB_WORKDIR, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
 import type { JobFileStore } from '../files/file-store.js';
 import { packOutputs, packWorkFolder } from '../files/work-folder.js';
+import { retryUntilDone } from '../retry.js';
 
 /** What a job attempt tells the world; the bus turns these into NATS messages. */
 export interface JobSink {
@@ -25,6 +26,8 @@ export interface RunnerOptions {
   agentId: string;
   stackLabel: string;
   files: JobFileStore;
+  /** The agent's own log (retries, not the job's output). */
+  log?: (line: string) => void;
   /**
    * Aborting kills the container. With the reason INTERRUPTED (the instance is going away) the attempt is
    * reported lost, to be requeued; with any other reason (the coordinator asked) its exit is reported as usual.
@@ -71,7 +74,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     await sink.report('running');
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     await drained;
-    const outputs = await collectOutputs(container, assignment, options.files).catch((error: unknown) => {
+    // Outputs are stored like reports: until NATS takes them. Only a closing agent gives up (and says so).
+    const collect = () => collectOutputs(started, assignment, options.files);
+    const retry = { what: `storing the outputs of ${assignment.runId}/${assignment.jobId}`, log: options.log ?? (() => undefined), closed: options.files.closed };
+    const outputs = await retryUntilDone(collect, retry).catch((error: unknown) => {
       sink.logLine('stderr', `katapult: the output files could not be stored: ${error instanceof Error ? error.message : String(error)}`);
       return { object: null, missing: [...assignment.outputFiles] };
     });

@@ -1,0 +1,27 @@
+export interface RetryOptions {
+  /** What is being done, for the agent's log. */
+  what: string;
+  log: (line: string) => void;
+  /** True once the agent closed its NATS connection on purpose: the one reason to give up. */
+  closed: () => boolean;
+}
+
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * Runs `work` until it succeeds, backing off up to 5 s between tries: what an agent has to store in NATS
+ * (a report, a log line, a job's outputs) waits for NATS to come back rather than being dropped.
+ */
+export async function retryUntilDone<T>(work: () => Promise<T>, options: RetryOptions): Promise<T> {
+  for (let attempt = 0, delay = 200; ; attempt++, delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+    try {
+      const result = await work();
+      if (attempt > 0) options.log(`${options.what}: done after ${attempt} retries`);
+      return result;
+    } catch (error) {
+      if (options.closed()) throw error;
+      if (attempt === 0) options.log(`${options.what} failed (${String(error)}); retrying until NATS is back`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { retryUntilDone } from '../src/retry.js';
+
+describe('retryUntilDone', () => {
+  it('keeps trying until the work succeeds, and says so once', async () => {
+    const log: string[] = [];
+    let calls = 0;
+    const result = await retryUntilDone(
+      async () => {
+        calls += 1;
+        if (calls < 3) throw new Error('timeout');
+        return 'stored';
+      },
+      { what: 'storing x', log: (line) => log.push(line), closed: () => false },
+    );
+    expect([result, calls]).toEqual(['stored', 3]);
+    expect(log).toEqual(['storing x failed (Error: timeout); retrying until NATS is back', 'storing x: done after 2 retries']);
+  });
+
+  it('gives up only when the connection was closed on purpose', async () => {
+    const failing = () => Promise.reject(new Error('connection closed'));
+    await expect(retryUntilDone(failing, { what: 'storing y', log: () => undefined, closed: () => true })).rejects.toThrow('connection closed');
+  });
+});
