@@ -10,12 +10,10 @@
 // Needs Docker, nats-server, docker-registry, and `pnpm build` first.
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BIN, privateStack, REPO_ROOT, sleep } from './cli-runner.mjs';
 
-const REPO_ROOT = join(import.meta.dirname, '..');
-const BIN = join(REPO_ROOT, 'cli', 'bin', 'run.js');
 const JOBS = 50;
 // Each job draws a marker, sleeps 1-3 s, writes the marker to done.txt, then prints "ran <marker>": a job whose
 // log shows two different markers ran to completion twice; done.txt says which completion was kept.
@@ -27,24 +25,7 @@ const FAULT_WAIT_MS = 180_000; // at most, for the conditions of one fault
 const END_WAIT_MS = 300_000; // at most, for the run to end after the last fault
 const NATS_DOWN_MS = 3_000;
 
-const home = await mkdtemp(join(tmpdir(), 'katapult-bench-chaos-'));
-const env = { ...process.env, KATAPULT_HOME: home };
-
-/** Runs a command to its end; resolves with its exit code, output and wall time (never rejects). */
-function exec(command, args, options = {}) {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: REPO_ROOT, env, ...options });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', (error) => resolve({ code: -1, stdout, stderr: `${stderr}${error.message}`, seconds: (performance.now() - started) / 1000 }));
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
-  });
-}
-const katapult = (args) => exec(process.execPath, [BIN, ...args]);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { home, env, exec, katapult } = await privateStack('katapult-bench-chaos-');
 const stack = () => JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8'));
 const line = (what, value) => console.log(`${what.padEnd(58)} ${value}`);
 const lastLine = (text) => text.trim().split('\n').at(-1) ?? '';

@@ -3,12 +3,10 @@
 // `katapult down` removes them at the end. Two instances of 2 cpus; one environment with no packages.
 // Prints numbers; asserts nothing. Needs Docker, nats-server, docker-registry, and `pnpm build` first.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BIN, privateStack, REPO_ROOT, sleep } from './cli-runner.mjs';
 
-const REPO_ROOT = join(import.meta.dirname, '..');
-const BIN = join(REPO_ROOT, 'cli', 'bin', 'run.js');
 const JOBS = 100;
 const CONCURRENCY = 4; // 2 instances x 2 cpus, 1 cpu a job
 const SHORT_COMMAND = 'echo $HOSTNAME';
@@ -16,24 +14,7 @@ const LOG_LINES = 200;
 // The job waits before printing so that `logs -f` (a CLI start, ~0.6 s here) is attached before the first line.
 const LOG_COMMAND = `sleep 4; for i in $(seq 1 ${LOG_LINES}); do date +%s%N; sleep 0.02; done`;
 
-const home = await mkdtemp(join(tmpdir(), 'katapult-bench-jobs-'));
-const env = { ...process.env, KATAPULT_HOME: home };
-
-/** Runs a command to its end; resolves with its exit code, output and wall time (never rejects). */
-function exec(command, args, options = {}) {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: REPO_ROOT, env, ...options });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', (error) => resolve({ code: -1, stdout, stderr: `${stderr}${error.message}`, seconds: (performance.now() - started) / 1000 }));
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
-  });
-}
-const katapult = (args) => exec(process.execPath, [BIN, ...args]);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { home, env, exec, katapult } = await privateStack('katapult-bench-jobs-');
 /** Wall-clock time in ms with sub-ms precision, comparable to Date.now() and to `date +%s%N` in a container. */
 const nowMs = () => performance.timeOrigin + performance.now();
 
