@@ -1,35 +1,113 @@
 import { Args, Flags } from '@oclif/core';
+import { ExitCode, KatapultError, type RunView } from '@katapult/core';
 import { KatapultCommand } from '../base-command.js';
 import { findRun, stackContext } from '../lib/context.js';
-import { readJobLog } from '../lib/log-reader.js';
+import { LogEndWatch } from '../lib/log-follow.js';
+import { readLogs } from '../lib/log-reader.js';
+import { parseSince } from '../lib/since.js';
+import { TailBuffer } from '../lib/tail-buffer.js';
+import { logLinePrefixer, shouldColour } from '../render/log-prefix.js';
+
+interface LogLine {
+  job: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+  /** When the agent read the line, in epoch milliseconds. */
+  at: number;
+}
+
+interface LogsResult {
+  runId: string;
+  /** Only when one job was asked for: that job, and the exit code of its last end-of-log record, once there is one. */
+  job?: string;
+  exitCode?: number | null;
+  lines: LogLine[];
+}
 
 export default class Logs extends KatapultCommand {
-  static override description = "print a job's output from its first line; with --follow, keep printing until the job ends";
-  static override examples = ['<%= config.bin %> logs broken', '<%= config.bin %> logs count-1 --follow', '<%= config.bin %> logs greet --run r-20261125-081502-3fa9'];
-  static override args = { job: Args.string({ description: 'job name', required: true }) };
+  static override description =
+    "print the output of a run's jobs (the latest run by default), each line prefixed by its job, or of one job with stdout and stderr kept apart; with --follow, keep printing until they end";
+  static override examples = [
+    '<%= config.bin %> logs',
+    '<%= config.bin %> logs -f --tail 20',
+    '<%= config.bin %> logs broken',
+    '<%= config.bin %> logs count-1 --follow --since 10m',
+    '<%= config.bin %> logs greet --run r-20261125-081502-3fa9 --json',
+  ];
+  static override args = { job: Args.string({ description: 'job name (default: every job of the run)' }) };
   static override flags = {
-    follow: Flags.boolean({ char: 'f', description: 'keep following until the job ends' }),
-    run: Flags.string({ description: 'run id (default: the latest run with this job)' }),
+    follow: Flags.boolean({ char: 'f', description: 'keep following until the jobs end (every job of the run: until the run is over)' }),
+    run: Flags.string({ description: 'run id (default: the latest run, with this job when one is named)' }),
+    tail: Flags.integer({ description: 'print only the last N lines of each job before following', min: 0 }),
+    since: Flags.string({ description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp' }),
   };
 
-  async run(): Promise<{ runId: string; job: string; lines: { stream: string; line: string }[]; exitCode: number | null | undefined }> {
+  async run(): Promise<LogsResult> {
     const { args, flags } = await this.parse(Logs);
+    const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
     const context = stackContext();
     const run = await findRun(context.client, flags.run, args.job);
-    const lines: { stream: string; line: string }[] = [];
-    const { exitCode } = await readJobLog({
+    if (args.job !== undefined) requireJob(run, args.job);
+
+    const lines: LogLine[] = [];
+    const print = args.job === undefined ? this.mergedPrinter(run) : this.separatePrinter();
+    const emit = (entry: LogLine) => {
+      lines.push(entry);
+      if (!this.jsonEnabled()) print(entry);
+    };
+    const tail = flags.tail === undefined ? undefined : new TailBuffer<LogLine>(flags.tail);
+    const watch = flags.follow ? new LogEndWatch(context.client, run.id, args.job) : undefined;
+    const ended = new Map<string, number>();
+    let exitCode: number | null | undefined;
+    let replaying = true;
+
+    await readLogs({
       natsUrl: context.natsUrl,
       cluster: context.stack.cluster,
       runId: run.id,
-      jobId: args.job,
-      follow: flags.follow,
-      onRecord: (record) => {
-        if ('eof' in record) return;
-        lines.push({ stream: record.stream, line: record.line });
-        if (record.stream === 'stderr' && !this.jsonEnabled()) process.stderr.write(`${record.line}\n`);
-        else this.log(record.line);
+      ...(args.job === undefined ? {} : { jobId: args.job }),
+      onRecord: (job, record) => {
+        if ('eof' in record) {
+          ended.set(job, Math.max(ended.get(job) ?? 0, record.attempt));
+          exitCode = record.exitCode;
+          return;
+        }
+        if (since !== undefined && record.at < since) return;
+        const entry: LogLine = { job, stream: record.stream, line: record.line, at: record.at };
+        if (replaying && tail) tail.push(job, entry);
+        else emit(entry);
+      },
+      caughtUp: async () => {
+        if (replaying) {
+          replaying = false;
+          for (const entry of tail?.drain() ?? []) emit(entry);
+        }
+        return watch ? watch.complete(ended) : true;
       },
     });
-    return { runId: run.id, job: args.job, lines, exitCode };
+    return args.job === undefined ? { runId: run.id, lines } : { runId: run.id, job: args.job, ...(exitCode === undefined ? {} : { exitCode }), lines };
+  }
+
+  /** Every job of the run on stdout, in stored order, each line after its job's name. */
+  private mergedPrinter(run: RunView): (entry: LogLine) => void {
+    const prefix = logLinePrefixer(
+      run.jobs.map((job) => job.id),
+      shouldColour(process.stdout, process.env),
+    );
+    return (entry) => this.log(prefix(entry.job, entry.line));
+  }
+
+  /** One job's output as it printed it: stdout lines on stdout, stderr lines on stderr. */
+  private separatePrinter(): (entry: LogLine) => void {
+    return (entry) => {
+      if (entry.stream === 'stderr') process.stderr.write(`${entry.line}\n`);
+      else this.log(entry.line);
+    };
+  }
+}
+
+function requireJob(run: RunView, jobId: string): void {
+  if (!run.jobs.some((job) => job.id === jobId)) {
+    throw new KatapultError('KP_JOB_NOT_FOUND', `run ${run.id} has no job named "${jobId}"`, { exitCode: ExitCode.badInput });
   }
 }

@@ -2,43 +2,50 @@ import { connect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { clusterNames, logRecordCodec, type LogRecord } from '@katapult/core';
 
+const BATCH_MESSAGES = 256;
+// How long a pull waits for new records before the reader reports it is caught up again (the minimum allowed).
+const IDLE_WAIT_MS = 1_000;
+
 export interface LogReadOptions {
   natsUrl: string;
   cluster: string;
   runId: string;
-  jobId: string;
-  /** Keep reading after the stored lines until the job's log ends. */
-  follow: boolean;
-  onRecord: (record: LogRecord) => void;
+  /** One job's log; when absent, every job of the run, interleaved in the order the records were stored. */
+  jobId?: string;
+  onRecord: (job: string, record: LogRecord) => void;
+  /**
+   * Called each time every record stored so far has been passed to onRecord, and again after each idle wait
+   * while following; resolve true to stop reading.
+   */
+  caughtUp: () => Promise<boolean>;
 }
 
 /**
- * Replays a job's log from its first line (JetStream keeps every line), then, with `follow`, waits for new
- * lines until the end-of-log record of the job's attempt arrives. Without `follow`, stops once caught up.
+ * Replays a run's (or one job's) log from its first record with one ordered JetStream consumer, then keeps
+ * reading new records until `caughtUp` says to stop. The job of each record is the last token of its subject.
  */
-export async function readJobLog(options: LogReadOptions): Promise<{ exitCode: number | null | undefined }> {
+export async function readLogs(options: LogReadOptions): Promise<void> {
   const names = clusterNames(options.cluster);
+  const subjectPrefix = names.logSubject(options.runId, '');
   const nc = await connect({ servers: options.natsUrl, name: 'katapult-cli-logs' });
   try {
     const consumer = await jetstream(nc).consumers.get(names.streams.logs, {
       // A single string (not a list) so nats-server 2.9, which knows only filter_subject, accepts it.
-      filter_subjects: names.logSubject(options.runId, options.jobId),
+      filter_subjects: options.jobId === undefined ? names.runLogWildcard(options.runId) : names.logSubject(options.runId, options.jobId),
       deliver_policy: DeliverPolicy.All,
     });
-    let exitCode: number | null | undefined;
-    const info = await consumer.info(true);
-    if (!options.follow && info.num_pending === 0) return { exitCode };
-    const messages = await consumer.consume();
-    for await (const message of messages) {
-      const decoded = logRecordCodec.decode(message.data);
-      if (decoded.ok) {
-        options.onRecord(decoded.value);
-        if ('eof' in decoded.value) exitCode = decoded.value.exitCode;
+    if ((await consumer.info(true)).num_pending === 0 && (await options.caughtUp())) return;
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: BATCH_MESSAGES, expires: IDLE_WAIT_MS });
+      let received = 0;
+      for await (const message of batch) {
+        received += 1;
+        const decoded = logRecordCodec.decode(message.data);
+        if (decoded.ok) options.onRecord(message.subject.slice(subjectPrefix.length), decoded.value);
+        if (message.info.pending === 0 && (await options.caughtUp())) return;
       }
-      // Caught up with what is stored; when following, also wait for the attempt's end-of-log record.
-      if (message.info.pending === 0 && (!options.follow || exitCode !== undefined)) break;
+      if (received === 0 && (await options.caughtUp())) return;
     }
-    return { exitCode };
   } finally {
     await nc.close();
   }
