@@ -53,6 +53,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
         agentId: config.agentId,
         stackLabel: config.stackLabel,
         files,
+        instance: { cpus: config.cpus, memoryBytes: config.memoryBytes },
         signal: stop.signal,
         log,
       });

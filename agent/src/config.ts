@@ -7,6 +7,8 @@ export interface AgentConfig {
   agentId: string;
   instanceId: string;
   cpus: number;
+  /** Memory the instance offers to jobs (KATAPULT_MEMORY_BYTES); null: not said, jobs without a limit get none. */
+  memoryBytes: number | null;
   /** Label value put on every job container, so `katapult down` finds everything a stack started. */
   stackLabel: string;
   /** Port of the local HTTP API; 0 turns it off. */
@@ -46,6 +48,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     agentId,
     instanceId: env['KATAPULT_INSTANCE_ID'] ?? agentId,
     cpus: Math.max(1, integer('KATAPULT_CPUS', 1)),
+    memoryBytes: env['KATAPULT_MEMORY_BYTES'] ? integer('KATAPULT_MEMORY_BYTES', 0) : null,
     stackLabel: env['KATAPULT_STACK_LABEL'] ?? '',
     httpPort: integer('KATAPULT_AGENT_PORT', 0),
     httpHost: env['KATAPULT_AGENT_HOST'] ?? '127.0.0.1',

@@ -2,6 +2,7 @@ export { startAgent, type RunningAgent } from './agent.js';
 export { readAgentConfig, type AgentConfig } from './config.js';
 export { INTERRUPTED, runJobAttempt, type JobSink } from './runner/job-runner.js';
 export { LABELS } from './runner/labels.js';
+export { JOB_PIDS_LIMIT } from './runner/host-config.js';
 export { buildAgentServer } from './http/server.js';
 export { openJobFileStore, type JobFileStore } from './files/file-store.js';
 export { InterruptionWatch, parseInstanceAction, type InterruptionWatchOptions, type SpotNotice } from './spot/interruption-watch.js';

@@ -30,6 +30,12 @@ describe('agent configuration from its environment', () => {
     expect(() => readAgentConfig({ ...base, KATAPULT_METADATA_POLL_MS: 'often' })).toThrow('KATAPULT_METADATA_POLL_MS must be a non-negative integer');
   });
 
+  it("reads the memory the instance offers jobs, when the provider gives it", () => {
+    expect(readAgentConfig(base).memoryBytes).toBeNull();
+    expect(readAgentConfig({ ...base, KATAPULT_MEMORY_BYTES: '2147483648' }).memoryBytes).toBe(2147483648);
+    expect(() => readAgentConfig({ ...base, KATAPULT_MEMORY_BYTES: '2g' })).toThrow('KATAPULT_MEMORY_BYTES must be a non-negative integer, got "2g"');
+  });
+
   it('names the missing or malformed variable', () => {
     expect(() => readAgentConfig({ KATAPULT_CLUSTER: 'local', KATAPULT_AGENT_ID: 'a' })).toThrow('KATAPULT_NATS_URL is not set');
     expect(() => readAgentConfig({ ...base, KATAPULT_CPUS: 'many' })).toThrow('KATAPULT_CPUS must be a non-negative integer, got "many"');

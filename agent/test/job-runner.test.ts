@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage, pushImage } from '@katapult/images';
 import { requireDocker, startNats, startRegistry, tempDir, type NatsServer, type RegistryServer } from '@katapult/testkit';
 import { clusterNames, type Assignment, type JobOutputs, type StagedFile } from '@katapult/core';
-import { LABELS, openJobFileStore, runJobAttempt, type JobFileStore, type JobSink } from '../src/index.js';
+import { JOB_PIDS_LIMIT, LABELS, openJobFileStore, runJobAttempt, type JobFileStore, type JobSink } from '../src/index.js';
+
+const MiB = 1024 * 1024;
 
 /** One job attempt on the real Docker engine, its image pulled from a real registry. */
 class RecordingSink implements JobSink {
@@ -73,6 +75,8 @@ describe('job runner', () => {
     image,
     runCommand,
     cpus: 1,
+    memoryBytes: null,
+    network: 'bridge',
     files: [],
     outputFiles: [],
   });
@@ -130,6 +134,9 @@ describe('job runner', () => {
           'ls -l shared.txt | cut -c1-10',
           'mkdir -p results/deep && echo deep > results/deep/a.txt && echo top > results/b.txt',
           'tools/run.sh',
+          // Root without CAP_DAC_OVERRIDE: a shared upload (0444) cannot be written, the job's own input copy can.
+          '{ (echo changed >> shared.txt) 2>/dev/null && echo "shared written" || echo "shared refused"; }',
+          'echo appended >> data/in.txt && tail -n 1 data/in.txt',
         ].join(' && '),
       ),
       files: [
@@ -141,13 +148,63 @@ describe('job runner', () => {
     };
     await runJobAttempt(docker, job, sink, options);
     expect(sink.events).toEqual(['pulling', 'running', 'eof 0', 'exited 0']);
-    expect(sink.lines).toEqual(['stdout: -r-xr-xr-x', 'stdout: -r--r--r--', 'stdout: ran']);
+    expect(sink.lines).toEqual(['stdout: -r-xr-xr-x', 'stdout: -r--r--r--', 'stdout: ran', 'stdout: shared refused', 'stdout: appended']);
     expect(sink.outputs).toEqual({ object: names.outputObject('r-test', job.jobId, 1), missing: ['never-written.dat'] });
     expect(await unpack(sink.outputs!.object!)).toEqual({
       'out/copy.txt': 'input bytes\n',
       'results/deep/a.txt': 'deep\n',
       'results/b.txt': 'top\n',
     });
+  });
+
+  it('confines the job: no capabilities, no new privileges, no Docker socket, a cap on processes', async () => {
+    const sink = new RecordingSink();
+    const job = assignment(
+      [
+        'grep -E "^(CapEff|CapBnd|NoNewPrivs):" /proc/self/status',
+        'test -e /var/run/docker.sock && echo "docker socket present" || echo "no docker socket"',
+        'grep -c docker.sock /proc/self/mountinfo || true',
+        'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max',
+        'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes',
+        'touch mine && { chown nobody mine 2>/dev/null && echo "chown allowed" || echo "chown refused"; }',
+      ].join('; '),
+    );
+    await runJobAttempt(docker, job, sink, options);
+    expect(sink.events.at(-1)).toBe('exited 0');
+    const [capEff, capBnd, noNewPrivs, socket, socketMounts, pids, memory, chown] = sink.lines;
+    expect([capEff, capBnd, noNewPrivs]).toEqual(['stdout: CapEff:\t0000000000000000', 'stdout: CapBnd:\t0000000000000000', 'stdout: NoNewPrivs:\t1']);
+    expect([socket, socketMounts, pids, chown]).toEqual(['stdout: no docker socket', 'stdout: 0', `stdout: ${JOB_PIDS_LIMIT}`, 'stdout: chown refused']);
+    // No memory of its own and no instance memory: no limit (the kernel's "max", or cgroup v1's huge number).
+    expect(memory).toMatch(/^stdout: (max|\d{16,})$/);
+  });
+
+  it("limits a job's memory to its own, or to its cpus' share of the instance's; beyond it, the job is killed", async () => {
+    const limitOf = async (job: Assignment, instance?: { cpus: number; memoryBytes: number | null }) => {
+      const sink = new RecordingSink();
+      await runJobAttempt(docker, job, sink, { ...options, ...(instance ? { instance } : {}) });
+      return sink.lines;
+    };
+    const readLimit = 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes';
+    expect(await limitOf({ ...assignment(readLimit), memoryBytes: 48 * MiB })).toEqual([`stdout: ${48 * MiB}`]);
+    expect(await limitOf({ ...assignment(readLimit), cpus: 1 }, { cpus: 4, memoryBytes: 256 * MiB })).toEqual([`stdout: ${64 * MiB}`]);
+    expect(await limitOf({ ...assignment(readLimit), memoryBytes: 48 * MiB }, { cpus: 4, memoryBytes: 256 * MiB })).toEqual([`stdout: ${48 * MiB}`]);
+
+    // tail holds a whole "line" of 200 MB of zeros in memory: far past 32m, and there is no swap to spill into.
+    const sink = new RecordingSink();
+    await runJobAttempt(docker, { ...assignment('head -c 200000000 /dev/zero | tail -n 1 > /dev/null'), memoryBytes: 32 * MiB }, sink, options);
+    expect(sink.events.at(-1)).toBe('exited 137');
+  });
+
+  it('runs a job with network none cut off from every network but its loopback', async () => {
+    const interfaces = async (network: Assignment['network']) => {
+      const sink = new RecordingSink();
+      await runJobAttempt(docker, { ...assignment('ls /sys/class/net'), network }, sink, options);
+      return sink.lines;
+    };
+    const none = await interfaces('none');
+    expect(none).toContain('stdout: lo');
+    expect(none).not.toContain('stdout: eth0');
+    expect(await interfaces('bridge')).toContain('stdout: eth0');
   });
 
   it('stores nothing when the job wrote none of its output files', async () => {

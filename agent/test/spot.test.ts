@@ -72,6 +72,7 @@ describe('spot interruption', () => {
     agentId,
     instanceId: agentId,
     cpus: 1,
+    memoryBytes: null,
     stackLabel,
     httpPort: 0,
     httpHost: '127.0.0.1',
@@ -125,6 +126,8 @@ describe('spot interruption', () => {
       image,
       runCommand: 'sleep 60',
       cpus: 1,
+      memoryBytes: null,
+      network: 'bridge',
       files: [],
       outputFiles: [],
     });

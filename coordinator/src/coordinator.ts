@@ -153,6 +153,9 @@ export class Coordinator {
       image: job.image,
       runCommand: job.runCommand,
       cpus: job.cpusReq,
+      // Records stored before jobs had these fields get what jobs had then: no limit of their own, Docker's network.
+      memoryBytes: job.memoryBytes ?? null,
+      network: job.network ?? 'bridge',
       files: job.files,
       outputFiles: job.outputFiles,
     });

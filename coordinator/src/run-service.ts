@@ -4,7 +4,9 @@ import {
   KatapultError,
   newRunId,
   ACTIVE_STATES,
+  checkRelativePath,
   jobCommand,
+  splitRunScript,
   jobInputPaths,
   normalizeRelative,
   type AgentView,
@@ -34,7 +36,10 @@ export class RunService {
     if (missing) {
       throw new KatapultError('KP_API_NO_IMAGE', `no image given for environment "${missing.name}"`, { exitCode: ExitCode.badInput });
     }
-    for (const job of spec.jobs) stagedFiles(job, request); // refuse a run that names a file it did not upload
+    for (const job of spec.jobs) {
+      checkJobPaths(job);
+      stagedFiles(job, request); // refuse a run that names a file it did not upload
+    }
     const fingerprint = fingerprintOf(request);
     if (spec.recover) {
       const going = (await this.store.listRuns()).find((run) => run.state === 'running' && run.fingerprint === fingerprint);
@@ -69,6 +74,8 @@ export class RunService {
         outputFiles: job.outputFiles.map(normalizeRelative),
         outputs: null,
         cpusReq: job.cpusReq,
+        memoryBytes: job.memoryBytes,
+        network: job.network,
         retries: job.retries,
         maxAttempts: spec.maxAttempts,
         state: 'pending',
@@ -177,6 +184,23 @@ function fingerprintOf(request: CreateRunRequest): string {
         : value;
   const { spec, images, files } = request;
   return createHash('sha256').update(JSON.stringify(stable({ spec, images, files }))).digest('hex');
+}
+
+/**
+ * The CLI checks a config's paths, but the API takes any client's word: a path that leaves the work folder, or
+ * names the work folder itself, would make an assignment every agent refuses, and the job would never run.
+ */
+function checkJobPaths(job: JobSpec): void {
+  const named: [string, string][] = [
+    ...(job.runScript ? [['run_script', splitRunScript(job.runScript).script] as [string, string]] : []),
+    ...job.uploadFiles.map((path): [string, string] => ['upload_files', path]),
+    ...job.inputFiles.map((path): [string, string] => ['input_files', path]),
+    ...job.outputFiles.map((path): [string, string] => ['output_files', path]),
+  ];
+  for (const [field, path] of named) {
+    const problem = checkRelativePath(path) ?? (normalizeRelative(path) === '' ? `"${path}" names the work folder itself` : undefined);
+    if (problem) throw new KatapultError('KP_API_BAD_PATH', `job "${job.id}" ${field}: ${problem}`, { exitCode: ExitCode.badInput });
+  }
 }
 
 /** Where each file a job names comes from; uploads are shared by the run's jobs when `mutualize_uploads` is on. */

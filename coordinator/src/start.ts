@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { clusterNames, ExitCode, KatapultError } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
+import { requireApiToken } from './http/auth.js';
 import { LocalProvider } from './providers/local-provider.js';
 import { RunService } from './run-service.js';
 import { openJetStreamStore } from './store/jetstream-store.js';
@@ -19,6 +20,8 @@ export interface CoordinatorConfig {
   stackLabel: string;
   dockerSocket: string;
   heartbeatMs: number;
+  /** Bearer token every API call but /health must carry; never logged. */
+  apiToken: string;
 }
 
 export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
@@ -36,6 +39,7 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     stackLabel: required('KATAPULT_STACK_LABEL'),
     dockerSocket: (env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, ''),
     heartbeatMs: Number(env['KATAPULT_HEARTBEAT_MS'] ?? 2000),
+    apiToken: requireApiToken(env['KATAPULT_API_TOKEN']),
   };
 }
 
@@ -63,7 +67,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
   const link = watchNatsLink(nc, Date.now, log);
   const coordinator = new Coordinator(nc, names, store, { tickMs: 500, lostGraceMs: config.heartbeatMs * 5, log, provider, link });
   await coordinator.start();
-  const server = buildServer(new RunService(store, provider), { healthy: () => link.connected });
+  const server = buildServer(new RunService(store, provider), { token: config.apiToken, healthy: () => link.connected });
   const url = await server.listen({ host: config.httpHost, port: config.httpPort });
   return {
     nc,

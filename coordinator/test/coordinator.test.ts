@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -27,6 +28,8 @@ const spec = loadConfig(
   { defaultCpus: 2 },
 );
 const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base:x' }, files: {} };
+
+const TOKEN = randomBytes(32).toString('hex');
 
 class RecordingProvider implements Provider {
   readonly name = 'recording';
@@ -60,8 +63,12 @@ describe('coordinator', () => {
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
     coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line) });
     await coordinator.start();
-    api = buildServer(new RunService(store, provider));
+    api = buildServer(new RunService(store, provider), { token: TOKEN });
   }
+
+  /** A request as the CLI makes it, with the API token. */
+  const call = (request: { method: 'GET' | 'POST'; url: string; payload?: object }) =>
+    api.inject({ ...request, headers: { authorization: `Bearer ${TOKEN}` } });
 
   beforeEach(async () => {
     nc = await connect({ servers: nats.url });
@@ -110,11 +117,11 @@ describe('coordinator', () => {
   }
 
   async function run(runId: string): Promise<RunView> {
-    return (await api.inject({ method: 'GET', url: `/runs/${runId}` })).json<RunView>();
+    return (await call({ method: 'GET', url: `/runs/${runId}` })).json<RunView>();
   }
 
   it('stores a run, asks the provider for instances, and keeps jobs pending until an agent is up', async () => {
-    const created = await api.inject({ method: 'POST', url: '/runs', payload: request });
+    const created = await call({ method: 'POST', url: '/runs', payload: request });
     expect(created.statusCode).toBe(201);
     const { runId } = created.json<{ runId: string }>();
     expect(provider.ensured).toEqual([1]);
@@ -123,7 +130,7 @@ describe('coordinator', () => {
   });
 
   it('assigns within capacity, records reported states, and finishes the run with the exit codes', async () => {
-    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     await registerAgent('agent-1', 2);
     await coordinator.tick();
     // Both jobs together need 3 cpus; the agent has 2: the larger goes first (multi_knapsack), the other waits.
@@ -151,7 +158,7 @@ describe('coordinator', () => {
   });
 
   it('requeues the job of an agent that stopped heartbeating, as attempt 2', async () => {
-    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     const agents = await registerAgent('agent-1', 2);
     await coordinator.tick();
     const [first] = await takeAssignments('agent-1', 1);
@@ -174,7 +181,7 @@ describe('coordinator', () => {
   });
 
   it('drops a malformed report and keeps going', async () => {
-    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     await jetstream(nc).publish(names.eventSubject(runId, 'a'), new TextEncoder().encode('{"v":1,"type":"exited"'));
     await jetstream(nc).publish(names.eventSubject(runId, 'a'), jobReportCodec.encode({ v: 1, runId, jobId: 'a', attempt: 1, agentId: 'x', type: 'running', at: 1 }));
     await waitFor(() => logs.some((line) => line.includes('dropping a malformed report')), { what: 'the malformed report logged' });
@@ -184,7 +191,7 @@ describe('coordinator', () => {
   });
 
   it('a restarted coordinator carries on from what JetStream holds', async () => {
-    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     coordinator.stop();
     await startCoordinator();
     expect((await run(runId)).jobs.map((job) => job.id)).toEqual(['a', 'b']);
@@ -194,7 +201,7 @@ describe('coordinator', () => {
   });
 
   it('cancels a running job and asks its agent to stop it until the agent no longer runs it', async () => {
-    const { runId } = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     await registerAgent('agent-1', 4);
     await coordinator.tick();
     const assignments = await takeAssignments('agent-1', 2);
@@ -210,7 +217,7 @@ describe('coordinator', () => {
         if (decoded.ok) stops.push(`${decoded.value.jobId}/${decoded.value.attempt}`);
       },
     });
-    const cancelled = await api.inject({ method: 'POST', url: `/runs/${runId}/cancel`, payload: { jobs: ['b'] } });
+    const cancelled = await call({ method: 'POST', url: `/runs/${runId}/cancel`, payload: { jobs: ['b'] } });
     expect(cancelled.json()).toEqual({ runId, cancelled: ['b'], alreadyOver: [] });
     await coordinator.tick();
     await waitFor(() => stops.length > 0, { what: 'a stop request' });
@@ -227,26 +234,26 @@ describe('coordinator', () => {
     expect(await run(runId)).toMatchObject({ state: 'aborted', jobs: [{ state: 'done' }, { state: 'aborted', exitCode: null }] });
     subscription.unsubscribe();
 
-    const unknown = await api.inject({ method: 'POST', url: `/runs/${runId}/cancel`, payload: { jobs: ['nope'] } });
+    const unknown = await call({ method: 'POST', url: `/runs/${runId}/cancel`, payload: { jobs: ['nope'] } });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toMatchObject({ code: 'KP_JOB_NOT_FOUND', message: `run ${runId} has no job named "nope"` });
   });
 
   it('the same submission while its run is going resumes that run (recover); otherwise a new run starts', async () => {
-    const first = (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string; resumed: boolean }>();
-    const again = (await api.inject({ method: 'POST', url: '/runs', payload: { ...request, configFile: 'renamed.yaml' } })).json();
+    const first = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string; resumed: boolean }>();
+    const again = (await call({ method: 'POST', url: '/runs', payload: { ...request, configFile: 'renamed.yaml' } })).json();
     expect(again).toEqual({ runId: first.runId, jobs: 2, resumed: true });
     const changed = { ...request, images: { default: '127.0.0.1:5000/katapult/base:y' } };
-    expect((await api.inject({ method: 'POST', url: '/runs', payload: changed })).json()).toMatchObject({ resumed: false });
+    expect((await call({ method: 'POST', url: '/runs', payload: changed })).json()).toMatchObject({ resumed: false });
     const noRecover = { ...request, spec: { ...request.spec, recover: false } };
-    const fresh = (await api.inject({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
-    const freshAgain = (await api.inject({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
+    const fresh = (await call({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
+    const freshAgain = (await call({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
     expect([fresh.resumed, freshAgain.resumed]).toEqual([false, false]);
     expect(freshAgain.runId).not.toBe(fresh.runId);
   });
 
   it('forgets a gone agent: its consumer and the assignments it never took are removed after a minute', async () => {
-    (await api.inject({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     const agents = await registerAgent('agent-1', 4);
     await coordinator.tick(); // both jobs assigned to agent-1, which never takes them
     const jsm = await jetstreamManager(nc);
@@ -268,10 +275,76 @@ describe('coordinator', () => {
     await expect(jsm.consumers.info(names.streams.assignments, names.agentConsumer('agent-1'))).rejects.toThrow();
   });
 
+  it('answers only requests with the API token, /health excepted', async () => {
+    const created = await call({ method: 'POST', url: '/runs', payload: request });
+    const { runId } = created.json<{ runId: string }>();
+    const attempts = {
+      none: {},
+      'not bearer': { authorization: TOKEN },
+      wrong: { authorization: `Bearer ${randomBytes(32).toString('hex')}` },
+      'a prefix of it': { authorization: `Bearer ${TOKEN.slice(0, 32)}` },
+      'with more after it': { authorization: `Bearer ${TOKEN}x` },
+    };
+    for (const [what, headers] of Object.entries(attempts)) {
+      for (const [method, url, payload] of [
+        ['GET', '/runs'],
+        ['GET', `/runs/${runId}`],
+        ['GET', '/agents'],
+        ['POST', '/runs', request],
+        ['POST', `/runs/${runId}/cancel`, {}],
+        ['GET', '/no-such-route'],
+      ] as const) {
+        const response = await api.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+        expect([what, method, url, response.statusCode]).toEqual([what, method, url, 401]);
+        expect(response.json()).toEqual({ code: 'KP_API_UNAUTHORIZED', message: 'this request has no valid API token (Authorization: Bearer <token>)' });
+        expect(response.body).not.toContain(TOKEN);
+      }
+    }
+    // Nothing was created or cancelled by the refused requests.
+    expect((await call({ method: 'GET', url: '/runs' })).json<RunView[]>().map((run) => [run.id, run.jobs.map((job) => job.state)])).toEqual([
+      [runId, ['pending', 'pending']],
+    ]);
+    expect((await api.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await call({ method: 'GET', url: `/runs/${runId}` })).statusCode).toBe(200);
+    expect((await api.inject({ method: 'GET', url: '/agents', headers: { authorization: `bearer ${TOKEN}` } })).statusCode).toBe(200);
+  });
+
+  it('cannot be built without a token worth the name', () => {
+    const service = new RunService({} as never, provider);
+    for (const token of ['', 'short']) {
+      expect(() => buildServer(service, { token })).toThrow(
+        expect.objectContaining({ code: 'KP_API_TOKEN_MISSING', message: "the coordinator's API needs a token of at least 32 characters (KATAPULT_API_TOKEN)" }),
+      );
+    }
+  });
+
+  it("carries a job's memory and network to its assignment", async () => {
+    const limited = loadConfig('instances: [{cpus: 2}]\njobs:\n  - {name: m, run_command: "true", memory: 256m, network: none}\n', 'm.yaml', { defaultCpus: 2 });
+    await call({ method: 'POST', url: '/runs', payload: { ...request, spec: limited } });
+    await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    const [assignment] = await takeAssignments('agent-1', 1);
+    expect([assignment?.jobId, assignment?.memoryBytes, assignment?.network]).toEqual(['m', 256 * 1024 * 1024, 'none']);
+  });
+
+  it('refuses a run whose job names a path outside its work folder', async () => {
+    for (const [field, patch] of [
+      ['output_files', { outputFiles: ['../../etc'] }],
+      ['output_files', { outputFiles: ['.'] }],
+      ['upload_files', { uploadFiles: ['/etc/passwd'] }],
+    ] as const) {
+      const spec = { ...request.spec, jobs: [{ ...request.spec.jobs[0]!, ...patch }] };
+      const response = await call({ method: 'POST', url: '/runs', payload: { ...request, spec } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'KP_API_BAD_PATH', message: expect.stringContaining(`job "a" ${field}: `) });
+    }
+    expect((await call({ method: 'GET', url: '/runs' })).json()).toEqual([]);
+  });
+
   it('rejects a request body that breaks the schema with 400', async () => {
-    const response = await api.inject({ method: 'POST', url: '/runs', payload: { spec: { jobs: [] }, configFile: 'x', images: {} } });
+    const response = await call({ method: 'POST', url: '/runs', payload: { spec: { jobs: [] }, configFile: 'x', images: {} } });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'KP_API_BAD_REQUEST' });
-    expect((await api.inject({ method: 'GET', url: '/runs/r-nope' })).statusCode).toBe(404);
+    expect((await call({ method: 'GET', url: '/runs/r-nope' })).statusCode).toBe(404);
   });
 });

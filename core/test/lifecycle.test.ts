@@ -12,6 +12,8 @@ const job = (patch: Partial<JobRecord> = {}): JobRecord => ({
   outputFiles: [],
   outputs: null,
   cpusReq: 1,
+  memoryBytes: null,
+  network: 'bridge',
   retries: 0,
   maxAttempts: 3,
   state: 'pending',

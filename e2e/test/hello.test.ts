@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,45 @@ describe('examples/hello on the local default', () => {
     expect(missing.stderr.trim()).toBe('KP_RUN_NOT_FOUND no run has a job named "nope" (katapult status lists the runs)');
   });
 
+  it("the coordinator's API answers only with the stack's token, which no output, log or agent holds", async () => {
+    const tokenFile = join(home, 'api-token');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const stack = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; coordinator: { port: number } };
+    const api = `http://127.0.0.1:${stack.coordinator.port}`;
+    const statusOf = async (path: string, authorization?: string) =>
+      (await fetch(`${api}${path}`, authorization ? { headers: { authorization } } : {})).status;
+    expect(await statusOf('/runs')).toBe(401);
+    expect(await statusOf('/runs', `Bearer ${'0'.repeat(64)}`)).toBe(401);
+    expect(await statusOf('/runs', `Bearer ${token}`)).toBe(200);
+    expect(await statusOf('/health')).toBe(200);
+
+    const status = await katapult(['status', '--json'], env);
+    const logs = readdirSync(join(home, 'logs'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8'));
+    const agents = await new Docker().listContainers({ all: true, filters: { label: [`katapult.stack=${stack.label}`, 'katapult.role=agent'] } });
+    const agentEnv = await Promise.all(agents.map(async (agent) => (await new Docker().getContainer(agent.Id).inspect()).Config.Env.join('\n')));
+    expect(logs.length).toBeGreaterThan(0);
+    expect(agentEnv.length).toBe(2);
+    for (const text of [launch.stdout, launch.stderr, status.stdout, status.stderr, readFileSync(join(home, 'stack.json'), 'utf8'), ...logs, ...agentEnv]) {
+      expect(text.includes(token)).toBe(false);
+    }
+
+    // A CLI holding another token is told so, on one line naming neither.
+    const other = '1'.repeat(64);
+    writeFileSync(tokenFile, `${other}\n`);
+    try {
+      const refused = await katapult(['status'], env);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toMatch(/^KP_API_UNAUTHORIZED the coordinator at http:\/\/127\.0\.0\.1:\d+ refused this stack's API token \(.*katapult down.*\)\n$/);
+      expect(refused.stderr.includes(token) || refused.stderr.includes(other)).toBe(false);
+    } finally {
+      writeFileSync(tokenFile, `${token}\n`);
+    }
+  });
+
   it('down removes every Katapult container and stops the servers', async () => {
     const stack = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; nats: { pid: number } };
     const down = await katapult(['down'], env);
@@ -82,6 +121,7 @@ describe('examples/hello on the local default', () => {
     const left = await new Docker().listContainers({ all: true, filters: { label: [`katapult.stack=${stack.label}`] } });
     expect(left).toEqual([]);
     expect(() => process.kill(stack.nats.pid, 0)).toThrow();
+    expect(existsSync(join(home, 'api-token'))).toBe(false);
     const status = await katapult(['status'], env);
     expect(status.code).toBe(3);
     expect(status.stderr).toContain('KP_STACK_NOT_RUNNING');

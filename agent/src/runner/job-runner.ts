@@ -2,8 +2,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { JOB_WORKDIR, type Assignment, type JobOutputs } from '@katapult/core';
+import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
+import { jobHostConfig } from './host-config.js';
 import type { JobFileStore } from '../files/file-store.js';
 import { packOutputs, packWorkFolder } from '../files/work-folder.js';
 import { retryUntilDone } from '../retry.js';
@@ -28,6 +29,8 @@ export interface RunnerOptions {
   files: JobFileStore;
   /** The agent's own log (retries, not the job's output). */
   log?: (line: string) => void;
+  /** What this instance offers: a job that gave no memory limit of its own gets its cpus' share of it. */
+  instance?: { cpus: number; memoryBytes: number | null };
   /**
    * Aborting kills the container. With the reason INTERRUPTED (the instance is going away) the attempt is
    * reported lost, to be requeued; with any other reason (the coordinator asked) its exit is reported as usual.
@@ -59,7 +62,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
         [LABELS.attempt]: String(assignment.attempt),
         [LABELS.agent]: options.agentId,
       },
-      HostConfig: { NanoCpus: assignment.cpus * 1e9, SecurityOpt: ['no-new-privileges'] },
+      HostConfig: jobHostConfig(
+        assignment,
+        jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
+      ),
     });
     if (assignment.files.length > 0) {
       await container.putArchive(packWorkFolder(assignment.files, (object) => options.files.localCopy(object)), { path: '/' });

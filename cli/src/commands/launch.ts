@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { clusterNames, ExitCode, type RunView } from '@katapult/core';
 import { KatapultCommand } from '../base-command.js';
 import { CoordinatorClient } from '../lib/client.js';
+import { requireApiToken } from '../lib/api-token.js';
 import { REPO_ROOT } from '../lib/context.js';
 import { coordinatorUrl, ensureCoordinator, natsUrl } from '../lib/local-stack.js';
 import { readConfigFile } from '../lib/config-file.js';
@@ -52,7 +53,7 @@ export default class Launch extends KatapultCommand {
     const stack = await ensureCoordinator(context.stateDir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
     const upload = await withNats(natsUrl(stack), (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
     if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
-    const client = new CoordinatorClient(coordinatorUrl(stack));
+    const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(context.stateDir));
     const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
     const created = await client.createRun({ spec, configFile: args.file, images, files: upload.files });
     runId = created.runId;

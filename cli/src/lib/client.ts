@@ -11,9 +11,12 @@ import {
   type RunView,
 } from '@katapult/core';
 
-/** Typed client of the coordinator's HTTP API (schemas in core/protocol/api.ts). */
+/** Typed client of the coordinator's HTTP API (schemas in core/protocol/api.ts); every call carries the API token. */
 export class CoordinatorClient {
-  constructor(private readonly baseUrl: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
 
   createRun(request: CreateRunRequest): Promise<CreateRunResponse> {
     return this.call('POST', '/runs', request);
@@ -40,7 +43,8 @@ export class CoordinatorClient {
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
       throw new KatapultError('KP_COORDINATOR_UNREACHABLE', `cannot reach the coordinator at ${this.baseUrl}`, {
@@ -49,6 +53,12 @@ export class CoordinatorClient {
       });
     }
     const payload: unknown = await response.json().catch(() => undefined);
+    if (response.status === 401) {
+      throw new KatapultError('KP_API_UNAUTHORIZED', `the coordinator at ${this.baseUrl} refused this stack's API token`, {
+        hint: 'it was started with another one: katapult down, then katapult launch <config>',
+        exitCode: ExitCode.infrastructure,
+      });
+    }
     if (!response.ok) {
       const exitCode = response.status < 500 ? ExitCode.badInput : ExitCode.infrastructure;
       if (payload && typeof payload === 'object' && 'code' in payload) throw fromErrorBody(payload as ErrorBody, exitCode);

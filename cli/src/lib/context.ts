@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { stateDir } from './state-dir.js';
 import { coordinatorUrl, natsUrl, requireStack, type StackFile } from './local-stack.js';
 import { CoordinatorClient } from './client.js';
+import { requireApiToken } from './api-token.js';
 import { ExitCode, KatapultError, type RunView } from '@katapult/core';
 
 /** The repository root, which holds Dockerfile.agent and the agent bundle the agent image is built from. */
@@ -18,7 +19,7 @@ export interface StackContext {
 export function stackContext(): StackContext {
   const dir = stateDir();
   const stack = requireStack(dir);
-  return { dir, stack, client: new CoordinatorClient(coordinatorUrl(stack)), natsUrl: natsUrl(stack) };
+  return { dir, stack, client: new CoordinatorClient(coordinatorUrl(stack), requireApiToken(dir)), natsUrl: natsUrl(stack) };
 }
 
 /** The run named, or the latest one when none is. */

@@ -8,6 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
+import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
 
 /**
  * The local default's servers, started by Katapult itself when they are not running: nats-server with
@@ -160,7 +161,8 @@ async function coordinatorHealthy(port: number): Promise<boolean> {
 /** The coordinator runs as a detached Node process; restarted when the agent image it was given changed. */
 export async function ensureCoordinator(dir: string, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
   const current = stack.coordinator;
-  if (current && isAlive(current.pid) && current.agentImage === agentImage && (await portOpen(current.port))) {
+  // A coordinator running without this stack's token (started before tokens existed) is restarted with it.
+  if (current && isAlive(current.pid) && current.agentImage === agentImage && readApiToken(dir) && (await portOpen(current.port))) {
     // Up, but maybe still reconnecting to a NATS that just came back: wait until it says it can work.
     await waitUntil('coordinator', () => coordinatorHealthy(current.port), 30_000, join(dir, 'logs', 'coordinator.log'));
     return stack;
@@ -168,6 +170,7 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
   if (current) await stopProcess(current.pid);
   onStep('starting the coordinator');
   const main = fileURLToPath(import.meta.resolve('@katapult/coordinator/main'));
+  const apiToken = ensureApiToken(dir);
   const record = await startServer(
     dir,
     'coordinator',
@@ -179,6 +182,7 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
         KATAPULT_HTTP_PORT: String(port),
         KATAPULT_AGENT_IMAGE: agentImage,
         KATAPULT_STACK_LABEL: stack.label,
+        KATAPULT_API_TOKEN: apiToken,
       }),
     coordinatorHealthy,
   );
@@ -213,5 +217,6 @@ export async function stopStack(dir: string, docker: Docker): Promise<DownReport
     if (await stopProcess(record?.pid)) processes.push(name);
   }
   rmSync(stackPath(dir), { force: true });
+  removeApiToken(dir);
   return { containers: removed, processes };
 }

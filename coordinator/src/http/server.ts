@@ -14,15 +14,31 @@ import {
   ExitCode,
 } from '@katapult/core';
 import type { RunService } from '../run-service.js';
+import { bearerMatches, requireApiToken } from './auth.js';
 
-/** The coordinator's HTTP API. Every route declares its schemas; bodies are validated before any handler. */
+/**
+ * The coordinator's HTTP API. Every route declares its schemas; bodies are validated before any handler.
+ * Every route but /health needs `Authorization: Bearer <token>`.
+ */
 export interface ServerOptions {
+  /** The API token; required, so that no server is ever built that answers anyone. */
+  token: string;
   /** False while NATS is out of reach: /health answers 503 so callers wait instead of failing on timeouts. */
   healthy?: () => boolean;
 }
 
-export function buildServer(runs: RunService, options: ServerOptions = {}): FastifyInstance {
+export function buildServer(runs: RunService, options: ServerOptions): FastifyInstance {
+  const token = requireApiToken(options.token);
   const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // onRequest runs before the body is read or validated, and for unknown routes too.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url === '/health' || bearerMatches(request.headers.authorization, token)) return;
+    return reply
+      .status(401)
+      .header('www-authenticate', 'Bearer')
+      .send({ code: 'KP_API_UNAUTHORIZED', message: 'this request has no valid API token (Authorization: Bearer <token>)' });
+  });
 
   app.setErrorHandler((error, _request, reply) => {
     if ((error as { validation?: unknown }).validation) {

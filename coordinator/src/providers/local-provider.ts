@@ -45,7 +45,7 @@ export class LocalProvider implements Provider {
       }
       if (found) await this.removeInstance(found);
       const agentId = `local-${slot}-${randomBytes(2).toString('hex')}`;
-      await this.startAgent(slot, agentId, spec.cpus);
+      await this.startAgent(slot, agentId, spec);
       ids.push(agentId);
     }
     return ids;
@@ -76,7 +76,7 @@ export class LocalProvider implements Provider {
     });
   }
 
-  private async startAgent(slot: number, agentId: string, cpus: number): Promise<void> {
+  private async startAgent(slot: number, agentId: string, spec: InstanceSpec): Promise<void> {
     const { options } = this;
     const container = await this.docker.createContainer({
       name: `kp-${options.stackLabel}-local-${slot}`,
@@ -86,7 +86,9 @@ export class LocalProvider implements Provider {
         `KATAPULT_CLUSTER=${options.cluster}`,
         `KATAPULT_AGENT_ID=${agentId}`,
         `KATAPULT_INSTANCE_ID=${agentId}`,
-        `KATAPULT_CPUS=${cpus}`,
+        `KATAPULT_CPUS=${spec.cpus}`,
+        // What the instance offers to jobs: a job with no memory of its own gets its cpus' share.
+        ...(typeof spec.memoryBytes === 'number' ? [`KATAPULT_MEMORY_BYTES=${spec.memoryBytes}`] : []),
         `KATAPULT_STACK_LABEL=${options.stackLabel}`,
         `KATAPULT_HEARTBEAT_MS=${options.heartbeatMs}`,
       ],

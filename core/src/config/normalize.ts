@@ -1,4 +1,5 @@
 import type { RawConfig, RawEnvironment, RawInstance, RawJob } from './schema.js';
+import { parseMemory } from '../model/memory.js';
 import {
   DEFAULT_AUTO_STOP_SECONDS,
   DEFAULT_ENVIRONMENT,
@@ -54,6 +55,7 @@ function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOp
     diskSize: raw.disk_size ?? null,
     diskType: raw.disk_type ?? null,
     explode: raw.explode ?? true,
+    memoryBytes: memoryBytes(raw.memory),
   };
 }
 
@@ -81,9 +83,18 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
     inputFiles: toList(raw.input_files),
     outputFiles: toList(raw.output_files),
     retries: raw.retries ?? 0,
+    memoryBytes: memoryBytes(raw.memory),
+    network: raw.network ?? 'bridge',
   };
   if (repeat === 1) return [{ id: name, ...base }];
   return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base }));
+}
+
+function memoryBytes(value: string | number | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const parsed = parseMemory(value);
+  if (!parsed.ok) throw new Error(`normalizeConfig: ${parsed.problem}; the rules should have refused it`);
+  return parsed.bytes;
 }
 
 function toList(value: string | string[] | null | undefined): string[] {

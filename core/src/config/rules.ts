@@ -3,7 +3,8 @@ import type { RawConfig } from './schema.js';
 import { formatPath, type FieldPath, type ParsedConfig } from './parse.js';
 import { closest } from './schema-issues.js';
 import { checkRelativePath } from '../model/paths.js';
-import { splitRunScript } from '../model/job-files.js';
+import { normalizeRelative, splitRunScript } from '../model/job-files.js';
+import { formatMemory, parseMemory } from '../model/memory.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCpus: number): ConfigIssue[] {
@@ -21,7 +22,18 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
     }
   });
 
-  const largestInstance = Math.max(...(raw.instances?.length ? raw.instances : [{}]).map((i) => i.cpus ?? defaultCpus));
+  const memoryOf = (path: FieldPath, value: string | number | null | undefined): number | null | undefined => {
+    if (value === null || value === undefined) return null;
+    const parsed = parseMemory(value);
+    if (parsed.ok) return parsed.bytes;
+    add(path, parsed.problem);
+    return undefined;
+  };
+  const instances = raw.instances?.length ? raw.instances : [{}];
+  const largestInstance = Math.max(...instances.map((i) => i.cpus ?? defaultCpus));
+  const instanceMemory = (raw.instances ?? []).map((instance, i) => memoryOf(['instances', i, 'memory'], instance.memory));
+  // A job can only be too big for the instances when every one of them says how much memory it has.
+  const largestMemory = instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...(instanceMemory as number[])) : null;
   const jobNames = new Map<string, number>();
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
@@ -38,6 +50,10 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
     if ((job.cpus_req ?? 1) > largestInstance) {
       add(['jobs', i, 'cpus_req'], `${job.cpus_req} exceeds the largest instance (${largestInstance} cpus)`);
     }
+    const memory = memoryOf(['jobs', i, 'memory'], job.memory);
+    if (typeof memory === 'number' && largestMemory !== null && memory > largestMemory) {
+      add(['jobs', i, 'memory'], `${formatMemory(memory)} exceeds the largest instance's memory (${formatMemory(largestMemory)})`);
+    }
     const name = job.name ?? `job-${i + 1}`;
     if (jobNames.has(name)) add(['jobs', i, 'name'], `"${name}" is already the name of jobs[${jobNames.get(name)}]`);
     jobNames.set(name, i);
@@ -45,7 +61,7 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
       const value = job[key];
       const paths = typeof value === 'string' ? [value] : (value ?? []);
       paths.forEach((path, p) => {
-        const problem = checkRelativePath(path);
+        const problem = checkRelativePath(path) ?? (normalizeRelative(path) === '' ? `"${path}" is the project folder itself; name a file or folder in it` : undefined);
         if (problem) add(typeof value === 'string' ? ['jobs', i, key] : ['jobs', i, key, p], problem);
       });
     }

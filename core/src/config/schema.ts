@@ -10,6 +10,8 @@ const stringOrList = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.
 
 export const NamePattern = '^[a-zA-Z0-9][a-zA-Z0-9_-]*$';
 const name = Type.String({ pattern: NamePattern, maxLength: 63 });
+/** A size such as `512m` or `2g`, or bytes; checked by parseMemory with the other rules. */
+const memory = nullable(Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })]));
 
 export const InstanceSchema = Type.Object(
   {
@@ -27,6 +29,8 @@ export const InstanceSchema = Type.Object(
     max_bid: nullable(Type.Number({ exclusiveMinimum: 0 })),
     number: nullable(Type.Integer({ minimum: 1, maximum: 1000 })),
     explode: nullable(Type.Boolean()),
+    /** Memory the instance offers to jobs (new); a job without its own `memory` gets its cpus' share. */
+    memory,
   },
   { additionalProperties: false },
 );
@@ -56,6 +60,10 @@ export const JobSchema = Type.Object(
     output_files: nullable(stringOrList),
     repeat: nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
     retries: nullable(Type.Integer({ minimum: 0, maximum: 100 })),
+    /** The memory limit of the job's container (new). */
+    memory,
+    /** `none`: no network at all; `host`: the machine's; default `bridge`, Docker's own network (new). */
+    network: nullable(Type.Union([Type.Literal('bridge'), Type.Literal('none'), Type.Literal('host')])),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,7 @@
  * slow agent reporting on a job that was already requeued cannot overwrite the newer attempt.
  */
 import type { JobOutputs, StagedFile } from '../protocol/messages.js';
+import type { JobNetwork } from '../model/run-spec.js';
 
 export type JobState = 'pending' | 'assigned' | 'pulling' | 'running' | 'done' | 'failed' | 'aborted';
 export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'start_failed' | 'agent_lost' | 'cancelled';
@@ -32,6 +33,9 @@ export interface JobRecord {
   /** The collected outputs of the attempt that ended the job (or of the last attempt that exited). */
   outputs: JobOutputs | null;
   cpusReq: number;
+  /** The container's memory limit; null: the share of whichever instance runs it (see jobMemoryLimit). */
+  memoryBytes: number | null;
+  network: JobNetwork;
   /** Extra attempts allowed after a non-zero exit (the job's `retries`). */
   retries: number;
   /** Attempts allowed in all when the agent is lost (the config's retry limit). */

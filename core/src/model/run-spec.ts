@@ -9,6 +9,10 @@ const name = Type.String({ pattern: NamePattern, maxLength: 80 });
 const strings = Type.Array(Type.String());
 const nullableString = Type.Union([Type.String(), Type.Null()]);
 
+/** `bridge` is Docker's default network, what jobs always had; `none` cuts the job off; `host` shares the machine's. */
+export const JobNetworkSchema = Type.Union([Type.Literal('bridge'), Type.Literal('none'), Type.Literal('host')]);
+export type JobNetwork = Static<typeof JobNetworkSchema>;
+
 export const InstanceSpecSchema = Type.Object({
   /** Index of the `instances` entry this came from. */
   group: Type.Integer({ minimum: 0 }),
@@ -24,6 +28,8 @@ export const InstanceSpecSchema = Type.Object({
   diskSize: Type.Union([Type.Integer(), Type.Null()]),
   diskType: nullableString,
   explode: Type.Boolean(),
+  /** Memory offered to jobs; null: not said (a job without its own limit then has none). */
+  memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
 });
 
 export const EnvironmentSpecSchema = Type.Object({
@@ -48,6 +54,9 @@ export const JobSpecSchema = Type.Object({
   outputFiles: strings,
   /** Extra attempts after a non-zero exit. */
   retries: Type.Integer({ minimum: 0 }),
+  /** The container's memory limit; null: its share of its instance's memory, if the instance gives one. */
+  memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  network: JobNetworkSchema,
 });
 
 export const RunSpecSchema = Type.Object({

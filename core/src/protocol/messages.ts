@@ -1,19 +1,33 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { NamePattern } from '../config/schema.js';
+import { JobNetworkSchema } from '../model/run-spec.js';
 
 /**
  * Every message on NATS has a schema and a version `v`. Messages about a job carry (runId, jobId, attempt),
  * which is how stale reports from an earlier attempt are told apart. Decoding never throws on bad input from
  * the wire: a malformed message yields an error result, to be logged and dropped.
  */
-const id = Type.String({ pattern: NamePattern, maxLength: 80 });
-const runId = Type.String({ pattern: '^r-[a-z0-9-]+$', maxLength: 64 });
+const id = Type.String({ pattern: NamePattern, maxLength: 80, description: 'a name of letters, digits, "-" and "_"' });
+const runId = Type.String({ pattern: '^r-[a-z0-9-]+$', maxLength: 64, description: 'a run id (r-<letters, digits and "-">)' });
+
+/**
+ * A path in a job's work folder as the coordinator writes it (normalized): relative, one "/" between segments,
+ * no "." or ".." segment, no backslash, no NUL. An agent given anything else must not stage or collect it:
+ * `../../etc/passwd` or `/etc/passwd` would leave the work folder.
+ */
+export const WORK_PATH_PATTERN = '^(?!\\.\\.?(?:/|$))(?!.*/\\.\\.?(?:/|$))[^/\\\\\\u0000]+(?:/[^/\\\\\\u0000]+)*$';
+const workPath = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  pattern: WORK_PATH_PATTERN,
+  description: 'a relative path inside the work folder (no leading "/", no "." or ".." segment)',
+});
 
 /** A project file staged into a job's work folder; `object` names its content in the cluster's object store. */
 export const StagedFileSchema = Type.Object({
-  path: Type.String({ minLength: 1, maxLength: 1024 }),
-  object: Type.String({ pattern: '^sha256-[0-9a-f]{64}$' }),
+  path: workPath,
+  object: Type.String({ pattern: '^sha256-[0-9a-f]{64}$', description: 'an object name, sha256-<64 hex digits>' }),
   size: Type.Integer({ minimum: 0 }),
   executable: Type.Boolean(),
   /** Shared by the run's jobs (`mutualize_uploads`): staged read-only. Otherwise the job's own, writable copy. */
@@ -33,11 +47,14 @@ export const AssignmentSchema = Type.Object({
   runId,
   jobId: id,
   attempt: Type.Integer({ minimum: 1 }),
-  image: Type.String({ minLength: 1 }),
+  image: Type.String({ minLength: 1, maxLength: 1024 }),
   runCommand: Type.String({ minLength: 1 }),
   cpus: Type.Integer({ minimum: 1 }),
+  /** The container's memory limit; null: the job's share of the instance's memory, if it has a limit. */
+  memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  network: JobNetworkSchema,
   files: Type.Array(StagedFileSchema),
-  outputFiles: Type.Array(Type.String({ minLength: 1, maxLength: 1024 })),
+  outputFiles: Type.Array(workPath),
 });
 export type Assignment = Static<typeof AssignmentSchema>;
 
@@ -111,9 +128,59 @@ function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<
       }
       if (validator.Check(value)) return { ok: true, value: value as Static<S> };
       const first = [...validator.Errors(value)][0];
-      return { ok: false, error: `${name}: ${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}` };
+      return { ok: false, error: oneLine(`${name}: ${first ? describeError(schema, first, value) : '/ is invalid'}`) };
     },
   };
+}
+
+interface SchemaError {
+  keyword: string;
+  schemaPath: string;
+  instancePath: string;
+  message: string;
+}
+
+/**
+ * "must match pattern ^(?!…" tells a reader nothing: a field with a pattern says what it must be (its
+ * description) and what it got, so a path-escaping file reads as such in the agent's log.
+ */
+function describeError(schema: TSchema, error: SchemaError, value: unknown): string {
+  const where = error.instancePath || '/';
+  const description =
+    error.keyword === 'pattern' ? descriptionAt(schema, error.schemaPath) : error.keyword === 'const' ? constantsAt(schema, error.schemaPath) : undefined;
+  if (!description) return `${where} ${error.message}`;
+  const got = JSON.stringify(pointer(value, error.instancePath)) ?? 'nothing';
+  return `${where} must be ${description}, got ${got.length > 80 ? `${got.slice(0, 77)}...` : got}`;
+}
+
+/** A literal, or a union of literals (`type`, `network`), as the values it allows. */
+function constantsAt(schema: TSchema, schemaPath: string): string | undefined {
+  const union = /^(.*)\/anyOf\/\d+$/.exec(schemaPath);
+  const found = pointer(schema, (union?.[1] ?? schemaPath).replace(/^#/, '')) as { const?: unknown; anyOf?: { const?: unknown }[] } | undefined;
+  if (found?.anyOf?.every((branch) => branch.const !== undefined)) return `one of ${found.anyOf.map((branch) => JSON.stringify(branch.const)).join(', ')}`;
+  return found?.const === undefined ? undefined : JSON.stringify(found.const);
+}
+
+function descriptionAt(schema: TSchema, schemaPath: string): string | undefined {
+  const found = pointer(schema, schemaPath.replace(/^#/, ''));
+  const description = found !== null && typeof found === 'object' ? (found as { description?: unknown }).description : undefined;
+  return typeof description === 'string' ? description : undefined;
+}
+
+/** The value a JSON pointer (`/files/0/path`) names in `root`, or undefined. */
+function pointer(root: unknown, path: string): unknown {
+  let current = root;
+  for (const raw of path.split('/').slice(1)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return current;
+}
+
+/** An error is logged as one line, however odd the bytes that caused it. */
+function oneLine(text: string): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
 }
 
 export const assignmentCodec = codec(AssignmentSchema, 'assignment');
