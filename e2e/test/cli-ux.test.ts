@@ -41,7 +41,8 @@ describe('logs of a whole run, init and doctor', () => {
       '  - name: alpha',
       '    run_command: echo a1; echo a2; echo a3',
       '  - name: b',
-      '    run_command: echo b1; echo b2 >&2',
+      // stdout and stderr are read apart, so a line on each printed at once may be stored in either order.
+      '    run_command: echo b1; sleep 0.5; echo b2 >&2',
       '  - name: gamma-long',
       '    run_command: echo g1',
     ]);
