@@ -3,6 +3,8 @@ import { KatapultError, ExitCode } from '@katapult/core';
 /** What an agent is told at boot, through its environment (set by the provider or the EC2 user-data). */
 export interface AgentConfig {
   natsUrl: string;
+  natsUser?: string;
+  natsPassword?: string;
   cluster: string;
   agentId: string;
   instanceId: string;
@@ -44,6 +46,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   const agentId = required('KATAPULT_AGENT_ID');
   return {
     natsUrl: required('KATAPULT_NATS_URL'),
+    ...(env['KATAPULT_NATS_USER'] ? { natsUser: env['KATAPULT_NATS_USER'], natsPassword: env['KATAPULT_NATS_PASSWORD'] ?? '' } : {}),
     cluster: required('KATAPULT_CLUSTER'),
     agentId,
     instanceId: env['KATAPULT_INSTANCE_ID'] ?? agentId,

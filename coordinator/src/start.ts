@@ -13,6 +13,11 @@ import { watchNatsLink } from './nats-link.js';
 
 export interface CoordinatorConfig {
   natsUrl: string;
+  /** The coordinator's NATS credentials, and the ones it hands to the agents it starts. */
+  natsUser?: string;
+  natsPassword?: string;
+  agentNatsUser?: string;
+  agentNatsPassword?: string;
   cluster: string;
   httpHost: string;
   httpPort: number;
@@ -24,6 +29,8 @@ export interface CoordinatorConfig {
   apiToken: string;
 }
 
+const optional = <K extends string>(key: K, value: string | undefined) => (value ? ({ [key]: value } as Record<K, string>) : {});
+
 export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
   const required = (name: string): string => {
     const value = env[name];
@@ -32,6 +39,10 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
   };
   return {
     natsUrl: required('KATAPULT_NATS_URL'),
+    ...optional('natsUser', env['KATAPULT_NATS_USER']),
+    ...optional('natsPassword', env['KATAPULT_NATS_PASSWORD']),
+    ...optional('agentNatsUser', env['KATAPULT_AGENT_NATS_USER']),
+    ...optional('agentNatsPassword', env['KATAPULT_AGENT_NATS_PASSWORD']),
     cluster: env['KATAPULT_CLUSTER'] ?? 'local',
     httpHost: env['KATAPULT_HTTP_HOST'] ?? '127.0.0.1',
     httpPort: Number(env['KATAPULT_HTTP_PORT'] ?? 0),
@@ -53,12 +64,19 @@ export interface RunningCoordinator {
 /** Composition root: connects NATS, opens the store, starts the loops and the HTTP API. */
 export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void): Promise<RunningCoordinator> {
   const names = clusterNames(config.cluster);
-  const nc = await connect({ servers: config.natsUrl, name: 'katapult-coordinator', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const nc = await connect({
+    servers: config.natsUrl,
+    name: 'katapult-coordinator',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
+  });
   await ensureStreams(nc, names);
   const store = await openJetStreamStore(nc, names, { agentTtlMs: config.heartbeatMs * 5 });
   const provider = new LocalProvider(new Docker(), {
     agentImage: config.agentImage,
     natsUrl: config.natsUrl,
+    ...(config.agentNatsUser ? { natsUser: config.agentNatsUser, natsPassword: config.agentNatsPassword ?? '' } : {}),
     cluster: config.cluster,
     stackLabel: config.stackLabel,
     dockerSocket: config.dockerSocket,

@@ -38,6 +38,8 @@ export interface AgentBus {
 
 export interface AgentIdentity {
   natsUrl: string;
+  natsUser?: string;
+  natsPassword?: string;
   cluster: string;
   agentId: string;
   instanceId: string;
@@ -49,7 +51,13 @@ const ACK_WAIT_MS = 30_000;
 
 export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus> {
   const names = clusterNames(identity.cluster);
-  const nc = await connect({ servers: identity.natsUrl, name: `katapult-agent-${identity.agentId}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const nc = await connect({
+    servers: identity.natsUrl,
+    name: `katapult-agent-${identity.agentId}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...(identity.natsUser ? { user: identity.natsUser, pass: identity.natsPassword ?? '' } : {}),
+  });
   const js = jetstream(nc);
   const agents: KV = await new Kvm(nc).open(names.buckets.agents);
   const startedAt = Date.now();

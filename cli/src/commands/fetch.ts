@@ -26,7 +26,7 @@ export default class Fetch extends KatapultCommand {
     const run = await findRun(context.client, args.run);
     const names = clusterNames(context.stack.cluster);
     const jobs: FetchedJob[] = [];
-    await withNats(context.natsUrl, async (nc) => {
+    await withNats(context.nats, async (nc) => {
       for (const job of run.jobs) {
         if (job.outputFiles.length === 0) continue;
         const folder = join(flags.out, run.id, job.id);

@@ -5,7 +5,7 @@ import { KatapultCommand } from '../base-command.js';
 import { CoordinatorClient } from '../lib/client.js';
 import { requireApiToken } from '../lib/api-token.js';
 import { REPO_ROOT } from '../lib/context.js';
-import { coordinatorUrl, ensureCoordinator, natsUrl } from '../lib/local-stack.js';
+import { coordinatorUrl, ensureCoordinator, natsUrl, requireNatsAuth } from '../lib/local-stack.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { resolveRunFiles, uploadRunFiles } from '../lib/run-files.js';
 import { withNats } from '../lib/nats.js';
@@ -51,7 +51,8 @@ export default class Launch extends KatapultCommand {
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
     const stack = await ensureCoordinator(context.stateDir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
-    const upload = await withNats(natsUrl(stack), (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
+    const nats = { url: natsUrl(stack), ...requireNatsAuth(context.stateDir).admin };
+    const upload = await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
     if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
     const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(context.stateDir));
     const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));

@@ -62,7 +62,7 @@ export default class Logs extends KatapultCommand {
     let replaying = true;
 
     await readLogs({
-      natsUrl: context.natsUrl,
+      nats: context.nats,
       cluster: context.stack.cluster,
       runId: run.id,
       ...(args.job === undefined ? {} : { jobId: args.job }),

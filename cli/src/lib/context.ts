@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { stateDir } from './state-dir.js';
-import { coordinatorUrl, natsUrl, requireStack, type StackFile } from './local-stack.js';
+import { coordinatorUrl, natsUrl, requireNatsAuth, requireStack, type StackFile } from './local-stack.js';
+import type { NatsAccess } from './nats.js';
 import { CoordinatorClient } from './client.js';
 import { requireApiToken } from './api-token.js';
 import { ExitCode, KatapultError, type RunView } from '@katapult/core';
@@ -12,14 +13,14 @@ export interface StackContext {
   dir: string;
   stack: StackFile;
   client: CoordinatorClient;
-  natsUrl: string;
+  nats: NatsAccess;
 }
 
 /** For commands that talk to a running stack (status, logs). */
 export function stackContext(): StackContext {
   const dir = stateDir();
   const stack = requireStack(dir);
-  return { dir, stack, client: new CoordinatorClient(coordinatorUrl(stack), requireApiToken(dir)), natsUrl: natsUrl(stack) };
+  return { dir, stack, client: new CoordinatorClient(coordinatorUrl(stack), requireApiToken(dir)), nats: { url: natsUrl(stack), ...requireNatsAuth(dir).admin } };
 }
 
 /** The run named, or the latest one when none is. */

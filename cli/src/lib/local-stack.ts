@@ -9,6 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
+import { ensureNatsAuth, natsServerConfig, readNatsAuth, removeNatsAuth, type NatsAuth, type NatsCredentials } from './nats-auth.js';
 
 /**
  * The local default's servers, started by Katapult itself when they are not running: nats-server with
@@ -29,6 +30,16 @@ export interface StackFile {
 }
 
 export const CLUSTER = 'local';
+
+/** The admin credentials of the stack's NATS, for the CLI's own connections. */
+export function requireNatsAuth(dir: string): NatsAuth {
+  const auth = readNatsAuth(dir);
+  if (auth) return auth;
+  throw new KatapultError('KP_STACK_NO_NATS_CREDENTIALS', `the stack has no NATS credentials (${join(dir, 'nats-auth.json')} is missing)`, {
+    hint: 'restart the stack: katapult down, then katapult launch <config>',
+    exitCode: ExitCode.infrastructure,
+  });
+}
 
 export function natsUrl(stack: StackFile): string {
   return `nats://127.0.0.1:${stack.nats.port}`;
@@ -77,10 +88,10 @@ function requireBinary(name: string, aptPackage: string): string {
 }
 
 /** Open port is not enough: after a restart, JetStream answers only once it has recovered its streams. */
-async function jetStreamReady(port: number): Promise<boolean> {
+async function jetStreamReady(port: number, credentials: NatsCredentials): Promise<boolean> {
   if (!(await portOpen(port))) return false;
   try {
-    const nc = await connect({ servers: `nats://127.0.0.1:${port}`, timeout: 1_000 });
+    const nc = await connect({ servers: `nats://127.0.0.1:${port}`, timeout: 1_000, ...credentials });
     try {
       await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
       return true;
@@ -112,6 +123,7 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
   const previous = readStack(dir);
   const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
 
+  const auth = ensureNatsAuth(dir);
   let nats = previous?.nats;
   if (!alive(nats) || !(await portOpen(nats!.port))) {
     const binary = requireBinary('nats-server', 'nats-server');
@@ -119,8 +131,12 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
     nats = await startServer(
       dir,
       'nats',
-      (port, log) => spawnDetached(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'nats')], log),
-      (port) => jetStreamReady(port),
+      (port, log) => {
+        const configFile = join(dir, 'nats.conf');
+        writeFileSync(configFile, natsServerConfig({ port, storeDir: join(dir, 'nats'), cluster: CLUSTER, auth }), { mode: 0o600 });
+        return spawnDetached(binary, ['-c', configFile], log);
+      },
+      (port) => jetStreamReady(port, auth.admin),
       // Same port as before: agents and the coordinator reconnect to the address they were given.
       previous?.nats.port,
     );
@@ -171,6 +187,7 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
   onStep('starting the coordinator');
   const main = fileURLToPath(import.meta.resolve('@katapult/coordinator/main'));
   const apiToken = ensureApiToken(dir);
+  const auth = requireNatsAuth(dir);
   const record = await startServer(
     dir,
     'coordinator',
@@ -178,6 +195,10 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
       spawnDetached(process.execPath, [main], log, {
         ...process.env,
         KATAPULT_NATS_URL: natsUrl(stack),
+        KATAPULT_NATS_USER: auth.admin.user,
+        KATAPULT_NATS_PASSWORD: auth.admin.pass,
+        KATAPULT_AGENT_NATS_USER: auth.agent.user,
+        KATAPULT_AGENT_NATS_PASSWORD: auth.agent.pass,
         KATAPULT_CLUSTER: stack.cluster,
         KATAPULT_HTTP_PORT: String(port),
         KATAPULT_AGENT_IMAGE: agentImage,
@@ -218,5 +239,6 @@ export async function stopStack(dir: string, docker: Docker): Promise<DownReport
   }
   rmSync(stackPath(dir), { force: true });
   removeApiToken(dir);
+  removeNatsAuth(dir);
   return { containers: removed, processes };
 }

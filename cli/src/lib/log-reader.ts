@@ -1,4 +1,4 @@
-import { connect } from '@nats-io/transport-node';
+import { connectNats, type NatsAccess } from './nats.js';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { clusterNames, logRecordCodec, type LogRecord } from '@katapult/core';
 
@@ -7,7 +7,7 @@ const BATCH_MESSAGES = 256;
 const IDLE_WAIT_MS = 1_000;
 
 export interface LogReadOptions {
-  natsUrl: string;
+  nats: NatsAccess;
   cluster: string;
   runId: string;
   /** One job's log; when absent, every job of the run, interleaved in the order the records were stored. */
@@ -27,7 +27,7 @@ export interface LogReadOptions {
 export async function readLogs(options: LogReadOptions): Promise<void> {
   const names = clusterNames(options.cluster);
   const subjectPrefix = names.logSubject(options.runId, '');
-  const nc = await connect({ servers: options.natsUrl, name: 'katapult-cli-logs' });
+  const nc = await connectNats(options.nats, 'katapult-cli-logs');
   try {
     const consumer = await jetstream(nc).consumers.get(names.streams.logs, {
       // A single string (not a list) so nats-server 2.9, which knows only filter_subject, accepts it.

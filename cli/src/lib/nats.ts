@@ -1,8 +1,19 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
+/** Where the stack's NATS is and the credentials the CLI uses there. */
+export interface NatsAccess {
+  url: string;
+  user: string;
+  pass: string;
+}
+
+export function connectNats(access: NatsAccess, name = 'katapult-cli'): Promise<NatsConnection> {
+  return connect({ servers: access.url, user: access.user, pass: access.pass, name });
+}
+
 /** Opens a NATS connection for one piece of work and closes it whatever happens. */
-export async function withNats<T>(url: string, work: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: url, name: 'katapult-cli' });
+export async function withNats<T>(access: NatsAccess, work: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connectNats(access);
   try {
     return await work(nc);
   } finally {

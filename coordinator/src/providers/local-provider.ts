@@ -6,6 +6,9 @@ import type { Provider } from './provider.js';
 export interface LocalProviderOptions {
   agentImage: string;
   natsUrl: string;
+  /** The agents' NATS credentials (the restricted agent user). */
+  natsUser?: string;
+  natsPassword?: string;
   cluster: string;
   /** Label value on every container of this stack. */
   stackLabel: string;
@@ -83,6 +86,7 @@ export class LocalProvider implements Provider {
       Image: options.agentImage,
       Env: [
         `KATAPULT_NATS_URL=${options.natsUrl}`,
+        ...(options.natsUser ? [`KATAPULT_NATS_USER=${options.natsUser}`, `KATAPULT_NATS_PASSWORD=${options.natsPassword ?? ''}`] : []),
         `KATAPULT_CLUSTER=${options.cluster}`,
         `KATAPULT_AGENT_ID=${agentId}`,
         `KATAPULT_INSTANCE_ID=${agentId}`,

@@ -1,0 +1,78 @@
+import { readFileSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterNames } from '@katapult/core';
+import { requireDocker, tempDir } from '@katapult/testkit';
+import { katapult } from './cli.js';
+
+interface Credentials {
+  user: string;
+  pass: string;
+}
+
+/** The stack's NATS takes no anonymous connection, and the agents' user cannot hand out work or rewrite jobs. */
+describe('NATS credentials on the local stack', () => {
+  let env: NodeJS.ProcessEnv;
+  let home: string;
+  let url: string;
+  let auth: { admin: Credentials; agent: Credentials };
+  const names = clusterNames('local');
+
+  /** Publishes and waits for the server's verdict: a permissions violation arrives as an async error. */
+  async function publishVerdict(nc: NatsConnection, subject: string): Promise<string> {
+    const errors: string[] = [];
+    void (async () => {
+      for await (const status of nc.status()) if (status.type === 'error') errors.push(String(status.error));
+    })();
+    nc.publish(subject, 'x');
+    await nc.flush();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return errors.join('; ') || 'accepted';
+  }
+
+  beforeAll(async () => {
+    await requireDocker();
+    home = await tempDir('e2e-nats-auth');
+    env = { KATAPULT_HOME: home };
+    const project = await tempDir('e2e-nats-auth-project');
+    await writeFile(join(project, 'k.yaml'), 'jobs:\n  - run_command: echo authenticated\n');
+    expect((await katapult(['launch', join(project, 'k.yaml'), '--wait'], env)).code).toBe(0);
+    url = `nats://127.0.0.1:${(JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { nats: { port: number } }).nats.port}`;
+    auth = JSON.parse(readFileSync(join(home, 'nats-auth.json'), 'utf8')) as typeof auth;
+  }, 600_000);
+  afterAll(async () => {
+    if (env) await katapult(['down'], env);
+  });
+
+  it('keeps the credentials in a file only this user can read', () => {
+    expect(statSync(join(home, 'nats-auth.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, 'nats.conf')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a connection without credentials, or with wrong ones', async () => {
+    await expect(connect({ servers: url, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+    await expect(connect({ servers: url, reconnect: false, user: auth.agent.user, pass: 'guess' })).rejects.toThrow(/Authorization Violation/i);
+  });
+
+  it("the agents' user can report, but not publish assignments or stop requests, nor write job records", async () => {
+    const nc = await connect({ servers: url, reconnect: false, ...auth.agent });
+    try {
+      expect(await publishVerdict(nc, names.logSubject('r-x', 'job'))).toBe('accepted');
+      expect(await publishVerdict(nc, names.assignmentSubject('local-1-abcd'))).toMatch(/Permissions Violation for Publish/i);
+      expect(await publishVerdict(nc, names.stopSubject('local-1-abcd'))).toMatch(/Permissions Violation for Publish/i);
+      expect(await publishVerdict(nc, `$KV.${names.buckets.jobs}.r-x.job`)).toMatch(/Permissions Violation for Publish/i);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('no secret shows in status --json or the logs', async () => {
+    const status = await katapult(['status', '--all', '--json'], env);
+    for (const secret of [auth.admin.pass, auth.agent.pass]) {
+      expect(status.stdout).not.toContain(secret);
+      for (const log of ['coordinator.log', 'nats.log']) expect(readFileSync(join(home, 'logs', log), 'utf8')).not.toContain(secret);
+    }
+  });
+});
