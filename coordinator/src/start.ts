@@ -10,14 +10,15 @@ import { RunService } from './run-service.js';
 import { openJetStreamStore } from './store/jetstream-store.js';
 import { ensureStreams } from './streams.js';
 import { watchNatsLink } from './nats-link.js';
+import { NatsUsersFile, type NatsUsersFiles } from './nats-users.js';
 
 export interface CoordinatorConfig {
   natsUrl: string;
   /** The coordinator's NATS credentials, and the ones it hands to the agents it starts. */
   natsUser?: string;
   natsPassword?: string;
-  agentNatsUser?: string;
-  agentNatsPassword?: string;
+  /** Where to issue each agent its own NATS user (the local stack's files); none: agents connect as the coordinator's user is not given out. */
+  natsUsersFiles?: NatsUsersFiles;
   cluster: string;
   httpHost: string;
   httpPort: number;
@@ -41,8 +42,9 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     natsUrl: required('KATAPULT_NATS_URL'),
     ...optional('natsUser', env['KATAPULT_NATS_USER']),
     ...optional('natsPassword', env['KATAPULT_NATS_PASSWORD']),
-    ...optional('agentNatsUser', env['KATAPULT_AGENT_NATS_USER']),
-    ...optional('agentNatsPassword', env['KATAPULT_AGENT_NATS_PASSWORD']),
+    ...(env['KATAPULT_NATS_USERS_FILE'] && env['KATAPULT_NATS_AGENTS_FILE'] && env['KATAPULT_NATS_PID_FILE']
+      ? { natsUsersFiles: { users: env['KATAPULT_NATS_USERS_FILE'], agents: env['KATAPULT_NATS_AGENTS_FILE'], pid: env['KATAPULT_NATS_PID_FILE'] } }
+      : {}),
     cluster: env['KATAPULT_CLUSTER'] ?? 'local',
     httpHost: env['KATAPULT_HTTP_HOST'] ?? '127.0.0.1',
     httpPort: Number(env['KATAPULT_HTTP_PORT'] ?? 0),
@@ -76,7 +78,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
   const provider = new LocalProvider(new Docker(), {
     agentImage: config.agentImage,
     natsUrl: config.natsUrl,
-    ...(config.agentNatsUser ? { natsUser: config.agentNatsUser, natsPassword: config.agentNatsPassword ?? '' } : {}),
+    ...(config.natsUsersFiles && config.natsUser
+      ? { credentials: new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) }
+      : {}),
     cluster: config.cluster,
     stackLabel: config.stackLabel,
     dockerSocket: config.dockerSocket,

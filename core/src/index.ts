@@ -15,3 +15,4 @@ export * from './protocol/subjects.js';
 export * from './protocol/messages.js';
 export * from './protocol/api.js';
 export * from './lifecycle/orphans.js';
+export * from './protocol/nats-users.js';

@@ -17,7 +17,8 @@ describe('NATS credentials on the local stack', () => {
   let env: NodeJS.ProcessEnv;
   let home: string;
   let url: string;
-  let auth: { admin: Credentials; agent: Credentials };
+  let admin: Credentials;
+  let agents: Record<string, Credentials>;
   const names = clusterNames('local');
 
   /** Publishes and waits for the server's verdict: a permissions violation arrives as an async error. */
@@ -40,29 +41,37 @@ describe('NATS credentials on the local stack', () => {
     await writeFile(join(project, 'k.yaml'), 'jobs:\n  - run_command: echo authenticated\n');
     expect((await katapult(['launch', join(project, 'k.yaml'), '--wait'], env)).code).toBe(0);
     url = `nats://127.0.0.1:${(JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { nats: { port: number } }).nats.port}`;
-    auth = JSON.parse(readFileSync(join(home, 'nats-auth.json'), 'utf8')) as typeof auth;
+    admin = (JSON.parse(readFileSync(join(home, 'nats-auth.json'), 'utf8')) as { admin: Credentials }).admin;
+    agents = JSON.parse(readFileSync(join(home, 'nats-agents.json'), 'utf8')) as Record<string, Credentials>;
   }, 600_000);
   afterAll(async () => {
     if (env) await katapult(['down'], env);
   });
 
-  it('keeps the credentials in a file only this user can read', () => {
-    expect(statSync(join(home, 'nats-auth.json')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(home, 'nats.conf')).mode & 0o777).toBe(0o600);
+  it('keeps the credentials in files only this user can read, one NATS user per agent', () => {
+    for (const file of ['nats-auth.json', 'nats-agents.json', 'nats.conf', 'nats-users.conf']) expect(statSync(join(home, file)).mode & 0o777).toBe(0o600);
+    expect(Object.keys(agents)).toEqual([expect.stringMatching(/^local-0-[0-9a-f]{4}$/)]);
   });
 
   it('refuses a connection without credentials, or with wrong ones', async () => {
     await expect(connect({ servers: url, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
-    await expect(connect({ servers: url, reconnect: false, user: auth.agent.user, pass: 'guess' })).rejects.toThrow(/Authorization Violation/i);
+    const [agent] = Object.values(agents);
+    await expect(connect({ servers: url, reconnect: false, user: agent!.user, pass: 'guess' })).rejects.toThrow(/Authorization Violation/i);
   });
 
-  it("the agents' user can report, but not publish assignments or stop requests, nor write job records", async () => {
-    const nc = await connect({ servers: url, reconnect: false, ...auth.agent });
+  it("an agent's user can report and heartbeat as itself, and nothing that belongs to others", async () => {
+    const [[agentId, credentials]] = Object.entries(agents) as [[string, Credentials]];
+    const nc = await connect({ servers: url, reconnect: false, ...credentials });
     try {
       expect(await publishVerdict(nc, names.logSubject('r-x', 'job'))).toBe('accepted');
-      expect(await publishVerdict(nc, names.assignmentSubject('local-1-abcd'))).toMatch(/Permissions Violation for Publish/i);
-      expect(await publishVerdict(nc, names.stopSubject('local-1-abcd'))).toMatch(/Permissions Violation for Publish/i);
-      expect(await publishVerdict(nc, `$KV.${names.buckets.jobs}.r-x.job`)).toMatch(/Permissions Violation for Publish/i);
+      expect(await publishVerdict(nc, `$KV.${names.buckets.agents}.${agentId}`)).toBe('accepted');
+      const denied = /Permissions Violation for Publish/i;
+      expect(await publishVerdict(nc, `$KV.${names.buckets.agents}.local-1-abcd`)).toMatch(denied);
+      expect(await publishVerdict(nc, names.assignmentSubject('local-1-abcd'))).toMatch(denied);
+      expect(await publishVerdict(nc, names.assignmentSubject(agentId))).toMatch(denied);
+      expect(await publishVerdict(nc, names.stopSubject('local-1-abcd'))).toMatch(denied);
+      expect(await publishVerdict(nc, `$KV.${names.buckets.jobs}.r-x.job`)).toMatch(denied);
+      expect(await publishVerdict(nc, `$JS.API.CONSUMER.MSG.NEXT.${names.streams.assignments}.${names.agentConsumer('local-1-abcd')}`)).toMatch(denied);
     } finally {
       await nc.close();
     }
@@ -70,7 +79,7 @@ describe('NATS credentials on the local stack', () => {
 
   it('no secret shows in status --json or the logs', async () => {
     const status = await katapult(['status', '--all', '--json'], env);
-    for (const secret of [auth.admin.pass, auth.agent.pass]) {
+    for (const secret of [admin.pass, ...Object.values(agents).map((agent) => agent.pass)]) {
       expect(status.stdout).not.toContain(secret);
       for (const log of ['coordinator.log', 'nats.log']) expect(readFileSync(join(home, 'logs', log), 'utf8')).not.toContain(secret);
     }

@@ -56,6 +56,8 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
     name: `katapult-agent-${identity.agentId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    // Its NATS user may be a moment away (the coordinator has just asked NATS to reload its users).
+    waitOnFirstConnect: true,
     ...(identity.natsUser ? { user: identity.natsUser, pass: identity.natsPassword ?? '' } : {}),
   });
   const js = jetstream(nc);

@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
-import { ensureNatsAuth, natsServerConfig, readNatsAuth, removeNatsAuth, type NatsAuth, type NatsCredentials } from './nats-auth.js';
+import { ensureNatsAuth, natsFiles, readNatsAuth, removeNatsAuth, writeNatsServerConfig, type NatsAuth, type NatsCredentials } from './nats-auth.js';
 
 /**
  * The local default's servers, started by Katapult itself when they are not running: nats-server with
@@ -132,8 +132,7 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
       dir,
       'nats',
       (port, log) => {
-        const configFile = join(dir, 'nats.conf');
-        writeFileSync(configFile, natsServerConfig({ port, storeDir: join(dir, 'nats'), cluster: CLUSTER, auth }), { mode: 0o600 });
+        const configFile = writeNatsServerConfig(dir, { port, cluster: CLUSTER, auth });
         return spawnDetached(binary, ['-c', configFile], log);
       },
       (port) => jetStreamReady(port, auth.admin),
@@ -197,8 +196,10 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
         KATAPULT_NATS_URL: natsUrl(stack),
         KATAPULT_NATS_USER: auth.admin.user,
         KATAPULT_NATS_PASSWORD: auth.admin.pass,
-        KATAPULT_AGENT_NATS_USER: auth.agent.user,
-        KATAPULT_AGENT_NATS_PASSWORD: auth.agent.pass,
+        // The coordinator issues each agent its own NATS user: it rewrites the users file and reloads NATS.
+        KATAPULT_NATS_USERS_FILE: natsFiles(dir).users,
+        KATAPULT_NATS_AGENTS_FILE: natsFiles(dir).agents,
+        KATAPULT_NATS_PID_FILE: natsFiles(dir).pid,
         KATAPULT_CLUSTER: stack.cluster,
         KATAPULT_HTTP_PORT: String(port),
         KATAPULT_AGENT_IMAGE: agentImage,

@@ -1,28 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterNames } from '@katapult/core';
+import { clusterNames, natsUsersConfig, type NatsUser } from '@katapult/core';
 
-export interface NatsCredentials {
-  user: string;
-  pass: string;
-}
+export type NatsCredentials = NatsUser;
 
-/** The CLI and the coordinator share `admin`; agents get `agent`, which cannot hand out work or touch job state. */
+/** The CLI and the coordinator share the admin user; each agent gets its own, issued by the coordinator. */
 export interface NatsAuth {
   admin: NatsCredentials;
-  agent: NatsCredentials;
 }
 
 /**
- * The stack's NATS credentials live in <state>/nats-auth.json, readable by this user only (0600), made when
- * the stack's NATS first starts and removed by `down`. They reach the coordinator and agents by environment.
+ * NATS files in the state folder, all readable by this user only (0600) and removed by `down`:
+ * `nats-auth.json` (the admin's credentials), `nats.conf` (the server's), `nats-users.conf` (its users,
+ * rewritten by the coordinator as it issues agent credentials), and the server's pid file for reloads.
  */
-const authPath = (dir: string) => join(dir, 'nats-auth.json');
+export const natsFiles = (dir: string) => ({
+  auth: join(dir, 'nats-auth.json'),
+  config: join(dir, 'nats.conf'),
+  users: join(dir, 'nats-users.conf'),
+  agents: join(dir, 'nats-agents.json'),
+  pid: join(dir, 'nats.pid'),
+});
 
 export function readNatsAuth(dir: string): NatsAuth | undefined {
   try {
-    return JSON.parse(readFileSync(authPath(dir), 'utf8')) as NatsAuth;
+    return JSON.parse(readFileSync(natsFiles(dir).auth, 'utf8')) as NatsAuth;
   } catch {
     return undefined;
   }
@@ -31,47 +34,32 @@ export function readNatsAuth(dir: string): NatsAuth | undefined {
 export function ensureNatsAuth(dir: string): NatsAuth {
   const existing = readNatsAuth(dir);
   if (existing) return existing;
-  const secret = () => randomBytes(24).toString('hex');
-  const auth: NatsAuth = { admin: { user: 'katapult-admin', pass: secret() }, agent: { user: 'katapult-agent', pass: secret() } };
-  writeFileSync(authPath(dir), `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 });
+  const auth: NatsAuth = { admin: { user: 'katapult-admin', pass: randomBytes(24).toString('hex') } };
+  writeFileSync(natsFiles(dir).auth, `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 });
   return auth;
 }
 
 export function removeNatsAuth(dir: string): void {
-  rmSync(authPath(dir), { force: true });
+  for (const file of Object.values(natsFiles(dir))) rmSync(file, { force: true });
 }
 
 /**
- * nats-server's configuration: 127.0.0.1 only, JetStream on disk, and no anonymous access. The agent user may
- * do what an agent does (heartbeat, take its assignments, report, log, read files, store outputs) but not
- * publish assignments or stop requests, write run or job records, or create, change, purge or delete streams.
+ * Writes nats-server's configuration: 127.0.0.1 only, JetStream on disk, no anonymous access, users from
+ * nats-users.conf. That file is only created here when missing: once agents exist, the coordinator owns it.
  */
-export function natsServerConfig(options: { port: number; storeDir: string; cluster: string; auth: NatsAuth }): string {
-  const names = clusterNames(options.cluster);
-  const { streams, buckets } = names;
-  const deny = [
-    names.assignmentWildcard,
-    `${names.stopSubject('*')}`,
-    `$KV.${buckets.runs}.>`,
-    `$KV.${buckets.jobs}.>`,
-    '$JS.API.STREAM.CREATE.>',
-    '$JS.API.STREAM.UPDATE.>',
-    '$JS.API.STREAM.DELETE.>',
-    ...[streams.assignments, streams.events, streams.logs, `KV_${buckets.runs}`, `KV_${buckets.jobs}`, `KV_${buckets.agents}`].map(
-      (stream) => `$JS.API.STREAM.PURGE.${stream}`,
-    ),
-    '$JS.API.CONSUMER.DELETE.>',
-  ];
+export function writeNatsServerConfig(dir: string, options: { port: number; cluster: string; auth: NatsAuth }): string {
+  const files = natsFiles(dir);
   const quoted = (value: string) => JSON.stringify(value);
-  return [
+  const config = [
     `listen: ${quoted(`127.0.0.1:${options.port}`)}`,
-    `jetstream: { store_dir: ${quoted(options.storeDir)} }`,
+    `pid_file: ${quoted(files.pid)}`,
+    `jetstream: { store_dir: ${quoted(join(dir, 'nats'))} }`,
     'authorization: {',
-    '  users: [',
-    `    { user: ${quoted(options.auth.admin.user)}, password: ${quoted(options.auth.admin.pass)} }`,
-    `    { user: ${quoted(options.auth.agent.user)}, password: ${quoted(options.auth.agent.pass)}, permissions: { publish: { deny: [${deny.map(quoted).join(', ')}] } } }`,
-    '  ]',
+    `  include ${quoted('nats-users.conf')}`,
     '}',
     '',
   ].join('\n');
+  writeFileSync(files.config, config, { mode: 0o600 });
+  if (!existsSync(files.users)) writeFileSync(files.users, natsUsersConfig(clusterNames(options.cluster), options.auth.admin, {}), { mode: 0o600 });
+  return files.config;
 }

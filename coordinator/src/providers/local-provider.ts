@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { InstanceSpec } from '@katapult/core';
 import type { Provider } from './provider.js';
+import type { AgentCredentialIssuer } from '../nats-users.js';
 
 export interface LocalProviderOptions {
   agentImage: string;
   natsUrl: string;
-  /** The agents' NATS credentials (the restricted agent user). */
-  natsUser?: string;
-  natsPassword?: string;
+  /** Issues each agent its own NATS user; without it agents connect with no credentials (a NATS without auth). */
+  credentials?: AgentCredentialIssuer;
   cluster: string;
   /** Label value on every container of this stack. */
   stackLabel: string;
@@ -70,6 +70,7 @@ export class LocalProvider implements Provider {
       ? await this.docker.listContainers({ all: true, filters: { label: [`${STACK}=${this.options.stackLabel}`, `${ROLE}=job`, `${AGENT}=${agentId}`] } })
       : [];
     for (const container of [agent, ...jobs]) await this.docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+    if (agentId) this.options.credentials?.revoke(agentId);
   }
 
   private async agentContainers(): Promise<Docker.ContainerInfo[]> {
@@ -81,12 +82,13 @@ export class LocalProvider implements Provider {
 
   private async startAgent(slot: number, agentId: string, spec: InstanceSpec): Promise<void> {
     const { options } = this;
+    const nats = options.credentials?.issue(agentId);
     const container = await this.docker.createContainer({
       name: `kp-${options.stackLabel}-local-${slot}`,
       Image: options.agentImage,
       Env: [
         `KATAPULT_NATS_URL=${options.natsUrl}`,
-        ...(options.natsUser ? [`KATAPULT_NATS_USER=${options.natsUser}`, `KATAPULT_NATS_PASSWORD=${options.natsPassword ?? ''}`] : []),
+        ...(nats ? [`KATAPULT_NATS_USER=${nats.user}`, `KATAPULT_NATS_PASSWORD=${nats.pass}`] : []),
         `KATAPULT_CLUSTER=${options.cluster}`,
         `KATAPULT_AGENT_ID=${agentId}`,
         `KATAPULT_INSTANCE_ID=${agentId}`,

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { natsUsersConfig, type ClusterNames, type NatsUser } from '@katapult/core';
+
+/** Issues each agent its own NATS user, limited to its own subjects (see agentPermissions). */
+export interface AgentCredentialIssuer {
+  issue(agentId: string): NatsUser;
+  revoke(agentId: string): void;
+}
+
+export interface NatsUsersFiles {
+  /** nats-server's users block, included by its configuration. */
+  users: string;
+  /** The agents' credentials, kept so a restarted coordinator keeps the users of agents still running. */
+  agents: string;
+  /** nats-server's pid file: a SIGHUP makes it reload its configuration. */
+  pid: string;
+}
+
+/**
+ * Writes the users file and asks nats-server to reload it. The local stack's NATS runs on this machine, so a
+ * signal is enough; a reload keeps every connection and JetStream state.
+ */
+export class NatsUsersFile implements AgentCredentialIssuer {
+  constructor(
+    private readonly names: ClusterNames,
+    private readonly admin: NatsUser,
+    private readonly files: NatsUsersFiles,
+  ) {}
+
+  issue(agentId: string): NatsUser {
+    const agents = this.read();
+    const credentials = { user: `agent-${agentId}`, pass: randomBytes(24).toString('hex') };
+    this.write({ ...agents, [agentId]: credentials });
+    return credentials;
+  }
+
+  revoke(agentId: string): void {
+    const { [agentId]: _gone, ...rest } = this.read();
+    this.write(rest);
+  }
+
+  private read(): Record<string, NatsUser> {
+    try {
+      return JSON.parse(readFileSync(this.files.agents, 'utf8')) as Record<string, NatsUser>;
+    } catch {
+      return {};
+    }
+  }
+
+  private write(agents: Record<string, NatsUser>): void {
+    writeFileSync(this.files.agents, `${JSON.stringify(agents, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(this.files.users, natsUsersConfig(this.names, this.admin, agents), { mode: 0o600 });
+    const pid = Number(readFileSync(this.files.pid, 'utf8').trim());
+    process.kill(pid, 'SIGHUP');
+  }
+}

@@ -1,0 +1,69 @@
+import type { ClusterNames } from './subjects.js';
+
+export interface NatsUser {
+  user: string;
+  pass: string;
+}
+
+export interface NatsPermissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+/**
+ * What one agent may do on NATS, and nothing more: heartbeat under its own key, create and read its own
+ * assignment consumer and ack its messages, hear its own stop requests, publish reports and log lines, read
+ * files and store outputs in the file store. It cannot assign work, stop another agent's jobs, write another
+ * agent's heartbeat, or touch run and job records.
+ */
+export function agentPermissions(names: ClusterNames, agentId: string): NatsPermissions {
+  const api = '$JS.API';
+  const assign = names.streams.assignments;
+  const consumer = names.agentConsumer(agentId);
+  const files = `OBJ_${names.fileStore}`;
+  return {
+    publish: [
+      `${api}.INFO`,
+      `${api}.STREAM.INFO.KV_${names.buckets.agents}`,
+      `${api}.STREAM.INFO.${files}`,
+      `$KV.${names.buckets.agents}.${agentId}`,
+      `${api}.CONSUMER.CREATE.${assign}.${consumer}`,
+      `${api}.CONSUMER.CREATE.${assign}.${consumer}.>`,
+      `${api}.CONSUMER.DURABLE.CREATE.${assign}.${consumer}`,
+      `${api}.CONSUMER.INFO.${assign}.${consumer}`,
+      `${api}.CONSUMER.MSG.NEXT.${assign}.${consumer}`,
+      `$JS.ACK.${assign}.${consumer}.>`,
+      names.eventWildcard,
+      names.logWildcard,
+      // The file store: read objects through short-lived consumers, write output archives.
+      `${api}.CONSUMER.CREATE.${files}`,
+      `${api}.CONSUMER.CREATE.${files}.>`,
+      `${api}.CONSUMER.INFO.${files}.>`,
+      `${api}.CONSUMER.MSG.NEXT.${files}.>`,
+      `${api}.CONSUMER.DELETE.${files}.>`,
+      `${api}.DIRECT.GET.${files}`,
+      `${api}.DIRECT.GET.${files}.>`,
+      `${api}.STREAM.MSG.GET.${files}`,
+      `${api}.STREAM.PURGE.${files}`,
+      `$JS.FC.${files}.>`,
+      `$O.${names.fileStore}.C.>`,
+      `$O.${names.fileStore}.M.>`,
+    ],
+    subscribe: ['_INBOX.>', names.stopSubject(agentId)],
+  };
+}
+
+/** The `users` block of nats-server's configuration: the admin (CLI, coordinator) and one user per agent. */
+export function natsUsersConfig(names: ClusterNames, admin: NatsUser, agents: Readonly<Record<string, NatsUser>>): string {
+  const quoted = (value: string) => JSON.stringify(value);
+  const list = (values: string[]) => `[${values.map(quoted).join(', ')}]`;
+  const lines = [`users: [`, `  { user: ${quoted(admin.user)}, password: ${quoted(admin.pass)} }`];
+  for (const [agentId, credentials] of Object.entries(agents).sort(([a], [b]) => a.localeCompare(b))) {
+    const permissions = agentPermissions(names, agentId);
+    lines.push(
+      `  { user: ${quoted(credentials.user)}, password: ${quoted(credentials.pass)}, permissions: { publish: { allow: ${list(permissions.publish)} }, subscribe: { allow: ${list(permissions.subscribe)} } } }`,
+    );
+  }
+  lines.push(']', '');
+  return lines.join('\n');
+}
