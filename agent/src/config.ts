@@ -5,6 +5,8 @@ export interface AgentConfig {
   natsUrl: string;
   natsUser?: string;
   natsPassword?: string;
+  /** The stack's CA certificate (PEM) when NATS requires TLS. */
+  natsCa?: string;
   cluster: string;
   agentId: string;
   instanceId: string;
@@ -46,6 +48,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   const agentId = required('KATAPULT_AGENT_ID');
   return {
     natsUrl: required('KATAPULT_NATS_URL'),
+    ...(env['KATAPULT_NATS_CA'] ? { natsCa: env['KATAPULT_NATS_CA'] } : {}),
     ...(env['KATAPULT_NATS_USER'] ? { natsUser: env['KATAPULT_NATS_USER'], natsPassword: env['KATAPULT_NATS_PASSWORD'] ?? '' } : {}),
     cluster: required('KATAPULT_CLUSTER'),
     agentId,

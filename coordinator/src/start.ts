@@ -19,6 +19,8 @@ export interface CoordinatorConfig {
   natsPassword?: string;
   /** Where to issue each agent its own NATS user (the local stack's files); none: agents connect as the coordinator's user is not given out. */
   natsUsersFiles?: NatsUsersFiles;
+  /** The stack's CA certificate (PEM) when NATS requires TLS; also handed to the agents. */
+  natsCa?: string;
   cluster: string;
   httpHost: string;
   httpPort: number;
@@ -42,6 +44,7 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     natsUrl: required('KATAPULT_NATS_URL'),
     ...optional('natsUser', env['KATAPULT_NATS_USER']),
     ...optional('natsPassword', env['KATAPULT_NATS_PASSWORD']),
+    ...optional('natsCa', env['KATAPULT_NATS_CA']),
     ...(env['KATAPULT_NATS_USERS_FILE'] && env['KATAPULT_NATS_AGENTS_FILE'] && env['KATAPULT_NATS_PID_FILE']
       ? { natsUsersFiles: { users: env['KATAPULT_NATS_USERS_FILE'], agents: env['KATAPULT_NATS_AGENTS_FILE'], pid: env['KATAPULT_NATS_PID_FILE'] } }
       : {}),
@@ -72,12 +75,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
+    ...(config.natsCa ? { tls: { ca: config.natsCa } } : {}),
   });
   await ensureStreams(nc, names);
   const store = await openJetStreamStore(nc, names, { agentTtlMs: config.heartbeatMs * 5 });
   const provider = new LocalProvider(new Docker(), {
     agentImage: config.agentImage,
     natsUrl: config.natsUrl,
+    ...(config.natsCa ? { natsCa: config.natsCa } : {}),
     ...(config.natsUsersFiles && config.natsUser
       ? { credentials: new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) }
       : {}),

@@ -85,3 +85,33 @@ describe('NATS credentials on the local stack', () => {
     }
   });
 });
+
+/** KATAPULT_TLS=1: the stack makes its own CA and server certificate; NATS then speaks TLS only. */
+describe('NATS with TLS (KATAPULT_TLS=1)', () => {
+  let env: NodeJS.ProcessEnv;
+  let home: string;
+
+  beforeAll(async () => {
+    await requireDocker();
+    home = await tempDir('e2e-nats-tls');
+    env = { KATAPULT_HOME: home, KATAPULT_TLS: '1' };
+  });
+  afterAll(async () => {
+    if (env) await katapult(['down'], env);
+  });
+
+  it('runs jobs over TLS, and a client that does not trust the stack CA is refused', async () => {
+    const project = await tempDir('e2e-nats-tls-project');
+    await writeFile(join(project, 'k.yaml'), 'jobs:\n  - run_command: echo over tls\n');
+    const launch = await katapult(['launch', join(project, 'k.yaml'), '--wait'], env);
+    expect(launch.code).toBe(0);
+    expect((await katapult(['logs', 'job-1'], env)).stdout).toBe('over tls\n');
+    expect(statSync(join(home, 'tls', 'nats-key.pem')).mode & 0o777).toBe(0o600);
+
+    const url = `nats://127.0.0.1:${(JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { nats: { port: number } }).nats.port}`;
+    const { admin } = JSON.parse(readFileSync(join(home, 'nats-auth.json'), 'utf8')) as { admin: Credentials };
+    await expect(connect({ servers: url, reconnect: false, ...admin })).rejects.toThrow(/certificate/i);
+    const trusted = await connect({ servers: url, reconnect: false, ...admin, tls: { ca: readFileSync(join(home, 'tls', 'ca.pem'), 'utf8') } });
+    await trusted.close();
+  }, 600_000);
+});

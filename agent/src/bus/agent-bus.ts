@@ -40,6 +40,7 @@ export interface AgentIdentity {
   natsUrl: string;
   natsUser?: string;
   natsPassword?: string;
+  natsCa?: string;
   cluster: string;
   agentId: string;
   instanceId: string;
@@ -59,6 +60,7 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
     // Its NATS user may be a moment away (the coordinator has just asked NATS to reload its users).
     waitOnFirstConnect: true,
     ...(identity.natsUser ? { user: identity.natsUser, pass: identity.natsPassword ?? '' } : {}),
+    ...(identity.natsCa ? { tls: { ca: identity.natsCa } } : {}),
   });
   const js = jetstream(nc);
   const agents: KV = await new Kvm(nc).open(names.buckets.agents);

@@ -4,12 +4,13 @@ import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { ExitCode, KatapultError } from '@katapult/core';
 import { registryConfig } from '@katapult/images';
-import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
-import { ensureNatsAuth, natsFiles, readNatsAuth, removeNatsAuth, writeNatsServerConfig, type NatsAuth, type NatsCredentials } from './nats-auth.js';
+import { ensureNatsAuth, natsFiles, readNatsAuth, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
+import { ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
+import { connectNats } from './nats.js';
 
 /**
  * The local default's servers, started by Katapult itself when they are not running: nats-server with
@@ -88,10 +89,10 @@ function requireBinary(name: string, aptPackage: string): string {
 }
 
 /** Open port is not enough: after a restart, JetStream answers only once it has recovered its streams. */
-async function jetStreamReady(port: number, credentials: NatsCredentials): Promise<boolean> {
+async function jetStreamReady(port: number, credentials: NatsAuth['admin']): Promise<boolean> {
   if (!(await portOpen(port))) return false;
   try {
-    const nc = await connect({ servers: `nats://127.0.0.1:${port}`, timeout: 1_000, ...credentials });
+    const nc = await connectNats({ url: `nats://127.0.0.1:${port}`, ...credentials });
     try {
       await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
       return true;
@@ -123,7 +124,10 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
   const previous = readStack(dir);
   const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
 
-  const auth = ensureNatsAuth(dir);
+  // TLS is decided when the stack's NATS is first set up (KATAPULT_TLS=1) and kept for its life.
+  const tls = tlsRequested() || existsSync(natsTlsFiles(dir).ca) ? ensureNatsTls(dir) : undefined;
+  ensureNatsAuth(dir);
+  const auth = requireNatsAuth(dir);
   let nats = previous?.nats;
   if (!alive(nats) || !(await portOpen(nats!.port))) {
     const binary = requireBinary('nats-server', 'nats-server');
@@ -132,7 +136,7 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
       dir,
       'nats',
       (port, log) => {
-        const configFile = writeNatsServerConfig(dir, { port, cluster: CLUSTER, auth });
+        const configFile = writeNatsServerConfig(dir, { port, cluster: CLUSTER, auth, ...(tls ? { tls } : {}) });
         return spawnDetached(binary, ['-c', configFile], log);
       },
       (port) => jetStreamReady(port, auth.admin),
@@ -197,6 +201,7 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
         KATAPULT_NATS_USER: auth.admin.user,
         KATAPULT_NATS_PASSWORD: auth.admin.pass,
         // The coordinator issues each agent its own NATS user: it rewrites the users file and reloads NATS.
+        ...(auth.admin.ca ? { KATAPULT_NATS_CA: auth.admin.ca } : {}),
         KATAPULT_NATS_USERS_FILE: natsFiles(dir).users,
         KATAPULT_NATS_AGENTS_FILE: natsFiles(dir).agents,
         KATAPULT_NATS_PID_FILE: natsFiles(dir).pid,

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterNames, natsUsersConfig, type NatsUser } from '@katapult/core';
+import { readCa, type NatsTlsFiles } from './nats-tls.js';
 
 export type NatsCredentials = NatsUser;
 
 /** The CLI and the coordinator share the admin user; each agent gets its own, issued by the coordinator. */
 export interface NatsAuth {
-  admin: NatsCredentials;
+  /** With the stack's CA when its NATS requires TLS, so a connection made from it trusts that server. */
+  admin: NatsCredentials & { ca?: string };
 }
 
 /**
@@ -24,11 +26,14 @@ export const natsFiles = (dir: string) => ({
 });
 
 export function readNatsAuth(dir: string): NatsAuth | undefined {
+  let auth: NatsAuth;
   try {
-    return JSON.parse(readFileSync(natsFiles(dir).auth, 'utf8')) as NatsAuth;
+    auth = JSON.parse(readFileSync(natsFiles(dir).auth, 'utf8')) as NatsAuth;
   } catch {
     return undefined;
   }
+  const ca = readCa(dir);
+  return ca ? { admin: { ...auth.admin, ca } } : auth;
 }
 
 export function ensureNatsAuth(dir: string): NatsAuth {
@@ -41,13 +46,14 @@ export function ensureNatsAuth(dir: string): NatsAuth {
 
 export function removeNatsAuth(dir: string): void {
   for (const file of Object.values(natsFiles(dir))) rmSync(file, { force: true });
+  rmSync(join(dir, 'tls'), { recursive: true, force: true });
 }
 
 /**
  * Writes nats-server's configuration: 127.0.0.1 only, JetStream on disk, no anonymous access, users from
  * nats-users.conf. That file is only created here when missing: once agents exist, the coordinator owns it.
  */
-export function writeNatsServerConfig(dir: string, options: { port: number; cluster: string; auth: NatsAuth }): string {
+export function writeNatsServerConfig(dir: string, options: { port: number; cluster: string; auth: NatsAuth; tls?: NatsTlsFiles }): string {
   const files = natsFiles(dir);
   const quoted = (value: string) => JSON.stringify(value);
   const config = [
@@ -57,6 +63,7 @@ export function writeNatsServerConfig(dir: string, options: { port: number; clus
     'authorization: {',
     `  include ${quoted('nats-users.conf')}`,
     '}',
+    ...(options.tls ? [`tls: { cert_file: ${quoted(options.tls.cert)}, key_file: ${quoted(options.tls.key)}, timeout: 2 }`] : []),
     '',
   ].join('\n');
   writeFileSync(files.config, config, { mode: 0o600 });

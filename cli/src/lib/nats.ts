@@ -5,10 +5,12 @@ export interface NatsAccess {
   url: string;
   user: string;
   pass: string;
+  /** The stack's CA certificate (PEM) when its NATS requires TLS. */
+  ca?: string;
 }
 
 export function connectNats(access: NatsAccess, name = 'katapult-cli'): Promise<NatsConnection> {
-  return connect({ servers: access.url, user: access.user, pass: access.pass, name });
+  return connect({ servers: access.url, user: access.user, pass: access.pass, name, ...(access.ca ? { tls: { ca: access.ca } } : {}) });
 }
 
 /** Opens a NATS connection for one piece of work and closes it whatever happens. */

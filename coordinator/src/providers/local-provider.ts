@@ -9,6 +9,8 @@ export interface LocalProviderOptions {
   natsUrl: string;
   /** Issues each agent its own NATS user; without it agents connect with no credentials (a NATS without auth). */
   credentials?: AgentCredentialIssuer;
+  /** The stack's CA certificate (PEM) when NATS requires TLS. */
+  natsCa?: string;
   cluster: string;
   /** Label value on every container of this stack. */
   stackLabel: string;
@@ -89,6 +91,7 @@ export class LocalProvider implements Provider {
       Env: [
         `KATAPULT_NATS_URL=${options.natsUrl}`,
         ...(nats ? [`KATAPULT_NATS_USER=${nats.user}`, `KATAPULT_NATS_PASSWORD=${nats.pass}`] : []),
+        ...(options.natsCa ? [`KATAPULT_NATS_CA=${options.natsCa}`] : []),
         `KATAPULT_CLUSTER=${options.cluster}`,
         `KATAPULT_AGENT_ID=${agentId}`,
         `KATAPULT_INSTANCE_ID=${agentId}`,

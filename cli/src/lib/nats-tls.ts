@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, KatapultError } from '@katapult/core';
+
+export interface NatsTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export const natsTlsFiles = (dir: string): NatsTlsFiles => ({
+  ca: join(dir, 'tls', 'ca.pem'),
+  cert: join(dir, 'tls', 'nats.pem'),
+  key: join(dir, 'tls', 'nats-key.pem'),
+});
+
+/** TLS for NATS is asked for with KATAPULT_TLS=1 when a stack starts, for agents reached across a network. */
+export function tlsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['1', 'true', 'yes'].includes((env['KATAPULT_TLS'] ?? '').toLowerCase());
+}
+
+/**
+ * A private certificate authority and a server certificate for 127.0.0.1 and localhost, made with openssl
+ * once per stack. Keys are readable by this user only. Clients trust the stack's CA, nothing else.
+ */
+export function ensureNatsTls(dir: string): NatsTlsFiles {
+  const files = natsTlsFiles(dir);
+  if (existsSync(files.ca) && existsSync(files.cert) && existsSync(files.key)) return files;
+  mkdirSync(join(dir, 'tls'), { recursive: true, mode: 0o700 });
+  const caKey = join(dir, 'tls', 'ca-key.pem');
+  const request = join(dir, 'tls', 'nats.csr');
+  const extensions = join(dir, 'tls', 'nats.ext');
+  const openssl = (args: string[], input?: string) => {
+    try {
+      execFileSync('openssl', args, { stdio: ['pipe', 'ignore', 'pipe'], ...(input ? { input } : {}) });
+    } catch (error) {
+      throw new KatapultError('KP_TLS_CERTIFICATES', `could not make the stack's TLS certificates with openssl: ${String((error as Error).message).split('\n')[0]}`, {
+        hint: 'install openssl (apt-get install openssl), or start the stack without KATAPULT_TLS',
+        exitCode: ExitCode.infrastructure,
+      });
+    }
+  };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=katapult stack CA', '-keyout', caKey, '-out', files.ca]);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', files.key, '-out', request]);
+  writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(['x509', '-req', '-in', request, '-CA', files.ca, '-CAkey', caKey, '-CAcreateserial', '-days', '825', '-extfile', extensions, '-out', files.cert]);
+  for (const key of [caKey, files.key]) chmodSync(key, 0o600);
+  return files;
+}
+
+/** The stack's CA certificate when its NATS speaks TLS. */
+export function readCa(dir: string): string | undefined {
+  try {
+    return readFileSync(natsTlsFiles(dir).ca, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
