@@ -13,6 +13,7 @@ command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || need_packages+=(nats-server)
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 [ -x /usr/sbin/debootstrap ] || command -v debootstrap >/dev/null 2>&1 || need_packages+=(debootstrap)
+command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
