@@ -18,6 +18,27 @@ describe('merged log lines', () => {
     expect(prefix('broken', 'oops')).toBe('\x1b[32mbroken  |\x1b[0m oops');
   });
 
+  it('a merged log reads as columns, plain or coloured (escapes shown as \\u001b)', () => {
+    const printed: [string, string][] = [['greet', 'hello from local-0'], ['count-1', 'tick 1'], ['broken', 'about to fail'], ['count-1', 'tick 2'], ['greet', '']];
+    const block = (colour: boolean) => printed.map(([job, line]) => logLinePrefixer(jobs, colour)(job, line)).join('\n');
+    expect(block(false)).toMatchInlineSnapshot(`
+      "greet   | hello from local-0
+      count-1 | tick 1
+      broken  | about to fail
+      count-1 | tick 2
+      greet   | "
+    `);
+    expect(JSON.stringify(block(true).split('\n'), null, 2)).toMatchInlineSnapshot(`
+      "[
+        "\\u001b[36mgreet   |\\u001b[0m hello from local-0",
+        "\\u001b[33mcount-1 |\\u001b[0m tick 1",
+        "\\u001b[32mbroken  |\\u001b[0m about to fail",
+        "\\u001b[33mcount-1 |\\u001b[0m tick 2",
+        "\\u001b[36mgreet   |\\u001b[0m "
+      ]"
+    `);
+  });
+
   it('colour only for a terminal, and not when NO_COLOR is set', () => {
     expect(shouldColour({ isTTY: true }, {})).toBe(true);
     expect(shouldColour({ isTTY: true }, { NO_COLOR: '' })).toBe(true);

@@ -1,18 +1,9 @@
-import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { clusterNames, isFinal } from '@katapult/core';
 import { KatapultCommand } from '../base-command.js';
 import { findRun, stackContext } from '../lib/context.js';
-import { fetchOutputArchive } from '../lib/fetch-outputs.js';
+import { fetchRunOutputs, type FetchedJob } from '../lib/fetch-outputs.js';
 import { withNats } from '../lib/nats.js';
-
-interface FetchedJob {
-  job: string;
-  state: string;
-  folder: string;
-  files: string[];
-  missing: string[];
-}
 
 export default class Fetch extends KatapultCommand {
   static override description = "download the output files of a run's jobs into OUT/<run>/<job>/ (the latest run by default)";
@@ -24,20 +15,12 @@ export default class Fetch extends KatapultCommand {
     const { args, flags } = await this.parse(Fetch);
     const context = stackContext();
     const run = await findRun(context.client, args.run);
-    const names = clusterNames(context.stack.cluster);
-    const jobs: FetchedJob[] = [];
-    await withNats(context.nats, async (nc) => {
-      for (const job of run.jobs) {
-        if (job.outputFiles.length === 0) continue;
-        const folder = join(flags.out, run.id, job.id);
-        const files = job.outputs?.object ? await fetchOutputArchive(nc, names, job.outputs.object, folder) : [];
-        const missing = job.outputs?.missing ?? (isFinal(job.state) ? job.outputFiles : []);
-        jobs.push({ job: job.id, state: job.state, folder, files, missing });
-        if (files.length > 0) this.log(`${job.id}: ${files.length} file${files.length === 1 ? '' : 's'} -> ${folder}`);
-        if (!isFinal(job.state)) this.warn(`${job.id} is ${job.state}; fetch again once it ends`);
-        else if (missing.length > 0) this.warn(`${job.id} (${job.state}) did not write ${missing.join(', ')}`);
-      }
-    });
+    const jobs = await withNats(context.nats, (nc) => fetchRunOutputs(nc, clusterNames(context.stack.cluster), run, flags.out));
+    for (const { job, state, folder, files, missing } of jobs) {
+      if (files.length > 0) this.log(`${job}: ${files.length} file${files.length === 1 ? '' : 's'} -> ${folder}`);
+      if (!isFinal(state)) this.warn(`${job} is ${state}; fetch again once it ends`);
+      else if (missing.length > 0) this.warn(`${job} (${state}) did not write ${missing.join(', ')}`);
+    }
     if (jobs.length === 0) this.log(`no job of run ${run.id} has output_files`);
     return { runId: run.id, out: flags.out, jobs };
   }

@@ -1,17 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { dirname } from 'node:path';
-import { clusterNames, ExitCode, type RunView } from '@katapult/core';
+import { ExitCode, type RunView } from '@katapult/core';
 import { KatapultCommand } from '../base-command.js';
-import { CoordinatorClient } from '../lib/client.js';
-import { requireApiToken } from '../lib/api-token.js';
-import { REPO_ROOT } from '../lib/context.js';
-import { coordinatorUrl, ensureCoordinator, natsUrl, requireNatsAuth } from '../lib/local-stack.js';
 import { readConfigFile } from '../lib/config-file.js';
-import { resolveRunFiles, uploadRunFiles } from '../lib/run-files.js';
-import { withNats } from '../lib/nats.js';
-import { formatBytes } from '../render/table.js';
+import { resolveRunFiles } from '../lib/run-files.js';
 import { liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
-import { buildEnvironments, prepareAgentImage } from '../lib/prepare-images.js';
+import { buildEnvironments } from '../lib/prepare-images.js';
+import { submitRun } from '../lib/submit-run.js';
 import { watchRun } from '../lib/watch-run.js';
 import { renderRun } from '../render/run-view.js';
 
@@ -50,16 +45,9 @@ export default class Launch extends KatapultCommand {
     const context = await openStack(step);
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const stack = await ensureCoordinator(context.stateDir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
-    const nats = { url: natsUrl(stack), ...requireNatsAuth(context.stateDir).admin };
-    const upload = await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
-    if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
-    const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(context.stateDir));
-    const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
-    const created = await client.createRun({ spec, configFile: args.file, images, files: upload.files });
+    const created = await submitRun(context, { spec, configFile: args.file, environments, projectFiles }, step);
+    const { client, stack } = created;
     runId = created.runId;
-    if (created.resumed) step(`run ${runId} is already going for this config (recover: true); following it instead of starting it again`);
-    else step(`run ${runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
     if (flags.detach) return { runId, resumed: created.resumed };
 
     const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {

@@ -17,8 +17,7 @@ export interface StackContext {
 }
 
 /** For commands that talk to a running stack (status, logs). */
-export function stackContext(): StackContext {
-  const dir = stateDir();
+export function stackContext(dir = stateDir()): StackContext {
   const stack = requireStack(dir);
   return { dir, stack, client: new CoordinatorClient(coordinatorUrl(stack), requireApiToken(dir)), nats: { url: natsUrl(stack), ...requireNatsAuth(dir).admin } };
 }

@@ -1,12 +1,35 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
 import * as tar from 'tar-stream';
-import { checkRelativePath, ExitCode, KatapultError, type ClusterNames } from '@katapult/core';
+import { checkRelativePath, ExitCode, isFinal, KatapultError, type ClusterNames, type JobState, type RunView } from '@katapult/core';
+
+export interface FetchedJob {
+  job: string;
+  state: JobState;
+  /** Where its files went: OUT/<run>/<job>. */
+  folder: string;
+  files: string[];
+  /** Output files it did not write (all of them while it has not ended). */
+  missing: string[];
+}
+
+/** Every job of the run that names output_files, its archive (if any yet) unpacked into OUT/<run>/<job>/. */
+export async function fetchRunOutputs(nc: NatsConnection, names: ClusterNames, run: RunView, out: string): Promise<FetchedJob[]> {
+  const jobs: FetchedJob[] = [];
+  for (const job of run.jobs) {
+    if (job.outputFiles.length === 0) continue;
+    const folder = join(out, run.id, job.id);
+    const files = job.outputs?.object ? await fetchOutputArchive(nc, names, job.outputs.object, folder) : [];
+    const missing = job.outputs?.missing ?? (isFinal(job.state) ? job.outputFiles : []);
+    jobs.push({ job: job.id, state: job.state, folder, files, missing });
+  }
+  return jobs;
+}
 
 /**
  * Writes one job's output archive into `into`, keeping the paths the job wrote them at. An entry that would land

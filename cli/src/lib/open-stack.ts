@@ -14,10 +14,9 @@ export function stepLogger(log: (line: string) => void): (message: string) => vo
 }
 
 /** What `build` and `launch` do once the config is read: check Docker, start NATS and the registry, resolve the base image. */
-export async function openStack(step: (message: string) => void): Promise<BuildContext> {
+export async function openStack(step: (message: string) => void, dir = stateDir()): Promise<BuildContext> {
   const docker = connectDocker();
   await checkDocker(docker);
-  const dir = stateDir();
   const stack = await ensureInfrastructure(dir, step);
   const onProgress: BuildContext['onProgress'] = (event) => {
     if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);

@@ -10,9 +10,15 @@ export interface WatchOptions {
   agentBootTimeoutMs?: number;
   /** Where to look when agents do not come up. */
   agentLogHint: string;
+  /** When to stop (default: the run is over); may throw to give up. */
+  until?: (run: RunView) => boolean;
 }
 
-/** Polls the run until it is over, reporting each job's state changes as they happen. */
+export function runOver(run: RunView): boolean {
+  return run.state !== 'running' && run.jobs.every((job) => isFinal(job.state));
+}
+
+/** Polls the run until it is over (or `until` says so), reporting each job's state changes as they happen. */
 export async function watchRun(client: CoordinatorClient, runId: string, onLine: (line: string) => void, options: WatchOptions): Promise<RunView> {
   const started = Date.now();
   const bootTimeout = options.agentBootTimeoutMs ?? 90_000;
@@ -35,7 +41,7 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
     }
     for (const line of describeChanges(previous, run)) onLine(line);
     previous = run;
-    if (run.state !== 'running' && run.jobs.every((job) => isFinal(job.state))) return run;
+    if ((options.until ?? runOver)(run)) return run;
     if (!sawAgent) {
       sawAgent = (await client.listAgents()).length > 0;
       if (!sawAgent && Date.now() - started > bootTimeout) {

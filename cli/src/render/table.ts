@@ -7,16 +7,19 @@ export function renderTable(headers: string[], rows: string[][]): string {
 
 export function formatDuration(ms: number | null): string {
   if (ms === null || ms < 0) return '-';
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m${Math.round((ms % 60_000) / 1000)}s`;
+  // Rounded before choosing the form, so 59.96 s reads 1m0s (not 60.0s) and 59m59.6s reads 60m0s (not 59m60s).
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
 }
 
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB'];
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
+  // Compared as printed, so 999.96 kB reads 1.0MB, not 1000.0kB.
+  while (Number(value.toFixed(unit === 0 ? 0 : 1)) >= 1000 && unit < units.length - 1) {
     value /= 1000;
     unit += 1;
   }

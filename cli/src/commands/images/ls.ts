@@ -4,7 +4,7 @@ import { KatapultCommand } from '../../base-command.js';
 import { stateDir } from '../../lib/state-dir.js';
 import { ensureInfrastructure } from '../../lib/local-stack.js';
 import { resolveRegistry } from '../../lib/prepare-images.js';
-import { formatBytes, renderTable } from '../../render/table.js';
+import { renderImages } from '../../render/images.js';
 
 export default class ImagesLs extends KatapultCommand {
   static override description = 'list the environment images in the registry, with size, creation time and environment';
@@ -19,12 +19,7 @@ export default class ImagesLs extends KatapultCommand {
     const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
     const { registry } = await resolveRegistry({ registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] }, stack);
     const images = await listEnvironmentImages(registry);
-    this.log(
-      renderTable(
-        ['TAG', 'ENVIRONMENT', 'SIZE', 'CREATED'],
-        images.map((image) => [image.tag, image.environment ?? '-', formatBytes(image.size), image.created?.slice(0, 19).replace('T', ' ') ?? '-']),
-      ),
-    );
+    this.log(renderImages(images));
     return images;
   }
 }

@@ -1,0 +1,40 @@
+import { clusterNames, type RunSpec } from '@katapult/core';
+import type { EnvironmentImage, ProjectFile } from '@katapult/images';
+import { requireApiToken } from './api-token.js';
+import { CoordinatorClient } from './client.js';
+import { REPO_ROOT, type StackContext } from './context.js';
+import { coordinatorUrl, ensureCoordinator, natsUrl, requireNatsAuth } from './local-stack.js';
+import { withNats } from './nats.js';
+import { prepareAgentImage, type BuildContext } from './prepare-images.js';
+import { uploadRunFiles } from './run-files.js';
+import { formatBytes } from '../render/table.js';
+
+export interface Submission {
+  spec: RunSpec;
+  /** As the user named it; shown by status. */
+  configFile: string;
+  environments: readonly EnvironmentImage[];
+  projectFiles: readonly ProjectFile[];
+}
+
+export interface SubmittedRun extends StackContext {
+  runId: string;
+  /** The same submission was already running (`recover`), so that run is followed instead. */
+  resumed: boolean;
+}
+
+/** What `launch` does once the images are built: starts the coordinator if needed, stores the run's files, submits the run. */
+export async function submitRun(context: BuildContext, submission: Submission, step: (message: string) => void): Promise<SubmittedRun> {
+  const { spec, configFile, environments, projectFiles } = submission;
+  const dir = context.stateDir;
+  const stack = await ensureCoordinator(dir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
+  const nats = { url: natsUrl(stack), ...requireNatsAuth(dir).admin };
+  const upload = await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
+  if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
+  const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(dir));
+  const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
+  const created = await client.createRun({ spec, configFile, images, files: upload.files });
+  if (created.resumed) step(`run ${created.runId} is already going for this config (recover: true); following it instead of starting it again`);
+  else step(`run ${created.runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
+  return { dir, stack, client, nats, runId: created.runId, resumed: created.resumed };
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import type { JobView, RunView } from '@katapult/core';
+import { describeChanges, renderRun } from '../src/render/run-view.js';
+
+const T0 = Date.UTC(2026, 10, 25, 8, 15, 2);
+const RUN_ID = 'r-20261125-081502-3fa9';
+
+function job(id: string, patch: Partial<JobView>): JobView {
+  return {
+    id,
+    runId: RUN_ID,
+    envName: 'base',
+    state: 'pending',
+    attempt: 1,
+    agentId: null,
+    exitCode: null,
+    reason: null,
+    message: null,
+    outputFiles: [],
+    outputs: null,
+    createdAt: T0,
+    startedAt: null,
+    finishedAt: null,
+    ...patch,
+  };
+}
+
+const running: RunView = {
+  id: RUN_ID,
+  project: 'hello',
+  configFile: 'examples/hello/katapult.yaml',
+  state: 'running',
+  createdAt: T0,
+  finishedAt: null,
+  jobs: [
+    job('greet', { state: 'done', agentId: 'local-0-1a2b', exitCode: 0, reason: 'exit_zero', startedAt: T0 + 1_000, finishedAt: T0 + 2_300 }),
+    job('count-1', { state: 'running', agentId: 'local-0-1a2b', startedAt: T0 + 1_200 }),
+    job('count-2', { state: 'pulling', agentId: 'local-1-9f8e' }),
+    job('simulation-long-name', { envName: 'science', state: 'pending', attempt: 2, reason: 'agent_lost' }),
+    job('broken', { state: 'failed', agentId: 'local-1-9f8e', exitCode: 3, reason: 'exit_nonzero', startedAt: T0 + 1_000, finishedAt: T0 + 126_400 }),
+  ],
+};
+const NOW = T0 + 4_000;
+
+describe('status and the end of launch', () => {
+  it('a header with the count of jobs in each state, then one row per job in config order', () => {
+    expect(renderRun(running, NOW)).toMatchInlineSnapshot(`
+      "run r-20261125-081502-3fa9 (hello, examples/hello/katapult.yaml): running — 1 done, 1 running, 1 pulling, 1 pending, 1 failed
+      JOB                   ENV      AGENT         STATE    ATTEMPT  EXIT  DURATION
+      greet                 base     local-0-1a2b  done     1        0     1.3s
+      count-1               base     local-0-1a2b  running  1        -     2.8s
+      count-2               base     local-1-9f8e  pulling  1        -     -
+      simulation-long-name  science  -             pending  2        -     -
+      broken                base     local-1-9f8e  failed   1        3     2m5s"
+    `);
+  });
+
+  it('a finished run, every job ended', () => {
+    const over: RunView = {
+      ...running,
+      state: 'aborted',
+      finishedAt: T0 + 9_000,
+      jobs: [
+        job('greet', { state: 'done', agentId: 'local-0-1a2b', exitCode: 0, startedAt: T0, finishedAt: T0 + 59_960 }),
+        job('nap', { state: 'aborted', agentId: 'local-0-1a2b', exitCode: 137, reason: 'cancelled', startedAt: T0, finishedAt: T0 + 3_600_000 }),
+        job('never', { state: 'aborted', reason: 'cancelled', finishedAt: T0 + 1_000 }),
+      ],
+    };
+    expect(renderRun(over, NOW)).toMatchInlineSnapshot(`
+      "run r-20261125-081502-3fa9 (hello, examples/hello/katapult.yaml): aborted — 1 done, 2 aborted
+      JOB    ENV   AGENT         STATE    ATTEMPT  EXIT  DURATION
+      greet  base  local-0-1a2b  done     1        0     1m0s
+      nap    base  local-0-1a2b  aborted  1        137   60m0s
+      never  base  -             aborted  1        -     -"
+    `);
+  });
+});
+
+describe("launch's progress lines", () => {
+  it('one line per job whose state or attempt changed; new pending jobs are not news', () => {
+    const before: RunView = { ...running, jobs: running.jobs.map((entry) => ({ ...entry, state: 'pending', agentId: null, attempt: 1 })) };
+    expect(describeChanges(undefined, before)).toEqual([]);
+    expect(describeChanges(before, running)).toMatchInlineSnapshot(`
+      [
+        "greet done on local-0-1a2b",
+        "count-1 running on local-0-1a2b",
+        "count-2 pulling on local-1-9f8e",
+        "simulation-long-name pending (attempt 2)",
+        "broken failed on local-1-9f8e (exit 3)",
+      ]
+    `);
+  });
+});
