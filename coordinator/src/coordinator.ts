@@ -206,7 +206,7 @@ export class Coordinator {
       this.autoStoppedAfter = undefined;
       if (now - this.instancesCheckedAt < (this.options.instanceCheckMs ?? 5_000)) return;
       this.instancesCheckedAt = now;
-      await provider.ensure(latest.instances);
+      await provider.ensure(latest.instances, { project: latest.project, runId: latest.id });
       return;
     }
     const finished = all.filter((run) => run.finishedAt !== null).sort((a, b) => a.finishedAt! - b.finishedAt!).at(-1);

@@ -7,3 +7,5 @@ export { readCoordinatorConfig, startCoordinator, type CoordinatorConfig, type R
 export { openJetStreamStore } from './store/jetstream-store.js';
 export type { RunRecord, Store, Versioned } from './store/store.js';
 export { ensureStreams } from './streams.js';
+export type { EnsureContext } from './providers/provider.js';
+export * from './providers/aws/index.js';

@@ -44,7 +44,7 @@ export class RunService {
     if (spec.recover) {
       const going = (await this.store.listRuns()).find((run) => run.state === 'running' && run.fingerprint === fingerprint);
       if (going) {
-        await this.provider.ensure(going.instances);
+        await this.provider.ensure(going.instances, { project: going.project, runId: going.id });
         return { runId: going.id, jobs: spec.jobs.length, resumed: true };
       }
     }
@@ -93,7 +93,7 @@ export class RunService {
     }
     // The run becomes visible (and schedulable) only once all of its jobs are stored.
     await this.store.putRun(run);
-    await this.provider.ensure(spec.instances);
+    await this.provider.ensure(spec.instances, { project: spec.project, runId });
     return { runId, jobs: spec.jobs.length, resumed: false };
   }
 

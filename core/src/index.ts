@@ -6,6 +6,7 @@ export type { NormalizeOptions } from './config/normalize.js';
 export { checkRelativePath } from './model/paths.js';
 export { shellQuote } from './model/shell.js';
 export { formatMemory, jobMemoryLimit, MIN_MEMORY_BYTES, parseMemory, type MemoryParse } from './model/memory.js';
+export { parseDuration, type DurationParse } from './model/duration.js';
 export * from './model/job-files.js';
 export * from './model/run-spec.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';

@@ -48,6 +48,7 @@ function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOp
     number: raw.number ?? 1,
     eco: raw.eco ?? false,
     ecoLife: raw.eco_life ?? null,
+    ecoFallback: raw.eco_fallback ?? true,
     maxBid: raw.max_bid ?? null,
     region: raw.region ?? null,
     imgId: raw.img_id ?? null,

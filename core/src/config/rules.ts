@@ -5,6 +5,7 @@ import { closest } from './schema-issues.js';
 import { checkRelativePath } from '../model/paths.js';
 import { normalizeRelative, splitRunScript } from '../model/job-files.js';
 import { formatMemory, parseMemory } from '../model/memory.js';
+import { parseDuration } from '../model/duration.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCpus: number): ConfigIssue[] {
@@ -34,6 +35,11 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
   const instanceMemory = (raw.instances ?? []).map((instance, i) => memoryOf(['instances', i, 'memory'], instance.memory));
   // A job can only be too big for the instances when every one of them says how much memory it has.
   const largestMemory = instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...(instanceMemory as number[])) : null;
+  (raw.instances ?? []).forEach((instance, i) => {
+    if (instance.eco_life === null || instance.eco_life === undefined) return;
+    const life = parseDuration(instance.eco_life);
+    if (!life.ok) add(['instances', i, 'eco_life'], life.problem);
+  });
   const jobNames = new Map<string, number>();
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');

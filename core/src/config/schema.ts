@@ -26,6 +26,8 @@ export const InstanceSchema = Type.Object(
     disk_type: nullable(Type.String()),
     eco: nullable(Type.Boolean()),
     eco_life: nullable(Type.Union([Type.String(), Type.Number()])),
+    /** With `eco: true`, launch on-demand when spot has no capacity or `max_bid` is below the spot price (new; default true). */
+    eco_fallback: nullable(Type.Boolean()),
     max_bid: nullable(Type.Number({ exclusiveMinimum: 0 })),
     number: nullable(Type.Integer({ minimum: 1, maximum: 1000 })),
     explode: nullable(Type.Boolean()),

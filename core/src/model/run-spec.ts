@@ -21,6 +21,8 @@ export const InstanceSpecSchema = Type.Object({
   number: Type.Integer({ minimum: 1 }),
   eco: Type.Boolean(),
   ecoLife: Type.Union([Type.String(), Type.Number(), Type.Null()]),
+  /** With `eco`, fall back to on-demand when spot cannot be had (no capacity, `max_bid` too low). */
+  ecoFallback: Type.Boolean(),
   maxBid: Type.Union([Type.Number(), Type.Null()]),
   region: nullableString,
   imgId: nullableString,

@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { DEFAULT_PROJECT, ExitCode, KatapultError, type InstanceSpec } from '@katapult/core';
+import type { EnsureContext, Provider } from '../provider.js';
+import { awsCall, errorName, isSpotUnavailable, toKatapultError } from './aws-errors.js';
+import { ensureInstanceProfile, ensureKeyPair, ensureSecurityGroup, resolveImage, resolveNetwork, type ResolvedImage } from './aws-resources.js';
+import { DEFAULT_INSTANCE_TYPE, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
+import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
+import { renderUserData } from './user-data.js';
+
+export interface AwsClients {
+  ec2: EC2Client;
+  iam: IAMClient;
+}
+
+/** What each instance's agent is started with (see user-data.ts). */
+export interface AwsAgentSettings {
+  /** The agent image, in a registry the instances can pull from: ECR (`katapult/*` repositories) with the instance role. */
+  image: string;
+  /** NATS as the instances reach it, and the restricted agent user. */
+  natsUrl: string;
+  natsUser?: string | undefined;
+  natsPassword?: string | undefined;
+  stackLabel: string;
+  heartbeatMs?: number | undefined;
+}
+
+export interface AwsProviderOptions {
+  cluster: string;
+  /** The clients' region (null: the SDK's default); every `instances[].region` given must be this one. */
+  region: string | null;
+  agent: AwsAgentSettings;
+  /** Owner used when `ensure` is called without a context. */
+  project?: string;
+  runId?: string;
+  /** Opens SSH (port 22) to this range only; none by default. */
+  sshCidr?: string | null;
+  /** Creates the project's key pair and writes its private key to this file (0600). */
+  keyPairFile?: string | null;
+  log?: (line: string) => void;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  newToken?: () => string;
+  /** How long a launched instance that DescribeInstances does not list yet (EC2 is eventually consistent) still counts. */
+  launchGraceMs?: number;
+}
+
+interface ProjectResources {
+  subnetId: string;
+  securityGroupId: string;
+  instanceProfileName: string;
+  keyName: string | null;
+}
+
+interface LiveInstance {
+  id: string;
+  group: string | undefined;
+  spec: string | undefined;
+}
+
+const LIVE_STATES = ['pending', 'running'];
+/** An instance profile just created is refused by RunInstances until IAM has spread it: retried this many times. */
+const PROFILE_ATTEMPTS = 8;
+
+/**
+ * EC2 instances, each booting one agent (user-data.ts). `ensure` counts the project's live instances of each
+ * `instances` entry by their tags and launches the missing ones: spot when `eco`, falling back to on-demand when
+ * spot cannot be had and `eco_fallback` (default) allows it. Calls are serialized, so two overlapping `ensure`
+ * calls never launch the same instances twice. `terminateAll` terminates the cluster's instances and does not wait;
+ * the project's other resources stay for the next run, and `katapult down` (aws-down.ts) removes them.
+ */
+export class AwsProvider implements Provider {
+  readonly name = 'aws';
+  private readonly resources = new Map<string, Promise<ProjectResources>>();
+  private readonly images = new Map<string, Promise<ResolvedImage>>();
+  /** Instances launched by this provider, until DescribeInstances lists them. */
+  private readonly launched = new Map<string, LiveInstance & { project: string; at: number }>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly options: AwsProviderOptions,
+  ) {}
+
+  ensure(instances: readonly InstanceSpec[], context?: EnsureContext): Promise<string[]> {
+    return this.serialized(() => this.ensureNow(instances, context));
+  }
+
+  terminateAll(): Promise<string[]> {
+    return this.serialized(async () => {
+      const ids = (await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopping', 'stopped'] }])).map(
+        (instance) => instance.id,
+      );
+      for (let i = 0; i < ids.length; i += 500) {
+        const batch = ids.slice(i, i + 500);
+        await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () => this.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: batch })));
+      }
+      this.launched.clear();
+      if (ids.length > 0) this.log(`terminated ${ids.join(', ')}`);
+      return ids;
+    });
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async ensureNow(instances: readonly InstanceSpec[], context: EnsureContext | undefined): Promise<string[]> {
+    const owner: Owner = { project: context?.project ?? this.options.project ?? DEFAULT_PROJECT, runId: context?.runId ?? this.options.runId ?? 'none' };
+    this.checkRegions(instances);
+    const resources = await this.projectResources(owner);
+    const live = await this.liveInstances(owner.project);
+    const ids: string[] = [];
+    for (const spec of instances) {
+      const hash = instanceSpecHash(spec);
+      const mine = live.filter((instance) => instance.group === String(spec.group) && instance.spec === hash);
+      ids.push(...mine.map((instance) => instance.id));
+      const missing = spec.number - mine.length;
+      if (missing > 0) ids.push(...(await this.launch(spec, missing, owner, resources)));
+    }
+    return ids;
+  }
+
+  private checkRegions(instances: readonly InstanceSpec[]): void {
+    const region = this.options.region;
+    const other = instances.find((spec) => spec.region !== null && spec.region !== region);
+    if (other) {
+      throw new KatapultError(
+        'KP_AWS_REGION',
+        `instances[${other.group}].region is ${other.region} but the AWS provider works in ${region ?? "the profile's default region"}`,
+        { exitCode: ExitCode.badInput, hint: 'give every instances entry the same region (several regions are not supported yet)' },
+      );
+    }
+  }
+
+  /** Network, security group, instance profile and key pair of a project: made once per provider, reused after. */
+  private projectResources(owner: Owner): Promise<ProjectResources> {
+    let pending = this.resources.get(owner.project);
+    if (!pending) {
+      pending = (async () => {
+        const { ec2, iam } = this.clients;
+        const network = await resolveNetwork(ec2, owner);
+        const securityGroupId = await ensureSecurityGroup(ec2, owner, network.vpcId, this.options.sshCidr);
+        const profile = await ensureInstanceProfile(iam, owner, this.options.region);
+        const keyName = this.options.keyPairFile ? await ensureKeyPair(ec2, owner, this.options.keyPairFile) : null;
+        return { subnetId: network.subnetId, securityGroupId, instanceProfileName: profile.name, keyName };
+      })();
+      this.resources.set(owner.project, pending);
+      pending.catch(() => this.resources.delete(owner.project));
+    }
+    return pending;
+  }
+
+  /** The project's pending and running instances in this cluster, with those just launched that EC2 does not list yet. */
+  private async liveInstances(project: string): Promise<LiveInstance[]> {
+    const listed = await this.describe([
+      tagFilter(TAG.cluster, this.options.cluster),
+      tagFilter(TAG.project, project),
+      { Name: 'instance-state-name', Values: LIVE_STATES },
+    ]);
+    const seen = new Set(listed.map((instance) => instance.id));
+    const now = this.now();
+    for (const [id, recent] of this.launched) {
+      if (seen.has(id) || now - recent.at > (this.options.launchGraceMs ?? 120_000)) this.launched.delete(id);
+      else if (recent.project === project) listed.push(recent);
+    }
+    return listed;
+  }
+
+  private async describe(filters: Filter[]): Promise<LiveInstance[]> {
+    const found: LiveInstance[] = [];
+    let token: string | undefined;
+    do {
+      const page = await awsCall({ service: 'EC2', operation: 'DescribeInstances' }, () =>
+        this.clients.ec2.send(new DescribeInstancesCommand({ Filters: filters, ...(token ? { NextToken: token } : {}) })),
+      );
+      for (const reservation of page.Reservations ?? []) {
+        for (const instance of reservation.Instances ?? []) {
+          if (!instance.InstanceId) continue;
+          found.push({ id: instance.InstanceId, group: tagValue(instance.Tags, TAG.group), spec: tagValue(instance.Tags, TAG.spec) });
+        }
+      }
+      token = page.NextToken;
+    } while (token);
+    return found;
+  }
+
+  private async launch(spec: InstanceSpec, count: number, owner: Owner, resources: ProjectResources): Promise<string[]> {
+    const type = spec.type ?? DEFAULT_INSTANCE_TYPE;
+    const image = await this.image(spec.imgId, type);
+    const { agent, cluster } = this.options;
+    const userData = renderUserData({
+      agentImage: agent.image,
+      natsUrl: agent.natsUrl,
+      natsUser: agent.natsUser,
+      natsPassword: agent.natsPassword,
+      cluster,
+      cpus: spec.cpus,
+      memoryBytes: spec.memoryBytes,
+      stackLabel: agent.stackLabel,
+      heartbeatMs: agent.heartbeatMs,
+      lifetimeSeconds: lifetimeSeconds(spec),
+    });
+    const input = (market: Market): LaunchInput => ({
+      spec,
+      count,
+      market,
+      owner,
+      cluster,
+      image,
+      subnetId: resources.subnetId,
+      securityGroupId: resources.securityGroupId,
+      instanceProfileName: resources.instanceProfileName,
+      keyName: resources.keyName,
+      userData,
+      clientToken: this.newToken(),
+      now: new Date(this.now()),
+    });
+    const context = { service: 'EC2' as const, operation: 'RunInstances', instanceType: type, maxBid: spec.maxBid, ...(this.options.region ? { region: this.options.region } : {}) };
+    if (spec.eco) {
+      try {
+        return await this.runInstances(input('spot'));
+      } catch (error) {
+        if (!spec.ecoFallback || !isSpotUnavailable(error)) throw toKatapultError(error, context);
+        this.log(`instances[${spec.group}]: no spot ${type} (${errorName(error)}); launching on-demand instead (eco_fallback)`);
+      }
+    }
+    try {
+      return await this.runInstances(input('on-demand'));
+    } catch (error) {
+      throw toKatapultError(error, context);
+    }
+  }
+
+  private async runInstances(input: LaunchInput): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const started = await this.clients.ec2.send(new RunInstancesCommand(runInstancesInput(attempt === 1 ? input : { ...input, clientToken: this.newToken() })));
+        const ids = (started.Instances ?? []).map((instance) => instance.InstanceId).filter((id): id is string => Boolean(id));
+        const at = this.now();
+        for (const id of ids) this.launched.set(id, { id, group: String(input.spec.group), spec: instanceSpecHash(input.spec), project: input.owner.project, at });
+        this.log(`instances[${input.spec.group}]: launched ${input.market} ${ids.join(', ')}`);
+        return ids;
+      } catch (error) {
+        // A new instance profile takes a few seconds to reach EC2: "Invalid IAM Instance Profile name".
+        const propagating = errorName(error) === 'InvalidParameterValue' && /iam ?instance ?profile/i.test(error instanceof Error ? error.message : '');
+        if (!propagating || attempt >= PROFILE_ATTEMPTS) throw error;
+        await this.sleep(attempt * 2_000);
+      }
+    }
+  }
+
+  private image(imgId: string | null, type: string): Promise<ResolvedImage> {
+    const key = imgId ?? `debian:${type}`;
+    let pending = this.images.get(key);
+    if (!pending) {
+      pending = resolveImage(this.clients.ec2, imgId, type);
+      this.images.set(key, pending);
+      pending.catch(() => this.images.delete(key));
+    }
+    return pending;
+  }
+
+  private log(line: string): void {
+    this.options.log?.(`aws: ${line}`);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return (this.options.sleep ?? ((delay: number) => new Promise<void>((resolve) => setTimeout(resolve, delay))))(ms);
+  }
+
+  private newToken(): string {
+    return (this.options.newToken ?? randomUUID)();
+  }
+}

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
+import { parseDuration, type InstanceSpec } from '@katapult/core';
+import { TAG, ownerTags, resourceName, tagSpecifications, type Owner } from './tags.js';
+
+/** The instance type when `type` is not given. */
+export const DEFAULT_INSTANCE_TYPE = 't3.micro';
+
+export type Market = 'spot' | 'on-demand';
+
+/** Everything one RunInstances call needs, resolved: the config's entry, where to launch, and the boot script. */
+export interface LaunchInput {
+  spec: InstanceSpec;
+  /** How many instances of the entry are missing: at most this many are launched, at least one. */
+  count: number;
+  market: Market;
+  owner: Owner;
+  cluster: string;
+  image: { imageId: string; rootDeviceName?: string | undefined };
+  subnetId: string;
+  securityGroupId: string;
+  instanceProfileName: string;
+  keyName?: string | null | undefined;
+  /** The boot script (user-data.ts), in clear: it is base64-encoded here. */
+  userData: string;
+  /** Makes the call idempotent: the SDK's own retries of it launch nothing twice. */
+  clientToken: string;
+  now: Date;
+}
+
+/**
+ * The AWS settings of an `instances` entry, hashed: an instance is counted as one of the entry's only when it
+ * was launched with the same ones (changing `type` or `disk_size` launches new instances).
+ */
+export function instanceSpecHash(spec: InstanceSpec): string {
+  const { type, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu } = spec;
+  const key = JSON.stringify({ type, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu });
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+/**
+ * How long an instance of this entry may live, from `eco_life` (seconds or a duration string; the config rules
+ * have checked it), when `eco` is on; null: no limit. AWS refuses a spot request's ValidUntil on one-time requests
+ * (InvalidParameterCombination) and one-time is what an instance that is replaced rather than revived needs, so
+ * the limit is kept by the instance itself (user-data.ts) and shown in its `katapult:expires` tag.
+ */
+export function lifetimeSeconds(spec: InstanceSpec): number | null {
+  if (!spec.eco || spec.ecoLife === null) return null;
+  const parsed = parseDuration(spec.ecoLife);
+  return parsed.ok ? parsed.seconds : null;
+}
+
+/** `max_bid` in dollars per hour as AWS takes it: a decimal string, never an exponent. */
+export function formatPrice(dollarsPerHour: number): string {
+  return dollarsPerHour.toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+export function instanceTags(input: Pick<LaunchInput, 'spec' | 'owner' | 'cluster' | 'market' | 'now'>): Record<string, string> {
+  const life = lifetimeSeconds(input.spec);
+  return ownerTags(input.owner, {
+    Name: `${resourceName(input.owner.project)}-${input.spec.group}`,
+    [TAG.cluster]: input.cluster,
+    [TAG.group]: String(input.spec.group),
+    [TAG.spec]: instanceSpecHash(input.spec),
+    [TAG.market]: input.market,
+    ...(life ? { [TAG.expires]: new Date(input.now.getTime() + life * 1000).toISOString() } : {}),
+  });
+}
+
+/** The root volume from `disk_size` (GiB) and `disk_type` (gp3, io2, ...), deleted with the instance; none if neither is set. */
+export function blockDeviceMappings(spec: InstanceSpec, rootDeviceName: string | undefined): BlockDeviceMapping[] | undefined {
+  if (spec.diskSize === null && spec.diskType === null) return undefined;
+  return [
+    {
+      DeviceName: rootDeviceName ?? '/dev/xvda',
+      Ebs: {
+        DeleteOnTermination: true,
+        ...(spec.diskSize === null ? {} : { VolumeSize: spec.diskSize }),
+        ...(spec.diskType === null ? {} : { VolumeType: spec.diskType as VolumeType }),
+      },
+    },
+  ];
+}
+
+/**
+ * The RunInstances input for `count` instances of one `instances` entry. On-demand, or spot (`eco: true`): a one-time
+ * request, terminated on interruption (the agent gets the two-minute notice from IMDS), with `max_bid` as MaxPrice
+ * (none: the current spot price). Every instance, its volumes and its spot request are tagged; IMDSv2 only, hop
+ * limit 1; a shutdown from inside terminates the instance.
+ */
+export function runInstancesInput(input: LaunchInput): RunInstancesCommandInput {
+  const { spec, market } = input;
+  const tags = instanceTags(input);
+  const blocks = blockDeviceMappings(spec, input.image.rootDeviceName);
+  return {
+    ImageId: input.image.imageId,
+    InstanceType: (spec.type ?? DEFAULT_INSTANCE_TYPE) as RunInstancesCommandInput['InstanceType'],
+    MinCount: 1,
+    MaxCount: input.count,
+    ClientToken: input.clientToken,
+    SubnetId: input.subnetId,
+    SecurityGroupIds: [input.securityGroupId],
+    IamInstanceProfile: { Name: input.instanceProfileName },
+    ...(input.keyName ? { KeyName: input.keyName } : {}),
+    UserData: Buffer.from(input.userData, 'utf8').toString('base64'),
+    InstanceInitiatedShutdownBehavior: 'terminate',
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+    ...(blocks ? { BlockDeviceMappings: blocks } : {}),
+    ...(market === 'spot'
+      ? {
+          InstanceMarketOptions: {
+            MarketType: 'spot',
+            SpotOptions: {
+              SpotInstanceType: 'one-time',
+              InstanceInterruptionBehavior: 'terminate',
+              ...(spec.maxBid === null ? {} : { MaxPrice: formatPrice(spec.maxBid) }),
+            },
+          },
+        }
+      : {}),
+    TagSpecifications: tagSpecifications(market === 'spot' ? ['instance', 'volume', 'spot-instances-request'] : ['instance', 'volume'], tags),
+  };
+}

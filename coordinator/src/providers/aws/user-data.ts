@@ -1,0 +1,163 @@
+import { ExitCode, KatapultError, shellQuote } from '@katapult/core';
+
+/** What an instance's agent is told at boot; the same variables the local provider gives its agent containers. */
+export interface UserDataOptions {
+  /** The agent image, pulled by the instance; in ECR (`<account>.dkr.ecr.<region>.amazonaws.com/katapult/...`) it logs in with its role. */
+  agentImage: string;
+  /** NATS as the instance reaches it (not 127.0.0.1), and the restricted agent user. */
+  natsUrl: string;
+  natsUser?: string | undefined;
+  natsPassword?: string | undefined;
+  cluster: string;
+  cpus: number;
+  memoryBytes?: number | null | undefined;
+  stackLabel: string;
+  heartbeatMs?: number | undefined;
+  /** `eco_life` in seconds: the instance powers itself off (so terminates) after it, coordinator or not. */
+  lifetimeSeconds?: number | null | undefined;
+  /** Watched by the agent for a spot interruption notice. */
+  metadataUrl?: string | undefined;
+}
+
+export const AGENT_CONTAINER = 'katapult-agent';
+const METADATA_URL = 'http://169.254.169.254';
+
+/** The registry host of an ECR image reference, or undefined for any other registry. */
+export function ecrRegistryHost(image: string): string | undefined {
+  const host = image.split('/')[0] ?? '';
+  return /^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(host) ? host : undefined;
+}
+
+/**
+ * The boot script, as EC2 user-data (cloud-init runs it once, as root, at first boot, and copies its output to
+ * /var/log/cloud-init-output.log and the console). It installs Docker (and the ECR credential helper when the
+ * agent image is in ECR) when missing, with apt or dnf; reads the instance id from IMDSv2; writes the agent's
+ * environment to a 0600 file (never on a command line); pulls the agent image with the instance role; starts the
+ * agent with host networking and the Docker socket, as locally. The instance is replaced, never revived: when the
+ * agent's container ends, or the boot fails (after 5 minutes left to read the log), or the instance reboots, it
+ * powers off, which terminates it (the provider launches with InstanceInitiatedShutdownBehavior=terminate).
+ * KATAPULT_BOOT_ROOT prefixes every path written, for the script's own test; it is unset on an instance.
+ */
+export function renderUserData(options: UserDataOptions): string {
+  const ecrHost = ecrRegistryHost(options.agentImage);
+  const env: [string, string][] = [
+    ['KATAPULT_NATS_URL', options.natsUrl],
+    ...(options.natsUser ? ([['KATAPULT_NATS_USER', options.natsUser], ['KATAPULT_NATS_PASSWORD', options.natsPassword ?? '']] as [string, string][]) : []),
+    ['KATAPULT_CLUSTER', options.cluster],
+    ['KATAPULT_CPUS', String(options.cpus)],
+    ...(typeof options.memoryBytes === 'number' ? ([['KATAPULT_MEMORY_BYTES', String(options.memoryBytes)]] as [string, string][]) : []),
+    ['KATAPULT_STACK_LABEL', options.stackLabel],
+    ['KATAPULT_HEARTBEAT_MS', String(options.heartbeatMs ?? 2000)],
+    ['KATAPULT_METADATA_URL', options.metadataUrl ?? METADATA_URL],
+  ];
+  for (const [name, value] of env) {
+    // docker --env-file takes each line as it is: a line break would cut the value or start another variable.
+    if (/[\r\n\0]/.test(value)) {
+      throw new KatapultError('KP_AWS_USER_DATA', `${name} cannot hold a line break or a NUL character`, { exitCode: ExitCode.badInput });
+    }
+  }
+  const lifeMinutes = options.lifetimeSeconds ? Math.max(1, Math.ceil(options.lifetimeSeconds / 60)) : null;
+  const packages = ['curl', 'docker', ...(ecrHost ? ['docker-credential-ecr-login'] : [])];
+
+  return [
+    '#!/bin/bash',
+    '# Katapult agent boot script (EC2 user-data), written by the AWS provider. Runs once, as root, at first boot.',
+    'set -Eeuo pipefail',
+    'ROOT="${KATAPULT_BOOT_ROOT:-}"',
+    `IMDS=${METADATA_URL}`,
+    `AGENT_IMAGE=${shellQuote(options.agentImage)}`,
+    '',
+    'fail() {',
+    '  echo "katapult: boot failed: $*; powering off in 5 minutes" >&2',
+    '  shutdown -h +5 "katapult: boot failed" || true',
+    '  exit 1',
+    '}',
+    "trap 'fail \"line $LINENO\"' ERR",
+    'echo "katapult: boot $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
+    '',
+    ...(lifeMinutes
+      ? [
+          `# eco_life: this instance lives at most ${lifeMinutes} minutes, even with no coordinator left to stop it.`,
+          `shutdown -h +${lifeMinutes} 'katapult: eco_life reached'`,
+          '',
+        ]
+      : []),
+    '# A reboot would bring the instance back with no agent: it powers off instead, as it was replaced meanwhile.',
+    'mkdir -p "$ROOT/var/lib/cloud/scripts/per-boot"',
+    "printf '#!/bin/sh\\nshutdown -h now \"katapult: rebooted, replaced\"\\n' >\"$ROOT/var/lib/cloud/scripts/per-boot/katapult-replaced.sh\"",
+    'chmod 755 "$ROOT/var/lib/cloud/scripts/per-boot/katapult-replaced.sh"',
+    '',
+    'install_packages() {',
+    '  if command -v apt-get >/dev/null 2>&1; then',
+    '    export DEBIAN_FRONTEND=noninteractive',
+    '    apt-get update -q',
+    '    apt-get install -y -q --no-install-recommends "$@"',
+    '  else',
+    '    dnf install -y -q "$@"',
+    '  fi',
+    '}',
+    'package_of() {',
+    '  case "$1" in',
+    '    docker) if command -v apt-get >/dev/null 2>&1; then echo docker.io; else echo docker; fi ;;',
+    '    docker-credential-ecr-login) echo amazon-ecr-credential-helper ;;',
+    '    *) echo "$1" ;;',
+    '  esac',
+    '}',
+    'missing=()',
+    `for tool in ${packages.join(' ')}; do`,
+    '  command -v "$tool" >/dev/null 2>&1 || missing+=("$(package_of "$tool")")',
+    'done',
+    'if [ "${#missing[@]}" -gt 0 ]; then install_packages "${missing[@]}"; fi',
+    'systemctl enable --now docker',
+    '',
+    '# IMDSv2 (a session token first); the provider launches with HttpTokens=required and a hop limit of 1, so',
+    '# job containers on Docker\'s bridge network cannot reach it, nor the instance role\'s credentials.',
+    'imds() {',
+    '  local token',
+    "  token=$(curl -fsS --retry 5 -X PUT \"$IMDS/latest/api/token\" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
+    '  curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"',
+    '}',
+    'INSTANCE_ID=$(imds instance-id)',
+    '[[ "$INSTANCE_ID" =~ ^i-[0-9a-f]+$ ]] || fail "unexpected instance id \\"$INSTANCE_ID\\""',
+    '',
+    ...(ecrHost
+      ? [
+          '# ECR login with the instance role: docker asks the credential helper for this registry.',
+          'mkdir -p "$ROOT/root/.docker"',
+          'chmod 700 "$ROOT/root/.docker"',
+          `echo '{"credHelpers":{"${ecrHost}":"ecr-login"}}' >"$ROOT/root/.docker/config.json"`,
+          '',
+        ]
+      : []),
+    '# The agent\'s environment, readable by root only; its id is the instance id, so a replacement is a new agent.',
+    'mkdir -p "$ROOT/etc/katapult"',
+    '(',
+    '  umask 077',
+    '  {',
+    "    cat <<'KATAPULT_ENV_END'",
+    ...env.map(([name, value]) => `${name}=${value}`),
+    'KATAPULT_ENV_END',
+    '    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"',
+    '    echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"',
+    '  } >"$ROOT/etc/katapult/agent.env"',
+    ')',
+    'chmod 600 "$ROOT/etc/katapult/agent.env"',
+    '',
+    'for attempt in 1 2 3 4 5; do',
+    '  if docker pull "$AGENT_IMAGE"; then break; fi',
+    '  if [ "$attempt" -eq 5 ]; then fail "could not pull $AGENT_IMAGE"; fi',
+    '  sleep $((attempt * 5))',
+    'done',
+    `docker rm -f ${AGENT_CONTAINER} >/dev/null 2>&1 || true`,
+    `docker run -d --name ${AGENT_CONTAINER} --network host --restart no \\`,
+    `  --label katapult.stack=${shellQuote(options.stackLabel)} --label katapult.role=agent \\`,
+    '  -v /var/run/docker.sock:/var/run/docker.sock \\',
+    '  --env-file "$ROOT/etc/katapult/agent.env" "$AGENT_IMAGE"',
+    '',
+    '# Replaced, not revived: when the agent ends, the instance powers off, which terminates it.',
+    `systemd-run --unit katapult-agent-watch --description 'Katapult: power off when the agent ends' \\`,
+    `  /bin/sh -c 'docker wait ${AGENT_CONTAINER}; shutdown -h now "katapult: the agent ended"'`,
+    'echo "katapult: agent $INSTANCE_ID started"',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,392 @@
+import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  ModifySubnetAttributeCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  IAMClient,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { KatapultError } from '@katapult/core';
+import { AwsProvider, type AwsProviderOptions } from '../src/providers/aws/aws-provider.js';
+import { instanceSpecHash, runInstancesInput } from '../src/providers/aws/launch-input.js';
+import { ecrPullPolicy, EC2_TRUST_POLICY } from '../src/providers/aws/aws-resources.js';
+import { renderUserData } from '../src/providers/aws/user-data.js';
+import { callOrder, ec2Error, instancesOf } from './aws-helpers.js';
+
+/** AWS cannot be reached from here: EC2 and IAM are aws-sdk-client-mock stubs, and every call is checked. */
+const ec2 = mockClient(EC2Client);
+const iam = mockClient(IAMClient);
+const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
+const clients = () => ({ ec2: new EC2Client({ region: 'eu-west-3', credentials }), iam: new IAMClient({ region: 'eu-west-3', credentials }) });
+const AGENT_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:0a1b2c';
+const NOW = Date.parse('2026-11-25T10:00:00Z');
+const context = { project: 'demo', runId: 'r-20261125-100000-abcd' };
+const noSuchEntity = () => new NoSuchEntityException({ message: 'not found', $metadata: {} });
+
+let tokens: number;
+let slept: number[];
+let logs: string[];
+function provider(extra: Partial<AwsProviderOptions> = {}) {
+  return new AwsProvider(clients(), {
+    cluster: 'c1',
+    region: 'eu-west-3',
+    agent: { image: AGENT_IMAGE, natsUrl: 'nats://203.0.113.5:4222', natsUser: 'katapult-agent', natsPassword: 'pw', stackLabel: 's1', heartbeatMs: 2000 },
+    newToken: () => `token-${++tokens}`,
+    now: () => NOW,
+    sleep: async (ms) => void slept.push(ms),
+    log: (line) => logs.push(line),
+    ...extra,
+  });
+}
+
+/** A region with a default VPC, nothing of the project yet, and EC2 launching what it is asked for. */
+function freshAccount() {
+  ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-default', IsDefault: true }] });
+  ec2.on(DescribeSubnetsCommand).resolves({
+    Subnets: [
+      { SubnetId: 'subnet-b', AvailabilityZone: 'eu-west-3b' },
+      { SubnetId: 'subnet-a', AvailabilityZone: 'eu-west-3a' },
+    ],
+  });
+  ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+  ec2.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-1' });
+  iam.on(GetRoleCommand).rejects(noSuchEntity());
+  iam.on(GetInstanceProfileCommand).rejects(noSuchEntity());
+  iam.on(CreateRoleCommand).resolves({});
+  iam.on(CreateInstanceProfileCommand).resolves({});
+  ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: 't3.large', ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }] });
+  ec2.on(DescribeImagesCommand).resolves({
+    Images: [
+      { ImageId: 'ami-old', CreationDate: '2026-01-01T00:00:00.000Z', RootDeviceName: '/dev/xvda' },
+      { ImageId: 'ami-new', CreationDate: '2026-11-01T00:00:00.000Z', RootDeviceName: '/dev/xvda' },
+    ],
+  });
+  let next = 0;
+  ec2.on(RunInstancesCommand).callsFake((input: { MaxCount: number }) => ({
+    Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}` })),
+  }));
+}
+
+const runInputs = () => ec2.commandCalls(RunInstancesCommand).map((call) => call.args[0].input);
+
+describe('AWS provider: launch', () => {
+  beforeEach(() => {
+    ec2.reset();
+    iam.reset();
+    tokens = 0;
+    slept = [];
+    logs = [];
+  });
+
+  it('on-demand: network, security group, role and profile, then the missing instances, in this order and with these inputs', async () => {
+    freshAccount();
+    const specs = instancesOf('instances: [{type: t3.large, cpus: 2, number: 2, disk_size: 30, disk_type: gp3}]');
+    const ids = await provider().ensure(specs, context);
+
+    expect(ids).toEqual(['i-00001', 'i-00002']);
+    expect(callOrder({ ec2, iam })).toEqual([
+      'ec2.DescribeVpcs',
+      'ec2.DescribeSubnets',
+      'ec2.DescribeSecurityGroups',
+      'ec2.CreateSecurityGroup',
+      'iam.GetRole',
+      'iam.CreateRole',
+      'iam.PutRolePolicy',
+      'iam.GetInstanceProfile',
+      'iam.CreateInstanceProfile',
+      'iam.AddRoleToInstanceProfile',
+      'ec2.DescribeInstances',
+      'ec2.DescribeInstanceTypes',
+      'ec2.DescribeImages',
+      'ec2.RunInstances',
+    ]);
+    const tags = [
+      { Key: 'katapult:project', Value: 'demo' },
+      { Key: 'katapult:run', Value: 'r-20261125-100000-abcd' },
+      { Key: 'Name', Value: 'katapult-demo' },
+    ];
+    expect(ec2.commandCalls(DescribeSubnetsCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'vpc-id', Values: ['vpc-default'] },
+      { Name: 'default-for-az', Values: ['true'] },
+    ]);
+    expect(ec2.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input).toEqual({
+      GroupName: 'katapult-demo',
+      Description: 'Katapult agents of demo: no inbound traffic, agents connect out',
+      VpcId: 'vpc-default',
+      TagSpecifications: [{ ResourceType: 'security-group', Tags: tags }],
+    });
+    expect(iam.commandCalls(CreateRoleCommand)[0]!.args[0].input).toEqual({
+      RoleName: 'katapult-demo',
+      Path: '/katapult/',
+      AssumeRolePolicyDocument: EC2_TRUST_POLICY,
+      Description: 'Katapult agents of demo: pull images from ECR',
+      Tags: tags.slice(0, 2),
+    });
+    expect(JSON.parse(EC2_TRUST_POLICY).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    const policy = iam.commandCalls(PutRolePolicyCommand)[0]!.args[0].input;
+    expect(policy).toEqual({ RoleName: 'katapult-demo', PolicyName: 'katapult-ecr-pull', PolicyDocument: ecrPullPolicy('eu-west-3') });
+    expect(JSON.parse(policy.PolicyDocument!).Statement.flatMap((statement: { Action: string | string[] }) => statement.Action)).toEqual([
+      'ecr:GetAuthorizationToken',
+      'ecr:BatchGetImage',
+      'ecr:GetDownloadUrlForLayer',
+      'ecr:BatchCheckLayerAvailability',
+    ]);
+    expect(iam.commandCalls(CreateInstanceProfileCommand)[0]!.args[0].input).toEqual({ InstanceProfileName: 'katapult-demo', Path: '/katapult/', Tags: tags.slice(0, 2) });
+    expect(iam.commandCalls(AddRoleToInstanceProfileCommand)[0]!.args[0].input).toEqual({ InstanceProfileName: 'katapult-demo', RoleName: 'katapult-demo' });
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'tag:katapult:cluster', Values: ['c1'] },
+      { Name: 'tag:katapult:project', Values: ['demo'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+    ]);
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input).toEqual({
+      Owners: ['136693071363'],
+      Filters: [
+        { Name: 'name', Values: ['debian-12-amd64-*'] },
+        { Name: 'architecture', Values: ['x86_64'] },
+        { Name: 'state', Values: ['available'] },
+        { Name: 'root-device-type', Values: ['ebs'] },
+      ],
+    });
+    // The exact input: the pure builder's, from the resources found above and the newest Debian AMI.
+    const userData = renderUserData({
+      agentImage: AGENT_IMAGE,
+      natsUrl: 'nats://203.0.113.5:4222',
+      natsUser: 'katapult-agent',
+      natsPassword: 'pw',
+      cluster: 'c1',
+      cpus: 2,
+      memoryBytes: null,
+      stackLabel: 's1',
+      heartbeatMs: 2000,
+      lifetimeSeconds: null,
+    });
+    expect(runInputs()).toEqual([
+      runInstancesInput({
+        spec: specs[0]!,
+        count: 2,
+        market: 'on-demand',
+        owner: context,
+        cluster: 'c1',
+        image: { imageId: 'ami-new', rootDeviceName: '/dev/xvda' },
+        subnetId: 'subnet-a',
+        securityGroupId: 'sg-1',
+        instanceProfileName: 'katapult-demo',
+        keyName: null,
+        userData,
+        clientToken: 'token-1',
+        now: new Date(NOW),
+      }),
+    ]);
+    expect(runInputs()[0]).toMatchObject({ ImageId: 'ami-new', InstanceType: 't3.large', MinCount: 1, MaxCount: 2, SubnetId: 'subnet-a', SecurityGroupIds: ['sg-1'] });
+    expect(runInputs()[0]).not.toHaveProperty('InstanceMarketOptions');
+    expect(logs).toEqual(['aws: instances[0]: launched on-demand i-00001, i-00002']);
+  });
+
+  it('spot (eco: true): one RunInstances with the market options; instances already running are counted, not relaunched', async () => {
+    freshAccount();
+    const specs = instancesOf('instances: [{type: t3.large, number: 3, eco: true, max_bid: 0.04, eco_life: 90m}]');
+    const hash = instanceSpecHash(specs[0]!);
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            { InstanceId: 'i-0live', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:spec', Value: hash }] },
+            { InstanceId: 'i-0other', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:spec', Value: 'another-type' }] },
+          ],
+        },
+      ],
+    });
+    const ids = await provider().ensure(specs, context);
+    expect(ids).toEqual(['i-0live', 'i-00001', 'i-00002']);
+    expect(runInputs()).toHaveLength(1);
+    const input = runInputs()[0]!;
+    expect(input).toMatchObject({
+      MaxCount: 2,
+      InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', MaxPrice: '0.04' } },
+    });
+    expect(input.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume', 'spot-instances-request']);
+    expect(input.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:expires', Value: '2026-11-25T11:30:00.000Z' });
+    expect(Buffer.from(input.UserData!, 'base64').toString()).toContain("shutdown -h +90 'katapult: eco_life reached'");
+  });
+
+  it('spot without capacity falls back to on-demand (eco_fallback, the default), with a new client token', async () => {
+    freshAccount();
+    ec2.on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } }).rejects(ec2Error('InsufficientInstanceCapacity', 'There is no Spot capacity available'));
+    const ids = await provider().ensure(instancesOf('instances: [{type: t3.large, number: 1, eco: true}]'), context);
+    expect(ids).toEqual(['i-00001']);
+    expect(runInputs().map((input) => [input.InstanceMarketOptions?.MarketType ?? 'on-demand', input.ClientToken])).toEqual([
+      ['spot', 'token-1'],
+      ['on-demand', 'token-2'],
+    ]);
+    expect(runInputs()[1]!.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume']);
+    expect(runInputs()[1]!.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:market', Value: 'on-demand' });
+    expect(logs).toEqual([
+      'aws: instances[0]: no spot t3.large (InsufficientInstanceCapacity); launching on-demand instead (eco_fallback)',
+      'aws: instances[0]: launched on-demand i-00001',
+    ]);
+  });
+
+  it('a max_bid below the spot price falls back too; with eco_fallback: false it is the one-line error', async () => {
+    freshAccount();
+    ec2.on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } }).rejects(ec2Error('SpotMaxPriceTooLow', 'Your Spot request price of 0.001 is lower than the minimum required Spot request fulfillment price of 0.0213.'));
+    await expect(provider().ensure(instancesOf('instances: [{type: t3.large, eco: true, max_bid: 0.001}]'), context)).resolves.toEqual(['i-00001']);
+
+    ec2.resetHistory();
+    const error = await provider()
+      .ensure(instancesOf('instances: [{type: t3.large, eco: true, max_bid: 0.001, eco_fallback: false}]'), context)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KatapultError);
+    expect((error as KatapultError).toLine()).toBe(
+      'KP_AWS_SPOT_PRICE EC2 RunInstances: max_bid 0.001 $/h is below the current spot price of t3.large in eu-west-3 (SpotMaxPriceTooLow) (raise instances[].max_bid, or remove it to pay the current spot price)',
+    );
+    expect(runInputs()).toHaveLength(1);
+  });
+
+  it('retries RunInstances while a new instance profile is spreading through IAM', async () => {
+    freshAccount();
+    ec2
+      .on(RunInstancesCommand)
+      .rejectsOnce(ec2Error('InvalidParameterValue', 'Value (katapult-demo) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name'))
+      .rejectsOnce(ec2Error('InvalidParameterValue', 'Value (katapult-demo) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name'))
+      .resolves({ Instances: [{ InstanceId: 'i-0late' }] });
+    await expect(provider().ensure(instancesOf('instances: [{type: t3.large}]'), context)).resolves.toEqual(['i-0late']);
+    expect(slept).toEqual([2000, 4000]);
+    expect(runInputs().map((input) => input.ClientToken)).toEqual(['token-1', 'token-2', 'token-3']);
+  });
+
+  it('reuses what exists: resources are looked up once, and instances just launched count until EC2 lists them', async () => {
+    freshAccount();
+    const aws = provider();
+    const specs = instancesOf('instances: [{type: t3.large, number: 2}]');
+    await aws.ensure(specs, context);
+    ec2.resetHistory();
+    iam.resetHistory();
+    // EC2 is eventually consistent: DescribeInstances does not list the new instances yet.
+    expect(await aws.ensure(specs, context)).toEqual(['i-00001', 'i-00002']);
+    expect(callOrder({ ec2, iam })).toEqual(['ec2.DescribeInstances']);
+  });
+
+  it('an existing role, profile and security group are used as they are', async () => {
+    freshAccount();
+    const owned = [{ Key: 'katapult:project', Value: 'demo' }];
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-old' }] });
+    iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'katapult-demo', Tags: owned } as never });
+    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [{ RoleName: 'katapult-demo' }], Tags: owned } as never });
+    await provider().ensure(instancesOf('instances: [{type: t3.large}]'), context);
+    expect(callOrder({ ec2, iam }).filter((call) => /Create|Add/.test(call))).toEqual([]);
+    expect(runInputs()[0]!.SecurityGroupIds).toEqual(['sg-old']);
+  });
+
+  it('refuses to take over a role of the same name that is not the project\'s', async () => {
+    freshAccount();
+    iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'katapult-demo', Tags: [] } as never });
+    await expect(provider().ensure(instancesOf('instances: [{type: t3.large}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_NAME_TAKEN' });
+    expect(runInputs()).toHaveLength(0);
+  });
+
+  it('with no default VPC, makes the project a tagged VPC, internet gateway, route and public subnet', async () => {
+    freshAccount();
+    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [] });
+    ec2.on(CreateVpcCommand).resolves({ Vpc: { VpcId: 'vpc-kp' } });
+    ec2.on(DescribeInternetGatewaysCommand).resolves({ InternetGateways: [] });
+    ec2.on(CreateInternetGatewayCommand).resolves({ InternetGateway: { InternetGatewayId: 'igw-kp' } });
+    ec2.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-main', Routes: [{ DestinationCidrBlock: '10.87.0.0/16' }] }] });
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
+    ec2.on(CreateSubnetCommand).resolves({ Subnet: { SubnetId: 'subnet-kp' } });
+    await provider().ensure(instancesOf('instances: [{type: t3.large}]'), context);
+    expect(callOrder({ ec2 }).slice(0, 10)).toEqual([
+      'ec2.DescribeVpcs',
+      'ec2.DescribeVpcs',
+      'ec2.CreateVpc',
+      'ec2.DescribeInternetGateways',
+      'ec2.CreateInternetGateway',
+      'ec2.AttachInternetGateway',
+      'ec2.DescribeRouteTables',
+      'ec2.CreateRoute',
+      'ec2.DescribeSubnets',
+      'ec2.CreateSubnet',
+    ]);
+    const tags = [
+      { Key: 'katapult:project', Value: 'demo' },
+      { Key: 'katapult:run', Value: 'r-20261125-100000-abcd' },
+      { Key: 'Name', Value: 'katapult-demo' },
+    ];
+    expect(ec2.commandCalls(CreateVpcCommand)[0]!.args[0].input).toEqual({ CidrBlock: '10.87.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: tags }] });
+    expect(ec2.commandCalls(CreateInternetGatewayCommand)[0]!.args[0].input).toEqual({ TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: tags }] });
+    expect(ec2.commandCalls(AttachInternetGatewayCommand)[0]!.args[0].input).toEqual({ InternetGatewayId: 'igw-kp', VpcId: 'vpc-kp' });
+    expect(ec2.commandCalls(CreateRouteCommand)[0]!.args[0].input).toEqual({ RouteTableId: 'rtb-main', DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-kp' });
+    expect(ec2.commandCalls(CreateSubnetCommand)[0]!.args[0].input).toEqual({ VpcId: 'vpc-kp', CidrBlock: '10.87.0.0/20', TagSpecifications: [{ ResourceType: 'subnet', Tags: tags }] });
+    expect(ec2.commandCalls(ModifySubnetAttributeCommand)[0]!.args[0].input).toEqual({ SubnetId: 'subnet-kp', MapPublicIpOnLaunch: { Value: true } });
+    expect(runInputs()[0]!.SubnetId).toBe('subnet-kp');
+  });
+
+  it('uses img_id as given, with its root device for the disk', async () => {
+    freshAccount();
+    ec2.on(DescribeImagesCommand, { ImageIds: ['ami-mine'] }).resolves({ Images: [{ ImageId: 'ami-mine', RootDeviceName: '/dev/sda1' }] });
+    await provider().ensure(instancesOf('instances: [{type: t3.large, img_id: ami-mine, disk_size: 50}]'), context);
+    expect(ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(0);
+    expect(runInputs()[0]).toMatchObject({ ImageId: 'ami-mine', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 50 } }] });
+  });
+
+  it('picks the arm64 Debian AMI for a Graviton type', async () => {
+    freshAccount();
+    ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['arm64'] } }] });
+    await provider().ensure(instancesOf('instances: [{type: c7g.large}]'), context);
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Filters!.slice(0, 2)).toEqual([
+      { Name: 'name', Values: ['debian-12-arm64-*'] },
+      { Name: 'architecture', Values: ['arm64'] },
+    ]);
+  });
+
+  it('instances in another region than the provider\'s are a config error, before any call', async () => {
+    freshAccount();
+    await expect(provider().ensure(instancesOf('instances: [{region: us-east-1}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_REGION', exitCode: 2 });
+    expect(callOrder({ ec2, iam })).toEqual([]);
+  });
+
+  it('terminateAll terminates the cluster\'s instances and returns their ids', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01' }, { InstanceId: 'i-02' }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    expect(await provider().terminateAll()).toEqual(['i-01', 'i-02']);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'tag:katapult:cluster', Values: ['c1'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ]);
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01', 'i-02'] });
+  });
+
+  it('two overlapping ensure calls launch the instances once', async () => {
+    freshAccount();
+    const aws = provider();
+    const specs = instancesOf('instances: [{type: t3.large, number: 2}]');
+    const [first, second] = await Promise.all([aws.ensure(specs, context), aws.ensure(specs, context)]);
+    expect(first).toEqual(['i-00001', 'i-00002']);
+    expect(second).toEqual(['i-00001', 'i-00002']);
+    expect(runInputs()).toHaveLength(1);
+  });
+});

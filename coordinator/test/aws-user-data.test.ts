@@ -1,0 +1,160 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ecrRegistryHost, renderUserData, type UserDataOptions } from '../src/providers/aws/user-data.js';
+
+const ECR_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:0a1b2c';
+const options: UserDataOptions = {
+  agentImage: ECR_IMAGE,
+  natsUrl: 'nats://203.0.113.5:4222',
+  natsUser: 'katapult-agent',
+  natsPassword: "p4ss'word$x",
+  cluster: 'demo',
+  cpus: 4,
+  memoryBytes: 8 * 1024 ** 3,
+  stackLabel: 'stack-1',
+  heartbeatMs: 2000,
+  lifetimeSeconds: 7200,
+};
+
+describe('EC2 user-data (the boot script)', () => {
+  it('is valid bash', () => {
+    for (const variant of [options, { ...options, agentImage: 'registry.example.com/katapult/agent:1', lifetimeSeconds: null, natsUser: undefined }]) {
+      const checked = spawnSync('bash', ['-n'], { input: renderUserData(variant), encoding: 'utf8' });
+      expect(checked.stderr).toBe('');
+      expect(checked.status).toBe(0);
+    }
+  });
+
+  it('says what the agent needs, in a root-only env file, and nothing on a command line', () => {
+    const script = renderUserData(options);
+    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+    expect(script).toContain(
+      [
+        "    cat <<'KATAPULT_ENV_END'",
+        'KATAPULT_NATS_URL=nats://203.0.113.5:4222',
+        'KATAPULT_NATS_USER=katapult-agent',
+        "KATAPULT_NATS_PASSWORD=p4ss'word$x",
+        'KATAPULT_CLUSTER=demo',
+        'KATAPULT_CPUS=4',
+        'KATAPULT_MEMORY_BYTES=8589934592',
+        'KATAPULT_STACK_LABEL=stack-1',
+        'KATAPULT_HEARTBEAT_MS=2000',
+        'KATAPULT_METADATA_URL=http://169.254.169.254',
+        'KATAPULT_ENV_END',
+        '    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"',
+        '    echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"',
+      ].join('\n'),
+    );
+    expect(script).toContain(`AGENT_IMAGE=${ECR_IMAGE}`);
+    expect(script).toContain('{"credHelpers":{"123456789012.dkr.ecr.eu-west-3.amazonaws.com":"ecr-login"}}');
+    expect(script).toContain("shutdown -h +120 'katapult: eco_life reached'");
+    expect(script).toContain('--env-file "$ROOT/etc/katapult/agent.env"');
+    expect(script.match(/p4ss/g)).toHaveLength(1);
+  });
+
+  it('leaves out the ECR login for another registry, and the life limit without eco_life', () => {
+    const script = renderUserData({ ...options, agentImage: 'registry.example.com/katapult/agent:1', lifetimeSeconds: null });
+    expect(script).not.toContain('credHelpers');
+    expect(script).toContain('for tool in curl docker; do');
+    expect(script).not.toContain('eco_life');
+  });
+
+  it('refuses a value that would break the env file', () => {
+    expect(() => renderUserData({ ...options, natsPassword: 'a\nKATAPULT_CLUSTER=other' })).toThrow(/KATAPULT_NATS_PASSWORD cannot hold a line break/);
+  });
+
+  it('recognizes ECR registries', () => {
+    expect(ecrRegistryHost(ECR_IMAGE)).toBe('123456789012.dkr.ecr.eu-west-3.amazonaws.com');
+    expect(ecrRegistryHost('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/katapult/agent:1')).toBe('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn');
+    expect(ecrRegistryHost('127.0.0.1:5000/katapult/agent:1')).toBeUndefined();
+  });
+});
+
+/**
+ * The script run for real by bash, as root would at boot, but in a sandbox: every command it may call (docker,
+ * curl, apt-get, systemctl, shutdown, systemd-run, sleep) is a stub on PATH that records its arguments, IMDS
+ * answers through the curl stub, and KATAPULT_BOOT_ROOT moves every file it writes into a temporary folder.
+ */
+describe('the boot script, run in a sandbox', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function sandbox(stubs: string[], env: Record<string, string> = {}) {
+    dir = mkdtempSync(join(tmpdir(), 'kp-boot-'));
+    const bin = join(dir, 'bin');
+    const tools = join(dir, 'tools');
+    const root = join(dir, 'root');
+    for (const folder of [bin, tools, root]) mkdirSync(folder);
+    // Only these real tools are reachable, so a missing docker is really missing.
+    for (const tool of ['mkdir', 'chmod', 'cat', 'date']) symlinkSync(spawnSync('which', [tool], { encoding: 'utf8' }).stdout.trim(), join(tools, tool));
+    const stub = (name: string, body = '') => {
+      writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>"$CALLS"\n${body}\nexit 0\n`);
+      chmodSync(join(bin, name), 0o755);
+    };
+    const docker = 'case "$1" in pull) [ -n "$PULL_FAILS" ] && exit 1;; run) echo 0123abcd;; esac';
+    const bodies: Record<string, string> = {
+      docker,
+      curl: 'case "$*" in *api/token*) echo token-1;; *instance-id*) echo i-0abc123;; esac',
+      // Installing a package puts its stub on PATH, as apt would.
+      'apt-get': `case "$*" in *docker.io*) printf '%s\\n' '#!/bin/sh' 'echo "docker $*" >>"$CALLS"' '${docker.replace(/'/g, `'\\''`)}' 'exit 0' >"${bin}/docker"; /bin/chmod 755 "${bin}/docker";; esac`,
+    };
+    for (const name of stubs) stub(name, bodies[name] ?? '');
+    const script = join(dir, 'user-data.sh');
+    writeFileSync(script, renderUserData(options));
+    const run = spawnSync('/bin/bash', [script], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${tools}`, CALLS: join(dir, 'calls'), KATAPULT_BOOT_ROOT: root, HOME: dir, ...env },
+    });
+    const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : [];
+    return { run, calls, root };
+  }
+
+  const ALL = ['docker', 'curl', 'docker-credential-ecr-login', 'apt-get', 'systemctl', 'shutdown', 'systemd-run', 'sleep'];
+
+  it('with Docker there: schedules eco_life, reads the instance id, logs in to ECR, writes the env file 0600, starts the agent', () => {
+    const { run, calls, root } = sandbox(ALL);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(calls).toEqual([
+      "shutdown -h +120 katapult: eco_life reached",
+      'systemctl enable --now docker',
+      'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
+      'curl -fsS --retry 5 -H X-aws-ec2-metadata-token: token-1 http://169.254.169.254/latest/meta-data/instance-id',
+      `docker pull ${ECR_IMAGE}`,
+      'docker rm -f katapult-agent',
+      `docker run -d --name katapult-agent --network host --restart no --label katapult.stack=stack-1 --label katapult.role=agent -v /var/run/docker.sock:/var/run/docker.sock --env-file ${root}/etc/katapult/agent.env ${ECR_IMAGE}`,
+      `systemd-run --unit katapult-agent-watch --description Katapult: power off when the agent ends /bin/sh -c docker wait katapult-agent; shutdown -h now "katapult: the agent ended"`,
+    ]);
+    const envFile = join(root, 'etc/katapult/agent.env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    const env = readFileSync(envFile, 'utf8');
+    expect(env).toContain("KATAPULT_NATS_PASSWORD=p4ss'word$x\n");
+    expect(env.endsWith('KATAPULT_AGENT_ID=i-0abc123\nKATAPULT_INSTANCE_ID=i-0abc123\n')).toBe(true);
+    expect(JSON.parse(readFileSync(join(root, 'root/.docker/config.json'), 'utf8'))).toEqual({
+      credHelpers: { '123456789012.dkr.ecr.eu-west-3.amazonaws.com': 'ecr-login' },
+    });
+    expect(readFileSync(join(root, 'var/lib/cloud/scripts/per-boot/katapult-replaced.sh'), 'utf8')).toBe('#!/bin/sh\nshutdown -h now "katapult: rebooted, replaced"\n');
+    expect(run.stdout).toContain('katapult: agent i-0abc123 started');
+  });
+
+  it('installs Docker and the ECR credential helper with apt when they are missing', () => {
+    const { run, calls } = sandbox(ALL.filter((name) => name !== 'docker' && name !== 'docker-credential-ecr-login'));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(calls.slice(1, 3)).toEqual(['apt-get update -q', 'apt-get install -y -q --no-install-recommends docker.io amazon-ecr-credential-helper']);
+    expect(calls).toContain(`docker pull ${ECR_IMAGE}`);
+  });
+
+  it('a boot that fails powers the instance off, after 5 minutes, and starts no agent', () => {
+    const { run, calls } = sandbox(ALL, { PULL_FAILS: '1' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`katapult: boot failed: could not pull ${ECR_IMAGE}; powering off in 5 minutes`);
+    expect(calls.filter((call) => call.startsWith('docker pull'))).toHaveLength(5);
+    expect(calls.filter((call) => call.startsWith('sleep'))).toEqual(['sleep 5', 'sleep 10', 'sleep 15', 'sleep 20']);
+    expect(calls.at(-1)).toBe('shutdown -h +5 katapult: boot failed');
+    expect(calls.some((call) => call.startsWith('docker run'))).toBe(false);
+  });
+});
