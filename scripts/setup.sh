@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Katapult's local default needs, then installs and builds the workspace.
-#   Debian/Ubuntu: docker.io, nats-server, docker-registry, debootstrap (apt), pnpm (npm), and starts dockerd
+#   Debian/Ubuntu: docker.io, nats-server, docker-registry, debootstrap, openssl, chromium (apt), pnpm (npm), and starts dockerd
 #   when it is not running. Elsewhere: prints what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 [ -x /usr/sbin/debootstrap ] || command -v debootstrap >/dev/null 2>&1 || need_packages+=(debootstrap)
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
+# Only the tests use it: the dashboard's end-to-end test drives it headless, at this path.
+[ -x /usr/bin/chromium ] || need_packages+=(chromium)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
@@ -23,7 +25,7 @@ if [ ${#need_packages[@]} -gt 0 ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_packages[@]}" >/dev/null
   else
-    say "please install: ${need_packages[*]} (Docker engine, nats-server >= 2.9 with JetStream, the distribution registry, debootstrap)"
+    say "please install: ${need_packages[*]} (Docker engine, nats-server >= 2.9 with JetStream, the distribution registry, debootstrap, openssl, chromium for the tests)"
     exit 1
   fi
 fi

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { clusterNames, ExitCode, KatapultError } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
+import { jetStreamLogSource } from './job-log-source.js';
 import { requireApiToken } from './http/auth.js';
 import { LocalProvider } from './providers/local-provider.js';
 import { RunService } from './run-service.js';
@@ -94,7 +95,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
   const link = watchNatsLink(nc, Date.now, log);
   const coordinator = new Coordinator(nc, names, store, { tickMs: 500, lostGraceMs: config.heartbeatMs * 5, log, provider, link });
   await coordinator.start();
-  const server = buildServer(new RunService(store, provider), { token: config.apiToken, healthy: () => link.connected });
+  const server = buildServer(new RunService(store, provider), {
+    token: config.apiToken,
+    healthy: () => link.connected,
+    logs: jetStreamLogSource(nc, names),
+  });
   const url = await server.listen({ host: config.httpHost, port: config.httpPort });
   return {
     nc,

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import {
@@ -13,18 +14,23 @@ import {
   KatapultError,
   ExitCode,
 } from '@katapult/core';
+import type { JobLogSource } from '../job-log-source.js';
 import type { RunService } from '../run-service.js';
-import { bearerMatches, requireApiToken } from './auth.js';
+import { PUBLIC_ROUTES, requestCarriesToken, requireApiToken, WS_PROTOCOL } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
+import { logSocketRoutes } from './log-socket.js';
 
 /**
  * The coordinator's HTTP API. Every route declares its schemas; bodies are validated before any handler.
- * Every route but /health needs `Authorization: Bearer <token>`.
+ * Every route but /health and the dashboard's static page needs `Authorization: Bearer <token>` (a WebSocket: see auth.ts).
  */
 export interface ServerOptions {
   /** The API token; required, so that no server is ever built that answers anyone. */
   token: string;
   /** False while NATS is out of reach: /health answers 503 so callers wait instead of failing on timeouts. */
   healthy?: () => boolean;
+  /** Where the log WebSocket reads job logs from; without it the route is not served. */
+  logs?: JobLogSource;
 }
 
 export function buildServer(runs: RunService, options: ServerOptions): FastifyInstance {
@@ -33,7 +39,9 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
 
   // onRequest runs before the body is read or validated, and for unknown routes too.
   app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.url === '/health' || bearerMatches(request.headers.authorization, token)) return;
+    if (PUBLIC_ROUTES.has(request.routeOptions.url ?? '') || requestCarriesToken(request.headers, token)) return;
+    // A refused WebSocket upgrade is answered on its raw socket, which nothing else would close.
+    if (request.headers.upgrade) reply.raw.once('finish', () => request.raw.socket.end());
     return reply
       .status(401)
       .header('www-authenticate', 'Bearer')
@@ -87,6 +95,11 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
   );
 
   app.get('/agents', { schema: { response: { 200: Type.Array(AgentViewSchema) } } }, async () => runs.agents());
+
+  app.register(dashboardRoutes);
+  // WebSocket routes must be declared in a plugin loaded after @fastify/websocket.
+  app.register(websocket, { options: { maxPayload: 4096, handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false) } });
+  if (options.logs) app.register(logSocketRoutes, { runs, logs: options.logs });
 
   return app;
 }

@@ -99,3 +99,20 @@ export const CancelRunResponseSchema = Type.Object({
   alreadyOver: Type.Array(Type.String()),
 });
 export type CancelRunResponse = Static<typeof CancelRunResponseSchema>;
+
+/**
+ * What the WebSocket `GET /runs/:runId/jobs/:jobId/logs/ws` sends, one JSON object per frame: the job's stored
+ * lines and end-of-attempt records in order, then new ones as they are stored; `error` comes just before a close.
+ */
+export const LogSocketMessageSchema = Type.Union([
+  Type.Object({
+    type: Type.Literal('line'),
+    attempt: Type.Integer(),
+    stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
+    line: Type.String(),
+    at: Type.Number(),
+  }),
+  Type.Object({ type: Type.Literal('end'), attempt: Type.Integer(), exitCode: Type.Union([Type.Integer(), Type.Null()]), at: Type.Number() }),
+  Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
+]);
+export type LogSocketMessage = Static<typeof LogSocketMessageSchema>;

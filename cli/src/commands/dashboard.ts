@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { Flags } from '@oclif/core';
+import { KatapultCommand } from '../base-command.js';
+import { requireApiToken } from '../lib/api-token.js';
+import { stackContext } from '../lib/context.js';
+import { coordinatorUrl } from '../lib/local-stack.js';
+
+interface DashboardResult {
+  /** The page's address with the API token in its fragment, which the browser keeps to itself. */
+  url: string;
+  opened: boolean;
+}
+
+export default class Dashboard extends KatapultCommand {
+  static override description =
+    "print the address of the coordinator's dashboard (runs, jobs, agents, a job's live log); it carries the stack's API token, so share it only as you would the token";
+  static override examples = ['<%= config.bin %> dashboard', '<%= config.bin %> dashboard --open'];
+  static override flags = {
+    open: Flags.boolean({ description: "also open it in the desktop's browser (xdg-open, which has the address on its command line for a moment)" }),
+  };
+
+  async run(): Promise<DashboardResult> {
+    const { flags } = await this.parse(Dashboard);
+    const { dir, stack, client } = stackContext();
+    await client.listAgents(); // the coordinator is up and takes this stack's token: the address will work
+    const url = `${coordinatorUrl(stack)}/#token=${requireApiToken(dir)}`;
+    this.log(url);
+    const opened = flags.open && (await openInBrowser(url));
+    if (flags.open && !opened) this.logToStderr('could not start xdg-open: open the address above in a browser');
+    return { url, opened };
+  }
+}
+
+function openInBrowser(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('xdg-open', [url], { detached: true, stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('spawn', () => {
+      child.unref();
+      resolve(true);
+    });
+  });
+}

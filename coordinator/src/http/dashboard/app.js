@@ -1,0 +1,300 @@
+// The Katapult dashboard: polls the coordinator's API (GET /runs, GET /agents) every second and follows one
+// job's log over a WebSocket. No framework: the page is small, and it must work from the coordinator alone.
+'use strict';
+
+const POLL_MS = 1000;
+const LOG_RETRY_MS = 2000;
+const MAX_LOG_LINES = 5000;
+const TOKEN_KEY = 'katapult-api-token';
+const STATE_ORDER = ['pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted'];
+
+const $ = (id) => document.getElementById(id);
+
+const token = takeToken();
+const view = { runs: [], agents: [], selectedRun: null, pickedRun: false };
+const tail = { runId: null, jobId: null, socket: null, retry: null, attempt: null };
+
+/**
+ * `katapult dashboard` hands the token in the URL's fragment, which browsers never send to a server. It is
+ * kept for this tab only and taken out of the address bar and history at once.
+ */
+function takeToken() {
+  const sent = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (sent) {
+    sessionStorage.setItem(TOKEN_KEY, sent);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function showError(text) {
+  $('error').textContent = text;
+  $('error').hidden = text === null;
+}
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(path) {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(response.status, body?.code ?? 'KP_COORDINATOR_ERROR', body?.message ?? `GET ${path} answered ${response.status}`);
+  }
+  return body;
+}
+
+async function poll() {
+  try {
+    const [runs, agents] = await Promise.all([api('/runs'), api('/agents')]);
+    view.runs = runs;
+    view.agents = agents;
+    showError(null);
+    render();
+    $('updated').textContent = `updated ${clock(Date.now())}`;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      // The token will not become valid by waiting: stop asking.
+      showError(`${error.code}: the coordinator refused this page's token. Open the URL that \`katapult dashboard\` prints.`);
+      return;
+    }
+    showError(error instanceof ApiError ? `${error.code}: ${error.message}` : 'Cannot reach the coordinator; retrying. Is the stack up?');
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+function render() {
+  const newestFirst = [...view.runs].reverse();
+  if (!view.pickedRun || !view.runs.some((run) => run.id === view.selectedRun)) view.selectedRun = newestFirst[0]?.id ?? null;
+  renderRuns(newestFirst);
+  renderJobs(view.runs.find((run) => run.id === view.selectedRun));
+  renderAgents(view.agents);
+}
+
+function renderRuns(runs) {
+  $('runs-empty').hidden = runs.length > 0;
+  syncRows($('runs').tBodies[0], runs, (run) => run.id, (run) => [
+    button(run.id, () => {
+      view.selectedRun = run.id;
+      view.pickedRun = true;
+      render();
+    }),
+    run.project,
+    stateCell(run.state),
+    jobCounts(run.jobs),
+    dateTime(run.createdAt),
+    run.configFile,
+  ], (run) => run.id === view.selectedRun);
+}
+
+function renderJobs(run) {
+  $('jobs-title').textContent = run ? `Jobs of ${run.id}` : 'Jobs';
+  const now = Date.now();
+  syncRows($('jobs').tBodies[0], run?.jobs ?? [], (job) => `${job.runId}/${job.id}`, (job) => [
+    button(job.id, () => openLog(job.runId, job.id)),
+    job.envName,
+    job.agentId ?? '-',
+    stateCell(job.state, job.message),
+    String(job.attempt),
+    job.exitCode === null ? '-' : String(job.exitCode),
+    duration(job.startedAt === null ? null : (job.finishedAt ?? now) - job.startedAt),
+  ], (job) => job.runId === tail.runId && job.id === tail.jobId);
+}
+
+function renderAgents(agents) {
+  $('agents-empty').hidden = agents.length > 0;
+  syncRows($('agents').tBodies[0], agents, (agent) => agent.agentId, (agent) => [
+    agent.agentId,
+    agent.instanceId,
+    capacity(agent.usedCpus, agent.cpus),
+    `${(agent.heartbeatAgeMs / 1000).toFixed(1)} s ago`,
+    agent.running.length === 0 ? '-' : agent.running.join(', '),
+  ]);
+}
+
+/**
+ * Updates a table body in place, one row per item (found by key), so that a row being clicked is not replaced
+ * under the pointer every second.
+ */
+function syncRows(tbody, items, keyOf, cellsOf, isSelected = () => false) {
+  const existing = new Map([...tbody.rows].map((row) => [row.dataset.key, row]));
+  items.forEach((item, index) => {
+    const key = keyOf(item);
+    let row = existing.get(key);
+    existing.delete(key);
+    if (!row) {
+      row = document.createElement('tr');
+      row.dataset.key = key;
+    }
+    const cells = cellsOf(item);
+    const signature = JSON.stringify(cells.map((cell) => (typeof cell === 'string' ? cell : cell.signature)));
+    if (row.dataset.signature !== signature) {
+      row.replaceChildren(...cells.map(toCell));
+      row.dataset.signature = signature;
+    }
+    row.classList.toggle('selected', isSelected(item));
+    if (tbody.rows[index] !== row) tbody.insertBefore(row, tbody.rows[index] ?? null);
+  });
+  for (const row of existing.values()) row.remove();
+}
+
+function toCell(content) {
+  const td = document.createElement('td');
+  if (typeof content === 'string') td.textContent = content;
+  else td.append(content.node);
+  return td;
+}
+
+function button(text, onClick) {
+  const node = document.createElement('button');
+  node.type = 'button';
+  node.className = 'link';
+  node.textContent = text;
+  node.addEventListener('click', onClick);
+  return { node, signature: `button:${text}` };
+}
+
+function stateCell(state, message) {
+  const node = document.createElement('span');
+  node.className = `state state-${state}`;
+  node.textContent = state;
+  if (message) node.title = message;
+  return { node, signature: `state:${state}:${message ?? ''}` };
+}
+
+function capacity(used, total) {
+  const node = document.createElement('span');
+  node.className = 'capacity';
+  const meter = document.createElement('meter');
+  meter.min = 0;
+  meter.max = Math.max(total, 1);
+  meter.value = used;
+  const label = document.createElement('span');
+  label.textContent = `${used} / ${total}`;
+  node.append(meter, label);
+  return { node, signature: `cpus:${used}/${total}` };
+}
+
+function jobCounts(jobs) {
+  const counts = new Map();
+  for (const job of jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
+  return STATE_ORDER.filter((state) => counts.has(state))
+    .map((state) => `${counts.get(state)} ${state}`)
+    .join(' · ');
+}
+
+/** As `katapult status` prints it. */
+function duration(ms) {
+  if (ms === null || ms < 0) return '-';
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+const clock = (at) => {
+  const date = new Date(at);
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+};
+const dateTime = (at) => {
+  const date = new Date(at);
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clock(at)}`;
+};
+
+// --- the log tail ---------------------------------------------------------------------------------------
+
+function openLog(runId, jobId) {
+  closeLog();
+  Object.assign(tail, { runId, jobId });
+  $('log-section').hidden = false;
+  $('log-title').textContent = `Log of ${jobId}`;
+  render();
+  connectLog();
+}
+
+function connectLog() {
+  clearLog();
+  setLogStatus('connecting…');
+  const { runId, jobId } = tail;
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const url = `${scheme}://${location.host}/runs/${encodeURIComponent(runId)}/jobs/${encodeURIComponent(jobId)}/logs/ws`;
+  // A browser cannot set headers on a WebSocket: the token travels as a subprotocol, checked before the upgrade.
+  const socket = new WebSocket(url, ['katapult.logs', `katapult.bearer.${token}`]);
+  tail.socket = socket;
+  let failure = null;
+  socket.addEventListener('open', () => setLogStatus(`live, run ${runId}`));
+  socket.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'line') appendLine(message);
+    else if (message.type === 'end') appendMarker(`attempt ${message.attempt} ended, exit code ${message.exitCode ?? '-'}`);
+    else if (message.type === 'error') failure = `${message.code}: ${message.message}`;
+  });
+  socket.addEventListener('close', (event) => {
+    if (tail.socket !== socket) return;
+    tail.socket = null;
+    if (failure || event.code >= 4000) {
+      setLogStatus(failure ?? `closed (${event.reason || event.code})`, true);
+      return;
+    }
+    // A dropped connection (coordinator restarted, refused token): start over, since the log is replayed whole.
+    setLogStatus('disconnected; retrying…', true);
+    tail.retry = setTimeout(connectLog, LOG_RETRY_MS);
+  });
+}
+
+function closeLog() {
+  clearTimeout(tail.retry);
+  const socket = tail.socket;
+  Object.assign(tail, { runId: null, jobId: null, socket: null, retry: null });
+  socket?.close(1000, 'closed by the page');
+  $('log-section').hidden = true;
+}
+
+function clearLog() {
+  $('log').replaceChildren();
+  tail.attempt = null;
+}
+
+function setLogStatus(text, bad = false) {
+  $('log-status').textContent = text;
+  $('log-status').classList.toggle('error-text', bad);
+}
+
+function appendLine(message) {
+  if (tail.attempt !== null && message.attempt !== tail.attempt) appendMarker(`attempt ${message.attempt}`);
+  tail.attempt = message.attempt;
+  const line = document.createElement('div');
+  line.className = message.stream === 'stderr' ? 'line stderr' : 'line';
+  line.textContent = message.line;
+  line.title = `${dateTime(message.at)} ${message.stream}`;
+  append(line);
+}
+
+function appendMarker(text) {
+  const marker = document.createElement('div');
+  marker.className = 'line marker';
+  marker.textContent = `— ${text} —`;
+  append(marker);
+}
+
+function append(node) {
+  const log = $('log');
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 4;
+  log.append(node);
+  while (log.childElementCount > MAX_LOG_LINES) log.firstElementChild.remove();
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+$('log-close').addEventListener('click', () => {
+  closeLog();
+  render();
+});
+
+if (token) poll();
+else showError('KP_API_UNAUTHORIZED: this page has no API token. Open the URL that `katapult dashboard` prints.');

@@ -1,0 +1,43 @@
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { logRecordCodec, type ClusterNames, type LogRecord } from '@katapult/core';
+
+export interface JobLogSource {
+  /**
+   * Passes each of a job's stored log records to onRecord, in order, then each new one as it is stored, until
+   * the signal aborts. onRecord's promise is awaited before the next record is taken, so a slow reader slows
+   * the reading instead of piling records up in memory.
+   */
+  follow(runId: string, jobId: string, onRecord: (record: LogRecord) => Promise<void> | void, signal: AbortSignal): Promise<void>;
+}
+
+/** Reads a job's log with one ordered JetStream consumer on its subject, removed as soon as the follower stops. */
+export function jetStreamLogSource(nc: NatsConnection, names: ClusterNames): JobLogSource {
+  const js = jetstream(nc);
+  return {
+    async follow(runId, jobId, onRecord, signal) {
+      if (signal.aborted) return;
+      const consumer = await js.consumers.get(names.streams.logs, {
+        // A single string (not a list) so nats-server 2.9, which knows only filter_subject, accepts it.
+        filter_subjects: names.logSubject(runId, jobId),
+        deliver_policy: DeliverPolicy.All,
+      });
+      const messages = await consumer.consume();
+      const stop = () => void messages.close();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        if (signal.aborted) return;
+        for await (const message of messages) {
+          const decoded = logRecordCodec.decode(message.data);
+          if (decoded.ok) await onRecord(decoded.value);
+          if (signal.aborted) break;
+        }
+      } finally {
+        signal.removeEventListener('abort', stop);
+        await messages.close();
+        // Closing only stops delivery; the server would keep an ordered consumer for minutes of inactivity.
+        await consumer.delete().catch(() => false);
+      }
+    },
+  };
+}
