@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView, RunView } from '@katapult/core';
-import { describeChanges, renderRun } from '../src/render/run-view.js';
+import { describeChanges, renderRun, summarizeRun } from '../src/render/run-view.js';
 
 const T0 = Date.UTC(2026, 10, 25, 8, 15, 2);
 const RUN_ID = 'r-20261125-081502-3fa9';
@@ -89,5 +89,12 @@ describe("launch's progress lines", () => {
         "broken failed on local-1-9f8e (exit 3)",
       ]
     `);
+  });
+
+  it('a summary by state, in the order of a job\'s life, with the instances up and their busy cpus', () => {
+    expect(summarizeRun(running, [{ cpus: 2, usedCpus: 2 }, { cpus: 2, usedCpus: 1 }])).toBe(
+      '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 3/4 cpus busy',
+    );
+    expect(summarizeRun({ ...running, jobs: running.jobs.slice(3, 4) }, [])).toBe('1 pending · no instance up yet');
   });
 });

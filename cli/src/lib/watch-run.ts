@@ -1,8 +1,10 @@
 import { ExitCode, isFinal, KatapultError, type RunView } from '@katapult/core';
 import type { CoordinatorClient } from './client.js';
-import { describeChanges } from '../render/run-view.js';
+import { describeChanges, summarizeRun } from '../render/run-view.js';
 
 const TROUBLE_TOLERANCE_MS = 60_000;
+/** With nothing changing for this long, a line of counts shows the run is alive. */
+const QUIET_SUMMARY_MS = 10_000;
 
 export interface WatchOptions {
   intervalMs?: number;
@@ -25,6 +27,11 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
   let previous: RunView | undefined;
   let sawAgent = false;
   let troubleSince: number | undefined;
+  let lastLineAt = Date.now();
+  const say = (line: string) => {
+    lastLineAt = Date.now();
+    onLine(line);
+  };
   for (;;) {
     let run: RunView;
     try {
@@ -34,16 +41,19 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
       // NATS or the coordinator restarting is a pause, not the end: keep asking for a while.
       const transient = !(error instanceof KatapultError) || error.exitCode === ExitCode.infrastructure;
       if (!transient || Date.now() - (troubleSince ?? Date.now()) > TROUBLE_TOLERANCE_MS) throw error;
-      if (troubleSince === undefined) onLine(`the coordinator does not answer (${(error as Error).message}); retrying`);
+      if (troubleSince === undefined) say(`the coordinator does not answer (${(error as Error).message}); retrying`);
       troubleSince ??= Date.now();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       continue;
     }
-    for (const line of describeChanges(previous, run)) onLine(line);
+    for (const line of describeChanges(previous, run)) say(line);
     previous = run;
     if ((options.until ?? runOver)(run)) return run;
-    if (!sawAgent) {
-      sawAgent = (await client.listAgents()).length > 0;
+    const quiet = Date.now() - lastLineAt > QUIET_SUMMARY_MS;
+    if (!sawAgent || quiet) {
+      const agents = await client.listAgents();
+      sawAgent ||= agents.length > 0;
+      if (quiet) say(summarizeRun(run, agents));
       if (!sawAgent && Date.now() - started > bootTimeout) {
         throw new KatapultError('KP_AGENTS_NOT_UP', `no agent registered within ${bootTimeout / 1000}s; run ${runId} is kept and will start when one does`, {
           hint: options.agentLogHint,
