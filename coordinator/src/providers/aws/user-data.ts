@@ -1,4 +1,4 @@
-import { ExitCode, KatapultError, shellQuote } from '@katapult/core';
+import { ecrRegistryHost, ExitCode, KatapultError, shellQuote } from '@katapult/core';
 
 /** What an instance's agent is told at boot; the same variables the local provider gives its agent containers. */
 export interface UserDataOptions {
@@ -22,11 +22,8 @@ export interface UserDataOptions {
 export const AGENT_CONTAINER = 'katapult-agent';
 const METADATA_URL = 'http://169.254.169.254';
 
-/** The registry host of an ECR image reference, or undefined for any other registry. */
-export function ecrRegistryHost(image: string): string | undefined {
-  const host = image.split('/')[0] ?? '';
-  return /^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(host) ? host : undefined;
-}
+// Shared with the agent, which asks ECR for a token when it pulls job images; re-exported for this module's importers.
+export { ecrRegistryHost };
 
 /**
  * The boot script, as EC2 user-data (cloud-init runs it once, as root, at first boot, and copies its output to
