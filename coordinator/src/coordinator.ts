@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ACTIVE_STATES,
+  KatapultError,
   applyJobEvent,
   attemptsToStop,
   jobKey,
@@ -57,6 +58,8 @@ export class Coordinator {
   private readonly goneSince = new Map<string, number>();
   /** The run after whose end the instances were last stopped, so they are stopped once, not on every tick. */
   private autoStoppedAfter: string | undefined;
+  private managingInstances: Promise<void> | undefined;
+  private lastInstanceError: string | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -91,7 +94,7 @@ export class Coordinator {
       await this.schedule(runs, jobsByRun, agents);
       await this.stopStrayAttempts(agents, jobsByRun.flat());
       for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
-      await this.manageInstances(runs, allRuns);
+      this.manageInstancesAside(runs, allRuns);
       await this.forgetGoneAgents(agents);
     } catch (error) {
       this.options.log(`tick failed: ${String(error)}`);
@@ -193,6 +196,26 @@ export class Coordinator {
   }
 
   /**
+   * Starting instances can take minutes on a cloud (IAM, capacity retries), so it runs beside the tick, which
+   * keeps scheduling meanwhile; one pass at a time, and a failure is logged when it differs from the last one.
+   */
+  private manageInstancesAside(running: RunRecord[], all: RunRecord[]): void {
+    if (this.managingInstances) return;
+    this.managingInstances = this.manageInstances(running, all)
+      .then(() => {
+        this.lastInstanceError = undefined;
+      })
+      .catch((error: unknown) => {
+        const line = error instanceof KatapultError ? error.toLine() : String(error);
+        if (line !== this.lastInstanceError) this.options.log(`instances: ${line}`);
+        this.lastInstanceError = line;
+      })
+      .finally(() => {
+        this.managingInstances = undefined;
+      });
+  }
+
+  /**
    * While a run has work, its instances are kept up: one that died is replaced (its jobs are requeued once its
    * heartbeat is gone). With no run going, instances are stopped once the latest run has been over for its
    * `auto_stop` seconds.
@@ -206,7 +229,7 @@ export class Coordinator {
       this.autoStoppedAfter = undefined;
       if (now - this.instancesCheckedAt < (this.options.instanceCheckMs ?? 5_000)) return;
       this.instancesCheckedAt = now;
-      await provider.ensure(latest.instances, { project: latest.project, runId: latest.id });
+      await provider.ensure(latest.instances, { project: latest.project, runId: latest.id, ...(latest.placement ? { placement: latest.placement } : {}) });
       return;
     }
     const finished = all.filter((run) => run.finishedAt !== null).sort((a, b) => a.finishedAt! - b.finishedAt!).at(-1);

@@ -18,7 +18,7 @@ import {
   type JobSpec,
   type StagedFile,
 } from '@katapult/core';
-import type { Provider } from './providers/provider.js';
+import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
@@ -44,10 +44,16 @@ export class RunService {
     if (spec.recover) {
       const going = (await this.store.listRuns()).find((run) => run.state === 'running' && run.fingerprint === fingerprint);
       if (going) {
-        await this.provider.ensure(going.instances, { project: going.project, runId: going.id });
+        await this.provider.ensure(going.instances, { project: going.project, runId: going.id, ...(going.placement ? { placement: going.placement } : {}) });
         return { runId: going.id, jobs: spec.jobs.length, resumed: true };
       }
     }
+    const placement: RunPlacement = {
+      provider: spec.provider,
+      profile: spec.profile,
+      agentImage: request.agentImage ?? null,
+      maestroAddress: spec.maestroAddress,
+    };
     const createdAt = this.now();
     const runId = newRunId(new Date(createdAt));
     const run: RunRecord = {
@@ -59,6 +65,7 @@ export class RunService {
       fingerprint,
       instances: spec.instances,
       autoStopSeconds: spec.autoStopSeconds,
+      placement,
       createdAt,
       finishedAt: null,
     };
@@ -93,7 +100,7 @@ export class RunService {
     }
     // The run becomes visible (and schedulable) only once all of its jobs are stored.
     await this.store.putRun(run);
-    await this.provider.ensure(spec.instances, { project: spec.project, runId });
+    await this.provider.ensure(spec.instances, { project: spec.project, runId, placement });
     return { runId, jobs: spec.jobs.length, resumed: false };
   }
 

@@ -1,9 +1,22 @@
-import type { InstanceSpec } from '@katapult/core';
+import type { InstanceSpec, ProviderName } from '@katapult/core';
+
+/** Where a run's instances come from and how they reach back: kept with the run, so a restarted coordinator knows. */
+export interface RunPlacement {
+  provider: ProviderName;
+  /** AWS profile for the provider's clients (null: the SDK's default chain). */
+  profile: string | null;
+  /** The agent image the instances pull; null: the coordinator's own (the local provider). */
+  agentImage: string | null;
+  /** `maestro_address`: where instances reach this machine's NATS. */
+  maestroAddress: string | null;
+}
 
 /** What `ensure` is asking for: the run whose instances these are (the AWS provider tags what it creates with them). */
 export interface EnsureContext {
   project: string;
   runId: string;
+  /** Missing for runs stored before placements were kept: those ran on the local provider. */
+  placement?: RunPlacement;
 }
 
 /** Where agents come from. The coordinator asks for instances; the provider makes sure they exist. */

@@ -1,4 +1,5 @@
 import type { AgentRecord, InstanceSpec, JobRecord, RunState, RunSpec } from '@katapult/core';
+import type { RunPlacement } from '../providers/provider.js';
 
 export interface RunRecord {
   id: string;
@@ -11,6 +12,8 @@ export interface RunRecord {
   /** The instances the run asked for, kept up while it has work. */
   instances: InstanceSpec[];
   autoStopSeconds: number | null;
+  /** Which provider starts the instances and how they reach back; absent on runs stored before it was kept (local). */
+  placement?: RunPlacement;
   createdAt: number;
   finishedAt: number | null;
 }

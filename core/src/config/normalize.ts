@@ -25,6 +25,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     project: raw.project ?? DEFAULT_PROJECT,
     provider: raw.provider ?? 'local',
     maestro: raw.maestro ?? 'local',
+    maestroAddress: raw.maestro_address ?? null,
     jobAssign: raw.job_assign ?? 'multi_knapsack',
     autoStopSeconds: raw.auto_stop === false ? null : raw.auto_stop === true || raw.auto_stop == null ? DEFAULT_AUTO_STOP_SECONDS : raw.auto_stop,
     maxAttempts: raw.max_attempts ?? DEFAULT_MAX_ATTEMPTS,

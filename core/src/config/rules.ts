@@ -40,6 +40,7 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
     const life = parseDuration(instance.eco_life);
     if (!life.ok) add(['instances', i, 'eco_life'], life.problem);
   });
+  awsPlacementIssues(raw, add);
   const jobNames = new Map<string, number>();
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
@@ -73,4 +74,23 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
     }
   });
   return issues;
+}
+
+/** `host`, `host:port`, or an IPv4 address with an optional port: what goes between `tls://` and the path. */
+const ADDRESS = /^(?=.{1,253}(:\d+)?$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:(\d{1,5}))?$/;
+
+/**
+ * On AWS the instances dial back to this machine and pull from a registry they can reach, so both must be
+ * said: this machine's local registry and 127.0.0.1 mean nothing to an EC2 instance.
+ */
+function awsPlacementIssues(raw: RawConfig, add: (path: FieldPath, message: string) => void): void {
+  const address = raw.maestro_address;
+  if (address) {
+    const port = Number(ADDRESS.exec(address)?.[6] ?? 1);
+    if (!ADDRESS.test(address) || port < 1 || port > 65_535) add(['maestro_address'], `"${address}" is not a host name or IP address with an optional :port`);
+  }
+  if (raw.provider !== 'aws') return;
+  if (raw.maestro === 'remote') add(['maestro'], '"remote" is not supported yet; use "local" with maestro_address');
+  else if (!address) add(['maestro_address'], 'is required with provider: aws: the host name or IP at which the instances reach this machine');
+  if (!raw.registry) add(['registry'], 'is required with provider: aws, as instances cannot reach the local registry; use "ecr"');
 }

@@ -77,6 +77,8 @@ export const ConfigSchema = Type.Object(
     dev: nullable(Type.Boolean()),
     debug: nullable(Type.Integer({ minimum: 0, maximum: 3 })),
     maestro: nullable(Type.Union([Type.Literal('local'), Type.Literal('remote')])),
+    /** With `provider: aws` and `maestro: local`: the host name or IP (and optional port) at which instances reach this machine's NATS (new). */
+    maestro_address: nullable(Type.String({ minLength: 1, maxLength: 253 })),
     /** `true` (after 60 s with no work), `false`, or the idle seconds before instances are stopped. */
     auto_stop: nullable(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 86_400 })])),
     /** Attempts a job may take in all when its instance is lost (new). */

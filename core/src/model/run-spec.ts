@@ -65,6 +65,8 @@ export const RunSpecSchema = Type.Object({
   project: name,
   provider: Type.Union([Type.Literal('local'), Type.Literal('aws')]),
   maestro: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
+  /** Where instances reach this machine's NATS (`maestro_address`): a host or IP, with an optional port. */
+  maestroAddress: nullableString,
   jobAssign: Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')]),
   /** Idle seconds after which the instances are stopped; null: never (`auto_stop: false`). */
   autoStopSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),

@@ -19,6 +19,8 @@ export const CreateRunRequestSchema = Type.Object({
   configFile: Type.String({ maxLength: 4096 }),
   /** Image reference for each environment name. */
   images: Type.Record(Type.String(), Type.String({ minLength: 1 })),
+  /** The agent image instances pull when they cannot use the coordinator's own (AWS: pushed to the run's registry). */
+  agentImage: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   /** Each project file the jobs name (normalized relative path), already put in the cluster's object store. */
   files: Type.Record(
     Type.String(),
