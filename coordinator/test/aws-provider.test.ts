@@ -353,6 +353,15 @@ describe('AWS provider: launch', () => {
     expect(runInputs()[0]).toMatchObject({ ImageId: 'ami-mine', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 50 } }] });
   });
 
+  it('a gpu instance boots with the NVIDIA container toolkit, the others without', async () => {
+    freshAccount();
+    await provider().ensure(instancesOf('instances: [{type: g4dn.xlarge, gpu: nvidia-t4}, {type: t3.large}]'), context);
+    const scripts = runInputs().map((input) => Buffer.from(input.UserData!, 'base64').toString());
+    expect(scripts).toHaveLength(2);
+    expect(scripts[0]).toContain('nvidia-ctk runtime configure --runtime=docker\nsystemctl restart docker\n');
+    expect(scripts[1]).not.toContain('nvidia');
+  });
+
   it('picks the arm64 Debian AMI for a Graviton type', async () => {
     freshAccount();
     ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['arm64'] } }] });

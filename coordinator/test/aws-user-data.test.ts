@@ -21,7 +21,7 @@ const options: UserDataOptions = {
 
 describe('EC2 user-data (the boot script)', () => {
   it('is valid bash', () => {
-    for (const variant of [options, { ...options, agentImage: 'registry.example.com/katapult/agent:1', lifetimeSeconds: null, natsUser: undefined }]) {
+    for (const variant of [options, { ...options, agentImage: 'registry.example.com/katapult/agent:1', lifetimeSeconds: null, natsUser: undefined }, { ...options, gpu: 'nvidia-t4' }]) {
       const checked = spawnSync('bash', ['-n'], { input: renderUserData(variant), encoding: 'utf8' });
       expect(checked.stderr).toBe('');
       expect(checked.status).toBe(0);
@@ -42,13 +42,14 @@ describe('EC2 user-data (the boot script)', () => {
         'KATAPULT_MEMORY_BYTES=8589934592',
         'KATAPULT_STACK_LABEL=stack-1',
         'KATAPULT_HEARTBEAT_MS=2000',
-        'KATAPULT_METADATA_URL=http://169.254.169.254',
         'KATAPULT_ENV_END',
+        '    echo "KATAPULT_METADATA_URL=$IMDS"',
         '    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"',
         '    echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"',
       ].join('\n'),
     );
     expect(script).toContain(`AGENT_IMAGE=${ECR_IMAGE}`);
+    expect(script).toContain('IMDS="${KATAPULT_IMDS_URL:-http://169.254.169.254}"');
     expect(script).toContain('{"credHelpers":{"123456789012.dkr.ecr.eu-west-3.amazonaws.com":"ecr-login"}}');
     expect(script).toContain("shutdown -h +120 'katapult: eco_life reached'");
     expect(script).toContain('--env-file "$ROOT/etc/katapult/agent.env"');
@@ -60,6 +61,40 @@ describe('EC2 user-data (the boot script)', () => {
     expect(script).not.toContain('credHelpers');
     expect(script).toContain('for tool in curl docker; do');
     expect(script).not.toContain('eco_life');
+  });
+
+  it('gives the agent a metadata address of its own when told one', () => {
+    const script = renderUserData({ ...options, metadataUrl: 'http://10.0.0.9:8080' });
+    expect(script).toContain("KATAPULT_HEARTBEAT_MS=2000\nKATAPULT_METADATA_URL=http://10.0.0.9:8080\nKATAPULT_ENV_END\n");
+    expect(script).not.toContain('echo "KATAPULT_METADATA_URL=$IMDS"');
+  });
+
+  it('with a GPU, installs the NVIDIA container toolkit from NVIDIA\'s repository and registers it with Docker', () => {
+    const script = renderUserData({ ...options, gpu: 'nvidia-t4' });
+    const keyring = '/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg';
+    expect(script).toContain(
+      [
+        'if ! command -v nvidia-ctk >/dev/null 2>&1; then',
+        '  if command -v apt-get >/dev/null 2>&1; then',
+        '    command -v gpg >/dev/null 2>&1 || install_packages gnupg',
+        '    mkdir -p "$ROOT/usr/share/keyrings" "$ROOT/etc/apt/sources.list.d"',
+        `    curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/gpgkey | gpg --batch --yes --dearmor -o "$ROOT${keyring}"`,
+        '    curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list \\',
+        `      | sed 's#deb https://#deb [signed-by=${keyring}] https://#g' >"$ROOT/etc/apt/sources.list.d/nvidia-container-toolkit.list"`,
+        '  else',
+        '    mkdir -p "$ROOT/etc/yum.repos.d"',
+        '    curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/stable/rpm/nvidia-container-toolkit.repo >"$ROOT/etc/yum.repos.d/nvidia-container-toolkit.repo"',
+        '  fi',
+        '  install_packages nvidia-container-toolkit',
+        'fi',
+        'nvidia-ctk runtime configure --runtime=docker',
+        'systemctl restart docker',
+      ].join('\n'),
+    );
+    // Docker is there before its runtime is configured, and restarted before the agent image is pulled.
+    expect(script.indexOf('systemctl enable --now docker')).toBeLessThan(script.indexOf('nvidia-ctk runtime configure'));
+    expect(script.indexOf('systemctl restart docker')).toBeLessThan(script.indexOf('docker pull'));
+    for (const gpu of [undefined, null, '']) expect(renderUserData({ ...options, gpu })).not.toContain('nvidia');
   });
 
   it('refuses a value that would break the env file', () => {
@@ -82,14 +117,14 @@ describe('the boot script, run in a sandbox', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  function sandbox(stubs: string[], env: Record<string, string> = {}) {
+  function sandbox(stubs: string[], env: Record<string, string> = {}, rendered: UserDataOptions = options) {
     dir = mkdtempSync(join(tmpdir(), 'kp-boot-'));
     const bin = join(dir, 'bin');
     const tools = join(dir, 'tools');
     const root = join(dir, 'root');
     for (const folder of [bin, tools, root]) mkdirSync(folder);
     // Only these real tools are reachable, so a missing docker is really missing.
-    for (const tool of ['mkdir', 'chmod', 'cat', 'date']) symlinkSync(spawnSync('which', [tool], { encoding: 'utf8' }).stdout.trim(), join(tools, tool));
+    for (const tool of ['mkdir', 'chmod', 'cat', 'date', 'sed']) symlinkSync(spawnSync('which', [tool], { encoding: 'utf8' }).stdout.trim(), join(tools, tool));
     const stub = (name: string, body = '') => {
       writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>"$CALLS"\n${body}\nexit 0\n`);
       chmodSync(join(bin, name), 0o755);
@@ -97,13 +132,18 @@ describe('the boot script, run in a sandbox', () => {
     const docker = 'case "$1" in pull) [ -n "$PULL_FAILS" ] && exit 1;; run) echo 0123abcd;; esac';
     const bodies: Record<string, string> = {
       docker,
-      curl: 'case "$*" in *api/token*) echo token-1;; *instance-id*) echo i-0abc123;; esac',
+      curl: 'case "$*" in *api/token*) echo token-1;; *instance-id*) echo i-0abc123;; *gpgkey*) echo KEY;; *deb/nvidia-container-toolkit.list*) echo "deb https://nvidia.github.io/libnvidia-container/stable/deb/\\$(ARCH) /";; esac',
+      // It reads the key, as gpg does: curl would otherwise write into a closed pipe.
+      gpg: 'cat >/dev/null',
       // Installing a package puts its stub on PATH, as apt would.
-      'apt-get': `case "$*" in *docker.io*) printf '%s\\n' '#!/bin/sh' 'echo "docker $*" >>"$CALLS"' '${docker.replace(/'/g, `'\\''`)}' 'exit 0' >"${bin}/docker"; /bin/chmod 755 "${bin}/docker";; esac`,
+      'apt-get': [
+        `case "$*" in *docker.io*) printf '%s\\n' '#!/bin/sh' 'echo "docker $*" >>"$CALLS"' '${docker.replace(/'/g, `'\\''`)}' 'exit 0' >"${bin}/docker"; /bin/chmod 755 "${bin}/docker";; esac`,
+        `case "$*" in *nvidia-container-toolkit*) printf '%s\\n' '#!/bin/sh' 'echo "nvidia-ctk $*" >>"$CALLS"' >"${bin}/nvidia-ctk"; /bin/chmod 755 "${bin}/nvidia-ctk";; esac`,
+      ].join('\n'),
     };
     for (const name of stubs) stub(name, bodies[name] ?? '');
     const script = join(dir, 'user-data.sh');
-    writeFileSync(script, renderUserData(options));
+    writeFileSync(script, renderUserData(rendered));
     const run = spawnSync('/bin/bash', [script], {
       encoding: 'utf8',
       env: { PATH: `${bin}:${tools}`, CALLS: join(dir, 'calls'), KATAPULT_BOOT_ROOT: root, HOME: dir, ...env },
@@ -132,6 +172,7 @@ describe('the boot script, run in a sandbox', () => {
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     const env = readFileSync(envFile, 'utf8');
     expect(env).toContain("KATAPULT_NATS_PASSWORD=p4ss'word$x\n");
+    expect(env).toContain('KATAPULT_METADATA_URL=http://169.254.169.254\n');
     expect(env.endsWith('KATAPULT_AGENT_ID=i-0abc123\nKATAPULT_INSTANCE_ID=i-0abc123\n')).toBe(true);
     expect(JSON.parse(readFileSync(join(root, 'root/.docker/config.json'), 'utf8'))).toEqual({
       credHelpers: { '123456789012.dkr.ecr.eu-west-3.amazonaws.com': 'ecr-login' },
@@ -146,6 +187,57 @@ describe('the boot script, run in a sandbox', () => {
     expect(run.status).toBe(0);
     expect(calls.slice(1, 3)).toEqual(['apt-get update -q', 'apt-get install -y -q --no-install-recommends docker.io amazon-ecr-credential-helper']);
     expect(calls).toContain(`docker pull ${ECR_IMAGE}`);
+  });
+
+  it('reads IMDS at KATAPULT_IMDS_URL when set (tests only) and hands that address to the agent', () => {
+    const { run, calls, root } = sandbox(ALL, { KATAPULT_IMDS_URL: 'http://127.0.0.1:8111' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(calls.filter((call) => call.startsWith('curl'))).toEqual([
+      'curl -fsS --retry 5 -X PUT http://127.0.0.1:8111/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
+      'curl -fsS --retry 5 -H X-aws-ec2-metadata-token: token-1 http://127.0.0.1:8111/latest/meta-data/instance-id',
+    ]);
+    expect(readFileSync(join(root, 'etc/katapult/agent.env'), 'utf8')).toContain('KATAPULT_METADATA_URL=http://127.0.0.1:8111\n');
+  });
+
+  it('refuses a KATAPULT_IMDS_URL that is not an http address', () => {
+    const { run, calls } = sandbox(ALL, { KATAPULT_IMDS_URL: 'http://a b' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('katapult: boot failed: KATAPULT_IMDS_URL is not an http address');
+    expect(calls.some((call) => call.startsWith('docker'))).toBe(false);
+  });
+
+  it('with a GPU and the toolkit in the image: configures Docker for it and restarts Docker before pulling', () => {
+    const { run, calls } = sandbox([...ALL, 'nvidia-ctk'], {}, { ...options, gpu: 'nvidia-t4' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(calls.slice(1, 5)).toEqual([
+      'systemctl enable --now docker',
+      'nvidia-ctk runtime configure --runtime=docker',
+      'systemctl restart docker',
+      'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
+    ]);
+    expect(calls.some((call) => call.includes('nvidia.github.io'))).toBe(false);
+  });
+
+  it('with a GPU and no toolkit: adds NVIDIA\'s apt repository with its key, installs the toolkit, then configures Docker', () => {
+    const { run, calls, root } = sandbox([...ALL, 'gpg'], {}, { ...options, gpu: 'nvidia-t4' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const keyring = '/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg';
+    expect(calls.slice(2, 10)).toEqual([
+      'curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/gpgkey',
+      `gpg --batch --yes --dearmor -o ${root}${keyring}`,
+      'curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list',
+      'apt-get update -q',
+      'apt-get install -y -q --no-install-recommends nvidia-container-toolkit',
+      'nvidia-ctk runtime configure --runtime=docker',
+      'systemctl restart docker',
+      'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
+    ]);
+    expect(readFileSync(join(root, 'etc/apt/sources.list.d/nvidia-container-toolkit.list'), 'utf8')).toBe(
+      `deb [signed-by=${keyring}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /\n`,
+    );
   });
 
   it('a boot that fails powers the instance off, after 5 minutes, and starts no agent', () => {

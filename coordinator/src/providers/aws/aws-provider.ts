@@ -203,6 +203,7 @@ export class AwsProvider implements Provider {
       stackLabel: agent.stackLabel,
       heartbeatMs: agent.heartbeatMs,
       lifetimeSeconds: lifetimeSeconds(spec),
+      gpu: spec.gpu,
     });
     const input = (market: Market): LaunchInput => ({
       spec,

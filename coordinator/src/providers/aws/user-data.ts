@@ -15,12 +15,16 @@ export interface UserDataOptions {
   heartbeatMs?: number | undefined;
   /** `eco_life` in seconds: the instance powers itself off (so terminates) after it, coordinator or not. */
   lifetimeSeconds?: number | null | undefined;
-  /** Watched by the agent for a spot interruption notice. */
+  /** Watched by the agent for a spot interruption notice; by default the IMDS address the script itself reads. */
   metadataUrl?: string | undefined;
+  /** The instance's `gpu` (InstanceSpec): when set, the NVIDIA container toolkit is installed and Docker configured for it. */
+  gpu?: string | null | undefined;
 }
 
 export const AGENT_CONTAINER = 'katapult-agent';
 const METADATA_URL = 'http://169.254.169.254';
+const NVIDIA_REPO = 'https://nvidia.github.io/libnvidia-container';
+const NVIDIA_KEYRING = '/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg';
 
 // Shared with the agent, which asks ECR for a token when it pulls job images; re-exported for this module's importers.
 export { ecrRegistryHost };
@@ -33,7 +37,9 @@ export { ecrRegistryHost };
  * agent with host networking and the Docker socket, as locally. The instance is replaced, never revived: when the
  * agent's container ends, or the boot fails (after 5 minutes left to read the log), or the instance reboots, it
  * powers off, which terminates it (the provider launches with InstanceInitiatedShutdownBehavior=terminate).
- * KATAPULT_BOOT_ROOT prefixes every path written, for the script's own test; it is unset on an instance.
+ * With a `gpu`, it installs NVIDIA's container toolkit (the driver comes with the image) and registers its runtime
+ * with Docker. Test-only variables, unset on an instance: KATAPULT_BOOT_ROOT prefixes every path the script writes;
+ * KATAPULT_IMDS_URL replaces the IMDS address, read by the script and handed to the agent.
  */
 export function renderUserData(options: UserDataOptions): string {
   const ecrHost = ecrRegistryHost(options.agentImage);
@@ -45,7 +51,7 @@ export function renderUserData(options: UserDataOptions): string {
     ...(typeof options.memoryBytes === 'number' ? ([['KATAPULT_MEMORY_BYTES', String(options.memoryBytes)]] as [string, string][]) : []),
     ['KATAPULT_STACK_LABEL', options.stackLabel],
     ['KATAPULT_HEARTBEAT_MS', String(options.heartbeatMs ?? 2000)],
-    ['KATAPULT_METADATA_URL', options.metadataUrl ?? METADATA_URL],
+    ...(options.metadataUrl ? ([['KATAPULT_METADATA_URL', options.metadataUrl]] as [string, string][]) : []),
   ];
   for (const [name, value] of env) {
     // docker --env-file takes each line as it is: a line break would cut the value or start another variable.
@@ -61,7 +67,7 @@ export function renderUserData(options: UserDataOptions): string {
     '# Katapult agent boot script (EC2 user-data), written by the AWS provider. Runs once, as root, at first boot.',
     'set -Eeuo pipefail',
     'ROOT="${KATAPULT_BOOT_ROOT:-}"',
-    `IMDS=${METADATA_URL}`,
+    `IMDS="\${KATAPULT_IMDS_URL:-${METADATA_URL}}"`,
     `AGENT_IMAGE=${shellQuote(options.agentImage)}`,
     '',
     'fail() {',
@@ -71,6 +77,8 @@ export function renderUserData(options: UserDataOptions): string {
     '}',
     "trap 'fail \"line $LINENO\"' ERR",
     'echo "katapult: boot $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
+    // It goes into the agent's env file, where a space or line break would cut it.
+    '[[ "$IMDS" =~ ^https?://[^[:space:]]+$ ]] || fail "KATAPULT_IMDS_URL is not an http address"',
     '',
     ...(lifeMinutes
       ? [
@@ -107,6 +115,7 @@ export function renderUserData(options: UserDataOptions): string {
     'if [ "${#missing[@]}" -gt 0 ]; then install_packages "${missing[@]}"; fi',
     'systemctl enable --now docker',
     '',
+    ...(options.gpu ? gpuSetup() : []),
     '# IMDSv2 (a session token first); the provider launches with HttpTokens=required and a hop limit of 1, so',
     '# job containers on Docker\'s bridge network cannot reach it, nor the instance role\'s credentials.',
     'imds() {',
@@ -134,6 +143,7 @@ export function renderUserData(options: UserDataOptions): string {
     "    cat <<'KATAPULT_ENV_END'",
     ...env.map(([name, value]) => `${name}=${value}`),
     'KATAPULT_ENV_END',
+    ...(options.metadataUrl ? [] : ['    echo "KATAPULT_METADATA_URL=$IMDS"']),
     '    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"',
     '    echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"',
     '  } >"$ROOT/etc/katapult/agent.env"',
@@ -157,4 +167,31 @@ export function renderUserData(options: UserDataOptions): string {
     'echo "katapult: agent $INSTANCE_ID started"',
     '',
   ].join('\n');
+}
+
+/**
+ * NVIDIA's documented install of the container toolkit from its own apt or dnf repository (skipped when the image
+ * has it already, as NVIDIA's GPU images do), then its runtime registered in /etc/docker/daemon.json; Docker only
+ * reads that file when it starts, hence the restart.
+ */
+function gpuSetup(): string[] {
+  return [
+    '# A GPU instance: jobs reach the GPU through the NVIDIA container toolkit.',
+    'if ! command -v nvidia-ctk >/dev/null 2>&1; then',
+    '  if command -v apt-get >/dev/null 2>&1; then',
+    '    command -v gpg >/dev/null 2>&1 || install_packages gnupg',
+    '    mkdir -p "$ROOT/usr/share/keyrings" "$ROOT/etc/apt/sources.list.d"',
+    `    curl -fsSL --retry 5 ${NVIDIA_REPO}/gpgkey | gpg --batch --yes --dearmor -o "$ROOT${NVIDIA_KEYRING}"`,
+    `    curl -fsSL --retry 5 ${NVIDIA_REPO}/stable/deb/nvidia-container-toolkit.list \\`,
+    `      | sed 's#deb https://#deb [signed-by=${NVIDIA_KEYRING}] https://#g' >"$ROOT/etc/apt/sources.list.d/nvidia-container-toolkit.list"`,
+    '  else',
+    '    mkdir -p "$ROOT/etc/yum.repos.d"',
+    `    curl -fsSL --retry 5 ${NVIDIA_REPO}/stable/rpm/nvidia-container-toolkit.repo >"$ROOT/etc/yum.repos.d/nvidia-container-toolkit.repo"`,
+    '  fi',
+    '  install_packages nvidia-container-toolkit',
+    'fi',
+    'nvidia-ctk runtime configure --runtime=docker',
+    'systemctl restart docker',
+    '',
+  ];
 }
