@@ -1,18 +1,43 @@
+import { Args, Flags } from '@oclif/core';
 import { connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
+import { downAwsProject, type AwsDownReport } from '../lib/aws-down.js';
+import { readConfigFile } from '../lib/config-file.js';
 import { stopStack, type DownReport } from '../lib/local-stack.js';
 import { stateDir } from '../lib/state-dir.js';
 
 export default class Down extends KatapultCommand {
-  static override description = 'stop every agent and job container and the servers Katapult started (data and images are kept)';
-  static override examples = ['<%= config.bin %> down', '<%= config.bin %> down --json'];
+  static override description =
+    'stop every agent and job container and the servers Katapult started (data and images are kept); with a config whose provider is aws, also remove every AWS resource of its project';
+  static override examples = [
+    '<%= config.bin %> down',
+    '<%= config.bin %> down --json',
+    '<%= config.bin %> down aws.yaml --dry-run   # lists the project\'s instances, security groups, role, profile, key pair, network',
+    '<%= config.bin %> down aws.yaml             # stops the coordinator first, so nothing is relaunched, then removes them',
+  ];
+  static override args = {
+    config: Args.string({ description: 'a katapult.yaml; with provider: aws, its project\'s AWS resources are removed too' }),
+  };
+  static override flags = {
+    'dry-run': Flags.boolean({ description: 'list what would be removed and remove nothing' }),
+  };
 
-  async run(): Promise<DownReport> {
-    await this.parse(Down);
-    const report = await stopStack(stateDir(), connectDocker());
-    for (const name of report.containers) this.log(`removed container ${name}`);
-    for (const name of report.processes) this.log(`stopped ${name}`);
-    if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');
-    return report;
+  async run(): Promise<DownReport & { aws?: AwsDownReport }> {
+    const { args, flags } = await this.parse(Down);
+    const spec = args.config ? readConfigFile(args.config) : undefined;
+    const dryRun = flags['dry-run'];
+    let report: DownReport = { containers: [], processes: [] };
+    if (dryRun) {
+      this.log('would stop the local stack (agent and job containers, coordinator, registry, nats-server)');
+    } else {
+      // The coordinator goes first, so it cannot replace the instances being terminated.
+      report = await stopStack(stateDir(), connectDocker());
+      for (const name of report.containers) this.log(`removed container ${name}`);
+      for (const name of report.processes) this.log(`stopped ${name}`);
+      if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');
+    }
+    if (spec?.provider !== 'aws') return report;
+    const aws = await downAwsProject(spec, { dryRun, log: (line) => this.log(line) });
+    return { ...report, aws };
   }
 }

@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DeleteSecurityGroupCommand,
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { GetInstanceProfileCommand, GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import Down from '../src/commands/down.js';
+
+const ec2 = mockClient(EC2Client);
+const iam = mockClient(IAMClient);
+const CLI_ROOT = join(import.meta.dirname, '..');
+
+/** One project's leftovers in a fake account: an instance and its security group; describe calls see deletes. */
+function account() {
+  const state = { instances: ['i-0abc'], groups: ['sg-1'] };
+  ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
+    if (input.InstanceIds) return { Reservations: [{ Instances: input.InstanceIds.map((id) => ({ InstanceId: id, State: { Name: 'terminated' } })) }] };
+    expect(input.Filters).toContainEqual({ Name: 'tag:katapult:project', Values: ['demo'] });
+    return { Reservations: state.instances.length ? [{ Instances: state.instances.map((id) => ({ InstanceId: id, Tags: [{ Key: 'Name', Value: 'katapult-demo-0' }] })) }] : [] };
+  });
+  ec2.on(TerminateInstancesCommand).callsFake(() => {
+    state.instances = [];
+    return {};
+  });
+  ec2.on(DescribeSecurityGroupsCommand).callsFake(() => ({ SecurityGroups: state.groups.map((id) => ({ GroupId: id, GroupName: 'katapult-demo' })) }));
+  ec2.on(DeleteSecurityGroupCommand).callsFake(() => {
+    state.groups = [];
+    return {};
+  });
+  for (const command of [GetInstanceProfileCommand, GetRoleCommand]) iam.on(command).rejects(new NoSuchEntityException({ message: 'not found', $metadata: {} }));
+  ec2.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [] });
+  ec2.on(DescribeInternetGatewaysCommand).resolves({ InternetGateways: [] });
+  ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
+  ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [] });
+  return state;
+}
+
+describe('katapult down CONFIG with provider: aws', () => {
+  let dir: string;
+  let config: string;
+  const saved = { ...process.env };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kp-down-aws-'));
+    config = join(dir, 'katapult.yaml');
+    writeFileSync(config, 'project: demo\nprovider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances: [{type: t3.large, region: eu-west-3}]\njobs: [{run_command: "true"}]\n');
+    // An empty state folder: no local stack is running, so only AWS is touched.
+    Object.assign(process.env, { KATAPULT_HOME: join(dir, 'home'), AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' });
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    ec2.reset();
+    iam.reset();
+  });
+
+  async function down(...argv: string[]): Promise<{ lines: string[]; result: unknown }> {
+    const lines: string[] = [];
+    // What the command prints: its text lines, and under --json the object oclif prints.
+    const log = vi.spyOn(Down.prototype, 'log').mockImplementation(function (this: Down, line?: string) {
+      if (!this.jsonEnabled()) lines.push(line ?? '');
+    });
+    const json = vi.spyOn(Down.prototype, 'logJson').mockImplementation((value: unknown) => void lines.push(JSON.stringify(value)));
+    try {
+      const result = await Down.run(argv, CLI_ROOT);
+      return { lines, result };
+    } finally {
+      log.mockRestore();
+      json.mockRestore();
+    }
+  }
+
+  it('--dry-run lists the project resources and removes nothing', async () => {
+    const state = account();
+    const { lines } = await down(config, '--dry-run');
+    expect(lines).toEqual([
+      'would stop the local stack (agent and job containers, coordinator, registry, nats-server)',
+      'would remove instance i-0abc (katapult-demo-0)',
+      'would remove security group sg-1 (katapult-demo)',
+    ]);
+    expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+    expect(state).toEqual({ instances: ['i-0abc'], groups: ['sg-1'] });
+  });
+
+  it('removes them, instances first, then finds nothing the second time', async () => {
+    account();
+    const first = await down(config);
+    expect(first.lines).toEqual(['nothing was running', 'removed instance i-0abc (katapult-demo-0)', 'removed security group sg-1 (katapult-demo)']);
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-0abc'] });
+    const second = await down(config, '--json');
+    expect(JSON.parse(second.lines.join('\n'))).toEqual({ containers: [], processes: [], aws: { project: 'demo', dryRun: false, items: [] } });
+  });
+});
