@@ -1,7 +1,7 @@
 export { freePort } from './free-port.js';
 export { startNats, type NatsServer, type StartNatsOptions } from './nats.js';
 export { portOpen } from './port-open.js';
-export { startRegistry, type RegistryServer } from './registry.js';
+export { startRegistry, type RegistryServer, type StartRegistryOptions } from './registry.js';
 export { requireDocker } from './require-docker.js';
 export { tempDir } from './temp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';

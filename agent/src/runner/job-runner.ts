@@ -5,6 +5,7 @@ import * as tar from 'tar-stream';
 import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
 import { jobHostConfig } from './host-config.js';
+import { pullImage } from './image-pull.js';
 import type { JobFileStore } from '../files/file-store.js';
 import { packOutputs, packWorkFolder } from '../files/work-folder.js';
 import { retryUntilDone } from '../retry.js';
@@ -127,17 +128,6 @@ async function collectOutputs(container: Docker.Container, assignment: Assignmen
   if (packed.files > 0) return { object: name, missing: packed.missing };
   await files.delete(name);
   return { object: null, missing: packed.missing };
-}
-
-async function pullImage(docker: Docker, image: string): Promise<void> {
-  const stream = await docker.pull(image);
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (error: Error | null, events: { error?: string }[]) => {
-      const failure = error?.message ?? events.find((event) => event.error)?.error;
-      if (failure) reject(new Error(`pulling ${image} failed: ${failure}`));
-      else resolve();
-    });
-  });
 }
 
 /** Docker multiplexes stdout and stderr on one stream; split them, then into lines. */
