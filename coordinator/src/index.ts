@@ -10,3 +10,4 @@ export { jetStreamLogSource, type JobLogSource } from './job-log-source.js';
 export { ensureStreams } from './streams.js';
 export type { EnsureContext } from './providers/provider.js';
 export * from './providers/aws/index.js';
+export { AwsPriceLookup, awsPriceLookup, type PriceClients, type PriceLookupOptions } from './providers/aws/prices.js';
