@@ -9,6 +9,12 @@ import { buildEnvironment, ensureBaseImage, OciRegistry, type BaseImage, type En
 
 const run = async (image: string, ...command: string[]) =>
   (await promisify(execFile)('docker', ['run', '--rm', '--network', 'none', image, ...command])).stdout.trim();
+/** As the agent runs a job in an environment image: as the user its label names. */
+const runAsJobUser = async (docker: Docker, image: string, ...command: string[]) => {
+  const user = (await docker.getImage(image).inspect()).Config.Labels?.['katapult.user'];
+  expect(user).toBe('1000:1000');
+  return (await promisify(execFile)('docker', ['run', '--rm', '--network', 'none', '--user', user!, image, ...command])).stdout.trim();
+};
 
 const env = environmentSpec;
 
@@ -52,6 +58,10 @@ describe('environment images', () => {
     await docker.getImage(built.ref).remove(); // what an agent on another machine sees: only the registry copy
     await promisify(execFile)('docker', ['pull', built.ref]);
     expect(await run(built.ref, 'python', '-c', 'import kpdemo; print(kpdemo.hello())')).toBe('hello from kpdemo');
+    expect(await runAsJobUser(docker, built.ref, 'python', '-c', 'import kpdemo; print(kpdemo.hello())')).toBe('hello from kpdemo');
+    expect(await runAsJobUser(docker, built.ref, 'sh', '-c', 'id -un; echo $HOME; stat -c %U /work; touch /work/x $HOME/x && echo writable')).toBe(
+      'katapult\n/home/katapult\nkatapult\nwritable',
+    );
 
     const again = await buildEnvironment(docker, request(env({ name: 'renamed', pypi: ['requirements.txt'] })));
     expect(again).toMatchObject({ built: false, tag: built.tag, logFile: null });

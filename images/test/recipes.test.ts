@@ -7,9 +7,15 @@ const dockerfile = (patch: Partial<EnvironmentSpec>) => planEnvironmentImage(env
 const instructions = (text: string) => text.split('\n').filter((line) => /^[A-Z]+ /.test(line));
 
 const MICROMAMBA = `RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bzip2 ca-certificates curl && rm -rf /var/lib/apt/lists/* \\
-    && curl -fsSL https://micro.mamba.pm/api/micromamba/linux-64/latest | tar -xj -C /usr/local bin/micromamba
+    && curl -fsSL https://micro.mamba.pm/api/micromamba/linux-64/latest | tar -xj --no-same-owner -C /usr/local bin/micromamba
 ENV MAMBA_ROOT_PREFIX=/opt/conda`;
 const PIP_ARGS = 'ARG PIP_INDEX_URL\nARG PIP_EXTRA_INDEX_URL\nARG PIP_FIND_LINKS\nARG PIP_TRUSTED_HOST';
+/** The job user's step, last: what the earlier steps installed under `readable` is made readable by that user. */
+const userStep = (...readable: string[]) => `# katapult-step: user
+RUN groupadd --gid 1000 katapult \\
+    && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/katapult --shell /bin/bash katapult \\
+${readable.length > 0 ? `    && find ${readable.join(' ')} \\( ! -perm -o=r -o -type d ! -perm -o=x \\) -exec chmod o+rX {} + \\\n` : ''}    && install -d -o 1000 -g 1000 /work`;
+const LABEL = 'LABEL katapult.user=1000:1000';
 
 /** conda and julia cannot be downloaded here: their recipes are checked by the Dockerfile text they generate. */
 describe('environment Dockerfiles', () => {
@@ -19,6 +25,8 @@ describe('environment Dockerfiles', () => {
 ${MICROMAMBA}
 RUN micromamba create -y -p /opt/conda/envs/katapult -c bioconda -c conda-forge numpy=1.26 scipy && micromamba clean -a -y
 ENV PATH=/opt/conda/envs/katapult/bin:$PATH
+${userStep('/opt/conda')}
+${LABEL}
 `);
   });
 
@@ -33,18 +41,23 @@ ENV PATH=/opt/conda/envs/katapult/bin:$PATH
 # katapult-step: pip
 ${PIP_ARGS}
 RUN pip install --no-cache-dir --disable-pip-version-check kpdemo 'requests>=2.31'
+${userStep('/opt/conda')}
+${LABEL}
 `);
     expect(plan.files).toEqual(['envs/environment.yml']);
   });
 
-  it('julia packages on a pinned release', () => {
+  it('julia packages on a pinned release, precompiled into a shared depot that jobs read behind their own', () => {
     expect(dockerfile({ julia: ['Wavelets', 'DataFrames'] })).toBe(`FROM base:1
 # katapult-step: julia
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/* \\
-    && mkdir -p /opt/julia && curl -fsSL https://julialang-s3.julialang.org/bin/linux/x64/1.10/julia-1.10.4-linux-x86_64.tar.gz | tar -xz -C /opt/julia --strip-components=1 \\
+    && mkdir -p /opt/julia && curl -fsSL https://julialang-s3.julialang.org/bin/linux/x64/1.10/julia-1.10.4-linux-x86_64.tar.gz | tar -xz --no-same-owner -C /opt/julia --strip-components=1 \\
     && ln -s /opt/julia/bin/julia /usr/local/bin/julia
 ENV JULIA_DEPOT_PATH=/opt/julia-depot
 RUN julia -e 'using Pkg; Pkg.add(["DataFrames", "Wavelets"]); Pkg.precompile()'
+${userStep('/opt/julia', '/opt/julia-depot')}
+ENV JULIA_DEPOT_PATH=/home/katapult/.julia:/opt/julia-depot
+${LABEL}
 `);
   });
 
@@ -58,9 +71,14 @@ ENV PATH=/opt/katapult/venv/bin:$PATH
 COPY deps/requirements.txt /tmp/katapult/requirements.txt
 ${PIP_ARGS}
 RUN pip install --no-cache-dir --disable-pip-version-check -r /tmp/katapult/requirements.txt
+${userStep('/opt/katapult/venv')}
+${LABEL}
 `);
     expect(plan.files).toEqual(['deps/requirements.txt']);
-    expect(plan.steps).toEqual([{ kind: 'pip', description: 'pip install -r deps/requirements.txt' }]);
+    expect(plan.steps).toEqual([
+      { kind: 'pip', description: 'pip install -r deps/requirements.txt' },
+      { kind: 'user', description: 'user katapult (1000:1000) for jobs' },
+    ]);
   });
 
   it('apt packages sorted, then a setup script run with bash', () => {
@@ -71,25 +89,32 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 # katapult-step: command
 COPY setup/install.sh /tmp/katapult/setup.sh
 RUN bash /tmp/katapult/setup.sh
+${userStep()}
+${LABEL}
 `);
     expect(plan.files).toEqual(['setup/install.sh']);
   });
 
-  it('layers come in a fixed order whatever the spec: apt, conda, pip, julia, command', () => {
+  it('layers come in a fixed order whatever the spec: apt, conda, pip, julia, command, then the job user', () => {
     const plan = planEnvironmentImage(
       env({ command: 'setup/install.sh', julia: ['A'], pypi: ['requirements.txt'], conda: ['x'], aptget: ['curl'] }),
       'base:1',
     );
-    expect(plan.steps.map((step) => step.kind)).toEqual(['apt', 'conda', 'pip', 'julia', 'command']);
+    expect(plan.steps.map((step) => step.kind)).toEqual(['apt', 'conda', 'pip', 'julia', 'command', 'user']);
     const markers = plan.dockerfile.split('\n').filter((line) => line.startsWith('# katapult-step: '));
-    expect(markers).toEqual(['apt', 'conda', 'pip', 'julia', 'command'].map((kind) => `# katapult-step: ${kind}`));
+    expect(markers).toEqual(['apt', 'conda', 'pip', 'julia', 'command', 'user'].map((kind) => `# katapult-step: ${kind}`));
+    expect(plan.dockerfile).toContain('&& find /opt/conda /opt/julia /opt/julia-depot \\( ! -perm');
     expect(plan.files).toEqual(['requirements.txt', 'setup/install.sh']);
     expect(plan.dockerfile).toContain('micromamba create -y -p /opt/conda/envs/katapult -c conda-forge x pip &&');
     expect(plan.dockerfile).not.toContain('python3 -m venv');
   });
 
-  it('an environment with nothing is the base image', () => {
-    expect(planEnvironmentImage(env({}), 'base:1')).toEqual({ dockerfile: 'FROM base:1\n', steps: [], files: [] });
+  it('an environment with nothing is the base image with the job user', () => {
+    expect(planEnvironmentImage(env({}), 'base:1')).toEqual({
+      dockerfile: `FROM base:1\n${userStep()}\n${LABEL}\n`,
+      steps: [{ kind: 'user', description: 'user katapult (1000:1000) for jobs' }],
+      files: [],
+    });
   });
 
   it("maps docker's instruction numbers back to steps", () => {
@@ -99,7 +124,8 @@ RUN bash /tmp/katapult/setup.sh
     expect(stepOfInstruction(text, 2)).toBe('apt');
     expect(stepOfInstruction(text, 3)).toBe('pip');
     expect(stepOfInstruction(text, all.indexOf('ARG PIP_INDEX_URL') + 1)).toBe('pip');
-    expect(stepOfInstruction(text, all.length)).toBe('command');
+    expect(stepOfInstruction(text, all.indexOf('RUN echo hi') + 1)).toBe('command');
+    expect(stepOfInstruction(text, all.length)).toBe('user');
     expect(stepOfInstruction(text, all.length + 1)).toBeUndefined();
   });
 
@@ -121,8 +147,9 @@ describe('spec forms the shell and Dockerfile syntax must survive', () => {
   });
 
   it('runs an inline command as typed, and a multi-line one through sh in the exec form', () => {
-    expect(instructions(dockerfile({ command: 'echo ready > /opt/ready' })).at(-1)).toBe('RUN echo ready > /opt/ready');
-    expect(instructions(dockerfile({ command: 'set -e\necho one' })).at(-1)).toBe('RUN ["/bin/sh","-c","set -e\\necho one"]');
+    const commandStep = (text: string) => text.split('# katapult-step: ')[1];
+    expect(commandStep(dockerfile({ command: 'echo ready > /opt/ready' }))).toBe('command\nRUN echo ready > /opt/ready\n');
+    expect(commandStep(dockerfile({ command: 'set -e\necho one' }))).toBe('command\nRUN ["/bin/sh","-c","set -e\\necho one"]\n');
   });
 
   it('copies paths with whitespace in the JSON form and quotes where they are used', () => {

@@ -3,7 +3,8 @@ import { isCondaFile } from './forms.js';
 import type { EnvironmentRecipe } from './normalize.js';
 import { aptInstall, copyInstruction, shellQuote, stagedPath } from './shell.js';
 
-export const CONDA_ENV = '/opt/conda/envs/katapult';
+export const CONDA_ROOT = '/opt/conda';
+export const CONDA_ENV = `${CONDA_ROOT}/envs/katapult`;
 const MICROMAMBA_URL = 'https://micro.mamba.pm/api/micromamba/linux-64/latest';
 
 /**
@@ -25,8 +26,8 @@ export function condaFragment(env: EnvironmentRecipe): Fragment | undefined {
     description: `micromamba create ${[...(file ? [file] : []), ...packages].join(' ')} from ${env.condaChannels.join(', ')}`,
     lines: [
       `RUN ${aptInstall(['bzip2', 'ca-certificates', 'curl'])} \\`,
-      `    && curl -fsSL ${MICROMAMBA_URL} | tar -xj -C /usr/local bin/micromamba`,
-      'ENV MAMBA_ROOT_PREFIX=/opt/conda',
+      `    && curl -fsSL ${MICROMAMBA_URL} | tar -xj --no-same-owner -C /usr/local bin/micromamba`,
+      `ENV MAMBA_ROOT_PREFIX=${CONDA_ROOT}`,
       ...(file ? [copyInstruction(file, stagedPath(file))] : []),
       `RUN micromamba create -y -p ${CONDA_ENV} ${args.join(' ')} && micromamba clean -a -y`,
       `ENV PATH=${CONDA_ENV}/bin:$PATH`,

@@ -8,12 +8,13 @@ import { STEP_KINDS, type Fragment, type StepKind } from './fragment.js';
 import { juliaFragment } from './julia.js';
 import { normalizeEnvironment, type EnvironmentRecipe } from './normalize.js';
 import { pipFragment } from './pip.js';
+import { userFragment } from './user.js';
 
 export { referencedFiles } from './forms.js';
 export type { StepKind } from './fragment.js';
 
 /** Bumped whenever a recipe changes what it generates, so images built by an older recipe are not reused. */
-export const RECIPE_VERSION = 2;
+export const RECIPE_VERSION = 3;
 
 export interface EnvironmentPlan {
   dockerfile: string;
@@ -24,13 +25,15 @@ export interface EnvironmentPlan {
 
 const STEP_MARKER = '# katapult-step: ';
 
-// From the least to the most often changed, so editing the setup command reuses every layer above it.
+// From the least to the most often changed, so editing the setup command reuses every layer above it. The job
+// user comes after everything that installs as root.
 const FRAGMENTS: Record<StepKind, (env: EnvironmentRecipe) => Fragment | undefined> = {
   apt: aptFragment,
   conda: condaFragment,
   pip: pipFragment,
   julia: juliaFragment,
   command: commandFragment,
+  user: userFragment,
 };
 
 /** Throws KP_ENV_SPEC_INVALID (bad input) for a spec no Dockerfile can express. */

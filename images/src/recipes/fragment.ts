@@ -1,4 +1,4 @@
-export const STEP_KINDS = ['apt', 'conda', 'pip', 'julia', 'command'] as const;
+export const STEP_KINDS = ['apt', 'conda', 'pip', 'julia', 'command', 'user'] as const;
 
 export type StepKind = (typeof STEP_KINDS)[number];
 
