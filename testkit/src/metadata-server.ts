@@ -7,6 +7,8 @@ export type SpotAction = 'terminate' | 'stop' | 'hibernate';
 export interface MetadataServer {
   /** http://127.0.0.1:PORT, the base address an agent is given as KATAPULT_METADATA_URL. */
   url: string;
+  /** What `instance-id` answers. */
+  instanceId: string;
   /** From now on `spot/instance-action` answers 200 with this action, due two minutes later. */
   interrupt(action?: SpotAction): void;
   /** Forgets every session token issued, as if they had expired: the next GET with one answers 401. */
@@ -18,13 +20,16 @@ export interface MetadataServer {
 
 const TOKEN_PATH = '/latest/api/token';
 const INSTANCE_ACTION_PATH = '/latest/meta-data/spot/instance-action';
+const INSTANCE_ID_PATH = '/latest/meta-data/instance-id';
 
 /**
  * A stand-in for the EC2 instance metadata service, IMDSv2 only, on 127.0.0.1: `PUT /latest/api/token` (with
  * `X-aws-ec2-metadata-token-ttl-seconds`, 1 to 21600) gives a session token; `GET /latest/meta-data/…` needs it
- * in `X-aws-ec2-metadata-token` (401 without a valid one). `spot/instance-action` is 404 until interrupt().
+ * in `X-aws-ec2-metadata-token` (401 without a valid one). `instance-id` answers `options.instanceId` (default: a
+ * random one, `i-` and 17 hex digits, as EC2's); `spot/instance-action` is 404 until interrupt().
  */
-export async function startMetadataServer(): Promise<MetadataServer> {
+export async function startMetadataServer(options: { instanceId?: string } = {}): Promise<MetadataServer> {
+  const instanceId = options.instanceId ?? `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
   const tokens = new Set<string>();
   const counts = new Map<string, number>();
   let notice: { action: SpotAction; time: string } | undefined;
@@ -51,6 +56,7 @@ export async function startMetadataServer(): Promise<MetadataServer> {
     if (request.method !== 'GET' && request.method !== 'HEAD') return answer(response, 405);
     const token = request.headers['x-aws-ec2-metadata-token'];
     if (typeof token !== 'string' || !tokens.has(token)) return answer(response, 401);
+    if (path === INSTANCE_ID_PATH) return answer(response, 200, instanceId);
     if (path === INSTANCE_ACTION_PATH && notice) return answer(response, 200, JSON.stringify(notice), 'application/json');
     return answer(response, 404);
   };
@@ -68,6 +74,7 @@ export async function startMetadataServer(): Promise<MetadataServer> {
 
   return {
     url: `http://127.0.0.1:${port}`,
+    instanceId,
     interrupt(action = 'terminate') {
       // AWS gives the time to the second, two minutes ahead.
       notice = { action, time: new Date(Date.now() + 120_000).toISOString().replace(/\.\d{3}Z$/, 'Z') };

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { freePort } from './free-port.js';
 import { startProcess, type ManagedProcess } from './managed-process.js';
 import { portOpen } from './port-open.js';
@@ -19,6 +20,11 @@ export interface NatsServer {
 export interface StartNatsOptions {
   /** Enable JetStream (-js). Default true. */
   jetstream?: boolean;
+  /**
+   * The body of nats-server's `authorization` block, e.g. natsUsersConfig's users as the local stack writes them;
+   * without it the server takes anonymous connections.
+   */
+  authorization?: string;
 }
 
 export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
@@ -26,6 +32,12 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
   const port = await freePort();
   const storeDir = await tempDir('nats');
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : [])];
+  if (opts.authorization !== undefined) {
+    // Beside the store, so stop() removes it; command-line flags take precedence over the file.
+    const config = join(storeDir, 'auth.conf');
+    await writeFile(config, `authorization: {\n${opts.authorization}\n}\n`, { mode: 0o600 });
+    args.push('-c', config);
+  }
 
   const launch = async (): Promise<ManagedProcess> => {
     const proc = startProcess('nats-server', args);

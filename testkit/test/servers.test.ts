@@ -1,6 +1,24 @@
 import { existsSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { portOpen, requireDocker, startNats, startRegistry, waitFor, type NatsServer } from '../src/index.js';
+import { portOpen, requireDocker, startMetadataServer, startNats, startRegistry, waitFor, type NatsServer } from '../src/index.js';
+
+/** The INFO line nats-server sends first on any connection. */
+function natsInfo(port: number): Promise<{ auth_required?: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString('utf8');
+      const line = /^INFO (.*)\r\n/.exec(text);
+      if (line) {
+        socket.destroy();
+        resolve(JSON.parse(line[1]!) as { auth_required?: boolean });
+      }
+    });
+    socket.on('error', reject);
+  });
+}
 
 describe('testkit servers', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -20,6 +38,27 @@ describe('testkit servers', () => {
     await nats.stop();
     expect(await portOpen(nats.port)).toBe(false);
     expect(existsSync(nats.storeDir)).toBe(false);
+  });
+
+  it('starts nats-server with an authorization block when given one', async () => {
+    const open = await startNats();
+    cleanups.push(() => open.stop());
+    expect((await natsInfo(open.port)).auth_required).toBeUndefined();
+    const guarded = await startNats({ authorization: 'users: [\n  { user: "a", password: "b" }\n]' });
+    cleanups.push(() => guarded.stop());
+    expect((await natsInfo(guarded.port)).auth_required).toBe(true);
+  });
+
+  it('the metadata stand-in answers instance-id, given or random, to a session token only', async () => {
+    const metadata = await startMetadataServer({ instanceId: 'i-0123456789abcdef0' });
+    cleanups.push(() => metadata.stop());
+    const token = await (await fetch(`${metadata.url}/latest/api/token`, { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } })).text();
+    const instanceId = await fetch(`${metadata.url}/latest/meta-data/instance-id`, { headers: { 'X-aws-ec2-metadata-token': token } });
+    expect(await instanceId.text()).toBe('i-0123456789abcdef0');
+    expect((await fetch(`${metadata.url}/latest/meta-data/instance-id`)).status).toBe(401);
+    const random = await startMetadataServer();
+    cleanups.push(() => random.stop());
+    expect(random.instanceId).toMatch(/^i-[0-9a-f]{17}$/);
   });
 
   it('starts a registry that answers /v2/ and stops it', async () => {
