@@ -48,7 +48,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   const agentId = required('KATAPULT_AGENT_ID');
   return {
     natsUrl: required('KATAPULT_NATS_URL'),
-    ...(env['KATAPULT_NATS_CA'] ? { natsCa: env['KATAPULT_NATS_CA'] } : {}),
+    ...natsCa(env),
     ...(env['KATAPULT_NATS_USER'] ? { natsUser: env['KATAPULT_NATS_USER'], natsPassword: env['KATAPULT_NATS_PASSWORD'] ?? '' } : {}),
     cluster: required('KATAPULT_CLUSTER'),
     agentId,
@@ -73,4 +73,16 @@ function metadataUrl(raw: string | undefined): string | undefined {
     throw new KatapultError('KP_AGENT_CONFIG', `KATAPULT_METADATA_URL must be an http:// address, got "${raw}"`, { exitCode: ExitCode.badInput });
   }
   return raw.replace(/\/+$/, '');
+}
+
+/** The CA as PEM (KATAPULT_NATS_CA), or base64 of it (KATAPULT_NATS_CA_BASE64: an env file holds one line per variable). */
+function natsCa(env: NodeJS.ProcessEnv): { natsCa?: string } {
+  if (env['KATAPULT_NATS_CA']) return { natsCa: env['KATAPULT_NATS_CA'] };
+  const encoded = env['KATAPULT_NATS_CA_BASE64'];
+  if (!encoded) return {};
+  const pem = Buffer.from(encoded, 'base64').toString('utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new KatapultError('KP_AGENT_CONFIG', 'KATAPULT_NATS_CA_BASE64 is not a base64-encoded PEM certificate', { exitCode: ExitCode.badInput });
+  }
+  return { natsCa: pem };
 }

@@ -36,6 +36,14 @@ describe('agent configuration from its environment', () => {
     expect(() => readAgentConfig({ ...base, KATAPULT_MEMORY_BYTES: '2g' })).toThrow('KATAPULT_MEMORY_BYTES must be a non-negative integer, got "2g"');
   });
 
+  it('takes the CA as PEM, or base64 of it as an EC2 env file carries it', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    expect(readAgentConfig({ ...base, KATAPULT_NATS_CA: pem }).natsCa).toBe(pem);
+    expect(readAgentConfig({ ...base, KATAPULT_NATS_CA_BASE64: Buffer.from(pem).toString('base64') }).natsCa).toBe(pem);
+    expect(readAgentConfig(base).natsCa).toBeUndefined();
+    expect(() => readAgentConfig({ ...base, KATAPULT_NATS_CA_BASE64: 'bm90IGEgY2VydA==' })).toThrow('KATAPULT_NATS_CA_BASE64 is not a base64-encoded PEM certificate');
+  });
+
   it('names the missing or malformed variable', () => {
     expect(() => readAgentConfig({ KATAPULT_CLUSTER: 'local', KATAPULT_AGENT_ID: 'a' })).toThrow('KATAPULT_NATS_URL is not set');
     expect(() => readAgentConfig({ ...base, KATAPULT_CPUS: 'many' })).toThrow('KATAPULT_CPUS must be a non-negative integer, got "many"');

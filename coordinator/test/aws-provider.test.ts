@@ -389,6 +389,41 @@ describe('AWS provider: launch', () => {
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01', 'i-02'] });
   });
 
+  it('with a credential issuer, each instance is launched alone with its own agent id and NATS user, revoked when it fails or ends', async () => {
+    freshAccount();
+    const issued: string[] = [];
+    const revoked: string[] = [];
+    const issuer = {
+      issue: (agentId: string) => (issued.push(agentId), { user: `agent-${agentId}`, pass: `pass-${issued.length}` }),
+      revoke: (agentId: string) => void revoked.push(agentId),
+    };
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const aws = provider({ credentials: issuer, agent: { image: AGENT_IMAGE, natsUrl: 'tls://203.0.113.5:4222', natsCa: ca, stackLabel: 's1' } });
+    expect(await aws.ensure(instancesOf('instances: [{type: t3.large, number: 2}]'), context)).toEqual(['i-00001', 'i-00002']);
+    expect(issued).toHaveLength(2);
+    expect(issued.every((id) => /^aws-0-[0-9a-f]{8}$/.test(id))).toBe(true);
+    expect(runInputs().map((input) => [input.MinCount, input.MaxCount])).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    runInputs().forEach((input, i) => {
+      const script = Buffer.from(input.UserData!, 'base64').toString('utf8');
+      expect(script).toContain(`KATAPULT_AGENT_ID=${issued[i]}\n`);
+      expect(script).toContain(`KATAPULT_NATS_USER=agent-${issued[i]}\nKATAPULT_NATS_PASSWORD=pass-${i + 1}\n`);
+      expect(script).toContain(`KATAPULT_NATS_CA_BASE64=${Buffer.from(ca).toString('base64')}\n`);
+      expect(input.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:agent', Value: issued[i] });
+    });
+
+    ec2.on(RunInstancesCommand).rejects(ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient t3.large capacity'));
+    await expect(aws.ensure(instancesOf('instances: [{type: t3.large, number: 3}]'), context)).rejects.toMatchObject({ exitCode: 3 });
+    expect(revoked).toEqual([issued[2]]);
+
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-00001', Tags: [{ Key: 'katapult:agent', Value: issued[0] }] }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    await aws.terminateAll();
+    expect(revoked).toEqual([issued[2], issued[0]]);
+  });
+
   it('two overlapping ensure calls launch the instances once', async () => {
     freshAccount();
     const aws = provider();

@@ -97,6 +97,15 @@ describe('EC2 user-data (the boot script)', () => {
     for (const gpu of [undefined, null, '']) expect(renderUserData({ ...options, gpu })).not.toContain('nvidia');
   });
 
+  it('carries an agent id issued before launch, and the stack CA base64-encoded on one line', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const script = renderUserData({ ...options, agentId: 'aws-0-1a2b3c4d', natsCa: ca });
+    expect(script).toContain('KATAPULT_AGENT_ID=aws-0-1a2b3c4d\n');
+    expect(script).toContain(`KATAPULT_NATS_CA_BASE64=${Buffer.from(ca).toString('base64')}\n`);
+    expect(script).not.toContain('echo "KATAPULT_AGENT_ID=$INSTANCE_ID"');
+    expect(script).toContain('echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"');
+  });
+
   it('refuses a value that would break the env file', () => {
     expect(() => renderUserData({ ...options, natsPassword: 'a\nKATAPULT_CLUSTER=other' })).toThrow(/KATAPULT_NATS_PASSWORD cannot hold a line break/);
   });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { DEFAULT_PROJECT, ExitCode, KatapultError, type InstanceSpec } from '@katapult/core';
@@ -8,6 +8,7 @@ import { ensureInstanceProfile, ensureKeyPair, ensureSecurityGroup, resolveImage
 import { DEFAULT_INSTANCE_TYPE, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
 import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
 import { renderUserData } from './user-data.js';
+import type { AgentCredentialIssuer } from '../../nats-users.js';
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -20,8 +21,11 @@ export interface AwsAgentSettings {
   image: string;
   /** NATS as the instances reach it, and the restricted agent user. */
   natsUrl: string;
+  /** One user shared by every instance; unused when the provider has `credentials` (a user per agent). */
   natsUser?: string | undefined;
   natsPassword?: string | undefined;
+  /** The stack's CA certificate (PEM) when NATS speaks TLS. */
+  natsCa?: string | undefined;
   stackLabel: string;
   heartbeatMs?: number | undefined;
 }
@@ -31,6 +35,11 @@ export interface AwsProviderOptions {
   /** The clients' region (null: the SDK's default); every `instances[].region` given must be this one. */
   region: string | null;
   agent: AwsAgentSettings;
+  /**
+   * Issues each agent its own NATS user, limited to its own subjects: each instance is then launched on its own,
+   * with an agent id chosen before launch (the instance id is not known until then), tagged `katapult:agent`.
+   */
+  credentials?: AgentCredentialIssuer;
   /** Owner used when `ensure` is called without a context. */
   project?: string;
   runId?: string;
@@ -57,6 +66,7 @@ interface LiveInstance {
   id: string;
   group: string | undefined;
   spec: string | undefined;
+  agent?: string | undefined;
 }
 
 const LIVE_STATES = ['pending', 'running'];
@@ -89,14 +99,14 @@ export class AwsProvider implements Provider {
 
   terminateAll(): Promise<string[]> {
     return this.serialized(async () => {
-      const ids = (await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopping', 'stopped'] }])).map(
-        (instance) => instance.id,
-      );
+      const instances = await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopping', 'stopped'] }]);
+      const ids = instances.map((instance) => instance.id);
       for (let i = 0; i < ids.length; i += 500) {
         const batch = ids.slice(i, i + 500);
         await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () => this.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: batch })));
       }
       this.launched.clear();
+      for (const instance of instances) if (instance.agent) this.options.credentials?.revoke(instance.agent);
       if (ids.length > 0) this.log(`terminated ${ids.join(', ')}`);
       return ids;
     });
@@ -180,7 +190,7 @@ export class AwsProvider implements Provider {
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {
           if (!instance.InstanceId) continue;
-          found.push({ id: instance.InstanceId, group: tagValue(instance.Tags, TAG.group), spec: tagValue(instance.Tags, TAG.spec) });
+          found.push({ id: instance.InstanceId, group: tagValue(instance.Tags, TAG.group), spec: tagValue(instance.Tags, TAG.spec), agent: tagValue(instance.Tags, TAG.agent) });
         }
       }
       token = page.NextToken;
@@ -189,14 +199,40 @@ export class AwsProvider implements Provider {
   }
 
   private async launch(spec: InstanceSpec, count: number, owner: Owner, resources: ProjectResources): Promise<string[]> {
+    const issuer = this.options.credentials;
+    if (!issuer) return this.launchMarket(spec, count, owner, resources, undefined);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const agentId = `aws-${spec.group}-${randomBytes(4).toString('hex')}`;
+      const nats = issuer.issue(agentId);
+      try {
+        ids.push(...(await this.launchMarket(spec, 1, owner, resources, { id: agentId, user: nats.user, pass: nats.pass })));
+      } catch (error) {
+        issuer.revoke(agentId);
+        throw error;
+      }
+    }
+    return ids;
+  }
+
+  /** One RunInstances for `count` instances: spot when `eco`, on-demand when spot cannot be had and `eco_fallback` allows it. */
+  private async launchMarket(
+    spec: InstanceSpec,
+    count: number,
+    owner: Owner,
+    resources: ProjectResources,
+    agentUser: { id: string; user: string; pass: string } | undefined,
+  ): Promise<string[]> {
     const type = spec.type ?? DEFAULT_INSTANCE_TYPE;
     const image = await this.image(spec.imgId, type);
     const { agent, cluster } = this.options;
     const userData = renderUserData({
       agentImage: agent.image,
       natsUrl: agent.natsUrl,
-      natsUser: agent.natsUser,
-      natsPassword: agent.natsPassword,
+      natsUser: agentUser?.user ?? agent.natsUser,
+      natsPassword: agentUser?.pass ?? agent.natsPassword,
+      natsCa: agent.natsCa,
+      agentId: agentUser?.id,
       cluster,
       cpus: spec.cpus,
       memoryBytes: spec.memoryBytes,
@@ -217,6 +253,7 @@ export class AwsProvider implements Provider {
       instanceProfileName: resources.instanceProfileName,
       keyName: resources.keyName,
       userData,
+      agentId: agentUser?.id,
       clientToken: this.newToken(),
       now: new Date(this.now()),
     });

@@ -23,6 +23,8 @@ export interface LaunchInput {
   keyName?: string | null | undefined;
   /** The boot script (user-data.ts), in clear: it is base64-encoded here. */
   userData: string;
+  /** The agent the (single) instance boots, with its own NATS user; tagged so the instance can be told by it. */
+  agentId?: string | undefined;
   /** Makes the call idempotent: the SDK's own retries of it launch nothing twice. */
   clientToken: string;
   now: Date;
@@ -55,7 +57,7 @@ export function formatPrice(dollarsPerHour: number): string {
   return dollarsPerHour.toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
 }
 
-export function instanceTags(input: Pick<LaunchInput, 'spec' | 'owner' | 'cluster' | 'market' | 'now'>): Record<string, string> {
+export function instanceTags(input: Pick<LaunchInput, 'spec' | 'owner' | 'cluster' | 'market' | 'now' | 'agentId'>): Record<string, string> {
   const life = lifetimeSeconds(input.spec);
   return ownerTags(input.owner, {
     Name: `${resourceName(input.owner.project)}-${input.spec.group}`,
@@ -63,6 +65,7 @@ export function instanceTags(input: Pick<LaunchInput, 'spec' | 'owner' | 'cluste
     [TAG.group]: String(input.spec.group),
     [TAG.spec]: instanceSpecHash(input.spec),
     [TAG.market]: input.market,
+    ...(input.agentId ? { [TAG.agent]: input.agentId } : {}),
     ...(life ? { [TAG.expires]: new Date(input.now.getTime() + life * 1000).toISOString() } : {}),
   });
 }

@@ -17,6 +17,8 @@ export const TAG = {
   spec: 'katapult:spec',
   /** `spot` or `on-demand`: what the instance was launched as (spot falls back to on-demand). */
   market: 'katapult:market',
+  /** The agent id the instance boots, when it was issued its own NATS user before launch. */
+  agent: 'katapult:agent',
   /** ISO time at which the instance powers itself off (`eco_life`). */
   expires: 'katapult:expires',
 } as const;

@@ -19,6 +19,10 @@ export interface UserDataOptions {
   metadataUrl?: string | undefined;
   /** The instance's `gpu` (InstanceSpec): when set, the NVIDIA container toolkit is installed and Docker configured for it. */
   gpu?: string | null | undefined;
+  /** The agent's id, when it was issued its own NATS user before launch; by default the instance id. */
+  agentId?: string | undefined;
+  /** The stack's CA certificate (PEM) when NATS speaks TLS; the env file carries it base64-encoded, on one line. */
+  natsCa?: string | undefined;
 }
 
 export const AGENT_CONTAINER = 'katapult-agent';
@@ -46,6 +50,8 @@ export function renderUserData(options: UserDataOptions): string {
   const env: [string, string][] = [
     ['KATAPULT_NATS_URL', options.natsUrl],
     ...(options.natsUser ? ([['KATAPULT_NATS_USER', options.natsUser], ['KATAPULT_NATS_PASSWORD', options.natsPassword ?? '']] as [string, string][]) : []),
+    ...(options.natsCa ? ([['KATAPULT_NATS_CA_BASE64', Buffer.from(options.natsCa, 'utf8').toString('base64')]] as [string, string][]) : []),
+    ...(options.agentId ? ([['KATAPULT_AGENT_ID', options.agentId]] as [string, string][]) : []),
     ['KATAPULT_CLUSTER', options.cluster],
     ['KATAPULT_CPUS', String(options.cpus)],
     ...(typeof options.memoryBytes === 'number' ? ([['KATAPULT_MEMORY_BYTES', String(options.memoryBytes)]] as [string, string][]) : []),
@@ -144,7 +150,7 @@ export function renderUserData(options: UserDataOptions): string {
     ...env.map(([name, value]) => `${name}=${value}`),
     'KATAPULT_ENV_END',
     ...(options.metadataUrl ? [] : ['    echo "KATAPULT_METADATA_URL=$IMDS"']),
-    '    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"',
+    ...(options.agentId ? [] : ['    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"']),
     '    echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"',
     '  } >"$ROOT/etc/katapult/agent.env"',
     ')',
