@@ -4,8 +4,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBaseImage, pushImage } from '@katapult/images';
-import { requireDocker, startNats, startRegistry, tempDir, type NatsServer, type RegistryServer } from '@katapult/testkit';
+import { buildEnvironment, ensureBaseImage, OciRegistry, pushImage } from '@katapult/images';
+import { environmentSpec, requireDocker, startNats, startRegistry, tempDir, type NatsServer, type RegistryServer } from '@katapult/testkit';
 import { clusterNames, type Assignment, type JobOutputs, type StagedFile } from '@katapult/core';
 import { JOB_PIDS_LIMIT, LABELS, openJobFileStore, runJobAttempt, type JobFileStore, type JobSink } from '../src/index.js';
 
@@ -46,6 +46,7 @@ describe('job runner', () => {
   let objects: ObjectStore;
   let files: JobFileStore;
   let image: string;
+  let envImage: string;
   let options: { agentId: string; stackLabel: string; files: JobFileStore };
 
   beforeAll(async () => {
@@ -60,7 +61,16 @@ describe('job runner', () => {
     image = `${registry.host}/katapult/base:runner-test`;
     await pushImage(docker, base.ref, image);
     await docker.getImage(image).remove().catch(() => undefined); // so the runner has to pull it
-  });
+    // A real environment image, built by its recipe: it carries the job user and its label.
+    const built = await buildEnvironment(docker, {
+      env: environmentSpec({ name: 'runner-user', command: 'echo ready > /opt/ready' }),
+      projectDir: await tempDir('runner-env'),
+      base,
+      registry: new OciRegistry(registry.host),
+      logDir: await tempDir('runner-env-logs'),
+    });
+    envImage = built.ref;
+  }, 300_000);
   afterAll(async () => {
     await nc?.close();
     await nats?.stop();
@@ -155,6 +165,66 @@ describe('job runner', () => {
       'results/deep/a.txt': 'deep\n',
       'results/b.txt': 'top\n',
     });
+  });
+
+  it('runs a job in an environment image as its unprivileged user, who owns the work folder and writes outputs there', async () => {
+    const sink = new RecordingSink();
+    const job: Assignment = {
+      ...assignment(
+        [
+          'id -u && id -g && id -un && echo "$HOME"',
+          'cat /opt/ready',
+          'stat -c "%U %a" /work',
+          'echo "$(id -u) was here" > whoami.txt',
+          'mkdir -p results && echo deep > results/a.txt',
+          'echo appended >> data/in.txt && tail -n 1 data/in.txt',
+          'stat -c "%U" data/in.txt shared.txt',
+          '{ (chmod u+w shared.txt) 2>/dev/null && echo "shared chmod allowed" || echo "shared chmod refused"; }',
+          '{ (touch /opt/mine) 2>/dev/null && echo "/opt written" || echo "/opt refused"; }',
+          'touch "$HOME/mine" && echo "home written"',
+        ].join(' && '),
+      ),
+      image: envImage,
+      files: [await stored('data/in.txt', 'input bytes\n'), await stored('shared.txt', 'shared\n', { shared: true })],
+      outputFiles: ['whoami.txt', 'results', 'data/in.txt'],
+    };
+    await runJobAttempt(docker, job, sink, options);
+    expect(sink.events).toEqual(['pulling', 'running', 'eof 0', 'exited 0']);
+    expect(sink.lines).toEqual([
+      'stdout: 1000',
+      'stdout: 1000',
+      'stdout: katapult',
+      'stdout: /home/katapult',
+      'stdout: ready',
+      'stdout: katapult 777',
+      'stdout: appended',
+      'stdout: katapult',
+      'stdout: root',
+      'stdout: shared chmod refused',
+      'stdout: /opt refused',
+      'stdout: home written',
+    ]);
+    expect(await unpack(sink.outputs!.object!)).toEqual({
+      'whoami.txt': '1000 was here\n',
+      'results/a.txt': 'deep\n',
+      'data/in.txt': 'input bytes\nappended\n',
+    });
+  });
+
+  it('runs a job as its user with nothing staged: the work folder is still its own', async () => {
+    const sink = new RecordingSink();
+    await runJobAttempt(docker, { ...assignment('id -u && echo out > out.txt'), image: envImage, outputFiles: ['out.txt'] }, sink, options);
+    expect(sink.events.at(-1)).toBe('exited 0');
+    expect(sink.lines).toEqual(['stdout: 1000']);
+    expect(await unpack(sink.outputs!.object!)).toEqual({ 'out.txt': 'out\n' });
+  });
+
+  it('runs a job in an image without the job user label as that image runs it: root, with no capability', async () => {
+    const sink = new RecordingSink();
+    await runJobAttempt(docker, { ...assignment('id -u && echo out > out.txt'), outputFiles: ['out.txt'] }, sink, options);
+    expect(sink.events.at(-1)).toBe('exited 0');
+    expect(sink.lines).toEqual(['stdout: 0']);
+    expect(await unpack(sink.outputs!.object!)).toEqual({ 'out.txt': 'out\n' });
   });
 
   it('confines the job: no capabilities, no new privileges, no Docker socket, a cap on processes', async () => {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { checkRelativePath, JOB_WORKDIR, type StagedFile } from '@katapult/core';
+import { checkRelativePath, JOB_WORKDIR, type JobUserIds, type StagedFile } from '@katapult/core';
 
 /** Folders come first in the archive, each once, so Docker creates them before the files inside. */
 function foldersOf(paths: readonly string[]): string[] {
@@ -16,27 +16,32 @@ function foldersOf(paths: readonly string[]): string[] {
 
 /**
  * A tar archive of a job's work folder, to unpack at `/` of its container before it starts: each staged file at
- * its project path under JOB_WORKDIR. Shared files are read-only; a job's own copies are writable.
+ * its project path under JOB_WORKDIR. Shared files are read-only; a job's own copies are writable. Docker gives
+ * each entry the owner its header names, so with a job user the folders and the job's own copies are that user's
+ * (it writes its outputs there) while shared files stay root's, which it cannot make writable again.
  */
-export function packWorkFolder(files: readonly StagedFile[], localCopy: (object: string) => Promise<string>): Readable {
+export function packWorkFolder(files: readonly StagedFile[], localCopy: (object: string) => Promise<string>, user: JobUserIds | null = null): Readable {
   for (const file of files) {
     const problem = checkRelativePath(file.path);
     if (problem) throw new Error(`refusing to stage ${file.path}: ${problem}`);
   }
   const root = JOB_WORKDIR.replace(/^\//, '');
+  const owner = { uid: user?.uid ?? 0, gid: user?.gid ?? 0 };
+  const rootOwned = { uid: 0, gid: 0 };
   const pack = tar.pack();
   const write = async () => {
     const mtime = new Date();
-    pack.entry({ name: root, type: 'directory', mode: 0o777, mtime });
+    pack.entry({ name: root, type: 'directory', mode: 0o777, mtime, ...owner });
     for (const folder of foldersOf(files.map((file) => file.path))) {
-      pack.entry({ name: `${root}/${folder}`, type: 'directory', mode: 0o755, mtime });
+      pack.entry({ name: `${root}/${folder}`, type: 'directory', mode: 0o755, mtime, ...owner });
     }
     for (const file of files) {
       const mode = (file.executable ? 0o111 : 0) | (file.shared ? 0o444 : 0o644);
+      const header = { name: `${root}/${file.path}`, size: file.size, mode, mtime, ...(file.shared ? rootOwned : owner) };
       const source = createReadStream(await localCopy(file.object));
       await new Promise<void>((resolve, reject) => {
         source.on('error', reject);
-        source.pipe(pack.entry({ name: `${root}/${file.path}`, size: file.size, mode, mtime }, (error) => (error ? reject(error) : resolve())));
+        source.pipe(pack.entry(header, (error) => (error ? reject(error) : resolve())));
       });
     }
     pack.finalize();

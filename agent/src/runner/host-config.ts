@@ -1,15 +1,35 @@
 import type Docker from 'dockerode';
-import type { Assignment } from '@katapult/core';
+import { formatJobUser, JOB_USER_LABEL, parseJobUser, type Assignment, type JobUserIds } from '@katapult/core';
 
 /** Processes a job may have at once: room for any real process pool or build, none for a fork bomb. */
 export const JOB_PIDS_LIMIT = 4096;
 
 /**
- * How a job's container is confined. It runs as its image's user (root in Katapult's images) with no
- * capability at all, so root in the job cannot override file permissions, change owners, load modules or
- * reconfigure the network; it cannot gain privileges through setuid binaries; nothing of the host is mounted
- * (above all not the Docker socket, which would hand it the machine); its cpus, memory (no swap beyond it)
- * and process count are capped. Its network is Docker's default bridge unless the job asked for none or host.
+ * The user a job runs as: the unprivileged one an environment image names in its JOB_USER_LABEL, or null for an
+ * image without that label, which keeps its own user (root in a plain base image). A label that does not name
+ * a non-root `uid:gid` is refused rather than ignored: running such a job as root is what the label is there to
+ * avoid.
+ */
+export function jobUser(image: string, labels: Readonly<Record<string, string>> | null | undefined): JobUserIds | null {
+  const label = labels?.[JOB_USER_LABEL];
+  if (label === undefined) return null;
+  const user = parseJobUser(label);
+  if (!user) throw new Error(`image ${image} has the label ${JOB_USER_LABEL}=${label}, which is not a non-root uid:gid such as 1000:1000`);
+  return user;
+}
+
+/** The container's `User`: the ids, so no lookup in the image's /etc/passwd can map them to anyone else. */
+export function containerUser(user: JobUserIds | null): { User?: string } {
+  return user ? { User: formatJobUser(user) } : {};
+}
+
+/**
+ * How a job's container is confined. It runs as its image's job user (see jobUser), else as the image's own
+ * user (root in a plain base image), with no capability at all, so even root in the job cannot override file
+ * permissions, change owners, load modules or reconfigure the network; it cannot gain privileges through setuid
+ * binaries; nothing of the host is mounted (above all not the Docker socket, which would hand it the machine);
+ * its cpus, memory (no swap beyond it) and process count are capped. Its network is Docker's default bridge
+ * unless the job asked for none or host.
  */
 export function jobHostConfig(assignment: Pick<Assignment, 'cpus' | 'network'>, memoryBytes: number | null): Docker.HostConfig {
   return {

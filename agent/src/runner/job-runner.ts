@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
 import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
-import { jobHostConfig } from './host-config.js';
+import { containerUser, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage } from './image-pull.js';
 import type { JobFileStore } from '../files/file-store.js';
 import { packOutputs, packWorkFolder } from '../files/work-folder.js';
@@ -50,8 +50,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     await sink.report('pulling');
     await pullImage(docker, assignment.image);
     if (options.signal?.aborted) throw new Error('stopped before it started');
+    const user = jobUser(assignment.image, (await docker.getImage(assignment.image).inspect()).Config.Labels);
     container = await docker.createContainer({
       Image: assignment.image,
+      ...containerUser(user),
       Cmd: ['/bin/sh', '-c', assignment.runCommand],
       WorkingDir: JOB_WORKDIR,
       Tty: false,
@@ -68,8 +70,9 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
         jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
       ),
     });
-    if (assignment.files.length > 0) {
-      await container.putArchive(packWorkFolder(assignment.files, (object) => options.files.localCopy(object)), { path: '/' });
+    // A job user needs its work folder even with nothing staged: Docker would make it root's.
+    if (assignment.files.length > 0 || user) {
+      await container.putArchive(packWorkFolder(assignment.files, (object) => options.files.localCopy(object), user), { path: '/' });
     }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
     const drained = forwardLines(docker, output, sink);
