@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView, RunView } from '@katapult/core';
+import { CostEstimator } from '../src/lib/cost-estimator.js';
 import { describeChanges, renderRun, summarizeRun } from '../src/render/run-view.js';
 
 const T0 = Date.UTC(2026, 10, 25, 8, 15, 2);
@@ -96,5 +97,23 @@ describe("launch's progress lines", () => {
       '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 3/4 cpus busy',
     );
     expect(summarizeRun({ ...running, jobs: running.jobs.slice(3, 4) }, [])).toBe('1 pending · no instance up yet');
+  });
+
+  it('on AWS, the cost so far and per hour of the instances follow, from their prices', async () => {
+    const instances = [{ group: 0, type: 'c5.xlarge', cpus: 4, number: 2, eco: true, ecoLife: null, ecoFallback: true, maxBid: null, region: 'eu-west-3', imgId: null, gpu: null, diskSize: null, diskType: null, explode: true, memoryBytes: null }];
+    const costs = new CostEstimator(instances, { price: async (type, market) => (type === 'c5.xlarge' && market === 'spot' ? 0.0712 : Promise.reject(new Error('unexpected'))) });
+    const agents = [{ cpus: 4, usedCpus: 4 }, { cpus: 4, usedCpus: 0 }];
+    expect(summarizeRun(running, agents, costs.estimate(600_000))).toBe(
+      '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 4/8 cpus busy · cost estimate unavailable: AWS prices are being looked up',
+    );
+    await costs.load();
+    expect(summarizeRun(running, agents, costs.estimate(45 * 60_000))).toBe(
+      '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 4/8 cpus busy · ~$0.11 so far, $0.14/h',
+    );
+    const failing = new CostEstimator(instances, { price: () => Promise.reject(new Error('Pricing GetProducts: no AWS credentials found')) });
+    await failing.load();
+    expect(summarizeRun(running, agents, failing.estimate(60_000))).toBe(
+      '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 4/8 cpus busy · cost estimate unavailable: Pricing GetProducts: no AWS credentials found',
+    );
   });
 });

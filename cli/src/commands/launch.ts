@@ -1,14 +1,19 @@
 import { Args, Flags } from '@oclif/core';
 import { dirname } from 'node:path';
-import { ExitCode, type RunView } from '@katapult/core';
+import { ExitCode, type CostEstimate, type RunView } from '@katapult/core';
 import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
+import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
 import { liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { submitRun } from '../lib/submit-run.js';
 import { watchRun } from '../lib/watch-run.js';
+import { formatCostTotal } from '../render/cost.js';
 import { renderRun } from '../render/run-view.js';
+
+/** What `launch --json` prints at the end: the run, and on AWS the estimated cost of its instances. */
+export type LaunchResult = RunView & { cost?: CostEstimate };
 
 export default class Launch extends KatapultCommand {
   static override description = 'start the stack and instances if needed, submit the jobs of a config, and follow them to the end';
@@ -27,7 +32,7 @@ export default class Launch extends KatapultCommand {
     }),
   };
 
-  async run(): Promise<RunView | { runId: string; resumed: boolean }> {
+  async run(): Promise<LaunchResult | { runId: string; resumed: boolean }> {
     const { args, flags } = await this.parse(Launch);
     // Ctrl-C stops following, not the run: the coordinator and agents carry on without this process.
     let runId: string | undefined;
@@ -41,6 +46,9 @@ export default class Launch extends KatapultCommand {
     });
     const step = stepLogger((line) => this.log(line));
     const spec = readConfigFile(args.file);
+    const costs = flags.detach ? undefined : costEstimatorFor(spec);
+    // Looked up while images build, so the first progress line can already show the estimate.
+    void costs?.load();
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
     const context = await openStack(step);
     const display = liveBuildDisplay(this.jsonEnabled());
@@ -52,15 +60,23 @@ export default class Launch extends KatapultCommand {
 
     const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {
       agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0`,
+      ...(costs ? { cost: (run: RunView) => costs.estimate(runElapsedMs(run, Date.now())) } : {}),
     });
     this.log('');
     this.log(renderRun(final));
+    let cost: CostEstimate | undefined;
+    if (costs) {
+      await costs.load();
+      const elapsed = runElapsedMs(final, Date.now());
+      cost = costs.estimate(elapsed);
+      this.log(formatCostTotal(cost, elapsed));
+    }
     const failed = final.jobs.filter((job) => job.state !== 'done');
     if (failed.length > 0) {
       this.log('');
       for (const job of failed) this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}; see: katapult logs ${job.id} --run ${runId}`);
       process.exitCode = ExitCode.jobFailed;
     }
-    return final;
+    return cost ? { ...final, cost } : final;
   }
 }

@@ -1,4 +1,4 @@
-import { ExitCode, isFinal, KatapultError, type RunView } from '@katapult/core';
+import { ExitCode, isFinal, KatapultError, type CostEstimate, type RunView } from '@katapult/core';
 import type { CoordinatorClient } from './client.js';
 import { describeChanges, summarizeRun } from '../render/run-view.js';
 
@@ -12,6 +12,8 @@ export interface WatchOptions {
   agentBootTimeoutMs?: number;
   /** Where to look when agents do not come up. */
   agentLogHint: string;
+  /** The cost so far of the run's instances, added to the summary lines (AWS only). */
+  cost?: (run: RunView) => CostEstimate;
   /** When to stop (default: the run is over); may throw to give up. */
   until?: (run: RunView) => boolean;
 }
@@ -53,7 +55,7 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
     if (!sawAgent || quiet) {
       const agents = await client.listAgents();
       sawAgent ||= agents.length > 0;
-      if (quiet) say(summarizeRun(run, agents));
+      if (quiet) say(summarizeRun(run, agents, options.cost?.(run)));
       if (!sawAgent && Date.now() - started > bootTimeout) {
         throw new KatapultError('KP_AGENTS_NOT_UP', `no agent registered within ${bootTimeout / 1000}s; run ${runId} is kept and will start when one does`, {
           hint: options.agentLogHint,

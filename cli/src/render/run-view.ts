@@ -1,4 +1,5 @@
-import type { AgentView, JobView, RunView } from '@katapult/core';
+import type { AgentView, CostEstimate, JobView, RunView } from '@katapult/core';
+import { formatCost } from './cost.js';
 import { formatDuration, renderTable } from './table.js';
 
 export function jobDuration(job: JobView, now: number): number | null {
@@ -24,14 +25,17 @@ export function renderRun(run: RunView, now = Date.now()): string {
   return `${header}\n${renderTable(['JOB', 'ENV', 'AGENT', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows)}`;
 }
 
-/** Jobs by state and instances up, in the order of a job's life: what `launch` prints when nothing else happens. */
-export function summarizeRun(run: RunView, agents: readonly Pick<AgentView, 'cpus' | 'usedCpus'>[]): string {
+/**
+ * Jobs by state and instances up, in the order of a job's life, then the cost estimate when there is one (AWS):
+ * what `launch` prints when nothing else happens.
+ */
+export function summarizeRun(run: RunView, agents: readonly Pick<AgentView, 'cpus' | 'usedCpus'>[], cost?: CostEstimate): string {
   const order = ['pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted'] as const;
   const counts = order.map((state) => [state, run.jobs.filter((job) => job.state === state).length] as const).filter(([, n]) => n > 0);
   const used = agents.reduce((sum, agent) => sum + agent.usedCpus, 0);
   const total = agents.reduce((sum, agent) => sum + agent.cpus, 0);
   const instances = agents.length === 0 ? 'no instance up yet' : `${agents.length} instance${agents.length === 1 ? '' : 's'} up, ${used}/${total} cpus busy`;
-  return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}`;
+  return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}${cost ? ` · ${formatCost(cost)}` : ''}`;
 }
 
 /** One line per job whose state changed since the previous view; the live progress of `launch`. */
