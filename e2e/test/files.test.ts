@@ -9,7 +9,8 @@ import { katapult, type CliResult } from './cli.js';
 
 /**
  * The original's file fields end to end: a script with arguments, uploads shared by the jobs, per-job inputs,
- * `repeat`, and output files fetched back byte for byte into OUT/<run>/<job>/.
+ * `repeat`, and output files fetched back byte for byte into OUT/<run>/<job>/, written by the environment
+ * image's unprivileged job user (uid 1000).
  */
 describe('job files on the local default', () => {
   let env: NodeJS.ProcessEnv;
@@ -26,7 +27,7 @@ describe('job files on the local default', () => {
     await mkdir(join(project, 'lib'));
     await writeFile(join(project, 'data', 'input.dat'), input);
     await writeFile(join(project, 'lib', 'common.txt'), common);
-    await writeFile(join(project, 'sim.sh'), '#!/bin/sh\nset -e\nmkdir -p out\ncat data/input.dat lib/common.txt > out/result.dat\necho "scale=$1 seed=$2" >> out/result.dat\necho simulated\n');
+    await writeFile(join(project, 'sim.sh'), '#!/bin/sh\nset -e\nmkdir -p out\ncat data/input.dat lib/common.txt > out/result.dat\necho "scale=$1 seed=$2 uid=$(id -u)" >> out/result.dat\necho simulated\n');
     await chmod(join(project, 'sim.sh'), 0o644); // run_script makes it executable in the job, whatever its mode here
     await writeFile(
       join(project, 'katapult.yaml'),
@@ -83,7 +84,7 @@ describe('job files on the local default', () => {
     expect(fetch.stdout).toContain(`sim-1: 1 file -> ${join(out, runId, 'sim-1')}`);
     expect(fetch.stderr).toContain('sim-3 (done) did not write never-written.dat');
     expect((await readdir(join(out, runId))).sort()).toEqual(['sim-1', 'sim-2', 'sim-3']);
-    const expected = Buffer.concat([input, Buffer.from(common), Buffer.from('scale=7 seed=42\n')]);
+    const expected = Buffer.concat([input, Buffer.from(common), Buffer.from('scale=7 seed=42 uid=1000\n')]);
     for (const job of ['sim-1', 'sim-2', 'sim-3']) {
       expect((await readFile(join(out, runId, job, 'out', 'result.dat'))).equals(expected)).toBe(true);
     }
