@@ -224,12 +224,16 @@ export class Coordinator {
     const { provider } = this.options;
     if (!provider) return;
     const now = this.now();
-    const latest = running.at(-1);
-    if (latest) {
+    if (running.length > 0) {
       this.autoStoppedAfter = undefined;
       if (now - this.instancesCheckedAt < (this.options.instanceCheckMs ?? 5_000)) return;
       this.instancesCheckedAt = now;
-      await provider.ensure(latest.instances, { project: latest.project, runId: latest.id, ...(latest.placement ? { placement: latest.placement } : {}) });
+      // Runs sharing instances share a placement; the latest run of each says which instances it needs.
+      const latestByPlacement = new Map<string, RunRecord>();
+      for (const run of running) latestByPlacement.set(placementKey(run), run);
+      for (const latest of latestByPlacement.values()) {
+        await provider.ensure(latest.instances, { project: latest.project, runId: latest.id, ...(latest.placement ? { placement: latest.placement } : {}) });
+      }
       return;
     }
     const finished = all.filter((run) => run.finishedAt !== null).sort((a, b) => a.finishedAt! - b.finishedAt!).at(-1);
@@ -321,4 +325,10 @@ function toJobEvent(report: JobReport): JobEvent {
     case 'lost':
       return { type: 'agent_lost', attempt: report.attempt };
   }
+}
+
+/** Local runs all share this machine's agent slots; AWS runs share instances when their placement is the same. */
+function placementKey(run: RunRecord): string {
+  const placement = run.placement;
+  return placement?.provider === 'aws' ? JSON.stringify(['aws', placement.profile, placement.agentImage, placement.maestroAddress, run.project]) : 'local';
 }

@@ -7,6 +7,8 @@ import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
 import { requireApiToken } from './http/auth.js';
 import { LocalProvider } from './providers/local-provider.js';
+import { awsProviderFactory } from './providers/aws-placement.js';
+import { ProviderRouter } from './providers/provider-router.js';
 import { RunService } from './run-service.js';
 import { openJetStreamStore } from './store/jetstream-store.js';
 import { ensureStreams } from './streams.js';
@@ -80,18 +82,31 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
   });
   await ensureStreams(nc, names);
   const store = await openJetStreamStore(nc, names, { agentTtlMs: config.heartbeatMs * 5 });
-  const provider = new LocalProvider(new Docker(), {
+  const credentials =
+    config.natsUsersFiles && config.natsUser ? new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) : undefined;
+  const local = new LocalProvider(new Docker(), {
     agentImage: config.agentImage,
     natsUrl: config.natsUrl,
     ...(config.natsCa ? { natsCa: config.natsCa } : {}),
-    ...(config.natsUsersFiles && config.natsUser
-      ? { credentials: new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) }
-      : {}),
+    ...(credentials ? { credentials } : {}),
     cluster: config.cluster,
     stackLabel: config.stackLabel,
     dockerSocket: config.dockerSocket,
     heartbeatMs: config.heartbeatMs,
   });
+  // Each run's placement picks where its instances come from: agent containers here, or EC2.
+  const provider = new ProviderRouter(
+    local,
+    awsProviderFactory({
+      cluster: config.cluster,
+      natsUrl: config.natsUrl,
+      natsCa: config.natsCa,
+      credentials,
+      stackLabel: config.stackLabel,
+      heartbeatMs: config.heartbeatMs,
+      log,
+    }),
+  );
   const link = watchNatsLink(nc, Date.now, log);
   const coordinator = new Coordinator(nc, names, store, { tickMs: 500, lostGraceMs: config.heartbeatMs * 5, log, provider, link });
   await coordinator.start();

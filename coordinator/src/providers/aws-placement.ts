@@ -1,0 +1,56 @@
+import { ExitCode, KatapultError } from '@katapult/core';
+import type { AgentCredentialIssuer } from '../nats-users.js';
+import { AwsProvider } from './aws/aws-provider.js';
+import { awsClients } from './aws/clients.js';
+import type { AwsClients } from './aws/aws-provider.js';
+import type { AwsProviderFactory } from './provider-router.js';
+
+export interface AwsPlacementSettings {
+  cluster: string;
+  /** NATS as the coordinator reaches it: its port is the one instances dial unless `maestro_address` names another. */
+  natsUrl: string;
+  /** The stack's CA (PEM). Required: agents on EC2 send their NATS password across the internet. */
+  natsCa?: string | undefined;
+  credentials?: AgentCredentialIssuer | undefined;
+  stackLabel: string;
+  heartbeatMs: number;
+  log: (line: string) => void;
+  /** For tests: clients with mocked transports. */
+  clients?: (region: string | null, profile: string | null) => AwsClients;
+}
+
+/** NATS as an EC2 instance dials it: `maestro_address` (its port, or the stack's), over TLS. */
+export function instanceNatsUrl(coordinatorNatsUrl: string, maestroAddress: string): string {
+  const port = /:(\d+)$/.exec(maestroAddress)?.[1] ?? new URL(coordinatorNatsUrl).port;
+  const host = maestroAddress.replace(/:\d+$/, '');
+  return `tls://${host}:${port || '4222'}`;
+}
+
+/**
+ * Makes the AWS provider of a run's placement. Refuses what would leave instances unable to reach back, or
+ * sending credentials in clear: no `maestro_address`, no agent image in a registry they can pull from, no TLS.
+ */
+export function awsProviderFactory(settings: AwsPlacementSettings): AwsProviderFactory {
+  return (placement, region) => {
+    const refuse = (code: string, message: string, hint: string) => new KatapultError(code, message, { hint, exitCode: ExitCode.badInput });
+    if (!placement.maestroAddress) throw refuse('KP_AWS_NO_MAESTRO_ADDRESS', 'the run has no maestro_address, so EC2 instances cannot reach this machine', 'set maestro_address in the config');
+    if (!placement.agentImage) throw refuse('KP_AWS_NO_AGENT_IMAGE', 'the run names no agent image that EC2 instances can pull', 'launch it with the katapult CLI, which pushes the agent image to the registry');
+    if (!settings.natsCa) {
+      throw refuse('KP_AWS_NEEDS_TLS', "the stack's NATS does not speak TLS, and agents on EC2 would send their credentials in clear", 'katapult down, then launch again with KATAPULT_TLS=1');
+    }
+    const clients = (settings.clients ?? ((r, profile) => awsClients({ region: r, profile })))(region, placement.profile);
+    return new AwsProvider(clients, {
+      cluster: settings.cluster,
+      region,
+      agent: {
+        image: placement.agentImage,
+        natsUrl: instanceNatsUrl(settings.natsUrl, placement.maestroAddress),
+        natsCa: settings.natsCa,
+        stackLabel: settings.stackLabel,
+        heartbeatMs: settings.heartbeatMs,
+      },
+      ...(settings.credentials ? { credentials: settings.credentials } : {}),
+      log: settings.log,
+    });
+  };
+}
