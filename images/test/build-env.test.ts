@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EnvironmentSpec } from '@katapult/core';
 import { environmentSpec, requireDocker, startRegistry, startWheelIndex, tempDir, type RegistryServer, type WheelIndex } from '@katapult/testkit';
 import { buildEnvironment, ensureBaseImage, OciRegistry, type BaseImage, type EnvironmentBuildRequest } from '../src/index.js';
 
