@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import {
   buildEnvironments,
   findRun,
+  exposureFor,
   openStack,
   readConfigFile,
   resolveRunFiles,
@@ -94,6 +95,6 @@ export class Katapult {
 
   /** Opened for each call (cheap once up), so a stack stopped or restarted meanwhile is started again, not used stale. */
   private stackReady(): Promise<BuildContext> {
-    return openStack(this.onProgress, this.home);
+    return openStack(this.onProgress, this.home, exposureFor(this.spec));
   }
 }

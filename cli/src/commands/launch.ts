@@ -5,7 +5,7 @@ import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
-import { liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
+import { exposureFor, liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { submitRun } from '../lib/submit-run.js';
 import { watchRun } from '../lib/watch-run.js';
@@ -50,7 +50,7 @@ export default class Launch extends KatapultCommand {
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
-    const context = await openStack(step);
+    const context = await openStack(step, undefined, exposureFor(spec));
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
     const created = await submitRun(context, { spec, configFile: args.file, environments, projectFiles }, step);

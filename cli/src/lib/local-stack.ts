@@ -9,7 +9,7 @@ import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } fr
 import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
 import { ensureNatsAuth, natsFiles, readNatsAuth, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
-import { ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
+import { certificateNames, ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
 import { connectNats } from './nats.js';
 
 /**
@@ -22,10 +22,22 @@ export interface ServerRecord {
   port: number;
 }
 
+/** Where the stack's NATS listens, and whether it speaks TLS: decided when it starts, kept for its life. */
+export interface NatsRecord extends ServerRecord {
+  /** Absent on stacks started before it was kept: 127.0.0.1. */
+  listen?: string;
+  tls?: boolean;
+}
+
+/** Instances on a network (EC2) dial this machine's NATS at `address` (maestro_address). */
+export interface StackExposure {
+  address: string;
+}
+
 export interface StackFile {
   label: string;
   cluster: string;
-  nats: ServerRecord;
+  nats: NatsRecord;
   registry: ServerRecord;
   coordinator?: ServerRecord & { agentImage: string };
 }
@@ -118,31 +130,62 @@ async function startServer(
   return { pid, port };
 }
 
+/**
+ * The address NATS listens on: 127.0.0.1, unless instances elsewhere must reach it, then every interface
+ * (KATAPULT_NATS_LISTEN picks one address instead, as tests do with 127.0.0.1).
+ */
+export function natsListenHost(exposure: StackExposure | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return env['KATAPULT_NATS_LISTEN'] || (exposure ? '0.0.0.0' : '127.0.0.1');
+}
+
+/** A running NATS that instances elsewhere cannot use: restarting it would cut the runs going, so the user decides. */
+function checkExposure(nats: NatsRecord, exposure: StackExposure, tlsNames: readonly string[]): void {
+  const host = exposure.address.replace(/:\d+$/, '');
+  const problem = !nats.tls
+    ? 'does not speak TLS'
+    : (nats.listen ?? '127.0.0.1') !== natsListenHost(exposure)
+      ? `listens on ${nats.listen ?? '127.0.0.1'} only`
+      : !tlsNames.includes(host)
+        ? `has no TLS certificate for ${host}`
+        : undefined;
+  if (problem) {
+    throw new KatapultError('KP_STACK_NOT_EXPOSED', `the stack's NATS ${problem}, so EC2 instances cannot reach it at maestro_address ${exposure.address}`, {
+      hint: 'katapult down (it stops the local runs), then launch this config again: NATS restarts with TLS on a reachable address',
+      exitCode: ExitCode.infrastructure,
+    });
+  }
+}
+
 /** NATS and the registry: reused when alive, started otherwise. */
-export async function ensureInfrastructure(dir: string, onStep: (line: string) => void): Promise<StackFile> {
+export async function ensureInfrastructure(dir: string, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const previous = readStack(dir);
   const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
 
-  // TLS is decided when the stack's NATS is first set up (KATAPULT_TLS=1) and kept for its life.
-  const tls = tlsRequested() || existsSync(natsTlsFiles(dir).ca) ? ensureNatsTls(dir) : undefined;
+  let nats = previous?.nats;
+  const natsUp = alive(nats) && (await portOpen(nats!.port));
+  if (natsUp && exposure) checkExposure(nats!, exposure, certificateNames(dir));
+  // TLS is decided when the stack's NATS is first set up (KATAPULT_TLS=1, or instances on a network) and kept for its life.
+  const exposedNames = exposure ? [exposure.address.replace(/:\d+$/, '')] : [];
+  const tls = tlsRequested() || exposure || existsSync(natsTlsFiles(dir).ca) ? ensureNatsTls(dir, natsUp ? [] : exposedNames) : undefined;
   ensureNatsAuth(dir);
   const auth = requireNatsAuth(dir);
-  let nats = previous?.nats;
-  if (!alive(nats) || !(await portOpen(nats!.port))) {
+  if (!natsUp) {
     const binary = requireBinary('nats-server', 'nats-server');
-    onStep('starting nats-server (JetStream)');
-    nats = await startServer(
+    const listenHost = natsListenHost(exposure);
+    onStep(listenHost === '127.0.0.1' ? 'starting nats-server (JetStream)' : `starting nats-server (JetStream, TLS) on ${listenHost}`);
+    const started = await startServer(
       dir,
       'nats',
       (port, log) => {
-        const configFile = writeNatsServerConfig(dir, { port, cluster: CLUSTER, auth, ...(tls ? { tls } : {}) });
+        const configFile = writeNatsServerConfig(dir, { port, cluster: CLUSTER, auth, listenHost, ...(tls ? { tls } : {}) });
         return spawnDetached(binary, ['-c', configFile], log);
       },
       (port) => jetStreamReady(port, auth.admin),
       // Same port as before: agents and the coordinator reconnect to the address they were given.
       previous?.nats.port,
     );
+    nats = { ...started, listen: listenHost, tls: Boolean(tls) };
   }
 
   let registry = previous?.registry;

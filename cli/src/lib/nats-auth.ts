@@ -50,14 +50,14 @@ export function removeNatsAuth(dir: string): void {
 }
 
 /**
- * Writes nats-server's configuration: 127.0.0.1 only, JetStream on disk, no anonymous access, users from
+ * Writes nats-server's configuration: 127.0.0.1 only (another address only for instances on a network, with TLS), JetStream on disk, no anonymous access, users from
  * nats-users.conf. That file is only created here when missing: once agents exist, the coordinator owns it.
  */
-export function writeNatsServerConfig(dir: string, options: { port: number; cluster: string; auth: NatsAuth; tls?: NatsTlsFiles }): string {
+export function writeNatsServerConfig(dir: string, options: { port: number; cluster: string; auth: NatsAuth; tls?: NatsTlsFiles; listenHost?: string }): string {
   const files = natsFiles(dir);
   const quoted = (value: string) => JSON.stringify(value);
   const config = [
-    `listen: ${quoted(`127.0.0.1:${options.port}`)}`,
+    `listen: ${quoted(`${options.listenHost ?? '127.0.0.1'}:${options.port}`)}`,
     `pid_file: ${quoted(files.pid)}`,
     `jetstream: { store_dir: ${quoted(join(dir, 'nats'))} }`,
     'authorization: {',

@@ -14,6 +14,22 @@ export const natsTlsFiles = (dir: string): NatsTlsFiles => ({
   cert: join(dir, 'tls', 'nats.pem'),
   key: join(dir, 'tls', 'nats-key.pem'),
 });
+/** The names the server certificate was made for, besides 127.0.0.1 and localhost. */
+const namesFile = (dir: string) => join(dir, 'tls', 'names.json');
+
+/** The subjectAltName entry of a host: `IP:` for an IPv4 address, `DNS:` for a name. */
+export function subjectAltName(host: string): string {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ? `IP:${host}` : `DNS:${host}`;
+}
+
+/** The extra names the stack's server certificate holds (maestro_address hosts). */
+export function certificateNames(dir: string): string[] {
+  try {
+    return JSON.parse(readFileSync(namesFile(dir), 'utf8')) as string[];
+  } catch {
+    return [];
+  }
+}
 
 /** TLS for NATS is asked for with KATAPULT_TLS=1 when a stack starts, for agents reached across a network. */
 export function tlsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -21,12 +37,16 @@ export function tlsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * A private certificate authority and a server certificate for 127.0.0.1 and localhost, made with openssl
- * once per stack. Keys are readable by this user only. Clients trust the stack's CA, nothing else.
+ * A private certificate authority and a server certificate for 127.0.0.1, localhost and `names` (the hosts
+ * EC2 instances dial: maestro_address), made with openssl once per stack; the server certificate is made again,
+ * by the same CA, when a name is missing from it. Keys are readable by this user only. Clients trust the
+ * stack's CA, nothing else.
  */
-export function ensureNatsTls(dir: string): NatsTlsFiles {
+export function ensureNatsTls(dir: string, names: readonly string[] = []): NatsTlsFiles {
   const files = natsTlsFiles(dir);
-  if (existsSync(files.ca) && existsSync(files.cert) && existsSync(files.key)) return files;
+  const wanted = [...new Set([...certificateNames(dir), ...names])].sort();
+  const complete = wanted.length === certificateNames(dir).length;
+  if (existsSync(files.ca) && existsSync(files.cert) && existsSync(files.key) && complete) return files;
   mkdirSync(join(dir, 'tls'), { recursive: true, mode: 0o700 });
   const caKey = join(dir, 'tls', 'ca-key.pem');
   const request = join(dir, 'tls', 'nats.csr');
@@ -41,11 +61,14 @@ export function ensureNatsTls(dir: string): NatsTlsFiles {
       });
     }
   };
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=katapult stack CA', '-keyout', caKey, '-out', files.ca]);
+  if (!existsSync(files.ca) || !existsSync(caKey)) {
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=katapult stack CA', '-keyout', caKey, '-out', files.ca]);
+  }
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', files.key, '-out', request]);
-  writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  writeFileSync(extensions, `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...wanted.map(subjectAltName)].join(',')}\n`);
   openssl(['x509', '-req', '-in', request, '-CA', files.ca, '-CAkey', caKey, '-CAcreateserial', '-days', '825', '-extfile', extensions, '-out', files.cert]);
   for (const key of [caKey, files.key]) chmodSync(key, 0o600);
+  writeFileSync(namesFile(dir), `${JSON.stringify(wanted)}\n`, { mode: 0o600 });
   return files;
 }
 

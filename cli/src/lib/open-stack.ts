@@ -1,5 +1,6 @@
 import { checkDocker, connectDocker, ensureBaseImage } from '@katapult/images';
-import { ensureInfrastructure } from './local-stack.js';
+import type { RunSpec } from '@katapult/core';
+import { ensureInfrastructure, type StackExposure } from './local-stack.js';
 import type { BuildContext } from './prepare-images.js';
 import { stateDir } from './state-dir.js';
 import { LiveBuildDisplay } from '../render/build-progress.js';
@@ -13,11 +14,19 @@ export function stepLogger(log: (line: string) => void): (message: string) => vo
   return (message) => log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
 }
 
-/** What `build` and `launch` do once the config is read: check Docker, start NATS and the registry, resolve the base image. */
-export async function openStack(step: (message: string) => void, dir = stateDir()): Promise<BuildContext> {
+/** With `provider: aws` and `maestro: local`, the instances dial back to this machine's NATS at maestro_address. */
+export function exposureFor(spec: Pick<RunSpec, 'provider' | 'maestroAddress'>): StackExposure | undefined {
+  return spec.provider === 'aws' && spec.maestroAddress ? { address: spec.maestroAddress } : undefined;
+}
+
+/**
+ * What `build` and `launch` do once the config is read: check Docker, start NATS (reachable by instances
+ * elsewhere when `exposure` says so) and the registry, resolve the base image.
+ */
+export async function openStack(step: (message: string) => void, dir = stateDir(), exposure?: StackExposure): Promise<BuildContext> {
   const docker = connectDocker();
   await checkDocker(docker);
-  const stack = await ensureInfrastructure(dir, step);
+  const stack = await ensureInfrastructure(dir, step, exposure);
   const onProgress: BuildContext['onProgress'] = (event) => {
     if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
   };

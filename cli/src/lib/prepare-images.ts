@@ -8,6 +8,7 @@ import {
   ensureNodeImage,
   OciRegistry,
   prepareEcr,
+  pushImage,
   type BaseImage,
   type EnvironmentImage,
   type RegistryAuth,
@@ -79,11 +80,32 @@ export function registryFor(spec: Pick<RunSpec, 'registry'>, stack: StackFile): 
 }
 
 /** `registry: ecr` prepares the project's ECR repository and logs in; anything else needs no credentials here. */
-export async function resolveRegistry(spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, stack: StackFile): Promise<{ registry: OciRegistry; auth?: RegistryAuth }> {
+export async function resolveRegistry(
+  spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>,
+  stack: StackFile,
+  repository = ENV_REPOSITORY,
+): Promise<{ registry: OciRegistry; auth?: RegistryAuth }> {
   if (spec.registry !== 'ecr') return { registry: registryFor(spec, stack) };
   const client = ecrClient({ region: spec.instances[0]?.region ?? null, profile: spec.profile });
-  const ecr = await prepareEcr(client, { repository: ENV_REPOSITORY, tags: { 'katapult:project': spec.project } });
+  const ecr = await prepareEcr(client, { repository, tags: { 'katapult:project': spec.project } });
   return { registry: ecr.registry, auth: ecr.auth };
+}
+
+/** Where instances that cannot use this machine's Docker (EC2) pull the agent image from, beside the environments. */
+export const AGENT_REPOSITORY = 'katapult/agent';
+
+/**
+ * The agent image in the run's registry, for instances elsewhere: pushed unless the registry has its tag
+ * already (the tag is a hash of what the image is built from, so a teammate's push serves everyone).
+ */
+export async function publishAgentImage(context: BuildContext, spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, localRef: string): Promise<string> {
+  const { registry, auth } = await resolveRegistry(spec, context.stack, AGENT_REPOSITORY);
+  const tag = localRef.slice(localRef.lastIndexOf(':') + 1);
+  const target = `${registry.host}/${AGENT_REPOSITORY}:${tag}`;
+  if (await registry.hasTag(AGENT_REPOSITORY, tag)) return target;
+  context.onProgress({ step: 'agent', message: `pushing the agent image to ${target}` });
+  await pushImage(context.docker, localRef, target, undefined, auth);
+  return target;
 }
 
 /** The agent runs on the Node image, itself on the base image. */

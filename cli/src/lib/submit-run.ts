@@ -5,7 +5,7 @@ import { CoordinatorClient } from './client.js';
 import { REPO_ROOT, type StackContext } from './context.js';
 import { coordinatorUrl, ensureCoordinator, natsUrl, requireNatsAuth } from './local-stack.js';
 import { withNats } from './nats.js';
-import { prepareAgentImage, type BuildContext } from './prepare-images.js';
+import { prepareAgentImage, publishAgentImage, type BuildContext } from './prepare-images.js';
 import { uploadRunFiles } from './run-files.js';
 import { formatBytes } from '../render/table.js';
 
@@ -27,13 +27,16 @@ export interface SubmittedRun extends StackContext {
 export async function submitRun(context: BuildContext, submission: Submission, step: (message: string) => void): Promise<SubmittedRun> {
   const { spec, configFile, environments, projectFiles } = submission;
   const dir = context.stateDir;
-  const stack = await ensureCoordinator(dir, context.stack, await prepareAgentImage(context, REPO_ROOT), step);
+  const agentImage = await prepareAgentImage(context, REPO_ROOT);
+  const stack = await ensureCoordinator(dir, context.stack, agentImage, step);
+  // EC2 instances pull the agent image from the run's registry; local agents use this machine's copy.
+  const remoteAgentImage = spec.provider === 'aws' ? await publishAgentImage(context, spec, agentImage) : undefined;
   const nats = { url: natsUrl(stack), ...requireNatsAuth(dir).admin };
   const upload = await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
   if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
   const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(dir));
   const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
-  const created = await client.createRun({ spec, configFile, images, files: upload.files });
+  const created = await client.createRun({ spec, configFile, images, files: upload.files, ...(remoteAgentImage ? { agentImage: remoteAgentImage } : {}) });
   if (created.resumed) step(`run ${created.runId} is already going for this config (recover: true); following it instead of starting it again`);
   else step(`run ${created.runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
   return { dir, stack, client, nats, runId: created.runId, resumed: created.resumed };
