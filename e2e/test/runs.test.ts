@@ -44,7 +44,8 @@ describe('runs sharing one local stack', () => {
 
   it('a second config adds its jobs to the running instances (cfg_add_jobs)', async () => {
     const before = (await agentContainers()).map((container) => container.Id);
-    const first = await katapult(['launch', await config('first', ['  - name: slow', '    run_command: "sleep 4; echo first"']), '--detach'], env);
+    // Long enough to outlast the second launch even on a loaded machine (4 s did not, once).
+    const first = await katapult(['launch', await config('first', ['  - name: slow', '    run_command: "sleep 20; echo first"']), '--detach'], env);
     expect(first.code).toBe(0);
     const second = await katapult(['launch', await config('second', ['  - name: quick', '    run_command: "echo second"']), '--wait'], env);
     expect(second.code).toBe(0);
@@ -52,7 +53,7 @@ describe('runs sharing one local stack', () => {
     // The second run finished on the same agent while the first one's job was still going.
     expect(firstRun!.jobs[0]!.state).toMatch(/^(assigned|pulling|running)$/);
     expect((await agentContainers()).map((container) => container.Id)).toEqual(before);
-    await waitFor(async () => (await status(firstRun!.id))[0]!.state === 'done', { what: 'the first run done', timeoutMs: 30_000 });
+    await waitFor(async () => (await status(firstRun!.id))[0]!.state === 'done', { what: 'the first run done', timeoutMs: 60_000 });
   }, 600_000);
 
   it('cancel stops a running job container and marks the job aborted; cancelling a run aborts the rest', async () => {
