@@ -79,7 +79,7 @@ function freshAccount() {
   iam.on(CreateRoleCommand).resolves({});
   iam.on(CreateInstanceProfileCommand).resolves({});
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
-  ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: 't3.large', ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }] });
+  ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: 't3.large', ProcessorInfo: { SupportedArchitectures: ['x86_64'] }, VCpuInfo: { DefaultVCpus: 2 } }] });
   ec2.on(DescribeImagesCommand).resolves({
     Images: [
       { ImageId: 'ami-old', CreationDate: '2026-01-01T00:00:00.000Z', RootDeviceName: '/dev/xvda' },
@@ -349,7 +349,8 @@ describe('AWS provider: launch', () => {
     freshAccount();
     ec2.on(DescribeImagesCommand, { ImageIds: ['ami-mine'] }).resolves({ Images: [{ ImageId: 'ami-mine', RootDeviceName: '/dev/sda1' }] });
     await provider().ensure(instancesOf('instances: [{type: t3.large, img_id: ami-mine, disk_size: 50}]'), context);
-    expect(ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(0);
+    // The type is still described, for its vCPUs, but no Debian AMI is looked up.
+    expect(callOrder({ ec2 }).filter((call) => /Describe(Images|InstanceTypes)/.test(call))).toEqual(['ec2.DescribeInstanceTypes', 'ec2.DescribeImages']);
     expect(runInputs()[0]).toMatchObject({ ImageId: 'ami-mine', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 50 } }] });
   });
 
@@ -422,6 +423,33 @@ describe('AWS provider: launch', () => {
     ec2.on(TerminateInstancesCommand).resolves({});
     await aws.terminateAll();
     expect(revoked).toEqual([issued[2], issued[0]]);
+  });
+
+  it('cpus: the type\'s vCPUs when not given; more than the type has is made of several instances (explode), or refused', async () => {
+    const cpusOf = (input: { UserData?: string }) => /KATAPULT_CPUS=(\d+)/.exec(Buffer.from(input.UserData!, 'base64').toString('utf8'))?.[1];
+    freshAccount();
+    await provider().ensure(instancesOf('instances: [{type: t3.large}]'), context);
+    expect(runInputs().map((input) => [input.MaxCount, cpusOf(input)])).toEqual([[1, '2']]);
+
+    freshAccount();
+    ec2.resetHistory();
+    const exploded = instancesOf('instances: [{type: t3.large, cpus: 5, number: 2}]');
+    expect(await provider().ensure(exploded, context)).toHaveLength(6);
+    expect(runInputs().map((input) => [input.MaxCount, cpusOf(input)])).toEqual([[6, '2']]);
+
+    // Listed by EC2 with the entry's tags, the six count: nothing more is launched.
+    const tags = runInputs()[0]!.TagSpecifications![0]!.Tags!;
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: Array.from({ length: 6 }, (_, i) => ({ InstanceId: `i-0${i}`, Tags: tags })) }] });
+    ec2.resetHistory();
+    expect(await provider().ensure(exploded, context)).toHaveLength(6);
+    expect(runInputs()).toHaveLength(0);
+
+    freshAccount();
+    await expect(provider().ensure(instancesOf('instances: [{type: t3.large, cpus: 4, explode: false}]'), context)).rejects.toMatchObject({
+      code: 'KP_AWS_CPUS',
+      exitCode: 2,
+      message: 'instances[0].cpus is 4 but a t3.large has 2 vCPUs',
+    });
   });
 
   it('two overlapping ensure calls launch the instances once', async () => {

@@ -85,9 +85,16 @@ jobs:
     ]);
   });
 
-  it('uses the local machine cpus for instances without cpus', () => {
+  it('uses the local machine cpus for instances without cpus, and says they were not given', () => {
     const spec = load('jobs:\n  - run_command: "true"\n');
-    expect(spec.instances).toEqual([expect.objectContaining({ cpus: 2, number: 1 })]);
+    expect(spec.instances).toEqual([expect.objectContaining({ cpus: 2, cpusGiven: false, number: 1 })]);
+    expect(load('instances: [{cpus: 4}]\njobs:\n  - run_command: "true"\n').instances[0]).toMatchObject({ cpus: 4, cpusGiven: true });
+  });
+
+  it('on AWS, an instance without cpus has its type\'s vCPUs: cpus_req is not checked against this machine', () => {
+    const aws = 'provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\n';
+    expect(load(`${aws}instances: [{type: c5.4xlarge}]\njobs:\n  - {run_command: "true", cpus_req: 16}\n`).jobs[0]!.cpusReq).toBe(16);
+    expect(() => load(`${aws}instances: [{type: c5.4xlarge, cpus: 8}]\njobs:\n  - {run_command: "true", cpus_req: 16}\n`)).toThrow('jobs[0].cpus_req: 16 exceeds the largest instance (8 cpus)');
   });
 
   it('loads the shipped example', () => {

@@ -46,6 +46,7 @@ function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOp
     group,
     type: raw.type ?? null,
     cpus: raw.cpus ?? options.defaultCpus,
+    cpusGiven: raw.cpus !== null && raw.cpus !== undefined,
     number: raw.number ?? 1,
     eco: raw.eco ?? false,
     ecoLife: raw.eco_life ?? null,

@@ -54,7 +54,9 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
       const suggestion = closest(job.env_name, envNames);
       add(['jobs', i, 'env_name'], `no environment is named "${job.env_name}"${suggestion ? `; did you mean ${suggestion}?` : ''}`);
     }
-    if ((job.cpus_req ?? 1) > largestInstance) {
+    // On AWS an instance without `cpus` has its type's vCPUs, which only EC2 knows.
+    const cpusKnown = raw.provider !== 'aws' || instances.every((instance) => instance.cpus !== null && instance.cpus !== undefined);
+    if (cpusKnown && (job.cpus_req ?? 1) > largestInstance) {
       add(['jobs', i, 'cpus_req'], `${job.cpus_req} exceeds the largest instance (${largestInstance} cpus)`);
     }
     const memory = memoryOf(['jobs', i, 'memory'], job.memory);

@@ -18,6 +18,8 @@ export const InstanceSpecSchema = Type.Object({
   group: Type.Integer({ minimum: 0 }),
   type: nullableString,
   cpus: Type.Integer({ minimum: 1 }),
+  /** Whether the config gave `cpus`; when not, a local instance has this machine's cores and an EC2 one its type's vCPUs. */
+  cpusGiven: Type.Boolean(),
   number: Type.Integer({ minimum: 1 }),
   eco: Type.Boolean(),
   ecoLife: Type.Union([Type.String(), Type.Number(), Type.Null()]),

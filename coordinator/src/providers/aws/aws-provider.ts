@@ -4,8 +4,17 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { DEFAULT_PROJECT, ExitCode, KatapultError, type InstanceSpec } from '@katapult/core';
 import type { EnsureContext, Provider } from '../provider.js';
 import { awsCall, errorName, isSpotUnavailable, toKatapultError } from './aws-errors.js';
-import { ensureInstanceProfile, ensureKeyPair, ensureSecurityGroup, resolveImage, resolveNetwork, type ResolvedImage } from './aws-resources.js';
-import { DEFAULT_INSTANCE_TYPE, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
+import {
+  describeInstanceType,
+  ensureInstanceProfile,
+  ensureKeyPair,
+  ensureSecurityGroup,
+  resolveImage,
+  resolveNetwork,
+  type InstanceTypeInfo,
+  type ResolvedImage,
+} from './aws-resources.js';
+import { DEFAULT_INSTANCE_TYPE, instanceLayout, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
 import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
 import { renderUserData } from './user-data.js';
 import type { AgentCredentialIssuer } from '../../nats-users.js';
@@ -84,6 +93,7 @@ export class AwsProvider implements Provider {
   readonly name = 'aws';
   private readonly resources = new Map<string, Promise<ProjectResources>>();
   private readonly images = new Map<string, Promise<ResolvedImage>>();
+  private readonly types = new Map<string, Promise<InstanceTypeInfo>>();
   /** Instances launched by this provider, until DescribeInstances lists them. */
   private readonly launched = new Map<string, LiveInstance & { project: string; at: number }>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -128,8 +138,9 @@ export class AwsProvider implements Provider {
       const hash = instanceSpecHash(spec);
       const mine = live.filter((instance) => instance.group === String(spec.group) && instance.spec === hash);
       ids.push(...mine.map((instance) => instance.id));
-      const missing = spec.number - mine.length;
-      if (missing > 0) ids.push(...(await this.launch(spec, missing, owner, resources)));
+      const layout = instanceLayout(spec, (await this.typeInfo(spec.type ?? DEFAULT_INSTANCE_TYPE)).vcpus);
+      const missing = layout.count - mine.length;
+      if (missing > 0) ids.push(...(await this.launch(spec, layout.cpusEach, missing, owner, resources)));
     }
     return ids;
   }
@@ -198,15 +209,15 @@ export class AwsProvider implements Provider {
     return found;
   }
 
-  private async launch(spec: InstanceSpec, count: number, owner: Owner, resources: ProjectResources): Promise<string[]> {
+  private async launch(spec: InstanceSpec, cpus: number, count: number, owner: Owner, resources: ProjectResources): Promise<string[]> {
     const issuer = this.options.credentials;
-    if (!issuer) return this.launchMarket(spec, count, owner, resources, undefined);
+    if (!issuer) return this.launchMarket(spec, cpus, count, owner, resources, undefined);
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const agentId = `aws-${spec.group}-${randomBytes(4).toString('hex')}`;
       const nats = issuer.issue(agentId);
       try {
-        ids.push(...(await this.launchMarket(spec, 1, owner, resources, { id: agentId, user: nats.user, pass: nats.pass })));
+        ids.push(...(await this.launchMarket(spec, cpus, 1, owner, resources, { id: agentId, user: nats.user, pass: nats.pass })));
       } catch (error) {
         issuer.revoke(agentId);
         throw error;
@@ -218,6 +229,8 @@ export class AwsProvider implements Provider {
   /** One RunInstances for `count` instances: spot when `eco`, on-demand when spot cannot be had and `eco_fallback` allows it. */
   private async launchMarket(
     spec: InstanceSpec,
+    /** What each agent offers: the layout's, not always the config's `cpus`. */
+    cpus: number,
     count: number,
     owner: Owner,
     resources: ProjectResources,
@@ -234,7 +247,7 @@ export class AwsProvider implements Provider {
       natsCa: agent.natsCa,
       agentId: agentUser?.id,
       cluster,
-      cpus: spec.cpus,
+      cpus,
       memoryBytes: spec.memoryBytes,
       stackLabel: agent.stackLabel,
       heartbeatMs: agent.heartbeatMs,
@@ -295,9 +308,19 @@ export class AwsProvider implements Provider {
     const key = imgId ?? `debian:${type}`;
     let pending = this.images.get(key);
     if (!pending) {
-      pending = resolveImage(this.clients.ec2, imgId, type);
+      pending = this.typeInfo(type).then((info) => resolveImage(this.clients.ec2, imgId, type, info));
       this.images.set(key, pending);
       pending.catch(() => this.images.delete(key));
+    }
+    return pending;
+  }
+
+  private typeInfo(type: string): Promise<InstanceTypeInfo> {
+    let pending = this.types.get(type);
+    if (!pending) {
+      pending = describeInstanceType(this.clients.ec2, type);
+      this.types.set(type, pending);
+      pending.catch(() => this.types.delete(type));
     }
     return pending;
   }

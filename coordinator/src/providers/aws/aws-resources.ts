@@ -288,11 +288,26 @@ export interface ResolvedImage {
   rootDeviceName: string | undefined;
 }
 
+/** What EC2 says of an instance type: its architectures (for the AMI) and its vCPUs (for `cpus` and `explode`). */
+export interface InstanceTypeInfo {
+  architectures: string[];
+  /** Undefined when EC2 does not say. */
+  vcpus: number | undefined;
+}
+
+export async function describeInstanceType(client: EC2Client, instanceType: string): Promise<InstanceTypeInfo> {
+  const types = await awsCall({ ...ec2('DescribeInstanceTypes'), instanceType }, () =>
+    client.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] })),
+  );
+  const found = types.InstanceTypes?.[0];
+  return { architectures: found?.ProcessorInfo?.SupportedArchitectures ?? [], vcpus: found?.VCpuInfo?.DefaultVCpus };
+}
+
 /**
  * `img_id` as given (checked to exist, for its root device name), or the latest Debian 12 AMI for the instance
  * type's architecture (arm64 for Graviton types, else x86_64).
  */
-export async function resolveImage(client: EC2Client, imgId: string | null, instanceType: string): Promise<ResolvedImage> {
+export async function resolveImage(client: EC2Client, imgId: string | null, instanceType: string, typeInfo?: InstanceTypeInfo): Promise<ResolvedImage> {
   if (imgId) {
     const found = await awsCall({ ...ec2('DescribeImages'), instanceType }, () => client.send(new DescribeImagesCommand({ ImageIds: [imgId] })));
     const image = found.Images?.[0];
@@ -304,10 +319,7 @@ export async function resolveImage(client: EC2Client, imgId: string | null, inst
     }
     return { imageId: image.ImageId, rootDeviceName: image.RootDeviceName };
   }
-  const types = await awsCall({ ...ec2('DescribeInstanceTypes'), instanceType }, () =>
-    client.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] })),
-  );
-  const architectures = types.InstanceTypes?.[0]?.ProcessorInfo?.SupportedArchitectures ?? [];
+  const { architectures } = typeInfo ?? (await describeInstanceType(client, instanceType));
   const arm = architectures.includes('arm64') && !architectures.includes('x86_64');
   const images = await awsCall(ec2('DescribeImages'), () =>
     client.send(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
-import { parseDuration, type InstanceSpec } from '@katapult/core';
+import { ExitCode, KatapultError, parseDuration, type InstanceSpec } from '@katapult/core';
 import { TAG, ownerTags, resourceName, tagSpecifications, type Owner } from './tags.js';
 
 /** The instance type when `type` is not given. */
@@ -35,8 +35,10 @@ export interface LaunchInput {
  * was launched with the same ones (changing `type` or `disk_size` launches new instances).
  */
 export function instanceSpecHash(spec: InstanceSpec): string {
-  const { type, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu } = spec;
-  const key = JSON.stringify({ type, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu });
+  const { type, imgId, diskSize, diskType, eco, ecoLife, maxBid, memoryBytes, gpu, explode } = spec;
+  // `cpus` counts only when the config gave it: otherwise it is the coordinator machine's, which EC2 does not use.
+  const cpus = spec.cpusGiven ? spec.cpus : null;
+  const key = JSON.stringify({ type, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu, ...(explode ? {} : { explode }) });
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
@@ -50,6 +52,30 @@ export function lifetimeSeconds(spec: InstanceSpec): number | null {
   if (!spec.eco || spec.ecoLife === null) return null;
   const parsed = parseDuration(spec.ecoLife);
   return parsed.ok ? parsed.seconds : null;
+}
+
+/** How an `instances` entry is made of EC2 instances: how many per `number`, and the cpus each agent offers. */
+export interface InstanceLayout {
+  count: number;
+  cpusEach: number;
+}
+
+/**
+ * `cpus` against the type's vCPUs. Not given: each instance offers all of its vCPUs. At most the type's: each
+ * offers `cpus`. More: with `explode` (the default) each of the `number` instances is made of as many instances
+ * of the type as it takes to give `cpus` (all of their vCPUs each); without it, a one-line config error.
+ */
+export function instanceLayout(spec: InstanceSpec, vcpus: number | undefined): InstanceLayout {
+  const type = spec.type ?? DEFAULT_INSTANCE_TYPE;
+  if (!spec.cpusGiven) return { count: spec.number, cpusEach: vcpus ?? spec.cpus };
+  if (vcpus === undefined || spec.cpus <= vcpus) return { count: spec.number, cpusEach: spec.cpus };
+  if (!spec.explode) {
+    throw new KatapultError('KP_AWS_CPUS', `instances[${spec.group}].cpus is ${spec.cpus} but a ${type} has ${vcpus} vCPUs`, {
+      hint: `set explode: true to make it of ${Math.ceil(spec.cpus / vcpus)} ${type} instances, or pick a type with ${spec.cpus} vCPUs`,
+      exitCode: ExitCode.badInput,
+    });
+  }
+  return { count: spec.number * Math.ceil(spec.cpus / vcpus), cpusEach: vcpus };
 }
 
 /** `max_bid` in dollars per hour as AWS takes it: a decimal string, never an exponent. */
