@@ -59,7 +59,13 @@ export default class Launch extends KatapultCommand {
     if (flags.detach) return { runId, resumed: created.resumed };
 
     const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {
-      agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0`,
+      ...(spec.provider === 'aws'
+        ? {
+            // An EC2 instance installs Docker and pulls the agent image before its agent says hello.
+            agentBootTimeoutMs: 600_000,
+            agentLogHint: `see an instance's boot log: aws ec2 get-console-output --latest --instance-id ID (instances tagged katapult:project=${spec.project})`,
+          }
+        : { agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0` }),
       ...(costs ? { cost: (run: RunView) => costs.estimate(runElapsedMs(run, Date.now())) } : {}),
     });
     this.log('');
