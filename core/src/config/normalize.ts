@@ -26,6 +26,8 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     provider: raw.provider ?? 'local',
     maestro: raw.maestro ?? 'local',
     maestroAddress: raw.maestro_address ?? null,
+    maestroType: raw.maestro_type ?? null,
+    maestroCidr: raw.maestro_cidr ?? null,
     jobAssign: raw.job_assign ?? 'multi_knapsack',
     autoStopSeconds: raw.auto_stop === false ? null : raw.auto_stop === true || raw.auto_stop == null ? DEFAULT_AUTO_STOP_SECONDS : raw.auto_stop,
     maxAttempts: raw.max_attempts ?? DEFAULT_MAX_ATTEMPTS,

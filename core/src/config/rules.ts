@@ -81,6 +81,8 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
 /** `host`, `host:port`, or an IPv4 address with an optional port: what goes between `tls://` and the path. */
 const ADDRESS = /^(?=.{1,253}(:\d+)?$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:(\d{1,5}))?$/;
 
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+
 /**
  * On AWS the instances dial back to this machine and pull from a registry they can reach, so both must be
  * said: this machine's local registry and 127.0.0.1 mean nothing to an EC2 instance.
@@ -91,8 +93,12 @@ function awsPlacementIssues(raw: RawConfig, add: (path: FieldPath, message: stri
     const port = Number(ADDRESS.exec(address)?.[6] ?? 1);
     if (!ADDRESS.test(address) || port < 1 || port > 65_535) add(['maestro_address'], `"${address}" is not a host name or IP address with an optional :port`);
   }
+  const cidr = raw.maestro_cidr;
+  if (cidr && !CIDR.test(cidr)) add(['maestro_cidr'], `"${cidr}" is not an IPv4 address range like 198.51.100.7/32`);
+  if (raw.maestro === 'remote' && raw.provider !== 'aws') add(['maestro'], '"remote" needs provider: aws (the maestro is an EC2 instance)');
   if (raw.provider !== 'aws') return;
-  if (raw.maestro === 'remote') add(['maestro'], '"remote" is not supported yet; use "local" with maestro_address');
-  else if (!address) add(['maestro_address'], 'is required with provider: aws: the host name or IP at which the instances reach this machine');
+  if (raw.maestro === 'remote') {
+    if (!cidr) add(['maestro_cidr'], 'is required with maestro: remote: the addresses allowed to reach the maestro, e.g. your IP/32');
+  } else if (!address) add(['maestro_address'], 'is required with provider: aws: the host name or IP at which the instances reach this machine');
   if (!raw.registry) add(['registry'], 'is required with provider: aws, as instances cannot reach the local registry; use "ecr"');
 }

@@ -79,6 +79,10 @@ export const ConfigSchema = Type.Object(
     maestro: nullable(Type.Union([Type.Literal('local'), Type.Literal('remote')])),
     /** With `provider: aws` and `maestro: local`: the host name or IP (and optional port) at which instances reach this machine's NATS (new). */
     maestro_address: nullable(Type.String({ minLength: 1, maxLength: 253 })),
+    /** With `maestro: remote`: the instance type of the maestro (new; default t3.small). */
+    maestro_type: nullable(Type.String({ minLength: 1, maxLength: 64 })),
+    /** With `maestro: remote`: the address range allowed to reach the maestro's NATS and API, e.g. your IP/32 (new; required). */
+    maestro_cidr: nullable(Type.String({ minLength: 1, maxLength: 43 })),
     /** `true` (after 60 s with no work), `false`, or the idle seconds before instances are stopped. */
     auto_stop: nullable(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 86_400 })])),
     /** Attempts a job may take in all when its instance is lost (new). */

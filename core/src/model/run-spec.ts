@@ -69,6 +69,9 @@ export const RunSpecSchema = Type.Object({
   maestro: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
   /** Where instances reach this machine's NATS (`maestro_address`): a host or IP, with an optional port. */
   maestroAddress: nullableString,
+  /** `maestro: remote`: the maestro's instance type (null: the default) and who may reach it (`maestro_cidr`). */
+  maestroType: nullableString,
+  maestroCidr: nullableString,
   jobAssign: Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')]),
   /** Idle seconds after which the instances are stopped; null: never (`auto_stop: false`). */
   autoStopSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
