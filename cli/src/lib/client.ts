@@ -1,3 +1,4 @@
+import { Agent, fetch, type Response } from 'undici';
 import {
   ExitCode,
   fromErrorBody,
@@ -11,12 +12,24 @@ import {
   type RunView,
 } from '@katapult/core';
 
+/** How an https coordinator (a remote maestro) is trusted: its stack's CA, and the name its certificate bears. */
+export interface CoordinatorTls {
+  ca: string;
+  servername: string;
+}
+
 /** Typed client of the coordinator's HTTP API (schemas in core/protocol/api.ts); every call carries the API token. */
 export class CoordinatorClient {
+  private readonly dispatcher: Agent | undefined;
+
   constructor(
-    private readonly baseUrl: string,
+    readonly baseUrl: string,
     private readonly token: string,
-  ) {}
+    tls?: CoordinatorTls,
+  ) {
+    // The stack's own CA and nothing else: a maestro is reached by IP, its certificate names the stack.
+    this.dispatcher = tls ? new Agent({ connect: { ca: tls.ca, servername: tls.servername } }) : undefined;
+  }
 
   createRun(request: CreateRunRequest): Promise<CreateRunResponse> {
     return this.call('POST', '/runs', request);
@@ -42,6 +55,7 @@ export class CoordinatorClient {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

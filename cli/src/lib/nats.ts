@@ -7,10 +7,13 @@ export interface NatsAccess {
   pass: string;
   /** The stack's CA certificate (PEM) when its NATS requires TLS. */
   ca?: string;
+  /** The name the server certificate is checked against, when it is not the host dialled (a remote maestro). */
+  tlsName?: string;
 }
 
 export function connectNats(access: NatsAccess, name = 'katapult-cli'): Promise<NatsConnection> {
-  return connect({ servers: access.url, user: access.user, pass: access.pass, name, ...(access.ca ? { tls: { ca: access.ca } } : {}) });
+  const tls = access.ca ? { tls: { ca: access.ca, ...(access.tlsName ? { servername: access.tlsName } : {}) } } : {};
+  return connect({ servers: access.url, user: access.user, pass: access.pass, name, ...tls });
 }
 
 /** Opens a NATS connection for one piece of work and closes it whatever happens. */

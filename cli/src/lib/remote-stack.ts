@@ -1,0 +1,46 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A stack whose NATS and coordinator run on a maestro instance (`maestro: remote`), not on this machine. Its
+ * secrets are the local stack's files (nats-auth.json, api-token, tls/) in the same state folder; this record
+ * says where the maestro is. A state folder holds one stack, local or remote.
+ */
+export interface RemoteStack {
+  project: string;
+  region: string | null;
+  profile: string | null;
+  instanceId: string;
+  publicIp: string;
+  privateIp: string;
+  natsPort: number;
+  httpPort: number;
+  /** The name in the maestro's certificate, checked instead of the IP it is reached at. */
+  tlsName: string;
+  cluster: string;
+  label: string;
+}
+
+export const MAESTRO_NATS_PORT = 4222;
+export const MAESTRO_HTTP_PORT = 8443;
+
+const remotePath = (dir: string) => join(dir, 'remote.json');
+
+export function readRemoteStack(dir: string): RemoteStack | undefined {
+  if (!existsSync(remotePath(dir))) return undefined;
+  return JSON.parse(readFileSync(remotePath(dir), 'utf8')) as RemoteStack;
+}
+
+export function writeRemoteStack(dir: string, stack: RemoteStack): void {
+  writeFileSync(remotePath(dir), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function removeRemoteStack(dir: string): void {
+  rmSync(remotePath(dir), { force: true });
+}
+
+export const remoteCoordinatorUrl = (stack: RemoteStack) => `https://${stack.publicIp}:${stack.httpPort}`;
+export const remoteNatsUrl = (stack: RemoteStack) => `tls://${stack.publicIp}:${stack.natsPort}`;
+
+/** The certificate name of a project's maestro: any fixed name works, as clients check it, not the IP. */
+export const maestroTlsName = (project: string) => `maestro.${project}.katapult`;
