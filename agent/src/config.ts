@@ -7,10 +7,16 @@ export interface AgentConfig {
   natsPassword?: string;
   /** The stack's CA certificate (PEM) when NATS requires TLS. */
   natsCa?: string;
+  /** The name on NATS's certificate when the agent dials it by another (KATAPULT_NATS_TLS_NAME): the maestro's. */
+  natsTlsName?: string;
   cluster: string;
   agentId: string;
   instanceId: string;
   cpus: number;
+  /** GPUs the instance offers to jobs (KATAPULT_GPUS, default 0): on AWS what `nvidia-smi -L` lists. */
+  gpus: number;
+  /** The cloud's instance type (KATAPULT_INSTANCE_TYPE), shown where agents are listed; unset for local agents. */
+  instanceType?: string;
   /** Memory the instance offers to jobs (KATAPULT_MEMORY_BYTES); null: not said, jobs without a limit get none. */
   memoryBytes: number | null;
   /** Label value put on every job container, so `katapult down` finds everything a stack started. */
@@ -49,11 +55,14 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   return {
     natsUrl: required('KATAPULT_NATS_URL'),
     ...natsCa(env),
+    ...(env['KATAPULT_NATS_TLS_NAME'] ? { natsTlsName: env['KATAPULT_NATS_TLS_NAME'] } : {}),
     ...(env['KATAPULT_NATS_USER'] ? { natsUser: env['KATAPULT_NATS_USER'], natsPassword: env['KATAPULT_NATS_PASSWORD'] ?? '' } : {}),
     cluster: required('KATAPULT_CLUSTER'),
     agentId,
     instanceId: env['KATAPULT_INSTANCE_ID'] ?? agentId,
     cpus: Math.max(1, integer('KATAPULT_CPUS', 1)),
+    gpus: gpuCount(integer('KATAPULT_GPUS', 0)),
+    ...instanceType(env['KATAPULT_INSTANCE_TYPE']),
     memoryBytes: env['KATAPULT_MEMORY_BYTES'] ? integer('KATAPULT_MEMORY_BYTES', 0) : null,
     stackLabel: env['KATAPULT_STACK_LABEL'] ?? '',
     httpPort: integer('KATAPULT_AGENT_PORT', 0),
@@ -64,6 +73,25 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     // At least 100 ms, so a 0 cannot make the agent hammer the metadata service.
     metadataPollMs: Math.max(100, integer('KATAPULT_METADATA_POLL_MS', 5000)),
   };
+}
+
+/** The most GPUs an agent record may carry (AgentRecordSchema): a larger count would make every heartbeat invalid. */
+const MAX_GPUS = 64;
+
+function gpuCount(value: number): number {
+  if (value > MAX_GPUS) {
+    throw new KatapultError('KP_AGENT_CONFIG', `KATAPULT_GPUS must be at most ${MAX_GPUS}, got ${value}`, { exitCode: ExitCode.badInput });
+  }
+  return value;
+}
+
+/** Checked here, as the coordinator drops a heartbeat whose instance type does not match AgentRecordSchema. */
+function instanceType(raw: string | undefined): { instanceType?: string } {
+  if (raw === undefined || raw === '') return {};
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw)) {
+    throw new KatapultError('KP_AGENT_CONFIG', `KATAPULT_INSTANCE_TYPE must be letters, digits, ".", "-" or "_", got "${raw}"`, { exitCode: ExitCode.badInput });
+  }
+  return { instanceType: raw };
 }
 
 /** The metadata service's base address, without a trailing slash; empty or unset turns the watch off. */

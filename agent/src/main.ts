@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { KatapultError } from '@katapult/core';
+import { formatGpus, KatapultError } from '@katapult/core';
 import { readAgentConfig } from './config.js';
 import { startAgent } from './agent.js';
 import { buildAgentServer } from './http/server.js';
@@ -9,12 +9,14 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString()} 
 try {
   const config = readAgentConfig(process.env);
   const agent = await startAgent(config, new Docker(), log);
-  log(`${config.agentId} registered with ${config.cpus} cpus on cluster ${config.cluster}`);
+  const gpus = config.gpus > 0 ? ` and ${formatGpus(config.gpus)}` : '';
+  log(`${config.agentId} registered with ${config.cpus} cpus${gpus}${config.instanceType ? ` (${config.instanceType})` : ''} on cluster ${config.cluster}`);
   if (config.httpPort > 0) {
     const server = buildAgentServer({
       agentId: config.agentId,
       instanceId: config.instanceId,
       cpus: config.cpus,
+      gpus: config.gpus,
       running: () => agent.running().map((a) => `${a.runId}/${a.jobId}`),
     });
     await server.listen({ port: config.httpPort, host: config.httpHost });

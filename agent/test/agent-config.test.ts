@@ -44,6 +44,16 @@ describe('agent configuration from its environment', () => {
     expect(() => readAgentConfig({ ...base, KATAPULT_NATS_CA_BASE64: 'bm90IGEgY2VydA==' })).toThrow('KATAPULT_NATS_CA_BASE64 is not a base64-encoded PEM certificate');
   });
 
+  it('reads the GPUs the instance offers (none by default) and its instance type, which must fit a heartbeat record', () => {
+    expect(readAgentConfig(base)).toMatchObject({ gpus: 0 });
+    expect(readAgentConfig(base)).not.toHaveProperty('instanceType');
+    expect(readAgentConfig({ ...base, KATAPULT_GPUS: '4', KATAPULT_INSTANCE_TYPE: 'g5.12xlarge' })).toMatchObject({ gpus: 4, instanceType: 'g5.12xlarge' });
+    expect(readAgentConfig({ ...base, KATAPULT_INSTANCE_TYPE: '' })).not.toHaveProperty('instanceType');
+    expect(() => readAgentConfig({ ...base, KATAPULT_GPUS: 'all' })).toThrow('KATAPULT_GPUS must be a non-negative integer, got "all"');
+    expect(() => readAgentConfig({ ...base, KATAPULT_GPUS: '65' })).toThrow('KATAPULT_GPUS must be at most 64, got 65');
+    expect(() => readAgentConfig({ ...base, KATAPULT_INSTANCE_TYPE: 'g5 xlarge' })).toThrow('KATAPULT_INSTANCE_TYPE must be letters, digits');
+  });
+
   it('names the missing or malformed variable', () => {
     expect(() => readAgentConfig({ KATAPULT_CLUSTER: 'local', KATAPULT_AGENT_ID: 'a' })).toThrow('KATAPULT_NATS_URL is not set');
     expect(() => readAgentConfig({ ...base, KATAPULT_CPUS: 'many' })).toThrow('KATAPULT_CPUS must be a non-negative integer, got "many"');
@@ -52,8 +62,8 @@ describe('agent configuration from its environment', () => {
 
 describe('agent HTTP API', () => {
   it('answers health and what the agent runs', async () => {
-    const app = buildAgentServer({ agentId: 'local-0', instanceId: 'i-1', cpus: 2, running: () => ['r-1/a'] });
+    const app = buildAgentServer({ agentId: 'local-0', instanceId: 'i-1', cpus: 2, gpus: 1, running: () => ['r-1/a'] });
     expect((await app.inject({ url: '/health' })).json()).toEqual({ ok: true });
-    expect((await app.inject({ url: '/info' })).json()).toEqual({ agentId: 'local-0', instanceId: 'i-1', cpus: 2, running: ['r-1/a'] });
+    expect((await app.inject({ url: '/info' })).json()).toEqual({ agentId: 'local-0', instanceId: 'i-1', cpus: 2, gpus: 1, running: ['r-1/a'] });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JOB_PIDS_LIMIT } from '../src/index.js';
-import { containerUser, jobHostConfig, jobUser } from '../src/runner/host-config.js';
+import { containerUser, explainStartFailure, jobHostConfig, jobUser } from '../src/runner/host-config.js';
 
 describe('job container config', () => {
   it('drops every capability, forbids new privileges, mounts nothing and caps processes', () => {
@@ -21,6 +21,31 @@ describe('job container config', () => {
       MemorySwap: 64 * 1024 * 1024,
       NetworkMode: 'none',
     });
+  });
+
+  it('asks Docker for as many NVIDIA GPUs as the job needs, and for none otherwise', () => {
+    expect(jobHostConfig({ cpus: 4, network: 'bridge', gpus: 2 }, null)).toEqual({
+      NanoCpus: 4e9,
+      DeviceRequests: [{ Driver: 'nvidia', Count: 2, Capabilities: [['gpu']] }],
+      PidsLimit: JOB_PIDS_LIMIT,
+      CapDrop: ['ALL'],
+      Privileged: false,
+      SecurityOpt: ['no-new-privileges'],
+      Binds: [],
+    });
+    expect(jobHostConfig({ cpus: 1, network: 'bridge', gpus: 0 }, null)).not.toHaveProperty('DeviceRequests');
+    // An assignment sent before jobs could ask for GPUs has no `gpus`.
+    expect(jobHostConfig({ cpus: 1, network: 'bridge' }, null)).not.toHaveProperty('DeviceRequests');
+  });
+
+  it("says in one line that the instance's Docker has no NVIDIA runtime when a GPU job cannot start for that", () => {
+    const docker = '(HTTP code 500) server error - could not select device driver "nvidia" with capabilities: [[gpu]]';
+    expect(explainStartFailure({ jobId: 'train', gpus: 1 }, docker)).toBe(
+      "KP_NO_GPU_RUNTIME: job train asked for 1 GPU but this instance's Docker has no NVIDIA runtime",
+    );
+    expect(explainStartFailure({ jobId: 'train', gpus: 2 }, docker)).toMatch(/asked for 2 GPUs/);
+    expect(explainStartFailure({ jobId: 'plain' }, 'no such image')).toBe('no such image');
+    expect(explainStartFailure({ jobId: 'train', gpus: 1 }, 'no such image')).toBe('no such image');
   });
 
   it("runs as the user an environment image's label names, by ids", () => {

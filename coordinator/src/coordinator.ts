@@ -11,6 +11,7 @@ import {
   jobReportCodec,
   planAssignments,
   runStateOf,
+  type AgentCapacity,
   type AgentRecord,
   type ClusterNames,
   type JobEvent,
@@ -118,17 +119,25 @@ export class Coordinator {
 
   private async schedule(runs: RunRecord[], jobsByRun: Versioned<JobRecord>[][], agents: AgentRecord[]): Promise<void> {
     const allJobs = jobsByRun.flat().map((entry) => entry.value);
-    const used = new Map<string, number>();
+    const used = new Map<string, { cpus: number; gpus: number }>();
     for (const job of allJobs) {
-      if (ACTIVE_STATES.has(job.state) && job.agentId) used.set(job.agentId, (used.get(job.agentId) ?? 0) + job.cpusReq);
+      if (!ACTIVE_STATES.has(job.state) || !job.agentId) continue;
+      const sum = used.get(job.agentId) ?? { cpus: 0, gpus: 0 };
+      used.set(job.agentId, { cpus: sum.cpus + job.cpusReq, gpus: sum.gpus + (job.gpusReq ?? 0) });
     }
-    const capacity = agents.map((agent) => ({ id: agent.agentId, cpus: agent.cpus, usedCpus: used.get(agent.agentId) ?? 0 }));
+    const capacity: AgentCapacity[] = agents.map((agent) => ({
+      id: agent.agentId,
+      cpus: agent.cpus,
+      usedCpus: used.get(agent.agentId)?.cpus ?? 0,
+      gpus: agent.gpus ?? 0,
+      usedGpus: used.get(agent.agentId)?.gpus ?? 0,
+    }));
     // Runs are served oldest first; each run's placements take their cpus before the next run is planned.
     for (const [index, run] of runs.entries()) {
       const pending = jobsByRun[index]!.filter((entry) => entry.value.state === 'pending');
       if (pending.length === 0) continue;
       const plan = planAssignments(
-        pending.map(({ value }) => ({ key: value.id, cpusReq: value.cpusReq })),
+        pending.map(({ value }) => ({ key: value.id, cpusReq: value.cpusReq, gpusReq: value.gpusReq ?? 0 })),
         capacity,
         { policy: run.jobAssign },
       );
@@ -138,6 +147,7 @@ export class Coordinator {
         if (await this.assign(entry, placement.agentId)) {
           const agent = capacity.find((slot) => slot.id === placement.agentId)!;
           agent.usedCpus += entry.value.cpusReq;
+          agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
         }
       }
     }
@@ -156,6 +166,7 @@ export class Coordinator {
       image: job.image,
       runCommand: job.runCommand,
       cpus: job.cpusReq,
+      gpus: job.gpusReq ?? 0,
       // Records stored before jobs had these fields get what jobs had then: no limit of their own, Docker's network.
       memoryBytes: job.memoryBytes ?? null,
       network: job.network ?? 'bridge',

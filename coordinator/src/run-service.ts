@@ -81,6 +81,7 @@ export class RunService {
         outputFiles: job.outputFiles.map(normalizeRelative),
         outputs: null,
         cpusReq: job.cpusReq,
+        gpusReq: job.gpusReq,
         memoryBytes: job.memoryBytes,
         network: job.network,
         retries: job.retries,
@@ -143,8 +144,11 @@ export class RunService {
       return {
         agentId: agent.agentId,
         instanceId: agent.instanceId,
+        instanceType: agent.instanceType ?? null,
         cpus: agent.cpus,
         usedCpus: mine.reduce((sum, job) => sum + job.cpusReq, 0),
+        gpus: agent.gpus ?? 0,
+        usedGpus: mine.reduce((sum, job) => sum + (job.gpusReq ?? 0), 0),
         heartbeatAgeMs: Math.max(0, this.now() - agent.at),
         // What the agent says it runs, which includes attempts it has been asked to stop.
         running: agent.running.map((job) => `${job.runId}/${job.jobId}`),

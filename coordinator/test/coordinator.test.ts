@@ -10,6 +10,7 @@ import {
   clusterNames,
   jobReportCodec,
   loadConfig,
+  type AgentView,
   type Assignment,
   type CreateRunRequest,
   type RunView,
@@ -325,6 +326,50 @@ describe('coordinator', () => {
     await coordinator.tick();
     const [assignment] = await takeAssignments('agent-1', 1);
     expect([assignment?.jobId, assignment?.memoryBytes, assignment?.network]).toEqual(['m', 256 * 1024 * 1024, 'none']);
+  });
+
+  it('places a GPU job only on an agent with free GPUs, gives it their count, and lists the agents\' GPUs and type', async () => {
+    const gpuSpec = loadConfig(
+      'instances: [{cpus: 4, gpus: 1}]\njobs:\n  - {name: cuda, run_command: "true", gpus_req: 1}\n  - {name: cuda2, run_command: "true", gpus_req: 1}\n  - {name: plain, run_command: "true"}\n',
+      'g.yaml',
+      { defaultCpus: 2 },
+    );
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: { ...request, spec: gpuSpec } })).json<{ runId: string }>();
+    await registerAgent('cpu-only', 4);
+    const kv = await new Kvm(nc).open(names.buckets.agents);
+    const now = Date.now();
+    await kv.put('gpu-1', agentRecordCodec.encode({ v: 1, agentId: 'gpu-1', instanceId: 'i-0abc', instanceType: 'g4dn.xlarge', cpus: 4, gpus: 1, startedAt: now, at: now, running: [] }));
+    await coordinator.tick();
+    const onGpu = await takeAssignments('gpu-1', 3);
+    expect(onGpu.map((a) => [a.jobId, a.gpus])).toEqual([['cuda', 1]]);
+    expect((await takeAssignments('cpu-only', 3)).map((a) => [a.jobId, a.gpus])).toEqual([['plain', 0]]);
+    // One GPU, taken: the second GPU job waits even though both agents have cpus free.
+    expect((await run(runId)).jobs.find((job) => job.id === 'cuda2')?.state).toBe('pending');
+    const agents = (await call({ method: 'GET', url: '/agents' })).json<AgentView[]>();
+    expect(agents.map((a) => [a.agentId, a.instanceType, a.gpus, a.usedGpus, a.usedCpus]).sort()).toEqual([
+      ['cpu-only', null, 0, 0, 1],
+      ['gpu-1', 'g4dn.xlarge', 1, 1, 1],
+    ]);
+  });
+
+  it('schedules job and agent records stored before GPUs were counted as needing and offering none', async () => {
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const jobs = await new Kvm(nc).open(names.buckets.jobs);
+    const keys: string[] = [];
+    for await (const key of await jobs.keys()) keys.push(key);
+    for (const key of keys) {
+      const { gpusReq, ...old } = JSON.parse(new TextDecoder().decode((await jobs.get(key))!.value)) as { gpusReq?: number };
+      expect(gpusReq).toBe(0);
+      await jobs.put(key, new TextEncoder().encode(JSON.stringify(old)));
+    }
+    await registerAgent('agent-old', 2); // a record without gpus, as agents wrote it before
+    await coordinator.tick();
+    const [assignment] = await takeAssignments('agent-old', 2);
+    expect([assignment?.jobId, assignment?.gpus]).toEqual(['b', 0]);
+    expect((await call({ method: 'GET', url: '/agents' })).json<AgentView[]>()).toEqual([
+      expect.objectContaining({ agentId: 'agent-old', instanceType: null, gpus: 0, usedGpus: 0, usedCpus: 2 }),
+    ]);
+    expect((await run(runId)).jobs.map((job) => job.state).sort()).toEqual(['assigned', 'pending']);
   });
 
   it('refuses a run whose job names a path outside its work folder', async () => {

@@ -8,6 +8,7 @@ export { shellQuote } from './model/shell.js';
 export { ecrRegion, ecrRegistryHost } from './model/registry-host.js';
 export { formatMemory, jobMemoryLimit, MIN_MEMORY_BYTES, parseMemory, type MemoryParse } from './model/memory.js';
 export { parseDuration, type DurationParse } from './model/duration.js';
+export { formatGpus, instanceGpus, noGpuRuntimeMessage } from './model/gpus.js';
 export * from './model/job-files.js';
 export * from './model/job-user.js';
 export * from './model/run-spec.js';

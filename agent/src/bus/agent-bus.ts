@@ -41,10 +41,13 @@ export interface AgentIdentity {
   natsUser?: string;
   natsPassword?: string;
   natsCa?: string;
+  natsTlsName?: string;
   cluster: string;
   agentId: string;
   instanceId: string;
   cpus: number;
+  gpus: number;
+  instanceType?: string;
   log: (line: string) => void;
 }
 
@@ -60,7 +63,8 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
     // Its NATS user may be a moment away (the coordinator has just asked NATS to reload its users).
     waitOnFirstConnect: true,
     ...(identity.natsUser ? { user: identity.natsUser, pass: identity.natsPassword ?? '' } : {}),
-    ...(identity.natsCa ? { tls: { ca: identity.natsCa } } : {}),
+    // nats.js hands extra TLS options to tls.connect, which checks the certificate against `servername`.
+    ...(identity.natsCa ? { tls: { ca: identity.natsCa, ...(identity.natsTlsName ? { servername: identity.natsTlsName } : {}) } } : {}),
   });
   const js = jetstream(nc);
   const agents: KV = await new Kvm(nc).open(names.buckets.agents);
@@ -77,6 +81,8 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
         agentId: identity.agentId,
         instanceId: identity.instanceId,
         cpus: identity.cpus,
+        gpus: identity.gpus,
+        ...(identity.instanceType ? { instanceType: identity.instanceType } : {}),
         startedAt,
         at: Date.now(),
         running: running.map(({ runId, jobId, attempt }) => ({ runId, jobId, attempt })),

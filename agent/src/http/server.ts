@@ -4,6 +4,7 @@ export interface AgentInfo {
   agentId: string;
   instanceId: string;
   cpus: number;
+  gpus: number;
   running: () => string[];
 }
 
@@ -22,13 +23,14 @@ export function buildAgentServer(info: AgentInfo): FastifyInstance {
               agentId: { type: 'string' },
               instanceId: { type: 'string' },
               cpus: { type: 'integer' },
+              gpus: { type: 'integer' },
               running: { type: 'array', items: { type: 'string' } },
             },
           },
         },
       },
     },
-    async () => ({ agentId: info.agentId, instanceId: info.instanceId, cpus: info.cpus, running: info.running() }),
+    async () => ({ agentId: info.agentId, instanceId: info.instanceId, cpus: info.cpus, gpus: info.gpus, running: info.running() }),
   );
   return app;
 }

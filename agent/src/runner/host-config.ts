@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { formatJobUser, JOB_USER_LABEL, parseJobUser, type Assignment, type JobUserIds } from '@katapult/core';
+import { formatJobUser, JOB_USER_LABEL, noGpuRuntimeMessage, parseJobUser, type Assignment, type JobUserIds } from '@katapult/core';
 
 /** Processes a job may have at once: room for any real process pool or build, none for a fork bomb. */
 export const JOB_PIDS_LIMIT = 4096;
@@ -29,11 +29,14 @@ export function containerUser(user: JobUserIds | null): { User?: string } {
  * permissions, change owners, load modules or reconfigure the network; it cannot gain privileges through setuid
  * binaries; nothing of the host is mounted (above all not the Docker socket, which would hand it the machine);
  * its cpus, memory (no swap beyond it) and process count are capped. Its network is Docker's default bridge
- * unless the job asked for none or host.
+ * unless the job asked for none or host. A job that needs GPUs is given that many by the NVIDIA runtime.
  */
-export function jobHostConfig(assignment: Pick<Assignment, 'cpus' | 'network'>, memoryBytes: number | null): Docker.HostConfig {
+export function jobHostConfig(assignment: Pick<Assignment, 'cpus' | 'network' | 'gpus'>, memoryBytes: number | null): Docker.HostConfig {
+  const gpus = assignment.gpus ?? 0;
   return {
     NanoCpus: assignment.cpus * 1e9,
+    // What `docker run --gpus N` asks for, with the driver named so the error says which one is missing.
+    ...(gpus > 0 ? { DeviceRequests: [{ Driver: 'nvidia', Count: gpus, Capabilities: [['gpu']] }] } : {}),
     ...(memoryBytes === null ? {} : { Memory: memoryBytes, MemorySwap: memoryBytes }),
     PidsLimit: JOB_PIDS_LIMIT,
     CapDrop: ['ALL'],
@@ -42,4 +45,14 @@ export function jobHostConfig(assignment: Pick<Assignment, 'cpus' | 'network'>, 
     Binds: [],
     ...(assignment.network === 'bridge' ? {} : { NetworkMode: assignment.network }),
   };
+}
+
+/**
+ * The start failure of a GPU job whose Docker has no NVIDIA runtime, as one line saying so; any other error as it is.
+ * Docker says `could not select device driver "nvidia" with capabilities: [[gpu]]`.
+ */
+export function explainStartFailure(assignment: Pick<Assignment, 'jobId' | 'gpus'>, message: string): string {
+  const gpus = assignment.gpus ?? 0;
+  if (gpus > 0 && /could not select device driver "?nvidia"?/i.test(message)) return noGpuRuntimeMessage(assignment.jobId, gpus);
+  return message;
 }

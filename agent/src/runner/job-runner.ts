@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
 import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
-import { containerUser, jobHostConfig, jobUser } from './host-config.js';
+import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage } from './image-pull.js';
 import type { JobFileStore } from '../files/file-store.js';
 import { packOutputs, packWorkFolder } from '../files/work-folder.js';
@@ -95,7 +95,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     if (options.signal?.aborted && options.signal.reason === INTERRUPTED) await sink.lost();
     else await sink.exited(StatusCode, outputs);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = explainStartFailure(assignment, error instanceof Error ? error.message : String(error));
     await sink.endOfLog(null).catch(() => undefined);
     if (options.signal?.aborted && options.signal.reason === INTERRUPTED) await sink.lost();
     else await sink.startFailed(message);

@@ -51,6 +51,17 @@ export class CoordinatorClient {
     return this.call('GET', '/agents');
   }
 
+  /** Whether the coordinator answers and can work (NATS reachable); false when it cannot be reached at all. */
+  async healthy(timeoutMs = 5_000): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.baseUrl}/health`, { ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}), signal: AbortSignal.timeout(timeoutMs) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {

@@ -14,7 +14,7 @@ import {
   type RegistryAuth,
   type OnProgress,
 } from '@katapult/images';
-import type { RunSpec } from '@katapult/core';
+import { ExitCode, KatapultError, type RunSpec } from '@katapult/core';
 import { registryHost, type StackFile } from './local-stack.js';
 
 /** pip settings passed through to image builds, so an offline or private package index works. */
@@ -24,7 +24,8 @@ export interface BuildContext {
   docker: Docker;
   /** The base image every environment and the agent image are built on, resolved once per command. */
   base: BaseImage;
-  stack: StackFile;
+  /** The local stack (its registry is the default); none when NATS and the coordinator run on a remote maestro. */
+  stack?: StackFile;
   stateDir: string;
   onProgress: OnProgress;
 }
@@ -73,8 +74,12 @@ export async function buildEnvironments(
  * The config's `registry` (any OCI registry: `host:port`, or a URL whose http:// scheme marks it insecure),
  * else the stack's local registry.
  */
-export function registryFor(spec: Pick<RunSpec, 'registry'>, stack: StackFile): OciRegistry {
-  if (!spec.registry) return new OciRegistry(registryHost(stack));
+export function registryFor(spec: Pick<RunSpec, 'registry'>, stack: StackFile | undefined): OciRegistry {
+  if (!spec.registry) {
+    // The config rules require a registry wherever no local stack runs (maestro: remote).
+    if (!stack) throw new KatapultError('KP_NO_REGISTRY', 'no registry: set `registry` in the config', { exitCode: ExitCode.badInput });
+    return new OciRegistry(registryHost(stack));
+  }
   const url = /^https?:\/\//.test(spec.registry) ? new URL(spec.registry) : undefined;
   return url ? new OciRegistry(url.host, { insecure: url.protocol === 'http:' }) : new OciRegistry(spec.registry.replace(/\/+$/, ''));
 }
@@ -82,7 +87,7 @@ export function registryFor(spec: Pick<RunSpec, 'registry'>, stack: StackFile): 
 /** `registry: ecr` prepares the project's ECR repository and logs in; anything else needs no credentials here. */
 export async function resolveRegistry(
   spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>,
-  stack: StackFile,
+  stack: StackFile | undefined,
   repository = ENV_REPOSITORY,
 ): Promise<{ registry: OciRegistry; auth?: RegistryAuth }> {
   if (spec.registry !== 'ecr') return { registry: registryFor(spec, stack) };
@@ -91,21 +96,31 @@ export async function resolveRegistry(
   return { registry: ecr.registry, auth: ecr.auth };
 }
 
-/** Where instances that cannot use this machine's Docker (EC2) pull the agent image from, beside the environments. */
+/** Where instances that cannot use this machine's Docker (EC2) pull the agent and maestro images from, beside the environments. */
 export const AGENT_REPOSITORY = 'katapult/agent';
+export const MAESTRO_REPOSITORY = 'katapult/maestro';
 
 /**
- * The agent image in the run's registry, for instances elsewhere: pushed unless the registry has its tag
+ * A Katapult image in the run's registry, for instances elsewhere: pushed unless the registry has its tag
  * already (the tag is a hash of what the image is built from, so a teammate's push serves everyone).
  */
-export async function publishAgentImage(context: BuildContext, spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, localRef: string): Promise<string> {
-  const { registry, auth } = await resolveRegistry(spec, context.stack, AGENT_REPOSITORY);
+export async function publishImage(
+  context: BuildContext,
+  spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>,
+  localRef: string,
+  repository: string,
+): Promise<string> {
+  const { registry, auth } = await resolveRegistry(spec, context.stack, repository);
   const tag = localRef.slice(localRef.lastIndexOf(':') + 1);
-  const target = `${registry.host}/${AGENT_REPOSITORY}:${tag}`;
-  if (await registry.hasTag(AGENT_REPOSITORY, tag)) return target;
-  context.onProgress({ step: 'agent', message: `pushing the agent image to ${target}` });
+  const target = `${registry.host}/${repository}:${tag}`;
+  if (await registry.hasTag(repository, tag)) return target;
+  context.onProgress({ step: 'push', message: `pushing ${target}` });
   await pushImage(context.docker, localRef, target, undefined, auth);
   return target;
+}
+
+export function publishAgentImage(context: BuildContext, spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, localRef: string): Promise<string> {
+  return publishImage(context, spec, localRef, AGENT_REPOSITORY);
 }
 
 /** The agent runs on the Node image, itself on the base image. */

@@ -28,6 +28,7 @@ export async function submitRun(context: BuildContext, submission: Submission, s
   const { spec, configFile, environments, projectFiles } = submission;
   const dir = context.stateDir;
   const agentImage = await prepareAgentImage(context, REPO_ROOT);
+  if (!context.stack) throw new Error('submitRun needs the local stack; a remote maestro goes through submitRemoteRun');
   const stack = await ensureCoordinator(dir, context.stack, agentImage, step);
   // EC2 instances pull the agent image from the run's registry; local agents use this machine's copy.
   const remoteAgentImage = spec.provider === 'aws' ? await publishAgentImage(context, spec, agentImage) : undefined;

@@ -96,6 +96,8 @@ export class LocalProvider implements Provider {
         `KATAPULT_AGENT_ID=${agentId}`,
         `KATAPULT_INSTANCE_ID=${agentId}`,
         `KATAPULT_CPUS=${spec.cpus}`,
+        // The config's word, as for cpus: jobs get these GPUs only if this machine's Docker has the NVIDIA runtime.
+        `KATAPULT_GPUS=${spec.gpus ?? 0}`,
         // What the instance offers to jobs: a job with no memory of its own gets its cpus' share.
         ...(typeof spec.memoryBytes === 'number' ? [`KATAPULT_MEMORY_BYTES=${spec.memoryBytes}`] : []),
         `KATAPULT_STACK_LABEL=${options.stackLabel}`,

@@ -1,5 +1,6 @@
 import type { RawConfig, RawEnvironment, RawInstance, RawJob } from './schema.js';
 import { parseMemory } from '../model/memory.js';
+import { instanceGpus } from '../model/gpus.js';
 import {
   DEFAULT_AUTO_STOP_SECONDS,
   DEFAULT_ENVIRONMENT,
@@ -57,6 +58,7 @@ function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOp
     region: raw.region ?? null,
     imgId: raw.img_id ?? null,
     gpu: raw.gpu ?? null,
+    gpus: instanceGpus(raw),
     diskSize: raw.disk_size ?? null,
     diskType: raw.disk_type ?? null,
     explode: raw.explode ?? true,
@@ -82,6 +84,7 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
   const base: Omit<JobSpec, 'id'> = {
     envName: raw.env_name ?? onlyEnvironment ?? DEFAULT_ENVIRONMENT,
     cpusReq: raw.cpus_req ?? 1,
+    gpusReq: raw.gpus_req ?? 0,
     runCommand: raw.run_command ?? null,
     runScript: raw.run_script ?? null,
     uploadFiles: toList(raw.upload_files),

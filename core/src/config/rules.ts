@@ -6,6 +6,7 @@ import { checkRelativePath } from '../model/paths.js';
 import { normalizeRelative, splitRunScript } from '../model/job-files.js';
 import { formatMemory, parseMemory } from '../model/memory.js';
 import { parseDuration } from '../model/duration.js';
+import { formatGpus, instanceGpus } from '../model/gpus.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCpus: number): ConfigIssue[] {
@@ -32,6 +33,7 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
   };
   const instances = raw.instances?.length ? raw.instances : [{}];
   const largestInstance = Math.max(...instances.map((i) => i.cpus ?? defaultCpus));
+  const mostGpus = Math.max(...instances.map(instanceGpus));
   const instanceMemory = (raw.instances ?? []).map((instance, i) => memoryOf(['instances', i, 'memory'], instance.memory));
   // A job can only be too big for the instances when every one of them says how much memory it has.
   const largestMemory = instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...(instanceMemory as number[])) : null;
@@ -58,6 +60,14 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
     const cpusKnown = raw.provider !== 'aws' || instances.every((instance) => instance.cpus !== null && instance.cpus !== undefined);
     if (cpusKnown && (job.cpus_req ?? 1) > largestInstance) {
       add(['jobs', i, 'cpus_req'], `${job.cpus_req} exceeds the largest instance (${largestInstance} cpus)`);
+    }
+    if ((job.gpus_req ?? 0) > mostGpus) {
+      add(
+        ['jobs', i, 'gpus_req'],
+        mostGpus === 0
+          ? `${job.gpus_req} exceeds the largest instance (no GPU); give an instance \`gpus\` or a \`gpu\` type`
+          : `${job.gpus_req} exceeds the largest instance (${formatGpus(mostGpus)})`,
+      );
     }
     const memory = memoryOf(['jobs', i, 'memory'], job.memory);
     if (typeof memory === 'number' && largestMemory !== null && memory > largestMemory) {

@@ -22,6 +22,8 @@ export const InstanceSchema = Type.Object(
     type: nullable(Type.String()),
     cpus: nullable(Type.Integer({ minimum: 1 })),
     gpu: nullable(Type.String()),
+    /** GPUs each instance offers to jobs (new); default 1 when `gpu` is set, else 0. */
+    gpus: nullable(Type.Integer({ minimum: 0, maximum: 64 })),
     disk_size: nullable(Type.Integer({ minimum: 1 })),
     disk_type: nullable(Type.String()),
     eco: nullable(Type.Boolean()),
@@ -55,6 +57,8 @@ export const JobSchema = Type.Object(
     name: nullable(name),
     env_name: nullable(name),
     cpus_req: nullable(Type.Integer({ minimum: 1 })),
+    /** GPUs the job needs (new; default 0), given to its container by the NVIDIA runtime. */
+    gpus_req: nullable(Type.Integer({ minimum: 0, maximum: 64 })),
     run_script: nullable(Type.String({ minLength: 1 })),
     run_command: nullable(Type.String({ minLength: 1 })),
     upload_files: nullable(stringOrList),

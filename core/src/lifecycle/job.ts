@@ -33,6 +33,8 @@ export interface JobRecord {
   /** The collected outputs of the attempt that ended the job (or of the last attempt that exited). */
   outputs: JobOutputs | null;
   cpusReq: number;
+  /** GPUs the job needs; absent on records stored before jobs could ask for GPUs: none. */
+  gpusReq?: number;
   /** The container's memory limit; null: the share of whichever instance runs it (see jobMemoryLimit). */
   memoryBytes: number | null;
   network: JobNetwork;

@@ -29,6 +29,8 @@ export const InstanceSpecSchema = Type.Object({
   region: nullableString,
   imgId: nullableString,
   gpu: nullableString,
+  /** GPUs offered to jobs (`gpus`, default 1 with a `gpu`); absent on instances stored before GPUs were counted: 0. */
+  gpus: Type.Optional(Type.Integer({ minimum: 0 })),
   diskSize: Type.Union([Type.Integer(), Type.Null()]),
   diskType: nullableString,
   explode: Type.Boolean(),
@@ -51,6 +53,8 @@ export const JobSpecSchema = Type.Object({
   id: name,
   envName: name,
   cpusReq: Type.Integer({ minimum: 1 }),
+  /** GPUs the job needs; 0: none, and its container gets no device. */
+  gpusReq: Type.Integer({ minimum: 0 }),
   runCommand: nullableString,
   runScript: nullableString,
   uploadFiles: strings,

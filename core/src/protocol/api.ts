@@ -73,8 +73,12 @@ export type RunView = Static<typeof RunViewSchema>;
 export const AgentViewSchema = Type.Object({
   agentId: Type.String(),
   instanceId: Type.String(),
+  /** The cloud's instance type; null for local agents. */
+  instanceType: nullableString,
   cpus: Type.Integer(),
   usedCpus: Type.Integer(),
+  gpus: Type.Integer(),
+  usedGpus: Type.Integer(),
   heartbeatAgeMs: Type.Number(),
   running: Type.Array(Type.String()),
 });

@@ -50,6 +50,8 @@ export const AssignmentSchema = Type.Object({
   image: Type.String({ minLength: 1, maxLength: 1024 }),
   runCommand: Type.String({ minLength: 1 }),
   cpus: Type.Integer({ minimum: 1 }),
+  /** GPUs the container is given (Docker device requests, NVIDIA driver); absent in assignments sent before GPUs: none. */
+  gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
   /** The container's memory limit; null: the job's share of the instance's memory, if it has a limit. */
   memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   network: JobNetworkSchema,
@@ -87,6 +89,12 @@ export const AgentRecordSchema = Type.Object({
   agentId: id,
   instanceId: Type.String({ maxLength: 128 }),
   cpus: Type.Integer({ minimum: 1 }),
+  /** GPUs the instance offers to jobs; absent in records of agents from before GPUs were counted: none. */
+  gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+  /** The cloud's instance type (EC2's `instance-type`); absent for local agents. */
+  instanceType: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 64, description: 'an instance type of letters, digits, ".", "-" and "_"' }),
+  ),
   startedAt: Type.Number(),
   at: Type.Number(),
   /** The jobs this agent runs now, so the coordinator can tell which ones an agent it lost was running. */

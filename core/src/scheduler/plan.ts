@@ -7,12 +7,17 @@ import type { JobAssignPolicy } from '../model/run-spec.js';
 export interface PendingJob {
   key: string;
   cpusReq: number;
+  /** GPUs the job needs; absent: none. */
+  gpusReq?: number;
 }
 
 export interface AgentCapacity {
   id: string;
   cpus: number;
   usedCpus: number;
+  /** GPUs the agent offers; absent: none. */
+  gpus?: number;
+  usedGpus?: number;
 }
 
 export interface Placement {
@@ -32,41 +37,68 @@ export interface PlanOptions {
   random?: () => number;
 }
 
+interface Free {
+  cpus: number;
+  gpus: number;
+}
+
 export function planAssignments(pending: readonly PendingJob[], agents: readonly AgentCapacity[], options: PlanOptions): Plan {
-  const free = new Map(agents.map((agent) => [agent.id, agent.cpus - agent.usedCpus]));
-  const busy = new Set(agents.filter((agent) => agent.usedCpus > 0).map((agent) => agent.id));
-  const largest = Math.max(0, ...agents.map((agent) => agent.cpus));
+  const free = new Map<string, Free>(
+    agents.map((agent) => [agent.id, { cpus: agent.cpus - agent.usedCpus, gpus: (agent.gpus ?? 0) - (agent.usedGpus ?? 0) }]),
+  );
+  const busy = new Set(agents.filter((agent) => agent.usedCpus > 0 || (agent.usedGpus ?? 0) > 0).map((agent) => agent.id));
   const plan: Plan = { placements: [], waiting: [] };
+  // GPUs are the scarcer resource: GPU jobs are placed first, so CPU-only jobs cannot take a GPU agent's cpus from them.
   const order =
     options.policy === 'multi_knapsack'
-      ? [...pending].sort((a, b) => b.cpusReq - a.cpusReq)
+      ? [...pending].sort((a, b) => (b.gpusReq ?? 0) - (a.gpusReq ?? 0) || b.cpusReq - a.cpusReq)
       : [...pending];
 
   for (const job of order) {
-    const fits = agents.filter((agent) => (free.get(agent.id) ?? 0) >= job.cpusReq);
+    const gpusReq = job.gpusReq ?? 0;
+    const fits = agents.filter((agent) => {
+      const room = free.get(agent.id)!;
+      return room.cpus >= job.cpusReq && room.gpus >= gpusReq;
+    });
     if (fits.length === 0) {
-      const reason = agents.length === 0
-        ? 'no agent is up yet'
-        : job.cpusReq > largest
-          ? `needs ${job.cpusReq} cpus; the largest agent has ${largest}`
-          : 'waiting for free cpus';
-      plan.waiting.push({ jobKey: job.key, reason });
+      plan.waiting.push({ jobKey: job.key, reason: whyWaiting(job.cpusReq, gpusReq, agents, free) });
       continue;
     }
     const chosen = options.policy === 'multi_knapsack' ? bestFit(fits, free, busy) : pick(fits, options.random ?? Math.random);
-    free.set(chosen.id, (free.get(chosen.id) ?? 0) - job.cpusReq);
+    const room = free.get(chosen.id)!;
+    free.set(chosen.id, { cpus: room.cpus - job.cpusReq, gpus: room.gpus - gpusReq });
     busy.add(chosen.id);
     plan.placements.push({ jobKey: job.key, agentId: chosen.id });
   }
   return plan;
 }
 
-/** Prefer agents already busy (fewest instances in use), then the tightest fit (least free cpus left). */
-function bestFit(fits: AgentCapacity[], free: Map<string, number>, busy: Set<string>): AgentCapacity {
+function whyWaiting(cpusReq: number, gpusReq: number, agents: readonly AgentCapacity[], free: Map<string, Free>): string {
+  if (agents.length === 0) return 'no agent is up yet';
+  const largest = Math.max(...agents.map((agent) => agent.cpus));
+  if (cpusReq > largest) return `needs ${cpusReq} cpus; the largest agent has ${largest}`;
+  if (gpusReq === 0) return 'waiting for free cpus';
+  const mostGpus = Math.max(...agents.map((agent) => agent.gpus ?? 0));
+  if (gpusReq > mostGpus) return `needs ${gpusReq} gpus; the agent with the most has ${mostGpus}`;
+  const big = agents.filter((agent) => agent.cpus >= cpusReq && (agent.gpus ?? 0) >= gpusReq);
+  if (big.length === 0) return `needs ${cpusReq} cpus and ${gpusReq} gpus on one agent; none has both`;
+  if (big.some((agent) => free.get(agent.id)!.gpus >= gpusReq)) return 'waiting for free cpus';
+  return 'waiting for free gpus';
+}
+
+/**
+ * Prefer the agents with the fewest free GPUs, then the fewest GPUs at all, so that a job leaves GPUs, and the cpus
+ * beside them, to the jobs that need GPUs; then agents already busy (fewest instances in use); then the tightest
+ * fit (least free cpus left).
+ */
+function bestFit(fits: AgentCapacity[], free: Map<string, Free>, busy: Set<string>): AgentCapacity {
+  const room = (agent: AgentCapacity) => free.get(agent.id)!;
   return [...fits].sort(
     (a, b) =>
+      room(a).gpus - room(b).gpus ||
+      (a.gpus ?? 0) - (b.gpus ?? 0) ||
       Number(busy.has(b.id)) - Number(busy.has(a.id)) ||
-      (free.get(a.id) ?? 0) - (free.get(b.id) ?? 0) ||
+      room(a).cpus - room(b).cpus ||
       a.id.localeCompare(b.id),
   )[0]!;
 }
