@@ -1,4 +1,5 @@
 import { checkDocker, connectDocker, ensureBaseImage } from '@katapult/images';
+import type Docker from 'dockerode';
 import type { RunSpec } from '@katapult/core';
 import { ensureInfrastructure, type StackExposure } from './local-stack.js';
 import type { BuildContext } from './prepare-images.js';
@@ -27,11 +28,25 @@ export async function openStack(step: (message: string) => void, dir = stateDir(
   const docker = connectDocker();
   await checkDocker(docker);
   const stack = await ensureInfrastructure(dir, step, exposure);
+  return { ...(await withBaseImage(docker, step, dir)), stack };
+}
+
+/**
+ * For `maestro: remote`, where NATS and the coordinator run on the maestro: Docker checked and the base image
+ * resolved, to build the images here; nothing started on this machine.
+ */
+export async function openBuildContext(step: (message: string) => void, dir = stateDir()): Promise<BuildContext> {
+  const docker = connectDocker();
+  await checkDocker(docker);
+  return withBaseImage(docker, step, dir);
+}
+
+async function withBaseImage(docker: Docker, step: (message: string) => void, dir: string): Promise<BuildContext> {
   const onProgress: BuildContext['onProgress'] = (event) => {
     if (!LAYER_CHATTER.test(event.message)) step(`${event.step}: ${event.message}`);
   };
   const base = await ensureBaseImage(docker, { onProgress });
-  return { docker, base, stack, stateDir: dir, onProgress };
+  return { docker, base, stateDir: dir, onProgress };
 }
 
 /** A live per-environment build table when a person watches a terminal; undefined for pipes and --json. */
