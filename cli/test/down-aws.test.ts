@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -102,5 +102,25 @@ describe('katapult down CONFIG with provider: aws', () => {
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-0abc'] });
     const second = await down(config, '--json');
     expect(JSON.parse(second.lines.join('\n'))).toEqual({ containers: [], processes: [], aws: { project: 'demo', dryRun: false, items: [] } });
+  });
+
+  it('a state folder recording a maestro keeps its secrets until that project is brought down', async () => {
+    const home = process.env['KATAPULT_HOME']!;
+    mkdirSync(home, { recursive: true });
+    const remote = { project: 'demo', region: 'eu-west-3', profile: null, instanceId: 'i-0abc', publicIp: '203.0.113.9', privateIp: '10.0.0.9', natsPort: 4222, httpPort: 8443, tlsName: 'maestro.demo.katapult', cluster: 'demo', label: 'maestro-demo' };
+    writeFileSync(join(home, 'remote.json'), JSON.stringify(remote));
+    writeFileSync(join(home, 'api-token'), 'token\n');
+    account();
+    const errors: string[] = [];
+    const stderr = vi.spyOn(Down.prototype, 'logToStderr').mockImplementation((line?: string) => void errors.push(line ?? ''));
+    await expect(down()).rejects.toMatchObject({ oclif: { exit: 2 } });
+    stderr.mockRestore();
+    expect(errors).toEqual([
+      `KP_STACK_KIND ${home} records the maestro of project demo (203.0.113.9) (remove it with: katapult down <the config of project demo>)`,
+    ]);
+    expect(existsSync(join(home, 'api-token'))).toBe(true);
+    const { lines } = await down(config);
+    expect(lines).toEqual(['removed instance i-0abc (katapult-demo-0)', 'removed security group sg-1 (katapult-demo)']);
+    expect([existsSync(join(home, 'remote.json')), existsSync(join(home, 'api-token'))]).toEqual([false, false]);
   });
 });

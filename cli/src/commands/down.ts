@@ -1,10 +1,12 @@
 import { Args, Flags } from '@oclif/core';
+import { ExitCode, KatapultError } from '@katapult/core';
 import { connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import { downAwsProject, type AwsDownReport } from '../lib/aws-down.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { stopStack, type DownReport } from '../lib/local-stack.js';
 import { stateDir } from '../lib/state-dir.js';
+import { forgetRemoteStack, readRemoteStack } from '../lib/remote-stack.js';
 
 export default class Down extends KatapultCommand {
   static override description =
@@ -26,12 +28,26 @@ export default class Down extends KatapultCommand {
     const { args, flags } = await this.parse(Down);
     const spec = args.config ? readConfigFile(args.config) : undefined;
     const dryRun = flags['dry-run'];
+    const dir = stateDir();
+    const remote = readRemoteStack(dir);
+    if (remote) {
+      // The secrets here are the only way into that maestro: they go only with it.
+      if (spec?.provider !== 'aws' || spec.project !== remote.project) {
+        throw new KatapultError('KP_STACK_KIND', `${dir} records the maestro of project ${remote.project} (${remote.publicIp})`, {
+          hint: `remove it with: katapult down <the config of project ${remote.project}>`,
+          exitCode: ExitCode.badInput,
+        });
+      }
+      const aws = await downAwsProject(spec, { dryRun, log: (line) => this.log(line) });
+      if (!dryRun) forgetRemoteStack(dir);
+      return { containers: [], processes: [], aws };
+    }
     let report: DownReport = { containers: [], processes: [] };
     if (dryRun) {
       this.log('would stop the local stack (agent and job containers, coordinator, registry, nats-server)');
     } else {
       // The coordinator goes first, so it cannot replace the instances being terminated.
-      report = await stopStack(stateDir(), connectDocker());
+      report = await stopStack(dir, connectDocker());
       for (const name of report.containers) this.log(`removed container ${name}`);
       for (const name of report.processes) this.log(`stopped ${name}`);
       if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeApiToken } from './api-token.js';
+import { removeNatsAuth } from './nats-auth.js';
 
 /**
  * A stack whose NATS and coordinator run on a maestro instance (`maestro: remote`), not on this machine. Its
@@ -35,8 +37,11 @@ export function writeRemoteStack(dir: string, stack: RemoteStack): void {
   writeFileSync(remotePath(dir), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
 }
 
-export function removeRemoteStack(dir: string): void {
+/** Once its maestro is terminated: the record and the stack's secrets (CA, NATS admin, API token) go. */
+export function forgetRemoteStack(dir: string): void {
   rmSync(remotePath(dir), { force: true });
+  removeApiToken(dir);
+  removeNatsAuth(dir);
 }
 
 export const remoteCoordinatorUrl = (stack: RemoteStack) => `https://${stack.publicIp}:${stack.httpPort}`;
