@@ -44,15 +44,18 @@ const noSuchEntity = () => new NoSuchEntityException({ message: 'not found', $me
  * A fake AWS account holding one project's resources: describe calls list what is left, delete calls remove it,
  * so running `down` twice shows what the second run finds.
  */
-function account() {
+function account(options: { maestro?: boolean } = {}) {
   const state = {
     instances: new Map([
       ['i-01', 'running'],
       ['i-02', 'running'],
+      ...(options.maestro ? ([['i-0m', 'running']] as [string, string][]) : []),
     ]),
-    groups: ['sg-1'],
+    groups: options.maestro ? ['sg-1', 'sg-m'] : ['sg-1'],
     profile: true,
     role: true,
+    maestroProfile: Boolean(options.maestro),
+    maestroRole: Boolean(options.maestro),
     keys: ['key-1'],
     gateways: ['igw-1'],
     subnets: ['subnet-1'],
@@ -66,36 +69,48 @@ function account() {
       return { Reservations: [{ Instances: input.InstanceIds.map((id) => ({ InstanceId: id, State: { Name: polls < 2 ? 'shutting-down' : 'terminated' } })) }] };
     }
     const live = [...state.instances].filter(([, s]) => s !== 'terminated');
-    return { Reservations: live.length ? [{ Instances: live.map(([id]) => ({ InstanceId: id, Tags: [{ Key: 'Name', Value: `katapult-demo-0` }] })) }] : [] };
+    const name = (id: string) => (id === 'i-0m' ? 'katapult-demo-maestro' : 'katapult-demo-0');
+    return { Reservations: live.length ? [{ Instances: live.map(([id]) => ({ InstanceId: id, Tags: [{ Key: 'Name', Value: name(id) }] })) }] : [] };
   });
   ec2.on(TerminateInstancesCommand).callsFake((input: { InstanceIds: string[] }) => {
     for (const id of input.InstanceIds) state.instances.set(id, 'terminated');
     return {};
   });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake(() => ({ SecurityGroups: state.groups.map((id) => ({ GroupId: id, GroupName: 'katapult-demo' })) }));
+  ec2.on(DescribeSecurityGroupsCommand).callsFake(() => ({
+    SecurityGroups: state.groups.map((id) =>
+      id === 'sg-m'
+        ? { GroupId: id, GroupName: 'katapult-demo-maestro', Tags: [...owned, { Key: 'katapult:role', Value: 'maestro' }] }
+        : { GroupId: id, GroupName: 'katapult-demo', Tags: owned },
+    ),
+  }));
   ec2.on(DeleteSecurityGroupCommand).callsFake((input: { GroupId: string }) => {
+    // The maestro's group has a rule naming the agents' group, as in EC2.
+    if (input.GroupId === 'sg-1' && state.groups.includes('sg-m')) throw ec2Error('DependencyViolation', 'resource sg-1 has a dependent object');
     state.groups = state.groups.filter((id) => id !== input.GroupId);
     return {};
   });
-  iam.on(GetInstanceProfileCommand).callsFake(() => {
-    if (!state.profile) throw noSuchEntity();
-    return { InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [{ RoleName: 'katapult-demo' }], Tags: owned } };
+  const isMaestro = (name: string) => name === 'katapult-demo-maestro';
+  iam.on(GetInstanceProfileCommand).callsFake((input: { InstanceProfileName: string }) => {
+    if (!(isMaestro(input.InstanceProfileName) ? state.maestroProfile : state.profile)) throw noSuchEntity();
+    return { InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: input.InstanceProfileName }], Tags: owned } };
   });
-  iam.on(GetRoleCommand).callsFake(() => {
-    if (!state.role) throw noSuchEntity();
-    return { Role: { RoleName: 'katapult-demo', Tags: owned } };
+  iam.on(GetRoleCommand).callsFake((input: { RoleName: string }) => {
+    if (!(isMaestro(input.RoleName) ? state.maestroRole : state.role)) throw noSuchEntity();
+    return { Role: { RoleName: input.RoleName, Tags: owned } };
   });
   iam.on(RemoveRoleFromInstanceProfileCommand).resolves({});
-  iam.on(DeleteInstanceProfileCommand).callsFake(() => {
-    state.profile = false;
+  iam.on(DeleteInstanceProfileCommand).callsFake((input: { InstanceProfileName: string }) => {
+    if (isMaestro(input.InstanceProfileName)) state.maestroProfile = false;
+    else state.profile = false;
     return {};
   });
   iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: ['katapult-ecr-pull'] });
   iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly' }] });
   iam.on(DeleteRolePolicyCommand).resolves({});
   iam.on(DetachRolePolicyCommand).resolves({});
-  iam.on(DeleteRoleCommand).callsFake(() => {
-    state.role = false;
+  iam.on(DeleteRoleCommand).callsFake((input: { RoleName: string }) => {
+    if (isMaestro(input.RoleName)) state.maestroRole = false;
+    else state.role = false;
     return {};
   });
   ec2.on(DescribeKeyPairsCommand).callsFake(() => ({ KeyPairs: state.keys.map((id) => ({ KeyPairId: id, KeyName: 'katapult-demo' })) }));
@@ -125,6 +140,8 @@ function account() {
 const LISTING = [
   'ec2.DescribeInstances',
   'ec2.DescribeSecurityGroups',
+  'iam.GetInstanceProfile',
+  'iam.GetRole',
   'iam.GetInstanceProfile',
   'iam.GetRole',
   'ec2.DescribeKeyPairs',
@@ -234,6 +251,90 @@ describe('AWS down', () => {
     await downProject(clients(), 'demo', options());
     expect(ec2.commandCalls(DeleteSecurityGroupCommand)).toHaveLength(2);
     expect(slept).toEqual([5000, 5000]);
+  });
+
+  it('with a maestro: terminates it with the agents, deletes its security group before the agents\' one, then its profile and role', async () => {
+    account({ maestro: true });
+    const result = await downProject(clients(), 'demo', options());
+    expect(callOrder({ ec2, iam })).toEqual([
+      ...LISTING,
+      'ec2.TerminateInstances',
+      'ec2.DescribeInstances',
+      'ec2.DescribeInstances',
+      'ec2.DeleteSecurityGroup',
+      'ec2.DeleteSecurityGroup',
+      'iam.RemoveRoleFromInstanceProfile',
+      'iam.DeleteInstanceProfile',
+      'iam.ListRolePolicies',
+      'iam.DeleteRolePolicy',
+      'iam.ListAttachedRolePolicies',
+      'iam.DetachRolePolicy',
+      'iam.DeleteRole',
+      'iam.RemoveRoleFromInstanceProfile',
+      'iam.DeleteInstanceProfile',
+      'iam.ListRolePolicies',
+      'iam.DeleteRolePolicy',
+      'iam.ListAttachedRolePolicies',
+      'iam.DetachRolePolicy',
+      'iam.DeleteRole',
+      'ec2.DeleteKeyPair',
+      'ec2.DetachInternetGateway',
+      'ec2.DeleteInternetGateway',
+      'ec2.DeleteSubnet',
+      'ec2.DeleteVpc',
+    ]);
+    expect(iam.commandCalls(GetInstanceProfileCommand).map((call) => call.args[0].input)).toEqual([
+      { InstanceProfileName: 'katapult-demo' },
+      { InstanceProfileName: 'katapult-demo-maestro' },
+    ]);
+    expect(iam.commandCalls(GetRoleCommand).map((call) => call.args[0].input)).toEqual([{ RoleName: 'katapult-demo' }, { RoleName: 'katapult-demo-maestro' }]);
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01', 'i-02', 'i-0m'] });
+    // No DependencyViolation: the maestro's group, which names the agents' one, goes first.
+    expect(ec2.commandCalls(DeleteSecurityGroupCommand).map((call) => call.args[0].input)).toEqual([{ GroupId: 'sg-m' }, { GroupId: 'sg-1' }]);
+    expect(iam.commandCalls(RemoveRoleFromInstanceProfileCommand).map((call) => call.args[0].input)).toEqual([
+      { InstanceProfileName: 'katapult-demo', RoleName: 'katapult-demo' },
+      { InstanceProfileName: 'katapult-demo-maestro', RoleName: 'katapult-demo-maestro' },
+    ]);
+    expect(iam.commandCalls(DeleteRoleCommand).map((call) => call.args[0].input)).toEqual([{ RoleName: 'katapult-demo' }, { RoleName: 'katapult-demo-maestro' }]);
+    expect(slept).toEqual([5000]);
+    expect(result.items.map((item) => `${item.kind} ${item.id}`)).toEqual([
+      'instance i-01',
+      'instance i-02',
+      'instance i-0m',
+      'security group sg-m',
+      'security group sg-1',
+      'instance profile katapult-demo',
+      'role katapult-demo',
+      'instance profile katapult-demo-maestro',
+      'role katapult-demo-maestro',
+      'key pair key-1',
+      'internet gateway igw-1',
+      'subnet subnet-1',
+      'vpc vpc-1',
+    ]);
+    expect(logs).toContain('removed instance i-0m (katapult-demo-maestro)');
+    expect(logs).toContain('removed security group sg-m (katapult-demo-maestro)');
+  });
+
+  it('with a maestro, is idempotent: a second run finds nothing and removes nothing', async () => {
+    const state = account({ maestro: true });
+    await downProject(clients(), 'demo', options());
+    expect(state).toMatchObject({ groups: [], profile: false, role: false, maestroProfile: false, maestroRole: false });
+    ec2.resetHistory();
+    iam.resetHistory();
+    logs = [];
+    const again = await downProject(clients(), 'demo', options());
+    expect(again.items).toEqual([]);
+    expect(callOrder({ ec2, iam })).toEqual(LISTING);
+    expect(logs).toEqual([]);
+  });
+
+  it('leaves a maestro role of that name that is not tagged for the project', async () => {
+    account({ maestro: true });
+    iam.on(GetRoleCommand, { RoleName: 'katapult-demo-maestro' }).resolves({ Role: { RoleName: 'katapult-demo-maestro', Tags: [{ Key: 'katapult:project', Value: 'other' }] } as never });
+    const result = await downProject(clients(), 'demo', options());
+    expect(result.items.filter((item) => item.kind === 'role').map((item) => item.id)).toEqual(['katapult-demo']);
+    expect(iam.commandCalls(DeleteRoleCommand).map((call) => call.args[0].input)).toEqual([{ RoleName: 'katapult-demo' }]);
   });
 
   it('gives up waiting for instances after the timeout, in one line', async () => {

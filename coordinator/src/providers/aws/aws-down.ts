@@ -68,7 +68,10 @@ export function describeItem(item: DownItem): string {
   return `${item.kind} ${item.id}${name}`;
 }
 
-/** Every resource tagged `katapult:project=<project>` (the IAM role and profile by name, checked by tag), in deletion order. */
+/**
+ * Every resource tagged `katapult:project=<project>` (the IAM roles and profiles, the agents' and the maestro's, by
+ * name, checked by tag), in deletion order. The maestro's instance is one of the project's instances.
+ */
 export async function listProjectResources(clients: AwsClients, project: string): Promise<DownItem[]> {
   const { ec2: client } = clients;
   const byProject = [tagFilter(TAG.project, project)];
@@ -83,15 +86,21 @@ export async function listProjectResources(clients: AwsClients, project: string)
     }
   }
   const groups = await awsCall(ec2('DescribeSecurityGroups'), () => client.send(new DescribeSecurityGroupsCommand({ Filters: byProject })));
-  for (const group of groups.SecurityGroups ?? []) if (group.GroupId) items.push({ kind: 'security group', id: group.GroupId, name: group.GroupName });
+  // The maestro's group first: its rule naming the agents' group would keep that one from being deleted.
+  const maestroFirst = [...(groups.SecurityGroups ?? [])].sort(
+    (a, b) => Number(tagValue(b.Tags, TAG.role) === 'maestro') - Number(tagValue(a.Tags, TAG.role) === 'maestro'),
+  );
+  for (const group of maestroFirst) if (group.GroupId) items.push({ kind: 'security group', id: group.GroupId, name: group.GroupName });
 
-  const name = resourceName(project);
-  const profile = await iamGet(iam('GetInstanceProfile'), () => clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
-  if (profile && tagValue(profile.InstanceProfile?.Tags, TAG.project) === project) {
-    items.push({ kind: 'instance profile', id: name, roles: (profile.InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? '').filter(Boolean) });
+  // The agents' role and profile, then the maestro's.
+  for (const name of [resourceName(project), resourceName(project, '-maestro')]) {
+    const profile = await iamGet(iam('GetInstanceProfile'), () => clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
+    if (profile && tagValue(profile.InstanceProfile?.Tags, TAG.project) === project) {
+      items.push({ kind: 'instance profile', id: name, roles: (profile.InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? '').filter(Boolean) });
+    }
+    const role = await iamGet(iam('GetRole'), () => clients.iam.send(new GetRoleCommand({ RoleName: name })));
+    if (role && tagValue(role.Role?.Tags, TAG.project) === project) items.push({ kind: 'role', id: name });
   }
-  const role = await iamGet(iam('GetRole'), () => clients.iam.send(new GetRoleCommand({ RoleName: name })));
-  if (role && tagValue(role.Role?.Tags, TAG.project) === project) items.push({ kind: 'role', id: name });
 
   const keys = await awsCall(ec2('DescribeKeyPairs'), () => client.send(new DescribeKeyPairsCommand({ Filters: byProject })));
   for (const key of keys.KeyPairs ?? []) if (key.KeyPairId) items.push({ kind: 'key pair', id: key.KeyPairId, name: key.KeyName });

@@ -28,6 +28,7 @@ import {
   CreateRoleCommand,
   GetInstanceProfileCommand,
   GetRoleCommand,
+  GetRolePolicyCommand,
   PutRolePolicyCommand,
   type IAMClient,
   type Tag as IamTag,
@@ -126,7 +127,8 @@ export async function ensureSecurityGroup(client: EC2Client, owner: Owner, vpcId
   const found = await awsCall(ec2('DescribeSecurityGroups'), () =>
     client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, tagFilter(TAG.project, owner.project)] })),
   );
-  let groupId = found.SecurityGroups?.[0]?.GroupId;
+  // The maestro's group carries the project's tag too.
+  let groupId = found.SecurityGroups?.find((group) => tagValue(group.Tags, TAG.role) !== 'maestro')?.GroupId;
   if (!groupId) {
     const created = await awsCall(ec2('CreateSecurityGroup'), () =>
       client.send(
@@ -161,27 +163,33 @@ export const EC2_TRUST_POLICY = JSON.stringify({
   Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
+/** The ARN partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`. */
+export function awsPartition(region: string | null | undefined): string {
+  return region?.startsWith('cn-') ? 'aws-cn' : region?.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+}
+
+/** The statements of `ecrPullPolicy`: an ECR login token, and reading images of the `katapult/*` repositories. */
+export function ecrPullStatements(region: string | null | undefined): object[] {
+  return [
+    { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+    {
+      Sid: 'EcrPullKatapultImages',
+      Effect: 'Allow',
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+      Resource: `arn:${awsPartition(region)}:ecr:*:*:repository/katapult/*`,
+    },
+  ];
+}
+
 /** What the agent needs and no more: an ECR login token, and reading images of the `katapult/*` repositories. */
 export function ecrPullPolicy(region: string | null | undefined): string {
-  const partition = region?.startsWith('cn-') ? 'aws-cn' : region?.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
-  return JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-      {
-        Sid: 'EcrPullKatapultImages',
-        Effect: 'Allow',
-        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-        Resource: `arn:${partition}:ecr:*:*:repository/katapult/*`,
-      },
-    ],
-  });
+  return JSON.stringify({ Version: '2012-10-17', Statement: ecrPullStatements(region) });
 }
 
 const isNoSuchEntity = (error: unknown) => errorName(error) === 'NoSuchEntity' || errorName(error) === 'NoSuchEntityException';
 
-function iamTags(owner: Owner): IamTag[] {
-  return Object.entries(ownerTags(owner)).map(([Key, Value]) => ({ Key, Value }));
+function iamTags(owner: Owner, extra: Record<string, string> = {}): IamTag[] {
+  return Object.entries(ownerTags(owner, extra)).map(([Key, Value]) => ({ Key, Value }));
 }
 
 function checkOwned(kind: string, name: string, tags: IamTag[] | undefined, project: string): void {
@@ -198,7 +206,31 @@ function checkOwned(kind: string, name: string, tags: IamTag[] | undefined, proj
  * A role or profile of that name that is not tagged for the project is an error, never taken over.
  */
 export async function ensureInstanceProfile(client: IAMClient, owner: Owner, region: string | null | undefined): Promise<{ name: string; created: boolean }> {
-  const name = resourceName(owner.project);
+  return ensureInstanceRole(client, owner, {
+    name: resourceName(owner.project),
+    description: `Katapult agents of ${owner.project}: pull images from ECR`,
+    policyName: ECR_PULL_POLICY,
+    policyDocument: ecrPullPolicy(region),
+  });
+}
+
+export interface InstanceRoleSpec {
+  /** The role's and the instance profile's name. */
+  name: string;
+  description: string;
+  policyName: string;
+  policyDocument: string;
+  /** Tags beside the owner's. */
+  tags?: Record<string, string>;
+}
+
+/**
+ * A role trusting ec2.amazonaws.com only, with one inline policy, and an instance profile of the same name holding it
+ * (path /katapult/), created when missing. The policy is written only when it differs from the one in place, so
+ * a caller allowed to read the role but not to change it (the maestro's coordinator) gets through.
+ */
+export async function ensureInstanceRole(client: IAMClient, owner: Owner, spec: InstanceRoleSpec): Promise<{ name: string; created: boolean }> {
+  const { name } = spec;
   let created = false;
   try {
     const role = await client.send(new GetRoleCommand({ RoleName: name }));
@@ -211,16 +243,18 @@ export async function ensureInstanceProfile(client: IAMClient, owner: Owner, reg
           RoleName: name,
           Path: '/katapult/',
           AssumeRolePolicyDocument: EC2_TRUST_POLICY,
-          Description: `Katapult agents of ${owner.project}: pull images from ECR`,
-          Tags: iamTags(owner),
+          Description: spec.description,
+          Tags: iamTags(owner, spec.tags),
         }),
       ),
     );
     created = true;
   }
-  await awsCall(iam('PutRolePolicy'), () =>
-    client.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: ECR_PULL_POLICY, PolicyDocument: ecrPullPolicy(region) })),
-  );
+  if (created || !(await hasPolicy(client, name, spec.policyName, spec.policyDocument))) {
+    await awsCall(iam('PutRolePolicy'), () =>
+      client.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: spec.policyName, PolicyDocument: spec.policyDocument })),
+    );
+  }
   let roles: string[] = [];
   try {
     const profile = await client.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
@@ -229,7 +263,7 @@ export async function ensureInstanceProfile(client: IAMClient, owner: Owner, reg
   } catch (error) {
     if (!isNoSuchEntity(error)) throw toKatapultError(error, iam('GetInstanceProfile'));
     await awsCall(iam('CreateInstanceProfile'), () =>
-      client.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: '/katapult/', Tags: iamTags(owner) })),
+      client.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: '/katapult/', Tags: iamTags(owner, spec.tags) })),
     );
     created = true;
   }
@@ -238,6 +272,18 @@ export async function ensureInstanceProfile(client: IAMClient, owner: Owner, reg
     created = true;
   }
   return { name, created };
+}
+
+/** Whether the role's inline policy is this document already (IAM returns it URL-encoded, maybe re-spaced). */
+async function hasPolicy(client: IAMClient, role: string, policyName: string, document: string): Promise<boolean> {
+  try {
+    const found = await client.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: policyName }));
+    if (!found?.PolicyDocument) return false;
+    return JSON.stringify(JSON.parse(decodeURIComponent(found.PolicyDocument))) === JSON.stringify(JSON.parse(document));
+  } catch (error) {
+    if (isNoSuchEntity(error) || error instanceof SyntaxError || error instanceof URIError) return false;
+    throw toKatapultError(error, iam('GetRolePolicy'));
+  }
 }
 
 export interface KeyPairFiles {

@@ -21,6 +21,8 @@ export const TAG = {
   agent: 'katapult:agent',
   /** ISO time at which the instance powers itself off (`eco_life`). */
   expires: 'katapult:expires',
+  /** `maestro` on the maestro's instance and security group, so neither is taken for an agent's. */
+  role: 'katapult:role',
 } as const;
 
 export interface Owner {
@@ -49,12 +51,12 @@ export function tagValue(tags: readonly { Key?: string | undefined; Value?: stri
 }
 
 /**
- * The name of the project's security group, IAM role, instance profile and key pair: `katapult-<project>`,
- * shortened with a hash past IAM's 64 characters (a project name may have 63).
+ * The name of the project's security group, IAM role, instance profile and key pair: `katapult-<project>`
+ * (then `suffix`, e.g. `-maestro`), shortened with a hash past IAM's 64 characters (a project name may have 63).
  */
-export function resourceName(project: string): string {
-  const name = `katapult-${project}`;
+export function resourceName(project: string, suffix = ''): string {
+  const name = `katapult-${project}${suffix}`;
   if (name.length <= 64) return name;
   const hash = createHash('sha256').update(project).digest('hex').slice(0, 8);
-  return `katapult-${project.slice(0, 64 - 'katapult-'.length - 9)}-${hash}`;
+  return `katapult-${project.slice(0, 64 - 'katapult-'.length - 9 - suffix.length)}-${hash}${suffix}`;
 }
