@@ -44,6 +44,12 @@ describe('agent configuration from its environment', () => {
     expect(() => readAgentConfig({ ...base, KATAPULT_NATS_CA_BASE64: 'bm90IGEgY2VydA==' })).toThrow('KATAPULT_NATS_CA_BASE64 is not a base64-encoded PEM certificate');
   });
 
+  it("takes the name on NATS's certificate when it dials another (the maestro's)", () => {
+    expect(readAgentConfig({ ...base, KATAPULT_NATS_TLS_NAME: 'maestro.katapult' }).natsTlsName).toBe('maestro.katapult');
+    expect(readAgentConfig(base)).not.toHaveProperty('natsTlsName');
+    expect(readAgentConfig({ ...base, KATAPULT_NATS_TLS_NAME: '' })).not.toHaveProperty('natsTlsName');
+  });
+
   it('reads the GPUs the instance offers (none by default) and its instance type, which must fit a heartbeat record', () => {
     expect(readAgentConfig(base)).toMatchObject({ gpus: 0 });
     expect(readAgentConfig(base)).not.toHaveProperty('instanceType');

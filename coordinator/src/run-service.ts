@@ -40,6 +40,13 @@ export class RunService {
       checkJobPaths(job);
       stagedFiles(job, request); // refuse a run that names a file it did not upload
     }
+    const placement: RunPlacement = {
+      provider: spec.provider,
+      profile: spec.profile,
+      agentImage: request.agentImage ?? null,
+      maestroAddress: spec.maestroAddress,
+    };
+    this.provider.check?.(placement);
     const fingerprint = fingerprintOf(request);
     if (spec.recover) {
       const going = (await this.store.listRuns()).find((run) => run.state === 'running' && run.fingerprint === fingerprint);
@@ -48,12 +55,6 @@ export class RunService {
         return { runId: going.id, jobs: spec.jobs.length, resumed: true };
       }
     }
-    const placement: RunPlacement = {
-      provider: spec.provider,
-      profile: spec.profile,
-      agentImage: request.agentImage ?? null,
-      maestroAddress: spec.maestroAddress,
-    };
     const createdAt = this.now();
     const runId = newRunId(new Date(createdAt));
     const run: RunRecord = {

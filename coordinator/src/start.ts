@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { clusterNames, ExitCode, KatapultError } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
@@ -7,6 +8,8 @@ import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
 import { requireApiToken } from './http/auth.js';
 import { LocalProvider } from './providers/local-provider.js';
+import { NoLocalProvider } from './providers/no-local-provider.js';
+import type { Provider } from './providers/provider.js';
 import { awsProviderFactory } from './providers/aws-placement.js';
 import { ProviderRouter } from './providers/provider-router.js';
 import { RunService } from './run-service.js';
@@ -24,10 +27,16 @@ export interface CoordinatorConfig {
   natsUsersFiles?: NatsUsersFiles;
   /** The stack's CA certificate (PEM) when NATS requires TLS; also handed to the agents. */
   natsCa?: string;
+  /** The name NATS's certificate is checked against when it is not the host dialled (the maestro's, dialled at 127.0.0.1); also handed to EC2 agents. */
+  natsTlsName?: string;
   cluster: string;
   httpHost: string;
   httpPort: number;
-  agentImage: string;
+  /** The HTTP API over TLS with this certificate and key (PEM); plain HTTP without them. */
+  httpsCert?: string;
+  httpsKey?: string;
+  /** The local provider's agent image; none: no local provider, a run placed locally is refused (the maestro has no Docker). */
+  agentImage?: string;
   stackLabel: string;
   dockerSocket: string;
   heartbeatMs: number;
@@ -48,6 +57,8 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     ...optional('natsUser', env['KATAPULT_NATS_USER']),
     ...optional('natsPassword', env['KATAPULT_NATS_PASSWORD']),
     ...optional('natsCa', env['KATAPULT_NATS_CA']),
+    ...optional('natsTlsName', env['KATAPULT_NATS_TLS_NAME']),
+    ...httpsFiles(env),
     ...(env['KATAPULT_NATS_USERS_FILE'] && env['KATAPULT_NATS_AGENTS_FILE'] && env['KATAPULT_NATS_PID_FILE']
       ? { natsUsersFiles: { users: env['KATAPULT_NATS_USERS_FILE'], agents: env['KATAPULT_NATS_AGENTS_FILE'], pid: env['KATAPULT_NATS_PID_FILE'] } }
       : {}),
@@ -62,6 +73,34 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
   };
 }
 
+/** KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE, read as PEM: both or neither. */
+function httpsFiles(env: NodeJS.ProcessEnv): { httpsCert?: string; httpsKey?: string } {
+  const certFile = env['KATAPULT_HTTPS_CERT_FILE'];
+  const keyFile = env['KATAPULT_HTTPS_KEY_FILE'];
+  if (!certFile && !keyFile) return {};
+  if (!certFile || !keyFile) {
+    throw new KatapultError('KP_COORDINATOR_CONFIG', 'KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE go together', { exitCode: ExitCode.badInput });
+  }
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new KatapultError('KP_COORDINATOR_CONFIG', `${name} ${file} cannot be read: ${(error as Error).message}`, { exitCode: ExitCode.badInput });
+    }
+  };
+  return { httpsCert: read('KATAPULT_HTTPS_CERT_FILE', certFile), httpsKey: read('KATAPULT_HTTPS_KEY_FILE', keyFile) };
+}
+
+/** Where and as whom the coordinator connects to NATS. */
+export function coordinatorNatsOptions(config: CoordinatorConfig): NodeConnectionOptions {
+  return {
+    servers: config.natsUrl,
+    ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
+    // nats.js hands extra TLS options to tls.connect, which checks the certificate against `servername` when given.
+    ...(config.natsCa ? { tls: { ca: config.natsCa, ...(config.natsTlsName ? { servername: config.natsTlsName } : {}) } } : {}),
+  };
+}
+
 export interface RunningCoordinator {
   nc: NatsConnection;
   server: FastifyInstance;
@@ -73,27 +112,27 @@ export interface RunningCoordinator {
 export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void): Promise<RunningCoordinator> {
   const names = clusterNames(config.cluster);
   const nc = await connect({
-    servers: config.natsUrl,
+    ...coordinatorNatsOptions(config),
     name: 'katapult-coordinator',
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
-    ...(config.natsCa ? { tls: { ca: config.natsCa } } : {}),
   });
   await ensureStreams(nc, names);
   const store = await openJetStreamStore(nc, names, { agentTtlMs: config.heartbeatMs * 5 });
   const credentials =
     config.natsUsersFiles && config.natsUser ? new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) : undefined;
-  const local = new LocalProvider(new Docker(), {
-    agentImage: config.agentImage,
-    natsUrl: config.natsUrl,
-    ...(config.natsCa ? { natsCa: config.natsCa } : {}),
-    ...(credentials ? { credentials } : {}),
-    cluster: config.cluster,
-    stackLabel: config.stackLabel,
-    dockerSocket: config.dockerSocket,
-    heartbeatMs: config.heartbeatMs,
-  });
+  const local: Provider = config.agentImage
+    ? new LocalProvider(new Docker(), {
+        agentImage: config.agentImage,
+        natsUrl: config.natsUrl,
+        ...(config.natsCa ? { natsCa: config.natsCa } : {}),
+        ...(credentials ? { credentials } : {}),
+        cluster: config.cluster,
+        stackLabel: config.stackLabel,
+        dockerSocket: config.dockerSocket,
+        heartbeatMs: config.heartbeatMs,
+      })
+    : new NoLocalProvider();
   // Each run's placement picks where its instances come from: agent containers here, or EC2.
   const provider = new ProviderRouter(
     local,
@@ -101,6 +140,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
       cluster: config.cluster,
       natsUrl: config.natsUrl,
       natsCa: config.natsCa,
+      natsTlsName: config.natsTlsName,
       credentials,
       stackLabel: config.stackLabel,
       heartbeatMs: config.heartbeatMs,
@@ -114,6 +154,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     token: config.apiToken,
     healthy: () => link.connected,
     logs: jetStreamLogSource(nc, names),
+    ...(config.httpsCert && config.httpsKey ? { https: { cert: config.httpsCert, key: config.httpsKey } } : {}),
   });
   const url = await server.listen({ host: config.httpHost, port: config.httpPort });
   return {

@@ -16,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clusterNames, loadConfig, type CreateRunRequest, type InstanceSpec } from '@katapult/core';
 import { startNats, waitFor, type NatsServer } from '@katapult/testkit';
+import { NoLocalProvider } from '../src/providers/no-local-provider.js';
 import { awsProviderFactory, buildServer, Coordinator, ensureStreams, instanceNatsUrl, openJetStreamStore, ProviderRouter, RunService, type Provider } from '../src/index.js';
 
 const ec2 = mockClient(EC2Client);
@@ -153,6 +154,41 @@ describe('where a run\'s instances come from (placement)', () => {
       expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({ Name: 'tag:katapult:project', Values: ['demo'] });
       expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
       restarted.stop();
+      await api.close();
+    });
+
+    it("on the maestro (no local provider): AWS agents get the certificate's name, a local run is refused before it is stored", async () => {
+      awsAccount();
+      const maestro = clusterNames('maestro-placement');
+      await ensureStreams(nc, maestro);
+      const store = await openJetStreamStore(nc, maestro, { agentTtlMs: 60_000 });
+      const routed = new ProviderRouter(
+        new NoLocalProvider(),
+        awsProviderFactory({ cluster: 'maestro-placement', natsUrl: 'tls://127.0.0.1:4222', natsCa: CA, natsTlsName: 'maestro.katapult', stackLabel: 's2', heartbeatMs: 2000, log: () => undefined }),
+      );
+      const api = buildServer(new RunService(store, routed), { token: TOKEN });
+      const spec = (provider: string) =>
+        loadConfig(`project: far\n${provider}instances: [{type: t3.large, cpus: 2, number: 1, region: eu-west-3}]\njobs: [{name: a, run_command: "true"}]\n`, 'far.yaml', {
+          defaultCpus: 2,
+        });
+      const submit = (request: CreateRunRequest) => api.inject({ method: 'POST', url: '/runs', payload: request, headers: { authorization: `Bearer ${TOKEN}` } });
+
+      const onAws = await submit({
+        spec: spec('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.9\n'),
+        configFile: 'far.yaml',
+        images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env:abc' },
+        agentImage: AGENT_IMAGE,
+        files: {},
+      });
+      expect(onAws.statusCode).toBe(201);
+      const script = Buffer.from(ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input.UserData!, 'base64').toString('utf8');
+      expect(script).toContain('KATAPULT_NATS_URL=tls://203.0.113.9:4222\n');
+      expect(script).toContain('KATAPULT_NATS_TLS_NAME=maestro.katapult\n');
+
+      const onLocal = await submit({ spec: spec(''), configFile: 'far.yaml', images: { default: '127.0.0.1:5000/katapult/env:abc' }, files: {} });
+      expect(onLocal.statusCode).toBe(400);
+      expect(onLocal.json()).toMatchObject({ code: 'KP_MAESTRO_NO_LOCAL' });
+      expect((await store.listRuns()).map((run) => run.id)).toEqual([onAws.json<{ runId: string }>().runId]);
       await api.close();
     });
   });

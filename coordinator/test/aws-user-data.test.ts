@@ -106,6 +106,11 @@ describe('EC2 user-data (the boot script)', () => {
     expect(script).toContain('echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"');
   });
 
+  it("carries the name on NATS's certificate when the instance dials another, and nothing without it", () => {
+    expect(renderUserData({ ...options, natsTlsName: 'maestro.katapult' })).toContain('KATAPULT_NATS_TLS_NAME=maestro.katapult\n');
+    expect(renderUserData(options)).not.toContain('KATAPULT_NATS_TLS_NAME');
+  });
+
   it('refuses a value that would break the env file', () => {
     expect(() => renderUserData({ ...options, natsPassword: 'a\nKATAPULT_CLUSTER=other' })).toThrow(/KATAPULT_NATS_PASSWORD cannot hold a line break/);
   });

@@ -37,6 +37,18 @@ describe('provider router', () => {
     return { local, made, routed };
   }
 
+  it("asks the local provider whether it takes a local placement, never about an AWS one", () => {
+    const refusing = Object.assign(new FakeProvider('local'), {
+      check: () => {
+        throw new Error('no local here');
+      },
+    });
+    const routed = new ProviderRouter(refusing, () => new FakeProvider('aws'));
+    expect(() => routed.check({ provider: 'local', profile: null, agentImage: null, maestroAddress: null })).toThrow('no local here');
+    expect(() => routed.check(aws())).not.toThrow();
+    expect(() => router().routed.check({ provider: 'local', profile: null, agentImage: null, maestroAddress: null })).not.toThrow();
+  });
+
   it('sends runs without a placement, or placed locally, to the local provider', async () => {
     const { local, made, routed } = router();
     const instances = instancesOf('instances: [{number: 2}]');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterNames, natsUsersConfig, type NatsUser } from '@katapult/core';
+import { clusterNames, natsServerConfig, natsUsersConfig, type NatsUser } from '@katapult/core';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
 
 export type NatsCredentials = NatsUser;
@@ -55,17 +55,13 @@ export function removeNatsAuth(dir: string): void {
  */
 export function writeNatsServerConfig(dir: string, options: { port: number; cluster: string; auth: NatsAuth; tls?: NatsTlsFiles; listenHost?: string }): string {
   const files = natsFiles(dir);
-  const quoted = (value: string) => JSON.stringify(value);
-  const config = [
-    `listen: ${quoted(`${options.listenHost ?? '127.0.0.1'}:${options.port}`)}`,
-    `pid_file: ${quoted(files.pid)}`,
-    `jetstream: { store_dir: ${quoted(join(dir, 'nats'))} }`,
-    'authorization: {',
-    `  include ${quoted('nats-users.conf')}`,
-    '}',
-    ...(options.tls ? [`tls: { cert_file: ${quoted(options.tls.cert)}, key_file: ${quoted(options.tls.key)}, timeout: 2 }`] : []),
-    '',
-  ].join('\n');
+  const config = natsServerConfig({
+    listen: `${options.listenHost ?? '127.0.0.1'}:${options.port}`,
+    pidFile: files.pid,
+    storeDir: join(dir, 'nats'),
+    usersInclude: 'nats-users.conf',
+    tls: options.tls,
+  });
   writeFileSync(files.config, config, { mode: 0o600 });
   if (!existsSync(files.users)) writeFileSync(files.users, natsUsersConfig(clusterNames(options.cluster), options.auth.admin, {}), { mode: 0o600 });
   return files.config;

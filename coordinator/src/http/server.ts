@@ -31,11 +31,14 @@ export interface ServerOptions {
   healthy?: () => boolean;
   /** Where the log WebSocket reads job logs from; without it the route is not served. */
   logs?: JobLogSource;
+  /** Serves HTTPS with this certificate and key (PEM) instead of plain HTTP: the maestro's API is reached across a network. */
+  https?: { cert: string; key: string } | undefined;
 }
 
 export function buildServer(runs: RunService, options: ServerOptions): FastifyInstance {
   const token = requireApiToken(options.token);
-  const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+  // Fastify types an HTTPS instance apart from an HTTP one; its routes and hooks are the same.
+  const app = (options.https ? (Fastify({ logger: false, https: options.https }) as unknown as FastifyInstance) : Fastify({ logger: false })).withTypeProvider<TypeBoxTypeProvider>();
 
   // onRequest runs before the body is read or validated, and for unknown routes too.
   app.addHook('onRequest', async (request, reply) => {

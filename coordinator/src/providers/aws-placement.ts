@@ -11,6 +11,8 @@ export interface AwsPlacementSettings {
   natsUrl: string;
   /** The stack's CA (PEM). Required: agents on EC2 send their NATS password across the internet. */
   natsCa?: string | undefined;
+  /** The name on NATS's certificate when instances dial another (the maestro's certificate names KATAPULT_TLS_NAME). */
+  natsTlsName?: string | undefined;
   credentials?: AgentCredentialIssuer | undefined;
   stackLabel: string;
   heartbeatMs: number;
@@ -46,6 +48,7 @@ export function awsProviderFactory(settings: AwsPlacementSettings): AwsProviderF
         image: placement.agentImage,
         natsUrl: instanceNatsUrl(settings.natsUrl, placement.maestroAddress),
         natsCa: settings.natsCa,
+        natsTlsName: settings.natsTlsName,
         stackLabel: settings.stackLabel,
         heartbeatMs: settings.heartbeatMs,
       },

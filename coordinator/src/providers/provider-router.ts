@@ -22,6 +22,10 @@ export class ProviderRouter implements Provider {
     return this.pick(instances, context?.placement).ensure(instances, context);
   }
 
+  check(placement: RunPlacement): void {
+    if (placement.provider !== 'aws') this.local.check?.(placement);
+  }
+
   async terminateAll(): Promise<string[]> {
     const stopped: string[] = [];
     for (const provider of [this.local, ...this.aws.values()]) stopped.push(...(await provider.terminateAll()));

@@ -24,6 +24,8 @@ export interface Provider {
   readonly name: string;
   /** Starts whatever instances are missing for these specs; leaves running ones alone. Returns agent ids. */
   ensure(instances: readonly InstanceSpec[], context?: EnsureContext): Promise<string[]>;
+  /** Throws when this provider can never serve the placement, so a run is refused before anything of it is stored. */
+  check?(placement: RunPlacement): void;
   /** Stops and removes every instance this provider started. */
   terminateAll(): Promise<string[]>;
 }

@@ -67,3 +67,33 @@ export function natsUsersConfig(names: ClusterNames, admin: NatsUser, agents: Re
   lines.push(']', '');
   return lines.join('\n');
 }
+
+export interface NatsServerConfigOptions {
+  /** `host:port` the server listens on. */
+  listen: string;
+  pidFile: string;
+  /** JetStream's store directory. */
+  storeDir: string;
+  /** The users file, included by name: nats-server resolves it next to the configuration file. */
+  usersInclude: string;
+  /** With a certificate, every client must speak TLS. */
+  tls?: { cert: string; key: string } | undefined;
+}
+
+/**
+ * nats-server's configuration, shared by the local stack and the maestro: JetStream on disk, no anonymous access,
+ * users from an included file (rewritten by the coordinator as it issues agent credentials).
+ */
+export function natsServerConfig(options: NatsServerConfigOptions): string {
+  const quoted = (value: string) => JSON.stringify(value);
+  return [
+    `listen: ${quoted(options.listen)}`,
+    `pid_file: ${quoted(options.pidFile)}`,
+    `jetstream: { store_dir: ${quoted(options.storeDir)} }`,
+    'authorization: {',
+    `  include ${quoted(options.usersInclude)}`,
+    '}',
+    ...(options.tls ? [`tls: { cert_file: ${quoted(options.tls.cert)}, key_file: ${quoted(options.tls.key)}, timeout: 2 }`] : []),
+    '',
+  ].join('\n');
+}

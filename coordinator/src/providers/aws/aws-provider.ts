@@ -35,6 +35,8 @@ export interface AwsAgentSettings {
   natsPassword?: string | undefined;
   /** The stack's CA certificate (PEM) when NATS speaks TLS. */
   natsCa?: string | undefined;
+  /** The name NATS's certificate is checked against, when not the host in `natsUrl`. */
+  natsTlsName?: string | undefined;
   stackLabel: string;
   heartbeatMs?: number | undefined;
 }
@@ -245,6 +247,7 @@ export class AwsProvider implements Provider {
       natsUser: agentUser?.user ?? agent.natsUser,
       natsPassword: agentUser?.pass ?? agent.natsPassword,
       natsCa: agent.natsCa,
+      natsTlsName: agent.natsTlsName,
       agentId: agentUser?.id,
       cluster,
       cpus,

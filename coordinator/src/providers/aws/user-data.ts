@@ -23,6 +23,8 @@ export interface UserDataOptions {
   agentId?: string | undefined;
   /** The stack's CA certificate (PEM) when NATS speaks TLS; the env file carries it base64-encoded, on one line. */
   natsCa?: string | undefined;
+  /** The name on NATS's certificate, when the instance dials NATS by another (KATAPULT_NATS_TLS_NAME). */
+  natsTlsName?: string | undefined;
 }
 
 export const AGENT_CONTAINER = 'katapult-agent';
@@ -51,6 +53,7 @@ export function renderUserData(options: UserDataOptions): string {
     ['KATAPULT_NATS_URL', options.natsUrl],
     ...(options.natsUser ? ([['KATAPULT_NATS_USER', options.natsUser], ['KATAPULT_NATS_PASSWORD', options.natsPassword ?? '']] as [string, string][]) : []),
     ...(options.natsCa ? ([['KATAPULT_NATS_CA_BASE64', Buffer.from(options.natsCa, 'utf8').toString('base64')]] as [string, string][]) : []),
+    ...(options.natsTlsName ? ([['KATAPULT_NATS_TLS_NAME', options.natsTlsName]] as [string, string][]) : []),
     ...(options.agentId ? ([['KATAPULT_AGENT_ID', options.agentId]] as [string, string][]) : []),
     ['KATAPULT_CLUSTER', options.cluster],
     ['KATAPULT_CPUS', String(options.cpus)],

@@ -1,0 +1,5 @@
+import { runMaestro } from './maestro/run-maestro.js';
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString()} maestro ${line}\n`);
+
+await runMaestro(process.env, log);
