@@ -4,6 +4,7 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
+  DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -26,6 +27,9 @@ import {
   NoSuchEntityException,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KatapultError } from '@katapult/core';
@@ -386,6 +390,23 @@ describe('launchMaestro', () => {
       't4g.small',
       [{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 50, VolumeType: 'gp3' } }],
     ]);
+  });
+
+  it('with keyPairFile, launches with the project\'s key pair (made once, shared with the agents)', async () => {
+    freshAccount();
+    const dir = mkdtempSync(join(tmpdir(), 'kp-maestro-key-'));
+    try {
+      const file = join(dir, 'katapult-demo.pem');
+      writeFileSync(file, 'key');
+      ec2.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [{ KeyName: 'katapult-demo', KeyPairId: 'key-1' }] });
+      await launchMaestro(clients(), options({ keyPairFile: file }));
+      expect(callOrder({ ec2 }).slice(-6)).toEqual(['ec2.DescribeInstanceTypes', 'ec2.DescribeImages', 'ec2.DescribeKeyPairs', 'ec2.RunInstances', 'ec2.DescribeInstances', 'ec2.DescribeInstances']);
+      expect(ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input.KeyName).toBe('katapult-demo');
+      // A key pair opens no port: SSH needs sshCidr.
+      expect(JSON.stringify(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input)).not.toContain('"FromPort":22');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('retries while a new instance profile has not reached EC2 yet, with a new client token', async () => {
