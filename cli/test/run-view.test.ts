@@ -99,6 +99,11 @@ describe("launch's progress lines", () => {
     expect(summarizeRun({ ...running, jobs: running.jobs.slice(3, 4) }, [])).toBe('1 pending · no instance up yet');
   });
 
+  it('adds the busy GPUs when an instance has any', () => {
+    const agents = [{ cpus: 4, usedCpus: 2, gpus: 2, usedGpus: 1 }, { cpus: 2, usedCpus: 1, gpus: 0, usedGpus: 0 }];
+    expect(summarizeRun(running, agents)).toBe('1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 3/6 cpus, 1/2 gpus busy');
+  });
+
   it('on AWS, the cost so far and per hour of the instances follow, from their prices', async () => {
     const instances = [{ group: 0, type: 'c5.xlarge', cpus: 4, number: 2, eco: true, ecoLife: null, ecoFallback: true, maxBid: null, region: 'eu-west-3', imgId: null, gpu: null, diskSize: null, diskType: null, explode: true, memoryBytes: null }];
     const costs = new CostEstimator(instances, { price: async (type, market) => (type === 'c5.xlarge' && market === 'spot' ? 0.0712 : Promise.reject(new Error('unexpected'))) });

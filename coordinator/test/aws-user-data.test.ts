@@ -46,6 +46,8 @@ describe('EC2 user-data (the boot script)', () => {
         '    echo "KATAPULT_METADATA_URL=$IMDS"',
         '    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"',
         '    echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"',
+        '    echo "KATAPULT_GPUS=0"',
+        '    if [ -n "$INSTANCE_TYPE" ]; then echo "KATAPULT_INSTANCE_TYPE=$INSTANCE_TYPE"; fi',
       ].join('\n'),
     );
     expect(script).toContain(`AGENT_IMAGE=${ECR_IMAGE}`);
@@ -146,7 +148,9 @@ describe('the boot script, run in a sandbox', () => {
     const docker = 'case "$1" in pull) [ -n "$PULL_FAILS" ] && exit 1;; run) echo 0123abcd;; esac';
     const bodies: Record<string, string> = {
       docker,
-      curl: 'case "$*" in *api/token*) echo token-1;; *instance-id*) echo i-0abc123;; *gpgkey*) echo KEY;; *deb/nvidia-container-toolkit.list*) echo "deb https://nvidia.github.io/libnvidia-container/stable/deb/\\$(ARCH) /";; esac',
+      curl: 'case "$*" in *api/token*) echo token-1;; *instance-id*) echo i-0abc123;; *instance-type*) [ -n "$NO_TYPE" ] && exit 22; echo g4dn.xlarge;; *gpgkey*) echo KEY;; *deb/nvidia-container-toolkit.list*) echo "deb https://nvidia.github.io/libnvidia-container/stable/deb/\\$(ARCH) /";; esac',
+      // Two GPUs, and a MIG device of the first, which is not one more GPU.
+      'nvidia-smi': "printf 'GPU 0: Tesla T4 (UUID: GPU-1)\\nGPU 1: Tesla T4 (UUID: GPU-2)\\n  MIG 1g.5gb Device 0: (UUID: MIG-3)\\n'",
       // It reads the key, as gpg does: curl would otherwise write into a closed pipe.
       gpg: 'cat >/dev/null',
       // Installing a package puts its stub on PATH, as apt would.
@@ -177,6 +181,8 @@ describe('the boot script, run in a sandbox', () => {
       'systemctl enable --now docker',
       'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
       'curl -fsS --retry 5 -H X-aws-ec2-metadata-token: token-1 http://169.254.169.254/latest/meta-data/instance-id',
+      'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
+      'curl -fsS --retry 5 -H X-aws-ec2-metadata-token: token-1 http://169.254.169.254/latest/meta-data/instance-type',
       `docker pull ${ECR_IMAGE}`,
       'docker rm -f katapult-agent',
       `docker run -d --name katapult-agent --network host --restart no --label katapult.stack=stack-1 --label katapult.role=agent -v /var/run/docker.sock:/var/run/docker.sock --env-file ${root}/etc/katapult/agent.env ${ECR_IMAGE}`,
@@ -187,7 +193,7 @@ describe('the boot script, run in a sandbox', () => {
     const env = readFileSync(envFile, 'utf8');
     expect(env).toContain("KATAPULT_NATS_PASSWORD=p4ss'word$x\n");
     expect(env).toContain('KATAPULT_METADATA_URL=http://169.254.169.254\n');
-    expect(env.endsWith('KATAPULT_AGENT_ID=i-0abc123\nKATAPULT_INSTANCE_ID=i-0abc123\n')).toBe(true);
+    expect(env.endsWith('KATAPULT_AGENT_ID=i-0abc123\nKATAPULT_INSTANCE_ID=i-0abc123\nKATAPULT_GPUS=0\nKATAPULT_INSTANCE_TYPE=g4dn.xlarge\n')).toBe(true);
     expect(JSON.parse(readFileSync(join(root, 'root/.docker/config.json'), 'utf8'))).toEqual({
       credHelpers: { '123456789012.dkr.ecr.eu-west-3.amazonaws.com': 'ecr-login' },
     });
@@ -210,6 +216,8 @@ describe('the boot script, run in a sandbox', () => {
     expect(calls.filter((call) => call.startsWith('curl'))).toEqual([
       'curl -fsS --retry 5 -X PUT http://127.0.0.1:8111/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
       'curl -fsS --retry 5 -H X-aws-ec2-metadata-token: token-1 http://127.0.0.1:8111/latest/meta-data/instance-id',
+      'curl -fsS --retry 5 -X PUT http://127.0.0.1:8111/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
+      'curl -fsS --retry 5 -H X-aws-ec2-metadata-token: token-1 http://127.0.0.1:8111/latest/meta-data/instance-type',
     ]);
     expect(readFileSync(join(root, 'etc/katapult/agent.env'), 'utf8')).toContain('KATAPULT_METADATA_URL=http://127.0.0.1:8111\n');
   });
@@ -221,21 +229,39 @@ describe('the boot script, run in a sandbox', () => {
     expect(calls.some((call) => call.startsWith('docker'))).toBe(false);
   });
 
-  it('with a GPU and the toolkit in the image: configures Docker for it and restarts Docker before pulling', () => {
-    const { run, calls } = sandbox([...ALL, 'nvidia-ctk'], {}, { ...options, gpu: 'nvidia-t4' });
+  it('with a GPU and the toolkit in the image: configures Docker for it, restarts Docker before pulling, and offers the GPUs nvidia-smi lists', () => {
+    const { run, calls, root } = sandbox([...ALL, 'nvidia-ctk', 'nvidia-smi'], {}, { ...options, gpu: 'nvidia-t4' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(calls.slice(1, 5)).toEqual([
+    expect(calls.slice(1, 6)).toEqual([
       'systemctl enable --now docker',
       'nvidia-ctk runtime configure --runtime=docker',
       'systemctl restart docker',
+      'nvidia-smi -L',
       'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
     ]);
     expect(calls.some((call) => call.includes('nvidia.github.io'))).toBe(false);
+    expect(readFileSync(join(root, 'etc/katapult/agent.env'), 'utf8')).toContain('KATAPULT_INSTANCE_ID=i-0abc123\nKATAPULT_GPUS=2\nKATAPULT_INSTANCE_TYPE=g4dn.xlarge\n');
+  });
+
+  it('with a GPU but no driver to list it: says so, and the agent starts offering none', () => {
+    const { run, calls, root } = sandbox([...ALL, 'nvidia-ctk'], {}, { ...options, gpu: 'nvidia-t4' });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('katapult: nvidia-smi lists no GPU (is the NVIDIA driver in the image?); the agent offers none\n');
+    expect(readFileSync(join(root, 'etc/katapult/agent.env'), 'utf8')).toContain('KATAPULT_GPUS=0\n');
+    expect(calls.some((call) => call.startsWith('docker run'))).toBe(true);
+  });
+
+  it('without an instance type from IMDS, the agent starts without one', () => {
+    const { run, calls, root } = sandbox(ALL, { NO_TYPE: '1' });
+    expect(run.status).toBe(0);
+    const env = readFileSync(join(root, 'etc/katapult/agent.env'), 'utf8');
+    expect(env.endsWith('KATAPULT_INSTANCE_ID=i-0abc123\nKATAPULT_GPUS=0\n')).toBe(true);
+    expect(calls.some((call) => call.startsWith('docker run'))).toBe(true);
   });
 
   it('with a GPU and no toolkit: adds NVIDIA\'s apt repository with its key, installs the toolkit, then configures Docker', () => {
-    const { run, calls, root } = sandbox([...ALL, 'gpg'], {}, { ...options, gpu: 'nvidia-t4' });
+    const { run, calls, root } = sandbox([...ALL, 'gpg', 'nvidia-smi'], {}, { ...options, gpu: 'nvidia-t4' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const keyring = '/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg';
@@ -247,7 +273,7 @@ describe('the boot script, run in a sandbox', () => {
       'apt-get install -y -q --no-install-recommends nvidia-container-toolkit',
       'nvidia-ctk runtime configure --runtime=docker',
       'systemctl restart docker',
-      'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
+      'nvidia-smi -L',
     ]);
     expect(readFileSync(join(root, 'etc/apt/sources.list.d/nvidia-container-toolkit.list'), 'utf8')).toBe(
       `deb [signed-by=${keyring}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /\n`,

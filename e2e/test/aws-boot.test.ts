@@ -227,6 +227,7 @@ describe('an AWS instance boot, in a container', () => {
     expect(boot.stdout).toContain(`katapult: agent ${metadata!.instanceId} started`);
     expect(metadata!.requests('PUT /latest/api/token')).toBeGreaterThanOrEqual(1);
     expect(metadata!.requests('GET /latest/meta-data/instance-id')).toBe(1);
+    expect(metadata!.requests('GET /latest/meta-data/instance-type')).toBe(1);
     expect((await readFile(join(dir, 'calls'), 'utf8')).trim().split('\n')).toEqual([
       "shutdown -h +60 katapult: eco_life reached",
       'systemctl enable --now docker',
@@ -251,6 +252,8 @@ describe('an AWS instance boot, in a container', () => {
         `KATAPULT_METADATA_URL=${metadata!.url}`,
         `KATAPULT_AGENT_ID=${id}`,
         `KATAPULT_INSTANCE_ID=${id}`,
+        'KATAPULT_GPUS=0',
+        `KATAPULT_INSTANCE_TYPE=${metadata!.instanceType}`,
         '',
       ].join('\n'),
     );
@@ -271,7 +274,9 @@ describe('an AWS instance boot, in a container', () => {
       },
       { what: 'the booted agent in GET /agents', timeoutMs: 60_000, intervalMs: 250 },
     );
-    expect(agents).toEqual([expect.objectContaining({ agentId: metadata!.instanceId, instanceId: metadata!.instanceId, cpus: 2, running: [] })]);
+    expect(agents).toEqual([
+      expect.objectContaining({ agentId: metadata!.instanceId, instanceId: metadata!.instanceId, instanceType: metadata!.instanceType, cpus: 2, gpus: 0, running: [] }),
+    ]);
     expect((await fetch(`${apiUrl}/agents`)).status).toBe(401);
   });
 

@@ -76,9 +76,10 @@ describe('katapult dashboard', () => {
     expect(agent).toMatch(/^local-0-[0-9a-f]{4}$/);
     expect(duration).toMatch(/^\d+\.\ds$/);
     // What an agent runs comes with its next heartbeat.
-    await waitFor(async () => (await cellsOf(page, 'agents', agent!))[4] === `${runId}/ticker`, { what: 'the agent running ticker' });
-    const [agentId, instance, cpus, heartbeat] = await cellsOf(page, 'agents', agent!);
-    expect([agentId, instance, cpus]).toEqual([agent, agent, '1 / 2']);
+    await waitFor(async () => (await cellsOf(page, 'agents', agent!))[6] === `${runId}/ticker`, { what: 'the agent running ticker' });
+    const [agentId, instance, type, cpus, gpus, heartbeat] = await cellsOf(page, 'agents', agent!);
+    // A local agent has no instance type, and no GPU unless its instance is given `gpus`.
+    expect([agentId, instance, type, cpus, gpus]).toEqual([agent, agent, '-', '1 / 2', '-']);
     expect(heartbeat).toMatch(/^\d+\.\d s ago$/);
     await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: true });
 
@@ -96,7 +97,7 @@ describe('katapult dashboard', () => {
     await waitFor(async () => (await page.locator('#log .marker').allInnerTexts()).includes('— attempt 1 ended, exit code 0 —'), { what: 'the end of the log' });
     await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[3] === 'done', { what: 'ticker done on the page' });
     await waitFor(async () => (await cellsOf(page, 'runs', runId))[2] === 'done', { what: 'the run done on the page' });
-    expect((await cellsOf(page, 'agents', agent!))[2]).toBe('0 / 2');
+    expect((await cellsOf(page, 'agents', agent!))[3]).toBe('0 / 2');
     await page.screenshot({ path: join(SCREENSHOTS, 'log-done.png'), fullPage: true });
     await page.close();
   }, 600_000);

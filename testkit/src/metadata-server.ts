@@ -9,6 +9,8 @@ export interface MetadataServer {
   url: string;
   /** What `instance-id` answers. */
   instanceId: string;
+  /** What `instance-type` answers. */
+  instanceType: string;
   /** From now on `spot/instance-action` answers 200 with this action, due two minutes later. */
   interrupt(action?: SpotAction): void;
   /** Forgets every session token issued, as if they had expired: the next GET with one answers 401. */
@@ -21,15 +23,18 @@ export interface MetadataServer {
 const TOKEN_PATH = '/latest/api/token';
 const INSTANCE_ACTION_PATH = '/latest/meta-data/spot/instance-action';
 const INSTANCE_ID_PATH = '/latest/meta-data/instance-id';
+const INSTANCE_TYPE_PATH = '/latest/meta-data/instance-type';
 
 /**
  * A stand-in for the EC2 instance metadata service, IMDSv2 only, on 127.0.0.1: `PUT /latest/api/token` (with
  * `X-aws-ec2-metadata-token-ttl-seconds`, 1 to 21600) gives a session token; `GET /latest/meta-data/…` needs it
  * in `X-aws-ec2-metadata-token` (401 without a valid one). `instance-id` answers `options.instanceId` (default: a
- * random one, `i-` and 17 hex digits, as EC2's); `spot/instance-action` is 404 until interrupt().
+ * random one, `i-` and 17 hex digits, as EC2's); `instance-type` answers `options.instanceType` (default
+ * `t3.micro`); `spot/instance-action` is 404 until interrupt().
  */
-export async function startMetadataServer(options: { instanceId?: string } = {}): Promise<MetadataServer> {
+export async function startMetadataServer(options: { instanceId?: string; instanceType?: string } = {}): Promise<MetadataServer> {
   const instanceId = options.instanceId ?? `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+  const instanceType = options.instanceType ?? 't3.micro';
   const tokens = new Set<string>();
   const counts = new Map<string, number>();
   let notice: { action: SpotAction; time: string } | undefined;
@@ -57,6 +62,7 @@ export async function startMetadataServer(options: { instanceId?: string } = {})
     const token = request.headers['x-aws-ec2-metadata-token'];
     if (typeof token !== 'string' || !tokens.has(token)) return answer(response, 401);
     if (path === INSTANCE_ID_PATH) return answer(response, 200, instanceId);
+    if (path === INSTANCE_TYPE_PATH) return answer(response, 200, instanceType);
     if (path === INSTANCE_ACTION_PATH && notice) return answer(response, 200, JSON.stringify(notice), 'application/json');
     return answer(response, 404);
   };
@@ -75,6 +81,7 @@ export async function startMetadataServer(options: { instanceId?: string } = {})
   return {
     url: `http://127.0.0.1:${port}`,
     instanceId,
+    instanceType,
     interrupt(action = 'terminate') {
       // AWS gives the time to the second, two minutes ahead.
       notice = { action, time: new Date(Date.now() + 120_000).toISOString().replace(/\.\d{3}Z$/, 'Z') };

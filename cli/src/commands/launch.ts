@@ -80,7 +80,11 @@ export default class Launch extends KatapultCommand {
     const failed = final.jobs.filter((job) => job.state !== 'done');
     if (failed.length > 0) {
       this.log('');
-      for (const job of failed) this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}; see: katapult logs ${job.id} --run ${runId}`);
+      for (const job of failed) {
+        // A job that never started has no log to see; its one-line reason (image pull, no GPU runtime) says it all.
+        if (job.reason === 'start_failed' && job.message) this.log(`${job.id}: ${job.state} to start: ${job.message}`);
+        else this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}; see: katapult logs ${job.id} --run ${runId}`);
+      }
       process.exitCode = ExitCode.jobFailed;
     }
     return cost ? { ...final, cost } : final;

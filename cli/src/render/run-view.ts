@@ -29,12 +29,17 @@ export function renderRun(run: RunView, now = Date.now()): string {
  * Jobs by state and instances up, in the order of a job's life, then the cost estimate when there is one (AWS):
  * what `launch` prints when nothing else happens.
  */
-export function summarizeRun(run: RunView, agents: readonly Pick<AgentView, 'cpus' | 'usedCpus'>[], cost?: CostEstimate): string {
+export function summarizeRun(
+  run: RunView,
+  agents: readonly (Pick<AgentView, 'cpus' | 'usedCpus'> & Partial<Pick<AgentView, 'gpus' | 'usedGpus'>>)[],
+  cost?: CostEstimate,
+): string {
   const order = ['pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted'] as const;
   const counts = order.map((state) => [state, run.jobs.filter((job) => job.state === state).length] as const).filter(([, n]) => n > 0);
-  const used = agents.reduce((sum, agent) => sum + agent.usedCpus, 0);
-  const total = agents.reduce((sum, agent) => sum + agent.cpus, 0);
-  const instances = agents.length === 0 ? 'no instance up yet' : `${agents.length} instance${agents.length === 1 ? '' : 's'} up, ${used}/${total} cpus busy`;
+  const sum = (of: (agent: (typeof agents)[number]) => number | undefined) => agents.reduce((total, agent) => total + (of(agent) ?? 0), 0);
+  const gpus = sum((agent) => agent.gpus);
+  const busy = `${sum((agent) => agent.usedCpus)}/${sum((agent) => agent.cpus)} cpus${gpus > 0 ? `, ${sum((agent) => agent.usedGpus)}/${gpus} gpus` : ''} busy`;
+  const instances = agents.length === 0 ? 'no instance up yet' : `${agents.length} instance${agents.length === 1 ? '' : 's'} up, ${busy}`;
   return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}${cost ? ` · ${formatCost(cost)}` : ''}`;
 }
 

@@ -111,7 +111,9 @@ function renderAgents(agents) {
   syncRows($('agents').tBodies[0], agents, (agent) => agent.agentId, (agent) => [
     agent.agentId,
     agent.instanceId,
+    agent.instanceType ?? '-',
     capacity(agent.usedCpus, agent.cpus),
+    agent.gpus > 0 ? capacity(agent.usedGpus, agent.gpus, 'gpus') : '-',
     `${(agent.heartbeatAgeMs / 1000).toFixed(1)} s ago`,
     agent.running.length === 0 ? '-' : agent.running.join(', '),
   ]);
@@ -167,7 +169,7 @@ function stateCell(state, message) {
   return { node, signature: `state:${state}:${message ?? ''}` };
 }
 
-function capacity(used, total) {
+function capacity(used, total, what = 'cpus') {
   const node = document.createElement('span');
   node.className = 'capacity';
   const meter = document.createElement('meter');
@@ -177,7 +179,7 @@ function capacity(used, total) {
   const label = document.createElement('span');
   label.textContent = `${used} / ${total}`;
   node.append(meter, label);
-  return { node, signature: `cpus:${used}/${total}` };
+  return { node, signature: `${what}:${used}/${total}` };
 }
 
 function jobCounts(jobs) {

@@ -43,8 +43,10 @@ export { ecrRegistryHost };
  * agent with host networking and the Docker socket, as locally. The instance is replaced, never revived: when the
  * agent's container ends, or the boot fails (after 5 minutes left to read the log), or the instance reboots, it
  * powers off, which terminates it (the provider launches with InstanceInitiatedShutdownBehavior=terminate).
- * With a `gpu`, it installs NVIDIA's container toolkit (the driver comes with the image) and registers its runtime
- * with Docker. Test-only variables, unset on an instance: KATAPULT_BOOT_ROOT prefixes every path the script writes;
+ * With a `gpu`, it installs NVIDIA's container toolkit (the driver comes with the image), registers its runtime
+ * with Docker and tells the agent how many GPUs `nvidia-smi -L` lists (KATAPULT_GPUS; 0 without a `gpu`). The
+ * instance type (IMDS `instance-type`) goes to the agent as KATAPULT_INSTANCE_TYPE, to be shown with it.
+ * Test-only variables, unset on an instance: KATAPULT_BOOT_ROOT prefixes every path the script writes;
  * KATAPULT_IMDS_URL replaces the IMDS address, read by the script and handed to the agent.
  */
 export function renderUserData(options: UserDataOptions): string {
@@ -134,6 +136,9 @@ export function renderUserData(options: UserDataOptions): string {
     '}',
     'INSTANCE_ID=$(imds instance-id)',
     '[[ "$INSTANCE_ID" =~ ^i-[0-9a-f]+$ ]] || fail "unexpected instance id \\"$INSTANCE_ID\\""',
+    '# Only shown where agents are listed: without it (or with an odd answer) the agent still runs.',
+    'INSTANCE_TYPE=$(imds instance-type || true)',
+    '[[ "$INSTANCE_TYPE" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || INSTANCE_TYPE=',
     '',
     ...(ecrHost
       ? [
@@ -155,6 +160,8 @@ export function renderUserData(options: UserDataOptions): string {
     ...(options.metadataUrl ? [] : ['    echo "KATAPULT_METADATA_URL=$IMDS"']),
     ...(options.agentId ? [] : ['    echo "KATAPULT_AGENT_ID=$INSTANCE_ID"']),
     '    echo "KATAPULT_INSTANCE_ID=$INSTANCE_ID"',
+    options.gpu ? '    echo "KATAPULT_GPUS=$GPUS"' : '    echo "KATAPULT_GPUS=0"',
+    '    if [ -n "$INSTANCE_TYPE" ]; then echo "KATAPULT_INSTANCE_TYPE=$INSTANCE_TYPE"; fi',
     '  } >"$ROOT/etc/katapult/agent.env"',
     ')',
     'chmod 600 "$ROOT/etc/katapult/agent.env"',
@@ -201,6 +208,13 @@ function gpuSetup(): string[] {
     'fi',
     'nvidia-ctk runtime configure --runtime=docker',
     'systemctl restart docker',
+    // `nvidia-smi -L` lists one `GPU <n>: …` line per GPU (and indented MIG lines, not counted); with no driver, none.
+    '# The GPUs the driver sees are the ones the agent offers to jobs.',
+    'GPUS=0',
+    'while IFS= read -r line; do',
+    '  if [[ "$line" == GPU\\ * ]]; then GPUS=$((GPUS + 1)); fi',
+    'done < <(nvidia-smi -L 2>/dev/null || true)',
+    'if [ "$GPUS" -eq 0 ]; then echo "katapult: nvidia-smi lists no GPU (is the NVIDIA driver in the image?); the agent offers none" >&2; fi',
     '',
   ];
 }
