@@ -13,9 +13,12 @@ await build({
   format: 'esm',
   // ssh2 (a dockerode dependency for ssh:// hosts, unused here) loads optional native addons.
   external: ['cpu-features', '*.node'],
-  // CommonJS dependencies bundled into an ES module still expect require, __dirname and __filename.
+  // CommonJS dependencies bundled into an ES module still expect require, __dirname and __filename. Debian's
+  // Node 18 gives modules no global crypto (Web Crypto), which the coordinator's dependencies use at start.
   banner: {
     js: [
+      "import { webcrypto as __kpWebcrypto } from 'node:crypto';",
+      'globalThis.crypto ??= __kpWebcrypto;',
       "import { createRequire as __kpCreateRequire } from 'node:module';",
       "import { fileURLToPath as __kpFileURLToPath } from 'node:url';",
       "import { dirname as __kpDirname } from 'node:path';",

@@ -1,5 +1,7 @@
 export { ensureAgentImage, AGENT_BUNDLE, AGENT_DOCKERFILE } from './agent-image.js';
 export type { AgentImage, EnsureAgentImageOptions } from './agent-image.js';
+export { ensureMaestroImage, MAESTRO_BUNDLE, MAESTRO_DASHBOARD, MAESTRO_DOCKERFILE } from './maestro-image.js';
+export type { EnsureMaestroImageOptions, MaestroImage } from './maestro-image.js';
 export { ensureBaseImage, DEFAULT_BASE_REF } from './base-image.js';
 export type { BaseImage, EnsureBaseImageOptions } from './base-image.js';
 export { buildImage } from './build-image.js';
