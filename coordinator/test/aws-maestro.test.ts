@@ -34,7 +34,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KatapultError } from '@katapult/core';
 import { AwsProvider } from '../src/providers/aws/aws-provider.js';
-import { EC2_TRUST_POLICY, ecrPullPolicy } from '../src/providers/aws/aws-resources.js';
+import { EC2_TRUST_POLICY, ecrPullPolicy, ensureInstanceProfile } from '../src/providers/aws/aws-resources.js';
 import { launchMaestro, maestroRunInstancesInput, type MaestroLaunchOptions } from '../src/providers/aws/maestro.js';
 import { maestroPolicy, maestroResourceName } from '../src/providers/aws/maestro-resources.js';
 import { resourceName } from '../src/providers/aws/tags.js';
@@ -517,6 +517,25 @@ describe('the maestro\'s resources', () => {
       ],
     });
     expect(maestroPolicy({ project: 'demo', cluster: 'c1', region: 'cn-north-1' })).toContain('arn:aws-cn:iam::*:role/katapult/katapult-demo');
+  });
+
+  it('an instance role\'s policy is written when it differs, or when it may not be read; not when it is the same', async () => {
+    const ensure = () => ensureInstanceProfile(clients().iam, owner, 'eu-west-3');
+    const puts = () => iam.commandCalls(PutRolePolicyCommand).length;
+    iam.reset();
+    iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'katapult-demo', Tags: owned } as never });
+    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [{ RoleName: 'katapult-demo' }], Tags: owned } as never });
+    iam.on(GetRolePolicyCommand).resolves({ PolicyDocument: encodeURIComponent(JSON.stringify(JSON.parse(ecrPullPolicy('eu-west-3')), null, 2)) });
+    await ensure();
+    expect(puts()).toBe(0);
+    iam.on(GetRolePolicyCommand).resolves({ PolicyDocument: encodeURIComponent(ecrPullPolicy('cn-north-1')) });
+    await ensure();
+    expect(puts()).toBe(1);
+    iam.on(GetRolePolicyCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDenied' }));
+    await ensure();
+    expect(puts()).toBe(2);
+    iam.on(GetRolePolicyCommand).rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
+    await expect(ensure()).rejects.toMatchObject({ code: 'KP_AWS_THROTTLED' });
   });
 
   it('the RunInstances input leaves the volume size to the caller and names a key pair only when given', () => {

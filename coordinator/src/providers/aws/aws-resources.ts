@@ -274,6 +274,8 @@ export async function ensureInstanceRole(client: IAMClient, owner: Owner, spec: 
   return { name, created };
 }
 
+const NOT_READABLE = new Set(['AccessDenied', 'AccessDeniedException']);
+
 /** Whether the role's inline policy is this document already (IAM returns it URL-encoded, maybe re-spaced). */
 async function hasPolicy(client: IAMClient, role: string, policyName: string, document: string): Promise<boolean> {
   try {
@@ -281,7 +283,8 @@ async function hasPolicy(client: IAMClient, role: string, policyName: string, do
     if (!found?.PolicyDocument) return false;
     return JSON.stringify(JSON.parse(decodeURIComponent(found.PolicyDocument))) === JSON.stringify(JSON.parse(document));
   } catch (error) {
-    if (isNoSuchEntity(error) || error instanceof SyntaxError || error instanceof URIError) return false;
+    // Credentials that may write the policy but not read it write it, as before GetRolePolicy was asked.
+    if (isNoSuchEntity(error) || NOT_READABLE.has(errorName(error)) || error instanceof SyntaxError || error instanceof URIError) return false;
     throw toKatapultError(error, iam('GetRolePolicy'));
   }
 }
