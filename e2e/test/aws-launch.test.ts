@@ -1,45 +1,17 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
 import { requireDocker, startRegistry, tempDir, type RegistryServer } from '@katapult/testkit';
 import { katapult } from './cli.js';
-
-interface SeenRequest {
-  action: string | null;
-  authorization: string;
-}
-
-/**
- * An endpoint standing in for EC2 that refuses every call as AWS does for a user without permission, so the
- * whole path is real up to the AWS API: CLI, stack, coordinator, provider router, AWS provider and SDK.
- */
-async function startRefusingEc2(): Promise<{ url: string; seen: SeenRequest[]; server: Server }> {
-  const seen: SeenRequest[] = [];
-  const server = createServer((request: IncomingMessage, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      seen.push({ action: new URLSearchParams(body).get('Action'), authorization: String(request.headers.authorization ?? '') });
-      const xml =
-        '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>UnauthorizedOperation</Code>' +
-        '<Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>kp-test</RequestID></Response>';
-      response.writeHead(403, { 'Content-Type': 'text/xml' });
-      response.end(xml);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
-}
+import { startRefusingEc2, type RefusingEc2 } from './refusing-ec2.js';
 
 describe('katapult launch with provider: aws (maestro local), up to the AWS API', () => {
   let env: NodeJS.ProcessEnv;
   let home: string;
   let config: string;
   let registry: RegistryServer;
-  let ec2: Awaited<ReturnType<typeof startRefusingEc2>>;
+  let ec2: RefusingEc2;
 
   beforeAll(async () => {
     await requireDocker();

@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +11,7 @@ import { clusterNames, loadConfig, type CreateRunRequest } from '@katapult/core'
 import { connectDocker, ensureBaseImage, ensureMaestroImage, ensureNodeImage } from '@katapult/images';
 import { freePort, requireDocker, tempDir, waitFor } from '@katapult/testkit';
 import { REPO_ROOT } from './cli.js';
+import { startRefusingEc2, type RefusingEc2 } from './refusing-ec2.js';
 
 const exec = promisify(execFile);
 const TLS_NAME = 'maestro.katapult';
@@ -29,25 +28,6 @@ async function writeCertificates(dir: string): Promise<void> {
   await writeFile(join(tls, 'server.ext'), `subjectAltName=DNS:${TLS_NAME}\n`);
   await openssl(['x509', '-req', '-in', join(tls, 'server.csr'), '-CA', join(tls, 'ca.pem'), '-CAkey', join(tls, 'ca-key.pem'), '-CAcreateserial', '-days', '2', '-extfile', join(tls, 'server.ext'), '-out', join(tls, 'server.pem')]);
   for (const file of ['ca.pem', 'server.pem', 'server-key.pem']) await chmod(join(tls, file), 0o600);
-}
-
-/** Stands in for EC2, refusing every call as AWS does for a user without permission (as in aws-launch.test.ts). */
-async function startRefusingEc2(): Promise<{ url: string; actions: string[]; server: Server }> {
-  const actions: string[] = [];
-  const server = createServer((request: IncomingMessage, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      actions.push(new URLSearchParams(body).get('Action') ?? '');
-      response.writeHead(403, { 'Content-Type': 'text/xml' });
-      response.end(
-        '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>UnauthorizedOperation</Code>' +
-          '<Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>kp-test</RequestID></Response>',
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, actions, server };
 }
 
 /** What a client sees before any TLS: nats-server's INFO line, then whether it answers a plaintext CONNECT and PING. */
@@ -92,7 +72,7 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
   let ca = '';
   let image = '';
   let nodeImage = '';
-  let ec2: Awaited<ReturnType<typeof startRefusingEc2>>;
+  let ec2: RefusingEc2;
   let trusting: Agent;
 
   // nats.js hands extra TLS options to tls.connect; a variable, not a literal, as its type does not list servername.
@@ -230,7 +210,7 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
 
     const far = await api('/runs', { method: 'POST', token, body: request('provider: aws\nregistry: ecr\nmaestro_address: 127.0.0.1\n') });
     expect(await far.json()).toMatchObject({ code: 'KP_AWS_UNAUTHORIZED' });
-    expect(ec2.actions[0]).toBe('DescribeVpcs');
+    expect(ec2.seen[0]?.action).toBe('DescribeVpcs');
     // Kept, as on a local stack: the coordinator goes on trying to start its instances.
     expect(((await (await api('/runs', { token })).json()) as unknown[]).length).toBe(1);
   });

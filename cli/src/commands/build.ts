@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import type { EnvironmentImage } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
-import { liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
+import { liveBuildDisplay, openBuildContext, openStack, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { renderTable } from '../render/table.js';
 
@@ -14,7 +14,9 @@ export default class Build extends KatapultCommand {
   async run(): Promise<EnvironmentImage[]> {
     const { args } = await this.parse(Build);
     const spec = readConfigFile(args.file);
-    const context = await openStack(stepLogger((line) => this.log(line)));
+    const step = stepLogger((line) => this.log(line));
+    // A config naming its registry needs no local stack; the local registry is the default one.
+    const context = spec.registry ? await openBuildContext(step) : await openStack(step);
     const display = liveBuildDisplay(this.jsonEnabled());
     const images = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
     this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, image.built ? 'built' : 'reused'])));

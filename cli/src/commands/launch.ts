@@ -5,7 +5,8 @@ import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
-import { exposureFor, liveBuildDisplay, openStack, stepLogger } from '../lib/open-stack.js';
+import { exposureFor, liveBuildDisplay, openBuildContext, openStack, stepLogger } from '../lib/open-stack.js';
+import { submitRemoteRun } from '../lib/remote-launch.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { submitRun } from '../lib/submit-run.js';
 import { watchRun } from '../lib/watch-run.js';
@@ -50,10 +51,13 @@ export default class Launch extends KatapultCommand {
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
-    const context = await openStack(step, undefined, exposureFor(spec));
+    // With a remote maestro nothing runs here but Docker, to build the images.
+    const remote = spec.maestro === 'remote';
+    const context = remote ? await openBuildContext(step) : await openStack(step, undefined, exposureFor(spec));
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const created = await submitRun(context, { spec, configFile: args.file, environments, projectFiles }, step);
+    const submission = { spec, configFile: args.file, environments, projectFiles };
+    const created = remote ? await submitRemoteRun(context, submission, step) : await submitRun(context, submission, step);
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };

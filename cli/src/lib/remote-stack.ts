@@ -23,9 +23,6 @@ export interface RemoteStack {
   label: string;
 }
 
-export const MAESTRO_NATS_PORT = 4222;
-export const MAESTRO_HTTP_PORT = 8443;
-
 const remotePath = (dir: string) => join(dir, 'remote.json');
 
 export function readRemoteStack(dir: string): RemoteStack | undefined {
