@@ -17,7 +17,7 @@ describe('fault tolerance on the local default', () => {
   let home: string;
   let project: string;
 
-  const stack = () => JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { nats: { pid: number }; coordinator?: { pid: number } };
+  const stack = () => JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; nats: { pid: number }; coordinator?: { pid: number } };
   const run = async (runId: string) => (JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[])[0]!;
   const runIdOf = (stdout: string) => (JSON.parse(stdout) as { runId: string }).runId;
   const config = async (name: string, lines: string[]) => {
@@ -57,7 +57,8 @@ describe('fault tolerance on the local default', () => {
     expect(await fetched(runId, final.jobs[0]!, 'result.txt')).toBe('finished\n');
     const agents = await docker.listContainers({ filters: { label: ['katapult.role=agent', `katapult.agent=${victim}`] } });
     expect(agents).toEqual([]);
-    const running = await docker.listContainers({ filters: { label: ['katapult.role=agent', `katapult.stack`] } });
+    // This stack's agents only: other test files run stacks of their own on the same Docker.
+    const running = await docker.listContainers({ filters: { label: ['katapult.role=agent', `katapult.stack=${stack().label}`] } });
     expect(running.filter((agent) => agent.Labels['katapult.slot'] === container!.Labels['katapult.slot'])).toHaveLength(1);
   }, 180_000);
 

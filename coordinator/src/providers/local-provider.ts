@@ -33,12 +33,29 @@ const SLOT = 'katapult.slot';
 export class LocalProvider implements Provider {
   readonly name = 'local';
 
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly docker: Docker,
     private readonly options: LocalProviderOptions,
   ) {}
 
-  async ensure(instances: readonly InstanceSpec[]): Promise<string[]> {
+  /** One call at a time: a submission and the coordinator's check may ask at once, and a slot gets one agent. */
+  ensure(instances: readonly InstanceSpec[]): Promise<string[]> {
+    return this.serialized(() => this.ensureNow(instances));
+  }
+
+  terminateAll(): Promise<string[]> {
+    return this.serialized(() => this.terminateNow());
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async ensureNow(instances: readonly InstanceSpec[]): Promise<string[]> {
     const existing = await this.agentContainers();
     const wanted = instances.flatMap((spec) => Array.from({ length: spec.number }, () => spec));
     const ids: string[] = [];
@@ -56,7 +73,7 @@ export class LocalProvider implements Provider {
     return ids;
   }
 
-  async terminateAll(): Promise<string[]> {
+  private async terminateNow(): Promise<string[]> {
     const removed: string[] = [];
     for (const container of await this.agentContainers()) {
       await this.removeInstance(container);
