@@ -1,4 +1,5 @@
-import { ecrRegistryHost, ExitCode, KatapultError, shellQuote } from '@katapult/core';
+import { ecrRegistryHost, ExitCode, KatapultError } from '@katapult/core';
+import { bootPreamble, ecrLogin, envLineProblem, failHandler, imdsFunction, installTools, pullImage } from './boot-script.js';
 
 export interface MaestroUserDataOptions {
   /** The maestro image (NATS and the coordinator); in ECR it is pulled with the instance role. */
@@ -17,7 +18,6 @@ export const MAESTRO_STATE_DIR = '/var/lib/katapult';
 export const MAESTRO_ENV_FILE = '/etc/katapult/maestro.env';
 /** EC2 refuses user-data past 16 KB. */
 export const USER_DATA_MAX_BYTES = 16 * 1024;
-const METADATA_URL = 'http://169.254.169.254';
 /** Set by the script itself. */
 const RESERVED_ENV = ['AWS_REGION', 'KATAPULT_TLS_NAME'];
 
@@ -60,73 +60,25 @@ export function renderMaestroUserData(options: MaestroUserDataOptions): string {
   for (const [name, value] of Object.entries(options.env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw refuse(`${JSON.stringify(name)} is not an environment variable name`);
     if (RESERVED_ENV.includes(name)) throw refuse(`${name} is set by the boot script itself`, 'leave it out of env');
-    // docker --env-file takes each line as it is: a line break would cut the value or start another variable.
-    if (/[\r\n\0]/.test(value)) throw refuse(`${name} cannot hold a line break or a NUL character`);
+    if (envLineProblem(value)) throw refuse(`${name} cannot hold a line break or a NUL character`);
   }
   const files = Object.entries(options.stateFiles);
   for (const [path] of files) checkStatePath(path);
   const folders = stateFolders(files.map(([path]) => path));
-  const packages = ['curl', 'docker', ...(ecrHost ? ['docker-credential-ecr-login'] : [])];
 
   const script = [
-    '#!/bin/bash',
-    '# Katapult maestro boot script (EC2 user-data), written by launchMaestro. Runs once, as root, at first boot.',
-    'set -Eeuo pipefail',
-    'ROOT="${KATAPULT_BOOT_ROOT:-}"',
-    `IMDS="\${KATAPULT_IMDS_URL:-${METADATA_URL}}"`,
-    `MAESTRO_IMAGE=${shellQuote(options.image)}`,
+    ...bootPreamble('Katapult maestro boot script (EC2 user-data), written by launchMaestro. Runs once, as root, at first boot.', 'MAESTRO_IMAGE', options.image),
     `STATE="$ROOT${MAESTRO_STATE_DIR}"`,
     '',
-    'fail() {',
-    '  echo "katapult: boot failed: $*; powering off in 5 minutes" >&2',
-    '  shutdown -h +5 "katapult: boot failed" || true',
-    '  exit 1',
-    '}',
-    "trap 'fail \"line $LINENO\"' ERR",
-    'echo "katapult: maestro boot $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
-    '[[ "$IMDS" =~ ^https?://[^[:space:]]+$ ]] || fail "KATAPULT_IMDS_URL is not an http address"',
+    ...failHandler('maestro boot'),
     '',
-    'install_packages() {',
-    '  if command -v apt-get >/dev/null 2>&1; then',
-    '    export DEBIAN_FRONTEND=noninteractive',
-    '    apt-get update -q',
-    '    apt-get install -y -q --no-install-recommends "$@"',
-    '  else',
-    '    dnf install -y -q "$@"',
-    '  fi',
-    '}',
-    'package_of() {',
-    '  case "$1" in',
-    '    docker) if command -v apt-get >/dev/null 2>&1; then echo docker.io; else echo docker; fi ;;',
-    '    docker-credential-ecr-login) echo amazon-ecr-credential-helper ;;',
-    '    *) echo "$1" ;;',
-    '  esac',
-    '}',
-    'missing=()',
-    `for tool in ${packages.join(' ')}; do`,
-    '  command -v "$tool" >/dev/null 2>&1 || missing+=("$(package_of "$tool")")',
-    'done',
-    'if [ "${#missing[@]}" -gt 0 ]; then install_packages "${missing[@]}"; fi',
-    // Enabled, so Docker, and with it the maestro's container, come back after a reboot.
-    'systemctl enable --now docker',
+    ...installTools(Boolean(ecrHost)),
     '',
-    'imds() {',
-    '  local token',
-    "  token=$(curl -fsS --retry 5 -X PUT \"$IMDS/latest/api/token\" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
-    '  curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"',
-    '}',
+    ...imdsFunction(),
     'REGION=$(imds placement/region)',
     '[[ "$REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || fail "unexpected region \\"$REGION\\""',
     '',
-    ...(ecrHost
-      ? [
-          '# ECR login with the instance role: docker asks the credential helper for this registry.',
-          'mkdir -p "$ROOT/root/.docker"',
-          'chmod 700 "$ROOT/root/.docker"',
-          `echo '{"credHelpers":{"${ecrHost}":"ecr-login"}}' >"$ROOT/root/.docker/config.json"`,
-          '',
-        ]
-      : []),
+    ...ecrLogin(ecrHost),
     '# The state folder: certificates, credentials and, made by the container, NATS\'s data. Root only.',
     'write_state() {',
     '  (umask 077; printf \'%s\' "$2" | base64 -d >"$STATE/$1")',
@@ -149,11 +101,7 @@ export function renderMaestroUserData(options: MaestroUserDataOptions): string {
     ')',
     `chmod 600 "$ROOT${MAESTRO_ENV_FILE}"`,
     '',
-    'for attempt in 1 2 3 4 5; do',
-    '  if docker pull "$MAESTRO_IMAGE"; then break; fi',
-    '  if [ "$attempt" -eq 5 ]; then fail "could not pull $MAESTRO_IMAGE"; fi',
-    '  sleep $((attempt * 5))',
-    'done',
+    ...pullImage('MAESTRO_IMAGE'),
     `docker rm -f ${MAESTRO_CONTAINER} >/dev/null 2>&1 || true`,
     `docker run -d --name ${MAESTRO_CONTAINER} --network host --restart unless-stopped \\`,
     `  -v "$ROOT${MAESTRO_STATE_DIR}:/state" --env-file "$ROOT${MAESTRO_ENV_FILE}" "$MAESTRO_IMAGE"`,

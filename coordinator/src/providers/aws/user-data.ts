@@ -1,4 +1,5 @@
 import { ecrRegistryHost, ExitCode, KatapultError, shellQuote } from '@katapult/core';
+import { bootPreamble, ecrLogin, envLineProblem, failHandler, imdsFunction, installTools, pullImage } from './boot-script.js';
 
 /** What an instance's agent is told at boot; the same variables the local provider gives its agent containers. */
 export interface UserDataOptions {
@@ -28,7 +29,6 @@ export interface UserDataOptions {
 }
 
 export const AGENT_CONTAINER = 'katapult-agent';
-const METADATA_URL = 'http://169.254.169.254';
 const NVIDIA_REPO = 'https://nvidia.github.io/libnvidia-container';
 const NVIDIA_KEYRING = '/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg';
 
@@ -65,31 +65,16 @@ export function renderUserData(options: UserDataOptions): string {
     ...(options.metadataUrl ? ([['KATAPULT_METADATA_URL', options.metadataUrl]] as [string, string][]) : []),
   ];
   for (const [name, value] of env) {
-    // docker --env-file takes each line as it is: a line break would cut the value or start another variable.
-    if (/[\r\n\0]/.test(value)) {
+    if (envLineProblem(value)) {
       throw new KatapultError('KP_AWS_USER_DATA', `${name} cannot hold a line break or a NUL character`, { exitCode: ExitCode.badInput });
     }
   }
   const lifeMinutes = options.lifetimeSeconds ? Math.max(1, Math.ceil(options.lifetimeSeconds / 60)) : null;
-  const packages = ['curl', 'docker', ...(ecrHost ? ['docker-credential-ecr-login'] : [])];
 
   return [
-    '#!/bin/bash',
-    '# Katapult agent boot script (EC2 user-data), written by the AWS provider. Runs once, as root, at first boot.',
-    'set -Eeuo pipefail',
-    'ROOT="${KATAPULT_BOOT_ROOT:-}"',
-    `IMDS="\${KATAPULT_IMDS_URL:-${METADATA_URL}}"`,
-    `AGENT_IMAGE=${shellQuote(options.agentImage)}`,
+    ...bootPreamble('Katapult agent boot script (EC2 user-data), written by the AWS provider. Runs once, as root, at first boot.', 'AGENT_IMAGE', options.agentImage),
     '',
-    'fail() {',
-    '  echo "katapult: boot failed: $*; powering off in 5 minutes" >&2',
-    '  shutdown -h +5 "katapult: boot failed" || true',
-    '  exit 1',
-    '}',
-    "trap 'fail \"line $LINENO\"' ERR",
-    'echo "katapult: boot $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
-    // It goes into the agent's env file, where a space or line break would cut it.
-    '[[ "$IMDS" =~ ^https?://[^[:space:]]+$ ]] || fail "KATAPULT_IMDS_URL is not an http address"',
+    ...failHandler('boot'),
     '',
     ...(lifeMinutes
       ? [
@@ -103,52 +88,19 @@ export function renderUserData(options: UserDataOptions): string {
     "printf '#!/bin/sh\\nshutdown -h now \"katapult: rebooted, replaced\"\\n' >\"$ROOT/var/lib/cloud/scripts/per-boot/katapult-replaced.sh\"",
     'chmod 755 "$ROOT/var/lib/cloud/scripts/per-boot/katapult-replaced.sh"',
     '',
-    'install_packages() {',
-    '  if command -v apt-get >/dev/null 2>&1; then',
-    '    export DEBIAN_FRONTEND=noninteractive',
-    '    apt-get update -q',
-    '    apt-get install -y -q --no-install-recommends "$@"',
-    '  else',
-    '    dnf install -y -q "$@"',
-    '  fi',
-    '}',
-    'package_of() {',
-    '  case "$1" in',
-    '    docker) if command -v apt-get >/dev/null 2>&1; then echo docker.io; else echo docker; fi ;;',
-    '    docker-credential-ecr-login) echo amazon-ecr-credential-helper ;;',
-    '    *) echo "$1" ;;',
-    '  esac',
-    '}',
-    'missing=()',
-    `for tool in ${packages.join(' ')}; do`,
-    '  command -v "$tool" >/dev/null 2>&1 || missing+=("$(package_of "$tool")")',
-    'done',
-    'if [ "${#missing[@]}" -gt 0 ]; then install_packages "${missing[@]}"; fi',
-    'systemctl enable --now docker',
+    ...installTools(Boolean(ecrHost)),
     '',
     ...(options.gpu ? gpuSetup() : []),
     '# IMDSv2 (a session token first); the provider launches with HttpTokens=required and a hop limit of 1, so',
     '# job containers on Docker\'s bridge network cannot reach it, nor the instance role\'s credentials.',
-    'imds() {',
-    '  local token',
-    "  token=$(curl -fsS --retry 5 -X PUT \"$IMDS/latest/api/token\" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
-    '  curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"',
-    '}',
+    ...imdsFunction(),
     'INSTANCE_ID=$(imds instance-id)',
     '[[ "$INSTANCE_ID" =~ ^i-[0-9a-f]+$ ]] || fail "unexpected instance id \\"$INSTANCE_ID\\""',
     '# Only shown where agents are listed: without it (or with an odd answer) the agent still runs.',
     'INSTANCE_TYPE=$(imds instance-type || true)',
     '[[ "$INSTANCE_TYPE" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || INSTANCE_TYPE=',
     '',
-    ...(ecrHost
-      ? [
-          '# ECR login with the instance role: docker asks the credential helper for this registry.',
-          'mkdir -p "$ROOT/root/.docker"',
-          'chmod 700 "$ROOT/root/.docker"',
-          `echo '{"credHelpers":{"${ecrHost}":"ecr-login"}}' >"$ROOT/root/.docker/config.json"`,
-          '',
-        ]
-      : []),
+    ...ecrLogin(ecrHost),
     '# The agent\'s environment, readable by root only; its id is the instance id, so a replacement is a new agent.',
     'mkdir -p "$ROOT/etc/katapult"',
     '(',
@@ -166,11 +118,7 @@ export function renderUserData(options: UserDataOptions): string {
     ')',
     'chmod 600 "$ROOT/etc/katapult/agent.env"',
     '',
-    'for attempt in 1 2 3 4 5; do',
-    '  if docker pull "$AGENT_IMAGE"; then break; fi',
-    '  if [ "$attempt" -eq 5 ]; then fail "could not pull $AGENT_IMAGE"; fi',
-    '  sleep $((attempt * 5))',
-    'done',
+    ...pullImage('AGENT_IMAGE'),
     `docker rm -f ${AGENT_CONTAINER} >/dev/null 2>&1 || true`,
     `docker run -d --name ${AGENT_CONTAINER} --network host --restart no \\`,
     `  --label katapult.stack=${shellQuote(options.stackLabel)} --label katapult.role=agent \\`,
