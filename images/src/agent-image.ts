@@ -1,12 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { pack } from 'tar-fs';
-import { buildImage } from './build-image.js';
 import { contentTag } from './content-tag.js';
 import { ImageError } from './errors.js';
-import { withFileLock } from './file-lock.js';
-import { localImageId } from './local-image.js';
+import { ensureNodeAppImage, type NodeAppImage } from './node-app-image.js';
 import type { OnProgress } from './progress.js';
 
 export const AGENT_DOCKERFILE = 'Dockerfile.agent';
@@ -22,12 +19,7 @@ export interface EnsureAgentImageOptions {
   onProgress?: OnProgress;
 }
 
-export interface AgentImage {
-  ref: string;
-  id: string;
-  /** False when an image with the same inputs already existed. */
-  built: boolean;
-}
+export type AgentImage = NodeAppImage;
 
 async function readInput(repoRoot: string, file: string): Promise<Buffer> {
   try {
@@ -51,22 +43,5 @@ export async function ensureAgentImage(docker: Docker, opts: EnsureAgentImageOpt
   const nodeId = (await docker.getImage(opts.nodeImage).inspect()).Id;
   const ref = `${opts.repo ?? 'katapult/agent'}:${contentTag([dockerfile, bundle, nodeId])}`;
 
-  const existing = await localImageId(docker, ref);
-  if (existing !== undefined) return { ref, id: existing, built: false };
-
-  return withFileLock(`agent-image ${ref}`, async () => {
-    const built = await localImageId(docker, ref);
-    if (built !== undefined) return { ref, id: built, built: false };
-    opts.onProgress?.({ step: 'build', message: `building ${ref} on ${opts.nodeImage}` });
-    // Only these two files go to the engine, however large the repository is.
-    const context = pack(opts.repoRoot, { entries: [AGENT_DOCKERFILE, AGENT_BUNDLE] });
-    const id = await buildImage(docker, {
-      context,
-      tag: ref,
-      dockerfile: AGENT_DOCKERFILE,
-      buildargs: { NODE_IMAGE: opts.nodeImage },
-      onProgress: opts.onProgress,
-    });
-    return { ref, id, built: true };
-  });
+  return ensureNodeAppImage(docker, { ref, repoRoot: opts.repoRoot, dockerfile: AGENT_DOCKERFILE, files: [AGENT_BUNDLE], nodeImage: opts.nodeImage, onProgress: opts.onProgress });
 }

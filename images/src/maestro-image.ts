@@ -1,12 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { pack } from 'tar-fs';
-import { buildImage } from './build-image.js';
 import { contentTag } from './content-tag.js';
 import { ImageError } from './errors.js';
-import { withFileLock } from './file-lock.js';
-import { localImageId } from './local-image.js';
+import { ensureNodeAppImage, type NodeAppImage } from './node-app-image.js';
 import type { OnProgress } from './progress.js';
 
 export const MAESTRO_DOCKERFILE = 'Dockerfile.maestro';
@@ -23,12 +20,7 @@ export interface EnsureMaestroImageOptions {
   onProgress?: OnProgress;
 }
 
-export interface MaestroImage {
-  ref: string;
-  id: string;
-  /** False when an image with the same inputs already existed. */
-  built: boolean;
-}
+export type MaestroImage = NodeAppImage;
 
 async function readBundle(repoRoot: string): Promise<Buffer> {
   try {
@@ -63,22 +55,12 @@ export async function ensureMaestroImage(docker: Docker, opts: EnsureMaestroImag
   const nodeId = (await docker.getImage(opts.nodeImage).inspect()).Id;
   const ref = `${opts.repo ?? 'katapult/maestro'}:${contentTag([dockerfile, bundle, ...dashboard.parts, nodeId])}`;
 
-  const existing = await localImageId(docker, ref);
-  if (existing !== undefined) return { ref, id: existing, built: false };
-
-  return withFileLock(`maestro-image ${ref}`, async () => {
-    const built = await localImageId(docker, ref);
-    if (built !== undefined) return { ref, id: built, built: false };
-    opts.onProgress?.({ step: 'build', message: `building ${ref} on ${opts.nodeImage}` });
-    // Only these files go to the engine, however large the repository is.
-    const context = pack(opts.repoRoot, { entries: [MAESTRO_DOCKERFILE, MAESTRO_BUNDLE, ...dashboard.entries] });
-    const id = await buildImage(docker, {
-      context,
-      tag: ref,
-      dockerfile: MAESTRO_DOCKERFILE,
-      buildargs: { NODE_IMAGE: opts.nodeImage },
-      onProgress: opts.onProgress,
-    });
-    return { ref, id, built: true };
+  return ensureNodeAppImage(docker, {
+    ref,
+    repoRoot: opts.repoRoot,
+    dockerfile: MAESTRO_DOCKERFILE,
+    files: [MAESTRO_BUNDLE, ...dashboard.entries],
+    nodeImage: opts.nodeImage,
+    onProgress: opts.onProgress,
   });
 }
