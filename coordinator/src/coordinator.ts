@@ -39,6 +39,12 @@ export interface CoordinatorOptions {
   link?: NatsLink;
   /** How often the instances of running runs are checked. */
   instanceCheckMs?: number;
+  /**
+   * New work goes only to agents heard from this recently. An agent killed a moment ago keeps its record until
+   * it expires (and it is declared lost); meanwhile it must not be given jobs, nor must the agents of a stack
+   * brought down and up again.
+   */
+  freshAgentMs?: number;
 }
 
 /**
@@ -92,7 +98,8 @@ export class Coordinator {
       for (const run of runs) await this.requeueLost(run, agents);
       // Read after the requeues, so the jobs they put back are placed in this same pass.
       const jobsByRun = await Promise.all(runs.map((run) => this.store.listJobs(run.id)));
-      await this.schedule(runs, jobsByRun, agents);
+      const fresh = agents.filter((agent) => this.now() - agent.heardAt <= (this.options.freshAgentMs ?? Number.POSITIVE_INFINITY));
+      await this.schedule(runs, jobsByRun, fresh);
       await this.stopStrayAttempts(agents, jobsByRun.flat());
       for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
       this.manageInstancesAside(runs, allRuns);

@@ -148,7 +148,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     }),
   );
   const link = watchNatsLink(nc, Date.now, log);
-  const coordinator = new Coordinator(nc, names, store, { tickMs: 500, lostGraceMs: config.heartbeatMs * 5, log, provider, link });
+  const coordinator = new Coordinator(nc, names, store, {
+    tickMs: 500,
+    lostGraceMs: config.heartbeatMs * 5,
+    // Two heartbeats missed: not yet lost, but no new work.
+    freshAgentMs: config.heartbeatMs * 3,
+    log,
+    provider,
+    link,
+  });
   await coordinator.start();
   const server = buildServer(new RunService(store, provider), {
     token: config.apiToken,

@@ -130,6 +130,22 @@ describe('coordinator', () => {
     expect((await run(runId)).jobs.map((job) => job.state)).toEqual(['pending', 'pending']);
   });
 
+  it('gives new work only to agents heard from lately: a record left by an agent that just died gets none', async () => {
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    await registerAgent('agent-stale', 2);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await registerAgent('agent-fresh', 2);
+    coordinator.stop();
+    const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
+    coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, freshAgentMs: 1_000, log: (line) => logs.push(line) });
+    await coordinator.start();
+    await coordinator.tick();
+    expect((await run(runId)).jobs.map((job) => [job.id, job.state, job.agentId])).toEqual([
+      ['a', 'pending', null],
+      ['b', 'assigned', 'agent-fresh'],
+    ]);
+  });
+
   it('assigns within capacity, records reported states, and finishes the run with the exit codes', async () => {
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     await registerAgent('agent-1', 2);

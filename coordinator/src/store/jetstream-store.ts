@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { agentRecordCodec, jobKey, type AgentRecord, type ClusterNames, type JobRecord } from '@katapult/core';
-import type { RunRecord, Store, Versioned } from './store.js';
+import type { HeardAgent, RunRecord, Store, Versioned } from './store.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -98,13 +98,13 @@ class JetStreamStore implements Store {
     }
   }
 
-  async listAgents(): Promise<AgentRecord[]> {
-    const found: AgentRecord[] = [];
+  async listAgents(): Promise<HeardAgent[]> {
+    const found: HeardAgent[] = [];
     for (const key of await this.agents.keys('>')) {
       const entry = await this.agents.kv.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
       const decoded = agentRecordCodec.decode(entry.value);
-      if (decoded.ok) found.push(decoded.value);
+      if (decoded.ok) found.push({ ...decoded.value, heardAt: entry.created.getTime() });
     }
     return found;
   }

@@ -18,6 +18,9 @@ export interface RunRecord {
   finishedAt: number | null;
 }
 
+/** An agent's last heartbeat record, and when NATS stored it (the server's clock, not the agent's). */
+export type HeardAgent = AgentRecord & { heardAt: number };
+
 export interface Versioned<T> {
   value: T;
   revision: number;
@@ -37,5 +40,5 @@ export interface Store {
   listJobs(runId?: string): Promise<Versioned<JobRecord>[]>;
   /** Compare-and-set: false when the job changed since `revision` was read. */
   updateJob(job: JobRecord, revision: number): Promise<boolean>;
-  listAgents(): Promise<AgentRecord[]>;
+  listAgents(): Promise<HeardAgent[]>;
 }
