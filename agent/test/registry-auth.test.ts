@@ -40,6 +40,8 @@ function fakeDocker(refuse: (auth: RegistryCredentials | undefined) => string | 
       const failure = refuse(options.authconfig);
       return Readable.from([JSON.stringify(failure === undefined ? { status: 'Downloaded newer image' } : { error: failure }) + '\n']);
     },
+    // A Docker without the image yet, so runJobAttempt pulls it.
+    getImage: () => ({ inspect: async () => Promise.reject(Object.assign(new Error('No such image'), { statusCode: 404 })) }),
     modem: {
       followProgress(stream: Readable, done: (error: Error | null, events: Array<{ error?: string }>) => void) {
         const events: Array<{ error?: string }> = [];

@@ -28,4 +28,4 @@ export type { EnvironmentBuildRequest, EnvironmentImage } from './build-env.js';
 export { readProjectFiles, resolveProjectFile, type ProjectFile } from './project-files.js';
 export { listEnvironmentImages, pruneEnvironmentImages, type EnvironmentImageInfo } from './environment-images.js';
 export type { TagDescription } from './registry.js';
-export { ecrClient, prepareEcr, withAwsErrors, type EcrOptions, type EcrRegistry } from './ecr.js';
+// ECR is '@katapult/images/ecr', apart: its SDK client takes a quarter of a second to load, which only ECR users pay.

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { prepareEcr } from '../src/index.js';
+import { prepareEcr } from '../src/ecr.js';
 
 /** AWS cannot be reached from here: the ECR calls are checked against aws-sdk-client-mock. */
 const ecr = mockClient(ECRClient);

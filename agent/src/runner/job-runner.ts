@@ -48,9 +48,9 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
   let container: Docker.Container | undefined;
   try {
     await sink.report('pulling');
-    await pullImage(docker, assignment.image);
+    const labels = await imageLabels(docker, assignment.image);
     if (options.signal?.aborted) throw new Error('stopped before it started');
-    const user = jobUser(assignment.image, (await docker.getImage(assignment.image).inspect()).Config.Labels);
+    const user = jobUser(assignment.image, labels);
     container = await docker.createContainer({
       Image: assignment.image,
       ...containerUser(user),
@@ -102,6 +102,20 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
   } finally {
     await container?.remove({ force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * The job image's labels, pulling it first unless this Docker has it. Environment images are tagged by their
+ * content, so a local image of that tag is the one the registry holds: a pull would only cost a round trip.
+ */
+async function imageLabels(docker: Docker, image: string): Promise<Record<string, string> | undefined> {
+  try {
+    return (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+  }
+  await pullImage(docker, image);
+  return (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
 }
 
 /** Stores the attempt's output files as one archive; a job that produced none of them stores nothing. */

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { ExitCode, KatapultError } from '@katapult/core';
 import { connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
-import { downAwsProject, type AwsDownReport } from '../lib/aws-down.js';
+import type { AwsDownReport } from '../lib/aws-down.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { stopStack, type DownReport } from '../lib/local-stack.js';
 import { stateDir } from '../lib/state-dir.js';
@@ -38,7 +38,7 @@ export default class Down extends KatapultCommand {
           exitCode: ExitCode.badInput,
         });
       }
-      const aws = await downAwsProject(spec, { dryRun, log: (line) => this.log(line) });
+      const aws = await downAws(spec, { dryRun, log: (line) => this.log(line) });
       if (!dryRun) forgetRemoteStack(dir);
       return { containers: [], processes: [], aws };
     }
@@ -53,7 +53,12 @@ export default class Down extends KatapultCommand {
       if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');
     }
     if (spec?.provider !== 'aws') return report;
-    const aws = await downAwsProject(spec, { dryRun, log: (line) => this.log(line) });
+    const aws = await downAws(spec, { dryRun, log: (line) => this.log(line) });
     return { ...report, aws };
   }
+}
+
+/** Loaded only for a config on AWS: the SDK's clients take half a second to load. */
+async function downAws(...args: Parameters<typeof import('../lib/aws-down.js').downAwsProject>): Promise<AwsDownReport> {
+  return (await import('../lib/aws-down.js')).downAwsProject(...args);
 }

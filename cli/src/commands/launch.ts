@@ -6,7 +6,6 @@ import { readConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
 import { exposureFor, liveBuildDisplay, openBuildContext, openStack, stepLogger } from '../lib/open-stack.js';
-import { submitRemoteRun } from '../lib/remote-launch.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { submitRun } from '../lib/submit-run.js';
 import { watchRun } from '../lib/watch-run.js';
@@ -57,7 +56,8 @@ export default class Launch extends KatapultCommand {
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
     const submission = { spec, configFile: args.file, environments, projectFiles };
-    const created = remote ? await submitRemoteRun(context, submission, step) : await submitRun(context, submission, step);
+    // The remote path loads the AWS SDK, which a local launch never needs.
+    const created = remote ? await (await import('../lib/remote-launch.js')).submitRemoteRun(context, submission, step) : await submitRun(context, submission, step);
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };

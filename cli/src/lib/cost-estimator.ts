@@ -1,5 +1,5 @@
-import { awsPriceLookup, DEFAULT_INSTANCE_TYPE } from '@katapult/coordinator';
 import {
+  DEFAULT_AWS_INSTANCE_TYPE,
   estimateCost,
   marketsNeeded,
   unavailableCost,
@@ -30,7 +30,7 @@ export class CostEstimator {
     private readonly lookup: PriceLookup,
     private readonly options: { timeoutMs?: number } = {},
   ) {
-    this.entries = instances.map(({ type, number, eco, maxBid, ecoFallback }) => ({ type: type ?? DEFAULT_INSTANCE_TYPE, number, eco, maxBid, ecoFallback }));
+    this.entries = instances.map(({ type, number, eco, maxBid, ecoFallback }) => ({ type: type ?? DEFAULT_AWS_INSTANCE_TYPE, number, eco, maxBid, ecoFallback }));
   }
 
   /** Looks up every price the estimate needs, once; resolves when they are known or have failed. */
@@ -81,7 +81,18 @@ export function costEstimatorFor(spec: RunSpec): CostEstimator | undefined {
   if (spec.provider !== 'aws') return undefined;
   // The AWS provider works in one region, so the first entry that names one names it for all.
   const region = spec.instances.find((instance) => instance.region !== null)?.region ?? null;
-  return new CostEstimator(spec.instances, awsPriceLookup({ region, profile: spec.profile }));
+  return new CostEstimator(spec.instances, lazyAwsPriceLookup({ region, profile: spec.profile }));
+}
+
+/** The AWS SDK's clients take half a second to load: only a launch on AWS loads them, when it looks prices up. */
+function lazyAwsPriceLookup(options: { region: string | null; profile: string | null }): PriceLookup {
+  let lookup: Promise<PriceLookup> | undefined;
+  return {
+    async price(type, market) {
+      lookup ??= import('@katapult/coordinator').then((coordinator) => coordinator.awsPriceLookup(options));
+      return (await lookup).price(type, market);
+    },
+  };
 }
 
 /** How long the run's instances have been up, as far as the estimate goes: from the run's creation to its end or now. */

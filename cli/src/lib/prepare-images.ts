@@ -2,12 +2,10 @@ import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import {
   buildEnvironment,
-  ecrClient,
   ENV_REPOSITORY,
   ensureAgentImage,
   ensureNodeImage,
   OciRegistry,
-  prepareEcr,
   pushImage,
   type BaseImage,
   type EnvironmentImage,
@@ -91,6 +89,7 @@ export async function resolveRegistry(
   repository = ENV_REPOSITORY,
 ): Promise<{ registry: OciRegistry; auth?: RegistryAuth }> {
   if (spec.registry !== 'ecr') return { registry: registryFor(spec, stack) };
+  const { ecrClient, prepareEcr } = await import('@katapult/images/ecr');
   const client = ecrClient({ region: spec.instances[0]?.region ?? null, profile: spec.profile });
   const ecr = await prepareEcr(client, { repository, tags: { 'katapult:project': spec.project } });
   return { registry: ecr.registry, auth: ecr.auth };

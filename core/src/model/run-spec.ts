@@ -100,5 +100,7 @@ export type JobAssignPolicy = RunSpec['jobAssign'];
 
 export const DEFAULT_ENVIRONMENT = 'default';
 export const DEFAULT_PROJECT = 'katapult';
+/** An `instances` entry on AWS without `type`. */
+export const DEFAULT_AWS_INSTANCE_TYPE = 't3.micro';
 export const DEFAULT_AUTO_STOP_SECONDS = 60;
 export const DEFAULT_MAX_ATTEMPTS = 3;

@@ -122,7 +122,9 @@ export interface MessageCodec<T> {
 }
 
 function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<S>> {
-  const validator = Compile(schema);
+  // Compiled on first use: importing core (every CLI command does) should not pay for every message's validator.
+  let compiled: { Check(value: unknown): boolean; Errors(value: unknown): Iterable<SchemaError> } | undefined;
+  const validator = () => (compiled ??= Compile(schema));
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   return {
@@ -134,8 +136,8 @@ function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<
       } catch {
         return { ok: false, error: `${name}: not JSON` };
       }
-      if (validator.Check(value)) return { ok: true, value: value as Static<S> };
-      const first = [...validator.Errors(value)][0];
+      if (validator().Check(value)) return { ok: true, value: value as Static<S> };
+      const first = [...validator().Errors(value)][0];
       return { ok: false, error: oneLine(`${name}: ${first ? describeError(schema, first, value) : '/ is invalid'}`) };
     },
   };

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
-import { ExitCode, KatapultError, parseDuration, type InstanceSpec } from '@katapult/core';
+import { DEFAULT_AWS_INSTANCE_TYPE, ExitCode, KatapultError, parseDuration, type InstanceSpec } from '@katapult/core';
 import { TAG, ownerTags, resourceName, tagSpecifications, type Owner } from './tags.js';
 
 /** The instance type when `type` is not given. */
-export const DEFAULT_INSTANCE_TYPE = 't3.micro';
+export const DEFAULT_INSTANCE_TYPE = DEFAULT_AWS_INSTANCE_TYPE;
 
 export type Market = 'spot' | 'on-demand';
 
