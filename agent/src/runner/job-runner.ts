@@ -70,8 +70,8 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
         jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
       ),
     });
-    // A job user needs its work folder even with nothing staged: Docker would make it root's.
-    if (assignment.files.length > 0 || user) {
+    // With nothing staged, the image's own /work serves: images naming a job user make it theirs (recipes/user.ts).
+    if (assignment.files.length > 0) {
       await container.putArchive(packWorkFolder(assignment.files, (object) => options.files.localCopy(object), user), { path: '/' });
     }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
