@@ -2,14 +2,13 @@ import { dirname } from 'node:path';
 import {
   buildEnvironments,
   findRun,
-  exposureFor,
-  openStack,
+  openLaunchContext,
   readConfigFile,
   resolveRunFiles,
   stackContext,
   stateDir,
   stopStack,
-  submitRun,
+  submitLaunch,
   type BuildContext,
   type DownReport,
 } from '@katapult/cli/lib';
@@ -66,7 +65,7 @@ export class Katapult {
     const environments = await buildEnvironments(context, this.spec, this.configFile);
     // Resolved again: files may have changed since open.
     const projectFiles = await resolveRunFiles(dirname(this.configFile), this.spec);
-    const submitted = await submitRun(context, { spec: this.spec, configFile: this.configFile, environments, projectFiles }, this.onProgress);
+    const submitted = await submitLaunch(context, { spec: this.spec, configFile: this.configFile, environments, projectFiles }, this.onProgress);
     const run = new RunHandle(submitted.runId, submitted, this.onProgress);
     if (options.wait) await run.wait();
     return run;
@@ -95,6 +94,6 @@ export class Katapult {
 
   /** Opened for each call (cheap once up), so a stack stopped or restarted meanwhile is started again, not used stale. */
   private stackReady(): Promise<BuildContext> {
-    return openStack(this.onProgress, this.home, exposureFor(this.spec));
+    return openLaunchContext(this.spec, this.onProgress, this.home);
   }
 }

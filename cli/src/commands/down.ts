@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, KatapultError } from '@katapult/core';
 import { connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import type { AwsDownReport } from '../lib/aws-down.js';
@@ -30,14 +29,7 @@ export default class Down extends KatapultCommand {
     const dryRun = flags['dry-run'];
     const dir = stateDir();
     const remote = readRemoteStack(dir);
-    if (remote) {
-      // The secrets here are the only way into that maestro: they go only with it.
-      if (spec?.provider !== 'aws' || spec.project !== remote.project) {
-        throw new KatapultError('KP_STACK_KIND', `${dir} records the maestro of project ${remote.project} (${remote.publicIp})`, {
-          hint: `remove it with: katapult down <the config of project ${remote.project}>`,
-          exitCode: ExitCode.badInput,
-        });
-      }
+    if (remote && spec?.provider === 'aws' && spec.project === remote.project) {
       const aws = await downAws(spec, { dryRun, log: (line) => this.log(line) });
       if (!dryRun) forgetRemoteStack(dir);
       return { containers: [], processes: [], aws };

@@ -5,9 +5,9 @@ import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
-import { exposureFor, liveBuildDisplay, openBuildContext, openStack, stepLogger } from '../lib/open-stack.js';
+import { openLaunchContext, submitLaunch } from '../lib/launch-run.js';
+import { liveBuildDisplay, stepLogger } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
-import { submitRun } from '../lib/submit-run.js';
 import { watchRun } from '../lib/watch-run.js';
 import { formatCostTotal } from '../render/cost.js';
 import { renderRun } from '../render/run-view.js';
@@ -50,14 +50,10 @@ export default class Launch extends KatapultCommand {
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
-    // With a remote maestro nothing runs here but Docker, to build the images.
-    const remote = spec.maestro === 'remote';
-    const context = remote ? await openBuildContext(step) : await openStack(step, undefined, exposureFor(spec));
+    const context = await openLaunchContext(spec, step);
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const submission = { spec, configFile: args.file, environments, projectFiles };
-    // The remote path loads the AWS SDK, which a local launch never needs.
-    const created = remote ? await (await import('../lib/remote-launch.js')).submitRemoteRun(context, submission, step) : await submitRun(context, submission, step);
+    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles }, step);
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };

@@ -7,6 +7,7 @@ export { stopStack, type DownReport } from './local-stack.js';
 export { readLogs, type LogReadOptions } from './log-reader.js';
 export { withNats, type NatsAccess } from './nats.js';
 export { exposureFor, openStack } from './open-stack.js';
+export { openLaunchContext, submitLaunch } from './launch-run.js';
 export { buildEnvironments, type BuildContext } from './prepare-images.js';
 export { resolveRunFiles } from './run-files.js';
 export { stateDir } from './state-dir.js';

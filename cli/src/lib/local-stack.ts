@@ -10,6 +10,7 @@ import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
 import { ensureNatsAuth, natsFiles, readNatsAuth, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
 import { certificateNames, ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
+import { readRemoteStack } from './remote-stack.js';
 import { connectNats } from './nats.js';
 
 /**
@@ -268,6 +269,14 @@ export interface DownReport {
 
 /** Removes every container labelled with this stack (agents and their jobs), then stops the servers. */
 export async function stopStack(dir: string, docker: Docker): Promise<DownReport> {
+  const remote = readRemoteStack(dir);
+  if (remote) {
+    // Its secrets here are the only way into that maestro: they go only with it (katapult down CONFIG).
+    throw new KatapultError('KP_STACK_KIND', `${dir} records the maestro of project ${remote.project} (${remote.publicIp})`, {
+      hint: `remove it with: katapult down <the config of project ${remote.project}>`,
+      exitCode: ExitCode.badInput,
+    });
+  }
   const label = stackLabel(dir);
   const containers = await docker.listContainers({ all: true, filters: { label: [`katapult.stack=${label}`] } });
   // Agents first, so none starts a new job container while job containers are being removed.
