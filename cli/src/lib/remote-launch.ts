@@ -156,7 +156,9 @@ export async function submitRemoteRun(context: BuildContext, submission: Submiss
   const upload = await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(remote.cluster), projectFiles));
   if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
   const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
-  const created = await client.createRun({ spec: { ...spec, maestroAddress: remote.privateIp }, configFile, images, files: upload.files, agentImage });
+  // On the maestro, AWS is reached with its instance role in its own region: this machine's profile means nothing there.
+  const placed = { ...spec, maestroAddress: remote.privateIp, profile: null };
+  const created = await client.createRun({ spec: placed, configFile, images, files: upload.files, agentImage });
   if (created.resumed) step(`run ${created.runId} is already going for this config (recover: true); following it instead of starting it again`);
   else step(`run ${created.runId} submitted to the maestro at ${remote.publicIp}: ${spec.jobs.length} jobs`);
   return { dir, stack, client, nats, runId: created.runId, resumed: created.resumed };
