@@ -19,7 +19,7 @@ import {
   type JobReport,
 } from '@katapult/core';
 import type { RunRecord, Store, Versioned } from './store/store.js';
-import type { Provider } from './providers/provider.js';
+import { ensureContextOf, type Provider } from './providers/provider.js';
 import type { NatsLink } from './nats-link.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
@@ -250,7 +250,7 @@ export class Coordinator {
       const latestByPlacement = new Map<string, RunRecord>();
       for (const run of running) latestByPlacement.set(placementKey(run), run);
       for (const latest of latestByPlacement.values()) {
-        await provider.ensure(latest.instances, { project: latest.project, runId: latest.id, ...(latest.placement ? { placement: latest.placement } : {}) });
+        await provider.ensure(latest.instances, ensureContextOf(latest));
       }
       return;
     }

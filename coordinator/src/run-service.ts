@@ -18,7 +18,7 @@ import {
   type JobSpec,
   type StagedFile,
 } from '@katapult/core';
-import type { Provider, RunPlacement } from './providers/provider.js';
+import { ensureContextOf, type Provider, type RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
@@ -51,7 +51,7 @@ export class RunService {
     if (spec.recover) {
       const going = (await this.store.listRuns()).find((run) => run.state === 'running' && run.fingerprint === fingerprint);
       if (going) {
-        await this.provider.ensure(going.instances, { project: going.project, runId: going.id, ...(going.placement ? { placement: going.placement } : {}) });
+        await this.provider.ensure(going.instances, ensureContextOf(going));
         return { runId: going.id, jobs: spec.jobs.length, resumed: true };
       }
     }

@@ -5,7 +5,7 @@ export type { RawConfig } from './config/schema.js';
 export type { NormalizeOptions } from './config/normalize.js';
 export { checkRelativePath } from './model/paths.js';
 export { shellQuote } from './model/shell.js';
-export { ecrRegion, ecrRegistryHost } from './model/registry-host.js';
+export { ecrRegion, ecrRegistryHost, isDnsName } from './model/registry-host.js';
 export { formatMemory, jobMemoryLimit, MIN_MEMORY_BYTES, parseMemory, type MemoryParse } from './model/memory.js';
 export { parseDuration, type DurationParse } from './model/duration.js';
 export { formatGpus, instanceGpus, noGpuRuntimeMessage } from './model/gpus.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, isDnsName, KatapultError } from '@katapult/core';
 
 /** The maestro's state folder, mounted at /state: written by the boot script before the container starts. */
 export interface MaestroFiles {
@@ -63,7 +63,7 @@ export function readMaestroSettings(env: NodeJS.ProcessEnv): MaestroSettings {
     return value;
   };
   const tlsName = required('KATAPULT_TLS_NAME');
-  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(tlsName)) {
+  if (!isDnsName(tlsName)) {
     throw configError(`KATAPULT_TLS_NAME must be a DNS name, got "${tlsName}"`);
   }
   const natsPort = port('KATAPULT_NATS_PORT', 4222);

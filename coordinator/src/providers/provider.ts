@@ -19,6 +19,11 @@ export interface EnsureContext {
   placement?: RunPlacement;
 }
 
+/** What `ensure` is told of a stored run: its owner, and its placement when it was kept. */
+export function ensureContextOf(run: { id: string; project: string; placement?: RunPlacement | undefined }): EnsureContext {
+  return { project: run.project, runId: run.id, ...(run.placement ? { placement: run.placement } : {}) };
+}
+
 /** Where agents come from. The coordinator asks for instances; the provider makes sure they exist. */
 export interface Provider {
   readonly name: string;

@@ -11,3 +11,8 @@ export function ecrRegistryHost(image: string): string | undefined {
 export function ecrRegion(host: string): string | undefined {
   return ECR_HOST.exec(host)?.[1];
 }
+
+/** Dot-separated labels of letters, digits and inner hyphens: a name a certificate can bear (the maestro's). */
+export function isDnsName(name: string): boolean {
+  return /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name);
+}

@@ -1,4 +1,4 @@
-import { ecrRegistryHost, ExitCode, KatapultError } from '@katapult/core';
+import { ecrRegistryHost, ExitCode, isDnsName, KatapultError } from '@katapult/core';
 import { bootPreamble, ecrLogin, envLineProblem, failHandler, imdsFunction, installTools, pullImage } from './boot-script.js';
 
 export interface MaestroUserDataOptions {
@@ -53,7 +53,7 @@ function stateFolders(paths: string[]): string[] {
  */
 export function renderMaestroUserData(options: MaestroUserDataOptions): string {
   const ecrHost = ecrRegistryHost(options.image);
-  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(options.tlsName) || options.tlsName.length > 253) {
+  if (!isDnsName(options.tlsName) || options.tlsName.length > 253) {
     throw refuse(`the TLS name ${JSON.stringify(options.tlsName)} is not a host name`);
   }
   const env: [string, string][] = [...Object.entries(options.env), ['KATAPULT_TLS_NAME', options.tlsName]];
