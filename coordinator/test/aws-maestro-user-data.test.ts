@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DOCKER_STUB, installsDocker, runInSandbox } from './boot-sandbox.js';
 import { renderMaestroUserData, type MaestroUserDataOptions } from '../src/providers/aws/maestro-user-data.js';
 
 const ECR_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/maestro:0a1b2c';
@@ -119,30 +120,16 @@ describe('the maestro\'s boot script, run in a sandbox', () => {
 
   function sandbox(stubs: string[], env: Record<string, string> = {}, rendered: MaestroUserDataOptions = options) {
     dir = mkdtempSync(join(tmpdir(), 'kp-maestro-boot-'));
-    const bin = join(dir, 'bin');
-    const tools = join(dir, 'tools');
-    const root = join(dir, 'root');
-    for (const folder of [bin, tools, root]) mkdirSync(folder);
-    for (const tool of ['mkdir', 'chmod', 'cat', 'date', 'base64']) symlinkSync(spawnSync('which', [tool], { encoding: 'utf8' }).stdout.trim(), join(tools, tool));
-    const stub = (name: string, body = '') => {
-      writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>"$CALLS"\n${body}\nexit 0\n`);
-      chmodSync(join(bin, name), 0o755);
-    };
-    const docker = 'case "$1" in pull) [ -n "$PULL_FAILS" ] && exit 1;; run) echo 0123abcd;; esac';
-    const bodies: Record<string, string> = {
-      docker,
-      curl: 'case "$*" in *api/token*) echo token-1;; *placement/region*) echo "${IMDS_REGION:-eu-west-3}";; esac',
-      'apt-get': `case "$*" in *docker.io*) printf '%s\\n' '#!/bin/sh' 'echo "docker $*" >>"$CALLS"' '${docker.replace(/'/g, `'\\''`)}' 'exit 0' >"${bin}/docker"; /bin/chmod 755 "${bin}/docker";; esac`,
-    };
-    for (const name of stubs) stub(name, bodies[name] ?? '');
-    const script = join(dir, 'user-data.sh');
-    writeFileSync(script, renderMaestroUserData(rendered));
-    const run = spawnSync('/bin/bash', [script], {
-      encoding: 'utf8',
-      env: { PATH: `${bin}:${tools}`, CALLS: join(dir, 'calls'), KATAPULT_BOOT_ROOT: root, HOME: dir, ...env },
+    return runInSandbox(dir, renderMaestroUserData(rendered), {
+      realTools: ['mkdir', 'chmod', 'cat', 'date', 'base64'],
+      stubs,
+      env,
+      bodies: (bin) => ({
+        docker: DOCKER_STUB,
+        curl: 'case "$*" in *api/token*) echo token-1;; *placement/region*) echo "${IMDS_REGION:-eu-west-3}";; esac',
+        'apt-get': installsDocker(bin),
+      }),
     });
-    const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : [];
-    return { run, calls, root };
   }
 
   const ALL = ['docker', 'curl', 'docker-credential-ecr-login', 'apt-get', 'systemctl', 'shutdown', 'sleep'];

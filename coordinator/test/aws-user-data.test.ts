@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DOCKER_STUB, installsDocker, runInSandbox } from './boot-sandbox.js';
 import { ecrRegistryHost, renderUserData, type UserDataOptions } from '../src/providers/aws/user-data.js';
 
 const ECR_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:0a1b2c';
@@ -135,39 +136,24 @@ describe('the boot script, run in a sandbox', () => {
 
   function sandbox(stubs: string[], env: Record<string, string> = {}, rendered: UserDataOptions = options) {
     dir = mkdtempSync(join(tmpdir(), 'kp-boot-'));
-    const bin = join(dir, 'bin');
-    const tools = join(dir, 'tools');
-    const root = join(dir, 'root');
-    for (const folder of [bin, tools, root]) mkdirSync(folder);
-    // Only these real tools are reachable, so a missing docker is really missing.
-    for (const tool of ['mkdir', 'chmod', 'cat', 'date', 'sed']) symlinkSync(spawnSync('which', [tool], { encoding: 'utf8' }).stdout.trim(), join(tools, tool));
-    const stub = (name: string, body = '') => {
-      writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>"$CALLS"\n${body}\nexit 0\n`);
-      chmodSync(join(bin, name), 0o755);
-    };
-    const docker = 'case "$1" in pull) [ -n "$PULL_FAILS" ] && exit 1;; run) echo 0123abcd;; esac';
-    const bodies: Record<string, string> = {
-      docker,
-      curl: 'case "$*" in *api/token*) echo token-1;; *instance-id*) echo i-0abc123;; *instance-type*) [ -n "$NO_TYPE" ] && exit 22; echo g4dn.xlarge;; *gpgkey*) echo KEY;; *deb/nvidia-container-toolkit.list*) echo "deb https://nvidia.github.io/libnvidia-container/stable/deb/\\$(ARCH) /";; esac',
-      // Two GPUs, and a MIG device of the first, which is not one more GPU.
-      'nvidia-smi': "printf 'GPU 0: Tesla T4 (UUID: GPU-1)\\nGPU 1: Tesla T4 (UUID: GPU-2)\\n  MIG 1g.5gb Device 0: (UUID: MIG-3)\\n'",
-      // It reads the key, as gpg does: curl would otherwise write into a closed pipe.
-      gpg: 'cat >/dev/null',
-      // Installing a package puts its stub on PATH, as apt would.
-      'apt-get': [
-        `case "$*" in *docker.io*) printf '%s\\n' '#!/bin/sh' 'echo "docker $*" >>"$CALLS"' '${docker.replace(/'/g, `'\\''`)}' 'exit 0' >"${bin}/docker"; /bin/chmod 755 "${bin}/docker";; esac`,
-        `case "$*" in *nvidia-container-toolkit*) printf '%s\\n' '#!/bin/sh' 'echo "nvidia-ctk $*" >>"$CALLS"' >"${bin}/nvidia-ctk"; /bin/chmod 755 "${bin}/nvidia-ctk";; esac`,
-      ].join('\n'),
-    };
-    for (const name of stubs) stub(name, bodies[name] ?? '');
-    const script = join(dir, 'user-data.sh');
-    writeFileSync(script, renderUserData(rendered));
-    const run = spawnSync('/bin/bash', [script], {
-      encoding: 'utf8',
-      env: { PATH: `${bin}:${tools}`, CALLS: join(dir, 'calls'), KATAPULT_BOOT_ROOT: root, HOME: dir, ...env },
+    return runInSandbox(dir, renderUserData(rendered), {
+      realTools: ['mkdir', 'chmod', 'cat', 'date', 'sed'],
+      stubs,
+      env,
+      bodies: (bin) => ({
+        docker: DOCKER_STUB,
+        curl: 'case "$*" in *api/token*) echo token-1;; *instance-id*) echo i-0abc123;; *instance-type*) [ -n "$NO_TYPE" ] && exit 22; echo g4dn.xlarge;; *gpgkey*) echo KEY;; *deb/nvidia-container-toolkit.list*) echo "deb https://nvidia.github.io/libnvidia-container/stable/deb/\\$(ARCH) /";; esac',
+        // Two GPUs, and a MIG device of the first, which is not one more GPU.
+        'nvidia-smi': "printf 'GPU 0: Tesla T4 (UUID: GPU-1)\\nGPU 1: Tesla T4 (UUID: GPU-2)\\n  MIG 1g.5gb Device 0: (UUID: MIG-3)\\n'",
+        // It reads the key, as gpg does: curl would otherwise write into a closed pipe.
+        gpg: 'cat >/dev/null',
+        // Installing a package puts its stub on PATH, as apt would.
+        'apt-get': [
+          installsDocker(bin),
+          `case "$*" in *nvidia-container-toolkit*) printf '%s\\n' '#!/bin/sh' 'echo "nvidia-ctk $*" >>"$CALLS"' >"${bin}/nvidia-ctk"; /bin/chmod 755 "${bin}/nvidia-ctk";; esac`,
+        ].join('\n'),
+      }),
     });
-    const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : [];
-    return { run, calls, root };
   }
 
   const ALL = ['docker', 'curl', 'docker-credential-ecr-login', 'apt-get', 'systemctl', 'shutdown', 'systemd-run', 'sleep'];
