@@ -1,4 +1,4 @@
-import { KatapultError, ExitCode } from '@katapult/core';
+import { KatapultError, ExitCode, POOL_ID_PATTERN } from '@katapult/core';
 
 /** What an agent is told at boot, through its environment (set by the provider or the EC2 user-data). */
 export interface AgentConfig {
@@ -17,6 +17,8 @@ export interface AgentConfig {
   gpus: number;
   /** The cloud's instance type (KATAPULT_INSTANCE_TYPE), shown where agents are listed; unset for local agents. */
   instanceType?: string;
+  /** The pool the agent was started for (KATAPULT_POOL): only that pool's runs give it jobs. */
+  pool?: string;
   /** Memory the instance offers to jobs (KATAPULT_MEMORY_BYTES); null: not said, jobs without a limit get none. */
   memoryBytes: number | null;
   /** Label value put on every job container, so `katapult down` finds everything a stack started. */
@@ -63,6 +65,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     cpus: Math.max(1, integer('KATAPULT_CPUS', 1)),
     gpus: gpuCount(integer('KATAPULT_GPUS', 0)),
     ...instanceType(env['KATAPULT_INSTANCE_TYPE']),
+    ...poolOf(env['KATAPULT_POOL']),
     memoryBytes: env['KATAPULT_MEMORY_BYTES'] ? integer('KATAPULT_MEMORY_BYTES', 0) : null,
     stackLabel: env['KATAPULT_STACK_LABEL'] ?? '',
     httpPort: integer('KATAPULT_AGENT_PORT', 0),
@@ -92,6 +95,15 @@ function instanceType(raw: string | undefined): { instanceType?: string } {
     throw new KatapultError('KP_AGENT_CONFIG', `KATAPULT_INSTANCE_TYPE must be letters, digits, ".", "-" or "_", got "${raw}"`, { exitCode: ExitCode.badInput });
   }
   return { instanceType: raw };
+}
+
+/** Checked here, as the coordinator drops a heartbeat whose pool does not match AgentRecordSchema. */
+function poolOf(raw: string | undefined): { pool?: string } {
+  if (raw === undefined || raw === '') return {};
+  if (!new RegExp(POOL_ID_PATTERN).test(raw)) {
+    throw new KatapultError('KP_AGENT_CONFIG', `KATAPULT_POOL must be a pool id, <project>/<8 hex digits>, got "${raw}"`, { exitCode: ExitCode.badInput });
+  }
+  return { pool: raw };
 }
 
 /** The metadata service's base address, without a trailing slash; empty or unset turns the watch off. */

@@ -2,7 +2,6 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ACTIVE_STATES,
-  KatapultError,
   applyJobEvent,
   attemptsToStop,
   jobKey,
@@ -19,8 +18,9 @@ import {
   type JobReport,
 } from '@katapult/core';
 import type { RunRecord, Store, Versioned } from './store/store.js';
-import { ensureContextOf, type Provider } from './providers/provider.js';
+import type { Provider } from './providers/provider.js';
 import type { NatsLink } from './nats-link.js';
+import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
 const STOP_RESEND_MS = 3_000;
@@ -33,7 +33,9 @@ export interface CoordinatorOptions {
   lostGraceMs: number;
   log: (line: string) => void;
   now?: () => number;
-  /** Starts and stops instances: replaces those that died while a run has work, stops them all when idle (auto_stop). */
+  /** Keeps each pool's instances while a run needs them, stops them after its auto_stop; shared with the RunService. */
+  pools?: PoolKeeper;
+  /** Without `pools`: the provider a keeper of this coordinator's own is made with. */
   provider?: Provider;
   /** Whether NATS is reachable, and since when; agents are only judged on heartbeats seen since then. */
   link?: NatsLink;
@@ -59,14 +61,12 @@ export class Coordinator {
   /** When each stop request was last sent, so a slow agent is asked again, but not on every tick. */
   private readonly stopsSent = new Map<string, number>();
   private startedAt = 0;
-  private instancesCheckedAt = 0;
   private sweptAt = 0;
   /** Consumers of agents with no heartbeat entry, and since when they were seen so. */
   private readonly goneSince = new Map<string, number>();
-  /** The run after whose end the instances were last stopped, so they are stopped once, not on every tick. */
-  private autoStoppedAfter: string | undefined;
-  private managingInstances: Promise<void> | undefined;
-  private lastInstanceError: string | undefined;
+  private readonly pools: PoolKeeper | undefined;
+  /** Why each pending job was left waiting by the last placement pass, by job key. */
+  private waiting = new Map<string, string>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -75,6 +75,12 @@ export class Coordinator {
     private readonly options: CoordinatorOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.pools = options.pools ?? (options.provider ? new PoolKeeper(store, options.provider, { log: options.log, now: this.now, ...(options.instanceCheckMs ? { checkMs: options.instanceCheckMs } : {}) }) : undefined);
+  }
+
+  /** Why a pending job is not placed yet, as the last placement pass saw it. */
+  waitingReason(runId: string, jobId: string): string | undefined {
+    return this.waiting.get(jobKey(runId, jobId));
   }
 
   async start(): Promise<void> {
@@ -98,11 +104,13 @@ export class Coordinator {
       for (const run of runs) await this.requeueLost(run, agents);
       // Read after the requeues, so the jobs they put back are placed in this same pass.
       const jobsByRun = await Promise.all(runs.map((run) => this.store.listJobs(run.id)));
-      const fresh = agents.filter((agent) => this.now() - agent.heardAt <= (this.options.freshAgentMs ?? Number.POSITIVE_INFINITY));
+      const fresh = agents.filter(
+        (agent) => this.now() - agent.heardAt <= (this.options.freshAgentMs ?? Number.POSITIVE_INFINITY) && (this.pools?.accepts(agent) ?? true),
+      );
       await this.schedule(runs, jobsByRun, fresh);
       await this.stopStrayAttempts(agents, jobsByRun.flat());
       for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
-      this.manageInstancesAside(runs, allRuns);
+      this.pools?.manageAside(allRuns, agents.map((agent) => agent.pool));
       await this.forgetGoneAgents(agents);
     } catch (error) {
       this.options.log(`tick failed: ${String(error)}`);
@@ -134,35 +142,41 @@ export class Coordinator {
     }
     const capacity: AgentCapacity[] = agents.map((agent) => ({
       id: agent.agentId,
+      ...(agent.pool ? { pool: agent.pool } : {}),
       cpus: agent.cpus,
       usedCpus: used.get(agent.agentId)?.cpus ?? 0,
       gpus: agent.gpus ?? 0,
       usedGpus: used.get(agent.agentId)?.gpus ?? 0,
     }));
+    const waiting = new Map<string, string>();
     // Runs are served oldest first; each run's placements take their cpus before the next run is planned.
     for (const [index, run] of runs.entries()) {
       const pending = jobsByRun[index]!.filter((entry) => entry.value.state === 'pending');
       if (pending.length === 0) continue;
+      const pools = poolIdsOf(run);
       const plan = planAssignments(
-        pending.map(({ value }) => ({ key: value.id, cpusReq: value.cpusReq, gpusReq: value.gpusReq ?? 0 })),
+        pending.map(({ value }) => ({ key: value.id, cpusReq: value.cpusReq, gpusReq: value.gpusReq ?? 0, pools })),
         capacity,
         { policy: run.jobAssign },
       );
+      for (const { jobKey: jobId, reason } of plan.waiting) waiting.set(jobKey(run.id, jobId), reason);
       const pendingById = new Map(pending.map((entry) => [entry.value.id, entry]));
       for (const placement of plan.placements) {
         const entry = pendingById.get(placement.jobKey)!;
-        if (await this.assign(entry, placement.agentId)) {
-          const agent = capacity.find((slot) => slot.id === placement.agentId)!;
+        const agent = capacity.find((slot) => slot.id === placement.agentId)!;
+        if (await this.assign(entry, agent)) {
           agent.usedCpus += entry.value.cpusReq;
           agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
         }
       }
     }
+    this.waiting = waiting;
   }
 
   /** Commit first, then publish: a job is never sent to an agent unless the store says it is assigned there. */
-  private async assign(entry: Versioned<JobRecord>, agentId: string): Promise<boolean> {
-    const result = applyJobEvent(entry.value, { type: 'assign', agentId }, this.now());
+  private async assign(entry: Versioned<JobRecord>, agent: AgentCapacity): Promise<boolean> {
+    const agentId = agent.id;
+    const result = applyJobEvent(entry.value, { type: 'assign', agentId, ...(agent.pool ? { pool: agent.pool } : {}) }, this.now());
     if (!result.changed || !(await this.store.updateJob(result.job, entry.revision))) return false;
     const job = result.job;
     const message = assignmentCodec.encode({
@@ -211,55 +225,6 @@ export class Coordinator {
       this.nc.publish(this.names.stopSubject(stop.agentId), stopRequestCodec.encode({ v: 1, runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt }));
       this.options.log(`asked ${stop.agentId} to stop ${stop.runId}/${stop.jobId} attempt ${stop.attempt}`);
     }
-  }
-
-  /**
-   * Starting instances can take minutes on a cloud (IAM, capacity retries), so it runs beside the tick, which
-   * keeps scheduling meanwhile; one pass at a time, and a failure is logged when it differs from the last one.
-   */
-  private manageInstancesAside(running: RunRecord[], all: RunRecord[]): void {
-    if (this.managingInstances) return;
-    this.managingInstances = this.manageInstances(running, all)
-      .then(() => {
-        this.lastInstanceError = undefined;
-      })
-      .catch((error: unknown) => {
-        const line = error instanceof KatapultError ? error.toLine() : String(error);
-        if (line !== this.lastInstanceError) this.options.log(`instances: ${line}`);
-        this.lastInstanceError = line;
-      })
-      .finally(() => {
-        this.managingInstances = undefined;
-      });
-  }
-
-  /**
-   * While a run has work, its instances are kept up: one that died is replaced (its jobs are requeued once its
-   * heartbeat is gone). With no run going, instances are stopped once the latest run has been over for its
-   * `auto_stop` seconds.
-   */
-  private async manageInstances(running: RunRecord[], all: RunRecord[]): Promise<void> {
-    const { provider } = this.options;
-    if (!provider) return;
-    const now = this.now();
-    if (running.length > 0) {
-      this.autoStoppedAfter = undefined;
-      if (now - this.instancesCheckedAt < (this.options.instanceCheckMs ?? 5_000)) return;
-      this.instancesCheckedAt = now;
-      // Runs sharing instances share a placement; the latest run of each says which instances it needs.
-      const latestByPlacement = new Map<string, RunRecord>();
-      for (const run of running) latestByPlacement.set(placementKey(run), run);
-      for (const latest of latestByPlacement.values()) {
-        await provider.ensure(latest.instances, ensureContextOf(latest));
-      }
-      return;
-    }
-    const finished = all.filter((run) => run.finishedAt !== null).sort((a, b) => a.finishedAt! - b.finishedAt!).at(-1);
-    if (!finished || finished.autoStopSeconds === null || finished.autoStopSeconds === undefined) return;
-    if (this.autoStoppedAfter === finished.id || now - finished.finishedAt! < finished.autoStopSeconds * 1000) return;
-    this.autoStoppedAfter = finished.id;
-    const stopped = await provider.terminateAll();
-    if (stopped.length > 0) this.options.log(`auto_stop: no work for ${finished.autoStopSeconds}s; stopped ${stopped.join(', ')}`);
   }
 
   /**
@@ -343,10 +308,4 @@ function toJobEvent(report: JobReport): JobEvent {
     case 'lost':
       return { type: 'agent_lost', attempt: report.attempt };
   }
-}
-
-/** Local runs all share this machine's agent slots; AWS runs share instances when their placement is the same. */
-function placementKey(run: RunRecord): string {
-  const placement = run.placement;
-  return placement?.provider === 'aws' ? JSON.stringify(['aws', placement.profile, placement.agentImage, placement.maestroAddress, run.project]) : 'local';
 }

@@ -18,17 +18,32 @@ import {
   type JobSpec,
   type StagedFile,
 } from '@katapult/core';
-import { ensureContextOf, type Provider, type RunPlacement } from './providers/provider.js';
+import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
+import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
 /** What the HTTP routes do: turn a submitted run into stored records, start instances, and read state back. */
+export interface RunServiceOptions {
+  now?: () => number;
+  /** The coordinator's pool keeper, so that storing a run and auto_stop never interleave; by default one of its own. */
+  pools?: PoolKeeper;
+  /** Why a pending job waits, as the scheduler last said. */
+  waiting?: (runId: string, jobId: string) => string | undefined;
+}
+
 export class RunService {
+  private readonly now: () => number;
+  private readonly pools: PoolKeeper;
+
   constructor(
     private readonly store: Store,
     private readonly provider: Provider,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: RunServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.pools = options.pools ?? new PoolKeeper(store, provider, { now: this.now });
+  }
 
   async create(request: CreateRunRequest): Promise<CreateRunResponse> {
     const { spec } = request;
@@ -51,7 +66,7 @@ export class RunService {
     if (spec.recover) {
       const going = (await this.store.listRuns()).find((run) => run.state === 'running' && run.fingerprint === fingerprint);
       if (going) {
-        await this.provider.ensure(going.instances, ensureContextOf(going));
+        await this.pools.ensure([going]);
         return { runId: going.id, jobs: spec.jobs.length, resumed: true };
       }
     }
@@ -70,39 +85,38 @@ export class RunService {
       createdAt,
       finishedAt: null,
     };
-    for (const [index, job] of spec.jobs.entries()) {
-      const record: JobRecord = {
-        runId,
-        id: job.id,
-        index,
-        envName: job.envName,
-        image: request.images[job.envName]!,
-        runCommand: jobCommand(job),
-        files: stagedFiles(job, request),
-        outputFiles: job.outputFiles.map(normalizeRelative),
-        outputs: null,
-        cpusReq: job.cpusReq,
-        gpusReq: job.gpusReq,
-        memoryBytes: job.memoryBytes,
-        network: job.network,
-        retries: job.retries,
-        maxAttempts: spec.maxAttempts,
-        state: 'pending',
-        attempt: 1,
-        agentId: null,
-        exitCode: null,
-        reason: null,
-        message: null,
-        createdAt,
-        assignedAt: null,
-        startedAt: null,
-        finishedAt: null,
-      };
-      await this.store.createJob(record);
-    }
-    // The run becomes visible (and schedulable) only once all of its jobs are stored.
-    await this.store.putRun(run);
-    await this.provider.ensure(spec.instances, { project: spec.project, runId, placement });
+    const records = spec.jobs.map((job, index): JobRecord => ({
+      runId,
+      id: job.id,
+      index,
+      envName: job.envName,
+      image: request.images[job.envName]!,
+      runCommand: jobCommand(job),
+      files: stagedFiles(job, request),
+      outputFiles: job.outputFiles.map(normalizeRelative),
+      outputs: null,
+      cpusReq: job.cpusReq,
+      gpusReq: job.gpusReq,
+      memoryBytes: job.memoryBytes,
+      network: job.network,
+      retries: job.retries,
+      maxAttempts: spec.maxAttempts,
+      state: 'pending',
+      attempt: 1,
+      agentId: null,
+      exitCode: null,
+      reason: null,
+      message: null,
+      createdAt,
+      assignedAt: null,
+      startedAt: null,
+      finishedAt: null,
+    }));
+    await this.pools.submit(run, async () => {
+      for (const record of records) await this.store.createJob(record);
+      // The run becomes visible (and schedulable) only once all of its jobs are stored.
+      await this.store.putRun(run);
+    });
     return { runId, jobs: spec.jobs.length, resumed: false };
   }
 
@@ -146,6 +160,7 @@ export class RunService {
         agentId: agent.agentId,
         instanceId: agent.instanceId,
         instanceType: agent.instanceType ?? null,
+        pool: agent.pool ?? null,
         cpus: agent.cpus,
         usedCpus: mine.reduce((sum, job) => sum + job.cpusReq, 0),
         gpus: agent.gpus ?? 0,
@@ -165,9 +180,11 @@ export class RunService {
       state: job.state,
       attempt: job.attempt,
       agentId: job.agentId,
+      pool: job.pool ?? null,
       exitCode: job.exitCode,
       reason: job.reason,
       message: job.message,
+      ...(job.state === 'pending' ? { waiting: this.options.waiting?.(job.runId, job.id) ?? null } : {}),
       outputFiles: job.outputFiles,
       outputs: job.outputs,
       createdAt: job.createdAt,
@@ -181,6 +198,7 @@ export class RunService {
       state: run.state,
       createdAt: run.createdAt,
       finishedAt: run.finishedAt,
+      pools: poolIdsOf(run),
       jobs,
     };
   }

@@ -13,6 +13,7 @@ import type { Provider } from './providers/provider.js';
 import { awsProviderFactory } from './providers/aws-placement.js';
 import { ProviderRouter } from './providers/provider-router.js';
 import { RunService } from './run-service.js';
+import { PoolKeeper } from './pool-keeper.js';
 import { openJetStreamStore } from './store/jetstream-store.js';
 import { ensureStreams } from './streams.js';
 import { watchNatsLink } from './nats-link.js';
@@ -148,17 +149,19 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     }),
   );
   const link = watchNatsLink(nc, Date.now, log);
+  const pools = new PoolKeeper(store, provider, { log });
   const coordinator = new Coordinator(nc, names, store, {
     tickMs: 500,
     lostGraceMs: config.heartbeatMs * 5,
     // Two heartbeats missed: not yet lost, but no new work.
     freshAgentMs: config.heartbeatMs * 3,
     log,
-    provider,
+    pools,
     link,
   });
   await coordinator.start();
-  const server = buildServer(new RunService(store, provider), {
+  const runs = new RunService(store, provider, { pools, waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId) });
+  const server = buildServer(runs, {
     token: config.apiToken,
     healthy: () => link.connected,
     logs: jetStreamLogSource(nc, names),

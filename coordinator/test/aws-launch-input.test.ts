@@ -7,6 +7,7 @@ import { instancesOf } from './aws-helpers.js';
 const now = new Date('2026-11-25T10:00:00Z');
 const base = (yaml: string, market: LaunchInput['market'] = 'on-demand'): LaunchInput => ({
   spec: instancesOf(yaml)[0]!,
+  pool: 'demo/0123abcd',
   count: 2,
   market,
   owner: { project: 'demo', runId: 'r-20261125-100000-abcd' },
@@ -35,6 +36,7 @@ describe('RunInstances input', () => {
       { Key: 'katapult:cluster', Value: 'c1' },
       { Key: 'katapult:group', Value: '0' },
       { Key: 'katapult:spec', Value: hash },
+      { Key: 'katapult:pool', Value: 'demo/0123abcd' },
       { Key: 'katapult:market', Value: 'on-demand' },
     ];
     expect(input).toEqual({

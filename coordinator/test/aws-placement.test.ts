@@ -139,7 +139,7 @@ describe('where a run\'s instances come from (placement)', () => {
       // A new coordinator process (new providers, nothing in memory) finds the AWS run's placement in the store
       // and checks its instances on EC2, where DescribeInstances lists the two it launched.
       ec2.on(DescribeInstancesCommand).resolves({
-        Reservations: [{ Instances: ['i-00001', 'i-00002'].map((InstanceId) => ({ InstanceId, Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:spec', Value: tagOf(launched[0]!, 'katapult:spec') }] })) }],
+        Reservations: [{ Instances: ['i-00001', 'i-00002'].map((InstanceId) => ({ InstanceId, Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:pool', Value: tagOf(launched[0]!, 'katapult:pool') }] })) }],
       });
       ec2.resetHistory();
       const restarted = new Coordinator(nc, names, await openJetStreamStore(nc, names, { agentTtlMs: 60_000 }), {

@@ -30,9 +30,9 @@ import {
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { KatapultError } from '@katapult/core';
+import { KatapultError, poolIdOf } from '@katapult/core';
 import { AwsProvider, type AwsProviderOptions } from '../src/providers/aws/aws-provider.js';
-import { instanceSpecHash, runInstancesInput } from '../src/providers/aws/launch-input.js';
+import { runInstancesInput } from '../src/providers/aws/launch-input.js';
 import { ecrPullPolicy, EC2_TRUST_POLICY } from '../src/providers/aws/aws-resources.js';
 import { renderUserData } from '../src/providers/aws/user-data.js';
 import { callOrder, ec2Error, instancesOf } from './aws-helpers.js';
@@ -179,6 +179,7 @@ describe('AWS provider: launch', () => {
       natsUser: 'katapult-agent',
       natsPassword: 'pw',
       cluster: 'c1',
+      pool: poolIdOf(context.project, 'aws', specs[0]!),
       cpus: 2,
       memoryBytes: null,
       stackLabel: 's1',
@@ -188,6 +189,7 @@ describe('AWS provider: launch', () => {
     expect(runInputs()).toEqual([
       runInstancesInput({
         spec: specs[0]!,
+        pool: poolIdOf(context.project, 'aws', specs[0]!),
         count: 2,
         market: 'on-demand',
         owner: context,
@@ -210,13 +212,13 @@ describe('AWS provider: launch', () => {
   it('spot (eco: true): one RunInstances with the market options; instances already running are counted, not relaunched', async () => {
     freshAccount();
     const specs = instancesOf('instances: [{type: t3.large, number: 3, eco: true, max_bid: 0.04, eco_life: 90m}]');
-    const hash = instanceSpecHash(specs[0]!);
+    const pool = poolIdOf(context.project, 'aws', specs[0]!);
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [
         {
           Instances: [
-            { InstanceId: 'i-0live', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:spec', Value: hash }] },
-            { InstanceId: 'i-0other', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:spec', Value: 'another-type' }] },
+            { InstanceId: 'i-0live', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:pool', Value: pool }] },
+            { InstanceId: 'i-0other', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:pool', Value: 'demo/ffffffff' }] },
           ],
         },
       ],
@@ -388,6 +390,20 @@ describe('AWS provider: launch', () => {
       { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
     ]);
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01', 'i-02'] });
+  });
+
+  it("stopPool terminates only that pool's instances and returns their agents", async () => {
+    const [spec] = instancesOf('instances: [{type: t3.large}]');
+    const pool = { id: poolIdOf('demo', 'aws', spec!), spec: spec!, groups: [0] };
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01', Tags: [{ Key: 'katapult:agent', Value: 'aws-0-01' }] }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    expect(await provider().stopPool(pool)).toEqual(['aws-0-01']);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'tag:katapult:cluster', Values: ['c1'] },
+      { Name: 'tag:katapult:pool', Values: [pool.id] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ]);
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01'] });
   });
 
   it('with a credential issuer, each instance is launched alone with its own agent id and NATS user, revoked when it fails or ends', async () => {

@@ -10,6 +10,7 @@ import {
   clusterNames,
   jobReportCodec,
   loadConfig,
+  poolsOf,
   type AgentView,
   type Assignment,
   type CreateRunRequest,
@@ -29,6 +30,8 @@ const spec = loadConfig(
   { defaultCpus: 2 },
 );
 const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base:x' }, files: {} };
+/** The pool of a config's first `instances` entry: where its run's jobs may go. */
+const poolOf = (of: typeof spec) => poolsOf(of)[0]!.id;
 
 const TOKEN = randomBytes(32).toString('hex');
 
@@ -37,6 +40,9 @@ class RecordingProvider implements Provider {
   readonly ensured: number[] = [];
   async ensure(instances: Parameters<Provider['ensure']>[0]) {
     this.ensured.push(instances.reduce((n, i) => n + i.number, 0));
+    return [];
+  }
+  async stopPool() {
     return [];
   }
   async terminateAll() {
@@ -64,7 +70,7 @@ describe('coordinator', () => {
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
     coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line) });
     await coordinator.start();
-    api = buildServer(new RunService(store, provider), { token: TOKEN });
+    api = buildServer(new RunService(store, provider, { waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId) }), { token: TOKEN });
   }
 
   /** A request as the CLI makes it, with the API token. */
@@ -86,11 +92,12 @@ describe('coordinator', () => {
     await nc.close();
   });
 
-  async function registerAgent(agentId: string, cpus: number, running: Assignment[] = []) {
+  async function registerAgent(agentId: string, cpus: number, running: Assignment[] = [], pool: string | null = poolOf(spec)) {
     const kv = await new Kvm(nc).open(names.buckets.agents);
     const now = Date.now();
     const attempts = running.map(({ runId, jobId, attempt }) => ({ runId, jobId, attempt }));
-    await kv.put(agentId, agentRecordCodec.encode({ v: 1, agentId, instanceId: agentId, cpus, startedAt: now, at: now, running: attempts }));
+    const record = { v: 1 as const, agentId, instanceId: agentId, cpus, ...(pool ? { pool } : {}), startedAt: now, at: now, running: attempts };
+    await kv.put(agentId, agentRecordCodec.encode(record));
     return kv;
   }
 
@@ -338,7 +345,7 @@ describe('coordinator', () => {
   it("carries a job's memory and network to its assignment", async () => {
     const limited = loadConfig('instances: [{cpus: 2}]\njobs:\n  - {name: m, run_command: "true", memory: 256m, network: none}\n', 'm.yaml', { defaultCpus: 2 });
     await call({ method: 'POST', url: '/runs', payload: { ...request, spec: limited } });
-    await registerAgent('agent-1', 2);
+    await registerAgent('agent-1', 2, [], poolOf(limited));
     await coordinator.tick();
     const [assignment] = await takeAssignments('agent-1', 1);
     expect([assignment?.jobId, assignment?.memoryBytes, assignment?.network]).toEqual(['m', 256 * 1024 * 1024, 'none']);
@@ -351,10 +358,11 @@ describe('coordinator', () => {
       { defaultCpus: 2 },
     );
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: { ...request, spec: gpuSpec } })).json<{ runId: string }>();
-    await registerAgent('cpu-only', 4);
+    await registerAgent('cpu-only', 4, [], poolOf(gpuSpec));
     const kv = await new Kvm(nc).open(names.buckets.agents);
     const now = Date.now();
-    await kv.put('gpu-1', agentRecordCodec.encode({ v: 1, agentId: 'gpu-1', instanceId: 'i-0abc', instanceType: 'g4dn.xlarge', cpus: 4, gpus: 1, startedAt: now, at: now, running: [] }));
+    const pool = poolOf(gpuSpec);
+    await kv.put('gpu-1', agentRecordCodec.encode({ v: 1, agentId: 'gpu-1', instanceId: 'i-0abc', instanceType: 'g4dn.xlarge', cpus: 4, gpus: 1, pool, startedAt: now, at: now, running: [] }));
     await coordinator.tick();
     const onGpu = await takeAssignments('gpu-1', 3);
     expect(onGpu.map((a) => [a.jobId, a.gpus])).toEqual([['cuda', 1]]);
@@ -365,6 +373,31 @@ describe('coordinator', () => {
     expect(agents.map((a) => [a.agentId, a.instanceType, a.gpus, a.usedGpus, a.usedCpus]).sort()).toEqual([
       ['cpu-only', null, 0, 0, 1],
       ['gpu-1', 'g4dn.xlarge', 1, 1, 1],
+    ]);
+  });
+
+  it("places a run's jobs only on the agents of its own pools, and says why the others wait", async () => {
+    const other = loadConfig('project: other\ninstances: [{cpus: 2}]\njobs:\n  - {name: big, run_command: "true", cpus_req: 2}\n', 'o.yaml', { defaultCpus: 2 });
+    const { runId: demoRun } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const { runId: otherRun } = (await call({ method: 'POST', url: '/runs', payload: { ...request, spec: other, configFile: 'o.yaml' } })).json<{ runId: string }>();
+    // Same spec, other project: another pool. An agent from before pools (no pool) takes nothing.
+    await registerAgent('demo-1', 2, [], poolOf(spec));
+    await registerAgent('nobody-1', 8, [], null);
+    await coordinator.tick();
+    expect((await takeAssignments('demo-1', 3)).map((a) => `${a.runId}/${a.jobId}`)).toEqual([`${demoRun}/b`]);
+    expect(await takeAssignments('nobody-1', 3)).toEqual([]);
+    const waiting = (await run(otherRun)).jobs[0]!;
+    expect([waiting.state, waiting.waiting]).toEqual(['pending', `no agent of pool ${poolOf(other)} is up yet`]);
+    expect((await run(demoRun)).jobs.find((job) => job.id === 'a')?.waiting).toBe(`needs 1 cpu; pool ${poolOf(spec)} has 0 free of 2`);
+    await registerAgent('other-1', 2, [], poolOf(other));
+    await coordinator.tick();
+    expect((await takeAssignments('other-1', 3)).map((a) => `${a.runId}/${a.jobId}`)).toEqual([`${otherRun}/big`]);
+    const placed = (await run(otherRun)).jobs[0]!;
+    expect([placed.agentId, placed.pool]).toEqual(['other-1', poolOf(other)]);
+    expect((await call({ method: 'GET', url: '/agents' })).json<AgentView[]>().map((a) => [a.agentId, a.pool]).sort()).toEqual([
+      ['demo-1', poolOf(spec)],
+      ['nobody-1', null],
+      ['other-1', poolOf(other)],
     ]);
   });
 
@@ -383,7 +416,7 @@ describe('coordinator', () => {
     const [assignment] = await takeAssignments('agent-old', 2);
     expect([assignment?.jobId, assignment?.gpus]).toEqual(['b', 0]);
     expect((await call({ method: 'GET', url: '/agents' })).json<AgentView[]>()).toEqual([
-      expect.objectContaining({ agentId: 'agent-old', instanceType: null, gpus: 0, usedGpus: 0, usedCpus: 2 }),
+      expect.objectContaining({ agentId: 'agent-old', instanceType: null, pool: poolOf(spec), gpus: 0, usedGpus: 0, usedCpus: 2 }),
     ]);
     expect((await run(runId)).jobs.map((job) => job.state).sort()).toEqual(['assigned', 'pending']);
   });

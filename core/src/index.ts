@@ -16,6 +16,8 @@ export * from './model/cost.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export * from './lifecycle/job.js';
 export * from './scheduler/plan.js';
+export * from './scheduler/pool-sizing.js';
+export * from './model/pools.js';
 export * from './protocol/subjects.js';
 export * from './protocol/messages.js';
 export * from './protocol/api.js';

@@ -97,6 +97,17 @@ jobs:
     expect(() => load(`${aws}instances: [{type: c5.4xlarge, cpus: 8}]\njobs:\n  - {run_command: "true", cpus_req: 16}\n`)).toThrow('jobs[0].cpus_req: 16 exceeds the largest instance (8 cpus)');
   });
 
+  it("refuses a local instance with more cpus than this machine's Docker gives a container, naming the field and the limit", () => {
+    const text = 'instances:\n  - cpus: 3\njobs:\n  - run_command: x\n';
+    expect(() => loadConfig(text, 'k.yaml', { defaultCpus: 2, localCpuLimit: 2 })).toThrow(
+      "k.yaml:2:5 instances[0].cpus: 3 exceeds the 2 cpus this machine's Docker can give a container (local provider)",
+    );
+    expect(loadConfig(text.replace('cpus: 3', 'cpus: 2'), 'k.yaml', { defaultCpus: 2, localCpuLimit: 2 }).instances[0]!.cpus).toBe(2);
+    // On AWS the instance is an EC2 machine, not a container here.
+    const aws = 'provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances:\n  - {type: c5.xlarge, cpus: 4}\njobs:\n  - run_command: x\n';
+    expect(loadConfig(aws, 'k.yaml', { defaultCpus: 2, localCpuLimit: 2 }).instances[0]!.cpus).toBe(4);
+  });
+
   it('loads the shipped example', () => {
     const text = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'hello', 'katapult.yaml'), 'utf8');
     const spec = load(text, 'examples/hello/katapult.yaml');

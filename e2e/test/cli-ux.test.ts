@@ -29,7 +29,7 @@ describe('logs of a whole run, init and doctor', () => {
 
   const config = async (name: string, jobs: string[]) => {
     const file = join(project, `${name}.yaml`);
-    await writeFile(file, [`project: ${name}`, 'instances: [{ number: 1, cpus: 3 }]', 'jobs:', ...jobs, ''].join('\n'));
+    await writeFile(file, [`project: ${name}`, 'instances: [{ number: 1, cpus: 2 }]', 'jobs:', ...jobs, ''].join('\n'));
     return file;
   };
 

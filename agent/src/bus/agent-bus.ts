@@ -48,6 +48,7 @@ export interface AgentIdentity {
   cpus: number;
   gpus: number;
   instanceType?: string;
+  pool?: string;
   log: (line: string) => void;
 }
 
@@ -83,6 +84,7 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
         cpus: identity.cpus,
         gpus: identity.gpus,
         ...(identity.instanceType ? { instanceType: identity.instanceType } : {}),
+        ...(identity.pool ? { pool: identity.pool } : {}),
         startedAt,
         at: Date.now(),
         running: running.map(({ runId, jobId, attempt }) => ({ runId, jobId, attempt })),

@@ -11,5 +11,6 @@ export function readConfigFile(file: string): RunSpec {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new KatapultError('KP_CONFIG_NOT_FOUND', `${file}: ${reason}`, { exitCode: ExitCode.badInput });
   }
-  return loadConfig(text, file, { defaultCpus: cpus().length });
+    // Docker refuses a container more cpus than the machine has, so a local instance cannot offer more.
+  return loadConfig(text, file, { defaultCpus: cpus().length, localCpuLimit: cpus().length });
 }

@@ -53,7 +53,8 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
     if ((options.until ?? runOver)(run)) return run;
     const quiet = Date.now() - lastLineAt > QUIET_SUMMARY_MS;
     if (!sawAgent || quiet) {
-      const agents = await client.listAgents();
+      // Only the run's own pools serve it; other projects' agents on the stack are not its instances.
+      const agents = (await client.listAgents()).filter((agent) => !run.pools || (agent.pool !== null && run.pools.includes(agent.pool)));
       sawAgent ||= agents.length > 0;
       if (quiet) say(summarizeRun(run, agents, options.cost?.(run)));
       if (!sawAgent && Date.now() - started > bootTimeout) {

@@ -17,12 +17,21 @@ export function renderRun(run: RunView, now = Date.now()): string {
     job.id,
     job.envName,
     job.agentId ?? '-',
+    job.pool ?? '-',
     job.state,
     String(job.attempt),
     job.exitCode === null ? '-' : String(job.exitCode),
     formatDuration(jobDuration(job, now)),
   ]);
-  return `${header}\n${renderTable(['JOB', 'ENV', 'AGENT', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows)}`;
+  const waiting = waitingReasons(run).map(([reason, n]) => `${n} pending: ${reason}`);
+  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...waiting].join('\n');
+}
+
+/** Why pending jobs wait, most common first, with how many wait for each reason. */
+export function waitingReasons(run: RunView): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const job of run.jobs) if (job.state === 'pending' && job.waiting) counts.set(job.waiting, (counts.get(job.waiting) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]);
 }
 
 /**
@@ -40,7 +49,9 @@ export function summarizeRun(
   const gpus = sum((agent) => agent.gpus);
   const busy = `${sum((agent) => agent.usedCpus)}/${sum((agent) => agent.cpus)} cpus${gpus > 0 ? `, ${sum((agent) => agent.usedGpus)}/${gpus} gpus` : ''} busy`;
   const instances = agents.length === 0 ? 'no instance up yet' : `${agents.length} instance${agents.length === 1 ? '' : 's'} up, ${busy}`;
-  return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}${cost ? ` · ${formatCost(cost)}` : ''}`;
+  const why = waitingReasons(run)[0];
+  const waiting = why ? ` · ${why[1]} pending: ${why[0]}` : '';
+  return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}${waiting}${cost ? ` · ${formatCost(cost)}` : ''}`;
 }
 
 /** One line per job whose state changed since the previous view; the live progress of `launch`. */

@@ -38,7 +38,12 @@ export interface ServerOptions {
 export function buildServer(runs: RunService, options: ServerOptions): FastifyInstance {
   const token = requireApiToken(options.token);
   // Fastify types an HTTPS instance apart from an HTTP one; its routes and hooks are the same.
-  const app = (options.https ? (Fastify({ logger: false, https: options.https }) as unknown as FastifyInstance) : Fastify({ logger: false })).withTypeProvider<TypeBoxTypeProvider>();
+  // Fastify's Ajv coerces by default: a null would become 0 or "" (a disk of size 0, a spot price of 0). Bodies are
+  // taken as sent; a wrong type is a 400 naming the field.
+  const ajv = { customOptions: { coerceTypes: false as const } };
+  const app = (
+    options.https ? (Fastify({ logger: false, ajv, https: options.https }) as unknown as FastifyInstance) : Fastify({ logger: false, ajv })
+  ).withTypeProvider<TypeBoxTypeProvider>();
 
   // onRequest runs before the body is read or validated, and for unknown routes too.
   app.addHook('onRequest', async (request, reply) => {

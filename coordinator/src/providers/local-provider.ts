@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import type { InstanceSpec } from '@katapult/core';
-import type { Provider } from './provider.js';
+import { poolIdOf, type InstanceSpec, type Pool } from '@katapult/core';
+import type { EnsureContext, Provider } from './provider.js';
 import type { AgentCredentialIssuer } from '../nats-users.js';
 
 export interface LocalProviderOptions {
@@ -23,12 +23,14 @@ const STACK = 'katapult.stack';
 const ROLE = 'katapult.role';
 const AGENT = 'katapult.agent';
 const SLOT = 'katapult.slot';
+const POOL = 'katapult.pool';
 
 /**
  * The local default: each "instance" is an agent container on this machine's Docker, with host networking so
- * it reaches NATS on 127.0.0.1. Instances fill slots numbered across the config's `instances` entries; a
- * container that died is replaced by a new agent with a new id (`local-<slot>-<suffix>`), as a replaced cloud
- * instance would have, so the jobs of the one that died are seen as lost and requeued, never confused with it.
+ * it reaches NATS on 127.0.0.1. Each pool (poolIdOf: a project's `instances` entry) has its own slots 0..number-1,
+ * labelled with the pool; a container that died is replaced by a new agent with a new id
+ * (`local-<pool hash>-<slot>-<suffix>`), as a replaced cloud instance would have, so the jobs of the one that
+ * died are seen as lost and requeued, never confused with it.
  */
 export class LocalProvider implements Provider {
   readonly name = 'local';
@@ -41,8 +43,12 @@ export class LocalProvider implements Provider {
   ) {}
 
   /** One call at a time: a submission and the coordinator's check may ask at once, and a slot gets one agent. */
-  ensure(instances: readonly InstanceSpec[]): Promise<string[]> {
-    return this.serialized(() => this.ensureNow(instances));
+  ensure(instances: readonly InstanceSpec[], context: EnsureContext): Promise<string[]> {
+    return this.serialized(() => this.ensureNow(instances, context.project));
+  }
+
+  stopPool(pool: Pool): Promise<string[]> {
+    return this.serialized(() => this.terminateNow(pool.id));
   }
 
   terminateAll(): Promise<string[]> {
@@ -55,27 +61,29 @@ export class LocalProvider implements Provider {
     return next;
   }
 
-  private async ensureNow(instances: readonly InstanceSpec[]): Promise<string[]> {
-    const existing = await this.agentContainers();
-    const wanted = instances.flatMap((spec) => Array.from({ length: spec.number }, () => spec));
+  private async ensureNow(instances: readonly InstanceSpec[], project: string): Promise<string[]> {
     const ids: string[] = [];
-    for (const [slot, spec] of wanted.entries()) {
-      const found = existing.find((container) => container.Labels[SLOT] === String(slot));
-      if (found?.State === 'running') {
-        ids.push(found.Labels[AGENT] ?? found.Id);
-        continue;
+    for (const spec of instances) {
+      const pool = poolIdOf(project, 'local', spec);
+      const existing = await this.agentContainers(pool);
+      for (let slot = 0; slot < spec.number; slot++) {
+        const found = existing.find((container) => container.Labels[SLOT] === String(slot));
+        if (found?.State === 'running') {
+          ids.push(found.Labels[AGENT] ?? found.Id);
+          continue;
+        }
+        if (found) await this.removeInstance(found);
+        const agentId = `local-${poolHash(pool)}-${slot}-${randomBytes(2).toString('hex')}`;
+        await this.startAgent(pool, slot, agentId, spec);
+        ids.push(agentId);
       }
-      if (found) await this.removeInstance(found);
-      const agentId = `local-${slot}-${randomBytes(2).toString('hex')}`;
-      await this.startAgent(slot, agentId, spec);
-      ids.push(agentId);
     }
     return ids;
   }
 
-  private async terminateNow(): Promise<string[]> {
+  private async terminateNow(pool?: string): Promise<string[]> {
     const removed: string[] = [];
-    for (const container of await this.agentContainers()) {
+    for (const container of await this.agentContainers(pool)) {
       await this.removeInstance(container);
       removed.push(container.Labels[AGENT] ?? container.Id);
     }
@@ -92,18 +100,19 @@ export class LocalProvider implements Provider {
     if (agentId) this.options.credentials?.revoke(agentId);
   }
 
-  private async agentContainers(): Promise<Docker.ContainerInfo[]> {
+  /** The stack's agent containers, or one pool's. */
+  private async agentContainers(pool?: string): Promise<Docker.ContainerInfo[]> {
     return this.docker.listContainers({
       all: true,
-      filters: { label: [`${STACK}=${this.options.stackLabel}`, `${ROLE}=agent`] },
+      filters: { label: [`${STACK}=${this.options.stackLabel}`, `${ROLE}=agent`, ...(pool ? [`${POOL}=${pool}`] : [])] },
     });
   }
 
-  private async startAgent(slot: number, agentId: string, spec: InstanceSpec): Promise<void> {
+  private async startAgent(pool: string, slot: number, agentId: string, spec: InstanceSpec): Promise<void> {
     const { options } = this;
     const nats = options.credentials?.issue(agentId);
     const container = await this.docker.createContainer({
-      name: `kp-${options.stackLabel}-local-${slot}`,
+      name: `kp-${options.stackLabel}-${poolHash(pool)}-${slot}`,
       Image: options.agentImage,
       Env: [
         `KATAPULT_NATS_URL=${options.natsUrl}`,
@@ -112,6 +121,7 @@ export class LocalProvider implements Provider {
         `KATAPULT_CLUSTER=${options.cluster}`,
         `KATAPULT_AGENT_ID=${agentId}`,
         `KATAPULT_INSTANCE_ID=${agentId}`,
+        `KATAPULT_POOL=${pool}`,
         `KATAPULT_CPUS=${spec.cpus}`,
         // The config's word, as for cpus: jobs get these GPUs only if this machine's Docker has the NVIDIA runtime.
         `KATAPULT_GPUS=${spec.gpus ?? 0}`,
@@ -120,7 +130,7 @@ export class LocalProvider implements Provider {
         `KATAPULT_STACK_LABEL=${options.stackLabel}`,
         `KATAPULT_HEARTBEAT_MS=${options.heartbeatMs}`,
       ],
-      Labels: { [STACK]: options.stackLabel, [ROLE]: 'agent', [AGENT]: agentId, [SLOT]: String(slot) },
+      Labels: { [STACK]: options.stackLabel, [ROLE]: 'agent', [AGENT]: agentId, [POOL]: pool, [SLOT]: String(slot) },
       HostConfig: {
         NetworkMode: 'host',
         Binds: [`${options.dockerSocket}:/var/run/docker.sock`],
@@ -129,4 +139,9 @@ export class LocalProvider implements Provider {
     });
     await container.start();
   }
+}
+
+/** The hash part of a pool id (`<project>/<hash>`): what names its containers, as a project name may be long. */
+function poolHash(pool: string): string {
+  return pool.slice(pool.lastIndexOf('/') + 1);
 }

@@ -20,6 +20,10 @@ export class NoLocalProvider implements Provider {
     throw noLocalError();
   }
 
+  async stopPool(): Promise<string[]> {
+    return [];
+  }
+
   async terminateAll(): Promise<string[]> {
     return [];
   }

@@ -1,4 +1,4 @@
-import type { InstanceSpec } from '@katapult/core';
+import type { InstanceSpec, Pool } from '@katapult/core';
 import type { EnsureContext, Provider, RunPlacement } from './provider.js';
 
 /** Makes the AWS provider for one placement (its profile, region, agent image and NATS address). */
@@ -18,8 +18,12 @@ export class ProviderRouter implements Provider {
     private readonly makeAws: AwsProviderFactory,
   ) {}
 
-  async ensure(instances: readonly InstanceSpec[], context?: EnsureContext): Promise<string[]> {
-    return this.pick(instances, context?.placement).ensure(instances, context);
+  async ensure(instances: readonly InstanceSpec[], context: EnsureContext): Promise<string[]> {
+    return this.pick(instances, context.placement).ensure(instances, context);
+  }
+
+  async stopPool(pool: Pool, context: EnsureContext): Promise<string[]> {
+    return this.pick([pool.spec], context.placement).stopPool(pool, context);
   }
 
   check(placement: RunPlacement): void {

@@ -1,4 +1,4 @@
-import type { InstanceSpec, ProviderName } from '@katapult/core';
+import type { InstanceSpec, Pool, ProviderName } from '@katapult/core';
 
 /** Where a run's instances come from and how they reach back: kept with the run, so a restarted coordinator knows. */
 export interface RunPlacement {
@@ -27,8 +27,13 @@ export function ensureContextOf(run: { id: string; project: string; placement?: 
 /** Where agents come from. The coordinator asks for instances; the provider makes sure they exist. */
 export interface Provider {
   readonly name: string;
-  /** Starts whatever instances are missing for these specs; leaves running ones alone. Returns agent ids. */
-  ensure(instances: readonly InstanceSpec[], context?: EnsureContext): Promise<string[]>;
+  /**
+   * Starts whatever instances are missing for these specs, each one pool (poolIdOf of the context's project) of
+   * `number` instances; leaves running ones alone. Returns agent ids.
+   */
+  ensure(instances: readonly InstanceSpec[], context: EnsureContext): Promise<string[]>;
+  /** Stops and removes the instances of one pool (of the context's run); returns the agent ids that were stopped. */
+  stopPool(pool: Pool, context: EnsureContext): Promise<string[]>;
   /** Throws when this provider can never serve the placement, so a run is refused before anything of it is stored. */
   check?(placement: RunPlacement): void;
   /** Stops and removes every instance this provider started. */

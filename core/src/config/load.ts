@@ -15,7 +15,7 @@ export function loadConfig(text: string, file: string, options: NormalizeOptions
   const shapeIssues = schemaIssues(ConfigSchema, parsed);
   if (shapeIssues.length > 0) throw new ConfigError(file, sortIssues(shapeIssues));
   const raw = parsed.value as RawConfig;
-  const ruleIssues = crossFieldIssues(raw, parsed, options.defaultCpus);
+  const ruleIssues = crossFieldIssues(raw, parsed, options);
   if (ruleIssues.length > 0) throw new ConfigError(file, sortIssues(ruleIssues));
   return normalizeConfig(raw, options);
 }

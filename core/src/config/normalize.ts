@@ -15,6 +15,8 @@ import {
 export interface NormalizeOptions {
   /** CPUs of an instance whose `cpus` is not given (for the local provider: this machine's cores). */
   defaultCpus: number;
+  /** The most cpus this machine's Docker gives one container: a local instance may not offer more. Unset: not checked. */
+  localCpuLimit?: number;
 }
 
 /** Applies the original tool's defaults and expands `repeat`; assumes the raw config passed the schema. */

@@ -7,9 +7,11 @@ import { normalizeRelative, splitRunScript } from '../model/job-files.js';
 import { formatMemory, parseMemory } from '../model/memory.js';
 import { parseDuration } from '../model/duration.js';
 import { formatGpus, instanceGpus } from '../model/gpus.js';
+import type { NormalizeOptions } from './normalize.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
-export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCpus: number): ConfigIssue[] {
+export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: NormalizeOptions): ConfigIssue[] {
+  const { defaultCpus, localCpuLimit } = options;
   const issues: ConfigIssue[] = [];
   const add = (path: FieldPath, message: string) =>
     issues.push({ path: formatPath(path), message, ...parsed.locate(path) });
@@ -38,6 +40,9 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
   // A job can only be too big for the instances when every one of them says how much memory it has.
   const largestMemory = instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...(instanceMemory as number[])) : null;
   (raw.instances ?? []).forEach((instance, i) => {
+    if (raw.provider !== 'aws' && localCpuLimit !== undefined && typeof instance.cpus === 'number' && instance.cpus > localCpuLimit) {
+      add(['instances', i, 'cpus'], `${instance.cpus} exceeds the ${localCpuLimit} cpus this machine's Docker can give a container (local provider)`);
+    }
     if (instance.eco_life === null || instance.eco_life === undefined) return;
     const life = parseDuration(instance.eco_life);
     if (!life.ok) add(['instances', i, 'eco_life'], life.problem);
@@ -72,6 +77,22 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, defaultCp
     const memory = memoryOf(['jobs', i, 'memory'], job.memory);
     if (typeof memory === 'number' && largestMemory !== null && memory > largestMemory) {
       add(['jobs', i, 'memory'], `${formatMemory(memory)} exceeds the largest instance's memory (${formatMemory(largestMemory)})`);
+    }
+    // Each need may fit some instance while no one instance (pool) holds them all: the job would wait forever.
+    const cpusReq = job.cpus_req ?? 1;
+    const gpusReq = job.gpus_req ?? 0;
+    const fitsOne = (instance: (typeof instances)[number], index: number) => {
+      const bytes = instanceMemory[index];
+      return (
+        (!cpusKnown || cpusReq <= (instance.cpus ?? defaultCpus)) &&
+        gpusReq <= instanceGpus(instance) &&
+        (typeof memory !== 'number' || typeof bytes !== 'number' || memory <= bytes)
+      );
+    };
+    const eachFitsSome = (!cpusKnown || cpusReq <= largestInstance) && gpusReq <= mostGpus && !(typeof memory === 'number' && largestMemory !== null && memory > largestMemory);
+    if (eachFitsSome && !instances.some(fitsOne)) {
+      const needs = [`${cpusReq} cpus`, ...(gpusReq > 0 ? [formatGpus(gpusReq)] : []), ...(typeof memory === 'number' ? [formatMemory(memory)] : [])];
+      add(['jobs', i], `needs ${needs.join(' and ')} on one instance, and no instances entry has them all`);
     }
     const name = job.name ?? `job-${i + 1}`;
     if (jobNames.has(name)) add(['jobs', i, 'name'], `"${name}" is already the name of jobs[${jobNames.get(name)}]`);

@@ -45,6 +45,8 @@ export interface JobRecord {
   state: JobState;
   attempt: number;
   agentId: string | null;
+  /** The pool of the agent it was last given to; absent on records stored before pools. */
+  pool?: string | null;
   exitCode: number | null;
   reason: TerminationReason | null;
   message: string | null;
@@ -55,7 +57,7 @@ export interface JobRecord {
 }
 
 export type JobEvent =
-  | { type: 'assign'; agentId: string }
+  | { type: 'assign'; agentId: string; pool?: string }
   | { type: 'pulling'; attempt: number }
   | { type: 'running'; attempt: number }
   | { type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs }
@@ -80,7 +82,7 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
   switch (event.type) {
     case 'assign':
       if (job.state !== 'pending') return unchanged(`cannot assign a job that is ${job.state}`);
-      return next({ state: 'assigned', agentId: event.agentId, assignedAt: now });
+      return next({ state: 'assigned', agentId: event.agentId, pool: event.pool ?? null, assignedAt: now });
     case 'pulling':
       if (job.state !== 'assigned') return unchanged(`cannot pull for a job that is ${job.state}`);
       return next({ state: 'pulling' });

@@ -48,9 +48,13 @@ export const JobViewSchema = Type.Object({
   ]),
   attempt: Type.Integer(),
   agentId: nullableString,
+  /** The pool of the agent it last ran on (`<project>/<hash>`). */
+  pool: Type.Optional(nullableString),
   exitCode: Type.Union([Type.Integer(), Type.Null()]),
   reason: nullableString,
   message: nullableString,
+  /** Why a pending job is not placed yet, as the scheduler last saw it (`needs 2 cpus; pool p/1a2b3c4d has 0 free of 2`). */
+  waiting: Type.Optional(nullableString),
   outputFiles: Type.Array(Type.String()),
   outputs: Type.Union([JobOutputsSchema, Type.Null()]),
   createdAt: Type.Number(),
@@ -66,6 +70,8 @@ export const RunViewSchema = Type.Object({
   state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('aborted')]),
   createdAt: Type.Number(),
   finishedAt: nullableNumber,
+  /** The pools its jobs are placed on, one per distinct `instances` entry (`<project>/<hash>`). */
+  pools: Type.Optional(Type.Array(Type.String())),
   jobs: Type.Array(JobViewSchema),
 });
 export type RunView = Static<typeof RunViewSchema>;
@@ -75,6 +81,8 @@ export const AgentViewSchema = Type.Object({
   instanceId: Type.String(),
   /** The cloud's instance type; null for local agents. */
   instanceType: nullableString,
+  /** The pool the agent serves (`<project>/<hash>`); null for an agent from before pools. */
+  pool: nullableString,
   cpus: Type.Integer(),
   usedCpus: Type.Integer(),
   gpus: Type.Integer(),

@@ -2,6 +2,7 @@ import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { NamePattern } from '../config/schema.js';
 import { JobNetworkSchema } from '../model/run-spec.js';
+import { POOL_ID_PATTERN } from '../model/pools.js';
 
 /**
  * Every message on NATS has a schema and a version `v`. Messages about a job carry (runId, jobId, attempt),
@@ -95,6 +96,8 @@ export const AgentRecordSchema = Type.Object({
   instanceType: Type.Optional(
     Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 64, description: 'an instance type of letters, digits, ".", "-" and "_"' }),
   ),
+  /** The pool the agent was started for (`<project>/<hash>`); only that pool's runs place jobs on it. Absent on agents from before pools: they get no work. */
+  pool: Type.Optional(Type.String({ pattern: POOL_ID_PATTERN, maxLength: 96, description: 'a pool id, <project>/<8 hex digits>' })),
   startedAt: Type.Number(),
   at: Type.Number(),
   /** The jobs this agent runs now, so the coordinator can tell which ones an agent it lost was running. */

@@ -9,6 +9,8 @@ export interface PendingJob {
   cpusReq: number;
   /** GPUs the job needs; absent: none. */
   gpusReq?: number;
+  /** The pools of the job's run: it goes only to an agent of one of them. Absent: any agent. */
+  pools?: readonly string[];
 }
 
 export interface AgentCapacity {
@@ -18,6 +20,8 @@ export interface AgentCapacity {
   /** GPUs the agent offers; absent: none. */
   gpus?: number;
   usedGpus?: number;
+  /** The pool the agent belongs to; an agent without one takes only jobs that name no pool. */
+  pool?: string;
 }
 
 export interface Placement {
@@ -56,12 +60,14 @@ export function planAssignments(pending: readonly PendingJob[], agents: readonly
 
   for (const job of order) {
     const gpusReq = job.gpusReq ?? 0;
-    const fits = agents.filter((agent) => {
+    const eligible = job.pools ? agents.filter((agent) => agent.pool !== undefined && job.pools!.includes(agent.pool)) : agents;
+    const fits = eligible.filter((agent) => {
       const room = free.get(agent.id)!;
       return room.cpus >= job.cpusReq && room.gpus >= gpusReq;
     });
     if (fits.length === 0) {
-      plan.waiting.push({ jobKey: job.key, reason: whyWaiting(job.cpusReq, gpusReq, agents, free) });
+      const reason = job.pools ? whyWaitingInPools(job.cpusReq, gpusReq, job.pools, eligible, free) : whyWaiting(job.cpusReq, gpusReq, agents, free);
+      plan.waiting.push({ jobKey: job.key, reason });
       continue;
     }
     const chosen = options.policy === 'multi_knapsack' ? bestFit(fits, free, busy) : pick(fits, options.random ?? Math.random);
@@ -84,6 +90,31 @@ function whyWaiting(cpusReq: number, gpusReq: number, agents: readonly AgentCapa
   if (big.length === 0) return `needs ${cpusReq} cpus and ${gpusReq} gpus on one agent; none has both`;
   if (big.some((agent) => free.get(agent.id)!.gpus >= gpusReq)) return 'waiting for free cpus';
   return 'waiting for free gpus';
+}
+
+/** Why a job of a run with pools waits, in terms of those pools: `needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2`. */
+function whyWaitingInPools(cpusReq: number, gpusReq: number, pools: readonly string[], eligible: readonly AgentCapacity[], free: Map<string, Free>): string {
+  const named = pools.length === 1 ? `pool ${pools[0]}` : `pools ${pools.join(', ')}`;
+  if (eligible.length === 0) return `no agent of ${named} is up yet`;
+  const largest = Math.max(...eligible.map((agent) => agent.cpus));
+  if (cpusReq > largest) return `needs ${count(cpusReq, 'cpu')}; the largest agent of ${named} has ${largest}`;
+  const gpuShort = gpusReq > 0 && !eligible.some((agent) => agent.cpus >= cpusReq && free.get(agent.id)!.gpus >= gpusReq);
+  const need = gpusReq > 0 ? `${count(cpusReq, 'cpu')} and ${count(gpusReq, 'gpu')}` : count(cpusReq, 'cpu');
+  const room = pools
+    .map((pool) => {
+      const mine = eligible.filter((agent) => agent.pool === pool);
+      if (mine.length === 0) return `pool ${pool} has no agent up`;
+      const sum = (count: (agent: AgentCapacity) => number) => mine.reduce((total, agent) => total + count(agent), 0);
+      return gpuShort
+        ? `pool ${pool} has ${sum((agent) => free.get(agent.id)!.gpus)} free of ${sum((agent) => agent.gpus ?? 0)} gpus`
+        : `pool ${pool} has ${sum((agent) => free.get(agent.id)!.cpus)} free of ${sum((agent) => agent.cpus)}`;
+    })
+    .join(', ');
+  return `needs ${need}; ${room}`;
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 /**

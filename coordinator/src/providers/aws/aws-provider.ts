@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { DEFAULT_PROJECT, ExitCode, KatapultError, type InstanceSpec } from '@katapult/core';
+import { DEFAULT_PROJECT, ExitCode, KatapultError, poolIdOf, type InstanceSpec, type Pool } from '@katapult/core';
 import type { EnsureContext, Provider } from '../provider.js';
 import { awsCall, errorName, isSpotUnavailable, toKatapultError } from './aws-errors.js';
 import {
@@ -14,7 +14,7 @@ import {
   type InstanceTypeInfo,
   type ResolvedImage,
 } from './aws-resources.js';
-import { DEFAULT_INSTANCE_TYPE, instanceLayout, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
+import { DEFAULT_INSTANCE_TYPE, instanceLayout, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
 import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
 import { renderUserData } from './user-data.js';
 import type { AgentCredentialIssuer } from '../../nats-users.js';
@@ -75,8 +75,8 @@ interface ProjectResources {
 
 interface LiveInstance {
   id: string;
-  group: string | undefined;
-  spec: string | undefined;
+  /** Its pool (`katapult:pool`): instances of another pool of the project are never counted as this one's. */
+  pool: string | undefined;
   agent?: string | undefined;
 }
 
@@ -109,19 +109,33 @@ export class AwsProvider implements Provider {
     return this.serialized(() => this.ensureNow(instances, context));
   }
 
+  /** Terminates one pool's instances (auto_stop); the project's other pools and resources stay. */
+  stopPool(pool: Pool): Promise<string[]> {
+    return this.serialized(() => this.terminate([tagFilter(TAG.pool, pool.id)], (id) => this.launched.get(id)?.pool === pool.id));
+  }
+
   terminateAll(): Promise<string[]> {
-    return this.serialized(async () => {
-      const instances = await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopping', 'stopped'] }]);
+    return this.serialized(() => this.terminate([], () => true));
+  }
+
+  /** Terminates the cluster's instances that match these filters (and forgets the launched ones `forget` picks); does not wait. */
+  private async terminate(filters: Filter[], forget: (id: string) => boolean): Promise<string[]> {
+    {
+      const instances = await this.describe([
+        tagFilter(TAG.cluster, this.options.cluster),
+        ...filters,
+        { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopping', 'stopped'] },
+      ]);
       const ids = instances.map((instance) => instance.id);
       for (let i = 0; i < ids.length; i += 500) {
         const batch = ids.slice(i, i + 500);
         await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () => this.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: batch })));
       }
-      this.launched.clear();
+      for (const id of [...this.launched.keys()]) if (forget(id)) this.launched.delete(id);
       for (const instance of instances) if (instance.agent) this.options.credentials?.revoke(instance.agent);
       if (ids.length > 0) this.log(`terminated ${ids.join(', ')}`);
-      return ids;
-    });
+      return instances.map((instance) => instance.agent ?? instance.id);
+    }
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -137,12 +151,12 @@ export class AwsProvider implements Provider {
     const live = await this.liveInstances(owner.project);
     const ids: string[] = [];
     for (const spec of instances) {
-      const hash = instanceSpecHash(spec);
-      const mine = live.filter((instance) => instance.group === String(spec.group) && instance.spec === hash);
+      const pool = poolIdOf(owner.project, 'aws', spec);
+      const mine = live.filter((instance) => instance.pool === pool);
       ids.push(...mine.map((instance) => instance.id));
       const layout = instanceLayout(spec, (await this.typeInfo(spec.type ?? DEFAULT_INSTANCE_TYPE)).vcpus);
       const missing = layout.count - mine.length;
-      if (missing > 0) ids.push(...(await this.launch(spec, layout.cpusEach, missing, owner, resources)));
+      if (missing > 0) ids.push(...(await this.launch(spec, pool, layout.cpusEach, missing, owner, resources)));
     }
     return ids;
   }
@@ -203,7 +217,7 @@ export class AwsProvider implements Provider {
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {
           if (!instance.InstanceId) continue;
-          found.push({ id: instance.InstanceId, group: tagValue(instance.Tags, TAG.group), spec: tagValue(instance.Tags, TAG.spec), agent: tagValue(instance.Tags, TAG.agent) });
+          found.push({ id: instance.InstanceId, pool: tagValue(instance.Tags, TAG.pool), agent: tagValue(instance.Tags, TAG.agent) });
         }
       }
       token = page.NextToken;
@@ -211,15 +225,15 @@ export class AwsProvider implements Provider {
     return found;
   }
 
-  private async launch(spec: InstanceSpec, cpus: number, count: number, owner: Owner, resources: ProjectResources): Promise<string[]> {
+  private async launch(spec: InstanceSpec, pool: string, cpus: number, count: number, owner: Owner, resources: ProjectResources): Promise<string[]> {
     const issuer = this.options.credentials;
-    if (!issuer) return this.launchMarket(spec, cpus, count, owner, resources, undefined);
+    if (!issuer) return this.launchMarket(spec, pool, cpus, count, owner, resources, undefined);
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const agentId = `aws-${spec.group}-${randomBytes(4).toString('hex')}`;
       const nats = issuer.issue(agentId);
       try {
-        ids.push(...(await this.launchMarket(spec, cpus, 1, owner, resources, { id: agentId, user: nats.user, pass: nats.pass })));
+        ids.push(...(await this.launchMarket(spec, pool, cpus, 1, owner, resources, { id: agentId, user: nats.user, pass: nats.pass })));
       } catch (error) {
         issuer.revoke(agentId);
         throw error;
@@ -231,6 +245,7 @@ export class AwsProvider implements Provider {
   /** One RunInstances for `count` instances: spot when `eco`, on-demand when spot cannot be had and `eco_fallback` allows it. */
   private async launchMarket(
     spec: InstanceSpec,
+    pool: string,
     /** What each agent offers: the layout's, not always the config's `cpus`. */
     cpus: number,
     count: number,
@@ -249,6 +264,7 @@ export class AwsProvider implements Provider {
       natsCa: agent.natsCa,
       natsTlsName: agent.natsTlsName,
       agentId: agentUser?.id,
+      pool,
       cluster,
       cpus,
       memoryBytes: spec.memoryBytes,
@@ -259,6 +275,7 @@ export class AwsProvider implements Provider {
     });
     const input = (market: Market): LaunchInput => ({
       spec,
+      pool,
       count,
       market,
       owner,
@@ -295,7 +312,7 @@ export class AwsProvider implements Provider {
         const started = await this.clients.ec2.send(new RunInstancesCommand(runInstancesInput(attempt === 1 ? input : { ...input, clientToken: this.newToken() })));
         const ids = (started.Instances ?? []).map((instance) => instance.InstanceId).filter((id): id is string => Boolean(id));
         const at = this.now();
-        for (const id of ids) this.launched.set(id, { id, group: String(input.spec.group), spec: instanceSpecHash(input.spec), project: input.owner.project, at });
+        for (const id of ids) this.launched.set(id, { id, pool: input.pool, project: input.owner.project, at });
         this.log(`instances[${input.spec.group}]: launched ${input.market} ${ids.join(', ')}`);
         return ids;
       } catch (error) {

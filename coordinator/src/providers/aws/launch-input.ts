@@ -11,6 +11,8 @@ export type Market = 'spot' | 'on-demand';
 /** Everything one RunInstances call needs, resolved: the config's entry, where to launch, and the boot script. */
 export interface LaunchInput {
   spec: InstanceSpec;
+  /** The pool the instances are launched for (poolIdOf), tagged `katapult:pool`. */
+  pool: string;
   /** How many instances of the entry are missing: at most this many are launched, at least one. */
   count: number;
   market: Market;
@@ -83,13 +85,14 @@ export function formatPrice(dollarsPerHour: number): string {
   return dollarsPerHour.toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
 }
 
-export function instanceTags(input: Pick<LaunchInput, 'spec' | 'owner' | 'cluster' | 'market' | 'now' | 'agentId'>): Record<string, string> {
+export function instanceTags(input: Pick<LaunchInput, 'spec' | 'pool' | 'owner' | 'cluster' | 'market' | 'now' | 'agentId'>): Record<string, string> {
   const life = lifetimeSeconds(input.spec);
   return ownerTags(input.owner, {
     Name: `${resourceName(input.owner.project)}-${input.spec.group}`,
     [TAG.cluster]: input.cluster,
     [TAG.group]: String(input.spec.group),
     [TAG.spec]: instanceSpecHash(input.spec),
+    [TAG.pool]: input.pool,
     [TAG.market]: input.market,
     ...(input.agentId ? { [TAG.agent]: input.agentId } : {}),
     ...(life ? { [TAG.expires]: new Date(input.now.getTime() + life * 1000).toISOString() } : {}),

@@ -15,6 +15,8 @@ export const TAG = {
   group: 'katapult:group',
   /** Hash of that entry's AWS settings: an instance launched for another type or disk is not counted as one of it. */
   spec: 'katapult:spec',
+  /** The pool (`<project>/<hash>`, poolIdOf) the instance belongs to: what `ensure` counts and auto_stop terminates. */
+  pool: 'katapult:pool',
   /** `spot` or `on-demand`: what the instance was launched as (spot falls back to on-demand). */
   market: 'katapult:market',
   /** The agent id the instance boots, when it was issued its own NATS user before launch. */

@@ -22,6 +22,8 @@ export interface UserDataOptions {
   gpu?: string | null | undefined;
   /** The agent's id, when it was issued its own NATS user before launch; by default the instance id. */
   agentId?: string | undefined;
+  /** The pool the instance was launched for (KATAPULT_POOL). */
+  pool?: string | undefined;
   /** The stack's CA certificate (PEM) when NATS speaks TLS; the env file carries it base64-encoded, on one line. */
   natsCa?: string | undefined;
   /** The name on NATS's certificate, when the instance dials NATS by another (KATAPULT_NATS_TLS_NAME). */
@@ -57,6 +59,7 @@ export function renderUserData(options: UserDataOptions): string {
     ...(options.natsCa ? ([['KATAPULT_NATS_CA_BASE64', Buffer.from(options.natsCa, 'utf8').toString('base64')]] as [string, string][]) : []),
     ...(options.natsTlsName ? ([['KATAPULT_NATS_TLS_NAME', options.natsTlsName]] as [string, string][]) : []),
     ...(options.agentId ? ([['KATAPULT_AGENT_ID', options.agentId]] as [string, string][]) : []),
+    ...(options.pool ? ([['KATAPULT_POOL', options.pool]] as [string, string][]) : []),
     ['KATAPULT_CLUSTER', options.cluster],
     ['KATAPULT_CPUS', String(options.cpus)],
     ...(typeof options.memoryBytes === 'number' ? ([['KATAPULT_MEMORY_BYTES', String(options.memoryBytes)]] as [string, string][]) : []),

@@ -1,0 +1,148 @@
+import { KatapultError, planPoolSizes, poolsOf, type Pool, type SizingRun } from '@katapult/core';
+import { ensureContextOf, type Provider } from './providers/provider.js';
+import type { RunRecord, Store } from './store/store.js';
+
+/** How long agents of a stopped pool are kept from new work: past their heartbeat records' expiry. */
+const RETIRED_FOR_MS = 120_000;
+
+export interface PoolKeeperOptions {
+  log?: (line: string) => void;
+  now?: () => number;
+  /** How often the pools of running runs are checked (a dead instance replaced). */
+  checkMs?: number;
+}
+
+/**
+ * Keeps each pool at its size while a running run needs it, and stops a pool once no running run needs it and
+ * its `auto_stop` has passed (planPoolSizes). Stopping and storing a new run never interleave: both go through
+ * one queue, and the decision to stop is taken again inside it from the runs as stored then. So a pool a run
+ * being submitted needs is not stopped, and a pool stopped just before a submission is started again by it; the
+ * stopped agents get no new work, whatever their heartbeat records still say.
+ */
+export class PoolKeeper {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** For each pool stopped, the idle start it was stopped for, so an idle period stops a pool once. */
+  private readonly stoppedAt = new Map<string, number>();
+  /** Pools being stopped now. */
+  private readonly stopping = new Set<string>();
+  /** Agents of stopped pools, and when they were stopped. */
+  private readonly retired = new Map<string, number>();
+  /** Pools that may have instances: ensured by this process, or with an agent heard from. Only these are stopped. */
+  private readonly known = new Set<string>();
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private managing: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly provider: Provider,
+    private readonly options: PoolKeeperOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Stores a run (the work given) with no pool stopped meanwhile; then starts what its pools lack. */
+  async submit<T>(run: RunRecord, store: () => Promise<T>): Promise<T> {
+    const stored = await this.serialized(store);
+    await this.ensure([run]);
+    return stored;
+  }
+
+  /** Starts what the pools of these runs lack, each at the largest `number` asked for. */
+  async ensure(runs: readonly RunRecord[]): Promise<void> {
+    const plan = planPoolSizes(runs.map((run) => sizingRun({ ...run, state: 'running' })), this.now(), this.stoppedAt);
+    await this.ensurePlanned(plan.keep, runs);
+  }
+
+  /** Whether an agent may be given new work: its pool is not being stopped, and it was not stopped. */
+  accepts(agent: { agentId: string; pool?: string | undefined }): boolean {
+    return !this.retired.has(agent.agentId) && !(agent.pool !== undefined && this.stopping.has(agent.pool));
+  }
+
+  /** One pass beside the coordinator's tick: one at a time, a failure logged when it differs from the last one. */
+  manageAside(runs: readonly RunRecord[], agentPools: readonly (string | undefined)[]): void {
+    if (this.managing) return;
+    this.managing = this.manage(runs, agentPools)
+      .then(() => {
+        this.lastError = undefined;
+      })
+      .catch((error: unknown) => {
+        const line = error instanceof KatapultError ? error.toLine() : String(error);
+        if (line !== this.lastError) this.options.log?.(`instances: ${line}`);
+        this.lastError = line;
+      })
+      .finally(() => {
+        this.managing = undefined;
+      });
+  }
+
+  private async manage(runs: readonly RunRecord[], agentPools: readonly (string | undefined)[]): Promise<void> {
+    const now = this.now();
+    for (const [agentId, at] of this.retired) if (now - at > RETIRED_FOR_MS) this.retired.delete(agentId);
+    for (const pool of agentPools) if (pool) this.known.add(pool);
+    const plan = planPoolSizes(runs.map(sizingRun), now, this.stoppedAt);
+    if (plan.keep.length > 0 && now - this.checkedAt >= (this.options.checkMs ?? 5_000)) {
+      this.checkedAt = now;
+      await this.ensurePlanned(plan.keep, runs);
+    }
+    if (plan.stop.some(({ pool }) => this.known.has(pool.id))) await this.serialized(() => this.stopIdle());
+  }
+
+  /** Decided again from the runs as stored now: a run stored since the first look may need the pool. */
+  private async stopIdle(): Promise<void> {
+    const runs = await this.store.listRuns();
+    const byId = new Map(runs.map((run) => [run.id, run]));
+    for (const { pool, runId, idleSince } of planPoolSizes(runs.map(sizingRun), this.now(), this.stoppedAt).stop) {
+      if (!this.known.has(pool.id)) continue;
+      this.stopping.add(pool.id);
+      try {
+        const stopped = await this.provider.stopPool(pool, ensureContextOf(byId.get(runId)!));
+        for (const agentId of stopped) this.retired.set(agentId, this.now());
+        this.stoppedAt.set(pool.id, idleSince);
+        this.known.delete(pool.id);
+        const seconds = byId.get(runId)!.autoStopSeconds;
+        if (stopped.length > 0) this.options.log?.(`auto_stop: pool ${pool.id} had no work for ${seconds}s; stopped ${stopped.join(', ')}`);
+      } finally {
+        this.stopping.delete(pool.id);
+      }
+    }
+  }
+
+  private async ensurePlanned(keep: readonly { pool: Pool; runId: string }[], runs: readonly RunRecord[]): Promise<void> {
+    const byRun = new Map<string, Pool[]>();
+    for (const { pool, runId } of keep) byRun.set(runId, [...(byRun.get(runId) ?? []), pool]);
+    for (const [runId, pools] of byRun) {
+      const run = runs.find((candidate) => candidate.id === runId)!;
+      for (const pool of pools) this.known.add(pool.id);
+      await this.provider.ensure(
+        pools.map((pool) => pool.spec),
+        ensureContextOf(run),
+      );
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** The pools a stored run places its jobs on. */
+export function poolIdsOf(run: RunRecord): string[] {
+  return poolsOf(sizingRun(run)).map((pool) => pool.id);
+}
+
+function sizingRun(run: RunRecord): SizingRun {
+  return {
+    id: run.id,
+    project: run.project,
+    provider: run.placement?.provider ?? 'local',
+    instances: run.instances,
+    state: run.state,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    autoStopSeconds: run.autoStopSeconds,
+  };
+}

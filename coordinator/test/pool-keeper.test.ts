@@ -1,0 +1,143 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { clusterNames, loadConfig, poolsOf, type InstanceSpec, type Pool } from '@katapult/core';
+import { startNats, type NatsServer } from '@katapult/testkit';
+import { openJetStreamStore, PoolKeeper, type EnsureContext, type Provider, type RunRecord, type Store } from '../src/index.js';
+
+/**
+ * The pool keeper against a real JetStream store, with a provider that records what it is asked and can be held
+ * in the middle of a stop, so that a submission arriving then is observed, not timed.
+ */
+const names = clusterNames('pools');
+const specOf = (project: string, autoStop = 0) =>
+  loadConfig(`project: ${project}\nauto_stop: ${autoStop}\ninstances: [{cpus: 1, number: 2}]\njobs: [{run_command: "true"}]\n`, 'k.yaml', { defaultCpus: 2 });
+
+class HeldProvider implements Provider {
+  readonly name = 'held';
+  readonly calls: string[] = [];
+  hold: Promise<void> | undefined;
+  async ensure(instances: readonly InstanceSpec[], context: EnsureContext) {
+    this.calls.push(`ensure ${context.project} ${instances.map((spec) => spec.number).join(',')}`);
+    return [];
+  }
+  async stopPool(pool: Pool) {
+    this.calls.push(`stop ${pool.id}`);
+    await this.hold;
+    this.calls.push(`stopped ${pool.id}`);
+    return [`${pool.id.split('/')[0]}-agent`];
+  }
+  async terminateAll() {
+    return [];
+  }
+}
+
+function runRecord(project: string, state: RunRecord['state'], finishedAt: number | null, id = `r-${project}-${state}`): RunRecord {
+  const spec = specOf(project);
+  return {
+    id,
+    project,
+    configFile: 'k.yaml',
+    jobAssign: 'multi_knapsack',
+    state,
+    fingerprint: id,
+    instances: spec.instances,
+    autoStopSeconds: spec.autoStopSeconds,
+    placement: { provider: 'local', profile: null, agentImage: null, maestroAddress: null },
+    createdAt: 1,
+    finishedAt,
+  };
+}
+
+describe('pool keeper', () => {
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let store: Store;
+  let provider: HeldProvider;
+  let keeper: PoolKeeper;
+  const poolOf = (project: string) => poolsOf(specOf(project))[0]!.id;
+
+  beforeAll(async () => {
+    nats = await startNats();
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+  beforeEach(async () => {
+    nc = await connect({ servers: nats.url });
+    const kvm = new Kvm(nc);
+    for (const bucket of Object.values(names.buckets)) await (await kvm.open(bucket)).destroy().catch(() => undefined);
+    store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
+    provider = new HeldProvider();
+    keeper = new PoolKeeper(store, provider, { checkMs: 0 });
+  });
+  afterEach(async () => {
+    await nc.close();
+  });
+
+  /** One management pass, waited for. */
+  async function manage(agentPools: string[]) {
+    keeper.manageAside(await store.listRuns(), agentPools);
+    await (keeper as unknown as { managing: Promise<void> | undefined }).managing;
+  }
+
+  it("stops one project's idle pool after its auto_stop while another project's pool, still needed, is kept", async () => {
+    await store.putRun(runRecord('done', 'done', 1_000));
+    await store.putRun(runRecord('busy', 'running', null));
+    await manage([poolOf('done'), poolOf('busy')]);
+    expect(provider.calls).toEqual(['ensure busy 2', `stop ${poolOf('done')}`, `stopped ${poolOf('done')}`]);
+    // Its stopped agents get no new work, whatever their heartbeat records still say; the other's do.
+    expect(keeper.accepts({ agentId: 'done-agent', pool: poolOf('done') })).toBe(false);
+    expect(keeper.accepts({ agentId: 'busy-1', pool: poolOf('busy') })).toBe(true);
+    await manage([poolOf('done'), poolOf('busy')]);
+    expect(provider.calls.filter((call) => call.startsWith('stop '))).toHaveLength(1);
+  });
+
+  it('a pool with auto_stop: false, or whose auto_stop has not passed, is left up', async () => {
+    await store.putRun({ ...runRecord('never', 'done', 1_000), autoStopSeconds: null });
+    await store.putRun({ ...runRecord('later', 'done', Date.now()), autoStopSeconds: 3_600 });
+    await manage([poolOf('never'), poolOf('later')]);
+    expect(provider.calls).toEqual([]);
+  });
+
+  it('a submission arriving while its pool is being stopped waits for the stop, then starts the pool again', async () => {
+    await store.putRun(runRecord('same', 'done', 1_000, 'r-old'));
+    let release!: () => void;
+    provider.hold = new Promise((resolve) => (release = resolve));
+    const managing = manage([poolOf('same')]);
+    while (!provider.calls.includes(`stop ${poolOf('same')}`)) await new Promise((resolve) => setImmediate(resolve));
+    const stored: string[] = [];
+    const fresh = runRecord('same', 'running', null, 'r-new');
+    const submitting = keeper.submit(fresh, async () => {
+      stored.push(provider.calls.at(-1)!);
+      await store.putRun(fresh);
+    });
+    // The stop is still held: the new run is not stored yet, so nothing can be placed on the pool being stopped.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stored).toEqual([]);
+    expect(keeper.accepts({ agentId: 'x', pool: poolOf('same') })).toBe(false);
+    release();
+    await Promise.all([managing, submitting]);
+    expect(stored).toEqual([`stopped ${poolOf('same')}`]);
+    expect(provider.calls).toEqual([`stop ${poolOf('same')}`, `stopped ${poolOf('same')}`, 'ensure same 2']);
+    expect(keeper.accepts({ agentId: 'new-agent', pool: poolOf('same') })).toBe(true);
+  });
+
+  it('a pool a run being submitted needs is not stopped', async () => {
+    await store.putRun(runRecord('same', 'done', 1_000, 'r-old'));
+    const runs = await store.listRuns(); // read before the submission, as a tick would have
+    let storeNow!: () => void;
+    const canStore = new Promise<void>((resolve) => (storeNow = resolve));
+    const fresh = runRecord('same', 'running', null, 'r-new');
+    const submitting = keeper.submit(fresh, async () => {
+      await canStore;
+      await store.putRun(fresh);
+    });
+    keeper.manageAside(runs, [poolOf('same')]);
+    const managing = (keeper as unknown as { managing: Promise<void> }).managing;
+    storeNow();
+    await Promise.all([managing, submitting]);
+    expect(provider.calls.filter((call) => call.startsWith('stop'))).toEqual([]);
+    expect(provider.calls).toContain('ensure same 2');
+  });
+});
