@@ -73,7 +73,7 @@ describe('katapult dashboard', () => {
     expect(await cellsOf(page, 'runs', runId)).toEqual([runId, 'dash', 'running', '1 running · 1 done', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), config]);
     const [job, env_, agent, state, attempt, exitCode, duration] = await cellsOf(page, 'jobs', 'quick');
     expect([job, env_, state, attempt, exitCode]).toEqual(['quick', 'default', 'done', '1', '0']);
-    expect(agent).toMatch(/^local-0-[0-9a-f]{4}$/);
+    expect(agent).toMatch(/^local-[0-9a-f]{8}-0-[0-9a-f]{4}$/);
     expect(duration).toMatch(/^\d+\.\ds$/);
     // What an agent runs comes with its next heartbeat.
     await waitFor(async () => (await cellsOf(page, 'agents', agent!))[6] === `${runId}/ticker`, { what: 'the agent running ticker' });

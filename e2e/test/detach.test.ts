@@ -61,7 +61,7 @@ describe('Ctrl-C during launch', () => {
     const again = await katapult(['launch', config], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`run ${runId} is already going for this config (recover: true)`);
-    expect(again.stdout).toMatch(/^slow +default +local-\d-[0-9a-f]{4} +done +1 +0 /m);
+    expect(again.stdout).toMatch(/^slow +default +local-[0-9a-f]{8}-\d-[0-9a-f]{4} +slow\/[0-9a-f]{8} +done +1 +0 /m);
     const runs = JSON.parse((await katapult(['status', '--all', '--json'], env)).stdout) as RunView[];
     expect(runs.filter((run) => run.project === 'slow').map((run) => run.id)).toEqual([runId]);
   });

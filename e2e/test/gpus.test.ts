@@ -55,7 +55,7 @@ describe('a job asking for a GPU, on a local agent', () => {
     expect(launch.code).toBe(1);
     expect(jobs['cuda']).toMatchObject({
       state: 'failed',
-      agentId: expect.stringMatching(/^local-0-/),
+      agentId: expect.stringMatching(/^local-[0-9a-f]{8}-0-/),
       message: "KP_NO_GPU_RUNTIME: job cuda asked for 1 GPU but this instance's Docker has no NVIDIA runtime",
     });
     expect(launch.stdout).toContain("\ncuda: failed to start: KP_NO_GPU_RUNTIME: job cuda asked for 1 GPU but this instance's Docker has no NVIDIA runtime\n");

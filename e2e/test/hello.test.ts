@@ -30,8 +30,8 @@ describe('examples/hello on the local default', () => {
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(1);
     expect(launch.stdout).toMatch(/run r-[0-9a-z-]+ submitted: 5 jobs on 2 instances/);
-    expect(launch.stdout).toMatch(/broken failed on local-\d-[0-9a-f]{4} \(exit 3\)/);
-    expect(launch.stdout).toMatch(/^broken +base +local-\d-[0-9a-f]{4} +failed +1 +3 /m);
+    expect(launch.stdout).toMatch(/broken failed on local-[0-9a-f]{8}-\d-[0-9a-f]{4} \(exit 3\)/);
+    expect(launch.stdout).toMatch(/^broken +base +local-[0-9a-f]{8}-\d-[0-9a-f]{4} +hello\/[0-9a-f]{8} +failed +1 +3 /m);
     expect(launch.stdout).toContain('broken: failed with exit code 3; see: katapult logs broken');
   });
 
@@ -54,8 +54,8 @@ describe('examples/hello on the local default', () => {
 
   it('status prints a table', async () => {
     const status = await katapult(['status'], env);
-    expect(status.stdout).toMatch(/^JOB +ENV +AGENT +STATE +ATTEMPT +EXIT +DURATION$/m);
-    expect(status.stdout).toMatch(/^count-2 +base +local-\d-[0-9a-f]{4} +done +1 +0 +\d+\.\ds$/m);
+    expect(status.stdout).toMatch(/^JOB +ENV +AGENT +POOL +STATE +ATTEMPT +EXIT +DURATION$/m);
+    expect(status.stdout).toMatch(/^count-2 +base +local-[0-9a-f]{8}-\d-[0-9a-f]{4} +hello\/[0-9a-f]{8} +done +1 +0 +\d+\.\ds$/m);
   });
 
   it("logs replays a finished job's whole output, stdout and stderr apart", async () => {
@@ -116,7 +116,7 @@ describe('examples/hello on the local default', () => {
     const stack = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; nats: { pid: number } };
     const down = await katapult(['down'], env);
     expect(down.code).toBe(0);
-    expect(down.stdout).toMatch(/removed container kp-[a-z0-9]+-local-0/);
+    expect(down.stdout).toMatch(/removed container kp-[a-z0-9]+-[0-9a-f]{8}-0/);
     expect(down.stdout).toContain('stopped nats-server');
     const left = await new Docker().listContainers({ all: true, filters: { label: [`katapult.stack=${stack.label}`] } });
     expect(left).toEqual([]);

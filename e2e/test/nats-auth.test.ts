@@ -50,7 +50,7 @@ describe('NATS credentials on the local stack', () => {
 
   it('keeps the credentials in files only this user can read, one NATS user per agent', () => {
     for (const file of ['nats-auth.json', 'nats-agents.json', 'nats.conf', 'nats-users.conf']) expect(statSync(join(home, file)).mode & 0o777).toBe(0o600);
-    expect(Object.keys(agents)).toEqual([expect.stringMatching(/^local-0-[0-9a-f]{4}$/)]);
+    expect(Object.keys(agents)).toEqual([expect.stringMatching(/^local-[0-9a-f]{8}-0-[0-9a-f]{4}$/)]);
   });
 
   it('refuses a connection without credentials, or with wrong ones', async () => {

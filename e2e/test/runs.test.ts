@@ -35,8 +35,8 @@ describe('runs sharing one local stack', () => {
   it('launch --wait prints no progress and exits 0 only when every job is done with exit code 0', async () => {
     const ok = await katapult(['launch', await config('ok', ['  - run_command: "echo fine"']), '--wait'], env);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).not.toMatch(/ running on local-0/);
-    expect(ok.stdout).toMatch(/^job-1 +default +local-0-[0-9a-f]{4} +done +1 +0 /m);
+    expect(ok.stdout).not.toMatch(/ running on local-/);
+    expect(ok.stdout).toMatch(/^job-1 +default +local-[0-9a-f]{8}-0-[0-9a-f]{4} +[a-z0-9-]+\/[0-9a-f]{8} +done +1 +0 /m);
     const bad = await katapult(['launch', await config('bad', ['  - run_command: "echo fine"', '  - run_command: "exit 4"']), '--wait'], env);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('job-2: failed with exit code 4');

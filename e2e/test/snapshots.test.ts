@@ -17,7 +17,8 @@ describe('output snapshots of status, logs and images ls', () => {
     output
       .replaceAll(project, '<project>')
       .replace(/r-\d{8}-\d{6}-[0-9a-z]{4}/g, 'r-YYYYMMDD-HHMMSS-xxxx')
-      .replace(/local-(\d+)-[0-9a-f]{4}/g, 'local-$1-xxxx')
+      .replace(/local-[0-9a-f]{8}-(\d+)-[0-9a-f]{4}/g, 'local-xxxxxxxx-$1-xxxx')
+      .replace(/snap\/[0-9a-f]{8}/g, 'snap/xxxxxxxx')
       .replace(/\d+(\.\d)?s$|\d+m\d+s$/gm, '<duration>');
 
   /** The parsed output, each varying value replaced only when it has the expected shape, so a wrong type still shows. */
@@ -64,9 +65,9 @@ describe('output snapshots of status, logs and images ls', () => {
     expect(status.code).toBe(0);
     expect(text(status.stdout)).toMatchInlineSnapshot(`
       "run r-YYYYMMDD-HHMMSS-xxxx (snap, <project>/snap.yaml): failed — 1 done, 1 failed
-      JOB     ENV      AGENT         STATE   ATTEMPT  EXIT  DURATION
-      first   default  local-0-xxxx  done    1        0     <duration>
-      second  default  local-0-xxxx  failed  1        2     <duration>
+      JOB     ENV      AGENT                  POOL           STATE   ATTEMPT  EXIT  DURATION
+      first   default  local-xxxxxxxx-0-xxxx  snap/xxxxxxxx  done    1        0     <duration>
+      second  default  local-xxxxxxxx-0-xxxx  snap/xxxxxxxx  failed  1        2     <duration>
       "
     `);
   });
@@ -83,7 +84,7 @@ describe('output snapshots of status, logs and images ls', () => {
           "id": "r-YYYYMMDD-HHMMSS-xxxx",
           "jobs": [
             {
-              "agentId": "local-0-xxxx",
+              "agentId": "local-xxxxxxxx-0-xxxx",
               "attempt": 1,
               "createdAt": "<time>",
               "envName": "default",
@@ -93,13 +94,14 @@ describe('output snapshots of status, logs and images ls', () => {
               "message": null,
               "outputFiles": [],
               "outputs": null,
+              "pool": "snap/xxxxxxxx",
               "reason": "exit_zero",
               "runId": "r-YYYYMMDD-HHMMSS-xxxx",
               "startedAt": "<time>",
               "state": "done",
             },
             {
-              "agentId": "local-0-xxxx",
+              "agentId": "local-xxxxxxxx-0-xxxx",
               "attempt": 1,
               "createdAt": "<time>",
               "envName": "default",
@@ -109,11 +111,15 @@ describe('output snapshots of status, logs and images ls', () => {
               "message": null,
               "outputFiles": [],
               "outputs": null,
+              "pool": "snap/xxxxxxxx",
               "reason": "exit_nonzero",
               "runId": "r-YYYYMMDD-HHMMSS-xxxx",
               "startedAt": "<time>",
               "state": "failed",
             },
+          ],
+          "pools": [
+            "snap/xxxxxxxx",
           ],
           "project": "snap",
           "state": "failed",
