@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage, pushImage } from '@katapult/images';
 import { Coordinator, ensureStreams, openJetStreamStore, RunService, type Provider } from '@katapult/coordinator';
 import { requireDocker, startNats, startRegistry, tempDir, waitFor, type NatsServer, type RegistryServer } from '@katapult/testkit';
-import { clusterNames, loadConfig } from '@katapult/core';
+import { clusterNames, loadConfig, poolsOf } from '@katapult/core';
 import { LABELS, startAgent, type RunningAgent } from '../src/index.js';
 import { loadMessageCorpus } from '../../core/test/message-corpus.js';
 
@@ -14,6 +14,8 @@ import { loadMessageCorpus } from '../../core/test/message-corpus.js';
  * Every message of the malformed corpus (core/test/fixtures/messages) thrown at a live coordinator and agent,
  * on the subjects they listen to. Each must be dropped with its one-line reason, and both must go on working.
  */
+const corpusSpec = () => loadConfig('project: corpus\ninstances: [{cpus: 1}]\njobs:\n  - {name: after, run_command: "echo still here"}\n', 'corpus.yaml', { defaultCpus: 1 });
+
 describe('malformed NATS messages against a running coordinator and agent', () => {
   const docker = new Docker();
   const stackLabel = `kpcorpus${process.pid}`;
@@ -36,7 +38,7 @@ describe('malformed NATS messages against a running coordinator and agent', () =
     nc = await connect({ servers: nats.url });
     await ensureStreams(nc, names);
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    const noInstances: Provider = { name: 'none', ensure: async () => [], terminateAll: async () => [] };
+    const noInstances: Provider = { name: 'none', ensure: async () => [], stopPool: async () => [], terminateAll: async () => [] };
     coordinator = new Coordinator(nc, names, store, { tickMs: 200, lostGraceMs: 60_000, log: (line) => coordinatorLines.push(line) });
     await coordinator.start();
     service = new RunService(store, noInstances);
@@ -49,6 +51,7 @@ describe('malformed NATS messages against a running coordinator and agent', () =
         cluster: names.cluster,
         agentId,
         instanceId: agentId,
+        pool: poolsOf(corpusSpec())[0]!.id,
         cpus: 1,
         memoryBytes: null,
         stackLabel,
@@ -106,9 +109,7 @@ describe('malformed NATS messages against a running coordinator and agent', () =
     expect([...coordinatorLines, ...agentLines].filter((line) => /[\n\r\u2028\u2029]/.test(line))).toEqual([]);
 
     // Both still work: the coordinator places a job on the agent, the agent runs it, its reports are applied.
-    const spec = loadConfig('project: corpus\ninstances: [{cpus: 1}]\njobs:\n  - {name: after, run_command: "echo still here"}\n', 'corpus.yaml', {
-      defaultCpus: 1,
-    });
+    const spec = corpusSpec();
     const { runId } = await service.create({ spec, configFile: 'corpus.yaml', images: { default: image }, files: {} });
     await waitFor(async () => (await service.get(runId)).state !== 'running', { what: 'the run after the corpus to end', timeoutMs: 30_000 });
     const run = await service.get(runId);

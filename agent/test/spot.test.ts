@@ -16,13 +16,15 @@ import {
   type NatsServer,
   type RegistryServer,
 } from '@katapult/testkit';
-import { assignmentCodec, clusterNames, jobReportCodec, loadConfig, type Assignment, type JobReport } from '@katapult/core';
+import { assignmentCodec, clusterNames, jobReportCodec, loadConfig, poolsOf, type Assignment, type JobReport } from '@katapult/core';
 import { LABELS, startAgent, type AgentConfig, type RunningAgent } from '../src/index.js';
 
 /**
  * A spot interruption, with real parts: nats-server, Docker, a registry, the agent in this process, and the
  * metadata stand-in playing the EC2 instance metadata service.
  */
+const spotSpec = () => loadConfig('project: spot\ninstances: [{cpus: 1}]\njobs:\n  - {name: long, run_command: "sleep 60"}\n', 'spot.yaml', { defaultCpus: 1 });
+
 describe('spot interruption', () => {
   const docker = new Docker();
   const stackLabel = `kpspot${process.pid}`;
@@ -71,6 +73,8 @@ describe('spot interruption', () => {
     cluster: names.cluster,
     agentId,
     instanceId: agentId,
+    // The pool of the run the coordinator test submits: only its agents take its jobs.
+    pool: poolsOf(spotSpec())[0]!.id,
     cpus: 1,
     memoryBytes: null,
     stackLabel,
@@ -169,15 +173,13 @@ describe('spot interruption', () => {
     // A long grace period for silent agents: the requeue can only come from the agent's lost report.
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
     const coordinator = new Coordinator(nc, names, store, { tickMs: 200, lostGraceMs: 60_000, log });
-    const noInstances: Provider = { name: 'none', ensure: async () => [], terminateAll: async () => [] };
+    const noInstances: Provider = { name: 'none', ensure: async () => [], stopPool: async () => [], terminateAll: async () => [] };
     const service = new RunService(store, noInstances);
     await coordinator.start();
     try {
       const { agent: first, metadata } = await spotAgent('spot-a');
       const reports = watchReports();
-      const spec = loadConfig('project: spot\ninstances: [{cpus: 1}]\njobs:\n  - {name: long, run_command: "sleep 60"}\n', 'spot.yaml', {
-        defaultCpus: 1,
-      });
+      const spec = spotSpec();
       const { runId } = await service.create({ spec, configFile: 'spot.yaml', images: { default: image }, files: {} });
       await waitFor(() => reports.seen('long', 1, 'running'), { what: 'attempt 1 running', timeoutMs: 20_000 });
       expect(reports.seen('long', 1, 'running')?.agentId).toBe('spot-a');

@@ -4,7 +4,7 @@ export { LocalProvider, type LocalProviderOptions } from './providers/local-prov
 export type { Provider } from './providers/provider.js';
 export { RunService, type RunServiceOptions } from './run-service.js';
 export { PoolKeeper, poolIdsOf, type PoolKeeperOptions } from './pool-keeper.js';
-export { readCoordinatorConfig, startCoordinator, type CoordinatorConfig, type RunningCoordinator } from './start.js';
+export { readCoordinatorConfig, startCoordinator, type CoordinatorConfig, type RunningCoordinator, type StartOptions } from './start.js';
 export { openJetStreamStore } from './store/jetstream-store.js';
 export type { RunRecord, Store, Versioned } from './store/store.js';
 export { jetStreamLogSource, type JobLogSource } from './job-log-source.js';

@@ -109,8 +109,13 @@ export interface RunningCoordinator {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Where instances come from instead of the local and AWS providers (a benchmark's simulated agents start themselves). */
+  provider?: Provider;
+}
+
 /** Composition root: connects NATS, opens the store, starts the loops and the HTTP API. */
-export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void): Promise<RunningCoordinator> {
+export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void, options: StartOptions = {}): Promise<RunningCoordinator> {
   const names = clusterNames(config.cluster);
   const nc = await connect({
     ...coordinatorNatsOptions(config),
@@ -135,7 +140,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
       })
     : new NoLocalProvider();
   // Each run's placement picks where its instances come from: agent containers here, or EC2.
-  const provider = new ProviderRouter(
+  const provider = options.provider ?? new ProviderRouter(
     local,
     awsProviderFactory({
       cluster: config.cluster,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterNames, loadConfig, natsUsersConfig, type AgentView, type CreateRunRequest, type NatsUser, type RunView } from '@katapult/core';
+import { clusterNames, loadConfig, natsUsersConfig, poolsOf, type AgentView, type CreateRunRequest, type NatsUser, type RunView } from '@katapult/core';
 import {
   buildServer,
   Coordinator,
@@ -96,6 +96,9 @@ async function copyOut(container: Docker.Container, path: string): Promise<{ mod
  * the agent beside this test's containers; the agent registers with a coordinator over NATS with per-agent users,
  * and runs a job. Only systemctl, shutdown and systemd-run are stubs.
  */
+const bootSpec = () =>
+  loadConfig('project: aws-boot\ninstances: [{cpus: 2}]\njobs:\n  - {name: hello, run_command: "echo hello from the instance"}\n', 'aws-boot.yaml', { defaultCpus: 2 });
+
 describe('an AWS instance boot, in a container', () => {
   const docker = new Docker();
   const stackLabel = `${STACK_PREFIX}${process.pid}`;
@@ -157,7 +160,7 @@ describe('an AWS instance boot, in a container', () => {
     const store = await openJetStreamStore(nc, names, { agentTtlMs: heartbeatMs * 5 });
     // The instance is the one this test booted: asked for instances, the provider has it already.
     const instanceId = metadata.instanceId;
-    const provider: Provider = { name: 'aws-boot', ensure: async () => [instanceId], terminateAll: async () => [] };
+    const provider: Provider = { name: 'aws-boot', ensure: async () => [instanceId], stopPool: async () => [], terminateAll: async () => [] };
     coordinator = new Coordinator(nc, names, store, { tickMs: 300, lostGraceMs: heartbeatMs * 5, log: (line) => coordinatorLog.push(line), provider });
     await coordinator.start();
     api = buildServer(new RunService(store, provider), { token, logs: jetStreamLogSource(nc, names) });
@@ -169,6 +172,8 @@ describe('an AWS instance boot, in a container', () => {
       natsUser: agentUser.user,
       natsPassword: agentUser.pass,
       cluster: names.cluster,
+      // The pool of the run submitted below: the instance serves it.
+      pool: poolsOf(bootSpec())[0]!.id,
       cpus: 2,
       memoryBytes: 512 * 1024 ** 2,
       stackLabel,
@@ -244,6 +249,7 @@ describe('an AWS instance boot, in a container', () => {
         `KATAPULT_NATS_URL=${nats!.url}`,
         `KATAPULT_NATS_USER=${agentUser.user}`,
         `KATAPULT_NATS_PASSWORD=${agentUser.pass}`,
+        `KATAPULT_POOL=${poolsOf(bootSpec())[0]!.id}`,
         `KATAPULT_CLUSTER=${names.cluster}`,
         'KATAPULT_CPUS=2',
         `KATAPULT_MEMORY_BYTES=${512 * 1024 ** 2}`,
@@ -281,7 +287,7 @@ describe('an AWS instance boot, in a container', () => {
   });
 
   it('a job submitted to the coordinator runs on the booted agent and is done', async () => {
-    const spec = loadConfig('project: aws-boot\ninstances: [{cpus: 2}]\njobs:\n  - {name: hello, run_command: "echo hello from the instance"}\n', 'aws-boot.yaml', { defaultCpus: 2 });
+    const spec = bootSpec();
     const request: CreateRunRequest = { spec, configFile: 'aws-boot.yaml', images: { default: jobImage }, files: {} };
     const created = await call('/runs', { method: 'POST', body: JSON.stringify(request) });
     expect(created.status).toBe(201);

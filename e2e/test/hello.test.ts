@@ -49,7 +49,7 @@ describe('examples/hello on the local default', () => {
       broken: ['failed', 3],
     });
     const agents = new Set(run!.jobs.map((job) => job.agentId));
-    for (const agent of agents) expect(agent).toMatch(/^local-[01]-[0-9a-f]{4}$/);
+    for (const agent of agents) expect(agent).toMatch(/^local-[0-9a-f]{8}-[01]-[0-9a-f]{4}$/);
   });
 
   it('status prints a table', async () => {
