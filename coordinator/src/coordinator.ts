@@ -17,13 +17,20 @@ import {
   type JobRecord,
   type JobReport,
 } from '@katapult/core';
-import type { RunRecord, Store, Versioned } from './store/store.js';
+import type { HeardAgent, RunRecord, Store, Versioned } from './store/store.js';
+import { inParallel, KeyedQueue } from './pipeline.js';
 import type { Provider } from './providers/provider.js';
 import type { NatsLink } from './nats-link.js';
 import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
 const STOP_RESEND_MS = 3_000;
+/** KV writes and publishes of one pass in flight at once. */
+const WRITES_IN_FLIGHT = 128;
+/** Reports being applied at once (each one a compare-and-set). */
+const REPORTS_IN_FLIGHT = 256;
+/** How old the agents' records read by the last tick may be for a placement pass to use them. */
+const AGENTS_FRESH_FOR_MS = 250;
 const SWEEP_MS = 20_000;
 const GONE_FOR_MS = 60_000;
 
@@ -67,6 +74,13 @@ export class Coordinator {
   private readonly pools: PoolKeeper | undefined;
   /** Why each pending job was left waiting by the last placement pass, by job key. */
   private waiting = new Map<string, string>();
+  /** The agents' records as the last tick read them; placement passes between ticks use them. */
+  private agents: HeardAgent[] = [];
+  private agentsReadAt = 0;
+  /** Agents that gave an attempt up (`lost`: their instance is going away): no new work, whatever their record says. */
+  private readonly leaving = new Set<string>();
+  private placing: Promise<void> | undefined;
+  private placeAgain = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -93,23 +107,23 @@ export class Coordinator {
     clearInterval(this.timer);
   }
 
-  /** One pass of liveness, scheduling and run completion. Skipped if the previous pass is still going. */
+  /**
+   * One pass of liveness and run completion, and a placement pass. Skipped if the previous tick is still going.
+   * Placement also runs on its own whenever a job becomes pending or cpus are freed (requestPlacement).
+   */
   async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      // What other writers stored (a second coordinator, a test) is in the view from here on.
+      await this.store.sync();
       const allRuns = await this.store.listRuns();
       const runs = allRuns.filter((run) => run.state === 'running');
-      const agents = await this.store.listAgents();
-      for (const run of runs) await this.requeueLost(run, agents);
-      // Read after the requeues, so the jobs they put back are placed in this same pass.
-      const jobsByRun = await Promise.all(runs.map((run) => this.store.listJobs(run.id)));
-      const fresh = agents.filter(
-        (agent) => this.now() - agent.heardAt <= (this.options.freshAgentMs ?? Number.POSITIVE_INFINITY) && (this.pools?.accepts(agent) ?? true),
-      );
-      await this.schedule(runs, jobsByRun, fresh);
-      await this.stopStrayAttempts(agents, jobsByRun.flat());
-      for (const [index, run] of runs.entries()) await this.closeIfFinished(run, jobsByRun[index]!.map((entry) => entry.value));
+      const agents = await this.readAgents();
+      await this.requeueLost(agents);
+      await this.requestPlacement();
+      await this.stopStrayAttempts(agents);
+      for (const run of runs) await this.closeIfFinished(run);
       this.pools?.manageAside(allRuns, agents.map((agent) => agent.pool));
       await this.forgetGoneAgents(agents);
     } catch (error) {
@@ -119,39 +133,65 @@ export class Coordinator {
     }
   }
 
-  private async requeueLost(run: RunRecord, agents: AgentRecord[]): Promise<void> {
+  /**
+   * Places pending jobs now, or once more after the pass under way: requests that come during a pass make one
+   * more pass, not one each, so a burst of reports costs a few passes.
+   */
+  requestPlacement(): Promise<void> {
+    if (this.placing) {
+      this.placeAgain = true;
+      return this.placing;
+    }
+    this.placing = (async () => {
+      do {
+        this.placeAgain = false;
+        try {
+          await this.place();
+        } catch (error) {
+          this.options.log(`placement failed: ${String(error)}`);
+        }
+      } while (this.placeAgain);
+    })().finally(() => {
+      this.placing = undefined;
+    });
+    return this.placing;
+  }
+
+  private async requeueLost(agents: AgentRecord[]): Promise<void> {
     // After NATS was away (or this coordinator was), heartbeat entries may have expired while every agent was
     // fine: the agents get a full grace period to heartbeat again before any of them is taken for lost.
     if (this.now() - (this.options.link?.connectedSince ?? this.startedAt) < this.options.lostGraceMs) return;
     const live = new Set(agents.map((agent) => agent.agentId));
-    for (const { value: job } of await this.store.listJobs(run.id)) {
-      if (!ACTIVE_STATES.has(job.state) || !job.agentId || live.has(job.agentId)) continue;
-      if (this.now() - (job.assignedAt ?? 0) < this.options.lostGraceMs) continue;
-      this.options.log(`agent ${job.agentId} is gone; ${run.id}/${job.id} attempt ${job.attempt} is lost`);
-      await this.applyEvent(run.id, job.id, { type: 'agent_lost', attempt: job.attempt });
-    }
+    const lost = this.store
+      .activeJobs()
+      .map((entry) => entry.value)
+      .filter((job) => job.agentId && !live.has(job.agentId) && this.now() - (job.assignedAt ?? 0) >= this.options.lostGraceMs);
+    await inParallel(lost, WRITES_IN_FLIGHT, async (job) => {
+      this.options.log(`agent ${job.agentId} is gone; ${job.runId}/${job.id} attempt ${job.attempt} is lost`);
+      await this.applyEvent(job.runId, job.id, { type: 'agent_lost', attempt: job.attempt });
+    });
   }
 
-  private async schedule(runs: RunRecord[], jobsByRun: Versioned<JobRecord>[][], agents: AgentRecord[]): Promise<void> {
-    const allJobs = jobsByRun.flat().map((entry) => entry.value);
-    const used = new Map<string, { cpus: number; gpus: number }>();
-    for (const job of allJobs) {
-      if (!ACTIVE_STATES.has(job.state) || !job.agentId) continue;
-      const sum = used.get(job.agentId) ?? { cpus: 0, gpus: 0 };
-      used.set(job.agentId, { cpus: sum.cpus + job.cpusReq, gpus: sum.gpus + (job.gpusReq ?? 0) });
-    }
-    const capacity: AgentCapacity[] = agents.map((agent) => ({
-      id: agent.agentId,
-      ...(agent.pool ? { pool: agent.pool } : {}),
-      cpus: agent.cpus,
-      usedCpus: used.get(agent.agentId)?.cpus ?? 0,
-      gpus: agent.gpus ?? 0,
-      usedGpus: used.get(agent.agentId)?.gpus ?? 0,
-    }));
+  /**
+   * A placement pass: a snapshot of the view (the running runs' pending jobs, the cpus the active jobs hold on
+   * each fresh agent), planned by core's planAssignments run by run, oldest first, then committed and published
+   * with many writes in flight.
+   */
+  private async place(): Promise<void> {
+    const runs = (await this.store.listRuns()).filter((run) => run.state === 'running');
+    // Passes come in bursts between ticks: the agents' records are read again when the last read is not recent.
+    const agents = this.now() - this.agentsReadAt > AGENTS_FRESH_FOR_MS ? await this.readAgents() : this.agents;
+    const fresh = agents.filter(
+      (agent) =>
+        this.now() - agent.heardAt <= (this.options.freshAgentMs ?? Number.POSITIVE_INFINITY) &&
+        !this.leaving.has(agent.agentId) &&
+        (this.pools?.accepts(agent) ?? true),
+    );
+    const capacity = agentCapacity(fresh, this.store.activeJobs().map((entry) => entry.value));
     const waiting = new Map<string, string>();
-    // Runs are served oldest first; each run's placements take their cpus before the next run is planned.
-    for (const [index, run] of runs.entries()) {
-      const pending = jobsByRun[index]!.filter((entry) => entry.value.state === 'pending');
+    const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity }[] = [];
+    for (const run of runs) {
+      const pending = this.store.pendingJobs(run.id);
       if (pending.length === 0) continue;
       const pools = poolIdsOf(run);
       const plan = planAssignments(
@@ -164,13 +204,23 @@ export class Coordinator {
       for (const placement of plan.placements) {
         const entry = pendingById.get(placement.jobKey)!;
         const agent = capacity.find((slot) => slot.id === placement.agentId)!;
-        if (await this.assign(entry, agent)) {
-          agent.usedCpus += entry.value.cpusReq;
-          agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
-        }
+        // Taken for the later runs of this pass whether or not the commit wins: a job that changed meanwhile frees them next pass.
+        agent.usedCpus += entry.value.cpusReq;
+        agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
+        assignments.push({ entry, agent });
       }
     }
     this.waiting = waiting;
+    await inParallel(assignments, WRITES_IN_FLIGHT, ({ entry, agent }) => this.assign(entry, agent));
+  }
+
+  private async readAgents(): Promise<HeardAgent[]> {
+    const agents = await this.store.listAgents();
+    this.agents = agents;
+    this.agentsReadAt = this.now();
+    const listed = new Set(agents.map((agent) => agent.agentId));
+    for (const agentId of this.leaving) if (!listed.has(agentId)) this.leaving.delete(agentId);
+    return agents;
   }
 
   /** Commit first, then publish: a job is never sent to an agent unless the store says it is assigned there. */
@@ -205,20 +255,18 @@ export class Coordinator {
    * Asks agents to stop attempts that should not run (cancelled, or superseded after their agent was taken for
    * lost). Stop requests go over core NATS, so a lost one is simply sent again on a later tick.
    */
-  private async stopStrayAttempts(agents: AgentRecord[], known: Versioned<JobRecord>[]): Promise<void> {
-    const jobs = new Map(known.map(({ value }) => [jobKey(value.runId, value.id), value]));
+  private async stopStrayAttempts(agents: AgentRecord[]): Promise<void> {
+    const jobs = new Map<string, JobRecord>();
     for (const agent of agents) {
       for (const { runId, jobId } of agent.running) {
-        const key = jobKey(runId, jobId);
-        if (!jobs.has(key)) {
-          const entry = await this.store.getJob(runId, jobId);
-          if (entry) jobs.set(key, entry.value);
-        }
+        const entry = await this.store.getJob(runId, jobId);
+        if (entry) jobs.set(jobKey(runId, jobId), entry.value);
       }
     }
+    const jobOf = (runId: string, jobId: string) => jobs.get(jobKey(runId, jobId));
     const now = this.now();
     for (const [key, sentAt] of this.stopsSent) if (now - sentAt > 20 * STOP_RESEND_MS) this.stopsSent.delete(key);
-    for (const stop of attemptsToStop(agents, (runId, jobId) => jobs.get(jobKey(runId, jobId)))) {
+    for (const stop of attemptsToStop(agents, jobOf)) {
       const key = `${stop.agentId}.${stop.runId}.${stop.jobId}.${stop.attempt}`;
       if (now - (this.stopsSent.get(key) ?? 0) < STOP_RESEND_MS) continue;
       this.stopsSent.set(key, now);
@@ -253,8 +301,11 @@ export class Coordinator {
     for (const name of this.goneSince.keys()) if (!seen.has(name)) this.goneSince.delete(name);
   }
 
-  /** Placing jobs never makes one final, so the list read before scheduling tells whether the run is over. */
-  private async closeIfFinished(run: RunRecord, jobs: JobRecord[]): Promise<void> {
+  /** A run is over once none of its jobs is unfinished (the view counts them as they change). */
+  private async closeIfFinished(run: RunRecord): Promise<void> {
+    if (this.store.unfinished(run.id) > 0) return;
+    const jobs = (await this.store.listJobs(run.id)).map((entry) => entry.value);
+    if (jobs.length === 0) return;
     const state = runStateOf(jobs);
     if (state === 'running') return;
     await this.store.putRun({ ...run, state, finishedAt: Math.max(...jobs.map((job) => job.finishedAt ?? 0)) });
@@ -269,7 +320,9 @@ export class Coordinator {
       deliver_policy: DeliverPolicy.All,
     });
     const consumer = await jetstream(this.nc).consumers.get(this.names.streams.events, this.names.eventsConsumer);
-    const messages = await consumer.consume();
+    const messages = await consumer.consume({ max_messages: REPORTS_IN_FLIGHT * 2 });
+    // Reports about one job are applied in order; reports about different jobs side by side.
+    const queue = new KeyedQueue(REPORTS_IN_FLIGHT);
     void (async () => {
       for await (const message of messages) {
         const decoded = jobReportCodec.decode(message.data);
@@ -278,21 +331,28 @@ export class Coordinator {
           message.term();
           continue;
         }
-        try {
-          await this.applyEvent(decoded.value.runId, decoded.value.jobId, toJobEvent(decoded.value));
-          message.ack();
-        } catch (error) {
-          this.options.log(`report not applied yet (${String(error)}); it will be redelivered`);
-          message.nak(1000);
-        }
+        const report = decoded.value;
+        if (report.type === 'lost') this.leaving.add(report.agentId);
+        await queue.push(jobKey(report.runId, report.jobId), async () => {
+          try {
+            await this.applyEvent(report.runId, report.jobId, toJobEvent(report));
+            message.ack();
+          } catch (error) {
+            this.options.log(`report not applied yet (${String(error)}); it will be redelivered`);
+            message.nak(1000);
+          }
+        });
       }
     })();
   }
 
   private async applyEvent(runId: string, jobId: string, event: JobEvent): Promise<void> {
     const outcome = await applyStoredJobEvent(this.store, runId, jobId, event, this.now());
-    if (outcome.applied) this.options.log(`${runId}/${jobId} attempt ${outcome.after.attempt}: ${outcome.before.state} -> ${outcome.after.state}`);
-    else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
+    if (outcome.applied) {
+      this.options.log(`${runId}/${jobId} attempt ${outcome.after.attempt}: ${outcome.before.state} -> ${outcome.after.state}`);
+      // cpus freed, or a job back in the queue: place at once rather than at the next tick.
+      if (!ACTIVE_STATES.has(outcome.after.state)) void this.requestPlacement();
+    } else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
   }
 }
 
@@ -308,4 +368,22 @@ function toJobEvent(report: JobReport): JobEvent {
     case 'lost':
       return { type: 'agent_lost', attempt: report.attempt };
   }
+}
+
+/** Each agent's cpus and GPUs, with what the active jobs on it hold. */
+function agentCapacity(agents: readonly HeardAgent[], active: readonly JobRecord[]): AgentCapacity[] {
+  const used = new Map<string, { cpus: number; gpus: number }>();
+  for (const job of active) {
+    if (!job.agentId) continue;
+    const sum = used.get(job.agentId) ?? { cpus: 0, gpus: 0 };
+    used.set(job.agentId, { cpus: sum.cpus + job.cpusReq, gpus: sum.gpus + (job.gpusReq ?? 0) });
+  }
+  return agents.map((agent) => ({
+    id: agent.agentId,
+    ...(agent.pool ? { pool: agent.pool } : {}),
+    cpus: agent.cpus,
+    usedCpus: used.get(agent.agentId)?.cpus ?? 0,
+    gpus: agent.gpus ?? 0,
+    usedGpus: used.get(agent.agentId)?.gpus ?? 0,
+  }));
 }

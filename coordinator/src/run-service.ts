@@ -10,6 +10,8 @@ import {
   jobInputPaths,
   normalizeRelative,
   type AgentView,
+  type JobPage,
+  type JobPageQuery,
   type CreateRunRequest,
   type CreateRunResponse,
   type CancelRunResponse,
@@ -21,6 +23,7 @@ import {
 import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
+import { inParallel } from './pipeline.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
 /** What the HTTP routes do: turn a submitted run into stored records, start instances, and read state back. */
@@ -30,7 +33,12 @@ export interface RunServiceOptions {
   pools?: PoolKeeper;
   /** Why a pending job waits, as the scheduler last said. */
   waiting?: (runId: string, jobId: string) => string | undefined;
+  /** Told when jobs became pending (a new run), so they are placed at once rather than at the next tick. */
+  placeNow?: () => void;
 }
+
+/** KV writes of one request in flight at once: a 10,000-job run is stored, or cancelled, in a few pipelined rounds. */
+const WRITES_IN_FLIGHT = 128;
 
 export class RunService {
   private readonly now: () => number;
@@ -113,10 +121,11 @@ export class RunService {
       finishedAt: null,
     }));
     await this.pools.submit(run, async () => {
-      for (const record of records) await this.store.createJob(record);
+      await inParallel(records, WRITES_IN_FLIGHT, (record) => this.store.createJob(record));
       // The run becomes visible (and schedulable) only once all of its jobs are stored.
       await this.store.putRun(run);
     });
+    this.options.placeNow?.();
     return { runId, jobs: spec.jobs.length, resumed: false };
   }
 
@@ -135,10 +144,8 @@ export class RunService {
     const targets = run.jobs.filter((job) => !jobIds || jobIds.includes(job.id));
     const cancelled: string[] = [];
     const alreadyOver: string[] = [];
-    for (const job of targets) {
-      const outcome = await applyStoredJobEvent(this.store, runId, job.id, { type: 'cancel' }, this.now());
-      (outcome.applied ? cancelled : alreadyOver).push(job.id);
-    }
+    const outcomes = await inParallel(targets, WRITES_IN_FLIGHT, (job) => applyStoredJobEvent(this.store, runId, job.id, { type: 'cancel' }, this.now()));
+    outcomes.forEach((outcome, index) => (outcome.applied ? cancelled : alreadyOver).push(targets[index]!.id));
     return { runId, cancelled, alreadyOver };
   }
 
@@ -152,8 +159,19 @@ export class RunService {
     return this.view(run);
   }
 
+  /** One page of a run's jobs, so a client of a 10,000-job sweep need not take them all at once. */
+  async jobPage(runId: string, query: JobPageQuery): Promise<JobPage> {
+    const run = await this.get(runId);
+    const counts: Record<string, number> = {};
+    for (const job of run.jobs) counts[job.state] = (counts[job.state] ?? 0) + 1;
+    const matching = query.state ? run.jobs.filter((job) => job.state === query.state) : run.jobs;
+    const offset = Number(query.offset ?? 0);
+    const limit = Math.min(10_000, Number(query.limit ?? 500));
+    return { runId, total: matching.length, offset, jobs: matching.slice(offset, offset + limit), counts };
+  }
+
   async agents(): Promise<AgentView[]> {
-    const jobs = (await this.store.listJobs()).map((entry) => entry.value).filter((job) => ACTIVE_STATES.has(job.state));
+    const jobs = this.store.activeJobs().map((entry) => entry.value);
     return (await this.store.listAgents()).map((agent) => {
       const mine = jobs.filter((job) => job.agentId === agent.agentId);
       return {

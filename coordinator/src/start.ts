@@ -165,7 +165,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     link,
   });
   await coordinator.start();
-  const runs = new RunService(store, provider, { pools, waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId) });
+  const runs = new RunService(store, provider, {
+    pools,
+    waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId),
+    placeNow: () => void coordinator.requestPlacement(),
+  });
   const server = buildServer(runs, {
     token: config.apiToken,
     healthy: () => link.connected,

@@ -421,6 +421,18 @@ describe('coordinator', () => {
     expect((await run(runId)).jobs.map((job) => job.state).sort()).toEqual(['assigned', 'pending']);
   });
 
+  it("pages a run's jobs, by state, with the counts of the whole run", async () => {
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    const page = (await call({ method: 'GET', url: `/runs/${runId}/jobs?offset=1&limit=1` })).json<{ total: number; offset: number; jobs: { id: string }[]; counts: Record<string, number> }>();
+    expect([page.total, page.offset, page.jobs.map((job) => job.id), page.counts]).toEqual([2, 1, ['b'], { pending: 1, assigned: 1 }]);
+    const pending = (await call({ method: 'GET', url: `/runs/${runId}/jobs?state=pending` })).json<{ total: number; jobs: { id: string }[] }>();
+    expect([pending.total, pending.jobs.map((job) => job.id)]).toEqual([1, ['a']]);
+    expect((await call({ method: 'GET', url: `/runs/${runId}/jobs?limit=lots` })).statusCode).toBe(400);
+    expect((await call({ method: 'GET', url: '/runs/r-nope/jobs' })).statusCode).toBe(404);
+  });
+
   it('refuses a run whose job names a path outside its work folder', async () => {
     for (const [field, patch] of [
       ['output_files', { outputFiles: ['../../etc'] }],

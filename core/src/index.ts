@@ -23,3 +23,4 @@ export * from './protocol/messages.js';
 export * from './protocol/api.js';
 export * from './lifecycle/orphans.js';
 export * from './protocol/nats-users.js';
+export * from './state/cluster-view.js';

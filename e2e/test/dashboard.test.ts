@@ -68,18 +68,19 @@ describe('katapult dashboard', () => {
     // The token leaves the address bar as soon as the page has it.
     expect(page.url()).toBe(url.replace(/#.*$/, ''));
 
-    await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[3] === 'running', { what: 'ticker running on the page', timeoutMs: 300_000 });
-    await waitFor(async () => (await cellsOf(page, 'jobs', 'quick'))[3] === 'done', { what: 'quick done on the page', timeoutMs: 30_000 });
+    await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[4] === 'running', { what: 'ticker running on the page', timeoutMs: 300_000 });
+    await waitFor(async () => (await cellsOf(page, 'jobs', 'quick'))[4] === 'done', { what: 'quick done on the page', timeoutMs: 30_000 });
     expect(await cellsOf(page, 'runs', runId)).toEqual([runId, 'dash', 'running', '1 running · 1 done', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), config]);
-    const [job, env_, agent, state, attempt, exitCode, duration] = await cellsOf(page, 'jobs', 'quick');
+    const [job, env_, agent, pool, state, attempt, exitCode, duration] = await cellsOf(page, 'jobs', 'quick');
     expect([job, env_, state, attempt, exitCode]).toEqual(['quick', 'default', 'done', '1', '0']);
+    expect(pool).toMatch(/^dash\/[0-9a-f]{8}$/);
     expect(agent).toMatch(/^local-[0-9a-f]{8}-0-[0-9a-f]{4}$/);
     expect(duration).toMatch(/^\d+\.\ds$/);
     // What an agent runs comes with its next heartbeat.
-    await waitFor(async () => (await cellsOf(page, 'agents', agent!))[6] === `${runId}/ticker`, { what: 'the agent running ticker' });
-    const [agentId, instance, type, cpus, gpus, heartbeat] = await cellsOf(page, 'agents', agent!);
+    await waitFor(async () => (await cellsOf(page, 'agents', agent!))[7] === `${runId}/ticker`, { what: 'the agent running ticker' });
+    const [agentId, instance, type, agentPool, cpus, gpus, heartbeat] = await cellsOf(page, 'agents', agent!);
     // A local agent has no instance type, and no GPU unless its instance is given `gpus`.
-    expect([agentId, instance, type, cpus, gpus]).toEqual([agent, agent, '-', '1 / 2', '-']);
+    expect([agentId, instance, type, agentPool, cpus, gpus]).toEqual([agent, agent, '-', pool, '1 / 2', '-']);
     expect(heartbeat).toMatch(/^\d+\.\d s ago$/);
     await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: true });
 
@@ -95,9 +96,9 @@ describe('katapult dashboard', () => {
     await waitFor(async () => (await logLines(page)).length === TICKS, { what: 'every line on the page', timeoutMs: 60_000 });
     expect(await logLines(page)).toEqual(Array.from({ length: TICKS }, (_, index) => `tick ${index + 1}`));
     await waitFor(async () => (await page.locator('#log .marker').allInnerTexts()).includes('— attempt 1 ended, exit code 0 —'), { what: 'the end of the log' });
-    await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[3] === 'done', { what: 'ticker done on the page' });
+    await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[4] === 'done', { what: 'ticker done on the page' });
     await waitFor(async () => (await cellsOf(page, 'runs', runId))[2] === 'done', { what: 'the run done on the page' });
-    expect((await cellsOf(page, 'agents', agent!))[3]).toBe('0 / 2');
+    expect((await cellsOf(page, 'agents', agent!))[4]).toBe('0 / 2');
     await page.screenshot({ path: join(SCREENSHOTS, 'log-done.png'), fullPage: true });
     await page.close();
   }, 600_000);

@@ -7,7 +7,7 @@ import type { RunView } from '@katapult/core';
 import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
 import { katapult } from './cli.js';
 
-/** Runs on one stack: `--wait`, a second config joining the running instances, and `cancel`. */
+/** Runs of one project on one stack: `--wait`, a second config joining its running instances (one pool), and `cancel`. */
 describe('runs sharing one local stack', () => {
   const docker = new Docker();
   let env: NodeJS.ProcessEnv;
@@ -15,7 +15,7 @@ describe('runs sharing one local stack', () => {
 
   const config = async (name: string, lines: string[]) => {
     const file = join(project, `${name}.yaml`);
-    await writeFile(file, [`project: ${name}`, 'instances: [{ number: 1, cpus: 2 }]', 'jobs:', ...lines, ''].join('\n'));
+    await writeFile(file, ['project: runs', 'instances: [{ number: 1, cpus: 2 }]', 'jobs:', ...lines, ''].join('\n'));
     return file;
   };
   const status = async (runId: string) => JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[];

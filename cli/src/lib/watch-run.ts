@@ -1,10 +1,11 @@
 import { ExitCode, isFinal, KatapultError, type CostEstimate, type RunView } from '@katapult/core';
 import type { CoordinatorClient } from './client.js';
-import { describeChanges, summarizeRun } from '../render/run-view.js';
+import { describeChanges, JOB_ROWS_SHOWN, summarizeRun } from '../render/run-view.js';
 
 const TROUBLE_TOLERANCE_MS = 60_000;
 /** With nothing changing for this long, a line of counts shows the run is alive. */
 const QUIET_SUMMARY_MS = 10_000;
+const BIG_RUN_SUMMARY_MS = 2_000;
 
 export interface WatchOptions {
   intervalMs?: number;
@@ -51,7 +52,8 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
     for (const line of describeChanges(previous, run)) say(line);
     previous = run;
     if ((options.until ?? runOver)(run)) return run;
-    const quiet = Date.now() - lastLineAt > QUIET_SUMMARY_MS;
+    // A big run's jobs get no line each: its summary comes more often instead.
+    const quiet = Date.now() - lastLineAt > (run.jobs.length > JOB_ROWS_SHOWN ? BIG_RUN_SUMMARY_MS : QUIET_SUMMARY_MS);
     if (!sawAgent || quiet) {
       // Only the run's own pools serve it; other projects' agents on the stack are not its instances.
       const agents = (await client.listAgents()).filter((agent) => !run.pools || (agent.pool !== null && run.pools.includes(agent.pool)));

@@ -7,13 +7,21 @@ export function jobDuration(job: JobView, now: number): number | null {
   return (job.finishedAt ?? now) - job.startedAt;
 }
 
-/** The run's header line and one row per job: what `status` and the end of `launch` print. */
-export function renderRun(run: RunView, now = Date.now()): string {
+/** A run with more jobs than this shows only the ones worth a look (not done), unless every job is asked for. */
+export const JOB_ROWS_SHOWN = 50;
+
+/**
+ * The run's header line and one row per job: what `status` and the end of `launch` print. A big run (a sweep of
+ * thousands) shows its jobs that are not done, at most JOB_ROWS_SHOWN of them, and says how many it left out.
+ */
+export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: boolean } = {}): string {
   const counts = new Map<string, number>();
   for (const job of run.jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
   const summary = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
   const header = `run ${run.id} (${run.project}, ${run.configFile}): ${run.state} — ${summary}`;
-  const rows = run.jobs.map((job) => [
+  const big = !options.allJobs && run.jobs.length > JOB_ROWS_SHOWN;
+  const shown = big ? run.jobs.filter((job) => job.state !== 'done').slice(0, JOB_ROWS_SHOWN) : run.jobs;
+  const rows = shown.map((job) => [
     job.id,
     job.envName,
     job.agentId ?? '-',
@@ -24,7 +32,10 @@ export function renderRun(run: RunView, now = Date.now()): string {
     formatDuration(jobDuration(job, now)),
   ]);
   const waiting = waitingReasons(run).map(([reason, n]) => `${n} pending: ${reason}`);
-  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...waiting].join('\n');
+  const left = run.jobs.length - shown.length;
+  const doneLeft = left - (run.jobs.filter((job) => job.state !== 'done').length - shown.length);
+  const omitted = left > 0 ? [`${left} more jobs not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
+  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...waiting].join('\n');
 }
 
 /** Why pending jobs wait, most common first, with how many wait for each reason. */
@@ -54,14 +65,19 @@ export function summarizeRun(
   return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}${waiting}${cost ? ` · ${formatCost(cost)}` : ''}`;
 }
 
-/** One line per job whose state changed since the previous view; the live progress of `launch`. */
+/**
+ * One line per job whose state changed since the previous view; the live progress of `launch`. In a big run
+ * (more than JOB_ROWS_SHOWN jobs) only failures get a line of their own: the summary line tells the rest.
+ */
 export function describeChanges(previous: RunView | undefined, next: RunView): string[] {
+  const big = next.jobs.length > JOB_ROWS_SHOWN;
   const before = new Map(previous?.jobs.map((job) => [job.id, job]) ?? []);
   const lines: string[] = [];
   for (const job of next.jobs) {
     const old = before.get(job.id);
     if (old && old.state === job.state && old.attempt === job.attempt) continue;
     if (!old && job.state === 'pending') continue;
+    if (big && job.state !== 'failed') continue;
     const where = job.agentId ? ` on ${job.agentId}` : '';
     const detail =
       job.state === 'failed' ? ` (exit ${job.exitCode ?? '-'}${job.message ? `: ${job.message}` : ''})` : job.attempt > 1 ? ` (attempt ${job.attempt})` : '';

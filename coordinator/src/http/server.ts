@@ -9,6 +9,8 @@ import {
   CreateRunRequestSchema,
   CreateRunResponseSchema,
   ErrorBodySchema,
+  JobPageQuerySchema,
+  JobPageSchema,
   RunViewSchema,
   toErrorBody,
   KatapultError,
@@ -41,8 +43,10 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
   // Fastify's Ajv coerces by default: a null would become 0 or "" (a disk of size 0, a spot price of 0). Bodies are
   // taken as sent; a wrong type is a 400 naming the field.
   const ajv = { customOptions: { coerceTypes: false as const } };
+  // A sweep of 10,000 jobs is a few MB of JSON; more than this is refused with 413.
+  const bodyLimit = 64 * 1024 * 1024;
   const app = (
-    options.https ? (Fastify({ logger: false, ajv, https: options.https }) as unknown as FastifyInstance) : Fastify({ logger: false, ajv })
+    options.https ? (Fastify({ logger: false, ajv, bodyLimit, https: options.https }) as unknown as FastifyInstance) : Fastify({ logger: false, ajv, bodyLimit })
   ).withTypeProvider<TypeBoxTypeProvider>();
 
   // onRequest runs before the body is read or validated, and for unknown routes too.
@@ -59,6 +63,11 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
   app.setErrorHandler((error, _request, reply) => {
     if ((error as { validation?: unknown }).validation) {
       return reply.status(400).send({ code: 'KP_API_BAD_REQUEST', message: (error as Error).message });
+    }
+    // Fastify's own refusals (a body too large, malformed JSON) carry their 4xx status.
+    const refused = (error as { statusCode?: unknown }).statusCode;
+    if (!(error instanceof KatapultError) && typeof refused === 'number' && refused >= 400 && refused < 500) {
+      return reply.status(refused).send({ code: refused === 413 ? 'KP_API_TOO_LARGE' : 'KP_API_BAD_REQUEST', message: (error as Error).message });
     }
     const status = !(error instanceof KatapultError)
       ? 500
@@ -88,6 +97,18 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
     '/runs/:runId',
     { schema: { params: Type.Object({ runId: Type.String() }), response: { 200: RunViewSchema, 404: ErrorBodySchema } } },
     async (request) => runs.get(request.params.runId),
+  );
+
+  app.get(
+    '/runs/:runId/jobs',
+    {
+      schema: {
+        params: Type.Object({ runId: Type.String() }),
+        querystring: JobPageQuerySchema,
+        response: { 200: JobPageSchema, '4xx': ErrorBodySchema },
+      },
+    },
+    async (request) => runs.jobPage(request.params.runId, request.query),
   );
 
   app.post(

@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
-import { agentRecordCodec, jobKey, type AgentRecord, type ClusterNames, type JobRecord } from '@katapult/core';
-import type { HeardAgent, RunRecord, Store, Versioned } from './store.js';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { agentRecordCodec, ClusterView, jobKey, type JobRecord, type Versioned } from '@katapult/core';
+import type { HeardAgent, RunRecord, Store } from './store.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -12,25 +12,187 @@ const decode = <T>(bytes: Uint8Array): T => JSON.parse(decoder.decode(bytes)) as
 export interface JetStreamStoreOptions {
   /** An agent whose heartbeat is older than this is gone: its entry expires from the bucket. */
   agentTtlMs: number;
+  log?: (line: string) => void;
 }
 
-export async function openJetStreamStore(nc: NatsConnection, names: ClusterNames, options: JetStreamStoreOptions): Promise<Store> {
+/**
+ * Opens the store: runs and jobs are read once, in one pass (a KV watch replays each bucket's last values), into a
+ * ClusterView kept current by the same watch and by this process's own writes; reads come from it. Writes go to
+ * KV first (jobs compare-and-set), so a restarted coordinator, or a second one, rebuilds the same view.
+ */
+export async function openJetStreamStore(nc: NatsConnection, names: { buckets: { runs: string; jobs: string; agents: string } }, options: JetStreamStoreOptions): Promise<Store> {
   const kvm = new Kvm(nc);
   const jsm = await jetstreamManager(nc);
-  const open = async (bucket: string, ttl?: number): Promise<Bucket> => ({
-    kv: await kvm.create(bucket, { history: 1, ...(ttl === undefined ? {} : { ttl }) }),
-    keys: (filter) => listKeys(jsm, bucket, filter),
-  });
-  return new JetStreamStore(
-    await open(names.buckets.runs),
-    await open(names.buckets.jobs),
-    await open(names.buckets.agents, options.agentTtlMs),
-  );
+  const runs = await kvm.create(names.buckets.runs, { history: 1 });
+  const jobs = await kvm.create(names.buckets.jobs, { history: 1 });
+  const agents = await kvm.create(names.buckets.agents, { history: 1, ttl: options.agentTtlMs });
+  const store = new JetStreamStore(jsm, runs, jobs, { kv: agents, bucket: names.buckets.agents }, names.buckets, options.log ?? (() => undefined), () => nc.isClosed());
+  await store.start();
+  return store;
 }
 
-interface Bucket {
-  kv: KV;
-  keys(filter: string): Promise<string[]>;
+/** Follows one bucket with a watch, and tells when everything written to it before a moment has been seen. */
+class BucketFollower {
+  private seen = 0;
+  private waiters: { revision: number; resolve: () => void }[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
+    private readonly apply: (entry: KvEntry) => void,
+    private readonly log: (line: string) => void,
+    private readonly closed: () => boolean,
+  ) {}
+
+  async start(): Promise<void> {
+    void this.follow();
+    await this.sync();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Resolves once the watch has delivered every entry the bucket held when called. */
+  async sync(): Promise<void> {
+    const info = await this.jsm.streams.info(`KV_${this.bucket}`);
+    const last = info.state.last_seq;
+    if (this.seen >= last) return;
+    await new Promise<void>((resolve) => this.waiters.push({ revision: last, resolve }));
+  }
+
+  /** A watch ends when NATS goes away for long; a new one replays the last values, which the view takes by revision. */
+  private async follow(): Promise<void> {
+    while (!this.stopped && !this.closed()) {
+      try {
+        const watch = await this.kv.watch({ key: '>' });
+        for await (const entry of watch) {
+          this.apply(entry);
+          this.saw(entry.revision);
+          if (this.stopped) watch.stop();
+        }
+      } catch (error) {
+        if (!this.stopped && !this.closed()) this.log(`watch of ${this.bucket} ended (${String(error)}); watching again`);
+      }
+      if (!this.stopped && !this.closed()) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  saw(revision: number): void {
+    if (revision <= this.seen) return;
+    this.seen = revision;
+    const ready = this.waiters.filter((waiter) => waiter.revision <= revision);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((waiter) => waiter.revision > revision);
+    for (const waiter of ready) waiter.resolve();
+  }
+}
+
+class JetStreamStore implements Store {
+  private readonly view = new ClusterView<RunRecord>();
+  private readonly runsFollower: BucketFollower;
+  private readonly jobsFollower: BucketFollower;
+
+  constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly runs: KV,
+    private readonly jobs: KV,
+    private readonly agents: { kv: KV; bucket: string },
+    buckets: { runs: string; jobs: string },
+    log: (line: string) => void,
+    closed: () => boolean,
+  ) {
+    this.runsFollower = new BucketFollower(runs, jsm, buckets.runs, (entry) => this.takeRun(entry), log, closed);
+    this.jobsFollower = new BucketFollower(jobs, jsm, buckets.jobs, (entry) => this.takeJob(entry), log, closed);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.runsFollower.start(), this.jobsFollower.start()]);
+  }
+
+  async sync(): Promise<void> {
+    await Promise.all([this.runsFollower.sync(), this.jobsFollower.sync()]);
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    const revision = await this.runs.put(run.id, encode(run));
+    this.view.putRun({ value: run, revision });
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return this.view.run(runId);
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return this.view.allRuns();
+  }
+
+  async createJob(job: JobRecord): Promise<void> {
+    const revision = await this.jobs.create(jobKey(job.runId, job.id), encode(job));
+    this.view.putJob({ value: job, revision });
+  }
+
+  async getJob(runId: string, jobId: string): Promise<Versioned<JobRecord> | undefined> {
+    return this.view.job(runId, jobId);
+  }
+
+  async listJobs(runId?: string): Promise<Versioned<JobRecord>[]> {
+    return this.view.jobs(runId);
+  }
+
+  async updateJob(job: JobRecord, revision: number): Promise<boolean> {
+    try {
+      const next = await this.jobs.update(jobKey(job.runId, job.id), encode(job), revision);
+      this.view.putJob({ value: job, revision: next });
+      return true;
+    } catch (error) {
+      if (!isWrongRevision(error)) throw error;
+      // Another writer got there first: read its version now, so the caller's next try starts from it.
+      const entry = await this.jobs.get(jobKey(job.runId, job.id));
+      if (entry) this.takeJob(entry);
+      return false;
+    }
+  }
+
+  /** The view's indices, for the coordinator's placement pass. */
+  pendingJobs(runId: string): Versioned<JobRecord>[] {
+    return this.view.pendingJobs(runId);
+  }
+
+  activeJobs(): Versioned<JobRecord>[] {
+    return this.view.activeJobs();
+  }
+
+  unfinished(runId: string): number {
+    return this.view.unfinished(runId);
+  }
+
+  async listAgents(): Promise<HeardAgent[]> {
+    const found: HeardAgent[] = [];
+    for (const key of await listKeys(this.jsm, this.agents.bucket, '>')) {
+      const entry = await this.agents.kv.get(key);
+      if (!entry || entry.operation !== 'PUT') continue;
+      const decoded = agentRecordCodec.decode(entry.value);
+      if (decoded.ok) found.push({ ...decoded.value, heardAt: entry.created.getTime() });
+    }
+    return found;
+  }
+
+  private takeRun(entry: KvEntry): void {
+    if (entry.operation === 'PUT') this.view.putRun({ value: decode<RunRecord>(entry.value), revision: entry.revision });
+    else this.view.deleteRun(entry.key, entry.revision);
+  }
+
+  private takeJob(entry: KvEntry): void {
+    if (entry.operation === 'PUT') {
+      this.view.putJob({ value: decode<JobRecord>(entry.value), revision: entry.revision });
+      return;
+    }
+    const dot = entry.key.indexOf('.');
+    this.view.deleteJob(entry.key.slice(0, dot), entry.key.slice(dot + 1), entry.revision);
+  }
 }
 
 /**
@@ -42,72 +204,6 @@ async function listKeys(jsm: JetStreamManager, bucket: string, filter: string): 
   const prefix = `$KV.${bucket}.`;
   const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
   return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
-}
-
-class JetStreamStore implements Store {
-  constructor(
-    private readonly runs: Bucket,
-    private readonly jobs: Bucket,
-    private readonly agents: Bucket,
-  ) {}
-
-  async putRun(run: RunRecord): Promise<void> {
-    await this.runs.kv.put(run.id, encode(run));
-  }
-
-  async getRun(runId: string): Promise<RunRecord | undefined> {
-    const entry = await this.runs.kv.get(runId);
-    return entry && entry.operation === 'PUT' ? decode<RunRecord>(entry.value) : undefined;
-  }
-
-  async listRuns(): Promise<RunRecord[]> {
-    const runs: RunRecord[] = [];
-    for (const key of await this.runs.keys('>')) {
-      const run = await this.getRun(key);
-      if (run) runs.push(run);
-    }
-    return runs.sort((a, b) => a.createdAt - b.createdAt);
-  }
-
-  async createJob(job: JobRecord): Promise<void> {
-    await this.jobs.kv.create(jobKey(job.runId, job.id), encode(job));
-  }
-
-  async getJob(runId: string, jobId: string): Promise<Versioned<JobRecord> | undefined> {
-    const entry = await this.jobs.kv.get(jobKey(runId, jobId));
-    return entry && entry.operation === 'PUT' ? { value: decode<JobRecord>(entry.value), revision: entry.revision } : undefined;
-  }
-
-  async listJobs(runId?: string): Promise<Versioned<JobRecord>[]> {
-    const keys = await this.jobs.keys(runId ? `${runId}.*` : '>');
-    const found: Versioned<JobRecord>[] = [];
-    for (const key of keys) {
-      const entry = await this.jobs.kv.get(key);
-      if (entry && entry.operation === 'PUT') found.push({ value: decode<JobRecord>(entry.value), revision: entry.revision });
-    }
-    return found.sort((a, b) => a.value.createdAt - b.value.createdAt || a.value.index - b.value.index);
-  }
-
-  async updateJob(job: JobRecord, revision: number): Promise<boolean> {
-    try {
-      await this.jobs.kv.update(jobKey(job.runId, job.id), encode(job), revision);
-      return true;
-    } catch (error) {
-      if (isWrongRevision(error)) return false;
-      throw error;
-    }
-  }
-
-  async listAgents(): Promise<HeardAgent[]> {
-    const found: HeardAgent[] = [];
-    for (const key of await this.agents.keys('>')) {
-      const entry = await this.agents.kv.get(key);
-      if (!entry || entry.operation !== 'PUT') continue;
-      const decoded = agentRecordCodec.decode(entry.value);
-      if (decoded.ok) found.push({ ...decoded.value, heardAt: entry.created.getTime() });
-    }
-    return found;
-  }
 }
 
 /** JetStream's "wrong last sequence": the compare-and-set lost to another writer. */

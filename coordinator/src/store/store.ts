@@ -1,4 +1,4 @@
-import type { AgentRecord, InstanceSpec, JobRecord, RunState, RunSpec } from '@katapult/core';
+import type { AgentRecord, InstanceSpec, JobRecord, RunState, RunSpec, Versioned } from '@katapult/core';
 import type { RunPlacement } from '../providers/provider.js';
 
 export interface RunRecord {
@@ -21,10 +21,7 @@ export interface RunRecord {
 /** An agent's last heartbeat record, and when NATS stored it (the server's clock, not the agent's). */
 export type HeardAgent = AgentRecord & { heardAt: number };
 
-export interface Versioned<T> {
-  value: T;
-  revision: number;
-}
+export type { Versioned } from '@katapult/core';
 
 /**
  * Everything the coordinator knows lives behind this interface, in JetStream KV in production, so a
@@ -40,5 +37,13 @@ export interface Store {
   listJobs(runId?: string): Promise<Versioned<JobRecord>[]>;
   /** Compare-and-set: false when the job changed since `revision` was read. */
   updateJob(job: JobRecord, revision: number): Promise<boolean>;
+  /** Resolves once everything written to the buckets before the call can be read (another writer's updates too). */
+  sync(): Promise<void>;
+  /** A run's pending jobs in config order, from the in-memory view: what a placement pass reads. */
+  pendingJobs(runId: string): Versioned<JobRecord>[];
+  /** Every run's jobs that hold cpus on an agent (assigned, pulling, running). */
+  activeJobs(): Versioned<JobRecord>[];
+  /** How many of a run's jobs are not final yet. */
+  unfinished(runId: string): number;
   listAgents(): Promise<HeardAgent[]>;
 }

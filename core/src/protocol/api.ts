@@ -76,6 +76,35 @@ export const RunViewSchema = Type.Object({
 });
 export type RunView = Static<typeof RunViewSchema>;
 
+/** `GET /runs/:runId/jobs`: one page of a run's jobs, in config order, optionally of one state. */
+export const JobPageQuerySchema = Type.Object({
+  offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'jobs to skip' })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'jobs in the page, at most 10000 (default 500)' })),
+  state: Type.Optional(
+    Type.Union([
+      Type.Literal('pending'),
+      Type.Literal('assigned'),
+      Type.Literal('pulling'),
+      Type.Literal('running'),
+      Type.Literal('done'),
+      Type.Literal('failed'),
+      Type.Literal('aborted'),
+    ]),
+  ),
+});
+export type JobPageQuery = Static<typeof JobPageQuerySchema>;
+
+export const JobPageSchema = Type.Object({
+  runId: Type.String(),
+  /** Jobs matching the query in all; the page holds those from `offset`. */
+  total: Type.Integer(),
+  offset: Type.Integer(),
+  jobs: Type.Array(JobViewSchema),
+  /** Jobs in each state, over the whole run. */
+  counts: Type.Record(Type.String(), Type.Integer()),
+});
+export type JobPage = Static<typeof JobPageSchema>;
+
 export const AgentViewSchema = Type.Object({
   agentId: Type.String(),
   instanceId: Type.String(),

@@ -58,8 +58,16 @@ export function planAssignments(pending: readonly PendingJob[], agents: readonly
       ? [...pending].sort((a, b) => (b.gpusReq ?? 0) - (a.gpusReq ?? 0) || b.cpusReq - a.cpusReq)
       : [...pending];
 
+  // Free room only shrinks during a pass: a kind of job that found none will find none later in it.
+  const noRoom = new Map<string, string>();
   for (const job of order) {
     const gpusReq = job.gpusReq ?? 0;
+    const kind = `${job.cpusReq}/${gpusReq}/${job.pools?.join(',') ?? '*'}`;
+    const known = noRoom.get(kind);
+    if (known !== undefined) {
+      plan.waiting.push({ jobKey: job.key, reason: known });
+      continue;
+    }
     const eligible = job.pools ? agents.filter((agent) => agent.pool !== undefined && job.pools!.includes(agent.pool)) : agents;
     const fits = eligible.filter((agent) => {
       const room = free.get(agent.id)!;
@@ -67,6 +75,7 @@ export function planAssignments(pending: readonly PendingJob[], agents: readonly
     });
     if (fits.length === 0) {
       const reason = job.pools ? whyWaitingInPools(job.cpusReq, gpusReq, job.pools, eligible, free) : whyWaiting(job.cpusReq, gpusReq, agents, free);
+      noRoom.set(kind, reason);
       plan.waiting.push({ jobKey: job.key, reason });
       continue;
     }
