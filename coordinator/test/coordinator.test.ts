@@ -453,4 +453,20 @@ describe('coordinator', () => {
     expect(response.json()).toMatchObject({ code: 'KP_API_BAD_REQUEST' });
     expect((await call({ method: 'GET', url: '/runs/r-nope' })).statusCode).toBe(404);
   });
+
+  it('takes a body as sent: a wrong type or too many instances is a 400 naming the field, never coerced', async () => {
+    const instance = spec.instances[0]!;
+    for (const [patch, field] of [
+      [{ cpus: '2' }, '/spec/instances/0/cpus'],
+      [{ number: 100_000 }, '/spec/instances/0/number'],
+      [{ diskSize: '' }, '/spec/instances/0/diskSize'],
+    ] as const) {
+      const response = await call({ method: 'POST', url: '/runs', payload: { ...request, spec: { ...spec, instances: [{ ...instance, ...patch }] } } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json<{ message: string }>().message).toContain(field.replace('/spec', 'body/spec'));
+    }
+    expect(provider.ensured).toEqual([]);
+    const malformed = await api.inject({ method: 'POST', url: '/runs', payload: '{"spec":', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
+    expect([malformed.statusCode, malformed.json<{ code: string }>().code]).toEqual([400, 'KP_API_BAD_REQUEST']);
+  });
 });

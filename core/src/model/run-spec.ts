@@ -20,7 +20,8 @@ export const InstanceSpecSchema = Type.Object({
   cpus: Type.Integer({ minimum: 1 }),
   /** Whether the config gave `cpus`; when not, a local instance has this machine's cores and an EC2 one its type's vCPUs. */
   cpusGiven: Type.Boolean(),
-  number: Type.Integer({ minimum: 1 }),
+  // As the config file caps it: the API takes no more from any client.
+  number: Type.Integer({ minimum: 1, maximum: 1000 }),
   eco: Type.Boolean(),
   ecoLife: Type.Union([Type.String(), Type.Number(), Type.Null()]),
   /** With `eco`, fall back to on-demand when spot cannot be had (no capacity, `max_bid` too low). */
