@@ -57,9 +57,11 @@ export interface CoordinatorOptions {
 }
 
 /**
- * The coordinator's loops: reports from agents move jobs through their lifecycle; a periodic tick requeues the
- * jobs of lost agents, places pending jobs on agents with free cpus, and closes finished runs. Decisions come
- * from core (applyJobEvent, planAssignments); this file reads state, commits with compare-and-set, publishes.
+ * The coordinator's loops: reports from agents move jobs through their lifecycle; placement passes, asked for
+ * whenever a job becomes pending or cpus are freed, put pending jobs on their pools' agents; a periodic tick
+ * requeues the jobs of lost agents, stops stray attempts and closes finished runs. It reads the store's in-memory
+ * view; decisions come from core (applyJobEvent, planAssignments); this file commits with compare-and-set and
+ * publishes.
  */
 export class Coordinator {
   private timer: NodeJS.Timeout | undefined;

@@ -3,7 +3,6 @@ import {
   ExitCode,
   KatapultError,
   newRunId,
-  ACTIVE_STATES,
   checkRelativePath,
   jobCommand,
   splitRunScript,
