@@ -21,3 +21,4 @@ export * from './protocol/messages.js';
 export * from './protocol/api.js';
 export * from './lifecycle/orphans.js';
 export * from './protocol/nats-users.js';
+export * from './protocol/log-chunks.js';
