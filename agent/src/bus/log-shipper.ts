@@ -27,8 +27,9 @@ export class LogShipper {
   private timer: NodeJS.Timeout | undefined;
   private sentBytes = 0;
   private failure: unknown;
-  /** The most bufferedBytes has been, for tests and figures. */
+  /** The most bufferedBytes has been, and how many times a write found the window full: for tests and figures. */
   peakBufferedBytes = 0;
+  heldBack = 0;
 
   constructor(private readonly options: LogShipperOptions) {
     this.chunker = new LogChunker({ attempt: options.attempt, maxBytes: options.maxBytes });
@@ -50,7 +51,9 @@ export class LogShipper {
       }, this.options.flushMs);
     }
     this.peakBufferedBytes = Math.max(this.peakBufferedBytes, this.bufferedBytes);
-    return this.window.length < this.options.window;
+    if (this.window.length < this.options.window) return true;
+    this.heldBack += 1;
+    return false;
   }
 
   whenWritable(): Promise<void> {

@@ -1,0 +1,126 @@
+import Docker from 'dockerode';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBaseImage } from '@katapult/images';
+import { ensureStreams, jetStreamLogSource, openJetStreamStore } from '@katapult/coordinator';
+import { requireDocker, startNats, tempDir, waitFor, type NatsServer } from '@katapult/testkit';
+import { clusterNames, LOG_CHUNK_BYTES, LOG_WINDOW, type Assignment, type LogEntry } from '@katapult/core';
+import { openJobFileStore, runJobAttempt, type JobFileStore } from '../src/index.js';
+import { connectAgentBus, type AgentBus } from '../src/bus/agent-bus.js';
+
+/** A job's output through the agent's real sink: Docker → chunks → JetStream → the coordinator's log reader. */
+describe('job log in chunks', () => {
+  const docker = new Docker();
+  const names = clusterNames('job-log-test');
+  const agentLog: string[] = [];
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let bus: AgentBus;
+  let files: JobFileStore;
+  let image: string;
+  let jobs = 0;
+
+  beforeAll(async () => {
+    await requireDocker();
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+    await ensureStreams(nc, names);
+    await openJetStreamStore(nc, names, { agentTtlMs: 60_000 }); // the agents bucket the bus writes its heartbeat to
+    bus = await connectAgentBus({ natsUrl: nats.url, cluster: names.cluster, agentId: 'log-0', instanceId: 'log-0', cpus: 1, gpus: 0, log: (line) => agentLog.push(line) });
+    files = await openJobFileStore(bus.nc, names, await tempDir('job-log-cache'));
+    image = (await ensureBaseImage(docker)).ref;
+  }, 300_000);
+  afterAll(async () => {
+    await bus?.close();
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  const assignment = (runCommand: string): Assignment => ({
+    v: 1,
+    runId: 'r-job-log',
+    jobId: `job-${++jobs}`,
+    attempt: 1,
+    image,
+    runCommand,
+    cpus: 1,
+    memoryBytes: null,
+    network: 'none',
+    files: [],
+    outputFiles: [],
+  });
+
+  /** Every line of the job's log as the coordinator's reader gives it, up to its end. */
+  async function storedLog(job: Assignment): Promise<{ lines: LogEntry[]; exitCode: number | null }> {
+    const lines: LogEntry[] = [];
+    let exitCode: number | null = null;
+    const stop = new AbortController();
+    await jetStreamLogSource(nc, names).follow(
+      job.runId,
+      job.jobId,
+      (entry) => {
+        if (!('eof' in entry)) lines.push(entry);
+        else {
+          exitCode = entry.exitCode;
+          stop.abort();
+        }
+      },
+      stop.signal,
+    );
+    return { lines, exitCode };
+  }
+
+  const run = (job: Assignment) => {
+    const sink = bus.sinkFor(job);
+    return { sink, done: runJobAttempt(docker, job, sink, { agentId: 'log-0', stackLabel: 'kptest-log', files }) };
+  };
+
+  it('replays a 100,000-line job complete and in order, stdout and stderr apart, times in order', async () => {
+    const job = assignment('seq 1 50000; echo middle >&2; seq 50001 100000');
+    const { sink, done } = run(job);
+    await done;
+    const { lines, exitCode } = await storedLog(job);
+    expect(exitCode).toBe(0);
+    const stdout = lines.filter((line) => 'stream' in line && line.stream === 'stdout').map((line) => ('line' in line ? line.line : ''));
+    expect(stdout).toEqual(Array.from({ length: 100_000 }, (_, index) => String(index + 1)));
+    expect(lines.filter((line) => 'stream' in line && line.stream === 'stderr').map((line) => ('line' in line ? line.line : ''))).toEqual(['middle']);
+    const times = lines.map((line) => line.at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // In chunks, not a message a line.
+    expect(sink.shipper.peakBufferedBytes).toBeGreaterThan(0);
+    const info = await (await jetstreamManager(nc)).streams.info(names.streams.logs);
+    expect(info.state.messages).toBeLessThan(2_000);
+  }, 180_000);
+
+  it('a 3 MB line, above NATS max payload, arrives whole, and the lines around it too', async () => {
+    const job = assignment("echo before; head -c 3145728 /dev/zero | tr '\\0' x; echo; echo after");
+    await run(job).done;
+    const { lines, exitCode } = await storedLog(job);
+    expect(exitCode).toBe(0);
+    expect(lines.map((line) => ('line' in line ? line.line : ''))).toEqual(['before', 'x'.repeat(3 * 1024 * 1024), 'after']);
+  }, 180_000);
+
+  it('holds a bounded number of bytes while a job floods stdout and NATS stalls, and loses nothing', async () => {
+    const text = '0123456789abcdefghijklmnopqrstuvwxyz'.repeat(3);
+    const count = 300_000;
+    const job = assignment(`yes ${text} | head -n ${count}`);
+    const { sink, done } = run(job);
+    await waitFor(() => sink.shipper.peakBufferedBytes > 0, { what: 'the first output', timeoutMs: 60_000 });
+    nats.pause();
+    try {
+      // The window fills; from then on the agent reads no more of the container until NATS takes chunks again.
+      await waitFor(() => sink.shipper.heldBack > 0, { what: 'the log window to fill', timeoutMs: 60_000 });
+    } finally {
+      nats.resume();
+    }
+    await done;
+    const bound = (LOG_WINDOW + 3) * LOG_CHUNK_BYTES;
+    expect(sink.shipper.peakBufferedBytes).toBeLessThanOrEqual(bound);
+    expect(count * (text.length + 1)).toBeGreaterThan(30 * bound);
+    const { lines, exitCode } = await storedLog(job);
+    expect(exitCode).toBe(0);
+    expect(lines.length).toBe(count);
+    expect(lines.every((line) => 'line' in line && line.line === text)).toBe(true);
+  }, 240_000);
+});
