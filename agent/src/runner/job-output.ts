@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { LineSplitter, type LogPiece, type LogStream } from '@katapult/core';
 
 /** Where a job's output goes: pieces of lines, and a way to say "not so fast". */
@@ -16,9 +15,25 @@ export const MAX_HELD_LINE_CHARS = 64 * 1024;
  * Reads a container's attach stream (Docker's multiplexed stdout and stderr: an 8-byte header, then that many
  * bytes) into pieces of lines. A frame is decoded as it comes, never held whole, and the stream is not read
  * further while the output is held back: the container then blocks on its writes, and the agent holds no more.
+ * Never rejects: a stream cut short (the container removed, Docker gone) ends the output where it was cut.
  */
 export function forwardOutput(attach: NodeJS.ReadableStream, output: LogOutput, maxLineChars = MAX_HELD_LINE_CHARS): Promise<void> {
-  return pipeline(attach, new DemuxWriter(output, maxLineChars));
+  const writer = new DemuxWriter(output, maxLineChars);
+  return new Promise((resolve) => {
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      attach.unpipe(writer);
+      writer.end();
+    };
+    writer.on('finish', resolve);
+    writer.on('error', () => resolve());
+    attach.on('end', end);
+    attach.on('error', end);
+    attach.on('close', end);
+    attach.pipe(writer, { end: false });
+  });
 }
 
 class DemuxWriter extends Writable {

@@ -30,8 +30,12 @@ export const LOG_MAX_HELD = 64;
 const ENVELOPE_BYTES = 160;
 export const MIN_LOG_CHUNK_BYTES = ENVELOPE_BYTES + 96;
 
+/** Characters JSON writes as more than one byte: the rest, printable ASCII, count one each. */
+const WIDE = /["\\\u0000-\u001f\u0080-\uffff]/;
+
 /** UTF-8 bytes of JSON.stringify(text), without building it. */
 export function jsonStringBytes(text: string): number {
+  if (!WIDE.test(text)) return text.length + 2;
   let bytes = 2;
   for (let i = 0; i < text.length; i++) bytes += codeUnitBytes(text, i);
   return bytes;
@@ -251,12 +255,19 @@ export class LineSplitter {
     // A "\r" at the very end may be the start of "\r\n": it waits for the next text.
     const limit = buffer.endsWith('\r') ? buffer.length - 1 : buffer.length;
     let start = 0;
-    for (let i = 0; i < limit; i++) {
-      const c = buffer.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      this.cut(buffer.slice(start, i), true, out);
-      if (c === 13 && buffer.charCodeAt(i + 1) === 10) i += 1;
-      start = i + 1;
+    if (!buffer.includes('\r')) {
+      for (let i = buffer.indexOf('\n'); i !== -1; i = buffer.indexOf('\n', start)) {
+        this.cut(buffer.slice(start, i), true, out);
+        start = i + 1;
+      }
+    } else {
+      for (let i = 0; i < limit; i++) {
+        const c = buffer.charCodeAt(i);
+        if (c !== 10 && c !== 13) continue;
+        this.cut(buffer.slice(start, i), true, out);
+        if (c === 13 && buffer.charCodeAt(i + 1) === 10) i += 1;
+        start = i + 1;
+      }
     }
     this.pending = this.cut(buffer.slice(start), false, out);
     return out;
