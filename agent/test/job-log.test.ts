@@ -1,11 +1,11 @@
 import Docker from 'dockerode';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage } from '@katapult/images';
 import { ensureStreams, jetStreamLogSource, openJetStreamStore } from '@katapult/coordinator';
 import { requireDocker, startNats, tempDir, waitFor, type NatsServer } from '@katapult/testkit';
-import { clusterNames, LOG_CHUNK_BYTES, LOG_WINDOW, type Assignment, type LogEntry } from '@katapult/core';
+import { clusterNames, jobReportCodec, LOG_CHUNK_BYTES, LOG_WINDOW, type Assignment, type JobReport, type LogEntry } from '@katapult/core';
 import { openJobFileStore, runJobAttempt, type JobFileStore } from '../src/index.js';
 import { connectAgentBus, type AgentBus } from '../src/bus/agent-bus.js';
 
@@ -71,6 +71,19 @@ describe('job log in chunks', () => {
     return { lines, exitCode };
   }
 
+  /** The job's reports, as the coordinator would read them. */
+  async function reports(job: Assignment): Promise<JobReport[]> {
+    const consumer = await jetstream(nc).consumers.get(names.streams.events, { filter_subjects: names.eventSubject(job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
+    const found: JobReport[] = [];
+    const pending = (await consumer.info(true)).num_pending;
+    for await (const message of await consumer.fetch({ max_messages: pending, expires: 1_000 })) {
+      const decoded = jobReportCodec.decode(message.data);
+      if (decoded.ok) found.push(decoded.value);
+      if (message.info.pending === 0) break;
+    }
+    return found;
+  }
+
   const run = (job: Assignment) => {
     const sink = bus.sinkFor(job);
     return { sink, done: runJobAttempt(docker, job, sink, { agentId: 'log-0', stackLabel: 'kptest-log', files }) };
@@ -91,6 +104,9 @@ describe('job log in chunks', () => {
     expect(sink.shipper.peakBufferedBytes).toBeGreaterThan(0);
     const info = await (await jetstreamManager(nc)).streams.info(names.streams.logs);
     expect(info.state.messages).toBeLessThan(2_000);
+    // The exit carries the container's own run time, which the job's duration is made of.
+    const exited = (await reports(job)).find((report) => report.type === 'exited');
+    expect(exited).toMatchObject({ exitCode: 0, ranMs: expect.any(Number) });
   }, 180_000);
 
   it('a 3 MB line, above NATS max payload, arrives whole, and the lines around it too', async () => {
