@@ -165,7 +165,11 @@ export interface MessageCodec<T> {
   decode(bytes: Uint8Array): Decoded<T>;
 }
 
-function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<S>> {
+/**
+ * `explainWith` picks, for a message that failed, the one schema it was meant to be (a union's errors are
+ * those of its first branch otherwise: a bad chunk would be told it lacks a v1 line's fields).
+ */
+function codec<S extends TSchema>(schema: S, name: string, explainWith?: (value: unknown) => TSchema | undefined): MessageCodec<Static<S>> {
   // Compiled on first use: importing core (every CLI command does) should not pay for every message's validator.
   let compiled: { Check(value: unknown): boolean; Errors(value: unknown): Iterable<SchemaError> } | undefined;
   const validator = () => (compiled ??= Compile(schema));
@@ -181,8 +185,9 @@ function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<
         return { ok: false, error: `${name}: not JSON` };
       }
       if (validator().Check(value)) return { ok: true, value: value as Static<S> };
-      const first = [...validator().Errors(value)][0];
-      return { ok: false, error: oneLine(`${name}: ${first ? describeError(schema, first, value) : '/ is invalid'}`) };
+      const meant = explainWith?.(value) ?? schema;
+      const first = [...(meant === schema ? validator() : Compile(meant)).Errors(value)][0];
+      return { ok: false, error: oneLine(`${name}: ${first ? describeError(meant, first, value) : '/ is invalid'}`) };
     },
   };
 }
@@ -241,4 +246,6 @@ export const assignmentCodec = codec(AssignmentSchema, 'assignment');
 export const jobReportCodec = codec(JobReportSchema, 'job report');
 export const stopRequestCodec = codec(StopRequestSchema, 'stop request');
 export const agentRecordCodec = codec(AgentRecordSchema, 'agent record');
-export const logRecordCodec = codec(LogRecordSchema, 'log record');
+export const logRecordCodec = codec(LogRecordSchema, 'log record', (value) =>
+  (value as { v?: unknown } | null)?.v === 2 ? LogChunkRecordSchema : undefined,
+);
