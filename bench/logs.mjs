@@ -143,8 +143,10 @@ try {
   line('  difference: the log\'s share', figures(shipped, 's'));
   line('  lines/s through Katapult (lines / difference)', figures(shipped.map((s) => LINES / s / 1000), 'k lines/s', 0));
   line('  lines/s docker run --rm', figures(docker.wall.map((s) => LINES / s / 1000), 'k lines/s', 0));
-  line('ratio recorded duration / docker run -d run time (medians)', (median(kp.recorded) / median(docker.ran)).toFixed(2));
+  line('ratio launch --wait whole / docker run --rm wall (medians)', (median(kp.launch) / median(docker.wall)).toFixed(2));
   line('ratio log\'s share / docker run --rm wall (medians)', (median(shipped) / median(docker.wall)).toFixed(2));
+  line('ratio recorded duration / docker run -d run time (medians)', (median(kp.recorded) / median(docker.ran)).toFixed(2));
+  line('ratio recorded duration / docker run -d --log-driver none (medians)', (median(kp.recorded) / median(docker.ranNoLog)).toFixed(2));
   line('katapult logs (replay of the 1,000,000 lines, to a pipe)', figures(kp.replay, 's'));
   line('agent RSS: idle before, peak during each launch', `${rssIdle.toFixed(0)} MiB; ${kp.rssPeak.map((v) => `${v.toFixed(0)} MiB`).join(', ')}`);
   console.log(`load average at end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);

@@ -201,7 +201,8 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
     logLine: (stream, line) => void shipper.write({ stream, text: line, at: Date.now(), ends: true }),
     endOfLog: async (exitCode) => {
       await shipper.end();
-      await durably(logSubject, logRecordCodec.encode({ v: 1, attempt, eof: true, exitCode, at: Date.now() }), `${runId}.${jobId}.${attempt}.log.eof`);
+      const end = logRecordCodec.encode({ v: 1, attempt, eof: true, exitCode, at: Date.now() });
+      await durably(logSubject, end, `${runId}.${jobId}.${attempt}.log.eof`);
     },
   };
 }

@@ -43,8 +43,8 @@ export interface RunnerOptions {
 
 /**
  * Runs one attempt of a job: pull its image, stage its files into a fresh container, run its command there,
- * stream its output (lines in chunks, never faster than they are stored), collect its output files, report the exit code, remove the container.
- * It decides nothing about retries: it only reports.
+ * stream its output (read no faster than it is stored), collect its output files, report the exit code,
+ * remove the container. It decides nothing about retries: it only reports.
  */
 export async function runJobAttempt(docker: Docker, assignment: Assignment, sink: JobSink, options: RunnerOptions): Promise<void> {
   let container: Docker.Container | undefined;
