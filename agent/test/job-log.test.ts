@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage } from '@katapult/images';
 import { ensureStreams, jetStreamLogSource, openJetStreamStore } from '@katapult/coordinator';
 import { requireDocker, startNats, tempDir, waitFor, type NatsServer } from '@katapult/testkit';
-import { clusterNames, jobReportCodec, LOG_CHUNK_BYTES, LOG_WINDOW, type Assignment, type JobReport, type LogEntry } from '@katapult/core';
+import { clusterNames, jobReportCodec, LOG_CHUNK_BYTES, LOG_WINDOW, logRecordCodec, type Assignment, type JobReport, type LogEntry } from '@katapult/core';
 import { openJobFileStore, runJobAttempt, type JobFileStore } from '../src/index.js';
 import { connectAgentBus, type AgentBus } from '../src/bus/agent-bus.js';
 
@@ -84,6 +84,22 @@ describe('job log in chunks', () => {
     return found;
   }
 
+  /** The chunk numbers stored on the job's log subject, in stored order. */
+  async function storedChunks(job: Assignment): Promise<number[]> {
+    const consumer = await jetstream(nc).consumers.get(names.streams.logs, { filter_subjects: names.logSubject(job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
+    const chunks: number[] = [];
+    let pending = (await consumer.info(true)).num_pending;
+    while (pending > 0) {
+      for await (const message of await consumer.fetch({ max_messages: pending, expires: 1_000 })) {
+        const decoded = logRecordCodec.decode(message.data);
+        if (decoded.ok && decoded.value.v === 2) chunks.push(decoded.value.chunk);
+        pending = message.info.pending;
+        if (pending === 0) break;
+      }
+    }
+    return chunks;
+  }
+
   const run = (job: Assignment) => {
     const sink = bus.sinkFor(job);
     return { sink, done: runJobAttempt(docker, job, sink, { agentId: 'log-0', stackLabel: 'kptest-log', files }) };
@@ -107,6 +123,29 @@ describe('job log in chunks', () => {
     // The exit carries the container's own run time, which the job's duration is made of.
     const exited = (await reports(job)).find((report) => report.type === 'exited');
     expect(exited).toMatchObject({ exitCode: 0, ranMs: expect.any(Number) });
+  }, 180_000);
+
+  it('chunks sent again when NATS stalls past their publish timeout are stored once, in order', async () => {
+    const job = assignment('seq 1 200000');
+    const { sink, done } = run(job);
+    await waitFor(() => sink.shipper.peakBufferedBytes > 0, { what: 'the first output', timeoutMs: 60_000 });
+    const retriesBefore = agentLog.filter((line) => line.includes('retrying until NATS is back')).length;
+    nats.pause();
+    try {
+      await waitFor(() => agentLog.filter((line) => line.includes('retrying until NATS is back')).length > retriesBefore, {
+        what: 'a chunk to be sent again',
+        timeoutMs: 60_000,
+      });
+    } finally {
+      nats.resume();
+    }
+    await done;
+    const { lines, exitCode } = await storedLog(job);
+    expect(exitCode).toBe(0);
+    expect(lines.map((line) => ('line' in line ? line.line : ''))).toEqual(Array.from({ length: 200_000 }, (_, index) => String(index + 1)));
+    const chunks = await storedChunks(job);
+    expect(new Set(chunks).size).toBe(chunks.length);
+    expect(Math.max(...chunks)).toBe(chunks.length);
   }, 180_000);
 
   it('a 3 MB line, above NATS max payload, arrives whole, and the lines around it too', async () => {

@@ -10,6 +10,7 @@ import {
   LOG_CHUNK_MS,
   LOG_WINDOW,
   logRecordCodec,
+  MIN_LOG_CHUNK_BYTES,
   stopRequestCodec,
   type StopRequest,
   type Assignment,
@@ -181,7 +182,7 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
   // The message id names the attempt and the chunk: a chunk sent again after a reconnect is stored once.
   const shipper = new LogShipper({
     attempt,
-    maxBytes: Math.min(LOG_CHUNK_BYTES, (nc.info?.max_payload ?? LOG_CHUNK_BYTES * 2) - HEADER_ROOM_BYTES),
+    maxBytes: Math.max(MIN_LOG_CHUNK_BYTES, Math.min(LOG_CHUNK_BYTES, (nc.info?.max_payload ?? LOG_CHUNK_BYTES * 2) - HEADER_ROOM_BYTES)),
     flushMs: LOG_CHUNK_MS,
     window: LOG_WINDOW,
     publish: (chunk, data) => durably(logSubject, data, `${runId}.${jobId}.${attempt}.log.${chunk.chunk}`),
