@@ -16,8 +16,9 @@ const { home, env, exec, katapult } = await privateStack('katapult-bench-logs-')
 const stack = () => JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8'));
 
 async function config(file, name, command) {
-  // auto_stop: false, so the agent measured is the same one throughout (the docker run cases can take over a minute).
-  const lines = ['project: benchlogs', 'auto_stop: false', 'instances:', '  - number: 1', '    cpus: 1', 'environments:', '  - name: base', 'jobs:'];
+  // An hour's auto_stop, so the agent measured is the same one throughout (the docker run cases can take over a
+  // minute). Not `false`: the coordinator's API coerces its null to 0 (stop at once), a bug of its own.
+  const lines = ['project: benchlogs', 'auto_stop: 3600', 'instances:', '  - number: 1', '    cpus: 1', 'environments:', '  - name: base', 'jobs:'];
   lines.push(`  - name: ${name}`, '    env_name: base', `    run_command: ${JSON.stringify(command)}`);
   const path = join(home, file);
   await writeFile(path, `${lines.join('\n')}\n`);
