@@ -3,7 +3,7 @@ import { JOB_PIDS_LIMIT } from '../src/index.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from '../src/runner/host-config.js';
 
 describe('job container config', () => {
-  it('drops every capability, forbids new privileges, mounts nothing and caps processes', () => {
+  it('drops every capability, forbids new privileges, mounts nothing, caps processes and keeps no Docker log', () => {
     expect(jobHostConfig({ cpus: 2, network: 'bridge' }, null)).toEqual({
       NanoCpus: 2e9,
       PidsLimit: JOB_PIDS_LIMIT,
@@ -11,6 +11,7 @@ describe('job container config', () => {
       Privileged: false,
       SecurityOpt: ['no-new-privileges'],
       Binds: [],
+      LogConfig: { Type: 'none', Config: {} },
     });
   });
 
@@ -32,6 +33,7 @@ describe('job container config', () => {
       Privileged: false,
       SecurityOpt: ['no-new-privileges'],
       Binds: [],
+      LogConfig: { Type: 'none', Config: {} },
     });
     expect(jobHostConfig({ cpus: 1, network: 'bridge', gpus: 0 }, null)).not.toHaveProperty('DeviceRequests');
     // An assignment sent before jobs could ask for GPUs has no `gpus`.

@@ -6,7 +6,7 @@ import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEnvironment, ensureBaseImage, OciRegistry, pushImage } from '@katapult/images';
 import { environmentSpec, requireDocker, startNats, startRegistry, tempDir, type NatsServer, type RegistryServer } from '@katapult/testkit';
-import { clusterNames, type Assignment, type JobOutputs, type StagedFile } from '@katapult/core';
+import { clusterNames, type Assignment, type JobOutputs, type LogPiece, type StagedFile } from '@katapult/core';
 import { JOB_PIDS_LIMIT, LABELS, openJobFileStore, runJobAttempt, type JobFileStore, type JobSink } from '../src/index.js';
 
 const MiB = 1024 * 1024;
@@ -32,6 +32,16 @@ class RecordingSink implements JobSink {
   logLine(stream: 'stdout' | 'stderr', line: string) {
     this.lines.push(`${stream}: ${line}`);
   }
+  private readonly parts = { stdout: '', stderr: '' };
+  logPiece(piece: LogPiece) {
+    this.parts[piece.stream] += piece.text;
+    if (piece.ends) {
+      this.logLine(piece.stream, this.parts[piece.stream]);
+      this.parts[piece.stream] = '';
+    }
+    return true;
+  }
+  async whenLogWritable() {}
   async endOfLog(exitCode: number | null) {
     this.events.push(`eof ${exitCode}`);
   }

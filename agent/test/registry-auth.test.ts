@@ -163,6 +163,8 @@ describe('ECR login for pulls', () => {
       startFailed: async (message) => void events.push(`start_failed ${message}`),
       lost: async () => void events.push('lost'),
       logLine: () => undefined,
+      logPiece: () => true,
+      whenLogWritable: async () => undefined,
       endOfLog: async () => undefined,
     };
     const assignment: Assignment = {

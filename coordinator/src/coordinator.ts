@@ -364,7 +364,13 @@ function toJobEvent(report: JobReport): JobEvent {
     case 'running':
       return { type: report.type, attempt: report.attempt };
     case 'exited':
-      return { type: 'exited', attempt: report.attempt, exitCode: report.exitCode ?? -1, ...(report.outputs ? { outputs: report.outputs } : {}) };
+      return {
+        type: 'exited',
+        attempt: report.attempt,
+        exitCode: report.exitCode ?? -1,
+        ...(report.outputs ? { outputs: report.outputs } : {}),
+        ...(report.ranMs === undefined ? {} : { ranMs: report.ranMs }),
+      };
     case 'start_failed':
       return { type: 'start_failed', attempt: report.attempt, message: report.message ?? 'the job could not start' };
     case 'lost':

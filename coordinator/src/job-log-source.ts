@@ -1,14 +1,14 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { logRecordCodec, type ClusterNames, type LogRecord } from '@katapult/core';
+import { LogJoiner, logRecordCodec, type ClusterNames, type LogEntry } from '@katapult/core';
 
 export interface JobLogSource {
   /**
-   * Passes each of a job's stored log records to onRecord, in order, then each new one as it is stored, until
-   * the signal aborts. onRecord's promise is awaited before the next record is taken, so a slow reader slows
-   * the reading instead of piling records up in memory.
+   * Passes each of a job's stored lines and ends to onRecord, in order (chunks unpacked, parts rejoined), then
+   * each new one as it is stored, until the signal aborts. onRecord's promise is awaited before the next is
+   * taken, so a slow reader slows the reading instead of piling records up in memory.
    */
-  follow(runId: string, jobId: string, onRecord: (record: LogRecord) => Promise<void> | void, signal: AbortSignal): Promise<void>;
+  follow(runId: string, jobId: string, onRecord: (record: LogEntry) => Promise<void> | void, signal: AbortSignal): Promise<void>;
 }
 
 /** Reads a job's log with one ordered JetStream consumer on its subject, removed as soon as the follower stops. */
@@ -25,11 +25,15 @@ export function jetStreamLogSource(nc: NatsConnection, names: ClusterNames): Job
       const messages = await consumer.consume();
       const stop = () => void messages.close();
       signal.addEventListener('abort', stop, { once: true });
+      const joiner = new LogJoiner();
       try {
         if (signal.aborted) return;
         for await (const message of messages) {
           const decoded = logRecordCodec.decode(message.data);
-          if (decoded.ok) await onRecord(decoded.value);
+          for (const entry of decoded.ok ? joiner.read(decoded.value) : []) {
+            await onRecord(entry);
+            if (signal.aborted) break;
+          }
           if (signal.aborted) break;
         }
       } finally {

@@ -53,6 +53,15 @@ describe('job state machine', () => {
     expect(stale).toMatchObject({ changed: false, job: { state: 'running', outputs: null } });
   });
 
+  it("ends a job when its container stopped, not when its report came (after its log was stored)", () => {
+    const running = job({ state: 'running', startedAt: 1_000 });
+    expect(applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 0, ranMs: 250 }, 9_000).job.finishedAt).toBe(1_250);
+    expect(applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 4, ranMs: 250 }, 9_000).job.finishedAt).toBe(1_250);
+    // Never later than the report itself, whatever the two clocks say.
+    expect(applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 0, ranMs: 60_000 }, 9_000).job.finishedAt).toBe(9_000);
+    expect(applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 0 }, 9_000).job.finishedAt).toBe(9_000);
+  });
+
   it('a non-zero exit fails the job, keeping its exit code', () => {
     const result = applyJobEvent(job({ state: 'running', agentId: 'ag' }), { type: 'exited', attempt: 1, exitCode: 3 }, 5);
     expect(result.job).toMatchObject({ state: 'failed', exitCode: 3, reason: 'exit_nonzero' });

@@ -130,6 +130,22 @@ describe('logs of a whole run, init and doctor', () => {
     expect(run!.state).toBe('done');
   }, 120_000);
 
+  it('a job printing 100,000 lines and a 3 MB line: logs gives every line whole and in order, --tail the last ones', async () => {
+    const big = 'y'.repeat(3 * 1024 * 1024);
+    const file = await config('big', ['  - name: big', `    run_command: "seq 1 100000; head -c ${big.length} /dev/zero | tr '\\\\0' y; echo; echo end >&2"`]);
+    const launched = await katapult(['launch', file, '--wait', '--json'], env);
+    expect(launched.code).toBe(0);
+    const bigRun = (JSON.parse(launched.stdout) as RunView).id;
+    const logs = await katapult(['logs', 'big', '--run', bigRun], env);
+    expect(logs.code).toBe(0);
+    expect(logs.stderr).toBe('end\n');
+    expect(logs.stdout).toBe(`${Array.from({ length: 100_000 }, (_, index) => index + 1).join('\n')}\n${big}\n`);
+    const tail = await katapult(['logs', 'big', '--run', bigRun, '--tail', '2', '--json'], env);
+    const result = JSON.parse(tail.stdout) as { exitCode: number; lines: { stream: string; line: string }[] };
+    expect(result.exitCode).toBe(0);
+    expect(result.lines.map((entry) => `${entry.stream} ${entry.line.length}`)).toEqual([`stdout ${big.length}`, 'stderr 3']);
+  }, 180_000);
+
   it('init writes a starter that validate accepts, and will not overwrite it without --force', async () => {
     const dir = join(await tempDir('e2e-init'), 'new-project');
     const init = await katapult(['init', dir], env);

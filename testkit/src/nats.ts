@@ -15,6 +15,10 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port and store directory. */
   restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open and nothing is answered, as on a stalled server. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
 }
 
 export interface StartNatsOptions {
@@ -65,6 +69,12 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
     async restart() {
       await current.stop();
       current = await launch();
+    },
+    pause() {
+      process.kill(current.pid, 'SIGSTOP');
+    },
+    resume() {
+      process.kill(current.pid, 'SIGCONT');
     },
   };
 }

@@ -6,7 +6,11 @@ import {
   assignmentCodec,
   clusterNames,
   jobReportCodec,
+  LOG_CHUNK_BYTES,
+  LOG_CHUNK_MS,
+  LOG_WINDOW,
   logRecordCodec,
+  MIN_LOG_CHUNK_BYTES,
   stopRequestCodec,
   type StopRequest,
   type Assignment,
@@ -16,6 +20,7 @@ import {
 } from '@katapult/core';
 import type { JobSink } from '../runner/job-runner.js';
 import { retryUntilDone } from '../retry.js';
+import { LogShipper } from './log-shipper.js';
 
 export interface AgentBus {
   nc: NatsConnection;
@@ -30,10 +35,15 @@ export interface AgentBus {
   stopTaking(): void;
   /** Deletes this agent's heartbeat entry, so the coordinator places nothing more on it and requeues what it had. */
   deregister(): Promise<void>;
-  sinkFor(assignment: Assignment): JobSink;
+  sinkFor(assignment: Assignment): BusJobSink;
   /** Calls `onStop` for each valid stop request addressed to this agent. */
   onStopRequest(onStop: (request: StopRequest) => void): void;
   close(): Promise<void>;
+}
+
+/** A job's sink on NATS; its log shipper is there to be looked at (what it holds), not to be written to. */
+export interface BusJobSink extends JobSink {
+  readonly shipper: LogShipper;
 }
 
 export interface AgentIdentity {
@@ -142,7 +152,7 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
       })();
     },
     sinkFor(assignment) {
-      return jobSink(js, names, identity, assignment, () => nc.isClosed());
+      return jobSink(js, names, identity, assignment, nc);
     },
     async close() {
       await nc.drain();
@@ -163,37 +173,46 @@ async function runAcked(message: JsMsg, work: () => Promise<void>): Promise<void
   }
 }
 
-function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: Assignment, closed: () => boolean): JobSink {
+/** What a chunk may take of NATS's max payload beside its JSON: the message id header and some slack. */
+const HEADER_ROOM_BYTES = 1024;
+
+function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: Assignment, nc: NatsConnection): BusJobSink {
   const { runId, jobId, attempt } = assignment;
   const logSubject = names.logSubject(runId, jobId);
+  const closed = () => nc.isClosed();
   const durably = (subject: string, data: Uint8Array, msgID: string) => publishDurably(js, subject, data, msgID, identity.log, closed);
-  // Lines are published one after another so a reader sees them in the order the job printed them.
-  let logTail: Promise<unknown> = Promise.resolve();
-  let sequence = 0;
-  const publishLog = (record: Parameters<typeof logRecordCodec.encode>[0]) => {
-    const msgID = `${runId}.${jobId}.${attempt}.log.${++sequence}`;
-    logTail = logTail.then(() => durably(logSubject, logRecordCodec.encode(record), msgID));
-    return logTail;
-  };
-  const report = async (type: JobReport['type'], extra: { exitCode?: number; message?: string; outputs?: JobOutputs } = {}) => {
+  // The message id names the attempt and the chunk: a chunk sent again after a reconnect is stored once.
+  const shipper = new LogShipper({
+    attempt,
+    maxBytes: Math.max(MIN_LOG_CHUNK_BYTES, Math.min(LOG_CHUNK_BYTES, (nc.info?.max_payload ?? LOG_CHUNK_BYTES * 2) - HEADER_ROOM_BYTES)),
+    flushMs: LOG_CHUNK_MS,
+    window: LOG_WINDOW,
+    publish: (chunk, data) => durably(logSubject, data, `${runId}.${jobId}.${attempt}.log.${chunk.chunk}`),
+  });
+  const report = async (type: JobReport['type'], extra: { exitCode?: number; ranMs?: number; message?: string; outputs?: JobOutputs } = {}) => {
     const message = { v: 1 as const, runId, jobId, attempt, agentId: identity.agentId, type, at: Date.now(), ...extra };
     await durably(names.eventSubject(runId, jobId), jobReportCodec.encode(message), `${runId}.${jobId}.${attempt}.${type}`);
   };
   return {
+    shipper,
     report: (type, detail) => report(type, detail?.message === undefined ? {} : { message: detail.message }),
-    exited: (exitCode, outputs) => report('exited', outputs ? { exitCode, outputs } : { exitCode }),
+    exited: (exitCode, outputs, ranMs) => report('exited', { exitCode, ...(outputs ? { outputs } : {}), ...(ranMs === undefined ? {} : { ranMs }) }),
     startFailed: (message) => report('start_failed', { message: message.slice(0, 4000) }),
     lost: () => report('lost'),
-    logLine: (stream, line) => void publishLog({ v: 1, attempt, stream, line, at: Date.now() }),
+    logPiece: (piece) => shipper.write(piece),
+    whenLogWritable: () => shipper.whenWritable(),
+    logLine: (stream, line) => void shipper.write({ stream, text: line, at: Date.now(), ends: true }),
     endOfLog: async (exitCode) => {
-      await publishLog({ v: 1, attempt, eof: true, exitCode, at: Date.now() });
+      await shipper.end();
+      const end = logRecordCodec.encode({ v: 1, attempt, eof: true, exitCode, at: Date.now() });
+      await durably(logSubject, end, `${runId}.${jobId}.${attempt}.log.eof`);
     },
   };
 }
 
 /**
  * Publishes to JetStream until the server has stored the message, however long NATS is away: an outcome or a
- * log line is never dropped. The message id makes the stream discard the copy a retry might duplicate.
+ * log chunk is never dropped. The message id makes the stream discard the copy a retry might duplicate.
  */
 function publishDurably(js: JetStreamClient, subject: string, data: Uint8Array, msgID: string, log: (line: string) => void, closed: () => boolean): Promise<void> {
   return retryUntilDone(() => js.publish(subject, data, { msgID, timeout: 5_000 }).then(() => undefined), { what: `storing ${subject}`, log, closed });

@@ -1,5 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
 import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
@@ -9,14 +8,17 @@ import { pullImage } from './image-pull.js';
 import type { JobFileStore } from '../files/file-store.js';
 import { packOutputs, packWorkFolder } from '../files/work-folder.js';
 import { retryUntilDone } from '../retry.js';
+import { forwardOutput, type LogOutput } from './job-output.js';
 
 /** What a job attempt tells the world; the bus turns these into NATS messages. */
-export interface JobSink {
+export interface JobSink extends LogOutput {
   report(type: 'pulling' | 'running', detail?: { message?: string }): Promise<void>;
-  exited(exitCode: number, outputs?: JobOutputs): Promise<void>;
+  /** ranMs: how long the container ran, by Docker's clock, when Docker says. */
+  exited(exitCode: number, outputs?: JobOutputs, ranMs?: number): Promise<void>;
   startFailed(message: string): Promise<void>;
   /** The attempt was given up with no outcome (see INTERRUPTED): it is to be run again elsewhere. */
   lost(): Promise<void>;
+  /** A line of the agent's own in the job's log (it was not printed by the job). */
   logLine(stream: 'stdout' | 'stderr', line: string): void;
   /** Resolves once every log line so far is stored, then marks the end of this attempt's log. */
   endOfLog(exitCode: number | null): Promise<void>;
@@ -41,8 +43,8 @@ export interface RunnerOptions {
 
 /**
  * Runs one attempt of a job: pull its image, stage its files into a fresh container, run its command there,
- * stream its output line by line, collect its output files, report the exit code, remove the container.
- * It decides nothing about retries: it only reports.
+ * stream its output (read no faster than it is stored), collect its output files, report the exit code,
+ * remove the container. It decides nothing about retries: it only reports.
  */
 export async function runJobAttempt(docker: Docker, assignment: Assignment, sink: JobSink, options: RunnerOptions): Promise<void> {
   let container: Docker.Container | undefined;
@@ -75,7 +77,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
       await container.putArchive(packWorkFolder(assignment.files, (object) => options.files.localCopy(object), user), { path: '/' });
     }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
-    const drained = forwardLines(docker, output, sink);
+    const drained = forwardOutput(output, sink);
     await container.start();
     const started = container;
     const kill = () => void started.kill().catch(() => undefined);
@@ -83,6 +85,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     options.signal?.addEventListener('abort', kill, { once: true });
     await sink.report('running');
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const ranMs = await runTime(container);
     await drained;
     // Outputs are stored like reports: until NATS takes them. Only a closing agent gives up (and says so).
     const collect = () => collectOutputs(started, assignment, options.files);
@@ -93,7 +96,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     });
     await sink.endOfLog(StatusCode);
     if (options.signal?.aborted && options.signal.reason === INTERRUPTED) await sink.lost();
-    else await sink.exited(StatusCode, outputs);
+    else await sink.exited(StatusCode, outputs, ranMs);
   } catch (error) {
     const message = explainStartFailure(assignment, error instanceof Error ? error.message : String(error));
     await sink.endOfLog(null).catch(() => undefined);
@@ -147,20 +150,9 @@ async function collectOutputs(container: Docker.Container, assignment: Assignmen
   return { object: null, missing: packed.missing };
 }
 
-/** Docker multiplexes stdout and stderr on one stream; split them, then into lines. */
-function forwardLines(docker: Docker, output: NodeJS.ReadWriteStream, sink: JobSink): Promise<void> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  docker.modem.demuxStream(output, stdout, stderr);
-  const pump = (stream: Readable, name: 'stdout' | 'stderr') =>
-    new Promise<void>((resolve) => {
-      const lines = createInterface({ input: stream, crlfDelay: Infinity });
-      lines.on('line', (line) => sink.logLine(name, line));
-      lines.on('close', resolve);
-    });
-  output.on('end', () => {
-    stdout.end();
-    stderr.end();
-  });
-  return Promise.all([pump(stdout, 'stdout'), pump(stderr, 'stderr')]).then(() => undefined);
+/** How long the container ran, from Docker's own StartedAt and FinishedAt; undefined if Docker does not say. */
+async function runTime(container: Docker.Container): Promise<number | undefined> {
+  const { State } = await container.inspect().catch(() => ({ State: undefined }));
+  const ran = Date.parse(State?.FinishedAt ?? '') - Date.parse(State?.StartedAt ?? '');
+  return Number.isFinite(ran) && ran >= 0 ? ran : undefined;
 }

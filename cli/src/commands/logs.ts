@@ -6,6 +6,7 @@ import { LogEndWatch } from '../lib/log-follow.js';
 import { readLogs } from '../lib/log-reader.js';
 import { parseSince } from '../lib/since.js';
 import { TailBuffer } from '../lib/tail-buffer.js';
+import { LineWriter } from '../render/line-writer.js';
 import { logLinePrefixer, shouldColour } from '../render/log-prefix.js';
 
 interface LogLine {
@@ -50,10 +51,13 @@ export default class Logs extends KatapultCommand {
     if (args.job !== undefined) requireJob(run, args.job);
 
     const lines: LogLine[] = [];
-    const print = args.job === undefined ? this.mergedPrinter(run) : this.separatePrinter();
+    const stdout = new LineWriter((text) => process.stdout.write(text));
+    const print = args.job === undefined ? this.mergedPrinter(run, stdout) : this.separatePrinter(stdout);
+    // Asked once: oclif reads the environment each time, which costs more than printing a line.
+    const printing = !this.jsonEnabled();
     const emit = (entry: LogLine) => {
       lines.push(entry);
-      if (!this.jsonEnabled()) print(entry);
+      if (printing) print(entry);
     };
     const tail = flags.tail === undefined ? undefined : new TailBuffer<LogLine>(flags.tail);
     const watch = flags.follow ? new LogEndWatch(context.client, run.id, args.job) : undefined;
@@ -82,26 +86,38 @@ export default class Logs extends KatapultCommand {
           replaying = false;
           for (const entry of tail?.drain() ?? []) emit(entry);
         }
+        stdout.flush();
         return watch ? watch.complete(ended) : true;
       },
     });
+    stdout.flush();
     return args.job === undefined ? { runId: run.id, lines } : { runId: run.id, job: args.job, ...(exitCode === undefined ? {} : { exitCode }), lines };
   }
 
+  /**
+   * The same text as oclif's (pretty JSON, colourless without a theme), without its tokenizer, which takes
+   * tens of seconds over a million lines.
+   */
+  protected override logJson(json: unknown): void {
+    if (this.config.theme?.json) return super.logJson(json);
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  }
+
   /** Every job of the run on stdout, in stored order, each line after its job's name. */
-  private mergedPrinter(run: RunView): (entry: LogLine) => void {
+  private mergedPrinter(run: RunView, stdout: LineWriter): (entry: LogLine) => void {
     const prefix = logLinePrefixer(
       run.jobs.map((job) => job.id),
       shouldColour(process.stdout, process.env),
     );
-    return (entry) => this.log(prefix(entry.job, entry.line));
+    return (entry) => stdout.line(prefix(entry.job, entry.line));
   }
 
-  /** One job's output as it printed it: stdout lines on stdout, stderr lines on stderr. */
-  private separatePrinter(): (entry: LogLine) => void {
+  /** One job's output as it printed it: stdout lines on stdout, stderr lines on stderr, in the order printed. */
+  private separatePrinter(stdout: LineWriter): (entry: LogLine) => void {
     return (entry) => {
-      if (entry.stream === 'stderr') process.stderr.write(`${entry.line}\n`);
-      else this.log(entry.line);
+      if (entry.stream === 'stdout') return stdout.line(entry.line);
+      stdout.flush();
+      process.stderr.write(`${entry.line}\n`);
     };
   }
 }

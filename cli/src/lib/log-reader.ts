@@ -1,6 +1,6 @@
 import { connectNats, type NatsAccess } from './nats.js';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { clusterNames, logRecordCodec, type LogRecord } from '@katapult/core';
+import { clusterNames, LogJoiner, logRecordCodec, type LogEntry } from '@katapult/core';
 
 const BATCH_MESSAGES = 256;
 // How long a pull waits for new records before the reader reports it is caught up again (the minimum allowed).
@@ -12,7 +12,8 @@ export interface LogReadOptions {
   runId: string;
   /** One job's log; when absent, every job of the run, interleaved in the order the records were stored. */
   jobId?: string;
-  onRecord: (job: string, record: LogRecord) => void;
+  /** Each line and end of a job's log, in order: chunks unpacked, a long line's parts rejoined. */
+  onRecord: (job: string, record: LogEntry) => void;
   /**
    * Called each time every record stored so far has been passed to onRecord, and again after each idle wait
    * while following; resolve true to stop reading.
@@ -34,6 +35,7 @@ export async function readLogs(options: LogReadOptions): Promise<void> {
       filter_subjects: options.jobId === undefined ? names.runLogWildcard(options.runId) : names.logSubject(options.runId, options.jobId),
       deliver_policy: DeliverPolicy.All,
     });
+    const joiners = new Map<string, LogJoiner>();
     if ((await consumer.info(true)).num_pending === 0 && (await options.caughtUp())) return;
     for (;;) {
       const batch = await consumer.fetch({ max_messages: BATCH_MESSAGES, expires: IDLE_WAIT_MS });
@@ -41,7 +43,11 @@ export async function readLogs(options: LogReadOptions): Promise<void> {
       for await (const message of batch) {
         received += 1;
         const decoded = logRecordCodec.decode(message.data);
-        if (decoded.ok) options.onRecord(message.subject.slice(subjectPrefix.length), decoded.value);
+        const job = message.subject.slice(subjectPrefix.length);
+        if (decoded.ok) {
+          const joiner = joiners.get(job) ?? joiners.set(job, new LogJoiner()).get(job)!;
+          for (const entry of joiner.read(decoded.value)) options.onRecord(job, entry);
+        }
         if (message.info.pending === 0 && (await options.caughtUp())) return;
       }
       if (received === 0 && (await options.caughtUp())) return;

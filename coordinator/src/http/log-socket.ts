@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { WebSocket } from 'ws';
-import { RUN_ID_PATTERN, type LogRecord, type LogSocketMessage } from '@katapult/core';
+import { RUN_ID_PATTERN, type LogEntry, type LogSocketMessage } from '@katapult/core';
 import type { JobLogSource } from '../job-log-source.js';
 import type { RunService } from '../run-service.js';
 
@@ -58,7 +58,7 @@ export const logSocketRoutes: FastifyPluginAsyncTypebox<LogSocketOptions> = asyn
   });
 };
 
-function toMessage(record: LogRecord): LogSocketMessage {
+function toMessage(record: LogEntry): LogSocketMessage {
   return 'eof' in record
     ? { type: 'end', attempt: record.attempt, exitCode: record.exitCode, at: record.at }
     : { type: 'line', attempt: record.attempt, stream: record.stream, line: record.line, at: record.at };

@@ -60,7 +60,8 @@ export type JobEvent =
   | { type: 'assign'; agentId: string; pool?: string }
   | { type: 'pulling'; attempt: number }
   | { type: 'running'; attempt: number }
-  | { type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs }
+  /** ranMs: the container's run time, when the agent knows it (the report comes only once the job's log is stored). */
+  | { type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs; ranMs?: number }
   | { type: 'start_failed'; attempt: number; message: string }
   | { type: 'agent_lost'; attempt: number }
   | { type: 'cancel' };
@@ -92,9 +93,10 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
     case 'exited':
       if (job.state === 'pending') return unchanged('job is pending');
       const outputs = event.outputs ?? null;
-      if (event.exitCode === 0) return next({ state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt: now, outputs });
+      const finishedAt = job.startedAt !== null && event.ranMs !== undefined ? Math.min(now, job.startedAt + event.ranMs) : now;
+      if (event.exitCode === 0) return next({ state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt, outputs });
       if (job.attempt <= job.retries) return next(requeue(job));
-      return next({ state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', finishedAt: now, outputs });
+      return next({ state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', finishedAt, outputs });
     case 'start_failed':
       if (job.state === 'pending') return unchanged('job is pending');
       return next({ state: 'failed', reason: 'start_failed', message: event.message, finishedAt: now });

@@ -70,6 +70,11 @@ export const JobReportSchema = Type.Object({
   /** `lost`: the agent gave the attempt up without an outcome (its instance is being taken away); it is requeued. */
   type: Type.Union([Type.Literal('pulling'), Type.Literal('running'), Type.Literal('exited'), Type.Literal('start_failed'), Type.Literal('lost')]),
   exitCode: Type.Optional(Type.Integer()),
+  /**
+   * With `exited`: how long the container ran, by Docker's clock. The report goes out only once the job's log
+   * is stored, so its arrival is not when the job ended. Absent from agents before it: the arrival is.
+   */
+  ranMs: Type.Optional(Type.Number({ minimum: 0 })),
   message: Type.Optional(Type.String({ maxLength: 4000 })),
   outputs: Type.Optional(JobOutputsSchema),
   at: Type.Number(),
@@ -105,17 +110,56 @@ export const AgentRecordSchema = Type.Object({
 });
 export type AgentRecord = Static<typeof AgentRecordSchema>;
 
-export const LogRecordSchema = Type.Union([
-  Type.Object({
-    v: Type.Literal(1),
-    attempt: Type.Integer({ minimum: 1 }),
-    stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]),
-    line: Type.String(),
-    at: Type.Number(),
-  }),
-  Type.Object({ v: Type.Literal(1), attempt: Type.Integer({ minimum: 1 }), eof: Type.Literal(true), exitCode: Type.Union([Type.Integer(), Type.Null()]), at: Type.Number() }),
-]);
+const logStream = Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]);
+
+/** One line of a job's output: what agents stored before chunks (v1), and what readers hand on (LogEntry). */
+export const LogLineRecordSchema = Type.Object({
+  v: Type.Literal(1),
+  attempt: Type.Integer({ minimum: 1 }),
+  stream: logStream,
+  line: Type.String(),
+  at: Type.Number(),
+});
+export type LogLineRecord = Static<typeof LogLineRecordSchema>;
+
+/** The end of an attempt's log, stored once every chunk before it is stored. */
+export const LogEndRecordSchema = Type.Object({
+  v: Type.Literal(1),
+  attempt: Type.Integer({ minimum: 1 }),
+  eof: Type.Literal(true),
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  at: Type.Number(),
+});
+export type LogEndRecord = Static<typeof LogEndRecordSchema>;
+
+/**
+ * Many entries of a job's output in one message (v2), in the order the agent read them, columns side by side
+ * so an entry costs its text and a few bytes. An entry is a whole line, or a part of one too long for a
+ * message: `part` lists the entries continued by the next entry of the same stream (log-chunks.ts).
+ */
+export const LogChunkRecordSchema = Type.Object({
+  v: Type.Literal(2),
+  attempt: Type.Integer({ minimum: 1 }),
+  /** 1, 2, 3… within the attempt: readers put chunks back in this order and drop a copy they have seen. */
+  chunk: Type.Integer({ minimum: 1 }),
+  /** When the agent read the first entry, in epoch milliseconds. */
+  at: Type.Number(),
+  lines: Type.Array(Type.String()),
+  /** Per entry, milliseconds after `at` that the agent read it. */
+  dt: Type.Array(Type.Integer()),
+  /** Indexes of the entries from stderr; the others are from stdout. */
+  err: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }))),
+  /** Indexes of the entries that are not the end of their line. */
+  part: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }))),
+});
+export type LogChunkRecord = Static<typeof LogChunkRecordSchema>;
+
+/** A record as stored on a job's log subject: old single lines (v1) and chunks (v2) are both read. */
+export const LogRecordSchema = Type.Union([LogLineRecordSchema, LogEndRecordSchema, LogChunkRecordSchema]);
 export type LogRecord = Static<typeof LogRecordSchema>;
+
+/** What log readers hand on, once chunks are unpacked and parts rejoined: a line, or the end of an attempt. */
+export type LogEntry = LogLineRecord | LogEndRecord;
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -124,7 +168,11 @@ export interface MessageCodec<T> {
   decode(bytes: Uint8Array): Decoded<T>;
 }
 
-function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<S>> {
+/**
+ * `explainWith` picks, for a message that failed, the one schema it was meant to be (a union's errors are
+ * those of its first branch otherwise: a bad chunk would be told it lacks a v1 line's fields).
+ */
+function codec<S extends TSchema>(schema: S, name: string, explainWith?: (value: unknown) => TSchema | undefined): MessageCodec<Static<S>> {
   // Compiled on first use: importing core (every CLI command does) should not pay for every message's validator.
   let compiled: { Check(value: unknown): boolean; Errors(value: unknown): Iterable<SchemaError> } | undefined;
   const validator = () => (compiled ??= Compile(schema));
@@ -140,8 +188,9 @@ function codec<S extends TSchema>(schema: S, name: string): MessageCodec<Static<
         return { ok: false, error: `${name}: not JSON` };
       }
       if (validator().Check(value)) return { ok: true, value: value as Static<S> };
-      const first = [...validator().Errors(value)][0];
-      return { ok: false, error: oneLine(`${name}: ${first ? describeError(schema, first, value) : '/ is invalid'}`) };
+      const meant = explainWith?.(value) ?? schema;
+      const first = [...(meant === schema ? validator() : Compile(meant)).Errors(value)][0];
+      return { ok: false, error: oneLine(`${name}: ${first ? describeError(meant, first, value) : '/ is invalid'}`) };
     },
   };
 }
@@ -200,4 +249,6 @@ export const assignmentCodec = codec(AssignmentSchema, 'assignment');
 export const jobReportCodec = codec(JobReportSchema, 'job report');
 export const stopRequestCodec = codec(StopRequestSchema, 'stop request');
 export const agentRecordCodec = codec(AgentRecordSchema, 'agent record');
-export const logRecordCodec = codec(LogRecordSchema, 'log record');
+export const logRecordCodec = codec(LogRecordSchema, 'log record', (value) =>
+  (value as { v?: unknown } | null)?.v === 2 ? LogChunkRecordSchema : undefined,
+);
