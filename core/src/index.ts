@@ -23,8 +23,5 @@ export * from './protocol/messages.js';
 export * from './protocol/api.js';
 export * from './lifecycle/orphans.js';
 export * from './protocol/nats-users.js';
-<<<<<<< HEAD
 export * from './state/cluster-view.js';
-=======
 export * from './protocol/log-chunks.js';
->>>>>>> logs-chunks
