@@ -1,4 +1,3 @@
-import { Agent, fetch, type Response } from 'undici';
 import {
   ExitCode,
   fromErrorBody,
@@ -10,7 +9,7 @@ import {
   type CreateRunResponse,
   type ErrorBody,
   type RunView,
-} from '@katapult/core';
+} from '@katapult/core/light';
 
 /** How an https coordinator (a remote maestro) is trusted: its stack's CA, and the name its certificate bears. */
 export interface CoordinatorTls {
@@ -20,16 +19,13 @@ export interface CoordinatorTls {
 
 /** Typed client of the coordinator's HTTP API (schemas in core/protocol/api.ts); every call carries the API token. */
 export class CoordinatorClient {
-  private readonly dispatcher: Agent | undefined;
+  private tlsFetch: Promise<Send> | undefined;
 
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
-    tls?: CoordinatorTls,
-  ) {
-    // The stack's own CA and nothing else: a maestro is reached by IP, its certificate names the stack.
-    this.dispatcher = tls ? new Agent({ connect: { ca: tls.ca, servername: tls.servername } }) : undefined;
-  }
+    private readonly tls?: CoordinatorTls,
+  ) {}
 
   createRun(request: CreateRunRequest): Promise<CreateRunResponse> {
     return this.call('POST', '/runs', request);
@@ -54,7 +50,7 @@ export class CoordinatorClient {
   /** Whether the coordinator answers and can work (NATS reachable); false when it cannot be reached at all. */
   async healthy(timeoutMs = 5_000): Promise<boolean> {
     try {
-      const response = await fetch(`${this.baseUrl}/health`, { ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}), signal: AbortSignal.timeout(timeoutMs) });
+      const response = await this.send(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
       await response.body?.cancel();
       return response.ok;
     } catch {
@@ -63,10 +59,9 @@ export class CoordinatorClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
+    let response: SentResponse;
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      response = await this.send(`${this.baseUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -91,4 +86,36 @@ export class CoordinatorClient {
     }
     return payload as T;
   }
+
+  /**
+   * Plain http goes through Node's own fetch. Only a maestro's TLS needs undici's Agent, with the stack's own CA
+   * and nothing else (a maestro is reached by IP, its certificate names the stack); undici is loaded then, as it
+   * would add a third to the start of every command.
+   */
+  private send(url: string, init: SendInit): Promise<SentResponse> {
+    const tls = this.tls;
+    if (!tls) return fetch(url, init);
+    this.tlsFetch ??= import('undici').then(({ Agent, fetch: undiciFetch }) => {
+      const dispatcher = new Agent({ connect: { ca: tls.ca, servername: tls.servername } });
+      return (target, options) => undiciFetch(target, { ...options, dispatcher });
+    });
+    return this.tlsFetch.then((sendOverTls) => sendOverTls(url, init));
+  }
 }
+
+interface SendInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** What the client reads of an answer, the same from Node's fetch and from undici's. */
+interface SentResponse {
+  ok: boolean;
+  status: number;
+  json(): Promise<unknown>;
+  body: { cancel(): Promise<void> } | null;
+}
+
+type Send = (url: string, init: SendInit) => Promise<SentResponse>;

@@ -6,7 +6,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
 import * as tar from 'tar-stream';
-import { checkRelativePath, ExitCode, isFinal, KatapultError, type ClusterNames, type JobState, type RunView } from '@katapult/core';
+import { checkRelativePath, ExitCode, isFinal, KatapultError, type ClusterNames, type JobState, type RunView } from '@katapult/core/light';
 
 export interface FetchedJob {
   job: string;

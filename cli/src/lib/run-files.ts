@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
-import { jobInputPaths, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core';
+import { jobInputPaths, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core/light';
 import { resolveProjectFile, type ProjectFile } from '@katapult/images';
 
 const KIND_FIELD = { script: 'run_script', upload: 'upload_files', input: 'input_files' } as const;
