@@ -10,17 +10,13 @@ import {
   type ErrorBody,
   type RunView,
 } from '@katapult/core/light';
+import { httpCall, type HttpAnswer, type HttpTls } from './http-call.js';
 
-/** How an https coordinator (a remote maestro) is trusted: its stack's CA, and the name its certificate bears. */
-export interface CoordinatorTls {
-  ca: string;
-  servername: string;
-}
+/** How an https coordinator (a remote maestro) is trusted: its stack's CA and nothing else, and the name its certificate bears (it is reached by IP). */
+export type CoordinatorTls = HttpTls;
 
 /** Typed client of the coordinator's HTTP API (schemas in core/protocol/api.ts); every call carries the API token. */
 export class CoordinatorClient {
-  private tlsFetch: Promise<Send> | undefined;
-
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
@@ -50,21 +46,21 @@ export class CoordinatorClient {
   /** Whether the coordinator answers and can work (NATS reachable); false when it cannot be reached at all. */
   async healthy(timeoutMs = 5_000): Promise<boolean> {
     try {
-      const response = await this.send(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-      await response.body?.cancel();
-      return response.ok;
+      const answer = await httpCall(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs), ...this.tlsOption() });
+      return answer.ok;
     } catch {
       return false;
     }
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: SentResponse;
+    let response: HttpAnswer;
     try {
-      response = await this.send(`${this.baseUrl}${path}`, {
+      response = await httpCall(`${this.baseUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...this.tlsOption(),
       });
     } catch (error) {
       throw new KatapultError('KP_COORDINATOR_UNREACHABLE', `cannot reach the coordinator at ${this.baseUrl}`, {
@@ -72,7 +68,7 @@ export class CoordinatorClient {
         cause: error,
       });
     }
-    const payload: unknown = await response.json().catch(() => undefined);
+    const payload = response.json;
     if (response.status === 401) {
       throw new KatapultError('KP_API_UNAUTHORIZED', `the coordinator at ${this.baseUrl} refused this stack's API token`, {
         hint: 'it was started with another one: katapult down, then katapult launch <config>',
@@ -87,35 +83,7 @@ export class CoordinatorClient {
     return payload as T;
   }
 
-  /**
-   * Plain http goes through Node's own fetch. Only a maestro's TLS needs undici's Agent, with the stack's own CA
-   * and nothing else (a maestro is reached by IP, its certificate names the stack); undici is loaded then, as it
-   * would add a third to the start of every command.
-   */
-  private send(url: string, init: SendInit): Promise<SentResponse> {
-    const tls = this.tls;
-    if (!tls) return fetch(url, init);
-    this.tlsFetch ??= import('undici').then(({ Agent, fetch: undiciFetch }) => {
-      const dispatcher = new Agent({ connect: { ca: tls.ca, servername: tls.servername } });
-      return (target, options) => undiciFetch(target, { ...options, dispatcher });
-    });
-    return this.tlsFetch.then((sendOverTls) => sendOverTls(url, init));
+  private tlsOption(): { tls?: HttpTls } {
+    return this.tls ? { tls: this.tls } : {};
   }
 }
-
-interface SendInit {
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  signal?: AbortSignal;
-}
-
-/** What the client reads of an answer, the same from Node's fetch and from undici's. */
-interface SentResponse {
-  ok: boolean;
-  status: number;
-  json(): Promise<unknown>;
-  body: { cancel(): Promise<void> } | null;
-}
-
-type Send = (url: string, init: SendInit) => Promise<SentResponse>;
