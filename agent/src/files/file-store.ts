@@ -3,10 +3,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import { Objm } from '@nats-io/obj';
+import { getObject, putObject } from '@katapult/object-files';
 import type { Assignment, ClusterNames } from '@katapult/core';
 
 /** The agent's side of the cluster's object store: project files in, output archives out. */
@@ -29,7 +29,7 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
     localCopy(object) {
       let download = downloads.get(object);
       if (!download) {
-        download = downloadVerified(store, object, cacheDir);
+        download = downloadVerified(nc, names.fileStore, object, cacheDir);
         downloads.set(object, download);
         download.catch(() => downloads.delete(object));
       }
@@ -37,7 +37,7 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
     },
     outputName: (job) => names.outputObject(job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
-      await store.put({ name }, Readable.toWeb(archive) as ReadableStream<Uint8Array>);
+      await putObject(nc, names.fileStore, name, archive);
     },
     async delete(name) {
       await store.delete(name);
@@ -46,18 +46,15 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
   };
 }
 
-async function downloadVerified(store: ObjectStore, object: string, cacheDir: string): Promise<string> {
+async function downloadVerified(nc: NatsConnection, bucket: string, object: string, cacheDir: string): Promise<string> {
   const path = join(cacheDir, object);
   if (await stat(path).then(() => true, () => false)) return path;
-  const result = await store.get(object);
+  const result = await getObject(nc, bucket, object);
   if (!result) throw new Error(`file ${object} is not in the object store`);
   const partial = `${path}.part`;
   const hash = createHash('sha256');
-  const data = Readable.fromWeb(result.data as WebReadableStream<Uint8Array>);
-  data.on('data', (chunk: Buffer) => hash.update(chunk));
-  await pipeline(data, createWriteStream(partial));
-  const failure = await result.error;
-  if (failure) throw failure;
+  result.data.on('data', (chunk: Buffer) => hash.update(chunk));
+  await pipeline(result.data, createWriteStream(partial));
   if (`sha256-${hash.digest('hex')}` !== object) {
     await rm(partial, { force: true });
     throw new Error(`file ${object} arrived corrupted (its content does not match its name)`);
