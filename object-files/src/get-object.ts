@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Base64UrlPaddedCodec, Objm, type ObjectInfo } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { bucketStream, chunkSubject } from './subjects.js';
@@ -21,7 +21,16 @@ export async function getObject(nc: NatsConnection, bucket: string, name: string
   const info = await (await new Objm(nc).open(bucket)).info(name);
   if (!info || info.deleted) return null;
   if (info.options?.link) throw new Error(`the object ${name} is a link, which Katapult does not make`);
+  const stored = await storedChunks(nc, bucket, info.nuid);
+  // A reader would wait forever for chunks that are not there.
+  if (stored !== info.chunks) throw new Error(`the object ${name} is incomplete: ${stored} of its ${info.chunks} chunks are stored`);
   return { info, data: Readable.from(chunksOf(nc, bucket, info), { objectMode: false }) };
+}
+
+async function storedChunks(nc: NatsConnection, bucket: string, nuid: string): Promise<number> {
+  const subject = chunkSubject(bucket, nuid);
+  const stream = await (await jetstreamManager(nc)).streams.info(bucketStream(bucket), { subjects_filter: subject });
+  return stream.state.subjects?.[subject] ?? 0;
 }
 
 async function* chunksOf(nc: NatsConnection, bucket: string, info: ObjectInfo): AsyncGenerator<Uint8Array> {

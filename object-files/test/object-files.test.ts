@@ -92,6 +92,12 @@ describe('object files: streaming put and get in a NATS object store', () => {
     expect((await readAll(nc, 'kept'))?.equals(kept)).toBe(true);
   });
 
+  it('refuses an object whose chunks are not all stored, rather than wait for them', async () => {
+    const info = await putObject(nc, BUCKET, 'partial', pieces(randomBytes(100_000), 8_192), { chunkBytes: 16_384 });
+    await (await jetstreamManager(nc)).streams.purge(bucketStream(BUCKET), { filter: chunkSubject(BUCKET, info.nuid), keep: 2 });
+    await expect(getObject(nc, BUCKET, 'partial')).rejects.toThrow('the object partial is incomplete: 2 of its 7 chunks are stored');
+  });
+
   it('a stream whose bytes do not match its description fails instead of ending', async () => {
     const info = await putObject(nc, BUCKET, 'tampered', pieces(randomBytes(50_000), 8_192));
     const { revision: _revision, ...description } = info;
