@@ -23,7 +23,7 @@ const IN_FLIGHT = 4;
  * acknowledges, so memory holds a few chunks whatever the size. An object of that name is replaced; on failure
  * the chunks already stored are removed and the old object is kept.
  */
-export async function putObject(nc: NatsConnection, bucket: string, name: string, data: AsyncIterable<Uint8Array>, options: PutObjectOptions = {}): Promise<ObjectInfo> {
+export async function putObject(nc: NatsConnection, bucket: string, name: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutObjectOptions = {}): Promise<ObjectInfo> {
   const store = await new Objm(nc).open(bucket);
   const previous = await store.info(name);
   const js = jetstream(nc);
@@ -78,7 +78,7 @@ export async function putObject(nc: NatsConnection, bucket: string, name: string
 }
 
 /** The stream's bytes in pieces of exactly `size` (the last one shorter), whatever sizes they came in. */
-async function* rechunk(data: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+async function* rechunk(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
   let buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   for await (const piece of data) {
