@@ -15,6 +15,8 @@ export interface HttpCall {
   tls?: HttpTls;
 }
 
+const IDLE_TIMEOUT_MS = 300_000;
+
 export interface HttpAnswer {
   status: number;
   ok: boolean;
@@ -50,6 +52,8 @@ export function httpCall(url: string, call: HttpCall = {}): Promise<HttpAnswer> 
         });
       },
     );
+    // As fetch did (undici's 300 s): a server that takes the connection and never answers is given up on.
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`${target.host} sent nothing for ${IDLE_TIMEOUT_MS / 1000}s`)));
     req.on('error', reject);
     req.end(call.body);
   });
