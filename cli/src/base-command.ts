@@ -1,5 +1,5 @@
 import { Command } from '@oclif/core';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, KatapultError } from '@katapult/core/light';
 
 /**
  * Every command's base: `--json` prints what run() returns, and any error becomes one line on stderr (or a

@@ -1,18 +1,22 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { pipeline } from 'node:stream/promises';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import { Objm } from '@nats-io/obj';
+import { getObject, putObject } from '@katapult/object-files';
 import type { Assignment, ClusterNames } from '@katapult/core';
 
 /** The agent's side of the cluster's object store: project files in, output archives out. */
 export interface JobFileStore {
-  /** A local path holding the object's bytes; each object is downloaded once per agent and checked against its name. */
-  localCopy(object: string): Promise<string>;
+  /**
+   * The object's bytes, checked against its name (sha256-<hex>): from this agent's cache, or from the object
+   * store while they are written into the cache. So a file shared by many jobs is downloaded once per agent,
+   * and the first job's staging goes on while it downloads instead of after. The stream fails if the bytes do
+   * not match their name; nothing is cached then.
+   */
+  open(object: string): Promise<Readable>;
   /** Where an attempt's output archive goes. */
   outputName(job: Pick<Assignment, 'runId' | 'jobId' | 'attempt'>): string;
   putArchive(name: string, archive: Readable): Promise<void>;
@@ -24,20 +28,28 @@ export interface JobFileStore {
 export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, cacheDir: string): Promise<JobFileStore> {
   const store = await new Objm(nc).open(names.fileStore);
   await mkdir(cacheDir, { recursive: true });
-  const downloads = new Map<string, Promise<string>>();
+  // Objects being downloaded, each settling once it is in the cache (or is not, after a failure).
+  const downloads = new Map<string, Promise<void>>();
+  const open = (object: string): Promise<Readable> => {
+    const path = join(cacheDir, object);
+    const pending = downloads.get(object);
+    // A job waiting for another's download reads the cache once it is there, or downloads it again itself.
+    if (pending) return pending.then(() => createReadStream(path), () => open(object));
+    if (existsSync(path)) return Promise.resolve(createReadStream(path));
+    const started = downloadThrough(nc, names.fileStore, object, path);
+    const cached = started.then((download) => download.cached);
+    downloads.set(object, cached);
+    cached.then(
+      () => downloads.delete(object),
+      () => downloads.delete(object),
+    );
+    return started.then((download) => download.data);
+  };
   return {
-    localCopy(object) {
-      let download = downloads.get(object);
-      if (!download) {
-        download = downloadVerified(store, object, cacheDir);
-        downloads.set(object, download);
-        download.catch(() => downloads.delete(object));
-      }
-      return download;
-    },
+    open,
     outputName: (job) => names.outputObject(job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
-      await store.put({ name }, Readable.toWeb(archive) as ReadableStream<Uint8Array>);
+      await putObject(nc, names.fileStore, name, archive);
     },
     async delete(name) {
       await store.delete(name);
@@ -46,22 +58,44 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
   };
 }
 
-async function downloadVerified(store: ObjectStore, object: string, cacheDir: string): Promise<string> {
-  const path = join(cacheDir, object);
-  if (await stat(path).then(() => true, () => false)) return path;
-  const result = await store.get(object);
-  if (!result) throw new Error(`file ${object} is not in the object store`);
-  const partial = `${path}.part`;
+/** The object's bytes as they arrive, written into `path` too, where they land only once checked in full. */
+async function downloadThrough(nc: NatsConnection, bucket: string, object: string, path: string): Promise<{ data: Readable; cached: Promise<void> }> {
+  const read = await getObject(nc, bucket, object);
+  if (!read) throw new Error(`file ${object} is not in the object store`);
+  const partial = `${path}.${randomUUID()}.part`;
+  const file = createWriteStream(partial);
   const hash = createHash('sha256');
-  const data = Readable.fromWeb(result.data as WebReadableStream<Uint8Array>);
-  data.on('data', (chunk: Buffer) => hash.update(chunk));
-  await pipeline(data, createWriteStream(partial));
-  const failure = await result.error;
-  if (failure) throw failure;
-  if (`sha256-${hash.digest('hex')}` !== object) {
-    await rm(partial, { force: true });
-    throw new Error(`file ${object} arrived corrupted (its content does not match its name)`);
-  }
-  await rename(partial, path);
-  return path;
+  let settle: (error?: Error | null) => void = () => undefined;
+  const cached = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error ? reject(error) : resolve());
+  });
+  // Whoever stages the file reads the bytes; nobody waits on `cached` failing, so its rejection must not go unhandled.
+  cached.catch(() => undefined);
+  const through = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      // Passed on only once written: the cache keeps up, and memory holds no more than a chunk or two.
+      if (file.write(chunk)) callback(null, chunk);
+      else file.once('drain', () => callback(null, chunk));
+    },
+    flush(callback) {
+      file.end(() => {
+        if (`sha256-${hash.digest('hex')}` !== object) {
+          const corrupted = new Error(`file ${object} arrived corrupted (its content does not match its name)`);
+          rm(partial, { force: true }).then(() => callback(corrupted), () => callback(corrupted));
+          return;
+        }
+        rename(partial, path).then(() => callback(), callback);
+      });
+    },
+  });
+  file.on('error', (error) => through.destroy(error));
+  pipeline(read.data, through, (error) => {
+    if (!error) return settle(null);
+    file.destroy();
+    // Settled once the partial copy is gone, so a job downloading again never finds it.
+    const done = () => settle(error);
+    rm(partial, { force: true }).then(done, done);
+  });
+  return { data: through, cached };
 }

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
@@ -20,7 +19,7 @@ function foldersOf(paths: readonly string[]): string[] {
  * each entry the owner its header names, so with a job user the folders and the job's own copies are that user's
  * (it writes its outputs there) while shared files stay root's, which it cannot make writable again.
  */
-export function packWorkFolder(files: readonly StagedFile[], localCopy: (object: string) => Promise<string>, user: JobUserIds | null = null): Readable {
+export function packWorkFolder(files: readonly StagedFile[], open: (object: string) => Promise<Readable>, user: JobUserIds | null = null): Readable {
   for (const file of files) {
     const problem = checkRelativePath(file.path);
     if (problem) throw new Error(`refusing to stage ${file.path}: ${problem}`);
@@ -29,6 +28,10 @@ export function packWorkFolder(files: readonly StagedFile[], localCopy: (object:
   const owner = { uid: user?.uid ?? 0, gid: user?.gid ?? 0 };
   const rootOwned = { uid: 0, gid: 0 };
   const pack = tar.pack();
+  // The file being packed: a download, possibly, which others wait for; stopped with the archive, it fails them
+  // (they download again) instead of leaving them waiting for bytes nobody reads.
+  let current: Readable | undefined;
+  let stopped = false;
   const write = async () => {
     const mtime = new Date();
     pack.entry({ name: root, type: 'directory', mode: 0o777, mtime, ...owner });
@@ -38,7 +41,9 @@ export function packWorkFolder(files: readonly StagedFile[], localCopy: (object:
     for (const file of files) {
       const mode = (file.executable ? 0o111 : 0) | (file.shared ? 0o444 : 0o644);
       const header = { name: `${root}/${file.path}`, size: file.size, mode, mtime, ...(file.shared ? rootOwned : owner) };
-      const source = createReadStream(await localCopy(file.object));
+      const source = await open(file.object);
+      current = source;
+      if (stopped) source.destroy();
       await new Promise<void>((resolve, reject) => {
         source.on('error', reject);
         source.pipe(pack.entry(header, (error) => (error ? reject(error) : resolve())));
@@ -48,7 +53,13 @@ export function packWorkFolder(files: readonly StagedFile[], localCopy: (object:
   };
   write().catch((error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error))));
   // tar-stream's streams are streamx ones; Docker and NATS are handed a Node stream.
-  return Readable.from(pack);
+  const archive = Readable.from(pack);
+  archive.on('close', () => {
+    stopped = true;
+    current?.destroy();
+    pack.destroy();
+  });
+  return archive;
 }
 
 /** Reads one path of a container as a tar archive; resolves null when the path does not exist. */

@@ -74,7 +74,9 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     });
     // With nothing staged, the image's own /work serves: images naming a job user make it theirs (recipes/user.ts).
     if (assignment.files.length > 0) {
-      await container.putArchive(packWorkFolder(assignment.files, (object) => options.files.localCopy(object), user), { path: '/' });
+      const staging = packWorkFolder(assignment.files, (object) => options.files.open(object), user);
+      // Docker may answer (an error) before it has read the whole archive: the rest is not left hanging.
+      await container.putArchive(staging, { path: '/' }).finally(() => staging.destroy());
     }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
     const drained = forwardOutput(output, sink);

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, KatapultError, RUN_ID_PATTERN, type CancelRunResponse } from '@katapult/core';
+import { ExitCode, KatapultError, RUN_ID_PATTERN, type CancelRunResponse } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import type { CoordinatorClient } from '../lib/client.js';
 import { findRun, stackContext } from '../lib/context.js';

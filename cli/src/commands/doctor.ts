@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { ExitCode } from '@katapult/core';
+import { ExitCode } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import { runDoctorChecks, type CheckResult } from '../lib/doctor-checks.js';
 import { stateDir } from '../lib/state-dir.js';

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterNames, isFinal } from '@katapult/core';
+import { clusterNames, isFinal } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import { findRun, stackContext } from '../lib/context.js';
 import { fetchRunOutputs, type FetchedJob } from '../lib/fetch-outputs.js';

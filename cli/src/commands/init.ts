@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, KatapultError } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import { projectNameFor, starterFiles } from '../lib/starter-project.js';
 

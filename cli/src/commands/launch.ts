@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { dirname } from 'node:path';
-import { ExitCode, type CostEstimate, type RunView } from '@katapult/core';
+import { ExitCode, type CostEstimate, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';

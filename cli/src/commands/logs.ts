@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, KatapultError, type RunView } from '@katapult/core';
+import { ExitCode, KatapultError, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import { findRun, stackContext } from '../lib/context.js';
 import { LogEndWatch } from '../lib/log-follow.js';

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import type { RunView } from '@katapult/core';
+import type { RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import { findRun, stackContext } from '../lib/context.js';
 import { JOB_ROWS_SHOWN, renderRun } from '../render/run-view.js';

@@ -1,5 +1,5 @@
 import { awsClients, describeItem, downProject, type DownItem } from '@katapult/coordinator';
-import type { RunSpec } from '@katapult/core';
+import type { RunSpec } from '@katapult/core/light';
 
 export interface AwsDownReport {
   project: string;

@@ -1,4 +1,3 @@
-import { Agent, fetch, type Response } from 'undici';
 import {
   ExitCode,
   fromErrorBody,
@@ -10,26 +9,19 @@ import {
   type CreateRunResponse,
   type ErrorBody,
   type RunView,
-} from '@katapult/core';
+} from '@katapult/core/light';
+import { httpCall, type HttpAnswer, type HttpTls } from './http-call.js';
 
-/** How an https coordinator (a remote maestro) is trusted: its stack's CA, and the name its certificate bears. */
-export interface CoordinatorTls {
-  ca: string;
-  servername: string;
-}
+/** How an https coordinator (a remote maestro) is trusted: its stack's CA and nothing else, and the name its certificate bears (it is reached by IP). */
+export type CoordinatorTls = HttpTls;
 
 /** Typed client of the coordinator's HTTP API (schemas in core/protocol/api.ts); every call carries the API token. */
 export class CoordinatorClient {
-  private readonly dispatcher: Agent | undefined;
-
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
-    tls?: CoordinatorTls,
-  ) {
-    // The stack's own CA and nothing else: a maestro is reached by IP, its certificate names the stack.
-    this.dispatcher = tls ? new Agent({ connect: { ca: tls.ca, servername: tls.servername } }) : undefined;
-  }
+    private readonly tls?: CoordinatorTls,
+  ) {}
 
   createRun(request: CreateRunRequest): Promise<CreateRunResponse> {
     return this.call('POST', '/runs', request);
@@ -54,22 +46,21 @@ export class CoordinatorClient {
   /** Whether the coordinator answers and can work (NATS reachable); false when it cannot be reached at all. */
   async healthy(timeoutMs = 5_000): Promise<boolean> {
     try {
-      const response = await fetch(`${this.baseUrl}/health`, { ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}), signal: AbortSignal.timeout(timeoutMs) });
-      await response.body?.cancel();
-      return response.ok;
+      const answer = await httpCall(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs), ...this.tlsOption() });
+      return answer.ok;
     } catch {
       return false;
     }
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      response = await httpCall(`${this.baseUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...this.tlsOption(),
       });
     } catch (error) {
       throw new KatapultError('KP_COORDINATOR_UNREACHABLE', `cannot reach the coordinator at ${this.baseUrl}`, {
@@ -77,7 +68,7 @@ export class CoordinatorClient {
         cause: error,
       });
     }
-    const payload: unknown = await response.json().catch(() => undefined);
+    const payload = response.json;
     if (response.status === 401) {
       throw new KatapultError('KP_API_UNAUTHORIZED', `the coordinator at ${this.baseUrl} refused this stack's API token`, {
         hint: 'it was started with another one: katapult down, then katapult launch <config>',
@@ -90,5 +81,9 @@ export class CoordinatorClient {
       throw new KatapultError('KP_COORDINATOR_ERROR', `${method} ${path} answered ${response.status}`, { exitCode });
     }
     return payload as T;
+  }
+
+  private tlsOption(): { tls?: HttpTls } {
+    return this.tls ? { tls: this.tls } : {};
   }
 }

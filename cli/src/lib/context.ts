@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { stateDir } from './state-dir.js';
-import { coordinatorUrl, natsUrl, requireNatsAuth, requireStack, type StackFile } from './local-stack.js';
+import { coordinatorUrl, natsUrl, requireNatsAuth, requireStack, type StackFile } from './stack-file.js';
 import type { NatsAccess } from './nats.js';
 import { CoordinatorClient } from './client.js';
 import { requireApiToken } from './api-token.js';
 import { readRemoteStack, remoteCoordinatorUrl, remoteNatsUrl, type RemoteStack } from './remote-stack.js';
-import { ExitCode, KatapultError, type RunView } from '@katapult/core';
+import { ExitCode, KatapultError, type RunView } from '@katapult/core/light';
 
 /** The repository root, which holds Dockerfile.agent and the agent bundle the agent image is built from. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));

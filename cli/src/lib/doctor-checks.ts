@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDocker, connectDocker } from '@katapult/images';
 import { findBinary } from './find-binary.js';
-import { readStack } from './local-stack.js';
+import { readStack } from './stack-file.js';
 import { isAlive } from './processes.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

@@ -1,12 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm } from '@nats-io/obj';
+import { getObject } from '@katapult/object-files';
 import * as tar from 'tar-stream';
-import { checkRelativePath, ExitCode, isFinal, KatapultError, type ClusterNames, type JobState, type RunView } from '@katapult/core';
+import { checkRelativePath, ExitCode, isFinal, KatapultError, type ClusterNames, type JobState, type RunView } from '@katapult/core/light';
 
 export interface FetchedJob {
   job: string;
@@ -36,8 +34,7 @@ export async function fetchRunOutputs(nc: NatsConnection, names: ClusterNames, r
  * outside `into`, or is anything but a file or a folder, is skipped: the archive came from a job, not from us.
  */
 export async function fetchOutputArchive(nc: NatsConnection, names: ClusterNames, object: string, into: string): Promise<string[]> {
-  const store = await new Objm(nc).open(names.fileStore);
-  const result = await store.get(object);
+  const result = await getObject(nc, names.fileStore, object);
   if (!result) {
     throw new KatapultError('KP_OUTPUTS_GONE', `the outputs ${object} are no longer in the object store`, { exitCode: ExitCode.infrastructure });
   }
@@ -72,13 +69,11 @@ export async function fetchOutputArchive(nc: NatsConnection, names: ClusterNames
     }, done);
   });
   await new Promise<void>((resolvePromise, reject) => {
-    const data = Readable.fromWeb(result.data as WebReadableStream<Uint8Array>);
+    const data = result.data;
     data.on('error', reject);
     extract.on('error', reject);
     extract.on('finish', () => resolvePromise());
     data.pipe(extract);
   });
-  const failure = await result.error;
-  if (failure) throw failure;
   return written;
 }

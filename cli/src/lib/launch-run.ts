@@ -1,4 +1,4 @@
-import type { RunSpec } from '@katapult/core';
+import type { RunSpec } from '@katapult/core/light';
 import { exposureFor, openBuildContext, openStack } from './open-stack.js';
 import type { BuildContext } from './prepare-images.js';
 import { submitRun, type Submission, type SubmittedRun } from './submit-run.js';

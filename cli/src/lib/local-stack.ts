@@ -1,96 +1,24 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, KatapultError } from '@katapult/core/light';
 import { registryConfig } from '@katapult/images';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
-import { ensureNatsAuth, natsFiles, readNatsAuth, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
+import { ensureNatsAuth, natsFiles, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
 import { certificateNames, ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
 import { readRemoteStack } from './remote-stack.js';
 import { connectNats } from './nats.js';
+import { CLUSTER, natsUrl, readStack, removeStack, requireNatsAuth, writeStack, type NatsRecord, type ServerRecord, type StackExposure, type StackFile } from './stack-file.js';
 
 /**
  * The local default's servers, started by Katapult itself when they are not running: nats-server with
  * JetStream, a docker-registry, and the coordinator, all on 127.0.0.1 with their data under the state folder.
  * What runs where is kept in <state>/stack.json, so later commands (status, logs, down) find them.
  */
-export interface ServerRecord {
-  pid: number;
-  port: number;
-}
-
-/** Where the stack's NATS listens, and whether it speaks TLS: decided when it starts, kept for its life. */
-export interface NatsRecord extends ServerRecord {
-  /** Absent on stacks started before it was kept: 127.0.0.1. */
-  listen?: string;
-  tls?: boolean;
-}
-
-/** Instances on a network (EC2) dial this machine's NATS at `address` (maestro_address). */
-export interface StackExposure {
-  address: string;
-}
-
-export interface StackFile {
-  label: string;
-  cluster: string;
-  nats: NatsRecord;
-  registry: ServerRecord;
-  coordinator?: ServerRecord & { agentImage: string };
-}
-
-export const CLUSTER = 'local';
-
-/** The admin credentials of the stack's NATS, for the CLI's own connections. */
-export function requireNatsAuth(dir: string): NatsAuth {
-  const auth = readNatsAuth(dir);
-  if (auth) return auth;
-  throw new KatapultError('KP_STACK_NO_NATS_CREDENTIALS', `the stack has no NATS credentials (${join(dir, 'nats-auth.json')} is missing)`, {
-    hint: 'restart the stack: katapult down, then katapult launch <config>',
-    exitCode: ExitCode.infrastructure,
-  });
-}
-
-export function natsUrl(stack: StackFile): string {
-  return `nats://127.0.0.1:${stack.nats.port}`;
-}
-export function registryHost(stack: StackFile): string {
-  return `127.0.0.1:${stack.registry.port}`;
-}
-export function coordinatorUrl(stack: StackFile): string {
-  if (!stack.coordinator) throw notRunning();
-  return `http://127.0.0.1:${stack.coordinator.port}`;
-}
-
-const stackPath = (dir: string) => join(dir, 'stack.json');
-
-export function readStack(dir: string): StackFile | undefined {
-  if (!existsSync(stackPath(dir))) return undefined;
-  return JSON.parse(readFileSync(stackPath(dir), 'utf8')) as StackFile;
-}
-
-/** The stack as later commands need it: running, or a clear error saying how to start it. */
-export function requireStack(dir: string): StackFile {
-  const stack = readStack(dir);
-  if (!stack || !isAlive(stack.nats.pid) || !stack.coordinator || !isAlive(stack.coordinator.pid)) throw notRunning();
-  return stack;
-}
-
-function notRunning(): KatapultError {
-  return new KatapultError('KP_STACK_NOT_RUNNING', 'no Katapult stack is running here', {
-    hint: 'start one with: katapult launch <config>',
-    exitCode: ExitCode.infrastructure,
-  });
-}
-
-function write(dir: string, stack: StackFile): void {
-  writeFileSync(stackPath(dir), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
-}
-
 /** Finds a server binary on PATH or in the sbin folders Debian installs them to (often not on a user's PATH). */
 function requireBinary(name: string, aptPackage: string): string {
   const folders = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
@@ -213,7 +141,7 @@ export async function ensureInfrastructure(dir: string, onStep: (line: string) =
     registry: registry!,
     ...(coordinatorAlive && previous?.coordinator ? { coordinator: previous.coordinator } : {}),
   };
-  write(dir, stack);
+  writeStack(dir, stack);
   return stack;
 }
 
@@ -258,7 +186,7 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
     coordinatorHealthy,
   );
   const next = { ...stack, coordinator: { ...record, agentImage } };
-  write(dir, next);
+  writeStack(dir, next);
   return next;
 }
 
@@ -295,7 +223,7 @@ export async function stopStack(dir: string, docker: Docker): Promise<DownReport
   ] as const) {
     if (await stopProcess(record?.pid)) processes.push(name);
   }
-  rmSync(stackPath(dir), { force: true });
+  removeStack(dir);
   removeApiToken(dir);
   removeNatsAuth(dir);
   return { containers: removed, processes };

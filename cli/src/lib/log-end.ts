@@ -1,4 +1,4 @@
-import { isFinal, type JobView } from '@katapult/core';
+import { isFinal, type JobView } from '@katapult/core/light';
 
 export type LoggedJob = Pick<JobView, 'id' | 'state' | 'attempt' | 'reason' | 'agentId'>;
 

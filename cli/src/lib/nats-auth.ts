@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterNames, natsServerConfig, natsUsersConfig, type NatsUser } from '@katapult/core';
+import { clusterNames, natsServerConfig, natsUsersConfig, type NatsUser } from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
 
 export type NatsCredentials = NatsUser;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, KatapultError } from '@katapult/core/light';
 
 export interface NatsTlsFiles {
   ca: string;

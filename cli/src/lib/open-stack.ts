@@ -1,7 +1,8 @@
 import { checkDocker, connectDocker, ensureBaseImage } from '@katapult/images';
 import type Docker from 'dockerode';
-import type { RunSpec } from '@katapult/core';
-import { ensureInfrastructure, type StackExposure } from './local-stack.js';
+import type { RunSpec } from '@katapult/core/light';
+import { ensureInfrastructure } from './local-stack.js';
+import type { StackExposure } from './stack-file.js';
 import type { BuildContext } from './prepare-images.js';
 import { stateDir } from './state-dir.js';
 import { LiveBuildDisplay } from '../render/build-progress.js';

@@ -12,8 +12,8 @@ import {
   type RegistryAuth,
   type OnProgress,
 } from '@katapult/images';
-import { ExitCode, KatapultError, type RunSpec } from '@katapult/core';
-import { registryHost, type StackFile } from './local-stack.js';
+import { ExitCode, KatapultError, type RunSpec } from '@katapult/core/light';
+import { registryHost, type StackFile } from './stack-file.js';
 
 /** pip settings passed through to image builds, so an offline or private package index works. */
 const PASSED_BUILD_ARGS = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS', 'PIP_TRUSTED_HOST'] as const;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, KatapultError } from '@katapult/core/light';
 
 /** Starts a server that outlives this CLI process; its output goes to `logFile`. */
 export function spawnDetached(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): number {

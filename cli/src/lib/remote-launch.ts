@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { awsClients, launchMaestro, MAESTRO_HTTP_PORT, MAESTRO_INSTANCE_TYPE, MAESTRO_NATS_PORT, renderMaestroUserData } from '@katapult/coordinator';
-import { clusterNames, ExitCode, KatapultError, type RunSpec } from '@katapult/core';
+import { clusterNames, ExitCode, KatapultError, type RunSpec } from '@katapult/core/light';
 import { ensureMaestroImage, ensureNodeImage } from '@katapult/images';
 import { ensureApiToken } from './api-token.js';
 import { REPO_ROOT, remoteStackContext } from './context.js';
-import { readStack } from './local-stack.js';
+import { readStack } from './stack-file.js';
 import { ensureNatsAuth, natsFiles } from './nats-auth.js';
 import { ensureNatsTls } from './nats-tls.js';
 import { withNats } from './nats.js';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
-import { jobInputPaths, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core';
+import { putObject } from '@katapult/object-files';
+import { jobInputPaths, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core/light';
 import { resolveProjectFile, type ProjectFile } from '@katapult/images';
 
 const KIND_FIELD = { script: 'run_script', upload: 'upload_files', input: 'input_files' } as const;
@@ -42,7 +42,7 @@ export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, fi
     if (existing && !existing.deleted) {
       summary.reused += 1;
     } else {
-      await store.put({ name: object }, Readable.toWeb(createReadStream(file.realPath)) as ReadableStream<Uint8Array>);
+      await putObject(nc, names.fileStore, object, createReadStream(file.realPath));
       summary.uploaded += 1;
       summary.bytes += file.size;
     }

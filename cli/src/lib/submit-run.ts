@@ -1,9 +1,10 @@
-import { clusterNames, type RunSpec } from '@katapult/core';
+import { clusterNames, type RunSpec } from '@katapult/core/light';
 import type { EnvironmentImage, ProjectFile } from '@katapult/images';
 import { requireApiToken } from './api-token.js';
 import { CoordinatorClient } from './client.js';
 import { REPO_ROOT, type StackContext } from './context.js';
-import { coordinatorUrl, ensureCoordinator, natsUrl, requireNatsAuth } from './local-stack.js';
+import { ensureCoordinator } from './local-stack.js';
+import { coordinatorUrl, natsUrl, requireNatsAuth } from './stack-file.js';
 import { withNats } from './nats.js';
 import { prepareAgentImage, publishAgentImage, type BuildContext } from './prepare-images.js';
 import { uploadRunFiles } from './run-files.js';

@@ -1,4 +1,4 @@
-import { ExitCode, isFinal, KatapultError, type CostEstimate, type RunView } from '@katapult/core';
+import { ExitCode, isFinal, KatapultError, type CostEstimate, type RunView } from '@katapult/core/light';
 import type { CoordinatorClient } from './client.js';
 import { describeChanges, JOB_ROWS_SHOWN, summarizeRun } from '../render/run-view.js';
 

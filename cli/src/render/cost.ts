@@ -1,4 +1,4 @@
-import type { CostEstimate } from '@katapult/core';
+import type { CostEstimate } from '@katapult/core/light';
 import { formatDuration } from './table.js';
 
 /** Dollars with cents, and two significant digits below ten cents, where cheap instances' rates are. */

@@ -1,4 +1,4 @@
-import type { AgentView, CostEstimate, JobView, RunView } from '@katapult/core';
+import type { AgentView, CostEstimate, JobView, RunView } from '@katapult/core/light';
 import { formatCost } from './cost.js';
 import { formatDuration, renderTable } from './table.js';
 

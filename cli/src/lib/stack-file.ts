@@ -1,0 +1,87 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, KatapultError } from '@katapult/core/light';
+import { isAlive } from './processes.js';
+import { readNatsAuth, type NatsAuth } from './nats-auth.js';
+
+/**
+ * <state>/stack.json: where the local stack's servers run, as later commands (status, logs, down) read it. Kept
+ * apart from starting them (local-stack.ts), which needs NATS's and the image builder's libraries: a command
+ * that only reads it starts without loading those.
+ */
+export interface ServerRecord {
+  pid: number;
+  port: number;
+}
+
+/** Where the stack's NATS listens, and whether it speaks TLS: decided when it starts, kept for its life. */
+export interface NatsRecord extends ServerRecord {
+  /** Absent on stacks started before it was kept: 127.0.0.1. */
+  listen?: string;
+  tls?: boolean;
+}
+
+/** Instances on a network (EC2) dial this machine's NATS at `address` (maestro_address). */
+export interface StackExposure {
+  address: string;
+}
+
+export interface StackFile {
+  label: string;
+  cluster: string;
+  nats: NatsRecord;
+  registry: ServerRecord;
+  coordinator?: ServerRecord & { agentImage: string };
+}
+
+export const CLUSTER = 'local';
+
+/** The admin credentials of the stack's NATS, for the CLI's own connections. */
+export function requireNatsAuth(dir: string): NatsAuth {
+  const auth = readNatsAuth(dir);
+  if (auth) return auth;
+  throw new KatapultError('KP_STACK_NO_NATS_CREDENTIALS', `the stack has no NATS credentials (${join(dir, 'nats-auth.json')} is missing)`, {
+    hint: 'restart the stack: katapult down, then katapult launch <config>',
+    exitCode: ExitCode.infrastructure,
+  });
+}
+
+export function natsUrl(stack: StackFile): string {
+  return `nats://127.0.0.1:${stack.nats.port}`;
+}
+export function registryHost(stack: StackFile): string {
+  return `127.0.0.1:${stack.registry.port}`;
+}
+export function coordinatorUrl(stack: StackFile): string {
+  if (!stack.coordinator) throw notRunning();
+  return `http://127.0.0.1:${stack.coordinator.port}`;
+}
+
+const stackPath = (dir: string) => join(dir, 'stack.json');
+
+export function readStack(dir: string): StackFile | undefined {
+  if (!existsSync(stackPath(dir))) return undefined;
+  return JSON.parse(readFileSync(stackPath(dir), 'utf8')) as StackFile;
+}
+
+/** The stack as later commands need it: running, or a clear error saying how to start it. */
+export function requireStack(dir: string): StackFile {
+  const stack = readStack(dir);
+  if (!stack || !isAlive(stack.nats.pid) || !stack.coordinator || !isAlive(stack.coordinator.pid)) throw notRunning();
+  return stack;
+}
+
+function notRunning(): KatapultError {
+  return new KatapultError('KP_STACK_NOT_RUNNING', 'no Katapult stack is running here', {
+    hint: 'start one with: katapult launch <config>',
+    exitCode: ExitCode.infrastructure,
+  });
+}
+
+export function writeStack(dir: string, stack: StackFile): void {
+  writeFileSync(stackPath(dir), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function removeStack(dir: string): void {
+  rmSync(stackPath(dir), { force: true });
+}

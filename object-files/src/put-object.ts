@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { jetstream, jetstreamManager, JsHeaders } from '@nats-io/jetstream';
+import { Base64UrlPaddedCodec, Objm, type ObjectInfo } from '@nats-io/obj';
+import { headers, nuid, type NatsConnection } from '@nats-io/transport-node';
+import { bucketStream, chunkSubject, metaSubject } from './subjects.js';
+
+export interface PutObjectOptions {
+  /** Bytes per chunk message (at most the server's max_payload). */
+  chunkBytes?: number;
+  /** Chunks published and not yet acknowledged at once. */
+  inFlight?: number;
+}
+
+// 1 MiB chunks, 4 unacknowledged: measured on a 200 MB file, this is twice as fast as one chunk at a time (nats.js's
+// put) and more in flight gains nothing; memory stays at chunkBytes x inFlight.
+const CHUNK_BYTES = 1 << 20;
+const IN_FLIGHT = 4;
+
+/**
+ * Stores `data` under `name` as nats.js's ObjectStore.put does (the same chunks, description and digest, so its
+ * get and info read it), but with a few chunks in flight and hashed by node:crypto: nats.js publishes one chunk
+ * at a time and hashes in JavaScript, 4 to 8 times slower on large files. Reads `data` only as fast as NATS
+ * acknowledges, so memory holds a few chunks whatever the size. An object of that name is replaced; on failure
+ * the chunks already stored are removed and the old object is kept.
+ */
+export async function putObject(nc: NatsConnection, bucket: string, name: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutObjectOptions = {}): Promise<ObjectInfo> {
+  const store = await new Objm(nc).open(bucket);
+  const previous = await store.info(name);
+  const js = jetstream(nc);
+  const chunkBytes = Math.min(options.chunkBytes ?? CHUNK_BYTES, nc.info?.max_payload ?? CHUNK_BYTES);
+  const inFlight = options.inFlight ?? IN_FLIGHT;
+  const id = nuid.next();
+  const chunks = chunkSubject(bucket, id);
+  const hash = createHash('sha256');
+  let size = 0;
+  let count = 0;
+  let failure: unknown;
+  const pending = new Set<Promise<void>>();
+  try {
+    for await (const chunk of rechunk(data, chunkBytes)) {
+      hash.update(chunk);
+      size += chunk.length;
+      count += 1;
+      const ack: Promise<void> = js.publish(chunks, chunk).then(
+        () => void pending.delete(ack),
+        (error: unknown) => {
+          failure ??= error;
+          pending.delete(ack);
+        },
+      );
+      pending.add(ack);
+      if (pending.size >= inFlight) await Promise.race(pending);
+      if (failure) throw failure;
+    }
+    await Promise.all(pending);
+    if (failure) throw failure;
+    const info = {
+      name,
+      bucket,
+      nuid: id,
+      size,
+      chunks: count,
+      mtime: new Date().toISOString(),
+      digest: `SHA-256=${Base64UrlPaddedCodec.encode(hash.digest())}`,
+      deleted: false,
+      options: { max_chunk_size: chunkBytes },
+    };
+    const rollup = headers();
+    rollup.set(JsHeaders.RollupHdr, JsHeaders.RollupValueSubject);
+    const ack = await js.publish(metaSubject(bucket, name), JSON.stringify(info), { headers: rollup });
+    if (previous) await purgeQuietly(nc, bucket, chunkSubject(bucket, previous.nuid));
+    return { ...info, revision: ack.seq };
+  } catch (error) {
+    await Promise.allSettled(pending);
+    await purgeQuietly(nc, bucket, chunks);
+    throw error;
+  }
+}
+
+/** The stream's bytes in pieces of exactly `size` (the last one shorter), whatever sizes they came in. */
+async function* rechunk(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const piece of data) {
+    let offset = 0;
+    while (offset < piece.length) {
+      const taken = Math.min(size - filled, piece.length - offset);
+      buffer.set(piece.subarray(offset, offset + taken), filled);
+      filled += taken;
+      offset += taken;
+      if (filled === size) {
+        yield buffer;
+        // A new buffer each time: the one yielded may still be waiting in the connection's outbound queue.
+        buffer = Buffer.allocUnsafe(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield buffer.subarray(0, filled);
+}
+
+// Leftover chunks waste space but break nothing: a failed cleanup must not hide the error that caused it.
+async function purgeQuietly(nc: NatsConnection, bucket: string, subject: string): Promise<void> {
+  try {
+    await (await jetstreamManager(nc)).streams.purge(bucketStream(bucket), { filter: subject });
+  } catch {
+    // see above
+  }
+}
