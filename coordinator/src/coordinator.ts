@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ACTIVE_STATES,
+  KatapultError,
   applyJobEvent,
   attemptsToStop,
   jobKey,
@@ -159,18 +160,33 @@ export class Coordinator {
     return this.placing;
   }
 
+  /**
+   * Jobs of agents whose heartbeat record expired go back to pending, once their agent is fenced: its instance and
+   * job containers gone, so a stalled agent cannot finish an attempt that then runs again elsewhere. An agent that
+   * cannot be fenced yet keeps its jobs until a later tick manages it.
+   */
   private async requeueLost(agents: AgentRecord[]): Promise<void> {
     // After NATS was away (or this coordinator was), heartbeat entries may have expired while every agent was
     // fine: the agents get a full grace period to heartbeat again before any of them is taken for lost.
     if (this.now() - (this.options.link?.connectedSince ?? this.startedAt) < this.options.lostGraceMs) return;
     const live = new Set(agents.map((agent) => agent.agentId));
-    const lost = this.store
-      .activeJobs()
-      .map((entry) => entry.value)
-      .filter((job) => job.agentId && !live.has(job.agentId) && this.now() - (job.assignedAt ?? 0) >= this.options.lostGraceMs);
-    await inParallel(lost, WRITES_IN_FLIGHT, async (job) => {
-      this.options.log(`agent ${job.agentId} is gone; ${job.runId}/${job.id} attempt ${job.attempt} is lost`);
-      await this.applyEvent(job.runId, job.id, { type: 'agent_lost', attempt: job.attempt });
+    const lostByAgent = new Map<string, JobRecord[]>();
+    for (const { value: job } of this.store.activeJobs()) {
+      if (!job.agentId || live.has(job.agentId) || this.now() - (job.assignedAt ?? 0) < this.options.lostGraceMs) continue;
+      lostByAgent.set(job.agentId, [...(lostByAgent.get(job.agentId) ?? []), job]);
+    }
+    await inParallel([...lostByAgent], WRITES_IN_FLIGHT, async ([agentId, jobs]) => {
+      const run = await this.store.getRun(jobs[0]!.runId);
+      try {
+        if (run) await this.pools?.fence(agentId, run);
+      } catch (error) {
+        this.options.log(`agent ${agentId} is gone but cannot be fenced yet (${error instanceof KatapultError ? error.toLine() : String(error)}); its ${jobs.length} job(s) wait`);
+        return;
+      }
+      for (const job of jobs) {
+        this.options.log(`agent ${agentId} is gone; ${job.runId}/${job.id} attempt ${job.attempt} is lost`);
+        await this.applyEvent(job.runId, job.id, { type: 'agent_lost', attempt: job.attempt });
+      }
     });
   }
 

@@ -55,6 +55,12 @@ export class PoolKeeper {
     await this.ensurePlanned(plan.keep, runs);
   }
 
+  /** Makes sure an agent taken for lost runs nothing any more (Provider.fence), before its jobs are requeued. */
+  async fence(agentId: string, run: RunRecord): Promise<void> {
+    await this.provider.fence?.(agentId, run.instances, ensureContextOf(run));
+    this.retired.set(agentId, this.now());
+  }
+
   /** Whether an agent may be given new work: its pool is not being stopped, and it was not stopped. */
   accepts(agent: { agentId: string; pool?: string | undefined }): boolean {
     return !this.retired.has(agent.agentId) && !(agent.pool !== undefined && this.stopping.has(agent.pool));

@@ -406,6 +406,16 @@ describe('AWS provider: launch', () => {
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01'] });
   });
 
+  it('fence terminates the instance of an agent taken for lost, found by its agent tag or its instance id', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-07', Tags: [{ Key: 'katapult:agent', Value: 'aws-0-07' }] }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    await provider().fence('aws-0-07');
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({ Name: 'tag:katapult:agent', Values: ['aws-0-07'] });
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-07'] });
+    await provider().fence('i-07');
+    expect(ec2.commandCalls(DescribeInstancesCommand)[1]!.args[0].input.Filters).toContainEqual({ Name: 'instance-id', Values: ['i-07'] });
+  });
+
   it('with a credential issuer, each instance is launched alone with its own agent id and NATS user, revoked when it fails or ends', async () => {
     freshAccount();
     const issued: string[] = [];

@@ -204,6 +204,34 @@ describe('coordinator', () => {
     expect((await run(runId)).jobs.find((job) => job.id === 'b')).toMatchObject({ attempt: 2, agentId: 'agent-2', exitCode: null });
   });
 
+  it("requeues a lost agent's jobs only once the provider has fenced it, and keeps them while it cannot", async () => {
+    const fenced: string[] = [];
+    let reachable = false;
+    const fencing = Object.assign(new RecordingProvider(), {
+      async fence(agentId: string) {
+        if (!reachable) throw new Error('EC2 does not answer');
+        fenced.push(agentId);
+      },
+    });
+    coordinator.stop();
+    const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
+    coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line), provider: fencing });
+    await coordinator.start();
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    const agents = await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    expect(await takeAssignments('agent-1', 1)).toHaveLength(1);
+    await agents.delete('agent-1');
+    await registerAgent('agent-2', 4);
+    await coordinator.tick();
+    expect((await run(runId)).jobs.find((job) => job.id === 'b')).toMatchObject({ state: 'assigned', attempt: 1, agentId: 'agent-1' });
+    expect(logs.some((line) => line.startsWith('agent agent-1 is gone but cannot be fenced yet (Error: EC2 does not answer)'))).toBe(true);
+    reachable = true;
+    await coordinator.tick();
+    expect(fenced).toEqual(['agent-1']);
+    expect((await run(runId)).jobs.find((job) => job.id === 'b')).toMatchObject({ state: 'assigned', attempt: 2, agentId: 'agent-2' });
+  });
+
   it('drops a malformed report and keeps going', async () => {
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     await jetstream(nc).publish(names.eventSubject(runId, 'a'), new TextEncoder().encode('{"v":1,"type":"exited"'));

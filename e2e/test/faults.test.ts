@@ -62,6 +62,27 @@ describe('fault tolerance on the local default', () => {
     expect(running.filter((agent) => agent.Labels['katapult.slot'] === container!.Labels['katapult.slot'])).toHaveLength(1);
   }, 180_000);
 
+  it('a stalled agent (docker pause) is fenced before its job runs again: its job container is gone, so the job never completes twice', async () => {
+    const file = await config('agent-paused', ['  - name: slow', '    run_command: "sleep 15; echo finished > result.txt"', '    output_files: result.txt']);
+    const runId = runIdOf((await katapult(['launch', file, '--detach', '--json'], env)).stdout);
+    await waitFor(async () => (await run(runId)).jobs[0]!.state === 'running', { what: 'the job running', timeoutMs: 120_000 });
+    const victim = (await run(runId)).jobs[0]!.agentId!;
+    const [agent] = await docker.listContainers({ filters: { label: ['katapult.role=agent', `katapult.agent=${victim}`] } });
+    await docker.getContainer(agent!.Id).pause();
+
+    await waitFor(async () => (await run(runId)).jobs[0]!.attempt === 2, { what: 'the job requeued as attempt 2', timeoutMs: 120_000 });
+    // Requeued only once fenced: the stalled agent and the container of its attempt are gone, not just paused.
+    const firstAttempt = await docker.listContainers({ all: true, filters: { label: [`katapult.run=${runId}`, 'katapult.attempt=1'] } });
+    expect(firstAttempt).toEqual([]);
+    expect(await docker.listContainers({ all: true, filters: { label: [`katapult.agent=${victim}`] } })).toEqual([]);
+
+    await waitFor(async () => (await run(runId)).state !== 'running', { what: 'the run over', timeoutMs: 120_000 });
+    const final = await run(runId);
+    expect(final.jobs[0]).toMatchObject({ state: 'done', attempt: 2, exitCode: 0 });
+    expect(final.jobs[0]!.agentId).not.toBe(victim);
+    expect(await fetched(runId, final.jobs[0]!, 'result.txt')).toBe('finished\n');
+  }, 300_000);
+
   it('the coordinator killed with SIGKILL mid-run: launching the same config again resumes the run, every job done once', async () => {
     const jobs = ['  - name: step', '    run_command: "sleep 3; echo $HOSTNAME > host.txt; echo step done"', '    output_files: host.txt', '    repeat: 4'];
     const file = await config('coordinator-killed', jobs);

@@ -55,6 +55,15 @@ export class LocalProvider implements Provider {
     return this.serialized(() => this.terminateNow());
   }
 
+  /** The agent's container and its job containers, removed whether the agent is dead, paused or still running. */
+  fence(agentId: string): Promise<void> {
+    return this.serialized(async () => {
+      const containers = await this.docker.listContainers({ all: true, filters: { label: [`${STACK}=${this.options.stackLabel}`, `${AGENT}=${agentId}`] } });
+      for (const container of containers) await this.docker.getContainer(container.Id).remove({ force: true });
+      this.options.credentials?.revoke(agentId);
+    });
+  }
+
   private serialized<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
     this.queue = next.catch(() => undefined);

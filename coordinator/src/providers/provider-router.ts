@@ -26,6 +26,10 @@ export class ProviderRouter implements Provider {
     return this.pick([pool.spec], context.placement).stopPool(pool, context);
   }
 
+  async fence(agentId: string, instances: readonly InstanceSpec[], context: EnsureContext): Promise<void> {
+    await this.pick(instances, context.placement).fence?.(agentId, instances, context);
+  }
+
   check(placement: RunPlacement): void {
     if (placement.provider !== 'aws') this.local.check?.(placement);
   }

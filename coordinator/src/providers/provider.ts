@@ -34,6 +34,14 @@ export interface Provider {
   ensure(instances: readonly InstanceSpec[], context: EnsureContext): Promise<string[]>;
   /** Stops and removes the instances of one pool (of the context's run); returns the agent ids that were stopped. */
   stopPool(pool: Pool, context: EnsureContext): Promise<string[]>;
+  /**
+   * Makes sure an agent taken for lost runs nothing any more: its instance, and every job container it started,
+   * are gone (or going, past recall: EC2's terminate). The coordinator requeues the agent's jobs only once this
+   * resolved, so a stalled agent (paused, cut off) cannot finish an attempt that runs again elsewhere.
+   * `instances` and `context` are those of a run the agent served. A provider without it cannot reach its
+   * instances; their jobs are requeued unfenced.
+   */
+  fence?(agentId: string, instances: readonly InstanceSpec[], context: EnsureContext): Promise<void>;
   /** Throws when this provider can never serve the placement, so a run is refused before anything of it is stored. */
   check?(placement: RunPlacement): void;
   /** Stops and removes every instance this provider started. */

@@ -118,6 +118,14 @@ export class AwsProvider implements Provider {
     return this.serialized(() => this.terminate([], () => true));
   }
 
+  /** Terminates the instance an agent taken for lost runs on (found by its `katapult:agent` tag, or its id). */
+  fence(agentId: string): Promise<void> {
+    return this.serialized(async () => {
+      const filter: Filter = agentId.startsWith('i-') ? { Name: 'instance-id', Values: [agentId] } : tagFilter(TAG.agent, agentId);
+      await this.terminate([filter], (id) => id === agentId || this.launched.get(id)?.agent === agentId);
+    });
+  }
+
   /** Terminates the cluster's instances that match these filters (and forgets the launched ones `forget` picks); does not wait. */
   private async terminate(filters: Filter[], forget: (id: string) => boolean): Promise<string[]> {
     {
