@@ -73,7 +73,7 @@ describe('job log in chunks', () => {
 
   /** The job's reports, as the coordinator would read them. */
   async function reports(job: Assignment): Promise<JobReport[]> {
-    const consumer = await jetstream(nc).consumers.get(names.streams.events, { filter_subjects: names.eventSubject(job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
+    const consumer = await jetstream(nc).consumers.get(names.streams.events, { filter_subjects: names.eventSubject('log-0', job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
     const found: JobReport[] = [];
     const pending = (await consumer.info(true)).num_pending;
     for await (const message of await consumer.fetch({ max_messages: pending, expires: 1_000 })) {

@@ -80,7 +80,7 @@ describe('malformed NATS messages against a running coordinator and agent', () =
     const corpus = loadMessageCorpus();
     const js = jetstream(nc);
     for (const message of corpus) {
-      await js.publish(names.eventSubject('r-corpus', 'job-1'), message.bytes);
+      await js.publish(names.eventSubject(agentId, 'r-corpus', 'job-1'), message.bytes);
       await js.publish(names.assignmentSubject(agentId), message.bytes);
       nc.publish(names.stopSubject(agentId), message.bytes);
     }

@@ -350,10 +350,18 @@ export class Coordinator {
           continue;
         }
         const report = decoded.value;
+        // The sender is the agent the subject names (NATS permissions bind it to its user); reports stored under the
+        // old subjects, without one, are taken at their word, as they were.
+        const sender = this.names.eventSender(message.subject) ?? report.agentId;
+        if (sender !== report.agentId) {
+          this.options.log(`dropping a report on ${message.subject}: it names agent ${report.agentId} but agent ${sender} sent it`);
+          message.term();
+          continue;
+        }
         if (report.type === 'lost') this.leaving.add(report.agentId);
         await queue.push(jobKey(report.runId, report.jobId), async () => {
           try {
-            await this.applyEvent(report.runId, report.jobId, toJobEvent(report));
+            await this.applyEvent(report.runId, report.jobId, toJobEvent(report, sender));
             message.ack();
           } catch (error) {
             this.options.log(`report not applied yet (${String(error)}); it will be redelivered`);
@@ -371,14 +379,16 @@ export class Coordinator {
       // cpus freed, or a job back in the queue: place at once rather than at the next tick.
       if (!ACTIVE_STATES.has(outcome.after.state)) void this.requestPlacement();
     } else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
+    else if (outcome.why.startsWith('report from agent')) this.options.log(`${runId}/${jobId}: ${outcome.why}; dropped`);
   }
 }
 
-function toJobEvent(report: JobReport): JobEvent {
+/** A report as the event it is, from the agent `by` that sent it. */
+function toJobEvent(report: JobReport, by: string): JobEvent {
   switch (report.type) {
     case 'pulling':
     case 'running':
-      return { type: report.type, attempt: report.attempt };
+      return { type: report.type, attempt: report.attempt, by };
     case 'exited':
       return {
         type: 'exited',
@@ -386,11 +396,12 @@ function toJobEvent(report: JobReport): JobEvent {
         exitCode: report.exitCode ?? -1,
         ...(report.outputs ? { outputs: report.outputs } : {}),
         ...(report.ranMs === undefined ? {} : { ranMs: report.ranMs }),
+        by,
       };
     case 'start_failed':
-      return { type: 'start_failed', attempt: report.attempt, message: report.message ?? 'the job could not start' };
+      return { type: 'start_failed', attempt: report.attempt, message: report.message ?? 'the job could not start', by };
     case 'lost':
-      return { type: 'agent_lost', attempt: report.attempt };
+      return { type: 'agent_lost', attempt: report.attempt, by };
   }
 }
 

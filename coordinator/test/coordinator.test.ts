@@ -121,7 +121,7 @@ describe('coordinator', () => {
 
   async function report(assignment: Assignment, agentId: string, type: 'pulling' | 'running' | 'exited', exitCode?: number) {
     const message = { v: 1 as const, runId: assignment.runId, jobId: assignment.jobId, attempt: assignment.attempt, agentId, type, at: Date.now(), ...(exitCode === undefined ? {} : { exitCode }) };
-    await jetstream(nc).publish(names.eventSubject(assignment.runId, assignment.jobId), jobReportCodec.encode(message));
+    await jetstream(nc).publish(names.eventSubject(agentId, assignment.runId, assignment.jobId), jobReportCodec.encode(message));
   }
 
   async function run(runId: string): Promise<RunView> {
@@ -234,12 +234,32 @@ describe('coordinator', () => {
 
   it('drops a malformed report and keeps going', async () => {
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
-    await jetstream(nc).publish(names.eventSubject(runId, 'a'), new TextEncoder().encode('{"v":1,"type":"exited"'));
-    await jetstream(nc).publish(names.eventSubject(runId, 'a'), jobReportCodec.encode({ v: 1, runId, jobId: 'a', attempt: 1, agentId: 'x', type: 'running', at: 1 }));
+    await jetstream(nc).publish(names.eventSubject('x', runId, 'a'), new TextEncoder().encode('{"v":1,"type":"exited"'));
+    await jetstream(nc).publish(names.eventSubject('x', runId, 'a'), jobReportCodec.encode({ v: 1, runId, jobId: 'a', attempt: 1, agentId: 'x', type: 'running', at: 1 }));
     await waitFor(() => logs.some((line) => line.includes('dropping a malformed report')), { what: 'the malformed report logged' });
     await registerAgent('agent-1', 2);
     await coordinator.tick();
     expect((await takeAssignments('agent-1', 2)).length).toBe(1);
+  });
+
+  it("hears a job's outcome only from the agent its attempt was given to, as the report's subject names it", async () => {
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    const [assignment] = await takeAssignments('agent-1', 1);
+    const forged = (agentId: string, subjectAgent: string) =>
+      jetstream(nc).publish(
+        names.eventSubject(subjectAgent, runId, assignment!.jobId),
+        jobReportCodec.encode({ v: 1, runId, jobId: assignment!.jobId, attempt: 1, agentId, type: 'exited', exitCode: 0, at: Date.now() }),
+      );
+    // Another agent, as itself; and another agent naming the right one in the body.
+    await forged('agent-9', 'agent-9');
+    await forged('agent-1', 'agent-9');
+    await waitFor(() => logs.some((line) => line.includes('it names agent agent-1 but agent agent-9 sent it')), { what: 'the mismatched report dropped' });
+    await waitFor(() => logs.some((line) => line.includes(`report from agent agent-9, but attempt 1 is on agent agent-1; dropped`)), { what: 'the foreign report dropped' });
+    expect((await run(runId)).jobs.find((job) => job.id === assignment!.jobId)).toMatchObject({ state: 'assigned', exitCode: null });
+    await report(assignment!, 'agent-1', 'exited', 0);
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === assignment!.jobId)?.state === 'done', { what: 'the real report applied' });
   });
 
   it('a restarted coordinator carries on from what JetStream holds', async () => {

@@ -30,6 +30,16 @@ const job = (patch: Partial<JobRecord> = {}): JobRecord => ({
 });
 
 describe('job state machine', () => {
+  it("hears an agent's report only when the attempt is that agent's", () => {
+    const assigned = job({ state: 'running', agentId: 'agent-1', attempt: 1 });
+    const foreign = applyJobEvent(assigned, { type: 'exited', attempt: 1, exitCode: 0, by: 'agent-2' }, 5);
+    expect(foreign).toMatchObject({ changed: false, why: 'report from agent agent-2, but attempt 1 is on agent agent-1' });
+    expect(applyJobEvent(job({ state: 'pending' }), { type: 'running', attempt: 1, by: 'agent-2' }, 5)).toMatchObject({ changed: false, why: 'report from agent agent-2, but attempt 1 is on no agent' });
+    expect(applyJobEvent(assigned, { type: 'exited', attempt: 1, exitCode: 0, by: 'agent-1' }, 5)).toMatchObject({ changed: true, job: { state: 'done' } });
+    // The coordinator's own events name no sender.
+    expect(applyJobEvent(assigned, { type: 'agent_lost', attempt: 1 }, 5).changed).toBe(true);
+  });
+
   it('goes pending -> assigned -> pulling -> running -> done', () => {
     let current = job();
     for (const event of [

@@ -65,11 +65,14 @@ describe('NATS credentials on the local stack', () => {
     try {
       expect(await publishVerdict(nc, names.logSubject('r-x', 'job'))).toBe('accepted');
       expect(await publishVerdict(nc, `$KV.${names.buckets.agents}.${agentId}`)).toBe('accepted');
+      expect(await publishVerdict(nc, names.eventSubject(agentId, 'r-x', 'job'))).toBe('accepted');
       const denied = /Permissions Violation for Publish/i;
       expect(await publishVerdict(nc, `$KV.${names.buckets.agents}.local-1-abcd`)).toMatch(denied);
       expect(await publishVerdict(nc, names.assignmentSubject('local-1-abcd'))).toMatch(denied);
       expect(await publishVerdict(nc, names.assignmentSubject(agentId))).toMatch(denied);
       expect(await publishVerdict(nc, names.stopSubject('local-1-abcd'))).toMatch(denied);
+      // A report as another agent, which would be taken for that agent's outcome.
+      expect(await publishVerdict(nc, names.eventSubject('local-1-abcd', 'r-x', 'job'))).toMatch(denied);
       expect(await publishVerdict(nc, `$KV.${names.buckets.jobs}.r-x.job`)).toMatch(denied);
       expect(await publishVerdict(nc, `$JS.API.CONSUMER.MSG.NEXT.${names.streams.assignments}.${names.agentConsumer('local-1-abcd')}`)).toMatch(denied);
     } finally {

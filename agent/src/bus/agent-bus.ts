@@ -191,7 +191,7 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
   });
   const report = async (type: JobReport['type'], extra: { exitCode?: number; ranMs?: number; message?: string; outputs?: JobOutputs } = {}) => {
     const message = { v: 1 as const, runId, jobId, attempt, agentId: identity.agentId, type, at: Date.now(), ...extra };
-    await durably(names.eventSubject(runId, jobId), jobReportCodec.encode(message), `${runId}.${jobId}.${attempt}.${type}`);
+    await durably(names.eventSubject(identity.agentId, runId, jobId), jobReportCodec.encode(message), `${runId}.${jobId}.${attempt}.${type}`);
   };
   return {
     shipper,

@@ -56,14 +56,20 @@ export interface JobRecord {
   finishedAt: number | null;
 }
 
+/**
+ * `by`, on what an agent reports: the agent that sent it, as its report's subject says (NATS lets an agent publish
+ * only under its own id). Only the agent the attempt was given to is heard; the coordinator's own events have none.
+ */
+type ReportedBy = { by?: string };
+
 export type JobEvent =
   | { type: 'assign'; agentId: string; pool?: string }
-  | { type: 'pulling'; attempt: number }
-  | { type: 'running'; attempt: number }
+  | ({ type: 'pulling'; attempt: number } & ReportedBy)
+  | ({ type: 'running'; attempt: number } & ReportedBy)
   /** ranMs: the container's run time, when the agent knows it (the report comes only once the job's log is stored). */
-  | { type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs; ranMs?: number }
-  | { type: 'start_failed'; attempt: number; message: string }
-  | { type: 'agent_lost'; attempt: number }
+  | ({ type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs; ranMs?: number } & ReportedBy)
+  | ({ type: 'start_failed'; attempt: number; message: string } & ReportedBy)
+  | ({ type: 'agent_lost'; attempt: number } & ReportedBy)
   | { type: 'cancel' };
 
 export type TransitionResult = { changed: true; job: JobRecord } | { changed: false; job: JobRecord; why: string };
@@ -76,6 +82,9 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
   const unchanged = (why: string): TransitionResult => ({ changed: false, job, why });
   if ('attempt' in event && event.attempt !== job.attempt) {
     return unchanged(`stale event for attempt ${event.attempt}; job is on attempt ${job.attempt}`);
+  }
+  if ('by' in event && event.by !== undefined && event.by !== job.agentId) {
+    return unchanged(`report from agent ${event.by}, but attempt ${job.attempt} is ${job.agentId ? `on agent ${job.agentId}` : 'on no agent'}`);
   }
   if (isFinal(job.state)) return unchanged(`job is already ${job.state}`);
   const next = (patch: Partial<JobRecord>): TransitionResult => ({ changed: true, job: { ...job, ...patch } });

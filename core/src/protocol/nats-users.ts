@@ -33,7 +33,8 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       `${api}.CONSUMER.INFO.${assign}.${consumer}`,
       `${api}.CONSUMER.MSG.NEXT.${assign}.${consumer}`,
       `$JS.ACK.${assign}.${consumer}.>`,
-      names.eventWildcard,
+      // Reports only under its own id: what the coordinator takes as the sender.
+      names.agentEventWildcard(agentId),
       names.logWildcard,
       // The file store: read objects through short-lived consumers, write output archives.
       `${api}.CONSUMER.CREATE.${files}`,

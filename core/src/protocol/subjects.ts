@@ -16,8 +16,13 @@ export interface ClusterNames {
   assignmentWildcard: string;
   /** Where the coordinator asks an agent to stop an attempt (core NATS: the request is repeated until it holds). */
   stopSubject(agentId: string): string;
-  eventSubject(runId: string, jobId: string): string;
+  /** Where an agent reports on a job: the sender's id is in the subject, and NATS lets each agent publish only under its own. */
+  eventSubject(agentId: string, runId: string, jobId: string): string;
+  /** Every report one agent may publish (its NATS permission). */
+  agentEventWildcard(agentId: string): string;
   eventWildcard: string;
+  /** The agent a report's subject names as its sender; undefined for a subject of another shape. */
+  eventSender(subject: string): string | undefined;
   logSubject(runId: string, jobId: string): string;
   runLogWildcard(runId: string): string;
   logWildcard: string;
@@ -41,8 +46,13 @@ export function clusterNames(cluster: string): ClusterNames {
     assignmentSubject: (agentId) => `${base}.assign.${agentId}`,
     assignmentWildcard: `${base}.assign.*`,
     stopSubject: (agentId) => `${base}.stop.${agentId}`,
-    eventSubject: (runId, jobId) => `${base}.events.${runId}.${jobId}`,
+    eventSubject: (agentId, runId, jobId) => `${base}.events.${agentId}.${runId}.${jobId}`,
+    agentEventWildcard: (agentId) => `${base}.events.${agentId}.>`,
     eventWildcard: `${base}.events.>`,
+    eventSender: (subject) => {
+      const tokens = subject.split('.');
+      return tokens.length === 6 && `${tokens[0]}.${tokens[1]}` === base && tokens[2] === 'events' ? tokens[3] : undefined;
+    },
     logSubject: (runId, jobId) => `${base}.logs.${runId}.${jobId}`,
     runLogWildcard: (runId) => `${base}.logs.${runId}.*`,
     logWildcard: `${base}.logs.>`,
