@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { natsUsersConfig, type ClusterNames, type NatsUser } from '@katapult/core';
 
 /** Issues each agent its own NATS user, limited to its own subjects (see agentPermissions). */
@@ -49,8 +49,14 @@ export class NatsUsersFile implements AgentCredentialIssuer {
   }
 
   private write(agents: Record<string, NatsUser>): void {
-    writeFileSync(this.files.agents, `${JSON.stringify(agents, null, 2)}\n`, { mode: 0o600 });
-    writeFileSync(this.files.users, natsUsersConfig(this.names, this.admin, agents), { mode: 0o600 });
+    // Whole or not at all (written beside, then renamed): nats-server and the CLI read these while they change.
+    for (const [file, content] of [
+      [this.files.agents, `${JSON.stringify(agents, null, 2)}\n`],
+      [this.files.users, natsUsersConfig(this.names, this.admin, agents)],
+    ] as const) {
+      writeFileSync(`${file}.tmp`, content, { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    }
     const pid = Number(readFileSync(this.files.pid, 'utf8').trim());
     process.kill(pid, 'SIGHUP');
   }

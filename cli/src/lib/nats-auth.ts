@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterNames, natsServerConfig, natsUsersConfig, type NatsUser } from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 export type NatsCredentials = NatsUser;
 
@@ -40,7 +41,7 @@ export function ensureNatsAuth(dir: string): NatsAuth {
   const existing = readNatsAuth(dir);
   if (existing) return existing;
   const auth: NatsAuth = { admin: { user: 'katapult-admin', pass: randomBytes(24).toString('hex') } };
-  writeFileSync(natsFiles(dir).auth, `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 });
+  writeFileAtomic(natsFiles(dir).auth, `${JSON.stringify(auth, null, 2)}\n`);
   return auth;
 }
 
@@ -62,7 +63,7 @@ export function writeNatsServerConfig(dir: string, options: { port: number; clus
     usersInclude: 'nats-users.conf',
     tls: options.tls,
   });
-  writeFileSync(files.config, config, { mode: 0o600 });
+  writeFileAtomic(files.config, config);
   if (!existsSync(files.users)) writeFileSync(files.users, natsUsersConfig(clusterNames(options.cluster), options.auth.admin, {}), { mode: 0o600 });
   return files.config;
 }

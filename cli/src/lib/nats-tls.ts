@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, KatapultError } from '@katapult/core/light';
+import { writeFileAtomic } from './atomic-file.js';
 
 export interface NatsTlsFiles {
   ca: string;
@@ -68,7 +69,7 @@ export function ensureNatsTls(dir: string, names: readonly string[] = []): NatsT
   writeFileSync(extensions, `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...wanted.map(subjectAltName)].join(',')}\n`);
   openssl(['x509', '-req', '-in', request, '-CA', files.ca, '-CAkey', caKey, '-CAcreateserial', '-days', '825', '-extfile', extensions, '-out', files.cert]);
   for (const key of [caKey, files.key]) chmodSync(key, 0o600);
-  writeFileSync(namesFile(dir), `${JSON.stringify(wanted)}\n`, { mode: 0o600 });
+  writeFileAtomic(namesFile(dir), `${JSON.stringify(wanted)}\n`);
   return files;
 }
 

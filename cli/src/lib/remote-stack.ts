@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeApiToken } from './api-token.js';
 import { removeNatsAuth } from './nats-auth.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 /**
  * A stack whose NATS and coordinator run on a maestro instance (`maestro: remote`), not on this machine. Its
@@ -31,7 +32,7 @@ export function readRemoteStack(dir: string): RemoteStack | undefined {
 }
 
 export function writeRemoteStack(dir: string, stack: RemoteStack): void {
-  writeFileSync(remotePath(dir), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
+  writeFileAtomic(remotePath(dir), `${JSON.stringify(stack, null, 2)}\n`);
 }
 
 /** Once its maestro is terminated: the record and the stack's secrets (CA, NATS admin, API token) go. */

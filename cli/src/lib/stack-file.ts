@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, KatapultError } from '@katapult/core/light';
 import { isAlive } from './processes.js';
 import { readNatsAuth, type NatsAuth } from './nats-auth.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 /**
  * <state>/stack.json: where the local stack's servers run, as later commands (status, logs, down) read it. Kept
@@ -79,7 +80,7 @@ function notRunning(): KatapultError {
 }
 
 export function writeStack(dir: string, stack: StackFile): void {
-  writeFileSync(stackPath(dir), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
+  writeFileAtomic(stackPath(dir), `${JSON.stringify(stack, null, 2)}\n`);
 }
 
 export function removeStack(dir: string): void {
