@@ -1,12 +1,12 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '@katapult/testkit';
 import { writeFileAtomic } from '../src/lib/atomic-file.js';
 
 describe('state files', () => {
-  it('are replaced whole by a rename, 0600, with nothing left beside them', async () => {
-    const dir = await tempDir('atomic-file');
+  it('are replaced whole by a rename, 0600, with nothing left beside them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'katapult-atomic-'));
     const file = join(dir, 'stack.json');
     writeFileSync(file, '{"old": true}\n');
     const before = statSync(file).ino;
