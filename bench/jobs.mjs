@@ -7,7 +7,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BIN, privateStack, REPO_ROOT, sleep } from './cli-runner.mjs';
 
-const JOBS = 100;
+const JOBS = Number(process.env.BENCH_SHORT_JOBS ?? 100);
 const CONCURRENCY = 4; // 2 instances x 2 cpus, 1 cpu a job
 const SHORT_COMMAND = 'echo $HOSTNAME';
 const LOG_LINES = 200;

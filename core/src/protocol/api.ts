@@ -33,11 +33,7 @@ export const CreateRunRequestSchema = Type.Object({
 });
 export type CreateRunRequest = Static<typeof CreateRunRequestSchema>;
 
-export const JobViewSchema = Type.Object({
-  id: Type.String(),
-  runId: Type.String(),
-  envName: Type.String(),
-  state: Type.Union([
+const JobStateSchema = Type.Union([
     Type.Literal('pending'),
     Type.Literal('assigned'),
     Type.Literal('pulling'),
@@ -45,7 +41,13 @@ export const JobViewSchema = Type.Object({
     Type.Literal('done'),
     Type.Literal('failed'),
     Type.Literal('aborted'),
-  ]),
+  ]);
+
+export const JobViewSchema = Type.Object({
+  id: Type.String(),
+  runId: Type.String(),
+  envName: Type.String(),
+  state: JobStateSchema,
   attempt: Type.Integer(),
   agentId: nullableString,
   /** The pool of the agent it last ran on (`<project>/<hash>`). */
@@ -80,17 +82,7 @@ export type RunView = Static<typeof RunViewSchema>;
 export const JobPageQuerySchema = Type.Object({
   offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'jobs to skip' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'jobs in the page, at most 10000 (default 500)' })),
-  state: Type.Optional(
-    Type.Union([
-      Type.Literal('pending'),
-      Type.Literal('assigned'),
-      Type.Literal('pulling'),
-      Type.Literal('running'),
-      Type.Literal('done'),
-      Type.Literal('failed'),
-      Type.Literal('aborted'),
-    ]),
-  ),
+  state: Type.Optional(JobStateSchema),
 });
 export type JobPageQuery = Static<typeof JobPageQuerySchema>;
 
