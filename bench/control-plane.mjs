@@ -120,11 +120,11 @@ async function startAgents() {
           continue;
         }
         // Only an assignment published after the kill shows placements resumed.
-        if (Number(message.info.timestampNanos / 1_000_000n) >= restartFrom) firstAssignmentAt ??= Date.now();
+        if (Number(message.info.timestampNanos) / 1e6 >= restartFrom) firstAssignmentAt ??= Date.now();
         while (!reporting) await sleep(50);
         const { runId, jobId, attempt } = decoded.value;
         const report = (type, extra = {}) =>
-          js.publish(names.eventSubject(runId, jobId), jobReportCodec.encode({ v: 1, runId, jobId, attempt, agentId, type, at: Date.now(), ...extra }));
+          js.publish(names.eventSubject(agentId, runId, jobId), jobReportCodec.encode({ v: 1, runId, jobId, attempt, agentId, type, at: Date.now(), ...extra }));
         await report('running');
         await report('exited', { exitCode: 0, outputs: { object: null, missing: [] } });
         message.ack();
