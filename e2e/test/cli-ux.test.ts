@@ -147,6 +147,21 @@ describe('logs of a whole run, init and doctor', () => {
     expect(result.lines.map((entry) => `${entry.stream} ${entry.line.length}`).sort()).toEqual(['stderr 3', `stdout ${big.length}`]);
   }, 180_000);
 
+  it("a retried job's log opens each attempt with a header; --attempt N prints that attempt alone, without one", async () => {
+    const file = await config('retried', ['  - name: flaky', '    retries: 1', '    run_command: echo ran; exit 3']);
+    expect((await katapult(['launch', file, '--wait'], env)).code).toBe(1);
+
+    expect(lines((await katapult(['logs', 'flaky'], env)).stdout)).toEqual(['── attempt 1 ──', 'ran', '── attempt 2 ──', 'ran']);
+    expect(lines((await katapult(['logs'], env)).stdout)).toEqual(['flaky | ── attempt 1 ──', 'flaky | ran', 'flaky | ── attempt 2 ──', 'flaky | ran']);
+    const second = await katapult(['logs', 'flaky', '--attempt', '2', '--json'], env);
+    expect((JSON.parse(second.stdout) as { lines: { line: string; attempt: number }[] }).lines.map(({ line, attempt }) => [line, attempt])).toEqual([['ran', 2]]);
+    expect(lines((await katapult(['logs', 'flaky', '--attempt', '1'], env)).stdout)).toEqual(['ran']);
+
+    const none = await katapult(['logs', 'flaky', '--attempt', '3'], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/KP_ATTEMPT_NOT_FOUND --attempt 3: job "flaky" of run r-\S+ has had 2 attempts so far/);
+  });
+
   it('init writes a starter that validate accepts, and will not overwrite it without --force', async () => {
     const dir = join(await tempDir('e2e-init'), 'new-project');
     const init = await katapult(['init', dir], env);

@@ -6,6 +6,7 @@ import { LogEndWatch } from '../lib/log-follow.js';
 import { readLogs } from '../lib/log-reader.js';
 import { parseSince } from '../lib/since.js';
 import { TailBuffer } from '../lib/tail-buffer.js';
+import { AttemptHeaders } from '../render/attempt-headers.js';
 import { LineWriter } from '../render/line-writer.js';
 import { logLinePrefixer, shouldColour } from '../render/log-prefix.js';
 
@@ -13,6 +14,8 @@ interface LogLine {
   job: string;
   stream: 'stdout' | 'stderr';
   line: string;
+  /** Which run of the job printed it: 1, then one more per retry or requeue. */
+  attempt: number;
   /** When the agent read the line, in epoch milliseconds. */
   at: number;
 }
@@ -27,11 +30,12 @@ interface LogsResult {
 
 export default class Logs extends KatapultCommand {
   static override description =
-    "print the output of a run's jobs (the latest run by default), each line prefixed by its job, or of one job with stdout and stderr kept apart; with --follow, keep printing until they end";
+    "print the output of a run's jobs (the latest run by default), each line prefixed by its job, or of one job with stdout and stderr kept apart; with --follow, keep printing until they end. A job that ran more than once (retried or requeued) has a line '── attempt N ──' before each attempt's output; --attempt N prints only that one";
   static override examples = [
     '<%= config.bin %> logs',
     '<%= config.bin %> logs -f --tail 20',
     '<%= config.bin %> logs broken',
+    '<%= config.bin %> logs broken --attempt 2',
     '<%= config.bin %> logs count-1 --follow --since 10m',
     '<%= config.bin %> logs greet --run r-20261125-081502-3fa9 --json',
   ];
@@ -40,6 +44,7 @@ export default class Logs extends KatapultCommand {
     follow: Flags.boolean({ char: 'f', description: 'keep following until the jobs end (every job of the run: until the run is over)' }),
     run: Flags.string({ description: 'run id (default: the latest run, with this job when one is named)' }),
     tail: Flags.integer({ description: 'print only the last N lines of each job before following', min: 0 }),
+    attempt: Flags.integer({ description: "only this attempt's lines (1 is the first; each retry or requeue adds one), with no header", min: 1 }),
     since: Flags.string({ description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp' }),
   };
 
@@ -48,11 +53,13 @@ export default class Logs extends KatapultCommand {
     const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
     const context = stackContext();
     const run = await findRun(context.client, flags.run, args.job);
-    if (args.job !== undefined) requireJob(run, args.job);
+    if (args.job !== undefined) requireJob(run, args.job, flags.attempt);
 
     const lines: LogLine[] = [];
     const stdout = new LineWriter((text) => process.stdout.write(text));
-    const print = args.job === undefined ? this.mergedPrinter(run, stdout) : this.separatePrinter(stdout);
+    const attemptsOf = new Map(run.jobs.map((job) => [job.id, job.attempt]));
+    const headers = flags.attempt === undefined ? new AttemptHeaders((job) => attemptsOf.get(job) ?? 1) : undefined;
+    const print = args.job === undefined ? this.mergedPrinter(run, stdout, headers) : this.separatePrinter(stdout, headers);
     // Asked once: oclif reads the environment each time, which costs more than printing a line.
     const printing = !this.jsonEnabled();
     const emit = (entry: LogLine) => {
@@ -71,13 +78,14 @@ export default class Logs extends KatapultCommand {
       runId: run.id,
       ...(args.job === undefined ? {} : { jobId: args.job }),
       onRecord: (job, record) => {
+        if (flags.attempt !== undefined && record.attempt !== flags.attempt) return;
         if ('eof' in record) {
           ended.set(job, Math.max(ended.get(job) ?? 0, record.attempt));
           exitCode = record.exitCode;
           return;
         }
         if (since !== undefined && record.at < since) return;
-        const entry: LogLine = { job, stream: record.stream, line: record.line, at: record.at };
+        const entry: LogLine = { job, stream: record.stream, line: record.line, attempt: record.attempt, at: record.at };
         if (replaying && tail) tail.push(job, entry);
         else emit(entry);
       },
@@ -104,17 +112,26 @@ export default class Logs extends KatapultCommand {
   }
 
   /** Every job of the run on stdout, in stored order, each line after its job's name. */
-  private mergedPrinter(run: RunView, stdout: LineWriter): (entry: LogLine) => void {
+  private mergedPrinter(run: RunView, stdout: LineWriter, headers: AttemptHeaders | undefined): (entry: LogLine) => void {
     const prefix = logLinePrefixer(
       run.jobs.map((job) => job.id),
       shouldColour(process.stdout, process.env),
     );
-    return (entry) => stdout.line(prefix(entry.job, entry.line));
+    return (entry) => {
+      const header = headers?.before(entry.job, entry.attempt);
+      if (header !== undefined) stdout.line(prefix(entry.job, header));
+      stdout.line(prefix(entry.job, entry.line));
+    };
   }
 
-  /** One job's output as it printed it: stdout lines on stdout, stderr lines on stderr, in the order printed. */
-  private separatePrinter(stdout: LineWriter): (entry: LogLine) => void {
+  /**
+   * One job's output as it printed it: stdout lines on stdout, stderr lines on stderr, in the order printed;
+   * the attempt headers on stdout.
+   */
+  private separatePrinter(stdout: LineWriter, headers: AttemptHeaders | undefined): (entry: LogLine) => void {
     return (entry) => {
+      const header = headers?.before(entry.job, entry.attempt);
+      if (header !== undefined) stdout.line(header);
       if (entry.stream === 'stdout') return stdout.line(entry.line);
       stdout.flush();
       process.stderr.write(`${entry.line}\n`);
@@ -122,8 +139,13 @@ export default class Logs extends KatapultCommand {
   }
 }
 
-function requireJob(run: RunView, jobId: string): void {
-  if (!run.jobs.some((job) => job.id === jobId)) {
-    throw new KatapultError('KP_JOB_NOT_FOUND', `run ${run.id} has no job named "${jobId}"`, { exitCode: ExitCode.badInput });
+function requireJob(run: RunView, jobId: string, attempt: number | undefined): void {
+  const job = run.jobs.find((candidate) => candidate.id === jobId);
+  if (!job) throw new KatapultError('KP_JOB_NOT_FOUND', `run ${run.id} has no job named "${jobId}"`, { exitCode: ExitCode.badInput });
+  if (attempt !== undefined && attempt > job.attempt) {
+    const ran = job.attempt === 1 ? '1 attempt' : `${job.attempt} attempts`;
+    throw new KatapultError('KP_ATTEMPT_NOT_FOUND', `--attempt ${attempt}: job "${jobId}" of run ${run.id} has had ${ran} so far`, {
+      exitCode: ExitCode.badInput,
+    });
   }
 }
