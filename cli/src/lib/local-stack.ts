@@ -195,7 +195,25 @@ export interface DownReport {
   processes: string[];
 }
 
-/** Removes every container labelled with this stack (agents and their jobs), then stops the servers. */
+/**
+ * Removes every container of the stack, agents first so none starts a new job container meanwhile, and lists
+ * again until none is left: a create the stopped coordinator had sent may still have been landing in Docker.
+ */
+async function removeStackContainers(docker: Docker, label: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (let round = 0; round < 5; round += 1) {
+    const containers = await docker.listContainers({ all: true, filters: { label: [`katapult.stack=${label}`] } });
+    if (containers.length === 0) break;
+    containers.sort((a, b) => Number(b.Labels['katapult.role'] === 'agent') - Number(a.Labels['katapult.role'] === 'agent'));
+    for (const container of containers) {
+      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+      removed.push((container.Names[0] ?? container.Id).replace(/^\//, ''));
+    }
+  }
+  return removed;
+}
+
+/** Stops the coordinator, removes every container labelled with this stack (agents and their jobs), then stops the servers. */
 export async function stopStack(dir: string, docker: Docker): Promise<DownReport> {
   const remote = readRemoteStack(dir);
   if (remote) {
@@ -205,19 +223,13 @@ export async function stopStack(dir: string, docker: Docker): Promise<DownReport
       exitCode: ExitCode.badInput,
     });
   }
-  const label = stackLabel(dir);
-  const containers = await docker.listContainers({ all: true, filters: { label: [`katapult.stack=${label}`] } });
-  // Agents first, so none starts a new job container while job containers are being removed.
-  containers.sort((a, b) => Number(b.Labels['katapult.role'] === 'agent') - Number(a.Labels['katapult.role'] === 'agent'));
-  const removed: string[] = [];
-  for (const container of containers) {
-    await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
-    removed.push((container.Names[0] ?? container.Id).replace(/^\//, ''));
-  }
   const stack = readStack(dir);
   const processes: string[] = [];
+  // The coordinator first: until it is gone it may be creating agents (an ensure in flight), which a listing
+  // taken before would miss.
+  if (await stopProcess(stack?.coordinator?.pid)) processes.push('coordinator');
+  const removed = await removeStackContainers(docker, stackLabel(dir));
   for (const [name, record] of [
-    ['coordinator', stack?.coordinator],
     ['registry', stack?.registry],
     ['nats-server', stack?.nats],
   ] as const) {
