@@ -21,7 +21,7 @@ export interface RunningAgent {
 /** Registers with the coordinator (heartbeats in the agents bucket) and runs every assignment it receives. */
 export async function startAgent(config: AgentConfig, docker: Docker, log: (line: string) => void): Promise<RunningAgent> {
   const bus = await connectAgentBus({ ...config, log });
-  const files = await openJobFileStore(bus.nc, bus.names, config.cacheDir);
+  const files = await openJobFileStore(bus.nc, bus.names, config.agentId, config.cacheDir);
   const running = new Map<string, { assignment: Assignment; stop: AbortController; settled: Promise<void> }>();
   /** Set once the instance is going away: from then on the agent no longer heartbeats nor takes work. */
   let leaving: Promise<void> | undefined;

@@ -24,7 +24,7 @@ describe("the agent's file store", () => {
     nc = await connect({ servers: nats.url });
     await new Objm(nc).create(names.fileStore);
     cacheDir = await tempDir('agent-file-store');
-    files = await openJobFileStore(nc, names, cacheDir);
+    files = await openJobFileStore(nc, names, 'files-0', cacheDir);
   });
   afterAll(async () => {
     await nc?.close();

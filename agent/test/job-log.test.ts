@@ -28,7 +28,7 @@ describe('job log in chunks', () => {
     await ensureStreams(nc, names);
     await openJetStreamStore(nc, names, { agentTtlMs: 60_000 }); // the agents bucket the bus writes its heartbeat to
     bus = await connectAgentBus({ natsUrl: nats.url, cluster: names.cluster, agentId: 'log-0', instanceId: 'log-0', cpus: 1, gpus: 0, log: (line) => agentLog.push(line) });
-    files = await openJobFileStore(bus.nc, names, await tempDir('job-log-cache'));
+    files = await openJobFileStore(bus.nc, names, 'log-0', await tempDir('job-log-cache'));
     image = (await ensureBaseImage(docker)).ref;
   }, 300_000);
   afterAll(async () => {

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import Docker from 'dockerode';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
+import { getSubjectFile } from '@katapult/object-files';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEnvironment, ensureBaseImage, OciRegistry, pushImage } from '@katapult/images';
@@ -65,7 +68,8 @@ describe('job runner', () => {
     nats = await startNats();
     nc = await connect({ servers: nats.url });
     objects = await new Objm(nc).create(names.fileStore);
-    files = await openJobFileStore(nc, names, await tempDir('agent-cache'));
+    await (await jetstreamManager(nc)).streams.add({ name: names.streams.outputs, subjects: [names.outputWildcard] });
+    files = await openJobFileStore(nc, names, 'local-0', await tempDir('agent-cache'));
     options = { agentId: 'local-0', stackLabel: 'kptest', files };
     const base = await ensureBaseImage(docker);
     image = `${registry.host}/katapult/base:runner-test`;
@@ -108,7 +112,7 @@ describe('job runner', () => {
   };
 
   const unpack = async (object: string): Promise<Record<string, string>> => {
-    const bytes = await objects.getBlob(object);
+    const bytes = await buffer((await getSubjectFile(nc, names.streams.outputs, object))!);
     const entries: Record<string, string> = {};
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {
@@ -169,7 +173,7 @@ describe('job runner', () => {
     await runJobAttempt(docker, job, sink, options);
     expect(sink.events).toEqual(['pulling', 'running', 'eof 0', 'exited 0']);
     expect(sink.lines).toEqual(['stdout: -r-xr-xr-x', 'stdout: -r--r--r--', 'stdout: ran', 'stdout: shared refused', 'stdout: appended']);
-    expect(sink.outputs).toEqual({ object: names.outputObject('r-test', job.jobId, 1), missing: ['never-written.dat'] });
+    expect(sink.outputs).toEqual({ object: names.outputSubject('local-0', 'r-test', job.jobId, 1), missing: ['never-written.dat'] });
     expect(await unpack(sink.outputs!.object!)).toEqual({
       'out/copy.txt': 'input bytes\n',
       'results/deep/a.txt': 'deep\n',

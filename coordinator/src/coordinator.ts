@@ -5,6 +5,7 @@ import {
   KatapultError,
   applyJobEvent,
   attemptsToStop,
+  foreignOutputs,
   jobKey,
   stopRequestCodec,
   assignmentCodec,
@@ -355,6 +356,12 @@ export class Coordinator {
         const sender = this.names.eventSender(message.subject) ?? report.agentId;
         if (sender !== report.agentId) {
           this.options.log(`dropping a report on ${message.subject}: it names agent ${report.agentId} but agent ${sender} sent it`);
+          message.term();
+          continue;
+        }
+        const foreign = foreignOutputs(this.names, report, sender);
+        if (foreign) {
+          this.options.log(`dropping a report on ${message.subject}: ${foreign}`);
           message.term();
           continue;
         }

@@ -12,6 +12,8 @@ export async function ensureStreams(nc: NatsConnection, names: ClusterNames): Pr
     { name: names.streams.events, subjects: [names.eventWildcard], retention: RetentionPolicy.Limits },
     // Logs are kept so `katapult logs` can replay a finished job from its first line.
     { name: names.streams.logs, subjects: [names.logWildcard], retention: RetentionPolicy.Limits },
+    // Output archives, each under the subject of the agent that wrote it (see ClusterNames.outputSubject).
+    { name: names.streams.outputs, subjects: [names.outputWildcard], retention: RetentionPolicy.Limits },
   ];
   for (const config of wanted) {
     try {
@@ -20,6 +22,6 @@ export async function ensureStreams(nc: NatsConnection, names: ClusterNames): Pr
       await jsm.streams.add({ ...config, storage: StorageType.File });
     }
   }
-  // Files outlive the processes that wrote them: a run's inputs and outputs are fetched after it ends.
+  // Files outlive the processes that wrote them: a run's inputs are read by its jobs whenever they start.
   await new Objm(nc).create(names.fileStore, { storage: StorageType.File });
 }

@@ -5,3 +5,4 @@ export { ConfigSchema } from './config/schema.js';
 export * from './model/run-spec.js';
 export * from './protocol/messages.js';
 export * from './protocol/api.js';
+export * from './protocol/report-outputs.js';

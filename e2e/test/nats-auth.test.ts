@@ -3,8 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterNames } from '@katapult/core';
-import { requireDocker, tempDir } from '@katapult/testkit';
+import { jetstream } from '@nats-io/jetstream';
+import { clusterNames, type RunView } from '@katapult/core';
+import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
 import { katapult } from './cli.js';
 
 interface Credentials {
@@ -79,6 +80,58 @@ describe('NATS credentials on the local stack', () => {
       await nc.close();
     }
   });
+
+  it("an agent's user cannot write, replace or purge stored files, write another agent's outputs, or hear others' replies", async () => {
+    const [[agentId, credentials]] = Object.entries(agents) as [[string, Credentials]];
+    const nc = await connect({ servers: url, reconnect: false, inboxPrefix: names.agentInboxPrefix(agentId), ...credentials });
+    try {
+      const denied = /Permissions Violation for Publish/i;
+      expect(await publishVerdict(nc, names.outputSubject(agentId, 'r-x', 'job', 1))).toBe('accepted');
+      expect(await publishVerdict(nc, names.outputSubject('local-1-abcd', 'r-x', 'job', 1))).toMatch(denied);
+      expect(await publishVerdict(nc, `$O.${names.fileStore}.M.${Buffer.from('outputs/r-x/job/1').toString('base64url')}`)).toMatch(denied);
+      expect(await publishVerdict(nc, `$O.${names.fileStore}.C.planted`)).toMatch(denied);
+      expect(await publishVerdict(nc, `$JS.API.STREAM.PURGE.OBJ_${names.fileStore}`)).toMatch(denied);
+      expect(await publishVerdict(nc, `$JS.API.STREAM.PURGE.${names.streams.outputs}`)).toMatch(denied);
+    } finally {
+      await nc.close();
+    }
+    const listener = await connect({ servers: url, reconnect: false, ...credentials });
+    try {
+      const errors: string[] = [];
+      void (async () => {
+        for await (const status of listener.status()) if (status.type === 'error') errors.push(String(status.error));
+      })();
+      listener.subscribe('_INBOX.>');
+      await listener.flush();
+      await waitFor(() => errors.length > 0, { what: 'the server to refuse the subscription' });
+      expect(errors.join('; ')).toMatch(/Permissions Violation for Subscription to "_INBOX\.>"/i);
+    } finally {
+      await listener.close().catch(() => undefined);
+    }
+  });
+
+  it('an outcome reported by the agent running the job, with outputs it did not store under its own id, is refused', async () => {
+    const project = await tempDir('e2e-nats-auth-forge');
+    await writeFile(join(project, 'k.yaml'), 'jobs:\n  - name: slow\n    run_command: sleep 120\n');
+    const runId = (JSON.parse((await katapult(['launch', join(project, 'k.yaml'), '--detach', '--json'], env)).stdout) as { runId: string }).runId;
+    const job = async () => (JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[])[0]!.jobs[0]!;
+    await waitFor(async () => (await job()).state === 'running', { what: 'the job running', timeoutMs: 120_000 });
+    const { agentId, attempt } = await job();
+    const credentials = (JSON.parse(readFileSync(join(home, 'nats-agents.json'), 'utf8')) as Record<string, Credentials>)[agentId!]!;
+    const nc = await connect({ servers: url, reconnect: false, inboxPrefix: names.agentInboxPrefix(agentId!), ...credentials });
+    try {
+      const forged = { v: 1, runId, jobId: 'slow', attempt, agentId, type: 'exited', exitCode: 0, outputs: { object: 'outputs/r-other/job/1', missing: [] }, at: Date.now() };
+      await jetstream(nc).publish(names.eventSubject(agentId!, runId, 'slow'), JSON.stringify(forged));
+    } finally {
+      await nc.close();
+    }
+    const log = join(home, 'logs', 'coordinator.log');
+    await waitFor(() => readFileSync(log, 'utf8').includes(`its outputs are at outputs/r-other/job/1, not at the sender's ${names.outputSubject(agentId!, runId, 'slow', attempt)}`), {
+      what: 'the coordinator to drop the forged report',
+    });
+    expect((await job()).state).toBe('running');
+    expect((await katapult(['cancel', runId], env)).code).toBe(0);
+  }, 300_000);
 
   it('no secret shows in status --json or the logs', async () => {
     const status = await katapult(['status', '--all', '--json'], env);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, JsHeaders } from '@nats-io/jetstream';
 import { Base64UrlPaddedCodec, Objm, type ObjectInfo } from '@nats-io/obj';
 import { headers, nuid, type NatsConnection } from '@nats-io/transport-node';
+import { rechunk } from './rechunk.js';
 import { bucketStream, chunkSubject, metaSubject } from './subjects.js';
 
 export interface PutObjectOptions {
@@ -75,28 +76,6 @@ export async function putObject(nc: NatsConnection, bucket: string, name: string
     await purgeQuietly(nc, bucket, chunks);
     throw error;
   }
-}
-
-/** The stream's bytes in pieces of exactly `size` (the last one shorter), whatever sizes they came in. */
-async function* rechunk(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let buffer = Buffer.allocUnsafe(size);
-  let filled = 0;
-  for await (const piece of data) {
-    let offset = 0;
-    while (offset < piece.length) {
-      const taken = Math.min(size - filled, piece.length - offset);
-      buffer.set(piece.subarray(offset, offset + taken), filled);
-      filled += taken;
-      offset += taken;
-      if (filled === size) {
-        yield buffer;
-        // A new buffer each time: the one yielded may still be waiting in the connection's outbound queue.
-        buffer = Buffer.allocUnsafe(size);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled);
 }
 
 // Leftover chunks waste space but break nothing: a failed cleanup must not hide the error that caused it.

@@ -73,6 +73,8 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
     reconnectTimeWait: 500,
     // Its NATS user may be a moment away (the coordinator has just asked NATS to reload its users).
     waitOnFirstConnect: true,
+    // Its replies come under a prefix of its own: its NATS user may hear no other (see agentPermissions).
+    inboxPrefix: names.agentInboxPrefix(identity.agentId),
     ...(identity.natsUser ? { user: identity.natsUser, pass: identity.natsPassword ?? '' } : {}),
     // nats.js hands extra TLS options to tls.connect, which checks the certificate against `servername`.
     ...(identity.natsCa ? { tls: { ca: identity.natsCa, ...(identity.natsTlsName ? { servername: identity.natsTlsName } : {}) } } : {}),

@@ -4,8 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm } from '@nats-io/obj';
-import { getObject, putObject } from '@katapult/object-files';
+import { getObject, putSubjectFile } from '@katapult/object-files';
 import type { Assignment, ClusterNames } from '@katapult/core';
 
 /** The agent's side of the cluster's object store: project files in, output archives out. */
@@ -17,16 +16,14 @@ export interface JobFileStore {
    * not match their name; nothing is cached then.
    */
   open(object: string): Promise<Readable>;
-  /** Where an attempt's output archive goes. */
+  /** Where an attempt's output archive goes: a subject of the outputs stream under this agent's id. */
   outputName(job: Pick<Assignment, 'runId' | 'jobId' | 'attempt'>): string;
   putArchive(name: string, archive: Readable): Promise<void>;
-  delete(name: string): Promise<void>;
   /** True once the connection was closed on purpose. */
   closed(): boolean;
 }
 
-export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, cacheDir: string): Promise<JobFileStore> {
-  const store = await new Objm(nc).open(names.fileStore);
+export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, agentId: string, cacheDir: string): Promise<JobFileStore> {
   await mkdir(cacheDir, { recursive: true });
   // Objects being downloaded, each settling once it is in the cache (or is not, after a failure).
   const downloads = new Map<string, Promise<void>>();
@@ -47,12 +44,9 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
   };
   return {
     open,
-    outputName: (job) => names.outputObject(job.runId, job.jobId, job.attempt),
+    outputName: (job) => names.outputSubject(agentId, job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
-      await putObject(nc, names.fileStore, name, archive);
-    },
-    async delete(name) {
-      await store.delete(name);
+      await putSubjectFile(nc, name, archive);
     },
     closed: () => nc.isClosed(),
   };

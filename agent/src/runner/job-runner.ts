@@ -123,7 +123,10 @@ async function imageLabels(docker: Docker, image: string): Promise<Record<string
   return (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
 }
 
-/** Stores the attempt's output files as one archive; a job that produced none of them stores nothing. */
+/**
+ * Stores the attempt's output files as one archive. A job that produced none of them reports no archive; the
+ * empty one (1 KiB) stays, as the agent may remove nothing it stored.
+ */
 async function collectOutputs(container: Docker.Container, assignment: Assignment, files: JobFileStore): Promise<JobOutputs | undefined> {
   if (assignment.outputFiles.length === 0) return undefined;
   const name = files.outputName(assignment);
@@ -147,9 +150,7 @@ async function collectOutputs(container: Docker.Container, assignment: Assignmen
     throw error;
   }
   await stored;
-  if (packed.files > 0) return { object: name, missing: packed.missing };
-  await files.delete(name);
-  return { object: null, missing: packed.missing };
+  return { object: packed.files > 0 ? name : null, missing: packed.missing };
 }
 
 /** How long the container ran, from Docker's own StartedAt and FinishedAt; undefined if Docker does not say. */

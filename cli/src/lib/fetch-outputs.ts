@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { getObject } from '@katapult/object-files';
+import { getObject, getSubjectFile } from '@katapult/object-files';
 import * as tar from 'tar-stream';
 import { checkRelativePath, ExitCode, isFinal, KatapultError, type ClusterNames, type JobState, type RunView } from '@katapult/core/light';
 
@@ -34,9 +34,10 @@ export async function fetchRunOutputs(nc: NatsConnection, names: ClusterNames, r
  * outside `into`, or is anything but a file or a folder, is skipped: the archive came from a job, not from us.
  */
 export async function fetchOutputArchive(nc: NatsConnection, names: ClusterNames, object: string, into: string): Promise<string[]> {
-  const result = await getObject(nc, names.fileStore, object);
-  if (!result) {
-    throw new KatapultError('KP_OUTPUTS_GONE', `the outputs ${object} are no longer in the object store`, { exitCode: ExitCode.infrastructure });
+  // Outputs stored before the outputs stream are objects of the file store.
+  const data = names.isOutputSubject(object) ? await getSubjectFile(nc, names.streams.outputs, object) : (await getObject(nc, names.fileStore, object))?.data;
+  if (!data) {
+    throw new KatapultError('KP_OUTPUTS_GONE', `the outputs ${object} are no longer stored`, { exitCode: ExitCode.infrastructure });
   }
   const root = resolve(into);
   await mkdir(root, { recursive: true });
@@ -69,7 +70,6 @@ export async function fetchOutputArchive(nc: NatsConnection, names: ClusterNames
     }, done);
   });
   await new Promise<void>((resolvePromise, reject) => {
-    const data = result.data;
     data.on('error', reject);
     extract.on('error', reject);
     extract.on('finish', () => resolvePromise());

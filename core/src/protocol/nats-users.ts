@@ -13,8 +13,9 @@ export interface NatsPermissions {
 /**
  * What one agent may do on NATS, and nothing more: heartbeat under its own key, create and read its own
  * assignment consumer and ack its messages, hear its own stop requests, publish reports and log lines, read
- * files and store outputs in the file store. It cannot assign work, stop another agent's jobs, write another
- * agent's heartbeat, or touch run and job records.
+ * project files from the file store, and store its own attempts' outputs under its own id. It cannot assign work,
+ * stop another agent's jobs, write another agent's heartbeat or outputs, write or purge the file store, touch run
+ * and job records, or hear replies meant for other clients (its inbox has a prefix of its own).
  */
 export function agentPermissions(names: ClusterNames, agentId: string): NatsPermissions {
   const api = '$JS.API';
@@ -36,7 +37,9 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       // Reports only under its own id: what the coordinator takes as the sender.
       names.agentEventWildcard(agentId),
       names.logWildcard,
-      // The file store: read objects through short-lived consumers, write output archives.
+      // Output archives, only under its own id.
+      names.agentOutputWildcard(agentId),
+      // The file store, read only: objects are read through short-lived consumers.
       `${api}.CONSUMER.CREATE.${files}`,
       `${api}.CONSUMER.CREATE.${files}.>`,
       `${api}.CONSUMER.INFO.${files}.>`,
@@ -45,12 +48,9 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       `${api}.DIRECT.GET.${files}`,
       `${api}.DIRECT.GET.${files}.>`,
       `${api}.STREAM.MSG.GET.${files}`,
-      `${api}.STREAM.PURGE.${files}`,
       `$JS.FC.${files}.>`,
-      `$O.${names.fileStore}.C.>`,
-      `$O.${names.fileStore}.M.>`,
     ],
-    subscribe: ['_INBOX.>', names.stopSubject(agentId)],
+    subscribe: [`${names.agentInboxPrefix(agentId)}.>`, names.stopSubject(agentId)],
   };
 }
 

@@ -6,11 +6,22 @@ const CLUSTER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,30}$/;
 
 export interface ClusterNames {
   cluster: string;
-  streams: { assignments: string; events: string; logs: string };
+  streams: { assignments: string; events: string; logs: string; outputs: string };
   buckets: { runs: string; jobs: string; agents: string };
-  /** Object store of the project files jobs read (named by content) and of their collected outputs. */
+  /** Object store of the project files jobs read, named by content (and, before the outputs stream, of outputs). */
   fileStore: string;
-  outputObject(runId: string, jobId: string, attempt: number): string;
+  /**
+   * Where an agent stores one attempt's output archive, in the outputs stream: under its own id, which NATS lets
+   * only that agent publish to, so no other agent can write or replace it.
+   */
+  outputSubject(agentId: string, runId: string, jobId: string, attempt: number): string;
+  /** Every output subject one agent may publish to (its NATS permission). */
+  agentOutputWildcard(agentId: string): string;
+  outputWildcard: string;
+  /** True for an output named by outputSubject; false for an object of the file store (outputs stored before it). */
+  isOutputSubject(name: string): boolean;
+  /** The prefix of an agent's reply subjects: it may subscribe to its own replies only, not to other clients'. */
+  agentInboxPrefix(agentId: string): string;
   /** Where the coordinator sends an agent its jobs. */
   assignmentSubject(agentId: string): string;
   assignmentWildcard: string;
@@ -39,10 +50,14 @@ export function clusterNames(cluster: string): ClusterNames {
   const base = `kp.${cluster}`;
   return {
     cluster,
-    streams: { assignments: `KP_${upper}_ASSIGN`, events: `KP_${upper}_EVENTS`, logs: `KP_${upper}_LOGS` },
+    streams: { assignments: `KP_${upper}_ASSIGN`, events: `KP_${upper}_EVENTS`, logs: `KP_${upper}_LOGS`, outputs: `KP_${upper}_OUTPUTS` },
     buckets: { runs: `kp_${cluster}_runs`, jobs: `kp_${cluster}_jobs`, agents: `kp_${cluster}_agents` },
     fileStore: `kp_${cluster}_files`,
-    outputObject: (runId, jobId, attempt) => `outputs/${runId}/${jobId}/${attempt}`,
+    outputSubject: (agentId, runId, jobId, attempt) => `${base}.outputs.${agentId}.${runId}.${jobId}.${attempt}`,
+    agentOutputWildcard: (agentId) => `${base}.outputs.${agentId}.>`,
+    outputWildcard: `${base}.outputs.>`,
+    isOutputSubject: (name) => name.startsWith(`${base}.outputs.`),
+    agentInboxPrefix: (agentId) => `_INBOX_${agentId}`,
     assignmentSubject: (agentId) => `${base}.assign.${agentId}`,
     assignmentWildcard: `${base}.assign.*`,
     stopSubject: (agentId) => `${base}.stop.${agentId}`,

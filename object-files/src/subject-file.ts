@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { rechunk } from './rechunk.js';
+
+/**
+ * A file kept as the messages of one subject of a stream: its chunks, then an end record giving their number,
+ * size and digest. Unlike an object store, whose descriptions all share one subject space, the subject is the
+ * file's whole name, so NATS permissions can say who may write it (an agent: only under its own id). Each subject
+ * is written once, by the one party allowed to, and never replaced or removed by it.
+ */
+const END_HEADER = 'Katapult-File-End';
+
+export interface SubjectFileInfo {
+  subject: string;
+  size: number;
+  chunks: number;
+  /** `SHA-256=<base64url>`, as the object store writes digests. */
+  digest: string;
+}
+
+const CHUNK_BYTES = 1 << 20;
+const IN_FLIGHT = 4;
+const CHUNKS_AT_ONCE = 8;
+
+/** Stores `data` as the messages of `subject`, a few chunks in flight, reading it only as fast as NATS acknowledges. */
+export async function putSubjectFile(nc: NatsConnection, subject: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<SubjectFileInfo> {
+  const js = jetstream(nc);
+  const chunkBytes = Math.min(CHUNK_BYTES, nc.info?.max_payload ?? CHUNK_BYTES);
+  const hash = createHash('sha256');
+  let size = 0;
+  let chunks = 0;
+  let failure: unknown;
+  const pending = new Set<Promise<void>>();
+  try {
+    for await (const chunk of rechunk(data, chunkBytes)) {
+      hash.update(chunk);
+      size += chunk.length;
+      chunks += 1;
+      const ack: Promise<void> = js.publish(subject, chunk).then(
+        () => void pending.delete(ack),
+        (error: unknown) => {
+          failure ??= error;
+          pending.delete(ack);
+        },
+      );
+      pending.add(ack);
+      if (pending.size >= IN_FLIGHT) await Promise.race(pending);
+      if (failure) throw failure;
+    }
+    await Promise.all(pending);
+    if (failure) throw failure;
+  } catch (error) {
+    await Promise.allSettled(pending);
+    throw error;
+  }
+  const info: SubjectFileInfo = { subject, size, chunks, digest: `SHA-256=${hash.digest('base64url')}=` };
+  const end = headers();
+  end.set(END_HEADER, '1');
+  await js.publish(subject, JSON.stringify(info), { headers: end });
+  return info;
+}
+
+/**
+ * The bytes of the file stored on `subject` of `stream`, as a stream that reads no further ahead than its reader;
+ * null if the subject holds nothing. The stream fails if the bytes do not match the end record, or there is none
+ * (its writer died half-way).
+ */
+export async function getSubjectFile(nc: NatsConnection, stream: string, subject: string): Promise<Readable | null> {
+  const jsm = await jetstreamManager(nc);
+  const stored = (await jsm.streams.info(stream, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+  if (stored === 0) return null;
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject });
+  const messages = await consumer.consume({ max_messages: CHUNKS_AT_ONCE });
+  const iterator = messages[Symbol.asyncIterator]();
+  // The end record comes after the chunks: read ahead to it only as the reader asks for bytes.
+  const hash = createHash('sha256');
+  let size = 0;
+  let chunks = 0;
+  let info: SubjectFileInfo | undefined;
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        const message = next.value;
+        if (message.headers?.get(END_HEADER)) {
+          info = JSON.parse(message.string()) as SubjectFileInfo;
+          break;
+        }
+        hash.update(message.data);
+        size += message.data.length;
+        chunks += 1;
+        yield message.data;
+        if (message.info.pending === 0) break;
+      }
+    } finally {
+      messages.stop();
+    }
+    const digest = `SHA-256=${hash.digest('base64url')}=`;
+    if (!info) throw new Error(`the file on ${subject} is incomplete: ${chunks} chunks (${size} bytes) and no end record`);
+    if (info.size !== size || info.chunks !== chunks || info.digest !== digest) {
+      throw new Error(`the file on ${subject} arrived corrupted: ${size} bytes with digest ${digest}, its end record says ${info.size} bytes with ${info.digest}`);
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false });
+}
