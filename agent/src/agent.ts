@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { Assignment } from '@katapult/core';
+import { agentLeaseMs, selfFenceDue, type Assignment } from '@katapult/core';
 import type { AgentConfig } from './config.js';
 import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
 import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
@@ -26,12 +26,37 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
   /** Set once the instance is going away: from then on the agent no longer heartbeats nor takes work. */
   let leaving: Promise<void> | undefined;
   let lastBeat: Promise<void> = Promise.resolve();
+  /** When the last heartbeat NATS stored was sent (monotonic): the lease runs from there (see core's lease.ts). */
+  let renewedAt: number | undefined;
   const beat = () => {
     if (leaving) return lastBeat;
-    lastBeat = bus
-      .heartbeat([...running.values()].map((entry) => entry.assignment))
-      .catch((error: unknown) => log(`heartbeat failed: ${String(error)}`));
+    fenceIfLeaseLost();
+    const sentAt = performance.now();
+    lastBeat = bus.heartbeat([...running.values()].map((entry) => entry.assignment)).then(
+      () => void (renewedAt = Math.max(renewedAt ?? sentAt, sentAt)),
+      (error: unknown) => log(`heartbeat failed: ${String(error)}`),
+    );
     return lastBeat;
+  };
+  // When NATS itself closed the connection (a server restart), every party lost it: the coordinator gives each
+  // agent a whole lease once it is back, so the jobs keep running (see docs/ARCHITECTURE.md, fencing).
+  let disconnectedAt: number | undefined;
+  void (async () => {
+    for await (const status of bus.nc.status()) if (status.type === 'disconnect') disconnectedAt = performance.now();
+  })();
+  // Cut off from NATS while its connection looks up (a partition, a stalled server) past most of its lease, the
+  // agent stops its job containers before the coordinator may run them elsewhere; each attempt is given up as
+  // lost, like an interrupted one.
+  const fenceIfLeaseLost = () => {
+    if (!selfFenceDue(renewedAt, performance.now(), config.heartbeatMs)) return;
+    if (disconnectedAt !== undefined && disconnectedAt > renewedAt!) return;
+    const runningOn = [...running.values()].filter((entry) => !entry.stop.signal.aborted);
+    if (runningOn.length === 0) return;
+    const silentS = ((performance.now() - renewedAt!) / 1000).toFixed(1);
+    log(
+      `no heartbeat stored for ${silentS}s (the coordinator takes an agent for lost after ${agentLeaseMs(config.heartbeatMs) / 1000}s): stopping ${runningOn.length} job container(s), to be run again elsewhere`,
+    );
+    for (const entry of runningOn) entry.stop.abort(INTERRUPTED);
   };
   await beat();
   const timer = setInterval(beat, config.heartbeatMs);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
-import { clusterNames, ExitCode, KatapultError } from '@katapult/core';
+import { agentLeaseMs, clusterNames, ExitCode, KatapultError } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
@@ -124,7 +124,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     reconnectTimeWait: 500,
   });
   await ensureStreams(nc, names);
-  const store = await openJetStreamStore(nc, names, { agentTtlMs: config.heartbeatMs * 5 });
+  const store = await openJetStreamStore(nc, names, { agentTtlMs: agentLeaseMs(config.heartbeatMs) });
   const credentials =
     config.natsUsersFiles && config.natsUser ? new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) : undefined;
   const local: Provider = config.agentImage
@@ -157,7 +157,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
   const pools = new PoolKeeper(store, provider, { log });
   const coordinator = new Coordinator(nc, names, store, {
     tickMs: 500,
-    lostGraceMs: config.heartbeatMs * 5,
+    lostGraceMs: agentLeaseMs(config.heartbeatMs),
     // Two heartbeats missed: not yet lost, but no new work.
     freshAgentMs: config.heartbeatMs * 3,
     log,

@@ -20,6 +20,7 @@ export * from './state/cluster-view.js';
 export * from './protocol/log-chunks.js';
 export * from './protocol/subjects.js';
 export * from './lifecycle/orphans.js';
+export * from './lifecycle/lease.js';
 export * from './protocol/nats-users.js';
 export type * from './model/run-spec.js';
 export type * from './protocol/messages.js';
