@@ -30,7 +30,7 @@ async function tryAcquire(path: string): Promise<boolean> {
 
 /**
  * Runs `fn` while holding a lock file in the OS temp dir, so that several processes
- * (or several calls in one process) creating the same image take turns.
+ * (or several calls in one process) doing the same thing (creating one image, starting one stack) take turns.
  */
 export async function withFileLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
   const path = join(tmpdir(), `katapult-${contentTag([name])}.lock`);
@@ -39,7 +39,7 @@ export async function withFileLock<T>(name: string, fn: () => Promise<T>, timeou
     if (Date.now() > deadline) {
       throw new ImageError(
         'KP_IMAGE_LOCK_TIMEOUT',
-        `waited ${Math.round(timeoutMs / 1000)} s for the lock ${path} on ${name}; if no other katapult process is building it, delete that file`,
+        `waited ${Math.round(timeoutMs / 1000)} s for the lock ${path} on ${name}; if no katapult process is running, delete that file`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -20,6 +20,7 @@ export { pushImage } from './push-image.js';
 export { OciRegistry } from './registry.js';
 export type { OciRegistryOptions, RegistryAuth } from './registry.js';
 export { registryConfig } from './registry-config.js';
+export { withFileLock } from './file-lock.js';
 export { planEnvironmentImage, referencedFiles, stepOfInstruction, RECIPE_VERSION } from './recipes/dockerfile.js';
 export type { EnvironmentPlan, StepKind } from './recipes/dockerfile.js';
 export { environmentTag } from './env-tag.js';

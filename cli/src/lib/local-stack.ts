@@ -3,7 +3,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { ExitCode, KatapultError } from '@katapult/core/light';
-import { registryConfig } from '@katapult/images';
+import { registryConfig, withFileLock } from '@katapult/images';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
 import { stackLabel } from './state-dir.js';
@@ -85,8 +85,20 @@ function checkExposure(nats: NatsRecord, exposure: StackExposure, tlsNames: read
   }
 }
 
+/**
+ * Starting or stopping a stack's servers, one command at a time: two launches at once would otherwise both find
+ * NATS down and start one each, or the same coordinator twice.
+ */
+function withStackLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(`the stack of ${dir}`, fn);
+}
+
 /** NATS and the registry: reused when alive, started otherwise. */
-export async function ensureInfrastructure(dir: string, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
+export function ensureInfrastructure(dir: string, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
+  return withStackLock(dir, () => ensureInfrastructureNow(dir, onStep, exposure));
+}
+
+async function ensureInfrastructureNow(dir: string, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const previous = readStack(dir);
   const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
@@ -150,7 +162,12 @@ async function coordinatorHealthy(port: number): Promise<boolean> {
 }
 
 /** The coordinator runs as a detached Node process; restarted when the agent image it was given changed. */
-export async function ensureCoordinator(dir: string, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
+export function ensureCoordinator(dir: string, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
+  // Read again under the lock: another command may have started it since `stack` was read.
+  return withStackLock(dir, () => ensureCoordinatorNow(dir, { ...stack, coordinator: readStack(dir)?.coordinator }, agentImage, onStep));
+}
+
+async function ensureCoordinatorNow(dir: string, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
   const current = stack.coordinator;
   // A coordinator running without this stack's token (started before tokens existed) is restarted with it.
   if (current && isAlive(current.pid) && current.agentImage === agentImage && readApiToken(dir) && (await portOpen(current.port))) {
@@ -214,7 +231,11 @@ async function removeStackContainers(docker: Docker, label: string): Promise<str
 }
 
 /** Stops the coordinator, removes every container labelled with this stack (agents and their jobs), then stops the servers. */
-export async function stopStack(dir: string, docker: Docker): Promise<DownReport> {
+export function stopStack(dir: string, docker: Docker): Promise<DownReport> {
+  return withStackLock(dir, () => stopStackNow(dir, docker));
+}
+
+async function stopStackNow(dir: string, docker: Docker): Promise<DownReport> {
   const remote = readRemoteStack(dir);
   if (remote) {
     // Its secrets here are the only way into that maestro: they go only with it (katapult down CONFIG).
