@@ -56,7 +56,7 @@ describe('job log in chunks', () => {
     const lines: LogEntry[] = [];
     let exitCode: number | null = null;
     const stop = new AbortController();
-    await jetStreamLogSource(nc, names).follow(
+    await jetStreamLogSource(nc, names, async () => ({ attempt: job.attempt, agentId: 'log-0', state: 'running' })).follow(
       job.runId,
       job.jobId,
       (entry) => {
@@ -86,7 +86,7 @@ describe('job log in chunks', () => {
 
   /** The chunk numbers stored on the job's log subject, in stored order. */
   async function storedChunks(job: Assignment): Promise<number[]> {
-    const consumer = await jetstream(nc).consumers.get(names.streams.logs, { filter_subjects: names.logSubject(job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
+    const consumer = await jetstream(nc).consumers.get(names.streams.logs, { filter_subjects: names.jobLogWildcard(job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
     const chunks: number[] = [];
     let pending = (await consumer.info(true)).num_pending;
     while (pending > 0) {

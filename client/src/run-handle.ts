@@ -62,6 +62,7 @@ export class RunHandle {
       cluster: this.stack.stack.cluster,
       runId: this.id,
       ...(job === undefined ? {} : { jobId: job }),
+      jobs: async () => (await this.view()).jobs,
       onRecord: (from, record) => {
         if (!('eof' in record)) lines.push({ job: from, stream: record.stream, line: record.line, at: record.at });
       },

@@ -173,7 +173,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
   const server = buildServer(runs, {
     token: config.apiToken,
     healthy: () => link.connected,
-    logs: jetStreamLogSource(nc, names),
+    logs: jetStreamLogSource(nc, names, async (runId, jobId) => (await store.getJob(runId, jobId))?.value),
     ...(config.httpsCert && config.httpsKey ? { https: { cert: config.httpsCert, key: config.httpsKey } } : {}),
   });
   const url = await server.listen({ host: config.httpHost, port: config.httpPort });

@@ -34,7 +34,12 @@ describe('dashboard', () => {
     for (const bucket of Object.values(names.buckets)) await (await new Kvm(nc).open(bucket)).destroy().catch(() => undefined);
     await ensureStreams(nc, names);
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    api = buildServer(new RunService(store, idleProvider), { token: TOKEN, logs: jetStreamLogSource(nc, names) });
+    api = buildServer(new RunService(store, idleProvider), { token: TOKEN, logs: jetStreamLogSource(nc, names, async (run, job) => {
+        const stored = (await store.getJob(run, job))?.value;
+        // The jobs here are never placed: their lines are written as the agent `agent-1` would.
+        return stored && { ...stored, agentId: 'agent-1' };
+      }),
+    });
     const created = await api.inject({ method: 'POST', url: '/runs', payload: request, headers: { authorization: `Bearer ${TOKEN}` } });
     runId = created.json<{ runId: string }>().runId;
   });
@@ -43,7 +48,7 @@ describe('dashboard', () => {
     await nc.close();
   });
 
-  const publishLog = (jobId: string, record: LogRecord) => jetstream(nc).publish(names.logSubject(runId, jobId), logRecordCodec.encode(record));
+  const publishLog = (jobId: string, record: LogRecord) => jetstream(nc).publish(names.logSubject(runId, jobId, 'agent-1'), logRecordCodec.encode(record));
   const line = (text: string, stream: 'stdout' | 'stderr' = 'stdout'): LogRecord => ({ v: 1, attempt: 1, stream, line: text, at: Date.now() });
   const logConsumers = async () => (await (await jetstreamManager(nc)).streams.info(names.streams.logs)).state.consumer_count;
 

@@ -19,6 +19,7 @@ export * from './model/pools.js';
 export * from './state/cluster-view.js';
 export * from './protocol/log-chunks.js';
 export * from './protocol/subjects.js';
+export * from './protocol/log-senders.js';
 export * from './lifecycle/orphans.js';
 export * from './lifecycle/lease.js';
 export * from './protocol/nats-users.js';

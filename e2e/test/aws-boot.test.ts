@@ -163,7 +163,7 @@ describe('an AWS instance boot, in a container', () => {
     const provider: Provider = { name: 'aws-boot', ensure: async () => [instanceId], stopPool: async () => [], terminateAll: async () => [] };
     coordinator = new Coordinator(nc, names, store, { tickMs: 300, lostGraceMs: heartbeatMs * 5, log: (line) => coordinatorLog.push(line), provider });
     await coordinator.start();
-    api = buildServer(new RunService(store, provider), { token, logs: jetStreamLogSource(nc, names) });
+    api = buildServer(new RunService(store, provider), { token, logs: jetStreamLogSource(nc, names, async (run, job) => (await store.getJob(run, job))?.value) });
     apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
 
     options = {
@@ -305,7 +305,8 @@ describe('an AWS instance boot, in a container', () => {
 
     const lines: string[] = [];
     const stop = new AbortController();
-    const reading = jetStreamLogSource(nc!, names).follow(
+    const jobView = async () => ((await (await call(`/runs/${runId}`)).json()) as RunView).jobs.find((job) => job.id === 'hello');
+    const reading = jetStreamLogSource(nc!, names, jobView).follow(
       runId,
       'hello',
       (record) => {

@@ -64,7 +64,7 @@ describe('NATS credentials on the local stack', () => {
     const [[agentId, credentials]] = Object.entries(agents) as [[string, Credentials]];
     const nc = await connect({ servers: url, reconnect: false, ...credentials });
     try {
-      expect(await publishVerdict(nc, names.logSubject('r-x', 'job'))).toBe('accepted');
+      expect(await publishVerdict(nc, names.logSubject('r-x', 'job', agentId))).toBe('accepted');
       expect(await publishVerdict(nc, `$KV.${names.buckets.agents}.${agentId}`)).toBe('accepted');
       expect(await publishVerdict(nc, names.eventSubject(agentId, 'r-x', 'job'))).toBe('accepted');
       const denied = /Permissions Violation for Publish/i;
@@ -72,6 +72,8 @@ describe('NATS credentials on the local stack', () => {
       expect(await publishVerdict(nc, names.assignmentSubject('local-1-abcd'))).toMatch(denied);
       expect(await publishVerdict(nc, names.assignmentSubject(agentId))).toMatch(denied);
       expect(await publishVerdict(nc, names.stopSubject('local-1-abcd'))).toMatch(denied);
+      expect(await publishVerdict(nc, names.logSubject('r-x', 'job', 'local-1-abcd'))).toMatch(denied);
+      expect(await publishVerdict(nc, names.legacyLogSubject('r-x', 'job'))).toMatch(denied);
       // A report as another agent, which would be taken for that agent's outcome.
       expect(await publishVerdict(nc, names.eventSubject('local-1-abcd', 'r-x', 'job'))).toMatch(denied);
       expect(await publishVerdict(nc, `$KV.${names.buckets.jobs}.r-x.job`)).toMatch(denied);
@@ -132,6 +134,22 @@ describe('NATS credentials on the local stack', () => {
     expect((await job()).state).toBe('running');
     expect((await katapult(['cancel', runId], env)).code).toBe(0);
   }, 300_000);
+
+  it("a log line an agent writes for an attempt that was not its own is not shown; the job's own lines are", async () => {
+    const [first] = JSON.parse((await katapult(['status', '--all', '--json'], env)).stdout) as RunView[];
+    const job = first!.jobs[0]!;
+    const [[agentId, credentials]] = Object.entries(agents) as [[string, Credentials]];
+    const nc = await connect({ servers: url, reconnect: false, inboxPrefix: names.agentInboxPrefix(agentId), ...credentials });
+    try {
+      const planted = { v: 1, attempt: job.attempt + 1, stream: 'stdout', line: 'planted by another agent', at: Date.now() };
+      await jetstream(nc).publish(names.logSubject(first!.id, job.id, agentId), JSON.stringify(planted));
+    } finally {
+      await nc.close();
+    }
+    const logs = await katapult(['logs', job.id, '--run', first!.id], env);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toBe('authenticated\n');
+  });
 
   it('no secret shows in status --json or the logs', async () => {
     const status = await katapult(['status', '--all', '--json'], env);

@@ -180,7 +180,7 @@ const HEADER_ROOM_BYTES = 1024;
 
 function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: Assignment, nc: NatsConnection): BusJobSink {
   const { runId, jobId, attempt } = assignment;
-  const logSubject = names.logSubject(runId, jobId);
+  const logSubject = names.logSubject(runId, jobId, identity.agentId);
   const closed = () => nc.isClosed();
   const durably = (subject: string, data: Uint8Array, msgID: string) => publishDurably(js, subject, data, msgID, identity.log, closed);
   // The message id names the attempt and the chunk: a chunk sent again after a reconnect is stored once.

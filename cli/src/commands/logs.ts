@@ -72,10 +72,17 @@ export default class Logs extends KatapultCommand {
     let exitCode: number | null | undefined;
     let replaying = true;
 
+    // The view just read serves the reader's first look; later ones ask the coordinator again.
+    let unread: RunView | undefined = run;
     await readLogs({
       nats: context.nats,
       cluster: context.stack.cluster,
       runId: run.id,
+      jobs: async () => {
+        const view = unread ?? (await findRun(context.client, run.id));
+        unread = undefined;
+        return view.jobs;
+      },
       ...(args.job === undefined ? {} : { jobId: args.job }),
       onRecord: (job, record) => {
         if (flags.attempt !== undefined && record.attempt !== flags.attempt) return;

@@ -36,7 +36,8 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       `$JS.ACK.${assign}.${consumer}.>`,
       // Reports only under its own id: what the coordinator takes as the sender.
       names.agentEventWildcard(agentId),
-      names.logWildcard,
+      // Log lines too: readers keep only those of the agent each attempt was given to.
+      names.agentLogWildcard(agentId),
       // Output archives, only under its own id.
       names.agentOutputWildcard(agentId),
       // The file store, read only: objects are read through short-lived consumers.

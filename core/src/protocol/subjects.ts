@@ -34,9 +34,19 @@ export interface ClusterNames {
   eventWildcard: string;
   /** The agent a report's subject names as its sender; undefined for a subject of another shape. */
   eventSender(subject: string): string | undefined;
-  logSubject(runId: string, jobId: string): string;
+  /** Where an agent writes a job's log: under its own id, which NATS lets only that agent publish to. */
+  logSubject(runId: string, jobId: string, agentId: string): string;
+  /** A job's log as agents wrote it before log subjects named them (read, never written). */
+  legacyLogSubject(runId: string, jobId: string): string;
+  /** One job's log, whoever wrote it. */
+  jobLogWildcard(runId: string, jobId: string): string;
+  /** Every job's log of a run, old subjects and new. */
   runLogWildcard(runId: string): string;
+  /** Every log line one agent may publish (its NATS permission). */
+  agentLogWildcard(agentId: string): string;
   logWildcard: string;
+  /** The job and the writing agent a log subject names (no agent on the old subjects); undefined for another shape. */
+  logSubjectParts(subject: string): { jobId: string; sender: string | undefined } | undefined;
   /** The durable consumer an agent reads its assignments with. */
   agentConsumer(agentId: string): string;
   eventsConsumer: string;
@@ -68,9 +78,18 @@ export function clusterNames(cluster: string): ClusterNames {
       const tokens = subject.split('.');
       return tokens.length === 6 && `${tokens[0]}.${tokens[1]}` === base && tokens[2] === 'events' ? tokens[3] : undefined;
     },
-    logSubject: (runId, jobId) => `${base}.logs.${runId}.${jobId}`,
-    runLogWildcard: (runId) => `${base}.logs.${runId}.*`,
+    logSubject: (runId, jobId, agentId) => `${base}.logs.${runId}.${jobId}.${agentId}`,
+    legacyLogSubject: (runId, jobId) => `${base}.logs.${runId}.${jobId}`,
+    jobLogWildcard: (runId, jobId) => `${base}.logs.${runId}.${jobId}.*`,
+    runLogWildcard: (runId) => `${base}.logs.${runId}.>`,
+    agentLogWildcard: (agentId) => `${base}.logs.*.*.${agentId}`,
     logWildcard: `${base}.logs.>`,
+    logSubjectParts: (subject) => {
+      const tokens = subject.split('.');
+      if (`${tokens[0]}.${tokens[1]}` !== base || tokens[2] !== 'logs') return undefined;
+      if (tokens.length === 5) return { jobId: tokens[4]!, sender: undefined };
+      return tokens.length === 6 ? { jobId: tokens[4]!, sender: tokens[5]! } : undefined;
+    },
     agentConsumer: (agentId) => `agent-${agentId}`,
     eventsConsumer: 'coordinator-events',
   };
