@@ -103,14 +103,15 @@ describe('logs of a whole run, init and doctor', () => {
     expect(bad.stderr).toBe('KP_USAGE --since "yesterday" is neither a duration (30s, 10m, 2h, 1d) nor an ISO timestamp (2026-11-25T08:15:00Z)\n');
   });
 
-  it('--json gives each line with its job, stream and time', async () => {
+  it('--json gives each line with its job, stream, attempt and time', async () => {
     const json = await katapult(['logs', '--json'], env);
     expect(json.code).toBe(0);
-    const result = JSON.parse(json.stdout) as { runId: string; lines: { job: string; stream: string; line: string; at: number }[] };
+    const result = JSON.parse(json.stdout) as { runId: string; lines: { job: string; stream: string; line: string; attempt: number; at: number }[] };
     expect(result.runId).toBe(runId);
     expect(result.lines).toHaveLength(6);
     for (const entry of result.lines) {
-      expect(Object.keys(entry).sort()).toEqual(['at', 'job', 'line', 'stream']);
+      expect(Object.keys(entry).sort()).toEqual(['at', 'attempt', 'job', 'line', 'stream']);
+      expect(entry.attempt).toBe(1);
       expect(entry.at).toBeGreaterThanOrEqual(launchedAt);
       expect(entry.at).toBeLessThanOrEqual(Date.now());
     }
