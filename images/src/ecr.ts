@@ -6,7 +6,7 @@ import {
   PutLifecyclePolicyCommand,
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, KatapultError, quietAwsSdk } from '@katapult/core';
 import { OciRegistry, type RegistryAuth } from './registry.js';
 
 export interface EcrOptions {
@@ -25,6 +25,7 @@ export interface EcrRegistry {
 
 /** The endpoint comes from the SDK's usual configuration (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECR, profile, region). */
 export function ecrClient(options: { region?: string | null; profile?: string | null }): ECRClient {
+  quietAwsSdk();
   return new ECRClient({ ...(options.region ? { region: options.region } : {}), ...(options.profile ? { profile: options.profile } : {}) });
 }
 
