@@ -76,6 +76,8 @@ export const RunSpecSchema = Type.Object({
   maestroAddress: nullableString,
   /** `maestro: remote`: the maestro's instance type (null: the default) and who may reach it (`maestro_cidr`). */
   maestroType: nullableString,
+  /** `maestro_img_id`: the maestro's AMI; null: the latest Debian 12. */
+  maestroImgId: nullableString,
   maestroCidr: nullableString,
   jobAssign: Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')]),
   /** Idle seconds after which the instances are stopped; null: never (`auto_stop: false`). */

@@ -7,6 +7,8 @@ export interface AwsCallContext {
   instanceType?: string;
   region?: string;
   maxBid?: number | null;
+  /** The config key that chose the AMI, named in an image error; default `instances[].img_id`. */
+  imageKey?: string;
 }
 
 const CAPACITY = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
@@ -99,7 +101,7 @@ export function toKatapultError(error: unknown, context: AwsCallContext): Katapu
   }
   if (BAD_IMAGE.test(name)) {
     return new KatapultError('KP_AWS_IMAGE_NOT_FOUND', `${call}: ${message} (${name})`, options(
-      'instances[].img_id must be an AMI of this region that the account can use; leave it out for the latest Debian 12',
+      `${context.imageKey ?? 'instances[].img_id'} must be an AMI of this region that the account can use; leave it out for the latest Debian 12`,
       ExitCode.badInput,
     ));
   }
