@@ -5,6 +5,7 @@ import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '@katapult/core';
 import { requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoRequest, type MotoServer, type RegistryServer } from '@katapult/testkit';
+import { prepareEcr } from '@katapult/images/ecr';
 import { katapult, REPO_ROOT } from './cli.js';
 import { countProjectResources, motoClients, NOTHING_LEFT, projectInstances, TEST_CREDENTIALS, type MotoClients } from './moto-resources.js';
 
@@ -108,8 +109,11 @@ describe('provider: aws against moto: launch, replacement, interruption and down
     expect(after.filter((instance) => instance.InstanceLifecycle !== 'spot')).toHaveLength(2);
   }, 300_000);
 
-  it('down removes every resource of the project, and a second down finds nothing and succeeds', async () => {
+  it('down removes every resource of the project but its ECR repository, saying why; down --images removes that; a last down finds nothing', async () => {
+    // What a launch with registry: ecr makes first: the project's repository, tagged.
+    await prepareEcr(clients.ecr, { repository: 'katapult/env', tags: { 'katapult:project': PROJECT } });
     const before = await countProjectResources(clients, PROJECT);
+    expect(before['ECR repositories']).toBe(1);
     expect(before.instances).toBe(4);
     expect(before['security groups']).toBe(1);
     expect(before['IAM roles']).toBe(1);
@@ -119,6 +123,13 @@ describe('provider: aws against moto: launch, replacement, interruption and down
     expect(down.stderr).toBe('');
     expect(down.code).toBe(0);
     expect(down.stdout).toMatch(/removed instance i-/);
+    expect(down.stdout).toContain('ECR repository katapult/env kept: ');
+    expect(await countProjectResources(clients, PROJECT)).toEqual({ ...NOTHING_LEFT, 'ECR repositories': 1 });
+
+    const images = await katapult(['down', config, '--images'], env);
+    expect(images.stderr).toBe('');
+    expect(images.code).toBe(0);
+    expect(images.stdout).toContain('removed ECR repository katapult/env with its images');
     expect(await countProjectResources(clients, PROJECT)).toEqual(NOTHING_LEFT);
 
     const again = await katapult(['down', config], env);
