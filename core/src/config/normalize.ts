@@ -50,7 +50,8 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
 function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOptions): InstanceSpec {
   return {
     group,
-    type: raw.type ?? null,
+    type: (Array.isArray(raw.type) ? raw.type[0] : raw.type) ?? null,
+    fallbackTypes: Array.isArray(raw.type) ? raw.type.slice(1) : [],
     cpus: raw.cpus ?? options.defaultCpus,
     cpusGiven: raw.cpus !== null && raw.cpus !== undefined,
     number: raw.number ?? 1,

@@ -19,7 +19,8 @@ export const InstanceSchema = Type.Object(
     cloud_id: nullable(Type.String()),
     img_id: nullable(Type.String()),
     img_username: nullable(Type.String()),
-    type: nullable(Type.String()),
+    /** An instance type, or a list tried in order when AWS has no capacity for one (new). */
+    type: nullable(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10 })])),
     cpus: nullable(Type.Integer({ minimum: 1 })),
     gpu: nullable(Type.String()),
     /** GPUs each instance offers to jobs (new); default 1 when `gpu` is set, else 0. */

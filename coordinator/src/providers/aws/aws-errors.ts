@@ -34,6 +34,16 @@ export function isSpotUnavailable(error: unknown): boolean {
   return CAPACITY.has(name) || SPOT_PRICE.has(name) || name === 'MaxSpotInstanceCountExceeded';
 }
 
+/** An instance type this region or zone does not offer (`Unsupported`, `InvalidInstanceType`): another type may be. */
+export function isTypeUnavailable(error: unknown): boolean {
+  return BAD_TYPE.has(errorName(error));
+}
+
+/** On-demand errors after which another type of a `type` list may launch: no capacity, or the type not offered here. */
+export function isCapacityRefusal(error: unknown): boolean {
+  return CAPACITY.has(errorName(error)) || isTypeUnavailable(error);
+}
+
 /** A throttling error the SDK kept getting through all of its retries. */
 export function isThrottling(error: unknown): boolean {
   return THROTTLED.has(errorName(error));
