@@ -12,6 +12,7 @@ import {
   EC2Client,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { DeleteRepositoryCommand, DescribeRepositoriesCommand, ECRClient, ListTagsForResourceCommand } from '@aws-sdk/client-ecr';
 import { GetInstanceProfileCommand, GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -19,11 +20,24 @@ import Down from '../src/commands/down.js';
 
 const ec2 = mockClient(EC2Client);
 const iam = mockClient(IAMClient);
+const ecr = mockClient(ECRClient);
 const CLI_ROOT = join(import.meta.dirname, '..');
 
 /** One project's leftovers in a fake account: an instance and its security group; describe calls see deletes. */
-function account() {
-  const state = { instances: ['i-0abc'], groups: ['sg-1'] };
+function account(repositories: string[] = []) {
+  const state = { instances: ['i-0abc'], groups: ['sg-1'], repositories };
+  const arn = (name: string) => `arn:aws:ecr:eu-west-3:123456789012:repository/${name}`;
+  // The project's repositories, and another project's, which down never touches.
+  ecr.on(DescribeRepositoriesCommand).callsFake(() => ({
+    repositories: [...state.repositories, 'katapult/other'].map((name) => ({ repositoryName: name, repositoryArn: arn(name) })),
+  }));
+  ecr.on(ListTagsForResourceCommand).callsFake((input: { resourceArn: string }) => ({
+    tags: [{ Key: 'katapult:project', Value: input.resourceArn.endsWith('/katapult/other') ? 'other' : 'demo' }],
+  }));
+  ecr.on(DeleteRepositoryCommand).callsFake((input: { repositoryName: string }) => {
+    state.repositories = state.repositories.filter((name) => name !== input.repositoryName);
+    return {};
+  });
   ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
     if (input.InstanceIds) return { Reservations: [{ Instances: input.InstanceIds.map((id) => ({ InstanceId: id, State: { Name: 'terminated' } })) }] };
     expect(input.Filters).toContainEqual({ Name: 'tag:katapult:project', Values: ['demo'] });
@@ -65,6 +79,7 @@ describe('katapult down CONFIG with provider: aws', () => {
   beforeEach(() => {
     ec2.reset();
     iam.reset();
+    ecr.reset();
   });
 
   async function down(...argv: string[]): Promise<{ lines: string[]; result: unknown }> {
@@ -92,7 +107,7 @@ describe('katapult down CONFIG with provider: aws', () => {
       'would remove security group sg-1 (katapult-demo)',
     ]);
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
-    expect(state).toEqual({ instances: ['i-0abc'], groups: ['sg-1'] });
+    expect(state).toEqual({ instances: ['i-0abc'], groups: ['sg-1'], repositories: [] });
   });
 
   it('removes them, instances first, then finds nothing the second time', async () => {
@@ -101,7 +116,30 @@ describe('katapult down CONFIG with provider: aws', () => {
     expect(first.lines).toEqual(['nothing was running', 'removed instance i-0abc (katapult-demo-0)', 'removed security group sg-1 (katapult-demo)']);
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-0abc'] });
     const second = await down(config, '--json');
-    expect(JSON.parse(second.lines.join('\n'))).toEqual({ containers: [], processes: [], aws: { project: 'demo', dryRun: false, items: [] } });
+    expect(JSON.parse(second.lines.join('\n'))).toEqual({ containers: [], processes: [], aws: { project: 'demo', dryRun: false, items: [], kept: [] } });
+  });
+
+  it('says it keeps the project\'s ECR repository, and why; --images removes it with its images, and no other project\'s', async () => {
+    const state = account(['katapult/env']);
+    const first = await down(config);
+    expect(first.lines.slice(1)).toEqual([
+      'removed instance i-0abc (katapult-demo-0)',
+      'removed security group sg-1 (katapult-demo)',
+      "ECR repository katapult/env kept: its images are content-tagged and shared by every launch of the account's projects; --images removes it",
+    ]);
+    expect(state.repositories).toEqual(['katapult/env']);
+    // Nothing else left: it is not "no AWS resource is tagged", since the repository is.
+    const second = await down(config, '--json');
+    expect(JSON.parse(second.lines.join('\n')).aws.kept).toEqual([{ kind: 'ECR repository', id: 'katapult/env', reason: expect.stringContaining('--images removes it') }]);
+
+    const dry = await down(config, '--images', '--dry-run');
+    expect(dry.lines.at(-1)).toBe('would remove ECR repository katapult/env with its images');
+    expect(state.repositories).toEqual(['katapult/env']);
+    const images = await down(config, '--images');
+    expect(images.lines.at(-1)).toBe('removed ECR repository katapult/env with its images');
+    expect(ecr.commandCalls(DeleteRepositoryCommand).map((call) => call.args[0].input)).toEqual([{ repositoryName: 'katapult/env', force: true }]);
+    expect(state.repositories).toEqual([]);
+    expect((await down(config)).lines.at(-1)).toBe('no AWS resource is tagged katapult:project=demo');
   });
 
   it('a state folder recording a maestro keeps its secrets until that project is brought down', async () => {

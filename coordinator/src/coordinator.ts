@@ -218,7 +218,9 @@ export class Coordinator {
         capacity,
         { policy: run.jobAssign },
       );
-      for (const { jobKey: jobId, reason } of plan.waiting) waiting.set(jobKey(run.id, jobId), reason);
+      const notes = pools.map((pool) => this.pools?.launchNote(pool)).filter((note): note is string => Boolean(note));
+      const noted = (reason: string) => (notes.length > 0 ? `${reason}; ${notes.join('; ')}` : reason);
+      for (const { jobKey: jobId, reason } of plan.waiting) waiting.set(jobKey(run.id, jobId), noted(reason));
       const pendingById = new Map(pending.map((entry) => [entry.value.id, entry]));
       for (const placement of plan.placements) {
         const entry = pendingById.get(placement.jobKey)!;

@@ -392,6 +392,18 @@ describe('launchMaestro', () => {
     ]);
   });
 
+  it('an image that cannot be found is an error naming maestro_img_id, not the agents\' img_id', async () => {
+    freshAccount();
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+    const unset = await launchMaestro(clients(), options({ imageId: null })).catch((error: KatapultError) => error);
+    expect(unset).toMatchObject({ code: 'KP_AWS_IMAGE_NOT_FOUND' });
+    expect((unset as KatapultError).toLine()).toMatch(/set maestro_img_id to an AMI/);
+    const gone = await launchMaestro(clients(), options({ imageId: 'ami-0gone' })).catch((error: KatapultError) => error);
+    expect((gone as KatapultError).toLine()).toMatch(/maestro_img_id must be an AMI/);
+    expect((gone as KatapultError).toLine()).not.toContain('instances[]');
+    expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
   it('with keyPairFile, launches with the project\'s key pair (made once, shared with the agents)', async () => {
     freshAccount();
     const dir = mkdtempSync(join(tmpdir(), 'kp-maestro-key-'));
@@ -489,7 +501,36 @@ describe('the maestro\'s resources', () => {
           ],
           Resource: '*',
         },
-        { Sid: 'LaunchAgents', Effect: 'Allow', Action: 'ec2:RunInstances', Resource: '*' },
+        {
+          Sid: 'LaunchProjectAgents',
+          Effect: 'Allow',
+          Action: 'ec2:RunInstances',
+          Resource: 'arn:aws:ec2:*:*:instance/*',
+          Condition: {
+            StringEquals: { 'aws:RequestTag/katapult:project': 'demo', 'aws:RequestTag/katapult:cluster': 'c1' },
+            ArnLike: { 'ec2:InstanceProfile': 'arn:aws:iam::*:instance-profile/katapult/katapult-demo' },
+          },
+        },
+        {
+          Sid: 'LaunchTaggedVolumesAndSpotRequests',
+          Effect: 'Allow',
+          Action: 'ec2:RunInstances',
+          Resource: ['arn:aws:ec2:*:*:volume/*', 'arn:aws:ec2:*:*:spot-instances-request/*'],
+          Condition: { StringEquals: { 'aws:RequestTag/katapult:project': 'demo', 'aws:RequestTag/katapult:cluster': 'c1' } },
+        },
+        {
+          Sid: 'LaunchInProjectGroup',
+          Effect: 'Allow',
+          Action: 'ec2:RunInstances',
+          Resource: 'arn:aws:ec2:*:*:security-group/*',
+          Condition: { StringEquals: { 'aws:ResourceTag/katapult:project': 'demo' } },
+        },
+        {
+          Sid: 'LaunchFrom',
+          Effect: 'Allow',
+          Action: 'ec2:RunInstances',
+          Resource: ['arn:aws:ec2:*::image/*', 'arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:network-interface/*', 'arn:aws:ec2:*:*:key-pair/*'],
+        },
         { Sid: 'TagAtLaunch', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: '*', Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } },
         {
           Sid: 'TerminateProjectAgents',
@@ -612,5 +653,15 @@ describe('the coordinator on the maestro', () => {
     expect(calls.map(asAction).filter((action) => !allowed.has(action))).toEqual([]);
     expect(ec2.commandCalls(RunInstancesCommand).map((call) => call.args[0].input.SecurityGroupIds)).toEqual([['sg-agents']]);
     expect(ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input.IamInstanceProfile).toEqual({ Name: 'katapult-demo' });
+
+    // Every resource the agents' RunInstances creates carries the tags the policy's conditions ask for.
+    const policy = JSON.parse(maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' })) as {
+      Statement: { Sid: string; Resource: string | string[]; Condition?: { StringEquals?: Record<string, string> } }[];
+    };
+    const asked = policy.Statement.find((statement) => statement.Sid === 'LaunchProjectAgents')!.Condition!.StringEquals!;
+    const wanted = Object.entries(asked).map(([key, value]) => ({ Key: key.replace('aws:RequestTag/', ''), Value: value }));
+    const created = ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input.TagSpecifications ?? [];
+    expect(created.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume', 'spot-instances-request']);
+    for (const spec of created) expect(spec.Tags).toEqual(expect.arrayContaining(wanted));
   });
 });

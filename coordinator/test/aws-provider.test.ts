@@ -206,7 +206,7 @@ describe('AWS provider: launch', () => {
     ]);
     expect(runInputs()[0]).toMatchObject({ ImageId: 'ami-new', InstanceType: 't3.large', MinCount: 1, MaxCount: 2, SubnetId: 'subnet-a', SecurityGroupIds: ['sg-1'] });
     expect(runInputs()[0]).not.toHaveProperty('InstanceMarketOptions');
-    expect(logs).toEqual(['aws: instances[0]: launched on-demand i-00001, i-00002']);
+    expect(logs).toEqual(['aws: instances[0]: launched on-demand t3.large i-00001, i-00002']);
   });
 
   it('spot (eco: true): one RunInstances with the market options; instances already running are counted, not relaunched', async () => {
@@ -248,9 +248,47 @@ describe('AWS provider: launch', () => {
     expect(runInputs()[1]!.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume']);
     expect(runInputs()[1]!.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:market', Value: 'on-demand' });
     expect(logs).toEqual([
-      'aws: instances[0]: no spot t3.large (InsufficientInstanceCapacity); launching on-demand instead (eco_fallback)',
-      'aws: instances[0]: launched on-demand i-00001',
+      'aws: instances[0]: no spot t3.large (InsufficientInstanceCapacity); trying on-demand t3.large (eco_fallback)',
+      'aws: instances[0]: launched on-demand t3.large i-00001',
     ]);
+  });
+
+  it('a type list is tried in order: a type without capacity or not offered passes to the next; all refused is one line', async () => {
+    freshAccount();
+    ec2.on(RunInstancesCommand, { InstanceType: 'c5.large' }).rejects(ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient c5.large capacity'));
+    ec2.on(RunInstancesCommand, { InstanceType: 'c6i.large' }).rejects(ec2Error('Unsupported', 'The requested configuration is currently not supported'));
+    const specs = instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]');
+    expect(specs[0]).toMatchObject({ type: 'c5.large', fallbackTypes: ['c6i.large', 'm5.large'] });
+    await expect(provider().ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
+    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c6i.large', 'm5.large']);
+    expect(logs).toEqual([
+      'aws: instances[0]: no on-demand c5.large (InsufficientInstanceCapacity); trying on-demand c6i.large',
+      'aws: instances[0]: no on-demand c6i.large (Unsupported); trying on-demand m5.large',
+      'aws: instances[0]: launched on-demand m5.large i-00001, i-00002',
+    ]);
+
+    // eco: spot of every type first, then on-demand of every type; all refused: one line naming each choice.
+    ec2.resetHistory();
+    ec2.on(RunInstancesCommand).rejects(ec2Error('InsufficientInstanceCapacity', 'no capacity'));
+    const error = await provider()
+      .ensure(instancesOf('instances: [{type: [c5.large, m5.large], eco: true}]'), context)
+      .catch((caught: KatapultError) => caught);
+    expect(runInputs().map((input) => `${input.InstanceMarketOptions?.MarketType ?? 'on-demand'} ${input.InstanceType}`)).toEqual([
+      'spot c5.large',
+      'spot m5.large',
+      'on-demand c5.large',
+      'on-demand m5.large',
+    ]);
+    expect((error as KatapultError).toLine()).toBe(
+      'KP_AWS_NO_CAPACITY instances[0]: AWS refused every choice in eu-west-3: spot c5.large: InsufficientInstanceCapacity; spot m5.large: InsufficientInstanceCapacity; ' +
+        'on-demand c5.large: InsufficientInstanceCapacity; on-demand m5.large: InsufficientInstanceCapacity (add types to instances[].type (a list is tried in order), raise max_bid, or try later)',
+    );
+
+    // Any other error stops at once.
+    ec2.resetHistory();
+    ec2.on(RunInstancesCommand).rejects(ec2Error('UnauthorizedOperation', 'not allowed'));
+    await expect(provider().ensure(instancesOf('instances: [{type: [c5.large, m5.large]}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_UNAUTHORIZED' });
+    expect(runInputs()).toHaveLength(1);
   });
 
   it('a max_bid below the spot price falls back too; with eco_fallback: false it is the one-line error', async () => {

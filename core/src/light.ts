@@ -7,6 +7,7 @@ export { shellQuote } from './model/shell.js';
 export { ecrRegion, ecrRegistryHost, isDnsName } from './model/registry-host.js';
 export { formatMemory, jobMemoryLimit, MIN_MEMORY_BYTES, parseMemory, type MemoryParse } from './model/memory.js';
 export { parseDuration, type DurationParse } from './model/duration.js';
+export { AWS_SDK_NODE_WARNING_SWITCH, quietAwsSdk } from './model/aws-sdk-env.js';
 export { formatGpus, instanceGpus, noGpuRuntimeMessage } from './model/gpus.js';
 export * from './model/job-files.js';
 export * from './model/job-user.js';

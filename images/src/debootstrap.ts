@@ -37,16 +37,18 @@ export async function debootstrapPreflight(): Promise<string> {
   return path;
 }
 
-/** Runs `debootstrap --variant=minbase` into a fresh temp dir and returns that dir. */
+/** Runs `debootstrap --variant=minbase` (with `include`d packages) into a fresh temp dir and returns that dir. */
 export async function debootstrap(
   executable: string,
   suite: string,
   mirror: string,
   onProgress?: OnProgress,
+  include: readonly string[] = [],
 ): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'katapult-rootfs-'));
   onProgress?.({ step: 'debootstrap', message: `debootstrap ${suite} from ${mirror} into ${dir}` });
-  const result = await runCommand(executable, ['--variant=minbase', suite, dir, mirror], (line) =>
+  const includeArgs = include.length > 0 ? [`--include=${include.join(',')}`] : [];
+  const result = await runCommand(executable, ['--variant=minbase', ...includeArgs, suite, dir, mirror], (line) =>
     onProgress?.({ step: 'debootstrap', message: line }),
   );
   if (result.exitCode !== 0) {

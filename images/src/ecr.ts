@@ -1,12 +1,14 @@
 import {
   CreateRepositoryCommand,
+  DeleteRepositoryCommand,
   DescribeRepositoriesCommand,
+  ListTagsForResourceCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
   PutLifecyclePolicyCommand,
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
-import { ExitCode, KatapultError } from '@katapult/core';
+import { ExitCode, KatapultError, quietAwsSdk } from '@katapult/core';
 import { OciRegistry, type RegistryAuth } from './registry.js';
 
 export interface EcrOptions {
@@ -25,6 +27,7 @@ export interface EcrRegistry {
 
 /** The endpoint comes from the SDK's usual configuration (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECR, profile, region). */
 export function ecrClient(options: { region?: string | null; profile?: string | null }): ECRClient {
+  quietAwsSdk();
   return new ECRClient({ ...(options.region ? { region: options.region } : {}), ...(options.profile ? { profile: options.profile } : {}) });
 }
 
@@ -71,6 +74,44 @@ export async function prepareEcr(client: ECRClient, options: EcrOptions): Promis
     const auth = { username: username ?? 'AWS', password: password ?? '' };
     const host = new URL(token.proxyEndpoint).host;
     return { registry: new OciRegistry(host, { insecure: false, auth }), auth, created };
+  });
+}
+
+/** An ECR repository tagged with a project (`katapult:project`). */
+export interface ProjectRepository {
+  name: string;
+  arn: string;
+}
+
+/**
+ * The ECR repositories of the account and region tagged `katapult:project=<project>`: the ones that project's
+ * `registry: ecr` launches created (`katapult/env`, `katapult/agent`, `katapult/maestro`), whoever pushes to them since.
+ */
+export async function listProjectRepositories(client: ECRClient, project: string): Promise<ProjectRepository[]> {
+  return withAwsErrors('ECR', async () => {
+    const found: ProjectRepository[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await client.send(new DescribeRepositoriesCommand(nextToken ? { nextToken } : {}));
+      for (const repository of page.repositories ?? []) {
+        if (!repository.repositoryName || !repository.repositoryArn || !repository.repositoryName.startsWith('katapult/')) continue;
+        const tags = (await client.send(new ListTagsForResourceCommand({ resourceArn: repository.repositoryArn }))).tags ?? [];
+        if (tags.some((tag) => tag.Key === 'katapult:project' && tag.Value === project)) found.push({ name: repository.repositoryName, arn: repository.repositoryArn });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return found;
+  });
+}
+
+/** Deletes a repository with every image in it; one already gone is nothing to do. */
+export async function deleteRepository(client: ECRClient, name: string): Promise<void> {
+  return withAwsErrors('ECR', async () => {
+    try {
+      await client.send(new DeleteRepositoryCommand({ repositoryName: name, force: true }));
+    } catch (error) {
+      if (!(error instanceof RepositoryNotFoundException)) throw error;
+    }
   });
 }
 

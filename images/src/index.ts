@@ -4,6 +4,8 @@ export { ensureMaestroImage, MAESTRO_BUNDLE, MAESTRO_DASHBOARD, MAESTRO_DOCKERFI
 export type { EnsureMaestroImageOptions, MaestroImage } from './maestro-image.js';
 export { ensureBaseImage, DEFAULT_BASE_REF } from './base-image.js';
 export type { BaseImage, EnsureBaseImageOptions } from './base-image.js';
+export { bootstrappedImageRef, ensureBootstrappedImage } from './bootstrapped-image.js';
+export type { BootstrappedImage, BootstrappedImageOptions } from './bootstrapped-image.js';
 export { buildImage } from './build-image.js';
 export type { BuildRequest } from './build-image.js';
 export { contentTag } from './content-tag.js';

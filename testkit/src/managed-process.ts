@@ -23,9 +23,14 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startProcess(command: string, args: readonly string[]): ManagedProcess {
+export interface StartProcessOptions {
+  /** Give the process a stdin pipe that stays open while this process lives (it sees end-of-file when we die). */
+  stdinPipe?: boolean;
+}
+
+export function startProcess(command: string, args: readonly string[], options: StartProcessOptions = {}): ManagedProcess {
   installExitHook();
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { stdio: [options.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   live.add(child);
   const lines: string[] = [];
   // Always drain the pipes: a full pipe buffer would block the server.

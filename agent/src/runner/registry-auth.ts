@@ -1,5 +1,5 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { ecrRegion } from '@katapult/core';
+import { ecrRegion, quietAwsSdk } from '@katapult/core';
 
 /** What the Docker engine takes as X-Registry-Auth for a pull (dockerode's `authconfig`). */
 export interface RegistryCredentials {
@@ -46,6 +46,7 @@ export class EcrTokenSource implements RegistryAuthSource {
   ) {
     const region = ecrRegion(host);
     if (region === undefined) throw new Error(`${host} is not an ECR registry`);
+    quietAwsSdk();
     this.client = (options.client ?? ((name: string) => new ECRClient({ region: name })))(region);
     this.now = options.now ?? Date.now;
     this.renewBeforeMs = options.renewBeforeMs ?? DEFAULT_RENEW_BEFORE_MS;

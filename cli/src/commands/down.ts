@@ -15,22 +15,27 @@ export default class Down extends KatapultCommand {
     '<%= config.bin %> down --json',
     '<%= config.bin %> down aws.yaml --dry-run   # lists the project\'s instances, security groups, role, profile, key pair, network',
     '<%= config.bin %> down aws.yaml             # stops the coordinator first, so nothing is relaunched, then removes them',
+    '<%= config.bin %> down aws.yaml --images    # also deletes the ECR repositories tagged with the project, images included',
   ];
   static override args = {
     config: Args.string({ description: 'a katapult.yaml; with provider: aws, its project\'s AWS resources are removed too' }),
   };
   static override flags = {
     'dry-run': Flags.boolean({ description: 'list what would be removed and remove nothing' }),
+    images: Flags.boolean({
+      description: "with an aws config: also delete the ECR repositories tagged with its project, with every image in them (kept by default: teammates' launches share them)",
+    }),
   };
 
   async run(): Promise<DownReport & { aws?: AwsDownReport }> {
     const { args, flags } = await this.parse(Down);
     const spec = args.config ? readConfigFile(args.config) : undefined;
     const dryRun = flags['dry-run'];
+    const images = flags.images;
     const dir = stateDir();
     const remote = readRemoteStack(dir);
     if (remote && spec?.provider === 'aws' && spec.project === remote.project) {
-      const aws = await downAws(spec, { dryRun, log: (line) => this.log(line) });
+      const aws = await downAws(spec, { dryRun, images, log: (line) => this.log(line) });
       if (!dryRun) forgetRemoteStack(dir);
       return { containers: [], processes: [], aws };
     }
@@ -45,7 +50,7 @@ export default class Down extends KatapultCommand {
       if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');
     }
     if (spec?.provider !== 'aws') return report;
-    const aws = await downAws(spec, { dryRun, log: (line) => this.log(line) });
+    const aws = await downAws(spec, { dryRun, images, log: (line) => this.log(line) });
     return { ...report, aws };
   }
 }

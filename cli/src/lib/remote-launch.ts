@@ -91,7 +91,7 @@ export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: 
     cluster,
     region,
     instanceType: type,
-    imageId: null,
+    imageId: spec.maestroImgId,
     allowedCidr: spec.maestroCidr ?? '',
     natsPort: MAESTRO_NATS_PORT,
     httpPort: MAESTRO_HTTP_PORT,

@@ -40,6 +40,14 @@ export class ProviderRouter implements Provider {
     return stopped;
   }
 
+  launchNote(pool: string): string | undefined {
+    for (const provider of [this.local, ...this.aws.values()]) {
+      const note = provider.launchNote?.(pool);
+      if (note) return note;
+    }
+    return undefined;
+  }
+
   private pick(instances: readonly InstanceSpec[], placement: RunPlacement | undefined): Provider {
     if (placement?.provider !== 'aws') return this.local;
     const region = instances.find((spec) => spec.region !== null)?.region ?? null;

@@ -46,4 +46,6 @@ export interface Provider {
   check?(placement: RunPlacement): void;
   /** Stops and removes every instance this provider started. */
   terminateAll(): Promise<string[]>;
+  /** What the last launch for a pool chose, when it had a choice (a `type` list): shown with the run's waiting jobs. */
+  launchNote?(pool: string): string | undefined;
 }

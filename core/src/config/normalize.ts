@@ -30,6 +30,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     maestro: raw.maestro ?? 'local',
     maestroAddress: raw.maestro_address ?? null,
     maestroType: raw.maestro_type ?? null,
+    maestroImgId: raw.maestro_img_id ?? null,
     maestroCidr: raw.maestro_cidr ?? null,
     jobAssign: raw.job_assign ?? 'multi_knapsack',
     autoStopSeconds: raw.auto_stop === false ? null : raw.auto_stop === true || raw.auto_stop == null ? DEFAULT_AUTO_STOP_SECONDS : raw.auto_stop,
@@ -49,7 +50,8 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
 function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOptions): InstanceSpec {
   return {
     group,
-    type: raw.type ?? null,
+    type: (Array.isArray(raw.type) ? raw.type[0] : raw.type) ?? null,
+    fallbackTypes: Array.isArray(raw.type) ? raw.type.slice(1) : [],
     cpus: raw.cpus ?? options.defaultCpus,
     cpusGiven: raw.cpus !== null && raw.cpus !== undefined,
     number: raw.number ?? 1,

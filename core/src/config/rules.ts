@@ -112,6 +112,8 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
 /** `host`, `host:port`, or an IPv4 address with an optional port: what goes between `tls://` and the path. */
 const ADDRESS = /^(?=.{1,253}(:\d+)?$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:(\d{1,5}))?$/;
 
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
+
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 
 /**
@@ -124,6 +126,8 @@ function awsPlacementIssues(raw: RawConfig, add: (path: FieldPath, message: stri
     const port = Number(ADDRESS.exec(address)?.[6] ?? 1);
     if (!ADDRESS.test(address) || port < 1 || port > 65_535) add(['maestro_address'], `"${address}" is not a host name or IP address with an optional :port`);
   }
+  const maestroImage = raw.maestro_img_id;
+  if (maestroImage && !AMI_ID.test(maestroImage)) add(['maestro_img_id'], `"${maestroImage}" is not an AMI id like ami-0abcdef1234567890`);
   const cidr = raw.maestro_cidr;
   if (cidr && !CIDR.test(cidr)) add(['maestro_cidr'], `"${cidr}" is not an IPv4 address range like 198.51.100.7/32`);
   if (raw.maestro === 'remote' && raw.provider !== 'aws') add(['maestro'], '"remote" needs provider: aws (the maestro is an EC2 instance)');

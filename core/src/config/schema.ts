@@ -19,7 +19,8 @@ export const InstanceSchema = Type.Object(
     cloud_id: nullable(Type.String()),
     img_id: nullable(Type.String()),
     img_username: nullable(Type.String()),
-    type: nullable(Type.String()),
+    /** An instance type, or a list tried in order when AWS has no capacity for one (new). */
+    type: nullable(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10 })])),
     cpus: nullable(Type.Integer({ minimum: 1 })),
     gpu: nullable(Type.String()),
     /** GPUs each instance offers to jobs (new); default 1 when `gpu` is set, else 0. */
@@ -85,6 +86,8 @@ export const ConfigSchema = Type.Object(
     maestro_address: nullable(Type.String({ minLength: 1, maxLength: 253 })),
     /** With `maestro: remote`: the instance type of the maestro (new; default t3.small). */
     maestro_type: nullable(Type.String({ minLength: 1, maxLength: 64 })),
+    /** With `maestro: remote`: the maestro's AMI (new; default the latest Debian 12 of its type's architecture). */
+    maestro_img_id: nullable(Type.String({ minLength: 1, maxLength: 64 })),
     /** With `maestro: remote`: the address range allowed to reach the maestro's NATS and API, e.g. your IP/32 (new; required). */
     maestro_cidr: nullable(Type.String({ minLength: 1, maxLength: 43 })),
     /** `true` (after 60 s with no work), `false`, or the idle seconds before instances are stopped. */

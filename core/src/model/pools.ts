@@ -21,7 +21,9 @@ export function poolIdOf(project: string, provider: ProviderName, spec: Instance
   const { type, eco, ecoLife, ecoFallback, maxBid, region, imgId, gpu, diskSize, diskType, explode, memoryBytes } = spec;
   // On AWS an entry without `cpus` has its type's vCPUs, whatever this machine has; locally it has this machine's.
   const cpus = provider === 'aws' && !spec.cpusGiven ? null : spec.cpus;
-  const shape = { provider, type, cpus, gpus: spec.gpus ?? 0, memoryBytes, eco, ecoLife, ecoFallback, maxBid, region, imgId, gpu, diskSize, diskType, explode };
+  // Fallback types count only when there are some, so a single type keeps the pool id it always had.
+  const fallbacks = spec.fallbackTypes?.length ? { fallbackTypes: spec.fallbackTypes } : {};
+  const shape = { provider, type, ...fallbacks, cpus, gpus: spec.gpus ?? 0, memoryBytes, eco, ecoLife, ecoFallback, maxBid, region, imgId, gpu, diskSize, diskType, explode };
   return `${project}/${fnv1a(JSON.stringify([project, shape]))}`;
 }
 

@@ -16,7 +16,10 @@ export type JobNetwork = Static<typeof JobNetworkSchema>;
 export const InstanceSpecSchema = Type.Object({
   /** Index of the `instances` entry this came from. */
   group: Type.Integer({ minimum: 0 }),
+  /** The instance type (the first of the config's list). */
   type: nullableString,
+  /** The rest of a `type` list, tried in order when AWS has no capacity for the ones before (absent: none). */
+  fallbackTypes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   cpus: Type.Integer({ minimum: 1 }),
   /** Whether the config gave `cpus`; when not, a local instance has this machine's cores and an EC2 one its type's vCPUs. */
   cpusGiven: Type.Boolean(),
@@ -76,6 +79,8 @@ export const RunSpecSchema = Type.Object({
   maestroAddress: nullableString,
   /** `maestro: remote`: the maestro's instance type (null: the default) and who may reach it (`maestro_cidr`). */
   maestroType: nullableString,
+  /** `maestro_img_id`: the maestro's AMI; null: the latest Debian 12. */
+  maestroImgId: nullableString,
   maestroCidr: nullableString,
   jobAssign: Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')]),
   /** Idle seconds after which the instances are stopped; null: never (`auto_stop: false`). */

@@ -63,7 +63,7 @@ const iam = (operation: string): AwsCallContext => ({ service: 'IAM', operation 
 const NOT_GONE = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 
 /** How a removed resource is printed: `instance i-0abc (katapult-demo-0)`. */
-export function describeItem(item: DownItem): string {
+export function describeItem(item: { kind: string; id: string; name?: string | undefined }): string {
   const name = 'name' in item && item.name && item.name !== item.id ? ` (${item.name})` : '';
   return `${item.kind} ${item.id}${name}`;
 }

@@ -7,6 +7,8 @@ export interface AwsCallContext {
   instanceType?: string;
   region?: string;
   maxBid?: number | null;
+  /** The config key that chose the AMI, named in an image error; default `instances[].img_id`. */
+  imageKey?: string;
 }
 
 const CAPACITY = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
@@ -30,6 +32,16 @@ const BAD_TYPE = new Set(['InvalidInstanceType', 'Unsupported']);
 export function isSpotUnavailable(error: unknown): boolean {
   const name = errorName(error);
   return CAPACITY.has(name) || SPOT_PRICE.has(name) || name === 'MaxSpotInstanceCountExceeded';
+}
+
+/** An instance type this region or zone does not offer (`Unsupported`, `InvalidInstanceType`): another type may be. */
+export function isTypeUnavailable(error: unknown): boolean {
+  return BAD_TYPE.has(errorName(error));
+}
+
+/** On-demand errors after which another type of a `type` list may launch: no capacity, or the type not offered here. */
+export function isCapacityRefusal(error: unknown): boolean {
+  return CAPACITY.has(errorName(error)) || isTypeUnavailable(error);
 }
 
 /** A throttling error the SDK kept getting through all of its retries. */
@@ -99,7 +111,7 @@ export function toKatapultError(error: unknown, context: AwsCallContext): Katapu
   }
   if (BAD_IMAGE.test(name)) {
     return new KatapultError('KP_AWS_IMAGE_NOT_FOUND', `${call}: ${message} (${name})`, options(
-      'instances[].img_id must be an AMI of this region that the account can use; leave it out for the latest Debian 12',
+      `${context.imageKey ?? 'instances[].img_id'} must be an AMI of this region that the account can use; leave it out for the latest Debian 12`,
       ExitCode.badInput,
     ));
   }

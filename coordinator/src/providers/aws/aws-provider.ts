@@ -3,7 +3,7 @@ import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesComman
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { DEFAULT_PROJECT, ExitCode, KatapultError, poolIdOf, type InstanceSpec, type Pool } from '@katapult/core';
 import type { EnsureContext, Provider } from '../provider.js';
-import { awsCall, errorName, isSpotUnavailable, toKatapultError } from './aws-errors.js';
+import { awsCall, errorName, isCapacityRefusal, isSpotUnavailable, isTypeUnavailable, toKatapultError } from './aws-errors.js';
 import {
   describeInstanceType,
   ensureInstanceProfile,
@@ -14,7 +14,7 @@ import {
   type InstanceTypeInfo,
   type ResolvedImage,
 } from './aws-resources.js';
-import { DEFAULT_INSTANCE_TYPE, instanceLayout, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
+import { DEFAULT_INSTANCE_TYPE, candidateTypes, instanceLayout, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
 import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
 import { renderUserData } from './user-data.js';
 import type { AgentCredentialIssuer } from '../../nats-users.js';
@@ -99,6 +99,8 @@ export class AwsProvider implements Provider {
   /** Instances launched by this provider, until DescribeInstances lists them. */
   private readonly launched = new Map<string, LiveInstance & { project: string; at: number }>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Per pool, what its last launch took when its entry had a choice, and what was refused before. */
+  private readonly notes = new Map<string, string>();
 
   constructor(
     private readonly clients: AwsClients,
@@ -112,6 +114,10 @@ export class AwsProvider implements Provider {
   /** Terminates one pool's instances (auto_stop); the project's other pools and resources stay. */
   stopPool(pool: Pool): Promise<string[]> {
     return this.serialized(() => this.terminate([tagFilter(TAG.pool, pool.id)], (id) => this.launched.get(id)?.pool === pool.id));
+  }
+
+  launchNote(pool: string): string | undefined {
+    return this.notes.get(pool);
   }
 
   terminateAll(): Promise<string[]> {
@@ -250,18 +256,62 @@ export class AwsProvider implements Provider {
     return ids;
   }
 
-  /** One RunInstances for `count` instances: spot when `eco`, on-demand when spot cannot be had and `eco_fallback` allows it. */
+  /**
+   * Launches `count` instances of an entry, trying its types in order (`type`, then `fallbackTypes`) in each market:
+   * spot first when `eco`, then on-demand when `eco_fallback` allows it. A type AWS has no capacity for (or no spot
+   * under `max_bid`, or does not offer here) passes to the next; any other error stops. Only when every type of
+   * every market is refused is it an error: the one refusal of a single choice, or one line naming all of them.
+   */
   private async launchMarket(
     spec: InstanceSpec,
     pool: string,
-    /** What each agent offers: the layout's, not always the config's `cpus`. */
+    /** What each agent offers with the entry's first type: the layout's, not always the config's `cpus`. */
     cpus: number,
     count: number,
     owner: Owner,
     resources: ProjectResources,
     agentUser: { id: string; user: string; pass: string } | undefined,
   ): Promise<string[]> {
-    const type = spec.type ?? DEFAULT_INSTANCE_TYPE;
+    const types = candidateTypes(spec);
+    const markets: Market[] = spec.eco ? (spec.ecoFallback ? ['spot', 'on-demand'] : ['spot']) : ['on-demand'];
+    const choices = markets.flatMap((market) => types.map((type) => ({ market, type })));
+    const refused: string[] = [];
+    for (const [index, { market, type }] of choices.entries()) {
+      const context = { service: 'EC2' as const, operation: 'RunInstances', instanceType: type, maxBid: spec.maxBid, ...(this.options.region ? { region: this.options.region } : {}) };
+      try {
+        // Another type may have other vCPUs: an entry without `cpus` offers all of the one launched.
+        const cpusOfType = type === types[0] ? cpus : instanceLayout({ ...spec, type }, (await this.typeInfo(type)).vcpus).cpusEach;
+        const ids = await this.launchType(spec, type, market, pool, cpusOfType, count, owner, resources, agentUser);
+        if (choices.length > 1) this.notes.set(pool, `launched ${market} ${type}${refused.length > 0 ? ` (refused: ${refused.join('; ')})` : ''}`);
+        return ids;
+      } catch (error) {
+        const refusal = market === 'spot' ? isSpotUnavailable(error) || isTypeUnavailable(error) : isCapacityRefusal(error);
+        if (!refusal || choices.length === 1) throw toKatapultError(error, context);
+        refused.push(`${market} ${type}: ${errorName(error)}`);
+        const next = choices[index + 1];
+        const why = next && next.market !== market ? ' (eco_fallback)' : '';
+        if (next) this.log(`instances[${spec.group}]: no ${market} ${type} (${errorName(error)}); trying ${next.market} ${next.type}${why}`);
+      }
+    }
+    this.notes.set(pool, `no instance launched: AWS refused ${refused.join('; ')}`);
+    throw new KatapultError('KP_AWS_NO_CAPACITY', `instances[${spec.group}]: AWS refused every choice${this.options.region ? ` in ${this.options.region}` : ''}: ${refused.join('; ')}`, {
+      hint: 'add types to instances[].type (a list is tried in order), raise max_bid, or try later',
+      exitCode: ExitCode.infrastructure,
+    });
+  }
+
+  /** One RunInstances for `count` instances of one type in one market. */
+  private async launchType(
+    spec: InstanceSpec,
+    type: string,
+    market: Market,
+    pool: string,
+    cpus: number,
+    count: number,
+    owner: Owner,
+    resources: ProjectResources,
+    agentUser: { id: string; user: string; pass: string } | undefined,
+  ): Promise<string[]> {
     const image = await this.image(spec.imgId, type);
     const { agent, cluster } = this.options;
     const userData = renderUserData({
@@ -281,11 +331,12 @@ export class AwsProvider implements Provider {
       lifetimeSeconds: lifetimeSeconds(spec),
       gpu: spec.gpu,
     });
-    const input = (market: Market): LaunchInput => ({
+    const input: LaunchInput = {
       spec,
       pool,
       count,
       market,
+      instanceType: type,
       owner,
       cluster,
       image,
@@ -297,21 +348,8 @@ export class AwsProvider implements Provider {
       agentId: agentUser?.id,
       clientToken: this.newToken(),
       now: new Date(this.now()),
-    });
-    const context = { service: 'EC2' as const, operation: 'RunInstances', instanceType: type, maxBid: spec.maxBid, ...(this.options.region ? { region: this.options.region } : {}) };
-    if (spec.eco) {
-      try {
-        return await this.runInstances(input('spot'));
-      } catch (error) {
-        if (!spec.ecoFallback || !isSpotUnavailable(error)) throw toKatapultError(error, context);
-        this.log(`instances[${spec.group}]: no spot ${type} (${errorName(error)}); launching on-demand instead (eco_fallback)`);
-      }
-    }
-    try {
-      return await this.runInstances(input('on-demand'));
-    } catch (error) {
-      throw toKatapultError(error, context);
-    }
+    };
+    return this.runInstances(input);
   }
 
   private async runInstances(input: LaunchInput): Promise<string[]> {
@@ -321,7 +359,7 @@ export class AwsProvider implements Provider {
         const ids = (started.Instances ?? []).map((instance) => instance.InstanceId).filter((id): id is string => Boolean(id));
         const at = this.now();
         for (const id of ids) this.launched.set(id, { id, pool: input.pool, project: input.owner.project, at });
-        this.log(`instances[${input.spec.group}]: launched ${input.market} ${ids.join(', ')}`);
+        this.log(`instances[${input.spec.group}]: launched ${input.market} ${input.instanceType ?? input.spec.type ?? DEFAULT_INSTANCE_TYPE} ${ids.join(', ')}`);
         return ids;
       } catch (error) {
         // A new instance profile takes a few seconds to reach EC2: "Invalid IAM Instance Profile name".

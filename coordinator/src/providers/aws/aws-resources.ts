@@ -354,15 +354,22 @@ export async function describeInstanceType(client: EC2Client, instanceType: stri
 
 /**
  * `img_id` as given (checked to exist, for its root device name), or the latest Debian 12 AMI for the instance
- * type's architecture (arm64 for Graviton types, else x86_64).
+ * type's architecture (arm64 for Graviton types, else x86_64). `key` is the config key errors tell to set.
  */
-export async function resolveImage(client: EC2Client, imgId: string | null, instanceType: string, typeInfo?: InstanceTypeInfo): Promise<ResolvedImage> {
+export async function resolveImage(
+  client: EC2Client,
+  imgId: string | null,
+  instanceType: string,
+  typeInfo?: InstanceTypeInfo,
+  key = 'instances[].img_id',
+): Promise<ResolvedImage> {
   if (imgId) {
-    const found = await awsCall({ ...ec2('DescribeImages'), instanceType }, () => client.send(new DescribeImagesCommand({ ImageIds: [imgId] })));
+    // EC2 answers an unknown id with InvalidAMIID.NotFound rather than an empty list.
+    const found = await awsCall({ ...ec2('DescribeImages'), instanceType, imageKey: key }, () => client.send(new DescribeImagesCommand({ ImageIds: [imgId] })));
     const image = found.Images?.[0];
     if (!image?.ImageId) {
       throw new KatapultError('KP_AWS_IMAGE_NOT_FOUND', `EC2 DescribeImages: the AMI ${imgId} was not found`, {
-        hint: 'instances[].img_id must be an AMI of this region that the account can use; leave it out for the latest Debian 12',
+        hint: `${key} must be an AMI of this region that the account can use; leave it out for the latest Debian 12`,
         exitCode: ExitCode.badInput,
       });
     }
@@ -386,7 +393,7 @@ export async function resolveImage(client: EC2Client, imgId: string | null, inst
   const latest = [...(images.Images ?? [])].sort((a: Image, b: Image) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
   if (!latest?.ImageId) {
     throw new KatapultError('KP_AWS_IMAGE_NOT_FOUND', `no Debian 12 ${arm ? 'arm64' : 'amd64'} AMI found in this region`, {
-      hint: 'set instances[].img_id to an AMI of this region',
+      hint: `set ${key} to an AMI of this region`,
     });
   }
   return { imageId: latest.ImageId, rootDeviceName: latest.RootDeviceName };

@@ -1,5 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { quietAwsSdk } from '@katapult/core';
 import type { AwsClients } from './aws-provider.js';
 
 /**
@@ -8,6 +9,7 @@ import type { AwsClients } from './aws-provider.js';
  * stand-in for AWS can be used; credentials come from the profile or the environment, and are needed only here.
  */
 export function awsClients(options: { region?: string | null; profile?: string | null }): AwsClients {
+  quietAwsSdk();
   const config = { ...(options.region ? { region: options.region } : {}), ...(options.profile ? { profile: options.profile } : {}) };
   return { ec2: new EC2Client(config), iam: new IAMClient(config) };
 }

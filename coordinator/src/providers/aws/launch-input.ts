@@ -16,6 +16,8 @@ export interface LaunchInput {
   /** How many instances of the entry are missing: at most this many are launched, at least one. */
   count: number;
   market: Market;
+  /** The type tried: `spec.type`, or one of its `fallbackTypes`; default `spec.type`. */
+  instanceType?: string | undefined;
   owner: Owner;
   cluster: string;
   image: { imageId: string; rootDeviceName?: string | undefined };
@@ -40,7 +42,8 @@ export function instanceSpecHash(spec: InstanceSpec): string {
   const { type, imgId, diskSize, diskType, eco, ecoLife, maxBid, memoryBytes, gpu, explode } = spec;
   // `cpus` counts only when the config gave it: otherwise it is the coordinator machine's, which EC2 does not use.
   const cpus = spec.cpusGiven ? spec.cpus : null;
-  const key = JSON.stringify({ type, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu, ...(explode ? {} : { explode }) });
+  const fallbacks = spec.fallbackTypes?.length ? { fallbackTypes: spec.fallbackTypes } : {};
+  const key = JSON.stringify({ type, ...fallbacks, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu, ...(explode ? {} : { explode }) });
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
@@ -78,6 +81,11 @@ export function instanceLayout(spec: InstanceSpec, vcpus: number | undefined): I
     });
   }
   return { count: spec.number * Math.ceil(spec.cpus / vcpus), cpusEach: vcpus };
+}
+
+/** The types an entry may be launched as, in the order they are tried: `type` (or the default), then `fallbackTypes`. */
+export function candidateTypes(spec: InstanceSpec): string[] {
+  return [spec.type ?? DEFAULT_INSTANCE_TYPE, ...(spec.fallbackTypes ?? [])];
 }
 
 /** `max_bid` in dollars per hour as AWS takes it: a decimal string, never an exponent. */
@@ -126,7 +134,7 @@ export function runInstancesInput(input: LaunchInput): RunInstancesCommandInput 
   const blocks = blockDeviceMappings(spec, input.image.rootDeviceName);
   return {
     ImageId: input.image.imageId,
-    InstanceType: (spec.type ?? DEFAULT_INSTANCE_TYPE) as RunInstancesCommandInput['InstanceType'],
+    InstanceType: (input.instanceType ?? spec.type ?? DEFAULT_INSTANCE_TYPE) as RunInstancesCommandInput['InstanceType'],
     MinCount: 1,
     MaxCount: input.count,
     ClientToken: input.clientToken,

@@ -155,7 +155,8 @@ export async function ensureMaestroSecurityGroup(
 /**
  * What the coordinator on the maestro does with AWS once the agents' resources exist (AwsProvider.ensure and
  * terminateAll, with no key pair and no SSH range), and no more: read the network, groups, images, types and
- * instances; launch instances and tag them as they are launched; terminate only the project's agents of this
+ * instances; launch instances only tagged for this project and cluster, with the agents' instance profile, in the
+ * project's security group, and tag them as they are launched; terminate only the project's agents of this
  * cluster (the maestro has no cluster tag, so it cannot terminate itself); read the agents' role and profile
  * (ensure checks them, and writes the policy only when it differs); pass the agents' role to EC2 and no other;
  * pull Katapult's images from ECR (the maestro's own).
@@ -164,6 +165,9 @@ export function maestroPolicy(options: { project: string; cluster: string; regio
   const partition = awsPartition(options.region);
   const agents = resourceName(options.project);
   const role = `arn:${partition}:iam::*:role/katapult/${agents}`;
+  const profile = `arn:${partition}:iam::*:instance-profile/katapult/${agents}`;
+  const ec2Arn = (type: string) => `arn:${partition}:ec2:*:*:${type}/*`;
+  const projectRequestTags = { [`aws:RequestTag/${TAG.project}`]: options.project, [`aws:RequestTag/${TAG.cluster}`]: options.cluster };
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -183,7 +187,35 @@ export function maestroPolicy(options: { project: string; cluster: string; regio
         ],
         Resource: '*',
       },
-      { Sid: 'LaunchAgents', Effect: 'Allow', Action: 'ec2:RunInstances', Resource: '*' },
+      // RunInstances is authorized on every resource it touches: what it creates must carry the project's tags (and
+      // the instance the agents' profile); what it uses is the project's group, and any image, subnet or key pair.
+      {
+        Sid: 'LaunchProjectAgents',
+        Effect: 'Allow',
+        Action: 'ec2:RunInstances',
+        Resource: ec2Arn('instance'),
+        Condition: { StringEquals: projectRequestTags, ArnLike: { 'ec2:InstanceProfile': profile } },
+      },
+      {
+        Sid: 'LaunchTaggedVolumesAndSpotRequests',
+        Effect: 'Allow',
+        Action: 'ec2:RunInstances',
+        Resource: [ec2Arn('volume'), ec2Arn('spot-instances-request')],
+        Condition: { StringEquals: projectRequestTags },
+      },
+      {
+        Sid: 'LaunchInProjectGroup',
+        Effect: 'Allow',
+        Action: 'ec2:RunInstances',
+        Resource: ec2Arn('security-group'),
+        Condition: { StringEquals: { [`aws:ResourceTag/${TAG.project}`]: options.project } },
+      },
+      {
+        Sid: 'LaunchFrom',
+        Effect: 'Allow',
+        Action: 'ec2:RunInstances',
+        Resource: [`arn:${partition}:ec2:*::image/*`, ec2Arn('subnet'), ec2Arn('network-interface'), ec2Arn('key-pair')],
+      },
       { Sid: 'TagAtLaunch', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: '*', Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } },
       {
         Sid: 'TerminateProjectAgents',

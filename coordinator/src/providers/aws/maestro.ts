@@ -26,7 +26,7 @@ export interface MaestroLaunchOptions {
   region: string;
   /** Default t3.small. */
   instanceType?: string | undefined;
-  /** Default (null): the latest Debian 12 AMI of the type's architecture, as the agents get. */
+  /** `maestro_img_id`; default (null): the latest Debian 12 AMI of the type's architecture, as the agents get. */
   imageId?: string | null | undefined;
   /** Who may reach NATS and the API, e.g. the CLI's address, `198.51.100.7/32`. */
   allowedCidr: string;
@@ -141,7 +141,9 @@ export async function launchMaestro(clients: AwsClients, options: MaestroLaunchO
     }
   } else {
     const instanceType = options.instanceType ?? MAESTRO_INSTANCE_TYPE;
-    const image = await resolveImage(clients.ec2, options.imageId ?? null, instanceType, options.imageId ? undefined : await describeInstanceType(clients.ec2, instanceType));
+    const imageId = options.imageId ?? null;
+    const typeInfo = imageId ? undefined : await describeInstanceType(clients.ec2, instanceType);
+    const image = await resolveImage(clients.ec2, imageId, instanceType, typeInfo, 'maestro_img_id');
     const keyName = options.keyPairFile ? await ensureKeyPair(clients.ec2, owner, options.keyPairFile) : null;
     const input: MaestroRunInput = {
       owner,
@@ -175,7 +177,7 @@ async function findMaestro(clients: AwsClients, project: string): Promise<Instan
 }
 
 async function runMaestro(clients: AwsClients, input: MaestroRunInput, options: MaestroLaunchOptions, sleep: (ms: number) => Promise<void>, region: string): Promise<string> {
-  const context = { ...ec2('RunInstances'), instanceType: input.instanceType, region };
+  const context = { ...ec2('RunInstances'), instanceType: input.instanceType, region, imageKey: 'maestro_img_id' };
   for (let attempt = 1; ; attempt++) {
     try {
       const started = await clients.ec2.send(

@@ -1,6 +1,6 @@
 import { DescribeSpotPriceHistoryCommand, EC2Client, type DescribeSpotPriceHistoryCommandInput, type SpotPrice } from '@aws-sdk/client-ec2';
 import { GetProductsCommand, PricingClient, type Filter } from '@aws-sdk/client-pricing';
-import type { Market, PriceLookup } from '@katapult/core';
+import { quietAwsSdk, type Market, type PriceLookup } from '@katapult/core';
 import { errorName } from './aws-errors.js';
 
 /** The Price List API answers from us-east-1 whatever region is priced. */
@@ -87,6 +87,7 @@ export class AwsPriceLookup implements PriceLookup {
 
 /** Clients with no endpoint set: AWS_ENDPOINT_URL(_PRICING, _EC2) or the profile's `endpoint_url` apply. */
 export function awsPriceLookup(options: { region: string | null; profile: string | null }): AwsPriceLookup {
+  quietAwsSdk();
   const common = {
     ...(options.profile ? { profile: options.profile } : {}),
     // An estimate is not worth waiting for: a silent network gives up quickly rather than hanging the launch.

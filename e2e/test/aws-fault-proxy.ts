@@ -1,0 +1,64 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Which calls to refuse: given the query protocol's parameters, the AWS error code to answer with, or nothing to pass it on. */
+export type FaultRule = (params: Record<string, string>) => string | undefined;
+
+export interface FaultProxy {
+  /** For AWS_ENDPOINT_URL. */
+  url: string;
+  /** The calls answered with an error, as `Action InstanceType code`. */
+  refused: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A pass-through proxy on 127.0.0.1 in front of moto that answers the calls `rule` picks with an AWS error (EC2's XML
+ * error body, HTTP 400) and forwards every other request as it came, so a test can make AWS refuse capacity.
+ */
+export async function startFaultProxy(target: string, rule: FaultRule): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const refused: string[] = [];
+  const server: Server = createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const form = String(incoming.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+      const params = form ? Object.fromEntries(new URLSearchParams(body.toString('utf8'))) : {};
+      const code = rule(params);
+      if (code) {
+        refused.push(`${params['Action']} ${params['InstanceType'] ?? ''} ${code}`);
+        outgoing.writeHead(400, { 'Content-Type': 'text/xml' });
+        outgoing.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>refused by the test's proxy</Message></Error></Errors>` +
+            '<RequestID>kp-fault-proxy</RequestID></Response>',
+        );
+        return;
+      }
+      const forwarded = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
+      forwarded.on('error', (error) => {
+        outgoing.writeHead(502);
+        outgoing.end(error.message);
+      });
+      forwarded.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    refused,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The SDK keeps its connections open; they would hold close() forever.
+        server.closeAllConnections();
+      }),
+  };
+}

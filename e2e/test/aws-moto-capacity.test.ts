@@ -1,0 +1,127 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoServer, type RegistryServer } from '@katapult/testkit';
+import { startFaultProxy, type FaultProxy } from './aws-fault-proxy.js';
+import { katapult } from './cli.js';
+import { countProjectResources, motoClients, NOTHING_LEFT, projectInstances, TEST_CREDENTIALS, type MotoClients } from './moto-resources.js';
+
+const REGION = 'eu-west-3';
+
+interface StatusJob {
+  id: string;
+  state: string;
+  waiting?: string | null;
+}
+
+describe('provider: aws, a type list: the next type is tried when AWS refuses one (moto, behind a proxy refusing chosen calls)', () => {
+  let moto: MotoServer;
+  let proxy: FaultProxy;
+  let registry: RegistryServer;
+  let clients: MotoClients;
+  let env: NodeJS.ProcessEnv;
+  let home: string;
+  const configs: Record<'fallback' | 'refused', string> = { fallback: '', refused: '' };
+
+  beforeAll(async () => {
+    await requireDocker();
+    [moto, registry] = await Promise.all([startMoto(), startRegistry()]);
+    // AWS has no c5.large capacity right now, and offers no m5 here.
+    proxy = await startFaultProxy(moto.url, (params) => {
+      if (params['Action'] !== 'RunInstances') return undefined;
+      if (params['InstanceType'] === 'c5.large') return 'InsufficientInstanceCapacity';
+      if (params['InstanceType']?.startsWith('m5.')) return 'Unsupported';
+      return undefined;
+    });
+    clients = motoClients(moto.url, REGION);
+    home = await tempDir('e2e-aws-capacity');
+    const dir = await tempDir('e2e-aws-capacity-project');
+    const write = async (name: keyof typeof configs, project: string, types: string) => {
+      configs[name] = join(dir, `${name}.yaml`);
+      await writeFile(
+        configs[name],
+        [
+          `project: ${project}`,
+          'provider: aws',
+          'maestro_address: 127.0.0.1',
+          `registry: ${registry.host}`,
+          `instances: [{type: [${types}], number: 2, region: ${REGION}}]`,
+          'jobs: [{name: hello, run_command: "echo hello"}]',
+          '',
+        ].join('\n'),
+      );
+    };
+    await write('fallback', 'e2e-fallback', 'c5.large, t3.large');
+    await write('refused', 'e2e-refused', 'm5.large, m5.xlarge');
+    env = {
+      KATAPULT_HOME: home,
+      KATAPULT_NATS_LISTEN: '127.0.0.1',
+      AWS_ENDPOINT_URL: proxy.url,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_MAX_ATTEMPTS: '1',
+    };
+  });
+  afterAll(async () => {
+    if (env) for (const config of Object.values(configs)) if (config) await katapult(['down', config], env);
+    await proxy?.close();
+    await registry?.stop();
+    await moto?.stop();
+  });
+
+  /** Why the first job of a run (default the latest) waits, as `status --json` says. */
+  const waitingOf = async (runId?: string) => {
+    const status = await katapult(['status', ...(runId ? [runId] : []), '--json'], env);
+    const [run] = JSON.parse(status.stdout) as Array<{ jobs: StatusJob[] }>;
+    return run!.jobs[0]?.waiting ?? '';
+  };
+  const runIdOf = (stdout: string) => /r-\d{8}-\d{6}-[0-9a-z]+/.exec(stdout)?.[0];
+
+  it('c5.large has no capacity: the entry is launched as t3.large, and status says so', async () => {
+    const launch = await katapult(['launch', configs.fallback, '--detach'], env);
+    expect(launch.stderr).toBe('');
+    expect(launch.code).toBe(0);
+    const live = await waitFor(async () => {
+      const instances = await projectInstances(clients, 'e2e-fallback', ['pending', 'running']);
+      return instances.length >= 2 && instances;
+    }, { what: '2 instances of e2e-fallback', timeoutMs: 120_000, intervalMs: 500 });
+    expect(live.map((instance) => instance.InstanceType)).toEqual(['t3.large', 't3.large']);
+    expect(proxy.refused).toContain('RunInstances c5.large InsufficientInstanceCapacity');
+
+    const runId = runIdOf(launch.stdout + launch.stderr)!;
+    expect(runId).toBeDefined();
+    const waiting = await waitFor(async () => {
+      const reason = await waitingOf(runId);
+      return reason.includes('launched') && reason;
+    }, { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 });
+    expect(waiting).toContain('launched on-demand t3.large (refused: on-demand c5.large: InsufficientInstanceCapacity)');
+  }, 300_000);
+
+  it('every type refused: nothing is launched, one line says why, and status shows it', async () => {
+    const launch = await katapult(['launch', configs.refused, '--detach'], env);
+    expect(launch.stderr).toBe(
+      'KP_AWS_NO_CAPACITY instances[0]: AWS refused every choice in eu-west-3: on-demand m5.large: Unsupported; on-demand m5.xlarge: Unsupported ' +
+        '(add types to instances[].type (a list is tried in order), raise max_bid, or try later)\n',
+    );
+    expect(launch.code).toBe(3);
+    // The run is kept (the coordinator goes on trying), and status says why its job waits.
+    const waiting = await waitFor(async () => {
+      const reason = await waitingOf();
+      return reason.includes('no instance launched') && reason;
+    }, { what: 'the refusals in status', timeoutMs: 120_000, intervalMs: 500 });
+    expect(waiting).toContain('no instance launched: AWS refused on-demand m5.large: Unsupported; on-demand m5.xlarge: Unsupported');
+    expect(await projectInstances(clients, 'e2e-refused')).toEqual([]);
+    expect(proxy.refused).toEqual(expect.arrayContaining(['RunInstances m5.large Unsupported', 'RunInstances m5.xlarge Unsupported']));
+    const log = await readFile(join(home, 'logs', 'coordinator.log'), 'utf8');
+    expect(log).toContain('aws: instances[0]: no on-demand m5.large (Unsupported); trying on-demand m5.xlarge');
+    expect(log).not.toMatch(/\n\s+at /);
+  }, 300_000);
+
+  it('down leaves nothing of either project', async () => {
+    for (const [name, project] of [['fallback', 'e2e-fallback'], ['refused', 'e2e-refused']] as const) {
+      const down = await katapult(['down', configs[name]], env);
+      expect(down.code).toBe(0);
+      expect(await countProjectResources(clients, project)).toEqual(NOTHING_LEFT);
+    }
+  }, 300_000);
+});
