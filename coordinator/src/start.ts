@@ -7,7 +7,7 @@ import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
 import { requireApiToken } from './http/auth.js';
-import { LocalProvider } from './providers/local-provider.js';
+import { LocalProvider, type RegistryPullCredentials } from './providers/local-provider.js';
 import { NoLocalProvider } from './providers/no-local-provider.js';
 import type { Provider } from './providers/provider.js';
 import { awsProviderFactory } from './providers/aws-placement.js';
@@ -43,6 +43,8 @@ export interface CoordinatorConfig {
   heartbeatMs: number;
   /** Bearer token every API call but /health must carry; never logged. */
   apiToken: string;
+  /** Pull-only credentials of the local stack's read-only registry, handed to the agents it starts. */
+  registryPull?: RegistryPullCredentials;
 }
 
 const optional = <K extends string>(key: K, value: string | undefined) => (value ? ({ [key]: value } as Record<K, string>) : {});
@@ -71,6 +73,15 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     dockerSocket: (env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, ''),
     heartbeatMs: Number(env['KATAPULT_HEARTBEAT_MS'] ?? 2000),
     apiToken: requireApiToken(env['KATAPULT_API_TOKEN']),
+    ...(env['KATAPULT_REGISTRY_PULL_HOST'] && env['KATAPULT_REGISTRY_PULL_USER']
+      ? {
+          registryPull: {
+            host: env['KATAPULT_REGISTRY_PULL_HOST'],
+            username: env['KATAPULT_REGISTRY_PULL_USER'],
+            password: env['KATAPULT_REGISTRY_PULL_PASSWORD'] ?? '',
+          },
+        }
+      : {}),
   };
 }
 
@@ -137,6 +148,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
         stackLabel: config.stackLabel,
         dockerSocket: config.dockerSocket,
         heartbeatMs: config.heartbeatMs,
+        ...(config.registryPull ? { registryPull: config.registryPull } : {}),
       })
     : new NoLocalProvider();
   // Each run's placement picks where its instances come from: agent containers here, or EC2.

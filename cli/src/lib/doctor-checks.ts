@@ -82,6 +82,8 @@ export async function checkLocalStack(stateDir: string): Promise<CheckResult> {
   const servers: [string, { pid: number; port: number } | undefined][] = [
     ['nats-server', stack.nats],
     ['registry', stack.registry],
+    // Stacks from before it had one have none; launch starts it.
+    ...(stack.registryPull ? [['registry (read-only)', stack.registryPull] as [string, { pid: number; port: number }]] : []),
     ['coordinator', stack.coordinator],
   ];
   const down = servers.filter(([, record]) => !record || !isAlive(record.pid)).map(([server]) => server);

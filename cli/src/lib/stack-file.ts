@@ -31,8 +31,12 @@ export interface StackFile {
   label: string;
   cluster: string;
   nats: NatsRecord;
-  registry: ServerRecord;
-  coordinator?: ServerRecord & { agentImage: string };
+  /** Takes pushes, with the CLI's credentials (`auth`: started with them; absent on stacks from before). */
+  registry: ServerRecord & { auth?: boolean };
+  /** The same images, read-only, for the agents' pull credentials; absent on stacks from before. */
+  registryPull?: ServerRecord;
+  /** `registryPullHost`: the read-only registry it hands its agents; a change restarts it. */
+  coordinator?: ServerRecord & { agentImage: string; registryPullHost?: string };
 }
 
 export const CLUSTER = 'local';
@@ -52,6 +56,10 @@ export function natsUrl(stack: StackFile): string {
 }
 export function registryHost(stack: StackFile): string {
   return `127.0.0.1:${stack.registry.port}`;
+}
+/** Where agents pull the environment images from: the read-only registry. */
+export function registryPullHost(stack: StackFile): string {
+  return `127.0.0.1:${(stack.registryPull ?? stack.registry).port}`;
 }
 export function coordinatorUrl(stack: StackFile): string {
   if (!stack.coordinator) throw notRunning();

@@ -17,6 +17,14 @@ export interface LocalProviderOptions {
   /** Path of the Docker socket on this machine, mounted into each agent so it can start job containers. */
   dockerSocket: string;
   heartbeatMs: number;
+  /** The read-only registry's pull credentials, given to every agent for the environment images. */
+  registryPull?: RegistryPullCredentials;
+}
+
+export interface RegistryPullCredentials {
+  host: string;
+  username: string;
+  password: string;
 }
 
 const STACK = 'katapult.stack';
@@ -138,6 +146,13 @@ export class LocalProvider implements Provider {
         ...(typeof spec.memoryBytes === 'number' ? [`KATAPULT_MEMORY_BYTES=${spec.memoryBytes}`] : []),
         `KATAPULT_STACK_LABEL=${options.stackLabel}`,
         `KATAPULT_HEARTBEAT_MS=${options.heartbeatMs}`,
+        ...(options.registryPull
+          ? [
+              `KATAPULT_REGISTRY_HOST=${options.registryPull.host}`,
+              `KATAPULT_REGISTRY_USER=${options.registryPull.username}`,
+              `KATAPULT_REGISTRY_PASSWORD=${options.registryPull.password}`,
+            ]
+          : []),
       ],
       Labels: { [STACK]: options.stackLabel, [ROLE]: 'agent', [AGENT]: agentId, [POOL]: pool, [SLOT]: String(slot) },
       HostConfig: {
