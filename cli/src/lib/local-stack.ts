@@ -11,6 +11,7 @@ import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
 import { ensureNatsAuth, natsFiles, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
 import { certificateNames, ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
 import { readRemoteStack } from './remote-stack.js';
+import { requireDiskSpace } from './disk-space.js';
 import { ensureRegistryAuth, readRegistryAuth, registryFiles, removeRegistryAuth } from './registry-auth.js';
 import { connectNats } from './nats.js';
 import { CLUSTER, natsUrl, readStack, registryPullHost, removeStack, requireNatsAuth, writeStack, type NatsRecord, type ServerRecord, type StackExposure, type StackFile } from './stack-file.js';
@@ -89,6 +90,7 @@ function checkExposure(nats: NatsRecord, exposure: StackExposure, tlsNames: read
 /** NATS and the registry: reused when alive, started otherwise. */
 export async function ensureInfrastructure(dir: string, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
+  requireDiskSpace(dir);
   const previous = readStack(dir);
   const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
 
@@ -217,6 +219,11 @@ export async function ensureCoordinator(dir: string, stack: StackFile, agentImag
         KATAPULT_NATS_USERS_FILE: natsFiles(dir).users,
         KATAPULT_NATS_AGENTS_FILE: natsFiles(dir).agents,
         KATAPULT_NATS_PID_FILE: natsFiles(dir).pid,
+        // So it can restart a nats-server wedged by a full disk once space is back (coordinator/src/nats-watchdog.ts).
+        KATAPULT_NATS_SERVER: requireBinary('nats-server', 'nats-server'),
+        KATAPULT_NATS_CONFIG: natsFiles(dir).config,
+        KATAPULT_NATS_LOG: join(dir, 'logs', 'nats.log'),
+        KATAPULT_STATE_DIR: dir,
         KATAPULT_CLUSTER: stack.cluster,
         KATAPULT_HTTP_PORT: String(port),
         KATAPULT_AGENT_IMAGE: agentImage,

@@ -4,6 +4,7 @@ import { ExitCode, KatapultError } from '@katapult/core/light';
 import { isAlive } from './processes.js';
 import { readNatsAuth, type NatsAuth } from './nats-auth.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { requireDiskSpace } from './disk-space.js';
 
 /**
  * <state>/stack.json: where the local stack's servers run, as later commands (status, logs, down) read it. Kept
@@ -70,11 +71,24 @@ const stackPath = (dir: string) => join(dir, 'stack.json');
 
 export function readStack(dir: string): StackFile | undefined {
   if (!existsSync(stackPath(dir))) return undefined;
-  return JSON.parse(readFileSync(stackPath(dir), 'utf8')) as StackFile;
+  const stack = JSON.parse(readFileSync(stackPath(dir), 'utf8')) as StackFile;
+  // The coordinator restarts a wedged nats-server (nats-watchdog.ts): its pid file then names the live one.
+  const pid = natsPidFromFile(dir);
+  return pid !== undefined && pid !== stack.nats.pid && !isAlive(stack.nats.pid) && isAlive(pid) ? { ...stack, nats: { ...stack.nats, pid } } : stack;
+}
+
+function natsPidFromFile(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, 'nats.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The stack as later commands need it: running, or a clear error saying how to start it. */
 export function requireStack(dir: string): StackFile {
+  requireDiskSpace(dir);
   const stack = readStack(dir);
   if (!stack || !isAlive(stack.nats.pid) || !stack.coordinator || !isAlive(stack.coordinator.pid)) throw notRunning();
   return stack;
