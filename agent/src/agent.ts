@@ -6,6 +6,7 @@ import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
 import { openJobFileStore } from './files/file-store.js';
 import { imagePuller } from './runner/image-pull.js';
 import { agentAuthSources } from './runner/registry-auth.js';
+import { jobCgroupParent } from './runner/agent-cgroup.js';
 import { InterruptionWatch, type SpotNotice } from './spot/interruption-watch.js';
 
 export interface RunningAgent {
@@ -25,6 +26,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
   const bus = await connectAgentBus({ ...config, log });
   const files = await openJobFileStore(bus.nc, bus.names, config.cacheDir);
   const puller = imagePuller(agentAuthSources(config.registry));
+  const cgroupParent = config.jobsInAgentCgroup ? await jobCgroupParent(docker, log) : undefined;
   const running = new Map<string, { assignment: Assignment; stop: AbortController; settled: Promise<void> }>();
   /** Set once the instance is going away: from then on the agent no longer heartbeats nor takes work. */
   let leaving: Promise<void> | undefined;
@@ -60,6 +62,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
         signal: stop.signal,
         log,
         pullImage: puller,
+        ...(cgroupParent ? { cgroupParent } : {}),
       });
       running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();

@@ -229,7 +229,7 @@ describe('job runner', () => {
       'stdout: katapult',
       'stdout: /home/katapult',
       'stdout: ready',
-      'stdout: katapult 777',
+      'stdout: katapult 700',
       'stdout: appended',
       'stdout: katapult',
       'stdout: root',

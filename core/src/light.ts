@@ -20,6 +20,7 @@ export * from './model/pools.js';
 export * from './state/cluster-view.js';
 export * from './protocol/log-chunks.js';
 export * from './protocol/subjects.js';
+export { isStoreLimitRefusal, STREAM_MAX_MSG_BYTES } from './protocol/store-limits.js';
 export * from './lifecycle/orphans.js';
 export * from './protocol/nats-users.js';
 export type * from './model/run-spec.js';

@@ -41,6 +41,8 @@ export interface RunnerOptions {
   signal?: AbortSignal;
   /** How images are pulled (with which registry credentials); default: ECR's tokens, no credentials elsewhere. */
   pullImage?: PullImage;
+  /** The cgroup job containers go under (the agent container's, so its pids limit caps all its jobs together). */
+  cgroupParent?: string;
 }
 
 /**
@@ -69,10 +71,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
         [LABELS.attempt]: String(assignment.attempt),
         [LABELS.agent]: options.agentId,
       },
-      HostConfig: jobHostConfig(
-        assignment,
-        jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
-      ),
+      HostConfig: {
+        ...jobHostConfig(assignment, jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus)),
+        ...(options.cgroupParent ? { CgroupParent: options.cgroupParent } : {}),
+      },
     });
     // With nothing staged, the image's own /work serves: images naming a job user make it theirs (recipes/user.ts).
     if (assignment.files.length > 0) {

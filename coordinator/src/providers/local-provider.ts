@@ -27,6 +27,13 @@ export interface RegistryPullCredentials {
   password: string;
 }
 
+/**
+ * Processes an agent and all its jobs may have at once. Jobs are capped at 4096 each (agent/src/runner/host-config.ts);
+ * their containers sit under the agent container's cgroup (KATAPULT_JOBS_IN_AGENT_CGROUP), so this caps them together:
+ * fork bombs in several jobs of one instance do not add up to the host's limit.
+ */
+export const AGENT_PIDS_LIMIT = 8192;
+
 const STACK = 'katapult.stack';
 const ROLE = 'katapult.role';
 const AGENT = 'katapult.agent';
@@ -146,6 +153,7 @@ export class LocalProvider implements Provider {
         ...(typeof spec.memoryBytes === 'number' ? [`KATAPULT_MEMORY_BYTES=${spec.memoryBytes}`] : []),
         `KATAPULT_STACK_LABEL=${options.stackLabel}`,
         `KATAPULT_HEARTBEAT_MS=${options.heartbeatMs}`,
+        'KATAPULT_JOBS_IN_AGENT_CGROUP=1',
         ...(options.registryPull
           ? [
               `KATAPULT_REGISTRY_HOST=${options.registryPull.host}`,
@@ -159,6 +167,7 @@ export class LocalProvider implements Provider {
         NetworkMode: 'host',
         Binds: [`${options.dockerSocket}:/var/run/docker.sock`],
         RestartPolicy: { Name: 'no' },
+        PidsLimit: AGENT_PIDS_LIMIT,
       },
     });
     await container.start();
