@@ -4,6 +4,9 @@ import type { AgentConfig } from './config.js';
 import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
 import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
 import { openJobFileStore } from './files/file-store.js';
+import { imagePuller } from './runner/image-pull.js';
+import { agentAuthSources } from './runner/registry-auth.js';
+import { jobCgroupParent } from './runner/agent-cgroup.js';
 import { InterruptionWatch, type SpotNotice } from './spot/interruption-watch.js';
 
 export interface RunningAgent {
@@ -22,6 +25,8 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, docker: Docker, log: (line: string) => void): Promise<RunningAgent> {
   const bus = await connectAgentBus({ ...config, log });
   const files = await openJobFileStore(bus.nc, bus.names, config.agentId, config.cacheDir);
+  const puller = imagePuller(agentAuthSources(config.registry));
+  const cgroupParent = config.jobsInAgentCgroup ? await jobCgroupParent(docker, log) : undefined;
   const running = new Map<string, { assignment: Assignment; stop: AbortController; settled: Promise<void> }>();
   /** Set once the instance is going away: from then on the agent no longer heartbeats nor takes work. */
   let leaving: Promise<void> | undefined;
@@ -81,6 +86,8 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
         instance: { cpus: config.cpus, memoryBytes: config.memoryBytes },
         signal: stop.signal,
         log,
+        pullImage: puller,
+        ...(cgroupParent ? { cgroupParent } : {}),
       });
       running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();

@@ -36,6 +36,13 @@ export interface AgentConfig {
   metadataUrl: string | undefined;
   /** Time between two looks for an interruption notice. */
   metadataPollMs: number;
+  /**
+   * Pull credentials for one registry (KATAPULT_REGISTRY_HOST, _USER, _PASSWORD): the local stack's read-only
+   * registry, which takes no push whatever the credentials.
+   */
+  registry?: { serveraddress: string; username: string; password: string };
+  /** KATAPULT_JOBS_IN_AGENT_CGROUP=1: job containers go under the agent container's own cgroup, sharing its pids limit. */
+  jobsInAgentCgroup: boolean;
 }
 
 export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
@@ -75,6 +82,10 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     metadataUrl: metadataUrl(env['KATAPULT_METADATA_URL']),
     // At least 100 ms, so a 0 cannot make the agent hammer the metadata service.
     metadataPollMs: Math.max(100, integer('KATAPULT_METADATA_POLL_MS', 5000)),
+    jobsInAgentCgroup: env['KATAPULT_JOBS_IN_AGENT_CGROUP'] === '1',
+    ...(env['KATAPULT_REGISTRY_HOST'] && env['KATAPULT_REGISTRY_USER']
+      ? { registry: { serveraddress: env['KATAPULT_REGISTRY_HOST'], username: env['KATAPULT_REGISTRY_USER'], password: env['KATAPULT_REGISTRY_PASSWORD'] ?? '' } }
+      : {}),
   };
 }
 

@@ -1,3 +1,5 @@
+import { isStoreLimitRefusal } from '@katapult/core';
+
 export interface RetryOptions {
   /** What is being done, for the agent's log. */
   what: string;
@@ -20,6 +22,11 @@ export async function retryUntilDone<T>(work: () => Promise<T>, options: RetryOp
       return result;
     } catch (error) {
       if (options.closed()) throw error;
+      // A stream's limit refuses the same message every time: trying again would hold the job forever.
+      if (isStoreLimitRefusal(String(error))) {
+        options.log(`${options.what} refused by NATS, not retried: ${String(error)}`);
+        throw error;
+      }
       if (attempt === 0) options.log(`${options.what} failed (${String(error)}); retrying until NATS is back`);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

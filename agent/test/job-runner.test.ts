@@ -140,6 +140,29 @@ describe('job runner', () => {
     expect(left).toEqual([]);
   });
 
+  it('a job pinned by digest runs the image built, after its tag was overwritten in the registry', async () => {
+    const marker = `built-${Date.now()}`;
+    const built = await buildEnvironment(docker, {
+      env: environmentSpec({ name: 'runner-pinned', command: `echo ${marker} > /opt/marker` }),
+      projectDir: await tempDir('runner-pinned'),
+      base: await ensureBaseImage(docker),
+      registry: new OciRegistry(registry.host),
+      logDir: await tempDir('runner-pinned-logs'),
+    });
+    expect(built.ref).toBe(`${registry.host}/katapult/env@${built.digest}`);
+    // Someone pushes another image over the tag; then this Docker forgets the image built (another machine).
+    await pushImage(docker, (await ensureBaseImage(docker)).ref, built.tagRef);
+    await docker.getImage(built.ref).remove();
+    const byTag = new RecordingSink();
+    await runJobAttempt(docker, { ...assignment('cat /opt/marker 2>&1 || echo no marker'), image: built.tagRef }, byTag, options);
+    expect(byTag.lines).toContain('stdout: no marker');
+
+    const pinned = new RecordingSink();
+    await runJobAttempt(docker, { ...assignment('cat /opt/marker'), image: built.ref }, pinned, options);
+    expect(pinned.events).toEqual(['pulling', 'running', 'eof 0', 'exited 0']);
+    expect(pinned.lines).toEqual([`stdout: ${marker}`]);
+  }, 300_000);
+
   it('reports a start failure naming the image when it cannot be pulled', async () => {
     const sink = new RecordingSink();
     await runJobAttempt(docker, { ...assignment('true'), image: `${registry.host}/katapult/missing:nope` }, sink, options);
@@ -210,7 +233,7 @@ describe('job runner', () => {
       'stdout: katapult',
       'stdout: /home/katapult',
       'stdout: ready',
-      'stdout: katapult 777',
+      'stdout: katapult 700',
       'stdout: appended',
       'stdout: katapult',
       'stdout: root',

@@ -52,7 +52,9 @@ describe('@katapult/client on the local default, with a private home', () => {
   it('build makes one image per environment and pushes it to the stack registry', async () => {
     const images = await kp.build();
     expect(images.map((image) => image.name)).toEqual(['default']);
-    expect(images[0]!.ref).toMatch(/^127\.0\.0\.1:\d+\/katapult\/env:[0-9a-f]{24}$/);
+    // Pinned by digest at the stack's read-only registry; the content tag is kept beside it.
+    expect(images[0]!.ref).toMatch(/^127\.0\.0\.1:\d+\/katapult\/env@sha256:[0-9a-f]{64}$/);
+    expect(images[0]!.tagRef).toMatch(/^127\.0\.0\.1:\d+\/katapult\/env:[0-9a-f]{24}$/);
     expect(progress).toContain('starting nats-server (JetStream)');
   }, 600_000);
 
@@ -114,9 +116,9 @@ describe('@katapult/client on the local default, with a private home', () => {
     });
     expect(result.code).toBe(1);
     const runId = /^run (r-\S+)$/m.exec(result.stdout)?.[1];
-    expect(result.stdout.replaceAll(runId ?? '?', '<run>').replace(/env:[0-9a-f]{24}/, 'env:<tag>').replace(/127\.0\.0\.1:\d+/, '<registry>')).toBe(
+    expect(result.stdout.replaceAll(runId ?? '?', '<run>').replace(/env@sha256:[0-9a-f]{64}/, 'env@<digest>').replace(/127\.0\.0\.1:\d+/, '<registry>')).toBe(
       [
-        'image default: <registry>/katapult/env:<tag> (reused)',
+        'image default: <registry>/katapult/env@<digest> (reused)',
         'run <run>',
         'answer: done',
         'broken: failed',
@@ -129,7 +131,7 @@ describe('@katapult/client on the local default, with a private home', () => {
 
   it('down stops the stack; status then says no stack is running', async () => {
     const report = await kp.down();
-    expect(report.processes).toEqual(['coordinator', 'registry', 'nats-server']);
+    expect(report.processes).toEqual(['coordinator', 'registry', 'registry-pull', 'nats-server']);
     expect(report.containers.length).toBeGreaterThan(0);
     await expect(kp.status()).rejects.toThrowError(expect.objectContaining({ code: 'KP_STACK_NOT_RUNNING' }));
   });

@@ -59,6 +59,12 @@ export class RunService {
       throw new KatapultError('KP_API_NO_IMAGE', `no image given for environment "${missing.name}"`, { exitCode: ExitCode.badInput });
     }
     for (const job of spec.jobs) {
+      if (job.network === 'host' && spec.allowHostNetwork !== true) {
+        // The config's rule, kept here too: a script posting a run directly gets no way around it.
+        throw new KatapultError('KP_API_HOST_NETWORK', `job "${job.id}" network: "host" needs allowHostNetwork: true in the run's spec (allow_host_network in the config)`, {
+          exitCode: ExitCode.badInput,
+        });
+      }
       checkJobPaths(job);
       stagedFiles(job, request); // refuse a run that names a file it did not upload
     }

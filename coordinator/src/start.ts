@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
-import { agentLeaseMs, clusterNames, ExitCode, KatapultError } from '@katapult/core';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
 import { requireApiToken } from './http/auth.js';
-import { LocalProvider } from './providers/local-provider.js';
+import { LocalProvider, type RegistryPullCredentials } from './providers/local-provider.js';
+import { NatsWatchdog, type NatsServerProcess } from './nats-watchdog.js';
 import { NoLocalProvider } from './providers/no-local-provider.js';
 import type { Provider } from './providers/provider.js';
 import { awsProviderFactory } from './providers/aws-placement.js';
@@ -43,6 +46,12 @@ export interface CoordinatorConfig {
   heartbeatMs: number;
   /** Bearer token every API call but /health must carry; never logged. */
   apiToken: string;
+  /** Pull-only credentials of the local stack's read-only registry, handed to the agents it starts. */
+  registryPull?: RegistryPullCredentials;
+  /** The local stack's nats-server, restarted when it wedges on a full disk (nats-watchdog.ts). */
+  natsServer?: NatsServerProcess;
+  /** Below this free space there, the watchdog reports the disk full (KATAPULT_MIN_FREE_BYTES; default 64 MiB). */
+  minFreeBytes?: number;
 }
 
 const optional = <K extends string>(key: K, value: string | undefined) => (value ? ({ [key]: value } as Record<K, string>) : {});
@@ -71,7 +80,27 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     dockerSocket: (env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, ''),
     heartbeatMs: Number(env['KATAPULT_HEARTBEAT_MS'] ?? 2000),
     apiToken: requireApiToken(env['KATAPULT_API_TOKEN']),
+    ...natsServerProcess(env),
+    ...(Number.isInteger(Number(env['KATAPULT_MIN_FREE_BYTES'])) && env['KATAPULT_MIN_FREE_BYTES'] ? { minFreeBytes: Number(env['KATAPULT_MIN_FREE_BYTES']) } : {}),
+    ...(env['KATAPULT_REGISTRY_PULL_HOST'] && env['KATAPULT_REGISTRY_PULL_USER']
+      ? {
+          registryPull: {
+            host: env['KATAPULT_REGISTRY_PULL_HOST'],
+            username: env['KATAPULT_REGISTRY_PULL_USER'],
+            password: env['KATAPULT_REGISTRY_PULL_PASSWORD'] ?? '',
+          },
+        }
+      : {}),
   };
+}
+
+/** KATAPULT_NATS_SERVER, _CONFIG, _LOG, _PID_FILE and KATAPULT_STATE_DIR: all, or no watchdog. */
+function natsServerProcess(env: NodeJS.ProcessEnv): { natsServer?: NatsServerProcess } {
+  const [binary, config, logFile, pidFile, stateDir] = ['KATAPULT_NATS_SERVER', 'KATAPULT_NATS_CONFIG', 'KATAPULT_NATS_LOG', 'KATAPULT_NATS_PID_FILE', 'KATAPULT_STATE_DIR'].map(
+    (name) => env[name],
+  );
+  if (!binary || !config || !logFile || !pidFile || !stateDir) return {};
+  return { natsServer: { binary, config, logFile, pidFile, folders: [stateDir, join(stateDir, 'nats')] } };
 }
 
 /** KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE, read as PEM: both or neither. */
@@ -123,6 +152,22 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
+  const watchdog = config.natsServer
+    ? new NatsWatchdog({
+        server: config.natsServer,
+        minFreeBytes: config.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES,
+        jetStreamAnswers: async () => {
+          try {
+            await (await jetstreamManager(nc, { timeout: 2_000 })).getAccountInfo();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        log,
+      })
+    : undefined;
+  watchdog?.start();
   await ensureStreams(nc, names);
   const store = await openJetStreamStore(nc, names, { agentTtlMs: agentLeaseMs(config.heartbeatMs) });
   const credentials =
@@ -137,6 +182,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
         stackLabel: config.stackLabel,
         dockerSocket: config.dockerSocket,
         heartbeatMs: config.heartbeatMs,
+        ...(config.registryPull ? { registryPull: config.registryPull } : {}),
       })
     : new NoLocalProvider();
   // Each run's placement picks where its instances come from: agent containers here, or EC2.
@@ -182,6 +228,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     server,
     url,
     async stop() {
+      watchdog?.stop();
       coordinator.stop();
       await server.close();
       await nc.drain();

@@ -85,6 +85,13 @@ jobs:
     ]);
   });
 
+  it('network: host is taken once the top level allows it', () => {
+    const spec = load('allow_host_network: true\njobs:\n  - run_command: "true"\n    network: host\n');
+    expect(spec.allowHostNetwork).toBe(true);
+    expect(spec.jobs[0]!.network).toBe('host');
+    expect(load('jobs:\n  - run_command: "true"\n').allowHostNetwork).toBe(false);
+  });
+
   it('uses the local machine cpus for instances without cpus, and says they were not given', () => {
     const spec = load('jobs:\n  - run_command: "true"\n');
     expect(spec.instances).toEqual([expect.objectContaining({ cpus: 2, cpusGiven: false, number: 1 })]);

@@ -8,6 +8,7 @@ import { katapult } from './cli.js';
 
 interface BuiltImage {
   name: string;
+  tag: string;
   ref: string;
   built: boolean;
 }
@@ -39,7 +40,8 @@ describe('environment images through the CLI', () => {
       images.map((image) => [image.name, image.ref, false]),
     );
     const text = await katapult(['build', config], env);
-    expect(text.stdout).toMatch(/^tools +127\.0\.0\.1:\d+\/katapult\/env:[0-9a-f]{24} +reused$/m);
+    // Pinned by digest, at the read-only registry agents pull from.
+    expect(text.stdout).toMatch(/^tools +127\.0\.0\.1:\d+\/katapult\/env@sha256:[0-9a-f]{64} +reused$/m);
   }, 600_000);
 
   it('jobs run in their environment image', async () => {
@@ -78,8 +80,8 @@ describe('environment images through the CLI', () => {
       const file = join(dir, 'katapult.yaml');
       await writeFile(file, `registry: ${other.host}\nenvironments:\n  - command: echo ready > /opt/ready\njobs:\n  - run_command: cat /opt/ready\n`);
       const built = JSON.parse((await katapult(['build', file, '--json'], env)).stdout) as BuiltImage[];
-      expect(built[0]?.ref.startsWith(`${other.host}/katapult/env:`)).toBe(true);
-      expect(await new OciRegistry(other.host).hasTag('katapult/env', built[0]!.ref.split(':').at(-1)!)).toBe(true);
+      expect(built[0]?.ref.startsWith(`${other.host}/katapult/env@sha256:`)).toBe(true);
+      expect(await new OciRegistry(other.host).hasTag('katapult/env', built[0]!.tag)).toBe(true);
       const listed = JSON.parse((await katapult(['images', 'ls', '--registry', other.host, '--json'], env)).stdout) as unknown[];
       expect(listed).toHaveLength(1);
     } finally {

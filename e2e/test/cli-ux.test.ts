@@ -183,9 +183,10 @@ describe('logs of a whole run, init and doctor', () => {
     const doctor = await katapult(['doctor', '--json'], env);
     expect(doctor.code).toBe(0);
     const { checks } = JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] };
-    expect(checks.map((check) => check.name)).toEqual(['docker', 'nats-server', 'docker-registry', 'debootstrap', 'local stack', 'aws credentials']);
+    expect(checks.map((check) => check.name)).toEqual(['docker', 'nats-server', 'docker-registry', 'debootstrap', 'local stack', 'free space', 'aws credentials']);
     expect(checks.find((check) => check.name === 'docker')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^engine \S+ at /) });
-    expect(checks.find((check) => check.name === 'local stack')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^running: nats-server :\d+, registry :\d+, coordinator :\d+/) });
+    expect(checks.find((check) => check.name === 'local stack')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^running: nats-server :\d+, registry :\d+, registry \(read-only\) :\d+, coordinator :\d+/) });
+    expect(checks.find((check) => check.name === 'free space')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^[\d.]+ [kMGT]?B free in \//) });
 
     const noDocker = await katapult(['doctor'], { ...env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(noDocker.code).toBe(3);

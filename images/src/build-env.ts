@@ -5,6 +5,7 @@ import { pack } from 'tar-fs';
 import { ExitCode, KatapultError, type EnvironmentSpec } from '@katapult/core';
 import { buildImage } from './build-image.js';
 import { environmentTag } from './env-tag.js';
+import { localImageId } from './local-image.js';
 import type { OnProgress } from './progress.js';
 import { readProjectFiles } from './project-files.js';
 import { pushImage } from './push-image.js';
@@ -22,6 +23,8 @@ export interface EnvironmentBuildRequest {
   projectDir: string;
   base: { ref: string; id: string };
   registry: OciRegistry;
+  /** The registry host agents pull from, when not `registry`'s own (the local stack's read-only registry). */
+  pullHost?: string;
   /** Credentials for pushing (ECR's login, say); none for an open registry. */
   registryAuth?: RegistryAuth;
   /** Build args such as PIP_INDEX_URL; they do not change the tag. */
@@ -36,9 +39,18 @@ export interface EnvironmentBuildRequest {
 export interface EnvironmentImage {
   name: string;
   tag: string;
-  /** Reference in the registry, which is what agents pull. */
+  /** What jobs run: the image pinned by its manifest digest, at the host agents pull from (`host/katapult/env@sha256:…`). */
   ref: string;
+  /** The content tag in the registry pushed to (`host/katapult/env:<tag>`). */
+  tagRef: string;
+  /** The manifest digest the registry gave at push (or holds for the tag, when reused). */
+  digest: string;
   built: boolean;
+  /**
+   * The registry's tag pointed at another image than the one this Docker built for it (overwritten by someone
+   * else), so the image built here was pushed again.
+   */
+  repushed: boolean;
   logFile: string | null;
 }
 
@@ -51,12 +63,34 @@ export async function environmentImageRef(request: Pick<EnvironmentBuildRequest,
 
 /**
  * Content-addressed: when the registry already holds the tag (built by anyone, on any machine), nothing is
- * built. Otherwise the image is built from the recipe on the base image and pushed.
+ * built. Otherwise the image is built from the recipe on the base image and pushed. Either way the image is
+ * pinned by the digest the registry has for it, so a tag overwritten later changes nothing that was submitted.
+ * A tag that names another image than the one this Docker built under it was overwritten: the image built
+ * here is pushed again (a tag this Docker never had, a teammate's build, is taken as the registry has it).
  */
 export async function buildEnvironment(docker: Docker, request: EnvironmentBuildRequest): Promise<EnvironmentImage> {
   const { env } = request;
   const { tag, ref, files } = await environmentImageRef(request);
-  if (await request.registry.hasTag(ENV_REPOSITORY, tag)) return { name: env.name, tag, ref, built: false, logFile: null };
+  const pinned = (digest: string) => `${request.pullHost ?? request.registry.host}/${ENV_REPOSITORY}@${digest}`;
+  const image = (digest: string, outcome: { built: boolean; repushed: boolean; logFile: string | null }): EnvironmentImage => ({
+    name: env.name,
+    tag,
+    ref: pinned(digest),
+    tagRef: ref,
+    digest,
+    ...outcome,
+  });
+  const remote = await request.registry.manifestOf(ENV_REPOSITORY, tag);
+  const local = await localImageId(docker, ref);
+  if (remote && (local === undefined || remote.configDigest === local)) return image(remote.digest, { built: false, repushed: false, logFile: null });
+  if (remote && local !== undefined) {
+    request.onProgress?.({
+      step: 'push',
+      message: `${ref} in the registry is image ${shortId(remote.configDigest)}, not ${shortId(local)} built here for it: someone overwrote the tag; pushing it again`,
+    });
+    const digest = await pushImage(docker, ref, ref, undefined, request.registryAuth);
+    return image(digest, { built: false, repushed: true, logFile: null });
+  }
 
   const plan = planEnvironmentImage(env, request.base.ref);
   mkdirSync(request.logDir, { recursive: true });
@@ -104,6 +138,10 @@ export async function buildEnvironment(docker: Docker, request: EnvironmentBuild
     await new Promise((resolve) => log.end(resolve));
   }
   request.onProgress?.({ step: 'push', message: `pushing ${ref}` });
-  await pushImage(docker, ref, ref, undefined, request.registryAuth);
-  return { name: env.name, tag, ref, built: true, logFile };
+  const digest = await pushImage(docker, ref, ref, undefined, request.registryAuth);
+  return image(digest, { built: true, repushed: false, logFile });
+}
+
+function shortId(id: string | null): string {
+  return id === null ? '(an image list)' : id.replace(/^sha256:/, '').slice(0, 12);
 }

@@ -87,6 +87,23 @@ export class OciRegistry {
     return true;
   }
 
+  /**
+   * What a tag points at now: its manifest digest (what `repo@digest` pulls) and the digest of its image config,
+   * which is the image id Docker gives the image it built; null when the registry has no such tag.
+   */
+  async manifestOf(repo: string, tag: string): Promise<{ digest: string; configDigest: string | null } | null> {
+    const response = await this.#request('GET', `/v2/${repo}/manifests/${encodeURIComponent(tag)}`, { accept: MANIFEST_ACCEPT });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (!response.ok) throw this.#fail(`GET manifest ${repo}:${tag}`, response);
+    const digest = response.headers.get('docker-content-digest');
+    const manifest = (await response.json()) as { config?: { digest?: string } };
+    if (!digest) throw new ImageError('KP_REGISTRY_ERROR', `the manifest of ${repo}:${tag} on ${this.host} came without its digest`);
+    return { digest, configDigest: manifest.config?.digest ?? null };
+  }
+
   /** What `images ls` shows of one tag: manifest digest, compressed size, creation time and labels. */
   async describeTag(repo: string, tag: string): Promise<TagDescription> {
     const response = await this.#request('GET', `/v2/${repo}/manifests/${encodeURIComponent(tag)}`, { accept: MANIFEST_ACCEPT });

@@ -6,7 +6,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSpec } from '@katapult/core';
 import { environmentSpec, requireDocker, startRegistry, startWheelIndex, tempDir, type RegistryServer, type WheelIndex } from '@katapult/testkit';
-import { buildEnvironment, ensureBaseImage, OciRegistry, type BaseImage, type EnvironmentBuildRequest } from '../src/index.js';
+import { buildEnvironment, ensureBaseImage, OciRegistry, pushImage, type BaseImage, type EnvironmentBuildRequest } from '../src/index.js';
 
 const run = async (image: string, ...command: string[]) =>
   (await promisify(execFile)('docker', ['run', '--rm', '--network', 'none', image, ...command])).stdout.trim();
@@ -54,9 +54,11 @@ describe('environment images', () => {
     await writeFile(join(projectDir, 'requirements.txt'), 'kpdemo==1.0.0\n');
     const built = await buildEnvironment(docker, request(env({ name: 'science', pypi: ['requirements.txt'] })));
     expect(built.built).toBe(true);
-    expect(built.ref).toBe(`${registry.host}/katapult/env:${built.tag}`);
-    expect(await new OciRegistry(registry.host).hasTag('katapult/env', built.tag)).toBe(true);
-    await docker.getImage(built.ref).remove(); // what an agent on another machine sees: only the registry copy
+    // Jobs run it pinned by the digest the push gave; the tag stays the key builds look up.
+    expect(built.ref).toBe(`${registry.host}/katapult/env@${built.digest}`);
+    expect(built.tagRef).toBe(`${registry.host}/katapult/env:${built.tag}`);
+    expect((await new OciRegistry(registry.host).manifestOf('katapult/env', built.tag))?.digest).toBe(built.digest);
+    await docker.getImage(built.tagRef).remove(); // what an agent on another machine sees: only the registry copy
     await promisify(execFile)('docker', ['pull', built.ref]);
     expect(await run(built.ref, 'python', '-c', 'import kpdemo; print(kpdemo.hello())')).toBe('hello from kpdemo');
     expect(await runAsJobUser(docker, built.ref, 'python', '-c', 'import kpdemo; print(kpdemo.hello())')).toBe('hello from kpdemo');
@@ -65,7 +67,23 @@ describe('environment images', () => {
     );
 
     const again = await buildEnvironment(docker, request(env({ name: 'renamed', pypi: ['requirements.txt'] })));
-    expect(again).toMatchObject({ built: false, tag: built.tag, logFile: null });
+    expect(again).toMatchObject({ built: false, repushed: false, tag: built.tag, digest: built.digest, logFile: null });
+  }, 300_000);
+
+  it('a tag overwritten in the registry with another image is pushed again, not reused', async () => {
+    const spec = env({ name: 'pinned', command: `echo built-${Date.now()} > /opt/marker` });
+    const built = await buildEnvironment(docker, request(spec));
+    const builtId = (await docker.getImage(built.tagRef).inspect()).Id;
+    // Someone pushes another image over the content tag.
+    await pushImage(docker, base.ref, built.tagRef);
+    expect((await new OciRegistry(registry.host).manifestOf('katapult/env', built.tag))?.configDigest).toBe(base.id);
+    // pushImage tagged the base image with that tag locally too: give the tag back to the image built for it.
+    await docker.getImage(built.ref).tag({ repo: built.tagRef.slice(0, built.tagRef.lastIndexOf(':')), tag: built.tag });
+    const lines: string[] = [];
+    const again = await buildEnvironment(docker, { ...request(spec), onProgress: (event) => lines.push(event.message) });
+    expect(again).toMatchObject({ built: false, repushed: true, digest: built.digest });
+    expect(lines.join('\n')).toMatch(/in the registry is image [0-9a-f]{12}, not [0-9a-f]{12} built here for it: someone overwrote the tag; pushing it again/);
+    expect((await new OciRegistry(registry.host).manifestOf('katapult/env', built.tag))?.configDigest).toBe(builtId);
   }, 300_000);
 
   it('builds apt packages and then the setup command, in that order', async () => {

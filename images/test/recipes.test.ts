@@ -14,7 +14,7 @@ const PIP_ARGS = 'ARG PIP_INDEX_URL\nARG PIP_EXTRA_INDEX_URL\nARG PIP_FIND_LINKS
 const userStep = (...readable: string[]) => `# katapult-step: user
 RUN groupadd --gid 1000 katapult \\
     && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/katapult --shell /bin/bash katapult \\
-${readable.length > 0 ? `    && find ${readable.join(' ')} \\( ! -perm -o=r -o -type d ! -perm -o=x \\) -exec chmod o+rX {} + \\\n` : ''}    && install -d -o 1000 -g 1000 /work`;
+${readable.length > 0 ? `    && find ${readable.join(' ')} \\( ! -perm -o=r -o -type d ! -perm -o=x \\) -exec chmod o+rX {} + \\\n` : ''}    && install -d -m 0700 -o 1000 -g 1000 /work`;
 const LABEL = 'LABEL katapult.user=1000:1000';
 
 /** conda and julia cannot be downloaded here: their recipes are checked by the Dockerfile text they generate. */

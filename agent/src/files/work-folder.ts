@@ -34,7 +34,8 @@ export function packWorkFolder(files: readonly StagedFile[], open: (object: stri
   let stopped = false;
   const write = async () => {
     const mtime = new Date();
-    pack.entry({ name: root, type: 'directory', mode: 0o777, mtime, ...owner });
+    // The job's user's alone: no other user of the container (nor a process of another uid) may read or plant files.
+    pack.entry({ name: root, type: 'directory', mode: 0o700, mtime, ...owner });
     for (const folder of foldersOf(files.map((file) => file.path))) {
       pack.entry({ name: `${root}/${folder}`, type: 'directory', mode: 0o755, mtime, ...owner });
     }

@@ -4,7 +4,7 @@ import * as tar from 'tar-stream';
 import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
-import { pullImage } from './image-pull.js';
+import { pullImage, type PullImage } from './image-pull.js';
 import type { JobFileStore } from '../files/file-store.js';
 import { packOutputs, packWorkFolder } from '../files/work-folder.js';
 import { retryUntilDone } from '../retry.js';
@@ -39,6 +39,10 @@ export interface RunnerOptions {
    * reported lost, to be requeued; with any other reason (the coordinator asked) its exit is reported as usual.
    */
   signal?: AbortSignal;
+  /** How images are pulled (with which registry credentials); default: ECR's tokens, no credentials elsewhere. */
+  pullImage?: PullImage;
+  /** The cgroup job containers go under (the agent container's, so its pids limit caps all its jobs together). */
+  cgroupParent?: string;
 }
 
 /**
@@ -50,7 +54,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
   let container: Docker.Container | undefined;
   try {
     await sink.report('pulling');
-    const labels = await imageLabels(docker, assignment.image);
+    const labels = await imageLabels(docker, assignment.image, options.pullImage ?? pullImage);
     if (options.signal?.aborted) throw new Error('stopped before it started');
     const user = jobUser(assignment.image, labels);
     container = await docker.createContainer({
@@ -67,10 +71,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
         [LABELS.attempt]: String(assignment.attempt),
         [LABELS.agent]: options.agentId,
       },
-      HostConfig: jobHostConfig(
-        assignment,
-        jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
-      ),
+      HostConfig: {
+        ...jobHostConfig(assignment, jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus)),
+        ...(options.cgroupParent ? { CgroupParent: options.cgroupParent } : {}),
+      },
     });
     // With nothing staged, the image's own /work serves: images naming a job user make it theirs (recipes/user.ts).
     if (assignment.files.length > 0) {
@@ -110,10 +114,11 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
 }
 
 /**
- * The job image's labels, pulling it first unless this Docker has it. Environment images are tagged by their
- * content, so a local image of that tag is the one the registry holds: a pull would only cost a round trip.
+ * The job image's labels, pulling it first unless this Docker has it. Environment images come pinned by digest
+ * (`repo@sha256:…`): a local image with that digest is the one built, and a pull is checked against it by Docker,
+ * so a tag overwritten in the registry since is never run.
  */
-async function imageLabels(docker: Docker, image: string): Promise<Record<string, string> | undefined> {
+async function imageLabels(docker: Docker, image: string, pullImage: PullImage): Promise<Record<string, string> | undefined> {
   try {
     return (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
   } catch (error) {

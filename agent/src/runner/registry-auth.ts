@@ -87,3 +87,21 @@ export function ecrAuthSources(options: EcrAuthOptions = {}): AuthSourceFor {
     return source;
   };
 }
+
+/** Credentials given to the agent once, at boot: the local stack's pull-only user of its read-only registry. */
+export class StaticAuthSource implements RegistryAuthSource {
+  readonly kind = 'the registry credentials this agent was given';
+
+  constructor(private readonly given: RegistryCredentials) {}
+
+  credentials(): Promise<RegistryCredentials> {
+    return Promise.resolve(this.given);
+  }
+}
+
+/** The given registry's own credentials for its host, ECR's tokens for ECR hosts, none elsewhere. */
+export function agentAuthSources(given: RegistryCredentials | undefined, options: EcrAuthOptions = {}): AuthSourceFor {
+  const ecr = ecrAuthSources(options);
+  const source = given ? new StaticAuthSource(given) : undefined;
+  return (host) => (source && host === given?.serveraddress ? source : ecr(host));
+}

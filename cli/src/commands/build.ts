@@ -3,7 +3,7 @@ import type { EnvironmentImage } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { liveBuildDisplay, openBuildContext, openStack, stepLogger } from '../lib/open-stack.js';
-import { buildEnvironments } from '../lib/prepare-images.js';
+import { buildEnvironments, buildOutcome } from '../lib/prepare-images.js';
 import { renderTable } from '../render/table.js';
 
 export default class Build extends KatapultCommand {
@@ -19,7 +19,7 @@ export default class Build extends KatapultCommand {
     const context = spec.registry ? await openBuildContext(step) : await openStack(step);
     const display = liveBuildDisplay(this.jsonEnabled());
     const images = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, image.built ? 'built' : 'reused'])));
+    this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, buildOutcome(image)])));
     return images;
   }
 }

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkDocker, connectDocker } from '@katapult/images';
+import { formatFreeBytes, lowDiskMessage } from '@katapult/core/light';
+import { minFreeBytes, stateFolderSpace } from './disk-space.js';
 import { findBinary } from './find-binary.js';
 import { readStack } from './stack-file.js';
 import { isAlive } from './processes.js';
@@ -82,11 +84,27 @@ export async function checkLocalStack(stateDir: string): Promise<CheckResult> {
   const servers: [string, { pid: number; port: number } | undefined][] = [
     ['nats-server', stack.nats],
     ['registry', stack.registry],
+    // Stacks from before it had one have none; launch starts it.
+    ...(stack.registryPull ? [['registry (read-only)', stack.registryPull] as [string, { pid: number; port: number }]] : []),
     ['coordinator', stack.coordinator],
   ];
   const down = servers.filter(([, record]) => !record || !isAlive(record.pid)).map(([server]) => server);
   if (down.length > 0) return { name, status: 'warn', detail: `${down.join(', ')} not running — katapult launch starts ${down.length === 1 ? 'it' : 'them'} again` };
   return { name, status: 'ok', detail: `running: ${servers.map(([server, record]) => `${server} :${record!.port}`).join(', ')} (state folder ${stateDir})` };
+}
+
+/** Free space where the stack keeps its state (JetStream, images): fail below what it needs, warn under ten times that. */
+export async function checkFreeSpace(stateDir: string, env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  const name = 'free space';
+  // The folder is made by the first launch; until then, the nearest folder above it that exists.
+  let folder = stateDir;
+  while (!existsSync(folder) && dirname(folder) !== folder) folder = dirname(folder);
+  const space = stateFolderSpace(folder);
+  if (!space) return { name, status: 'warn', detail: `cannot tell the free space of ${stateDir}` };
+  const needed = minFreeBytes(env);
+  if (space.freeBytes < needed) return { name, status: 'fail', detail: `${lowDiskMessage(space, needed)} — free some space there` };
+  const detail = `${formatFreeBytes(space.freeBytes)} free in ${space.folder}`;
+  return { name, status: space.freeBytes < needed * 10 ? 'warn' : 'ok', detail: space.freeBytes < needed * 10 ? `${detail}; little left for JetStream and images` : detail };
 }
 
 /** Looks only at what is configured here; AWS itself is never called. */
@@ -114,6 +132,7 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<CheckResu
     checkDockerRegistry(locate),
     checkDebootstrap(locate),
     checkLocalStack(options.stateDir),
+    checkFreeSpace(options.stateDir, options.env),
     checkAwsCredentials(options.env, options.home),
   ]);
 }

@@ -11,8 +11,10 @@ import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
 import { ensureNatsAuth, natsFiles, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
 import { certificateNames, ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
 import { readRemoteStack } from './remote-stack.js';
+import { requireDiskSpace } from './disk-space.js';
+import { ensureRegistryAuth, readRegistryAuth, registryFiles, removeRegistryAuth } from './registry-auth.js';
 import { connectNats } from './nats.js';
-import { CLUSTER, natsUrl, readStack, removeStack, requireNatsAuth, writeStack, type NatsRecord, type ServerRecord, type StackExposure, type StackFile } from './stack-file.js';
+import { CLUSTER, natsUrl, readStack, registryPullHost, removeStack, requireNatsAuth, writeStack, type NatsRecord, type ServerRecord, type StackExposure, type StackFile } from './stack-file.js';
 
 /**
  * The local default's servers, started by Katapult itself when they are not running: nats-server with
@@ -100,6 +102,7 @@ export function ensureInfrastructure(dir: string, onStep: (line: string) => void
 
 async function ensureInfrastructureNow(dir: string, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
+  requireDiskSpace(dir);
   const previous = readStack(dir);
   const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
 
@@ -129,32 +132,62 @@ async function ensureInfrastructureNow(dir: string, onStep: (line: string) => vo
     nats = { ...started, listen: listenHost, tls: Boolean(tls) };
   }
 
+  // The registry takes pushes with the CLI's credentials only; agents pull from its read-only twin (registry-auth.ts).
+  ensureRegistryAuth(dir);
+  const files = registryFiles(dir);
+  const storage = join(dir, 'registry');
   let registry = previous?.registry;
-  if (!alive(registry) || !(await portOpen(registry!.port))) {
+  // One started before it had credentials is open to anyone on this machine: it is restarted with them.
+  if (!alive(registry) || !(await portOpen(registry!.port)) || registry!.auth !== true) {
+    if (alive(registry)) await stopProcess(registry!.pid);
     const binary = requireBinary('docker-registry', 'docker-registry');
     onStep('starting the local registry');
-    registry = await startServer(
+    registry = {
+      ...(await startServer(
+        dir,
+        'registry',
+        (port, log) => {
+          writeFileSync(files.config, registryConfig(storage, port, { htpasswdFile: files.pushHtpasswd }));
+          return spawnDetached(binary, ['serve', files.config], log);
+        },
+        registryAnswers,
+        previous?.registry.port,
+      )),
+      auth: true,
+    };
+  }
+  let registryPull = previous?.registryPull;
+  if (!alive(registryPull) || !(await portOpen(registryPull!.port))) {
+    const binary = requireBinary('docker-registry', 'docker-registry');
+    registryPull = await startServer(
       dir,
-      'registry',
+      'registry-pull',
       (port, log) => {
-        const configFile = join(dir, 'registry.yml');
-        writeFileSync(configFile, registryConfig(join(dir, 'registry'), port));
-        return spawnDetached(binary, ['serve', configFile], log);
+        writeFileSync(files.pullConfig, registryConfig(storage, port, { htpasswdFile: files.pullHtpasswd, readOnly: true }));
+        return spawnDetached(binary, ['serve', files.pullConfig], log);
       },
-      async (port) => (await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined))?.ok === true,
+      registryAnswers,
+      previous?.registryPull?.port,
     );
   }
-
   const coordinatorAlive = alive(previous?.coordinator) && previous?.nats.port === nats!.port;
   const stack: StackFile = {
     label: stackLabel(dir),
     cluster: CLUSTER,
     nats: nats!,
     registry: registry!,
+    registryPull: registryPull!,
     ...(coordinatorAlive && previous?.coordinator ? { coordinator: previous.coordinator } : {}),
   };
   writeStack(dir, stack);
   return stack;
+}
+
+/** Up once `/v2/` answers, 401 included: every request needs credentials. */
+async function registryAnswers(port: number): Promise<boolean> {
+  const response = await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined);
+  await response?.body?.cancel();
+  return response?.ok === true || response?.status === 401;
 }
 
 async function coordinatorHealthy(port: number): Promise<boolean> {
@@ -170,7 +203,16 @@ export function ensureCoordinator(dir: string, stack: StackFile, agentImage: str
 async function ensureCoordinatorNow(dir: string, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
   const current = stack.coordinator;
   // A coordinator running without this stack's token (started before tokens existed) is restarted with it.
-  if (current && isAlive(current.pid) && current.agentImage === agentImage && readApiToken(dir) && (await portOpen(current.port))) {
+  const pullHost = registryPullHost(stack);
+  const registryAuth = readRegistryAuth(dir);
+  if (
+    current &&
+    isAlive(current.pid) &&
+    current.agentImage === agentImage &&
+    current.registryPullHost === pullHost &&
+    readApiToken(dir) &&
+    (await portOpen(current.port))
+  ) {
     // Up, but maybe still reconnecting to a NATS that just came back: wait until it says it can work.
     await waitUntil('coordinator', () => coordinatorHealthy(current.port), 30_000, join(dir, 'logs', 'coordinator.log'));
     return stack;
@@ -194,15 +236,24 @@ async function ensureCoordinatorNow(dir: string, stack: StackFile, agentImage: s
         KATAPULT_NATS_USERS_FILE: natsFiles(dir).users,
         KATAPULT_NATS_AGENTS_FILE: natsFiles(dir).agents,
         KATAPULT_NATS_PID_FILE: natsFiles(dir).pid,
+        // So it can restart a nats-server wedged by a full disk once space is back (coordinator/src/nats-watchdog.ts).
+        KATAPULT_NATS_SERVER: requireBinary('nats-server', 'nats-server'),
+        KATAPULT_NATS_CONFIG: natsFiles(dir).config,
+        KATAPULT_NATS_LOG: join(dir, 'logs', 'nats.log'),
+        KATAPULT_STATE_DIR: dir,
         KATAPULT_CLUSTER: stack.cluster,
         KATAPULT_HTTP_PORT: String(port),
         KATAPULT_AGENT_IMAGE: agentImage,
         KATAPULT_STACK_LABEL: stack.label,
         KATAPULT_API_TOKEN: apiToken,
+        // Pull-only: agents get these for the read-only registry; pushing is the CLI's alone.
+        ...(registryAuth
+          ? { KATAPULT_REGISTRY_PULL_HOST: pullHost, KATAPULT_REGISTRY_PULL_USER: registryAuth.pull.username, KATAPULT_REGISTRY_PULL_PASSWORD: registryAuth.pull.password }
+          : {}),
       }),
     coordinatorHealthy,
   );
-  const next = { ...stack, coordinator: { ...record, agentImage } };
+  const next = { ...stack, coordinator: { ...record, agentImage, registryPullHost: pullHost } };
   writeStack(dir, next);
   return next;
 }
@@ -252,6 +303,7 @@ async function stopStackNow(dir: string, docker: Docker): Promise<DownReport> {
   const removed = await removeStackContainers(docker, stackLabel(dir));
   for (const [name, record] of [
     ['registry', stack?.registry],
+    ['registry-pull', stack?.registryPull],
     ['nats-server', stack?.nats],
   ] as const) {
     if (await stopProcess(record?.pid)) processes.push(name);
@@ -259,5 +311,6 @@ async function stopStackNow(dir: string, docker: Docker): Promise<DownReport> {
   removeStack(dir);
   removeApiToken(dir);
   removeNatsAuth(dir);
+  removeRegistryAuth(dir);
   return { containers: removed, processes };
 }

@@ -13,7 +13,9 @@ import {
   type OnProgress,
 } from '@katapult/images';
 import { ExitCode, KatapultError, type RunSpec } from '@katapult/core/light';
-import { registryHost, type StackFile } from './stack-file.js';
+import { registryHost, registryPullHost, type StackFile } from './stack-file.js';
+import { readRegistryAuth } from './registry-auth.js';
+import type { BuildOutcome } from '../render/build-progress.js';
 
 /** pip settings passed through to image builds, so an offline or private package index works. */
 const PASSED_BUILD_ARGS = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS', 'PIP_TRUSTED_HOST'] as const;
@@ -30,7 +32,7 @@ export interface BuildContext {
 
 /** Where per-environment progress goes when a live display shows it (instead of one line per step). */
 export interface EnvironmentProgressSink {
-  update(name: string, patch: { step?: string; outcome?: 'reused' | 'built' | 'failed' }): void;
+  update(name: string, patch: { step?: string; outcome?: BuildOutcome }): void;
 }
 
 /** One image per environment, on the base image (bootstrapped from Debian when none can be pulled). */
@@ -41,7 +43,7 @@ export async function buildEnvironments(
   display?: EnvironmentProgressSink,
 ): Promise<EnvironmentImage[]> {
   const { base } = context;
-  const { registry, auth } = await resolveRegistry(spec, context.stack);
+  const { registry, auth, pullHost } = await resolveRegistry(spec, localOf(context));
   const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
   const images: EnvironmentImage[] = [];
   for (const env of spec.environments) {
@@ -51,6 +53,7 @@ export async function buildEnvironments(
       projectDir: dirname(configFile),
       base,
       registry,
+      ...(pullHost ? { pullHost } : {}),
       ...(auth ? { registryAuth: auth } : {}),
       buildArgs,
       // Build steps share this machine's network, so a package index on 127.0.0.1 is reachable.
@@ -62,33 +65,58 @@ export async function buildEnvironments(
       display?.update(env.name, { outcome: 'failed' });
       throw error;
     });
-    display?.update(env.name, { outcome: image.built ? 'built' : 'reused' });
+    display?.update(env.name, { outcome: buildOutcome(image) });
     images.push(image);
   }
   return images;
+}
+
+/** How `build` and `launch` say what became of an environment: "reused" only when the registry's tag is the image built for it. */
+export function buildOutcome(image: Pick<EnvironmentImage, 'built' | 'repushed'>): BuildOutcome {
+  return image.built ? 'built' : image.repushed ? 'pushed again' : 'reused';
+}
+
+/** The local stack and its state folder, where the registry's credentials are. */
+export interface LocalRegistryRef {
+  stack: StackFile;
+  dir: string;
+}
+
+/** The local stack's registry with the CLI's push credentials, and the read-only host agents pull from. */
+export function localRegistry(local: LocalRegistryRef): { registry: OciRegistry; auth?: RegistryAuth; pullHost: string } {
+  const credentials = readRegistryAuth(local.dir)?.push;
+  const auth = credentials ? { username: credentials.username, password: credentials.password } : undefined;
+  return { registry: new OciRegistry(registryHost(local.stack), auth ? { auth } : {}), ...(auth ? { auth } : {}), pullHost: registryPullHost(local.stack) };
 }
 
 /**
  * The config's `registry` (any OCI registry: `host:port`, or a URL whose http:// scheme marks it insecure),
  * else the stack's local registry.
  */
-export function registryFor(spec: Pick<RunSpec, 'registry'>, stack: StackFile | undefined): OciRegistry {
-  if (!spec.registry) {
-    // The config rules require a registry wherever no local stack runs (maestro: remote).
-    if (!stack) throw new KatapultError('KP_NO_REGISTRY', 'no registry: set `registry` in the config', { exitCode: ExitCode.badInput });
-    return new OciRegistry(registryHost(stack));
-  }
-  const url = /^https?:\/\//.test(spec.registry) ? new URL(spec.registry) : undefined;
-  return url ? new OciRegistry(url.host, { insecure: url.protocol === 'http:' }) : new OciRegistry(spec.registry.replace(/\/+$/, ''));
+export function registryFor(spec: Pick<RunSpec, 'registry'>, local: LocalRegistryRef | undefined): OciRegistry {
+  return resolveOther(spec, local).registry;
 }
 
-/** `registry: ecr` prepares the project's ECR repository and logs in; anything else needs no credentials here. */
+function resolveOther(spec: Pick<RunSpec, 'registry'>, local: LocalRegistryRef | undefined): { registry: OciRegistry; auth?: RegistryAuth; pullHost?: string } {
+  if (!spec.registry) {
+    // The config rules require a registry wherever no local stack runs (maestro: remote).
+    if (!local) throw new KatapultError('KP_NO_REGISTRY', 'no registry: set `registry` in the config', { exitCode: ExitCode.badInput });
+    return localRegistry(local);
+  }
+  const url = /^https?:\/\//.test(spec.registry) ? new URL(spec.registry) : undefined;
+  return { registry: url ? new OciRegistry(url.host, { insecure: url.protocol === 'http:' }) : new OciRegistry(spec.registry.replace(/\/+$/, '')) };
+}
+
+/**
+ * `registry: ecr` prepares the project's ECR repository and logs in; the local registry takes the CLI's push
+ * credentials; another registry is used without credentials. `pullHost`: where agents pull from, when not there.
+ */
 export async function resolveRegistry(
   spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>,
-  stack: StackFile | undefined,
+  local: LocalRegistryRef | undefined,
   repository = ENV_REPOSITORY,
-): Promise<{ registry: OciRegistry; auth?: RegistryAuth }> {
-  if (spec.registry !== 'ecr') return { registry: registryFor(spec, stack) };
+): Promise<{ registry: OciRegistry; auth?: RegistryAuth; pullHost?: string }> {
+  if (spec.registry !== 'ecr') return resolveOther(spec, local);
   const { ecrClient, prepareEcr } = await import('@katapult/images/ecr');
   const client = ecrClient({ region: spec.instances[0]?.region ?? null, profile: spec.profile });
   const ecr = await prepareEcr(client, { repository, tags: { 'katapult:project': spec.project } });
@@ -109,7 +137,7 @@ export async function publishImage(
   localRef: string,
   repository: string,
 ): Promise<string> {
-  const { registry, auth } = await resolveRegistry(spec, context.stack, repository);
+  const { registry, auth } = await resolveRegistry(spec, localOf(context), repository);
   const tag = localRef.slice(localRef.lastIndexOf(':') + 1);
   const target = `${registry.host}/${repository}:${tag}`;
   if (await registry.hasTag(repository, tag)) return target;
@@ -120,6 +148,10 @@ export async function publishImage(
 
 export function publishAgentImage(context: BuildContext, spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, localRef: string): Promise<string> {
   return publishImage(context, spec, localRef, AGENT_REPOSITORY);
+}
+
+function localOf(context: BuildContext): LocalRegistryRef | undefined {
+  return context.stack ? { stack: context.stack, dir: context.stateDir } : undefined;
 }
 
 /** The agent runs on the Node image, itself on the base image. */

@@ -4,6 +4,7 @@ import { ExitCode, KatapultError } from '@katapult/core/light';
 import { isAlive } from './processes.js';
 import { readNatsAuth, type NatsAuth } from './nats-auth.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { requireDiskSpace } from './disk-space.js';
 
 /**
  * <state>/stack.json: where the local stack's servers run, as later commands (status, logs, down) read it. Kept
@@ -31,8 +32,12 @@ export interface StackFile {
   label: string;
   cluster: string;
   nats: NatsRecord;
-  registry: ServerRecord;
-  coordinator?: ServerRecord & { agentImage: string };
+  /** Takes pushes, with the CLI's credentials (`auth`: started with them; absent on stacks from before). */
+  registry: ServerRecord & { auth?: boolean };
+  /** The same images, read-only, for the agents' pull credentials; absent on stacks from before. */
+  registryPull?: ServerRecord;
+  /** `registryPullHost`: the read-only registry it hands its agents; a change restarts it. */
+  coordinator?: ServerRecord & { agentImage: string; registryPullHost?: string };
 }
 
 export const CLUSTER = 'local';
@@ -53,6 +58,10 @@ export function natsUrl(stack: StackFile): string {
 export function registryHost(stack: StackFile): string {
   return `127.0.0.1:${stack.registry.port}`;
 }
+/** Where agents pull the environment images from: the read-only registry. */
+export function registryPullHost(stack: StackFile): string {
+  return `127.0.0.1:${(stack.registryPull ?? stack.registry).port}`;
+}
 export function coordinatorUrl(stack: StackFile): string {
   if (!stack.coordinator) throw notRunning();
   return `http://127.0.0.1:${stack.coordinator.port}`;
@@ -62,11 +71,24 @@ const stackPath = (dir: string) => join(dir, 'stack.json');
 
 export function readStack(dir: string): StackFile | undefined {
   if (!existsSync(stackPath(dir))) return undefined;
-  return JSON.parse(readFileSync(stackPath(dir), 'utf8')) as StackFile;
+  const stack = JSON.parse(readFileSync(stackPath(dir), 'utf8')) as StackFile;
+  // The coordinator restarts a wedged nats-server (nats-watchdog.ts): its pid file then names the live one.
+  const pid = natsPidFromFile(dir);
+  return pid !== undefined && pid !== stack.nats.pid && !isAlive(stack.nats.pid) && isAlive(pid) ? { ...stack, nats: { ...stack.nats, pid } } : stack;
+}
+
+function natsPidFromFile(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, 'nats.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The stack as later commands need it: running, or a clear error saying how to start it. */
 export function requireStack(dir: string): StackFile {
+  requireDiskSpace(dir);
   const stack = readStack(dir);
   if (!stack || !isAlive(stack.nats.pid) || !stack.coordinator || !isAlive(stack.coordinator.pid)) throw notRunning();
   return stack;

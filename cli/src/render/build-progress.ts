@@ -1,6 +1,7 @@
 import { formatDuration, renderTable } from './table.js';
 
-export type BuildOutcome = 'reused' | 'built' | 'failed';
+/** `pushed again`: the registry's tag had been overwritten with another image, so the one built here was pushed over it. */
+export type BuildOutcome = 'reused' | 'built' | 'pushed again' | 'failed';
 
 export interface EnvironmentProgress {
   name: string;

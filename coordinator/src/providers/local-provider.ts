@@ -17,7 +17,22 @@ export interface LocalProviderOptions {
   /** Path of the Docker socket on this machine, mounted into each agent so it can start job containers. */
   dockerSocket: string;
   heartbeatMs: number;
+  /** The read-only registry's pull credentials, given to every agent for the environment images. */
+  registryPull?: RegistryPullCredentials;
 }
+
+export interface RegistryPullCredentials {
+  host: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * Processes an agent and all its jobs may have at once. Jobs are capped at 4096 each (agent/src/runner/host-config.ts);
+ * their containers sit under the agent container's cgroup (KATAPULT_JOBS_IN_AGENT_CGROUP), so this caps them together:
+ * fork bombs in several jobs of one instance do not add up to the host's limit.
+ */
+export const AGENT_PIDS_LIMIT = 8192;
 
 const STACK = 'katapult.stack';
 const ROLE = 'katapult.role';
@@ -138,12 +153,21 @@ export class LocalProvider implements Provider {
         ...(typeof spec.memoryBytes === 'number' ? [`KATAPULT_MEMORY_BYTES=${spec.memoryBytes}`] : []),
         `KATAPULT_STACK_LABEL=${options.stackLabel}`,
         `KATAPULT_HEARTBEAT_MS=${options.heartbeatMs}`,
+        'KATAPULT_JOBS_IN_AGENT_CGROUP=1',
+        ...(options.registryPull
+          ? [
+              `KATAPULT_REGISTRY_HOST=${options.registryPull.host}`,
+              `KATAPULT_REGISTRY_USER=${options.registryPull.username}`,
+              `KATAPULT_REGISTRY_PASSWORD=${options.registryPull.password}`,
+            ]
+          : []),
       ],
       Labels: { [STACK]: options.stackLabel, [ROLE]: 'agent', [AGENT]: agentId, [POOL]: pool, [SLOT]: String(slot) },
       HostConfig: {
         NetworkMode: 'host',
         Binds: [`${options.dockerSocket}:/var/run/docker.sock`],
         RestartPolicy: { Name: 'no' },
+        PidsLimit: AGENT_PIDS_LIMIT,
       },
     });
     await container.start();

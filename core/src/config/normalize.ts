@@ -37,6 +37,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     maxAttempts: raw.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
     recover: raw.recover ?? true,
     mutualizeUploads: raw.mutualize_uploads ?? true,
+    allowHostNetwork: raw.allow_host_network ?? false,
     registry: raw.registry ?? null,
     profile: raw.profile ?? null,
     instances: (raw.instances?.length ? raw.instances : [{}]).map((instance, group) =>

@@ -94,6 +94,9 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
       const needs = [`${cpusReq} cpus`, ...(gpusReq > 0 ? [formatGpus(gpusReq)] : []), ...(typeof memory === 'number' ? [formatMemory(memory)] : [])];
       add(['jobs', i], `needs ${needs.join(' and ')} on one instance, and no instances entry has them all`);
     }
+    if (job.network === 'host' && raw.allow_host_network !== true) {
+      add(['jobs', i, 'network'], '"host" gives the job this machine\'s network, 127.0.0.1 included; set allow_host_network: true at the top level to allow it');
+    }
     const name = job.name ?? `job-${i + 1}`;
     if (jobNames.has(name)) add(['jobs', i, 'name'], `"${name}" is already the name of jobs[${jobNames.get(name)}]`);
     jobNames.set(name, i);

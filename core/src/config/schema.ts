@@ -99,6 +99,8 @@ export const ConfigSchema = Type.Object(
     recover: nullable(Type.Boolean()),
     print_deploy: nullable(Type.Boolean()),
     mutualize_uploads: nullable(Type.Boolean()),
+    /** Lets jobs ask for `network: host` (new; default false): such a job shares this machine's network, 127.0.0.1 included. */
+    allow_host_network: nullable(Type.Boolean()),
     registry: nullable(Type.String({ minLength: 1 })),
     instances: nullable(Type.Array(InstanceSchema)),
     environments: nullable(Type.Array(EnvironmentSchema)),

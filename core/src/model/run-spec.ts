@@ -89,6 +89,8 @@ export const RunSpecSchema = Type.Object({
   maxAttempts: Type.Integer({ minimum: 1 }),
   recover: Type.Boolean(),
   mutualizeUploads: Type.Boolean(),
+  /** `allow_host_network`: jobs may have `network: host`; absent (older submissions): false. */
+  allowHostNetwork: Type.Optional(Type.Boolean()),
   registry: nullableString,
   /** AWS profile (credentials and region) for the AWS provider and ECR. */
   profile: nullableString,

@@ -14,7 +14,7 @@ export { referencedFiles } from './forms.js';
 export type { StepKind } from './fragment.js';
 
 /** Bumped whenever a recipe changes what it generates, so images built by an older recipe are not reused. */
-export const RECIPE_VERSION = 3;
+export const RECIPE_VERSION = 4;
 
 export interface EnvironmentPlan {
   dockerfile: string;

@@ -28,7 +28,7 @@ export function userFragment(env: EnvironmentRecipe): Fragment {
     `RUN groupadd --gid ${gid} ${name} \\`,
     `    && useradd --uid ${uid} --gid ${gid} --create-home --home-dir ${home} --shell /bin/bash ${name} \\`,
     ...(prefixes.length > 0 ? [`    && find ${prefixes.join(' ')} \\( ! -perm -o=r -o -type d ! -perm -o=x \\) -exec chmod o+rX {} + \\`] : []),
-    `    && install -d -o ${uid} -g ${gid} ${JOB_WORKDIR}`,
+    `    && install -d -m 0700 -o ${uid} -g ${gid} ${JOB_WORKDIR}`,
     ...(env.julia.length > 0 ? [`ENV JULIA_DEPOT_PATH=${home}/.julia:${JULIA_DEPOT}`] : []),
     `LABEL ${JOB_USER_LABEL}=${formatJobUser(JOB_USER)}`,
   ];

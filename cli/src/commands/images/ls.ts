@@ -16,8 +16,9 @@ export default class ImagesLs extends KatapultCommand {
 
   async run(): Promise<EnvironmentImageInfo[]> {
     const { flags } = await this.parse(ImagesLs);
-    const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
-    const { registry } = await resolveRegistry({ registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] }, stack);
+    const dir = stateDir();
+    const stack = await ensureInfrastructure(dir, (line) => this.log(line));
+    const { registry } = await resolveRegistry({ registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] }, { stack, dir });
     const images = await listEnvironmentImages(registry);
     this.log(renderImages(images));
     return images;

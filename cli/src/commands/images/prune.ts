@@ -18,10 +18,11 @@ export default class ImagesPrune extends KatapultCommand {
 
   async run(): Promise<{ dryRun: boolean; removed: EnvironmentImageInfo[] }> {
     const { argv, flags } = await this.parse(ImagesPrune);
-    const stack = await ensureInfrastructure(stateDir(), (line) => this.log(line));
+    const dir = stateDir();
+    const stack = await ensureInfrastructure(dir, (line) => this.log(line));
     const specs = (argv as string[]).map((file) => ({ file, spec: readConfigFile(file) }));
     // Prunes the registry the first config uses (the local one unless it names another).
-    const { registry } = await resolveRegistry(specs[0]!.spec, stack);
+    const { registry } = await resolveRegistry(specs[0]!.spec, { stack, dir });
     const base = await ensureBaseImage(connectDocker());
     const keep = new Set<string>();
     for (const { file, spec } of specs) {
