@@ -261,6 +261,9 @@ export class Coordinator {
       network: job.network ?? 'bridge',
       files: job.files,
       outputFiles: job.outputFiles,
+      env: job.env ?? {},
+      jobIndex: job.copyIndex ?? 0,
+      jobCount: job.copyCount ?? 1,
     });
     await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
       msgID: `${job.runId}.${job.id}.${job.attempt}`,

@@ -10,6 +10,7 @@ export { parseDuration, type DurationParse } from './model/duration.js';
 export { formatGpus, instanceGpus, noGpuRuntimeMessage } from './model/gpus.js';
 export * from './model/job-files.js';
 export * from './model/job-user.js';
+export * from './model/job-env.js';
 export * from './model/cost.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export * from './lifecycle/job.js';

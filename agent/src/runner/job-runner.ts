@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
+import { JOB_WORKDIR, jobEnvironment, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage } from './image-pull.js';
@@ -57,6 +57,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
       Image: assignment.image,
       ...containerUser(user),
       Cmd: ['/bin/sh', '-c', assignment.runCommand],
+      Env: jobEnvironment(assignment),
       WorkingDir: JOB_WORKDIR,
       Tty: false,
       Labels: {

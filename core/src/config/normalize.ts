@@ -42,7 +42,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
       normalizeInstance(instance, group, options),
     ),
     environments,
-    jobs: raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment)),
+    jobs: raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env)),
   };
 }
 
@@ -80,7 +80,7 @@ function normalizeEnvironment(raw: RawEnvironment): EnvironmentSpec {
   };
 }
 
-function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined): JobSpec[] {
+function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined, runEnv: RawConfig['env']): JobSpec[] {
   const name = raw.name ?? `job-${index + 1}`;
   const repeat = raw.repeat ?? 1;
   const base: Omit<JobSpec, 'id'> = {
@@ -95,9 +95,15 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
     retries: raw.retries ?? 0,
     memoryBytes: memoryBytes(raw.memory),
     network: raw.network ?? 'bridge',
+    env: { ...envStrings(runEnv), ...envStrings(raw.env) },
   };
-  if (repeat === 1) return [{ id: name, ...base }];
-  return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base }));
+  if (repeat === 1) return [{ id: name, ...base, copyIndex: 0, copyCount: 1 }];
+  return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base, copyIndex: copy, copyCount: repeat }));
+}
+
+/** YAML reads `N: 4` as a number and `DEBUG: true` as a boolean: the container gets them as written. */
+function envStrings(env: RawConfig['env']): Record<string, string> {
+  return Object.fromEntries(Object.entries(env ?? {}).map(([key, value]) => [key, String(value)]));
 }
 
 function memoryBytes(value: string | number | null | undefined): number | null {

@@ -1,5 +1,5 @@
 import type { ConfigIssue } from '../errors.js';
-import type { RawConfig } from './schema.js';
+import { EnvNamePattern, type RawConfig } from './schema.js';
 import { formatPath, type FieldPath, type ParsedConfig } from './parse.js';
 import { closest } from './schema-issues.js';
 import { checkRelativePath } from '../model/paths.js';
@@ -8,6 +8,7 @@ import { formatMemory, parseMemory } from '../model/memory.js';
 import { parseDuration } from '../model/duration.js';
 import { formatGpus, instanceGpus } from '../model/gpus.js';
 import type { NormalizeOptions } from './normalize.js';
+import { RESERVED_ENV_PREFIX } from '../model/job-env.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: NormalizeOptions): ConfigIssue[] {
@@ -48,9 +49,17 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
     if (!life.ok) add(['instances', i, 'eco_life'], life.problem);
   });
   awsPlacementIssues(raw, add);
+  const reservedNames = (path: FieldPath, env: RawConfig['env']) => {
+    for (const key of Object.keys(env ?? {})) {
+      if (!new RegExp(EnvNamePattern).test(key)) add([...path, key], `"${key}" is not a variable name: letters, digits and "_", not starting with a digit`);
+      else if (key.startsWith(RESERVED_ENV_PREFIX)) add([...path, key], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
+    }
+  };
+  reservedNames(['env'], raw.env);
   const jobNames = new Map<string, number>();
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
+    reservedNames(['jobs', i, 'env'], job.env);
     if (job.run_script) {
       const problem = checkRelativePath(splitRunScript(job.run_script).script);
       if (problem) add(['jobs', i, 'run_script'], problem);

@@ -11,6 +11,9 @@ const stringOrList = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.
 export const NamePattern = '^[a-zA-Z0-9][a-zA-Z0-9_-]*$';
 const name = Type.String({ pattern: NamePattern, maxLength: 63 });
 /** A size such as `512m` or `2g`, or bytes; checked by parseMemory with the other rules. */
+/** A variable a job's container gets: a shell name, and a value YAML may have read as a number or a boolean. */
+export const EnvNamePattern = '^[A-Za-z_][A-Za-z0-9_]*$';
+const envMap = nullable(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])));
 const memory = nullable(Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })]));
 
 export const InstanceSchema = Type.Object(
@@ -70,6 +73,8 @@ export const JobSchema = Type.Object(
     memory,
     /** `none`: no network at all; `host`: the machine's; default `bridge`, Docker's own network (new). */
     network: nullable(Type.Union([Type.Literal('bridge'), Type.Literal('none'), Type.Literal('host')])),
+    /** Variables of this job's container (new); they win over the top-level `env`. */
+    env: envMap,
   },
   { additionalProperties: false },
 );
@@ -97,6 +102,8 @@ export const ConfigSchema = Type.Object(
     print_deploy: nullable(Type.Boolean()),
     mutualize_uploads: nullable(Type.Boolean()),
     registry: nullable(Type.String({ minLength: 1 })),
+    /** Variables every job's container gets (new); a job's own `env` wins. */
+    env: envMap,
     instances: nullable(Type.Array(InstanceSchema)),
     environments: nullable(Type.Array(EnvironmentSchema)),
     jobs: Type.Array(JobSchema, { minItems: 1 }),

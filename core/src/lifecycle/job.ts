@@ -38,6 +38,11 @@ export interface JobRecord {
   /** The container's memory limit; null: the share of whichever instance runs it (see jobMemoryLimit). */
   memoryBytes: number | null;
   network: JobNetwork;
+  /** The container's own variables (config `env`); absent on records stored before them: none. */
+  env?: Record<string, string>;
+  /** Which copy of a `repeat` it is (0-based), of how many; absent: 0 of 1. */
+  copyIndex?: number;
+  copyCount?: number;
   /** Extra attempts allowed after a non-zero exit (the job's `retries`). */
   retries: number;
   /** Attempts allowed in all when the agent is lost (the config's retry limit). */

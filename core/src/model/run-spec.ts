@@ -66,6 +66,11 @@ export const JobSpecSchema = Type.Object({
   /** The container's memory limit; null: its share of its instance's memory, if the instance gives one. */
   memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   network: JobNetworkSchema,
+  /** The container's own variables: the config's `env`, the job's winning. Absent from clients before it: none. */
+  env: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** Which copy of a `repeat` this is (0..copyCount-1), and how many copies there are; absent: 0 of 1. */
+  copyIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+  copyCount: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 
 export const RunSpecSchema = Type.Object({

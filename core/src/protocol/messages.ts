@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { NamePattern } from '../config/schema.js';
+import { EnvNamePattern, NamePattern } from '../config/schema.js';
 import { JobNetworkSchema } from '../model/run-spec.js';
 import { POOL_ID_PATTERN } from '../model/pools.js';
 
@@ -58,6 +58,11 @@ export const AssignmentSchema = Type.Object({
   network: JobNetworkSchema,
   files: Type.Array(StagedFileSchema),
   outputFiles: Type.Array(workPath),
+  /** The job's own variables (config `env`); the agent adds the KATAPULT_* ones (jobEnvironment). Absent: none. */
+  env: Type.Optional(Type.Record(Type.String({ pattern: EnvNamePattern, maxLength: 256 }), Type.String({ maxLength: 131_072 }))),
+  /** The job's copy of a `repeat` (0-based) and how many there are; absent: 0 of 1. */
+  jobIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+  jobCount: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type Assignment = Static<typeof AssignmentSchema>;
 

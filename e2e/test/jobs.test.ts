@@ -1,0 +1,57 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunView } from '@katapult/core';
+import { requireDocker, tempDir } from '@katapult/testkit';
+import { katapult, type CliResult } from './cli.js';
+
+/**
+ * Jobs as AWS Batch and SkyPilot users expect them, on one local stack: variables and the copy index, time
+ * limits, retries by exit code, dependencies, secrets and an image of one's own.
+ */
+describe('jobs: variables, timeouts, retries, dependencies, secrets, images', () => {
+  let env: NodeJS.ProcessEnv;
+  let project: string;
+
+  beforeAll(async () => {
+    await requireDocker();
+    env = { KATAPULT_HOME: await tempDir('e2e-jobs') };
+    project = await tempDir('e2e-jobs-project');
+  });
+  afterAll(async () => {
+    if (env) await katapult(['down'], env);
+  });
+
+  const config = async (name: string, lines: string[]): Promise<string> => {
+    const file = join(project, `${name}.yaml`);
+    await writeFile(file, [...lines, ''].join('\n'));
+    return file;
+  };
+  const runIdOf = (launch: CliResult) => /run (r-[0-9a-z-]+) submitted/.exec(launch.stdout)![1]!;
+  const statusOf = async (runId: string): Promise<RunView> => {
+    const runs = JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[] | RunView;
+    return Array.isArray(runs) ? runs[0]! : runs;
+  };
+
+  it('each copy of a repeat knows its index, and every job gets the config\'s variables, its own winning', async () => {
+    const file = await config('variables', [
+      'project: variables',
+      'instances: [{ number: 1, cpus: 2 }]',
+      'env: { GREETING: hello, WHO: everyone }',
+      'jobs:',
+      '  - name: copy',
+      '    repeat: 5',
+      '    env: { WHO: copies }',
+      '    run_command: echo "$KATAPULT_JOB_INDEX $KATAPULT_JOB_COUNT $KATAPULT_JOB $KATAPULT_ATTEMPT $KATAPULT_CPUS $KATAPULT_GPUS $GREETING $WHO $KATAPULT_RUN_ID" > index.txt',
+      '    output_files: index.txt',
+    ]);
+    const launch = await katapult(['launch', file], env);
+    expect(launch.stderr).toBe('');
+    expect(launch.code).toBe(0);
+    const runId = runIdOf(launch);
+    const out = await tempDir('e2e-jobs-variables-out');
+    expect((await katapult(['fetch', runId, '--out', out], env)).code).toBe(0);
+    const lines = await Promise.all([1, 2, 3, 4, 5].map((k) => readFile(join(out, runId, `copy-${k}`, 'index.txt'), 'utf8')));
+    expect(lines).toEqual([0, 1, 2, 3, 4].map((index) => `${index} 5 copy-${index + 1} 1 1 0 hello copies ${runId}\n`));
+  }, 600_000);
+});
