@@ -144,3 +144,14 @@ describe("launch's progress lines", () => {
     );
   });
 });
+
+describe('what the table cannot say', () => {
+  it('a job killed at its timeout gets a line saying so under the table', () => {
+    const run: RunView = {
+      ...running,
+      state: 'failed',
+      jobs: [job('slow', { state: 'failed', exitCode: 137, reason: 'timeout', message: 'killed: it ran past its timeout of 2s', startedAt: T0, finishedAt: T0 + 2_100 })],
+    };
+    expect(renderRun(run, NOW).split('\n').at(-1)).toBe('slow: failed: timeout (killed: it ran past its timeout of 2s)');
+  });
+});

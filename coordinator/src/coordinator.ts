@@ -264,6 +264,7 @@ export class Coordinator {
       env: job.env ?? {},
       jobIndex: job.copyIndex ?? 0,
       jobCount: job.copyCount ?? 1,
+      ...(job.timeoutSeconds ? { timeoutSeconds: job.timeoutSeconds } : {}),
     });
     await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
       msgID: `${job.runId}.${job.id}.${job.attempt}`,
@@ -399,6 +400,7 @@ function toJobEvent(report: JobReport, by: string): JobEvent {
         exitCode: report.exitCode ?? -1,
         ...(report.outputs ? { outputs: report.outputs } : {}),
         ...(report.ranMs === undefined ? {} : { ranMs: report.ranMs }),
+        ...(report.timedOut ? { timedOut: true } : {}),
         by,
       };
     case 'start_failed':

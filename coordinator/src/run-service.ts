@@ -109,6 +109,7 @@ export class RunService {
       env: job.env ?? {},
       copyIndex: job.copyIndex ?? 0,
       copyCount: job.copyCount ?? 1,
+      timeoutSeconds: job.timeoutSeconds ?? null,
       retries: job.retries,
       maxAttempts: spec.maxAttempts,
       state: 'pending',

@@ -109,3 +109,15 @@ describe('job state machine', () => {
     expect(runStateOf([{ state: 'done' }])).toBe('done');
   });
 });
+
+describe('timeouts', () => {
+  it('a job killed past its timeout fails with the reason timeout, keeps its outputs, and is not retried', () => {
+    const running = job({ state: 'running', agentId: 'ag', retries: 3, timeoutSeconds: 90, startedAt: 1 });
+    const outputs = { object: 'out-1', missing: [] };
+    const result = applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 137, timedOut: true, outputs }, 5);
+    expect(result).toMatchObject({
+      changed: true,
+      job: { state: 'failed', reason: 'timeout', exitCode: 137, attempt: 1, outputs, message: 'killed: it ran past its timeout of 1m30s' },
+    });
+  });
+});

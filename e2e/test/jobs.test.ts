@@ -54,4 +54,30 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     const lines = await Promise.all([1, 2, 3, 4, 5].map((k) => readFile(join(out, runId, `copy-${k}`, 'index.txt'), 'utf8')));
     expect(lines).toEqual([0, 1, 2, 3, 4].map((index) => `${index} 5 copy-${index + 1} 1 1 0 hello copies ${runId}\n`));
   }, 600_000);
+
+  it('a job past its timeout is killed, fails with the reason timeout, and its outputs so far are fetched', async () => {
+    const file = await config('timeout', [
+      'project: timeouts',
+      'instances: [{ number: 1, cpus: 2 }]',
+      'jobs:',
+      '  - name: slow',
+      '    timeout: 2s',
+      '    retries: 2',
+      '    run_command: echo "started" > partial.txt; sleep 30; echo "never" >> partial.txt',
+      '    output_files: partial.txt',
+    ]);
+    const launch = await katapult(['launch', file], env);
+    expect(launch.code).toBe(1);
+    expect(launch.stdout).toContain('slow: failed: timeout (killed: it ran past its timeout of 2s)');
+    expect(launch.stdout).toMatch(/slow: failed with exit code 137 \(timeout\); see: katapult logs slow/);
+    const runId = runIdOf(launch);
+    const run = await statusOf(runId);
+    expect(run.jobs.map((job) => [job.id, job.state, job.reason, job.attempt])).toEqual([['slow', 'failed', 'timeout', 1]]);
+    expect(run.jobs[0]!.finishedAt! - run.jobs[0]!.startedAt!).toBeLessThan(20_000);
+    const status = await katapult(['status', runId], env);
+    expect(status.stdout).toContain('slow: failed: timeout (killed: it ran past its timeout of 2s)');
+    const out = await tempDir('e2e-jobs-timeout-out');
+    expect((await katapult(['fetch', runId, '--out', out], env)).code).toBe(0);
+    expect(await readFile(join(out, runId, 'slow', 'partial.txt'), 'utf8')).toBe('started\n');
+  }, 600_000);
 });

@@ -14,7 +14,7 @@ import { forwardOutput, type LogOutput } from './job-output.js';
 export interface JobSink extends LogOutput {
   report(type: 'pulling' | 'running', detail?: { message?: string }): Promise<void>;
   /** ranMs: how long the container ran, by Docker's clock, when Docker says. */
-  exited(exitCode: number, outputs?: JobOutputs, ranMs?: number): Promise<void>;
+  exited(exitCode: number, outputs?: JobOutputs, ranMs?: number, timedOut?: boolean): Promise<void>;
   startFailed(message: string): Promise<void>;
   /** The attempt was given up with no outcome (see INTERRUPTED): it is to be run again elsewhere. */
   lost(): Promise<void>;
@@ -86,8 +86,17 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     const kill = () => void started.kill().catch(() => undefined);
     if (options.signal?.aborted) kill();
     options.signal?.addEventListener('abort', kill, { once: true });
+    let timedOut = false;
+    const timeout =
+      assignment.timeoutSeconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            sink.logLine('stderr', `katapult: killed after its timeout of ${assignment.timeoutSeconds} s`);
+            kill();
+          }, assignment.timeoutSeconds * 1000);
     await sink.report('running');
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const { StatusCode } = (await container.wait().finally(() => clearTimeout(timeout))) as { StatusCode: number };
     const ranMs = await runTime(container);
     await drained;
     // Outputs are stored like reports: until NATS takes them. Only a closing agent gives up (and says so).
@@ -99,7 +108,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     });
     await sink.endOfLog(StatusCode);
     if (options.signal?.aborted && options.signal.reason === INTERRUPTED) await sink.lost();
-    else await sink.exited(StatusCode, outputs, ranMs);
+    else await sink.exited(StatusCode, outputs, ranMs, timedOut);
   } catch (error) {
     const message = explainStartFailure(assignment, error instanceof Error ? error.message : String(error));
     await sink.endOfLog(null).catch(() => undefined);

@@ -83,7 +83,10 @@ export default class Launch extends KatapultCommand {
       for (const job of failed) {
         // A job that never started has no log to see; its one-line reason (image pull, no GPU runtime) says it all.
         if (job.reason === 'start_failed' && job.message) this.log(`${job.id}: ${job.state} to start: ${job.message}`);
-        else this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}; see: katapult logs ${job.id} --run ${runId}`);
+        else {
+          const cause = job.reason === 'timeout' ? ' (timeout)' : '';
+          this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}${cause}; see: katapult logs ${job.id} --run ${runId}`);
+        }
       }
       process.exitCode = ExitCode.jobFailed;
     }

@@ -35,7 +35,14 @@ export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: b
   const left = run.jobs.length - shown.length;
   const doneLeft = left - (run.jobs.filter((job) => job.state !== 'done').length - shown.length);
   const omitted = left > 0 ? [`${left} more jobs not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
-  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...waiting].join('\n');
+  const notes = shown.flatMap((job) => jobNote(job) ?? []);
+  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...notes, ...waiting].join('\n');
+}
+
+/** What the table cannot say about a job: why it ended other than by its own exit code. */
+export function jobNote(job: JobView): string | undefined {
+  if (job.reason === 'timeout') return `${job.id}: ${job.state}: timeout${job.message ? ` (${job.message})` : ''}`;
+  return undefined;
 }
 
 /** Why pending jobs wait, most common first, with how many wait for each reason. */

@@ -1,5 +1,6 @@
 import type { RawConfig, RawEnvironment, RawInstance, RawJob } from './schema.js';
 import { parseMemory } from '../model/memory.js';
+import { parseDuration } from '../model/duration.js';
 import { instanceGpus } from '../model/gpus.js';
 import {
   DEFAULT_AUTO_STOP_SECONDS,
@@ -96,6 +97,7 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
     memoryBytes: memoryBytes(raw.memory),
     network: raw.network ?? 'bridge',
     env: { ...envStrings(runEnv), ...envStrings(raw.env) },
+    timeoutSeconds: raw.timeout === null || raw.timeout === undefined ? null : durationSeconds(raw.timeout),
   };
   if (repeat === 1) return [{ id: name, ...base, copyIndex: 0, copyCount: 1 }];
   return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base, copyIndex: copy, copyCount: repeat }));
@@ -104,6 +106,12 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
 /** YAML reads `N: 4` as a number and `DEBUG: true` as a boolean: the container gets them as written. */
 function envStrings(env: RawConfig['env']): Record<string, string> {
   return Object.fromEntries(Object.entries(env ?? {}).map(([key, value]) => [key, String(value)]));
+}
+
+function durationSeconds(value: string | number): number {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new Error(`normalizeConfig: ${parsed.problem}; the rules should have refused it`);
+  return parsed.seconds;
 }
 
 function memoryBytes(value: string | number | null | undefined): number | null {

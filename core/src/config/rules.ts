@@ -60,6 +60,10 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
     reservedNames(['jobs', i, 'env'], job.env);
+    if (job.timeout !== null && job.timeout !== undefined) {
+      const timeout = parseDuration(job.timeout);
+      if (!timeout.ok) add(['jobs', i, 'timeout'], timeout.problem);
+    }
     if (job.run_script) {
       const problem = checkRelativePath(splitRunScript(job.run_script).script);
       if (problem) add(['jobs', i, 'run_script'], problem);

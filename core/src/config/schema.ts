@@ -73,6 +73,8 @@ export const JobSchema = Type.Object(
     memory,
     /** `none`: no network at all; `host`: the machine's; default `bridge`, Docker's own network (new). */
     network: nullable(Type.Union([Type.Literal('bridge'), Type.Literal('none'), Type.Literal('host')])),
+    /** The longest the job may run, as `eco_life` takes it (new): past it the container is killed and the job fails. */
+    timeout: nullable(Type.Union([Type.String({ minLength: 1 }), Type.Number()])),
     /** Variables of this job's container (new); they win over the top-level `env`. */
     env: envMap,
   },

@@ -13,7 +13,7 @@ import type { JobOutputs, StagedFile } from '../protocol/messages.js';
 import type { JobNetwork } from '../model/run-spec.js';
 
 export type JobState = 'pending' | 'assigned' | 'pulling' | 'running' | 'done' | 'failed' | 'aborted';
-export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'start_failed' | 'agent_lost' | 'cancelled';
+export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'timeout' | 'start_failed' | 'agent_lost' | 'cancelled';
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'aborted']);
 export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['assigned', 'pulling', 'running']);
@@ -43,6 +43,8 @@ export interface JobRecord {
   /** Which copy of a `repeat` it is (0-based), of how many; absent: 0 of 1. */
   copyIndex?: number;
   copyCount?: number;
+  /** Seconds its container may run (`timeout`); null or absent: no limit. */
+  timeoutSeconds?: number | null;
   /** Extra attempts allowed after a non-zero exit (the job's `retries`). */
   retries: number;
   /** Attempts allowed in all when the agent is lost (the config's retry limit). */
@@ -72,7 +74,7 @@ export type JobEvent =
   | ({ type: 'pulling'; attempt: number } & ReportedBy)
   | ({ type: 'running'; attempt: number } & ReportedBy)
   /** ranMs: the container's run time, when the agent knows it (the report comes only once the job's log is stored). */
-  | ({ type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs; ranMs?: number } & ReportedBy)
+  | ({ type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs; ranMs?: number; timedOut?: boolean } & ReportedBy)
   | ({ type: 'start_failed'; attempt: number; message: string } & ReportedBy)
   | ({ type: 'agent_lost'; attempt: number } & ReportedBy)
   | { type: 'cancel' };
@@ -108,6 +110,11 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
       if (job.state === 'pending') return unchanged('job is pending');
       const outputs = event.outputs ?? null;
       const finishedAt = job.startedAt !== null && event.ranMs !== undefined ? Math.min(now, job.startedAt + event.ranMs) : now;
+      // A job that ran out of time would only run out of it again: it is not retried.
+      if (event.timedOut) {
+        const limit = job.timeoutSeconds ? ` of ${formatSeconds(job.timeoutSeconds)}` : '';
+        return next({ state: 'failed', exitCode: event.exitCode, reason: 'timeout', message: `killed: it ran past its timeout${limit}`, finishedAt, outputs });
+      }
       if (event.exitCode === 0) return next({ state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt, outputs });
       if (job.attempt <= job.retries) return next(requeue(job));
       return next({ state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', finishedAt, outputs });
@@ -126,6 +133,20 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
     case 'cancel':
       return next({ state: 'aborted', reason: 'cancelled', finishedAt: now });
   }
+}
+
+/** 90 -> "1m30s", as a config would write it. */
+function formatSeconds(seconds: number): string {
+  const parts: string[] = [];
+  let left = seconds;
+  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60]] as const) {
+    if (left >= size) {
+      parts.push(`${Math.floor(left / size)}${unit}`);
+      left %= size;
+    }
+  }
+  if (left > 0 || parts.length === 0) parts.push(`${left}s`);
+  return parts.join('');
 }
 
 function requeue(job: JobRecord): Partial<JobRecord> {

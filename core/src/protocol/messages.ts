@@ -63,6 +63,8 @@ export const AssignmentSchema = Type.Object({
   /** The job's copy of a `repeat` (0-based) and how many there are; absent: 0 of 1. */
   jobIndex: Type.Optional(Type.Integer({ minimum: 0 })),
   jobCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Seconds the container may run; past them the agent kills it and reports the exit as timed out. Absent: no limit. */
+  timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type Assignment = Static<typeof AssignmentSchema>;
 
@@ -81,6 +83,8 @@ export const JobReportSchema = Type.Object({
    */
   ranMs: Type.Optional(Type.Number({ minimum: 0 })),
   message: Type.Optional(Type.String({ maxLength: 4000 })),
+  /** With `exited`: the agent killed the container because it ran past the assignment's timeoutSeconds. */
+  timedOut: Type.Optional(Type.Boolean()),
   outputs: Type.Optional(JobOutputsSchema),
   at: Type.Number(),
 });
