@@ -80,4 +80,37 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     expect((await katapult(['fetch', runId, '--out', out], env)).code).toBe(0);
     expect(await readFile(join(out, runId, 'slow', 'partial.txt'), 'utf8')).toBe('started\n');
   }, 600_000);
+
+  it('retries only on a listed exit code, and status shows how each attempt ended', async () => {
+    const file = await config('retries', [
+      'project: retries',
+      'instances: [{ number: 1, cpus: 2 }]',
+      'jobs:',
+      '  - name: flaky',
+      '    retries: 3',
+      '    retry_on_exit_codes: [75]',
+      '    run_command: if [ "$KATAPULT_ATTEMPT" -lt 3 ]; then exit 75; fi; echo "made it on attempt $KATAPULT_ATTEMPT"',
+      '  - name: broken',
+      '    retries: 3',
+      '    retry_on_exit_codes: [75]',
+      '    run_command: exit 3',
+    ]);
+    const launch = await katapult(['launch', file], env);
+    expect(launch.code).toBe(1);
+    const runId = runIdOf(launch);
+    const run = await statusOf(runId);
+    expect(run.jobs.map((job) => [job.id, job.state, job.attempt, job.exitCode])).toEqual([
+      ['flaky', 'done', 3, 0],
+      ['broken', 'failed', 1, 3],
+    ]);
+    expect(run.jobs[0]!.attempts!.map((outcome) => [outcome.attempt, outcome.reason, outcome.exitCode])).toEqual([
+      [1, 'exit_nonzero', 75],
+      [2, 'exit_nonzero', 75],
+      [3, 'exit_zero', 0],
+    ]);
+    const status = await katapult(['status', runId], env);
+    expect(status.stdout).toContain('flaky: attempt 1 exit 75 · attempt 2 exit 75 · attempt 3 exit 0');
+    expect(status.stdout).toContain('broken: exit code 3 is not one of retry_on_exit_codes (75): not retried');
+    expect((await katapult(['logs', 'flaky', '--run', runId], env)).stdout).toContain('made it on attempt 3');
+  }, 600_000);
 });

@@ -35,14 +35,33 @@ export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: b
   const left = run.jobs.length - shown.length;
   const doneLeft = left - (run.jobs.filter((job) => job.state !== 'done').length - shown.length);
   const omitted = left > 0 ? [`${left} more jobs not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
-  const notes = shown.flatMap((job) => jobNote(job) ?? []);
+  const notes = shown.flatMap(jobNotes);
   return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...notes, ...waiting].join('\n');
 }
 
-/** What the table cannot say about a job: why it ended other than by its own exit code. */
-export function jobNote(job: JobView): string | undefined {
-  if (job.reason === 'timeout') return `${job.id}: ${job.state}: timeout${job.message ? ` (${job.message})` : ''}`;
-  return undefined;
+/** What the table cannot say about a job: how each of its attempts ended, and why it ended other than by its exit code. */
+export function jobNotes(job: JobView): string[] {
+  const notes: string[] = [];
+  const attempts = job.attempts ?? [];
+  if (attempts.length > 0 && (attempts.length > 1 || job.attempt > 1)) {
+    const ongoing = attempts.some((outcome) => outcome.attempt === job.attempt) ? [] : [`attempt ${job.attempt} ${job.state}`];
+    notes.push(`${job.id}: ${[...attempts.map(describeAttempt), ...ongoing].join(' · ')}`);
+  }
+  if (job.reason === 'timeout') notes.push(`${job.id}: ${job.state}: timeout${job.message ? ` (${job.message})` : ''}`);
+  else if (job.reason === 'exit_nonzero' && job.message) notes.push(`${job.id}: ${job.message}`);
+  return notes;
+}
+
+function describeAttempt(outcome: NonNullable<JobView['attempts']>[number]): string {
+  const how: Record<string, string> = {
+    exit_zero: 'exit 0',
+    exit_nonzero: `exit ${outcome.exitCode ?? '-'}`,
+    timeout: 'timeout',
+    start_failed: 'did not start',
+    agent_lost: `lost${outcome.agentId ? ` (${outcome.agentId})` : ''}`,
+    cancelled: 'cancelled',
+  };
+  return `attempt ${outcome.attempt} ${how[outcome.reason] ?? outcome.reason}`;
 }
 
 /** Why pending jobs wait, most common first, with how many wait for each reason. */

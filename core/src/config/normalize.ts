@@ -94,6 +94,7 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
     inputFiles: toList(raw.input_files),
     outputFiles: toList(raw.output_files),
     retries: raw.retries ?? 0,
+    retryOnExitCodes: raw.retry_on_exit_codes ? [...new Set(raw.retry_on_exit_codes)] : null,
     memoryBytes: memoryBytes(raw.memory),
     network: raw.network ?? 'bridge',
     env: { ...envStrings(runEnv), ...envStrings(raw.env) },

@@ -60,6 +60,7 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
     reservedNames(['jobs', i, 'env'], job.env);
+    if (job.retry_on_exit_codes && !job.retries) add(['jobs', i, 'retry_on_exit_codes'], 'says which exit codes are retried, but the job has no retries; set retries: N');
     if (job.timeout !== null && job.timeout !== undefined) {
       const timeout = parseDuration(job.timeout);
       if (!timeout.ok) add(['jobs', i, 'timeout'], timeout.problem);

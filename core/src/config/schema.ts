@@ -69,6 +69,8 @@ export const JobSchema = Type.Object(
     output_files: nullable(stringOrList),
     repeat: nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
     retries: nullable(Type.Integer({ minimum: 0, maximum: 100 })),
+    /** The exit codes `retries` are for (new); any other non-zero exit fails the job at once. Default: every one. */
+    retry_on_exit_codes: nullable(Type.Array(Type.Integer({ minimum: 1, maximum: 255 }), { minItems: 1 })),
     /** The memory limit of the job's container (new). */
     memory,
     /** `none`: no network at all; `host`: the machine's; default `bridge`, Docker's own network (new). */

@@ -18,6 +18,16 @@ export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'timeout' | 'star
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'aborted']);
 export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['assigned', 'pulling', 'running']);
 
+/** How one attempt of a job ended. */
+export interface AttemptOutcome {
+  attempt: number;
+  agentId: string | null;
+  reason: TerminationReason;
+  exitCode: number | null;
+  startedAt: number | null;
+  finishedAt: number;
+}
+
 export interface JobRecord {
   runId: string;
   id: string;
@@ -47,6 +57,13 @@ export interface JobRecord {
   timeoutSeconds?: number | null;
   /** Extra attempts allowed after a non-zero exit (the job's `retries`). */
   retries: number;
+  /** The exit codes `retries` are for (`retry_on_exit_codes`); null or absent: any non-zero one. */
+  retryOnExitCodes?: number[] | null;
+  /**
+   * How each ended attempt ended, oldest first (the current one is added when it ends). Failures and lost
+   * instances are counted from it, each against its own limit. Absent on records stored before it.
+   */
+  history?: AttemptOutcome[];
   /** Attempts allowed in all when the agent is lost (the config's retry limit). */
   maxAttempts: number;
   state: JobState;
@@ -95,6 +112,14 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
   }
   if (isFinal(job.state)) return unchanged(`job is already ${job.state}`);
   const next = (patch: Partial<JobRecord>): TransitionResult => ({ changed: true, job: { ...job, ...patch } });
+  /** The attempt under way ends: its outcome joins the history (of records that keep one) before the job moves on. */
+  const ended = (reason: TerminationReason, exitCode: number | null, finishedAt: number, patch: Partial<JobRecord>): TransitionResult =>
+    next({
+      ...(job.history
+        ? { history: [...job.history, { attempt: job.attempt, agentId: job.agentId, reason, exitCode, startedAt: job.startedAt, finishedAt }] }
+        : {}),
+      ...patch,
+    });
 
   switch (event.type) {
     case 'assign':
@@ -113,25 +138,33 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
       // A job that ran out of time would only run out of it again: it is not retried.
       if (event.timedOut) {
         const limit = job.timeoutSeconds ? ` of ${formatSeconds(job.timeoutSeconds)}` : '';
-        return next({ state: 'failed', exitCode: event.exitCode, reason: 'timeout', message: `killed: it ran past its timeout${limit}`, finishedAt, outputs });
+        return ended('timeout', event.exitCode, finishedAt, { state: 'failed', exitCode: event.exitCode, reason: 'timeout', message: `killed: it ran past its timeout${limit}`, finishedAt, outputs });
       }
-      if (event.exitCode === 0) return next({ state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt, outputs });
-      if (job.attempt <= job.retries) return next(requeue(job));
-      return next({ state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', finishedAt, outputs });
+      if (event.exitCode === 0) return ended('exit_zero', 0, finishedAt, { state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt, outputs });
+      const failures = endedBy(job, 'exit_nonzero') + 1;
+      const retried = !job.retryOnExitCodes || job.retryOnExitCodes.includes(event.exitCode);
+      if (failures <= job.retries && retried) return ended('exit_nonzero', event.exitCode, finishedAt, requeue(job));
+      const message =
+        failures <= job.retries ? `exit code ${event.exitCode} is not one of retry_on_exit_codes (${job.retryOnExitCodes!.join(', ')}): not retried` : null;
+      return ended('exit_nonzero', event.exitCode, finishedAt, { state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', message, finishedAt, outputs });
     case 'start_failed':
       if (job.state === 'pending') return unchanged('job is pending');
-      return next({ state: 'failed', reason: 'start_failed', message: event.message, finishedAt: now });
-    case 'agent_lost':
+      return ended('start_failed', null, now, { state: 'failed', reason: 'start_failed', message: event.message, finishedAt: now });
+    case 'agent_lost': {
       if (job.state === 'pending') return unchanged('job is pending');
-      if (job.attempt < job.maxAttempts) return next(requeue(job));
-      return next({
+      // Lost instances have their own limit (max_attempts), whatever the job's own failures took.
+      const losses = endedBy(job, 'agent_lost') + 1;
+      if (losses < job.maxAttempts) return ended('agent_lost', null, now, requeue(job));
+      return ended('agent_lost', null, now, {
         state: 'failed',
         reason: 'agent_lost',
-        message: `its agent was lost ${job.attempt} times`,
+        message: `its agent was lost ${losses} times`,
         finishedAt: now,
       });
+    }
     case 'cancel':
-      return next({ state: 'aborted', reason: 'cancelled', finishedAt: now });
+      if (job.state === 'pending') return next({ state: 'aborted', reason: 'cancelled', finishedAt: now });
+      return ended('cancelled', null, now, { state: 'aborted', reason: 'cancelled', finishedAt: now });
   }
 }
 
@@ -147,6 +180,11 @@ function formatSeconds(seconds: number): string {
   }
   if (left > 0 || parts.length === 0) parts.push(`${left}s`);
   return parts.join('');
+}
+
+/** Attempts that ended so; a record from before the history counts every earlier attempt, as it did then. */
+function endedBy(job: JobRecord, reason: TerminationReason): number {
+  return job.history ? job.history.filter((outcome) => outcome.reason === reason).length : job.attempt - 1;
 }
 
 function requeue(job: JobRecord): Partial<JobRecord> {

@@ -63,6 +63,8 @@ export const JobSpecSchema = Type.Object({
   outputFiles: strings,
   /** Extra attempts after a non-zero exit. */
   retries: Type.Integer({ minimum: 0 }),
+  /** The exit codes those retries are for; null or absent: any non-zero one. */
+  retryOnExitCodes: Type.Optional(Type.Union([Type.Array(Type.Integer({ minimum: 1, maximum: 255 })), Type.Null()])),
   /** The container's memory limit; null: its share of its instance's memory, if the instance gives one. */
   memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   network: JobNetworkSchema,

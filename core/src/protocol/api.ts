@@ -59,6 +59,10 @@ export const JobViewSchema = Type.Object({
   waiting: Type.Optional(nullableString),
   outputFiles: Type.Array(Type.String()),
   outputs: Type.Union([JobOutputsSchema, Type.Null()]),
+  /** How each ended attempt ended, oldest first (`reason` as the job's own); absent from coordinators before it. */
+  attempts: Type.Optional(
+    Type.Array(Type.Object({ attempt: Type.Integer(), agentId: nullableString, reason: Type.String(), exitCode: Type.Union([Type.Integer(), Type.Null()]) })),
+  ),
   createdAt: Type.Number(),
   startedAt: nullableNumber,
   finishedAt: nullableNumber,
