@@ -9,6 +9,7 @@ import { parseDuration } from '../model/duration.js';
 import { formatGpus, instanceGpus } from '../model/gpus.js';
 import type { NormalizeOptions } from './normalize.js';
 import { RESERVED_ENV_PREFIX } from '../model/job-env.js';
+import { missingInterpreter } from '../model/interpreters.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: NormalizeOptions): ConfigIssue[] {
@@ -66,8 +67,15 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
       if (!timeout.ok) add(['jobs', i, 'timeout'], timeout.problem);
     }
     if (job.run_script) {
-      const problem = checkRelativePath(splitRunScript(job.run_script).script);
+      const { script } = splitRunScript(job.run_script);
+      const problem = checkRelativePath(script);
       if (problem) add(['jobs', i, 'run_script'], problem);
+      const environment = job.env_name ? environments.find((env) => env.name === job.env_name) : environments.length <= 1 ? (environments[0] ?? {}) : undefined;
+      const missing = !problem && environment ? missingInterpreter(script, environment) : undefined;
+      if (missing) {
+        const envName = environment?.name ?? (environments.length === 0 ? 'default' : 'environments[0]');
+        add(['jobs', i, 'run_script'], `"${script}" runs with ${missing.interpreter}, which environment "${envName}" does not install; add ${missing.fix} to it`);
+      }
     }
     if (job.env_name === null || job.env_name === undefined) {
       if (environments.length > 1) add(['jobs', i, 'env_name'], 'is required when there are several environments');
