@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { Assignment } from '@katapult/core';
+import { secretsKey, type Assignment } from '@katapult/core';
 import type { AgentConfig } from './config.js';
 import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
 import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
@@ -56,6 +56,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
         instance: { cpus: config.cpus, memoryBytes: config.memoryBytes },
         signal: stop.signal,
         log,
+        ...(config.natsPassword ? { secretsKey: secretsKey(config.natsPassword, 'agent') } : {}),
       });
       running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();

@@ -11,6 +11,11 @@ import {
   jobReportCodec,
   planAssignments,
   runStateOf,
+  attemptContext,
+  openSecrets,
+  runContext,
+  sealSecrets,
+  secretsKey,
   type AgentCapacity,
   type AgentRecord,
   type ClusterNames,
@@ -55,6 +60,10 @@ export interface CoordinatorOptions {
    * brought down and up again.
    */
   freshAgentMs?: number;
+  /** The key runs' secret values are sealed under in their records (the RunService's). */
+  secretsKey?: Buffer;
+  /** The NATS password of an agent with a user of its own: each attempt's secrets are sealed for its agent under it. */
+  agentSecret?: (agentId: string) => string | undefined;
 }
 
 /**
@@ -207,7 +216,7 @@ export class Coordinator {
     );
     const capacity = agentCapacity(fresh, this.store.activeJobs().map((entry) => entry.value));
     const waiting = new Map<string, string>();
-    const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity }[] = [];
+    const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity; run: RunRecord }[] = [];
     for (const run of runs) {
       const pending = this.store.pendingJobs(run.id);
       if (pending.length === 0) continue;
@@ -225,11 +234,11 @@ export class Coordinator {
         // Taken for the later runs of this pass whether or not the commit wins: a job that changed meanwhile frees them next pass.
         agent.usedCpus += entry.value.cpusReq;
         agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
-        assignments.push({ entry, agent });
+        assignments.push({ entry, agent, run });
       }
     }
     this.waiting = waiting;
-    await inParallel(assignments, WRITES_IN_FLIGHT, ({ entry, agent }) => this.assign(entry, agent));
+    await inParallel(assignments, WRITES_IN_FLIGHT, ({ entry, agent, run }) => this.assign(entry, agent, run));
   }
 
   private async readAgents(): Promise<HeardAgent[]> {
@@ -242,11 +251,16 @@ export class Coordinator {
   }
 
   /** Commit first, then publish: a job is never sent to an agent unless the store says it is assigned there. */
-  private async assign(entry: Versioned<JobRecord>, agent: AgentCapacity): Promise<boolean> {
+  private async assign(entry: Versioned<JobRecord>, agent: AgentCapacity, run: RunRecord): Promise<boolean> {
     const agentId = agent.id;
     const result = applyJobEvent(entry.value, { type: 'assign', agentId, ...(agent.pool ? { pool: agent.pool } : {}) }, this.now());
     if (!result.changed || !(await this.store.updateJob(result.job, entry.revision))) return false;
     const job = result.job;
+    const secrets = this.sealForAgent(run, job, agentId);
+    if (secrets !== undefined && !secrets.ok) {
+      await this.applyEvent(job.runId, job.id, { type: 'start_failed', attempt: job.attempt, message: secrets.problem });
+      return false;
+    }
     const message = assignmentCodec.encode({
       v: 1,
       runId: job.runId,
@@ -265,12 +279,28 @@ export class Coordinator {
       jobIndex: job.copyIndex ?? 0,
       jobCount: job.copyCount ?? 1,
       ...(job.timeoutSeconds ? { timeoutSeconds: job.timeoutSeconds } : {}),
+      ...(secrets ? { secrets: secrets.sealed } : {}),
     });
     await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
       msgID: `${job.runId}.${job.id}.${job.attempt}`,
     });
     this.options.log(`assigned ${job.runId}/${job.id} attempt ${job.attempt} to ${agentId}`);
     return true;
+  }
+
+  /**
+   * The job's secret values, opened from the run's record and sealed again for this agent and attempt alone, or
+   * why they cannot be (a problem that names no value); undefined for a job without secrets.
+   */
+  private sealForAgent(run: RunRecord, job: JobRecord, agentId: string): { ok: true; sealed: string } | { ok: false; problem: string } | undefined {
+    const names = job.secrets ?? [];
+    if (names.length === 0) return undefined;
+    const values = run.secrets && this.options.secretsKey ? openSecrets(run.secrets, this.options.secretsKey, runContext(run.id)) : undefined;
+    if (!values) return { ok: false, problem: `KP_SECRETS_UNREADABLE the run's secrets cannot be opened by this coordinator (another API token?); launch the run again` };
+    const agentSecret = this.options.agentSecret?.(agentId);
+    if (!agentSecret) return { ok: false, problem: `KP_SECRETS_NO_AGENT_KEY agent ${agentId} has no NATS user of its own to seal the job's secrets for` };
+    const own = Object.fromEntries(names.filter((name) => Object.hasOwn(values, name)).map((name) => [name, values[name]!]));
+    return { ok: true, sealed: sealSecrets(own, secretsKey(agentSecret, 'agent'), attemptContext(job.runId, job.id, job.attempt)) };
   }
 
   /**

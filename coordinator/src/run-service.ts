@@ -8,6 +8,8 @@ import {
   splitRunScript,
   jobInputPaths,
   normalizeRelative,
+  runContext,
+  sealSecrets,
   type AgentView,
   type JobPage,
   type JobPageQuery,
@@ -34,6 +36,8 @@ export interface RunServiceOptions {
   waiting?: (runId: string, jobId: string) => string | undefined;
   /** Told when jobs became pending (a new run), so they are placed at once rather than at the next tick. */
   placeNow?: () => void;
+  /** The key a run's secret values are sealed under in its record (secretsKey of the API token); none: runs with secrets are refused. */
+  secretsKey?: Buffer;
 }
 
 /** KV writes of one request in flight at once: a 10,000-job run is stored, or cancelled, in a few pipelined rounds. */
@@ -62,6 +66,10 @@ export class RunService {
       checkJobPaths(job);
       stagedFiles(job, request); // refuse a run that names a file it did not upload
     }
+    const secretValues = neededSecrets(request);
+    if (Object.keys(secretValues).length > 0 && !this.options.secretsKey) {
+      throw new KatapultError('KP_SECRETS_UNAVAILABLE', 'this coordinator has no key to keep secrets with; it cannot take a run with secrets', { exitCode: ExitCode.infrastructure });
+    }
     const placement: RunPlacement = {
       provider: spec.provider,
       profile: spec.profile,
@@ -89,6 +97,7 @@ export class RunService {
       instances: spec.instances,
       autoStopSeconds: spec.autoStopSeconds,
       placement,
+      ...(Object.keys(secretValues).length > 0 ? { secrets: sealSecrets(secretValues, this.options.secretsKey!, runContext(runId)) } : {}),
       createdAt,
       finishedAt: null,
     };
@@ -110,6 +119,7 @@ export class RunService {
       copyIndex: job.copyIndex ?? 0,
       copyCount: job.copyCount ?? 1,
       timeoutSeconds: job.timeoutSeconds ?? null,
+      secrets: job.secrets ?? [],
       retries: job.retries,
       retryOnExitCodes: job.retryOnExitCodes ?? null,
       history: [],
@@ -226,6 +236,23 @@ export class RunService {
       jobs,
     };
   }
+}
+
+/**
+ * The values of the secrets the run's jobs name; a name with no value is refused, saying which (never a value).
+ * Values given for names no job uses are not kept.
+ */
+function neededSecrets(request: CreateRunRequest): Record<string, string> {
+  const names = [...new Set(request.spec.jobs.flatMap((job) => job.secrets ?? []))].sort();
+  const given = request.secrets ?? {};
+  const missing = names.filter((name) => !Object.hasOwn(given, name));
+  if (missing.length > 0) {
+    throw new KatapultError('KP_SECRET_MISSING', `no value was given for the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
+      exitCode: ExitCode.badInput,
+      hint: 'set it in the environment of the launching shell, or in the file given with --secrets-file',
+    });
+  }
+  return Object.fromEntries(names.map((name) => [name, given[name]!]));
 }
 
 /** Everything that decides what a run does, in a stable order; the config file's name is not part of it. */

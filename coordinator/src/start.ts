@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
-import { clusterNames, ExitCode, KatapultError } from '@katapult/core';
+import { clusterNames, ExitCode, KatapultError, secretsKey } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
@@ -154,12 +154,16 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     }),
   );
   const link = watchNatsLink(nc, Date.now, log);
+  // Secret values are kept under a key only the API token's holders can make: the JetStream files hold none readable.
+  const runSecretsKey = secretsKey(config.apiToken, 'run');
   const pools = new PoolKeeper(store, provider, { log });
   const coordinator = new Coordinator(nc, names, store, {
     tickMs: 500,
     lostGraceMs: config.heartbeatMs * 5,
     // Two heartbeats missed: not yet lost, but no new work.
     freshAgentMs: config.heartbeatMs * 3,
+    secretsKey: runSecretsKey,
+    ...(credentials ? { agentSecret: (agentId: string) => credentials.secretOf(agentId) } : {}),
     log,
     pools,
     link,
@@ -169,6 +173,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     pools,
     waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId),
     placeNow: () => void coordinator.requestPlacement(),
+    secretsKey: runSecretsKey,
   });
   const server = buildServer(runs, {
     token: config.apiToken,

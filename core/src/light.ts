@@ -11,6 +11,7 @@ export { formatGpus, instanceGpus, noGpuRuntimeMessage } from './model/gpus.js';
 export * from './model/job-files.js';
 export * from './model/job-user.js';
 export * from './model/job-env.js';
+export * from './model/secrets.js';
 export * from './model/cost.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export * from './lifecycle/job.js';

@@ -53,3 +53,20 @@ describe('env: variables of the jobs', () => {
     expect(jobEnvironment({ runId: 'r-1', jobId: 'one', attempt: 1, cpus: 1 })).toContain('KATAPULT_JOB_INDEX=0');
   });
 });
+
+describe('secrets: names only, in the config', () => {
+  it('gives each job the top-level secrets and its own, by name', () => {
+    const spec = load('secrets: [API_KEY]\njobs:\n  - name: a\n    run_command: "true"\n    secrets: [DB_PASSWORD, API_KEY]\n  - name: b\n    run_command: "true"\n');
+    expect(spec.jobs.map((job) => [job.id, job.secrets])).toEqual([
+      ['a', ['API_KEY', 'DB_PASSWORD']],
+      ['b', ['API_KEY']],
+    ]);
+  });
+
+  it('refuses a secret that env also sets, or that is no variable name', () => {
+    expect(errors('env: { TOKEN: abc }\nsecrets: [TOKEN]\njobs:\n  - run_command: "true"\n')).toEqual([
+      'KP_CONFIG_INVALID katapult.yaml:2:11 secrets[0]: "TOKEN" is also given a value in env; a secret\'s value comes only from this machine\'s environment or --secrets-file',
+    ]);
+    expect(errors('jobs:\n  - run_command: "true"\n    secrets: [my-token]\n')[0]).toContain('jobs[0].secrets[0]: "my-token" is not a variable name');
+  });
+});

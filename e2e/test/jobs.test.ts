@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import Docker from 'dockerode';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
@@ -112,5 +116,76 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     expect(status.stdout).toContain('flaky: attempt 1 exit 75 · attempt 2 exit 75 · attempt 3 exit 0');
     expect(status.stdout).toContain('broken: exit code 3 is not one of retry_on_exit_codes (75): not retried');
     expect((await katapult(['logs', 'flaky', '--run', runId], env)).stdout).toContain('made it on attempt 3');
+  }, 600_000);
+
+  it('a secret reaches its job and nothing else: no log, status, API answer, stored file or error holds it', async () => {
+    const apiKey = `kp-${randomBytes(16).toString('hex')}`;
+    const dbPassword = `pw-${randomBytes(16).toString('hex')}`;
+    const secretsFile = join(project, 'db.secrets');
+    await writeFile(secretsFile, `# for the secrets test\nDB_PASSWORD="${dbPassword}"\n`);
+    const file = await config('secrets', [
+      'project: secrets',
+      'instances: [{ number: 1, cpus: 2 }]',
+      'secrets: [API_KEY]',
+      'jobs:',
+      '  - name: uses',
+      '    secrets: [DB_PASSWORD]',
+      '    run_command: printf %s "$API_KEY" | sha256sum | cut -c1-64 > seen.txt; printf %s "$DB_PASSWORD" | sha256sum | cut -c1-64 >> seen.txt; echo "key is $API_KEY"; echo "password is $DB_PASSWORD" >&2',
+      '    output_files: seen.txt',
+      '  - name: plain',
+      '    run_command: echo "plain sees ${DB_PASSWORD:-no password}"',
+    ]);
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const secretEnv = { ...env, API_KEY: apiKey };
+
+    const refused = await katapult(['launch', file], secretEnv);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe("KP_SECRET_MISSING no value for the secret DB_PASSWORD (set it in this shell's environment, or give a file of NAME=value lines with --secrets-file)");
+
+    const launch = await katapult(['launch', file, '--secrets-file', secretsFile], secretEnv);
+    expect(launch.stderr).toBe('');
+    expect(launch.code).toBe(0);
+    const runId = runIdOf(launch);
+    const out = await tempDir('e2e-jobs-secrets-out');
+    expect((await katapult(['fetch', runId, '--out', out], env)).code).toBe(0);
+    expect(await readFile(join(out, runId, 'uses', 'seen.txt'), 'utf8')).toBe(`${sha(apiKey)}\n${sha(dbPassword)}\n`);
+    const usesLog = await katapult(['logs', 'uses', '--run', runId], env);
+    expect(usesLog.stdout).toBe('key is ***\n');
+    expect(usesLog.stderr).toBe('password is ***\n');
+    expect((await katapult(['logs', 'plain', '--run', runId], env)).stdout).toBe('plain sees no password\n');
+
+    // Every place a value could land: CLI output, the API (what the dashboard shows), logs, the state folder with
+    // JetStream's files, and the agents' own output.
+    const home = env.KATAPULT_HOME!;
+    const texts: string[] = [refused.stdout, refused.stderr, launch.stdout, launch.stderr, usesLog.stdout, usesLog.stderr];
+    for (const args of [['status', runId], ['status', runId, '--json'], ['status', '--all', '--json'], ['logs', '--run', runId], ['fetch', runId, '--out', out]]) {
+      const result = await katapult(args, env);
+      texts.push(result.stdout, result.stderr);
+    }
+    const token = readFileSync(join(home, 'api-token'), 'utf8').trim();
+    const stack = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; coordinator: { port: number } };
+    for (const path of ['/runs', `/runs/${runId}`, `/runs/${runId}/jobs`, '/agents']) {
+      const response = await fetch(`http://127.0.0.1:${stack.coordinator.port}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      texts.push(await response.text());
+    }
+    const docker = new Docker();
+    for (const agent of await docker.listContainers({ all: true, filters: { label: [`katapult.stack=${stack.label}`] } })) {
+      const logs = (await docker.getContainer(agent.Id).logs({ stdout: true, stderr: true })).toString('latin1');
+      texts.push(logs);
+    }
+    for (const secret of [apiKey, dbPassword]) {
+      for (const text of texts) expect(text.includes(secret)).toBe(false);
+      // Every file of the state folder: JetStream's streams and buckets (nats/), the servers' logs, the registry.
+      const found = await new Promise<string>((resolve) =>
+        execFile('grep', ['-r', '-l', '-a', '-F', secret, home], { maxBuffer: 1 << 20 }, (_error, stdout) => resolve(stdout)),
+      );
+      expect(found).toBe('');
+    }
+    // The grep would have found a value written plainly: JetStream keeps the job's (masked) log lines in these files.
+    const foundLog = await new Promise<string>((resolve) =>
+      execFile('grep', ['-r', '-l', '-a', '-F', 'plain sees no password', join(home, 'nats')], (_error, stdout) => resolve(stdout)),
+    );
+    expect(foundLog).not.toBe('');
   }, 600_000);
 });

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { JOB_WORKDIR, jobEnvironment, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
+import { attemptContext, JOB_WORKDIR, jobEnvironment, jobMemoryLimit, maskSecrets, openSecrets, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage } from './image-pull.js';
@@ -39,6 +39,8 @@ export interface RunnerOptions {
    * reported lost, to be requeued; with any other reason (the coordinator asked) its exit is reported as usual.
    */
   signal?: AbortSignal;
+  /** The key this agent's attempts' secrets are sealed under (secretsKey of its NATS password); none: it can run no job with secrets. */
+  secretsKey?: Buffer;
 }
 
 /**
@@ -46,9 +48,12 @@ export interface RunnerOptions {
  * stream its output (read no faster than it is stored), collect its output files, report the exit code,
  * remove the container. It decides nothing about retries: it only reports.
  */
-export async function runJobAttempt(docker: Docker, assignment: Assignment, sink: JobSink, options: RunnerOptions): Promise<void> {
+export async function runJobAttempt(docker: Docker, assignment: Assignment, given: JobSink, options: RunnerOptions): Promise<void> {
   let container: Docker.Container | undefined;
+  let sink = given;
   try {
+    const secrets = assignment.secrets === undefined ? {} : openAttemptSecrets(assignment, options.secretsKey);
+    sink = maskingSink(given, Object.values(secrets));
     await sink.report('pulling');
     const labels = await imageLabels(docker, assignment.image);
     if (options.signal?.aborted) throw new Error('stopped before it started');
@@ -57,7 +62,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
       Image: assignment.image,
       ...containerUser(user),
       Cmd: ['/bin/sh', '-c', assignment.runCommand],
-      Env: jobEnvironment(assignment),
+      Env: jobEnvironment(assignment, secrets),
       WorkingDir: JOB_WORKDIR,
       Tty: false,
       Labels: {
@@ -117,6 +122,27 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
   } finally {
     await container?.remove({ force: true }).catch(() => undefined);
   }
+}
+
+function openAttemptSecrets(assignment: Assignment, key: Buffer | undefined): Record<string, string> {
+  const values = key ? openSecrets(assignment.secrets!, key, attemptContext(assignment.runId, assignment.jobId, assignment.attempt)) : undefined;
+  if (!values) throw new Error(`KP_SECRETS_UNREADABLE the job's secrets were not sealed for this agent (${key ? 'another key' : 'it has no NATS user of its own'})`);
+  return values;
+}
+
+/** The sink, with any secret value in the job's output masked before it is stored. */
+function maskingSink(sink: JobSink, values: readonly string[]): JobSink {
+  if (values.length === 0) return sink;
+  return {
+    report: (type, detail) => sink.report(type, detail),
+    exited: (...args) => sink.exited(...args),
+    startFailed: (message) => sink.startFailed(maskSecrets(message, values)),
+    lost: () => sink.lost(),
+    logLine: (stream, line) => sink.logLine(stream, maskSecrets(line, values)),
+    endOfLog: (exitCode) => sink.endOfLog(exitCode),
+    logPiece: (piece) => sink.logPiece({ ...piece, text: maskSecrets(piece.text, values) }),
+    whenLogWritable: () => sink.whenLogWritable(),
+  };
 }
 
 /**

@@ -43,7 +43,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
       normalizeInstance(instance, group, options),
     ),
     environments,
-    jobs: raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env)),
+    jobs: raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env, raw.secrets)),
   };
 }
 
@@ -81,7 +81,7 @@ function normalizeEnvironment(raw: RawEnvironment): EnvironmentSpec {
   };
 }
 
-function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined, runEnv: RawConfig['env']): JobSpec[] {
+function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined, runEnv: RawConfig['env'], runSecrets: RawConfig['secrets']): JobSpec[] {
   const name = raw.name ?? `job-${index + 1}`;
   const repeat = raw.repeat ?? 1;
   const base: Omit<JobSpec, 'id'> = {
@@ -98,6 +98,7 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
     memoryBytes: memoryBytes(raw.memory),
     network: raw.network ?? 'bridge',
     env: { ...envStrings(runEnv), ...envStrings(raw.env) },
+    secrets: [...new Set([...(runSecrets ?? []), ...(raw.secrets ?? [])])].sort(),
     timeoutSeconds: raw.timeout === null || raw.timeout === undefined ? null : durationSeconds(raw.timeout),
   };
   if (repeat === 1) return [{ id: name, ...base, copyIndex: 0, copyCount: 1 }];

@@ -57,10 +57,18 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
     }
   };
   reservedNames(['env'], raw.env);
+  const secretNames = (path: FieldPath, names: readonly string[] | null | undefined, env: RawConfig['env']) =>
+    (names ?? []).forEach((name, n) => {
+      if (!new RegExp(EnvNamePattern).test(name)) add([...path, n], `"${name}" is not a variable name: letters, digits and "_", not starting with a digit`);
+      else if (name.startsWith(RESERVED_ENV_PREFIX)) add([...path, n], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
+      else if (env && name in env) add([...path, n], `"${name}" is also given a value in env; a secret's value comes only from this machine's environment or --secrets-file`);
+    });
+  secretNames(['secrets'], raw.secrets, raw.env);
   const jobNames = new Map<string, number>();
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
     reservedNames(['jobs', i, 'env'], job.env);
+    secretNames(['jobs', i, 'secrets'], job.secrets, { ...raw.env, ...job.env });
     if (job.retry_on_exit_codes && !job.retries) add(['jobs', i, 'retry_on_exit_codes'], 'says which exit codes are retried, but the job has no retries; set retries: N');
     if (job.timeout !== null && job.timeout !== undefined) {
       const timeout = parseDuration(job.timeout);

@@ -79,6 +79,8 @@ export const JobSchema = Type.Object(
     timeout: nullable(Type.Union([Type.String({ minLength: 1 }), Type.Number()])),
     /** Variables of this job's container (new); they win over the top-level `env`. */
     env: envMap,
+    /** Variables whose values come from the launching machine, never from the config (new), beside the top-level ones. */
+    secrets: nullable(Type.Array(Type.String({ minLength: 1, maxLength: 256 }))),
   },
   { additionalProperties: false },
 );
@@ -108,6 +110,8 @@ export const ConfigSchema = Type.Object(
     registry: nullable(Type.String({ minLength: 1 })),
     /** Variables every job's container gets (new); a job's own `env` wins. */
     env: envMap,
+    /** Variables every job gets whose values come from this machine's environment or --secrets-file (new). */
+    secrets: nullable(Type.Array(Type.String({ minLength: 1, maxLength: 256 }))),
     instances: nullable(Type.Array(InstanceSchema)),
     environments: nullable(Type.Array(EnvironmentSchema)),
     jobs: Type.Array(JobSchema, { minItems: 1 }),

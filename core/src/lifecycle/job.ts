@@ -53,6 +53,8 @@ export interface JobRecord {
   /** Which copy of a `repeat` it is (0-based), of how many; absent: 0 of 1. */
   copyIndex?: number;
   copyCount?: number;
+  /** Names of its secrets (values are sealed in the run record, never here); absent: none. */
+  secrets?: string[];
   /** Seconds its container may run (`timeout`); null or absent: no limit. */
   timeoutSeconds?: number | null;
   /** Extra attempts allowed after a non-zero exit (the job's `retries`). */

@@ -19,6 +19,11 @@ export const CreateRunRequestSchema = Type.Object({
   configFile: Type.String({ maxLength: 4096 }),
   /** Image reference for each environment name. */
   images: Type.Record(Type.String(), Type.String({ minLength: 1 })),
+  /**
+   * The values of the secrets the jobs name (JobSpec.secrets), from the submitter's machine. The coordinator
+   * keeps them sealed, sends each attempt only its own, sealed for its agent, and shows them nowhere.
+   */
+  secrets: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 65_536 }))),
   /** The agent image instances pull when they cannot use the coordinator's own (AWS: pushed to the run's registry). */
   agentImage: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   /** Each project file the jobs name (normalized relative path), already put in the cluster's object store. */

@@ -63,6 +63,8 @@ export const AssignmentSchema = Type.Object({
   /** The job's copy of a `repeat` (0-based) and how many there are; absent: 0 of 1. */
   jobIndex: Type.Optional(Type.Integer({ minimum: 0 })),
   jobCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** The job's secrets, sealed for this agent and attempt (sealSecrets, under the agent's key); absent: none. */
+  secrets: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, pattern: '^ks1\\.' })),
   /** Seconds the container may run; past them the agent kills it and reports the exit as timed out. Absent: no limit. */
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
 });
