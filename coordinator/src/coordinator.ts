@@ -3,6 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ACTIVE_STATES,
   KatapultError,
+  dependencyDecisions,
+  isFinal,
   applyJobEvent,
   attemptsToStop,
   jobKey,
@@ -135,6 +137,7 @@ export class Coordinator {
       await this.requeueLost(agents);
       await this.requestPlacement();
       await this.stopStrayAttempts(agents);
+      for (const run of runs) await this.settleDependencies(run.id);
       for (const run of runs) await this.closeIfFinished(run);
       this.pools?.manageAside(allRuns, agents.map((agent) => agent.pool));
       await this.forgetGoneAgents(agents);
@@ -274,6 +277,7 @@ export class Coordinator {
       memoryBytes: job.memoryBytes ?? null,
       network: job.network ?? 'bridge',
       files: job.files,
+      ...(job.inputArchives?.length ? { inputArchives: job.inputArchives } : {}),
       outputFiles: job.outputFiles,
       env: job.env ?? {},
       jobIndex: job.copyIndex ?? 0,
@@ -353,6 +357,26 @@ export class Coordinator {
     for (const name of this.goneSince.keys()) if (!seen.has(name)) this.goneSince.delete(name);
   }
 
+  /**
+   * Blocked jobs whose every dependency is done become pending, given those jobs' output archives to stage;
+   * those with a dependency that failed, was aborted or skipped are skipped (and theirs in turn, as they end).
+   */
+  private async settleDependencies(runId: string): Promise<void> {
+    if (this.store.unfinished(runId) === 0) return;
+    const jobs = (await this.store.listJobs(runId)).map((entry) => entry.value);
+    if (!jobs.some((job) => job.state === 'blocked')) return;
+    const byId = new Map(jobs.map((job) => [job.id, job]));
+    const { release, skip } = dependencyDecisions(jobs);
+    for (const { id, message } of skip) await this.applyEvent(runId, id, { type: 'skip', message });
+    for (const id of release) {
+      const inputArchives = (byId.get(id)!.inputsFrom ?? []).flatMap(({ job, dir }) => {
+        const object = byId.get(job)?.outputs?.object;
+        return object ? [{ object, dir }] : [];
+      });
+      await this.applyEvent(runId, id, { type: 'release', inputArchives });
+    }
+  }
+
   /** A run is over once none of its jobs is unfinished (the view counts them as they change). */
   private async closeIfFinished(run: RunRecord): Promise<void> {
     if (this.store.unfinished(run.id) > 0) return;
@@ -412,6 +436,8 @@ export class Coordinator {
       this.options.log(`${runId}/${jobId} attempt ${outcome.after.attempt}: ${outcome.before.state} -> ${outcome.after.state}`);
       // cpus freed, or a job back in the queue: place at once rather than at the next tick.
       if (!ACTIVE_STATES.has(outcome.after.state)) void this.requestPlacement();
+      // Its dependents may start (or be skipped) now rather than at the next tick.
+      if (outcome.after.state !== outcome.before.state && isFinal(outcome.after.state)) void this.settleDependencies(runId).catch((error: unknown) => this.options.log(`dependencies of ${runId} not settled yet: ${String(error)}`));
     } else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
     else if (outcome.why.startsWith('report from agent')) this.options.log(`${runId}/${jobId}: ${outcome.why}; dropped`);
   }

@@ -10,6 +10,7 @@ import {
   normalizeRelative,
   runContext,
   sealSecrets,
+  dependencyIssues,
   type AgentView,
   type JobPage,
   type JobPageQuery,
@@ -62,6 +63,7 @@ export class RunService {
     if (missing) {
       throw new KatapultError('KP_API_NO_IMAGE', `no image given for environment "${missing.name}"`, { exitCode: ExitCode.badInput });
     }
+    checkDependencies(spec.jobs);
     for (const job of spec.jobs) {
       checkJobPaths(job);
       stagedFiles(job, request); // refuse a run that names a file it did not upload
@@ -124,7 +126,8 @@ export class RunService {
       retryOnExitCodes: job.retryOnExitCodes ?? null,
       history: [],
       maxAttempts: spec.maxAttempts,
-      state: 'pending',
+      state: job.after?.length ? 'blocked' : 'pending',
+      ...(job.after?.length ? { after: job.after, inputsFrom: job.inputsFrom ?? [] } : {}),
       attempt: 1,
       agentId: null,
       exitCode: null,
@@ -206,7 +209,9 @@ export class RunService {
   }
 
   private async view(run: RunRecord): Promise<RunView> {
-    const jobs = (await this.store.listJobs(run.id)).map(({ value: job }) => ({
+    const records = (await this.store.listJobs(run.id)).map((entry) => entry.value);
+    const stateOf = new Map(records.map((job) => [job.id, job.state]));
+    const jobs = records.map((job) => ({
       id: job.id,
       runId: job.runId,
       envName: job.envName,
@@ -218,6 +223,7 @@ export class RunService {
       reason: job.reason,
       message: job.message,
       ...(job.state === 'pending' ? { waiting: this.options.waiting?.(job.runId, job.id) ?? null } : {}),
+      ...(job.state === 'blocked' ? { waiting: `runs after ${(job.after ?? []).filter((id) => stateOf.get(id) !== 'done').join(', ')}` } : {}),
       outputFiles: job.outputFiles,
       outputs: job.outputs,
       attempts: (job.history ?? []).map(({ attempt, agentId, reason, exitCode }) => ({ attempt, agentId, reason, exitCode })),
@@ -236,6 +242,13 @@ export class RunService {
       jobs,
     };
   }
+}
+
+/** The API takes any client's word: a job waiting for one that does not exist, or for itself through others, would never run. */
+function checkDependencies(jobs: readonly JobSpec[]): void {
+  const issues = dependencyIssues(jobs.map((job) => ({ name: job.id, after: [...(job.after ?? []), ...(job.inputsFrom ?? []).map((input) => input.job)] })));
+  const first = issues[0];
+  if (first) throw new KatapultError('KP_API_BAD_DEPENDENCY', `job "${jobs[first.job]!.id}" after: ${first.message}`, { exitCode: ExitCode.badInput });
 }
 
 /**

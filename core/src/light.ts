@@ -12,6 +12,7 @@ export * from './model/job-files.js';
 export * from './model/job-user.js';
 export * from './model/job-env.js';
 export * from './model/secrets.js';
+export * from './model/dependencies.js';
 export * from './model/cost.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export * from './lifecycle/job.js';

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
 import { requireDocker, tempDir } from '@katapult/testkit';
-import { katapult, type CliResult } from './cli.js';
+import { katapult, REPO_ROOT, type CliResult } from './cli.js';
 
 /**
  * Jobs as AWS Batch and SkyPilot users expect them, on one local stack: variables and the copy index, time
@@ -187,5 +187,55 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
       execFile('grep', ['-r', '-l', '-a', '-F', 'plain sees no password', join(home, 'nats')], (_error, stdout) => resolve(stdout)),
     );
     expect(foundLog).not.toBe('');
+  }, 600_000);
+
+  it('examples/pipeline: split -> 3 workers -> merge, each stage given the outputs of the one before', async () => {
+    const launch = await katapult(['launch', 'examples/pipeline/katapult.yaml'], env);
+    expect(launch.stderr).toBe('');
+    expect(launch.code).toBe(0);
+    const runId = runIdOf(launch);
+    const run = await statusOf(runId);
+    expect(run.jobs.map((job) => [job.id, job.state])).toEqual([
+      ['split', 'done'],
+      ['work-1', 'done'],
+      ['work-2', 'done'],
+      ['work-3', 'done'],
+      ['merge', 'done'],
+    ]);
+    // Each stage started only once the one before had finished.
+    const byId = new Map(run.jobs.map((job) => [job.id, job]));
+    for (const k of [1, 2, 3]) expect(byId.get(`work-${k}`)!.startedAt!).toBeGreaterThanOrEqual(byId.get('split')!.finishedAt!);
+    for (const k of [1, 2, 3]) expect(byId.get('merge')!.startedAt!).toBeGreaterThanOrEqual(byId.get(`work-${k}`)!.finishedAt!);
+    expect((await katapult(['logs', 'work-2', '--run', runId], env)).stdout).toBe('part 1 of 3: 155\n');
+    const out = await tempDir('e2e-jobs-pipeline-out');
+    expect((await katapult(['fetch', runId, '--out', out], env)).code).toBe(0);
+    expect(await readFile(join(out, runId, 'merge', 'total.txt'), 'utf8')).toBe('465\n');
+  }, 600_000);
+
+  it('a failing middle job leaves the jobs after it skipped, saying why', async () => {
+    const pipeline = join(project, 'pipeline');
+    await cp(join(REPO_ROOT, 'examples', 'pipeline'), pipeline, { recursive: true });
+    const file = join(pipeline, 'failing.yaml');
+    const example = await readFile(join(pipeline, 'katapult.yaml'), 'utf8');
+    await writeFile(
+      file,
+      `${example.replace('project: pipeline', 'project: failing-pipeline').replace('  PARTS: 3', '  PARTS: 3\n  FAIL_INDEX: 1')}  - name: report\n    after: [merge]\n    run_command: cat total.txt\n`,
+    );
+    const launch = await katapult(['launch', file], env);
+    expect(launch.code).toBe(1);
+    const runId = runIdOf(launch);
+    const run = await statusOf(runId);
+    expect(run.state).toBe('failed');
+    expect(run.jobs.map((job) => [job.id, job.state, job.exitCode, job.reason, job.message])).toEqual([
+      ['split', 'done', 0, 'exit_zero', null],
+      ['work-1', 'done', 0, 'exit_zero', null],
+      ['work-2', 'failed', 4, 'exit_nonzero', null],
+      ['work-3', 'done', 0, 'exit_zero', null],
+      ['merge', 'skipped', null, 'dependency', 'work-2 failed, and this job runs after it'],
+      ['report', 'skipped', null, 'dependency', 'merge skipped, and this job runs after it'],
+    ]);
+    expect(launch.stdout).toContain('merge: skipped: work-2 failed, and this job runs after it');
+    expect(launch.stdout).toContain('report: skipped: merge skipped, and this job runs after it');
+    expect((await katapult(['validate', file], env)).code).toBe(0);
   }, 600_000);
 });

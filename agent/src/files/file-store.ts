@@ -17,6 +17,8 @@ export interface JobFileStore {
    * not match their name; nothing is cached then.
    */
   open(object: string): Promise<Readable>;
+  /** An attempt's output archive (not content-addressed, so not cached): the inputs of a job that takes them from it. */
+  openArchive(name: string): Promise<Readable>;
   /** Where an attempt's output archive goes. */
   outputName(job: Pick<Assignment, 'runId' | 'jobId' | 'attempt'>): string;
   putArchive(name: string, archive: Readable): Promise<void>;
@@ -47,6 +49,11 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
   };
   return {
     open,
+    async openArchive(name) {
+      const read = await getObject(nc, names.fileStore, name);
+      if (!read) throw new Error(`output archive ${name} is not in the object store`);
+      return read.data;
+    },
     outputName: (job) => names.outputObject(job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
       await putObject(nc, names.fileStore, name, archive);

@@ -6,7 +6,7 @@ import { LABELS } from './labels.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage } from './image-pull.js';
 import type { JobFileStore } from '../files/file-store.js';
-import { packOutputs, packWorkFolder } from '../files/work-folder.js';
+import { packInputArchives, packOutputs, packWorkFolder } from '../files/work-folder.js';
 import { retryUntilDone } from '../retry.js';
 import { forwardOutput, type LogOutput } from './job-output.js';
 
@@ -83,6 +83,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
       const staging = packWorkFolder(assignment.files, (object) => options.files.open(object), user);
       // Docker may answer (an error) before it has read the whole archive: the rest is not left hanging.
       await container.putArchive(staging, { path: '/' }).finally(() => staging.destroy());
+    }
+    if (assignment.inputArchives?.length) {
+      const inputs = packInputArchives(assignment.inputArchives.map(({ object, dir }) => ({ dir, open: () => options.files.openArchive(object) })), user);
+      await container.putArchive(inputs, { path: '/' }).finally(() => inputs.destroy());
     }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
     const drained = forwardOutput(output, sink);

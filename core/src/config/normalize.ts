@@ -43,7 +43,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
       normalizeInstance(instance, group, options),
     ),
     environments,
-    jobs: raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env, raw.secrets)),
+    jobs: withDependencies(raw.jobs, raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env, raw.secrets))),
   };
 }
 
@@ -103,6 +103,30 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
   };
   if (repeat === 1) return [{ id: name, ...base, copyIndex: 0, copyCount: 1 }];
   return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base, copyIndex: copy, copyCount: repeat }));
+}
+
+/**
+ * `after` and `inputs_from` by job id: a repeated job's name stands for each of its copies, whose outputs are
+ * staged under `<name>-<k>/`; a single job's go at their own paths.
+ */
+function withDependencies(rawJobs: readonly RawJob[], jobs: JobSpec[]): JobSpec[] {
+  const idsOf = new Map<string, string[]>();
+  rawJobs.forEach((raw, index) => {
+    const name = raw.name ?? `job-${index + 1}`;
+    const repeat = raw.repeat ?? 1;
+    idsOf.set(name, repeat === 1 ? [name] : Array.from({ length: repeat }, (_, copy) => `${name}-${copy + 1}`));
+  });
+  let next = 0;
+  return rawJobs.flatMap((raw) => {
+    const copies = jobs.slice(next, (next += raw.repeat ?? 1));
+    const inputsFrom = (raw.inputs_from ?? []).flatMap((name) => {
+      const ids = idsOf.get(name) ?? [];
+      return ids.map((id) => ({ job: id, dir: ids.length === 1 ? '' : id }));
+    });
+    const after = [...new Set([...(raw.after ?? []), ...(raw.inputs_from ?? [])].flatMap((name) => idsOf.get(name) ?? []))];
+    if (after.length === 0) return copies;
+    return copies.map((job) => ({ ...job, after, inputsFrom }));
+  });
 }
 
 /** YAML reads `N: 4` as a number and `DEBUG: true` as a boolean: the container gets them as written. */

@@ -10,6 +10,7 @@ import { formatGpus, instanceGpus } from '../model/gpus.js';
 import type { NormalizeOptions } from './normalize.js';
 import { RESERVED_ENV_PREFIX } from '../model/job-env.js';
 import { missingInterpreter } from '../model/interpreters.js';
+import { dependencyIssues } from '../model/dependencies.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: NormalizeOptions): ConfigIssue[] {
@@ -136,6 +137,17 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
       });
     }
   });
+  const nodes = raw.jobs.map((job, i) => ({ name: job.name ?? `job-${i + 1}`, after: [...(job.after ?? []), ...(job.inputs_from ?? [])] }));
+  for (const issue of dependencyIssues(nodes, closest)) {
+    const afterCount = raw.jobs[issue.job]!.after?.length ?? 0;
+    const path: FieldPath =
+      issue.position === undefined
+        ? ['jobs', issue.job, afterCount > 0 ? 'after' : 'inputs_from']
+        : issue.position < afterCount
+          ? ['jobs', issue.job, 'after', issue.position]
+          : ['jobs', issue.job, 'inputs_from', issue.position - afterCount];
+    add(path, issue.message);
+  }
   return issues;
 }
 

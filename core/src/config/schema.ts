@@ -79,6 +79,10 @@ export const JobSchema = Type.Object(
     timeout: nullable(Type.Union([Type.String({ minLength: 1 }), Type.Number()])),
     /** Variables of this job's container (new); they win over the top-level `env`. */
     env: envMap,
+    /** Jobs (by name) that must all be done before this one starts (new); one that fails skips it. */
+    after: nullable(Type.Array(name)),
+    /** Jobs (by name) whose output files are staged into this one's work folder (new); it runs after them. */
+    inputs_from: nullable(Type.Array(name)),
     /** Variables whose values come from the launching machine, never from the config (new), beside the top-level ones. */
     secrets: nullable(Type.Array(Type.String({ minLength: 1, maxLength: 256 }))),
   },

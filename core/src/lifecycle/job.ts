@@ -12,10 +12,17 @@
 import type { JobOutputs, StagedFile } from '../protocol/messages.js';
 import type { JobNetwork } from '../model/run-spec.js';
 
-export type JobState = 'pending' | 'assigned' | 'pulling' | 'running' | 'done' | 'failed' | 'aborted';
-export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'timeout' | 'start_failed' | 'agent_lost' | 'cancelled';
+/** `blocked`: waiting for the jobs it runs after (`after`); `skipped`: one of them ended without being done. */
+export type JobState = 'blocked' | 'pending' | 'assigned' | 'pulling' | 'running' | 'done' | 'failed' | 'aborted' | 'skipped';
+export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'timeout' | 'start_failed' | 'agent_lost' | 'cancelled' | 'dependency';
 
-export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'aborted']);
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'aborted', 'skipped']);
+
+/** An output archive staged into a job's work folder under `dir` ('': at the paths it holds). */
+export interface InputArchive {
+  object: string;
+  dir: string;
+}
 export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['assigned', 'pulling', 'running']);
 
 /** How one attempt of a job ended. */
@@ -53,6 +60,12 @@ export interface JobRecord {
   /** Which copy of a `repeat` it is (0-based), of how many; absent: 0 of 1. */
   copyIndex?: number;
   copyCount?: number;
+  /** Ids of the jobs it runs after; absent: none. */
+  after?: string[];
+  /** The jobs whose outputs it is given, and under which folder. */
+  inputsFrom?: { job: string; dir: string }[];
+  /** Those outputs, once its dependencies are done (they are known then). */
+  inputArchives?: InputArchive[];
   /** Names of its secrets (values are sealed in the run record, never here); absent: none. */
   secrets?: string[];
   /** Seconds its container may run (`timeout`); null or absent: no limit. */
@@ -96,7 +109,11 @@ export type JobEvent =
   | ({ type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs; ranMs?: number; timedOut?: boolean } & ReportedBy)
   | ({ type: 'start_failed'; attempt: number; message: string } & ReportedBy)
   | ({ type: 'agent_lost'; attempt: number } & ReportedBy)
-  | { type: 'cancel' };
+  | { type: 'cancel' }
+  /** Every job it runs after is done: it may be placed, with their outputs to stage. */
+  | { type: 'release'; inputArchives?: InputArchive[] }
+  /** A job it runs after failed, was aborted or skipped. */
+  | { type: 'skip'; message: string };
 
 export type TransitionResult = { changed: true; job: JobRecord } | { changed: false; job: JobRecord; why: string };
 
@@ -124,6 +141,12 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
     });
 
   switch (event.type) {
+    case 'release':
+      if (job.state !== 'blocked') return unchanged(`cannot release a job that is ${job.state}`);
+      return next({ state: 'pending', ...(event.inputArchives?.length ? { inputArchives: event.inputArchives } : {}) });
+    case 'skip':
+      if (job.state !== 'blocked') return unchanged(`cannot skip a job that is ${job.state}`);
+      return next({ state: 'skipped', reason: 'dependency', message: event.message, finishedAt: now });
     case 'assign':
       if (job.state !== 'pending') return unchanged(`cannot assign a job that is ${job.state}`);
       return next({ state: 'assigned', agentId: event.agentId, pool: event.pool ?? null, assignedAt: now });
@@ -165,7 +188,7 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
       });
     }
     case 'cancel':
-      if (job.state === 'pending') return next({ state: 'aborted', reason: 'cancelled', finishedAt: now });
+      if (job.state === 'pending' || job.state === 'blocked') return next({ state: 'aborted', reason: 'cancelled', finishedAt: now });
       return ended('cancelled', null, now, { state: 'aborted', reason: 'cancelled', finishedAt: now });
   }
 }
@@ -200,5 +223,7 @@ export function runStateOf(jobs: readonly Pick<JobRecord, 'state'>[]): RunState 
   if (jobs.some((job) => !isFinal(job.state))) return 'running';
   if (jobs.some((job) => job.state === 'failed')) return 'failed';
   if (jobs.some((job) => job.state === 'aborted')) return 'aborted';
+  // Skipped jobs come from a dependency that failed or was aborted; left alone (a record edited by hand) they fail the run.
+  if (jobs.some((job) => job.state === 'skipped')) return 'failed';
   return 'done';
 }

@@ -73,6 +73,10 @@ export const JobSpecSchema = Type.Object({
   /** Which copy of a `repeat` this is (0..copyCount-1), and how many copies there are; absent: 0 of 1. */
   copyIndex: Type.Optional(Type.Integer({ minimum: 0 })),
   copyCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Ids of the jobs that must all be done before this one becomes pending; absent: none. */
+  after: Type.Optional(Type.Array(name)),
+  /** Jobs whose output files are staged into this one's work folder, under `dir` ('' : at their own paths). */
+  inputsFrom: Type.Optional(Type.Array(Type.Object({ job: name, dir: Type.String({ maxLength: 80 }) }))),
   /** Names of the variables whose values the run was given apart (CreateRunRequest.secrets), never in the spec. */
   secrets: Type.Optional(Type.Array(Type.String())),
   /** Seconds the job's container may run before it is killed and the job fails (`timeout`); null or absent: no limit. */

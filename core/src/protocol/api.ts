@@ -39,6 +39,7 @@ export const CreateRunRequestSchema = Type.Object({
 export type CreateRunRequest = Static<typeof CreateRunRequestSchema>;
 
 const JobStateSchema = Type.Union([
+    Type.Literal('blocked'),
     Type.Literal('pending'),
     Type.Literal('assigned'),
     Type.Literal('pulling'),
@@ -46,6 +47,7 @@ const JobStateSchema = Type.Union([
     Type.Literal('done'),
     Type.Literal('failed'),
     Type.Literal('aborted'),
+    Type.Literal('skipped'),
   ]);
 
 export const JobViewSchema = Type.Object({

@@ -63,6 +63,15 @@ export const AssignmentSchema = Type.Object({
   /** The job's copy of a `repeat` (0-based) and how many there are; absent: 0 of 1. */
   jobIndex: Type.Optional(Type.Integer({ minimum: 0 })),
   jobCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Output archives of the jobs it takes inputs from, unpacked into its work folder under `dir` ('' : at their own paths). */
+  inputArchives: Type.Optional(
+    Type.Array(
+      Type.Object({
+        object: Type.String({ pattern: '^outputs/r-[a-z0-9-]+/[a-zA-Z0-9][a-zA-Z0-9_-]*/[0-9]+$', maxLength: 512, description: 'an output archive, outputs/<run>/<job>/<attempt>' }),
+        dir: Type.Union([Type.Literal(''), Type.String({ pattern: NamePattern, maxLength: 80 })]),
+      }),
+    ),
+  ),
   /** The job's secrets, sealed for this agent and attempt (sealSecrets, under the agent's key); absent: none. */
   secrets: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, pattern: '^ks1\\.' })),
   /** Seconds the container may run; past them the agent kills it and reports the exit as timed out. Absent: no limit. */
