@@ -6,7 +6,8 @@ import Docker from 'dockerode';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
-import { requireDocker, tempDir } from '@katapult/testkit';
+import { ensureBaseImage } from '@katapult/images';
+import { requireDocker, startRegistry, tempDir, type RegistryServer } from '@katapult/testkit';
 import { katapult, REPO_ROOT, type CliResult } from './cli.js';
 
 /**
@@ -238,4 +239,67 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     expect(launch.stdout).toContain('report: skipped: merge skipped, and this job runs after it');
     expect((await katapult(['validate', file], env)).code).toBe(0);
   }, 600_000);
+
+  describe('an environment on an image of its own', () => {
+    let registry: RegistryServer;
+    const made: string[] = [];
+    const docker = (args: string[], input?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const child = execFile('docker', args, { maxBuffer: 16 << 20 }, (error, stdout, stderr) => (error ? reject(new Error(`docker ${args[0]}: ${stderr}`)) : resolve(stdout)));
+        if (input !== undefined) child.stdin!.end(input);
+      });
+    /** An image of the team's, built here on the base image and pushed to the test's own registry. */
+    const pushTeamImage = async (ref: string, marker: string) => {
+      const base = await ensureBaseImage(new Docker());
+      await docker(['build', '-t', ref, '-'], `FROM ${base.ref}\nRUN echo "${marker}" > /etc/team-image\n`);
+      made.push(ref);
+      await docker(['push', ref]);
+      await docker(['rmi', ref]); // launch must pull it
+    };
+
+    beforeAll(async () => {
+      registry = await startRegistry();
+    });
+    afterAll(async () => {
+      for (const ref of made) await docker(['rmi', '-f', ref]).catch(() => undefined);
+      await registry?.stop();
+    });
+
+    it('is pulled from its registry, gets its layers built on top, and its jobs run in it as the job user', async () => {
+      const ref = `${registry.host}/team/tools:1`;
+      await pushTeamImage(ref, 'team image v1');
+      const file = await config('own-image', [
+        'project: own-image',
+        'instances: [{ number: 1, cpus: 2 }]',
+        'environments:',
+        '  - name: team',
+        `    image: ${ref}`,
+        '    command: echo "layer on top" > /opt/layer',
+        'jobs:',
+        '  - name: inside',
+        '    run_command: cat /etc/team-image /opt/layer; id -u',
+      ]);
+      const launch = await katapult(['launch', file], env);
+      expect(launch.stderr).toBe('');
+      expect(launch.code).toBe(0);
+      const runId = runIdOf(launch);
+      expect((await katapult(['logs', 'inside', '--run', runId], env)).stdout).toBe('team image v1\nlayer on top\n1000\n');
+
+      // The same tag on a new image is a new environment: the content tag has the pulled image's digest.
+      const first = JSON.parse((await katapult(['build', file, '--json'], env)).stdout) as { name: string; ref: string; built: boolean }[];
+      await pushTeamImage(ref, 'team image v2');
+      const second = JSON.parse((await katapult(['build', file, '--json'], env)).stdout) as { name: string; ref: string; built: boolean }[];
+      expect(first.map((image) => [image.name, image.built])).toEqual([['team', false]]);
+      expect(second.map((image) => [image.name, image.built])).toEqual([['team', true]]);
+      expect(second[0]!.ref).not.toBe(first[0]!.ref);
+    }, 600_000);
+
+    it('an image no registry serves is one line naming the environment and the reference', async () => {
+      const file = await config('missing-image', ['environments:', '  - name: gone', `    image: ${registry.host}/team/nothing:1`, 'jobs:', '  - run_command: "true"']);
+      const build = await katapult(['build', file], env);
+      expect(build.code).toBe(2);
+      expect(build.stderr.trim().split('\n')).toHaveLength(1);
+      expect(build.stderr).toMatch(new RegExp(`^KP_IMAGE_PULL_FAILED environment "gone" image: ${registry.host}/team/nothing:1 cannot be pulled: `));
+    }, 600_000);
+  });
 });

@@ -72,6 +72,7 @@ function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOp
 function normalizeEnvironment(raw: RawEnvironment): EnvironmentSpec {
   return {
     name: raw.name ?? DEFAULT_ENVIRONMENT,
+    ...(raw.image ? { image: raw.image.trim() } : {}),
     command: raw.command ?? null,
     aptget: toList(raw.env_aptget),
     conda: toList(raw.env_conda),

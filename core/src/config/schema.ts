@@ -45,6 +45,8 @@ export const InstanceSchema = Type.Object(
 export const EnvironmentSchema = Type.Object(
   {
     name: nullable(name),
+    /** An image of one's own to build on instead of the Debian base (new): any reference a registry serves. */
+    image: nullable(Type.String({ minLength: 1, maxLength: 512 })),
     command: nullable(Type.String({ minLength: 1 })),
     env_aptget: nullable(stringOrList),
     env_conda: nullable(stringOrList),

@@ -41,6 +41,8 @@ export const InstanceSpecSchema = Type.Object({
 
 export const EnvironmentSpecSchema = Type.Object({
   name,
+  /** The image it is built on (`image`); absent: the Debian base image. */
+  image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   command: nullableString,
   aptget: strings,
   conda: strings,
