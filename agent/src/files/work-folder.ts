@@ -128,7 +128,8 @@ export function packInputArchives(archives: readonly { dir: string; open: () => 
       const extract = tar.extract();
       extract.on('entry', (header, stream, next) => {
         const name = archive.dir === '' ? header.name : posix.join(archive.dir, header.name);
-        if (header.type !== 'file' || checkRelativePath(name)) {
+        // The entry's own name is checked before joining, which would fold a `../` into the folder above.
+        if (header.type !== 'file' || checkRelativePath(header.name) || checkRelativePath(name)) {
           stream.on('end', () => next());
           stream.resume();
           return;

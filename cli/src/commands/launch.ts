@@ -88,6 +88,8 @@ export default class Launch extends KatapultCommand {
     if (failed.length > 0) {
       this.log('');
       for (const job of failed) {
+        // A skipped job never ran: the line under the table says after which job's failure.
+        if (job.state === 'skipped') continue;
         // A job that never started has no log to see; its one-line reason (image pull, no GPU runtime) says it all.
         if (job.reason === 'start_failed' && job.message) this.log(`${job.id}: ${job.state} to start: ${job.message}`);
         else {
