@@ -5,6 +5,8 @@
  *      ^                   │                     │                   ├──exited(n≠0)──> failed (or pending, if retries remain)
  *      └──── agent_lost (attempt+1, while attempts remain) ──────────┘
  *   any non-final state ──cancel──> aborted;   start_failed (image pull, container create) ──> failed
+ *   blocked ──release (every job of `after` done)──> pending;   blocked ──skip (one failed, aborted, skipped)──> skipped
+ *   running ──exited, timed out──> failed (reason timeout, not retried)
  *
  * Every event carries the attempt it belongs to; an event for an older attempt is stale and ignored, so a
  * slow agent reporting on a job that was already requeued cannot overwrite the newer attempt.
@@ -18,12 +20,13 @@ export type TerminationReason = 'exit_zero' | 'exit_nonzero' | 'timeout' | 'star
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'aborted', 'skipped']);
 
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['assigned', 'pulling', 'running']);
+
 /** An output archive staged into a job's work folder under `dir` ('': at the paths it holds). */
 export interface InputArchive {
   object: string;
   dir: string;
 }
-export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['assigned', 'pulling', 'running']);
 
 /** How one attempt of a job ended. */
 export interface AttemptOutcome {
