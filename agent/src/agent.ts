@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { agentLeaseMs, selfFenceDue, type Assignment } from '@katapult/core';
+import { agentLeaseMs, secretsKey, selfFenceDue, type Assignment } from '@katapult/core';
 import type { AgentConfig } from './config.js';
 import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
 import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
@@ -88,6 +88,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
         log,
         pullImage: puller,
         ...(cgroupParent ? { cgroupParent } : {}),
+        ...(config.natsPassword ? { secretsKey: secretsKey(config.natsPassword, 'agent') } : {}),
       });
       running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();

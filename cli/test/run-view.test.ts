@@ -144,3 +144,42 @@ describe("launch's progress lines", () => {
     );
   });
 });
+
+describe('what the table cannot say', () => {
+  it('a job killed at its timeout gets a line saying so under the table', () => {
+    const run: RunView = {
+      ...running,
+      state: 'failed',
+      jobs: [job('slow', { state: 'failed', exitCode: 137, reason: 'timeout', message: 'killed: it ran past its timeout of 2s', startedAt: T0, finishedAt: T0 + 2_100 })],
+    };
+    expect(renderRun(run, NOW).split('\n').at(-1)).toBe('slow: failed: timeout (killed: it ran past its timeout of 2s)');
+  });
+});
+
+describe('attempts', () => {
+  it('a job tried more than once gets a line with how each attempt ended', () => {
+    const run: RunView = {
+      ...running,
+      jobs: [
+        job('flaky', {
+          state: 'done',
+          attempt: 3,
+          exitCode: 0,
+          reason: 'exit_zero',
+          attempts: [
+            { attempt: 1, agentId: 'local-0-1a2b', reason: 'exit_nonzero', exitCode: 75 },
+            { attempt: 2, agentId: 'local-0-1a2b', reason: 'agent_lost', exitCode: null },
+            { attempt: 3, agentId: 'local-1-9f8e', reason: 'exit_zero', exitCode: 0 },
+          ],
+        }),
+        job('again', { state: 'running', attempt: 2, attempts: [{ attempt: 1, agentId: 'local-0-1a2b', reason: 'timeout', exitCode: 137 }] }),
+        job('once', { state: 'failed', exitCode: 3, reason: 'exit_nonzero', message: 'exit code 3 is not one of retry_on_exit_codes (75): not retried', attempts: [{ attempt: 1, agentId: 'a', reason: 'exit_nonzero', exitCode: 3 }] }),
+      ],
+    };
+    expect(renderRun(run, NOW).split('\n').slice(-3)).toEqual([
+      'flaky: attempt 1 exit 75 · attempt 2 lost (local-0-1a2b) · attempt 3 exit 0',
+      'again: attempt 1 timeout · attempt 2 running',
+      'once: exit code 3 is not one of retry_on_exit_codes (75): not retried',
+    ]);
+  });
+});

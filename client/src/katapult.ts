@@ -5,6 +5,7 @@ import {
   openLaunchContext,
   readConfigFile,
   resolveRunFiles,
+  resolveSecrets,
   stackContext,
   stateDir,
   stopStack,
@@ -26,6 +27,8 @@ export interface OpenOptions {
 export interface RunOptions {
   /** Return only once every job has ended. */
   wait?: boolean;
+  /** A file of NAME=value lines with the values of the config's `secrets`, as `launch --secrets-file`; else they come from process.env. */
+  secretsFile?: string;
 }
 
 /**
@@ -61,11 +64,13 @@ export class Katapult {
 
   /** Builds what is missing, submits the config's jobs and starts instances as needed, as `katapult launch` does. */
   async run(options: RunOptions = {}): Promise<RunHandle> {
+    // Before anything is built: a secret without a value is refused at once, as launch does.
+    const secrets = resolveSecrets(this.spec, process.env, options.secretsFile);
     const context = await this.stackReady();
     const environments = await buildEnvironments(context, this.spec, this.configFile);
     // Resolved again: files may have changed since open.
     const projectFiles = await resolveRunFiles(dirname(this.configFile), this.spec);
-    const submitted = await submitLaunch(context, { spec: this.spec, configFile: this.configFile, environments, projectFiles }, this.onProgress);
+    const submitted = await submitLaunch(context, { spec: this.spec, configFile: this.configFile, environments, projectFiles, secrets }, this.onProgress);
     const run = new RunHandle(submitted.runId, submitted, this.onProgress);
     if (options.wait) await run.wait();
     return run;

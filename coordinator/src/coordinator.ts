@@ -3,6 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ACTIVE_STATES,
   KatapultError,
+  dependencyDecisions,
+  isFinal,
   applyJobEvent,
   attemptsToStop,
   foreignOutputs,
@@ -12,6 +14,11 @@ import {
   jobReportCodec,
   planAssignments,
   runStateOf,
+  attemptContext,
+  openSecrets,
+  runContext,
+  sealSecrets,
+  secretsKey,
   type AgentCapacity,
   type AgentRecord,
   type ClusterNames,
@@ -56,6 +63,10 @@ export interface CoordinatorOptions {
    * brought down and up again.
    */
   freshAgentMs?: number;
+  /** The key runs' secret values are sealed under in their records (the RunService's). */
+  secretsKey?: Buffer;
+  /** The NATS password of an agent with a user of its own: each attempt's secrets are sealed for its agent under it. */
+  agentSecret?: (agentId: string) => string | undefined;
 }
 
 /**
@@ -127,6 +138,7 @@ export class Coordinator {
       await this.requeueLost(agents);
       await this.requestPlacement();
       await this.stopStrayAttempts(agents);
+      for (const run of runs) await this.settleDependencies(run.id);
       for (const run of runs) await this.closeIfFinished(run);
       this.pools?.manageAside(allRuns, agents.map((agent) => agent.pool));
       await this.forgetGoneAgents(agents);
@@ -208,7 +220,7 @@ export class Coordinator {
     );
     const capacity = agentCapacity(fresh, this.store.activeJobs().map((entry) => entry.value));
     const waiting = new Map<string, string>();
-    const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity }[] = [];
+    const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity; run: RunRecord }[] = [];
     for (const run of runs) {
       const pending = this.store.pendingJobs(run.id);
       if (pending.length === 0) continue;
@@ -228,11 +240,11 @@ export class Coordinator {
         // Taken for the later runs of this pass whether or not the commit wins: a job that changed meanwhile frees them next pass.
         agent.usedCpus += entry.value.cpusReq;
         agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
-        assignments.push({ entry, agent });
+        assignments.push({ entry, agent, run });
       }
     }
     this.waiting = waiting;
-    await inParallel(assignments, WRITES_IN_FLIGHT, ({ entry, agent }) => this.assign(entry, agent));
+    await inParallel(assignments, WRITES_IN_FLIGHT, ({ entry, agent, run }) => this.assign(entry, agent, run));
   }
 
   private async readAgents(): Promise<HeardAgent[]> {
@@ -245,11 +257,16 @@ export class Coordinator {
   }
 
   /** Commit first, then publish: a job is never sent to an agent unless the store says it is assigned there. */
-  private async assign(entry: Versioned<JobRecord>, agent: AgentCapacity): Promise<boolean> {
+  private async assign(entry: Versioned<JobRecord>, agent: AgentCapacity, run: RunRecord): Promise<boolean> {
     const agentId = agent.id;
     const result = applyJobEvent(entry.value, { type: 'assign', agentId, ...(agent.pool ? { pool: agent.pool } : {}) }, this.now());
     if (!result.changed || !(await this.store.updateJob(result.job, entry.revision))) return false;
     const job = result.job;
+    const secrets = this.sealForAgent(run, job, agentId);
+    if (secrets !== undefined && !secrets.ok) {
+      await this.applyEvent(job.runId, job.id, { type: 'start_failed', attempt: job.attempt, message: secrets.problem });
+      return false;
+    }
     const message = assignmentCodec.encode({
       v: 1,
       runId: job.runId,
@@ -263,13 +280,34 @@ export class Coordinator {
       memoryBytes: job.memoryBytes ?? null,
       network: job.network ?? 'bridge',
       files: job.files,
+      ...(job.inputArchives?.length ? { inputArchives: job.inputArchives } : {}),
       outputFiles: job.outputFiles,
+      env: job.env ?? {},
+      jobIndex: job.copyIndex ?? 0,
+      jobCount: job.copyCount ?? 1,
+      ...(job.timeoutSeconds ? { timeoutSeconds: job.timeoutSeconds } : {}),
+      ...(secrets ? { secrets: secrets.sealed } : {}),
     });
     await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
       msgID: `${job.runId}.${job.id}.${job.attempt}`,
     });
     this.options.log(`assigned ${job.runId}/${job.id} attempt ${job.attempt} to ${agentId}`);
     return true;
+  }
+
+  /**
+   * The job's secret values, opened from the run's record and sealed again for this agent and attempt alone, or
+   * why they cannot be (a problem that names no value); undefined for a job without secrets.
+   */
+  private sealForAgent(run: RunRecord, job: JobRecord, agentId: string): { ok: true; sealed: string } | { ok: false; problem: string } | undefined {
+    const names = job.secrets ?? [];
+    if (names.length === 0) return undefined;
+    const values = run.secrets && this.options.secretsKey ? openSecrets(run.secrets, this.options.secretsKey, runContext(run.id)) : undefined;
+    if (!values) return { ok: false, problem: `KP_SECRETS_UNREADABLE the run's secrets cannot be opened by this coordinator (another API token?); launch the run again` };
+    const agentSecret = this.options.agentSecret?.(agentId);
+    if (!agentSecret) return { ok: false, problem: `KP_SECRETS_NO_AGENT_KEY agent ${agentId} has no NATS user of its own to seal the job's secrets for` };
+    const own = Object.fromEntries(names.filter((name) => Object.hasOwn(values, name)).map((name) => [name, values[name]!]));
+    return { ok: true, sealed: sealSecrets(own, secretsKey(agentSecret, 'agent'), attemptContext(job.runId, job.id, job.attempt)) };
   }
 
   /**
@@ -320,6 +358,26 @@ export class Coordinator {
       this.options.log(`forgot gone agent's consumer ${name} and its unclaimed assignments`);
     }
     for (const name of this.goneSince.keys()) if (!seen.has(name)) this.goneSince.delete(name);
+  }
+
+  /**
+   * Blocked jobs whose every dependency is done become pending, given those jobs' output archives to stage;
+   * those with a dependency that failed, was aborted or skipped are skipped (and theirs in turn, as they end).
+   */
+  private async settleDependencies(runId: string): Promise<void> {
+    if (this.store.unfinished(runId) === 0) return;
+    const jobs = (await this.store.listJobs(runId)).map((entry) => entry.value);
+    if (!jobs.some((job) => job.state === 'blocked')) return;
+    const byId = new Map(jobs.map((job) => [job.id, job]));
+    const { release, skip } = dependencyDecisions(jobs);
+    for (const { id, message } of skip) await this.applyEvent(runId, id, { type: 'skip', message });
+    for (const id of release) {
+      const inputArchives = (byId.get(id)!.inputsFrom ?? []).flatMap(({ job, dir }) => {
+        const object = byId.get(job)?.outputs?.object;
+        return object ? [{ object, dir }] : [];
+      });
+      await this.applyEvent(runId, id, { type: 'release', inputArchives });
+    }
   }
 
   /** A run is over once none of its jobs is unfinished (the view counts them as they change). */
@@ -387,6 +445,8 @@ export class Coordinator {
       this.options.log(`${runId}/${jobId} attempt ${outcome.after.attempt}: ${outcome.before.state} -> ${outcome.after.state}`);
       // cpus freed, or a job back in the queue: place at once rather than at the next tick.
       if (!ACTIVE_STATES.has(outcome.after.state)) void this.requestPlacement();
+      // Its dependents may start (or be skipped) now rather than at the next tick.
+      if (outcome.after.state !== outcome.before.state && isFinal(outcome.after.state)) void this.settleDependencies(runId).catch((error: unknown) => this.options.log(`dependencies of ${runId} not settled yet: ${String(error)}`));
     } else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
     else if (outcome.why.startsWith('report from agent')) this.options.log(`${runId}/${jobId}: ${outcome.why}; dropped`);
   }
@@ -405,6 +465,7 @@ function toJobEvent(report: JobReport, by: string): JobEvent {
         exitCode: report.exitCode ?? -1,
         ...(report.outputs ? { outputs: report.outputs } : {}),
         ...(report.ranMs === undefined ? {} : { ranMs: report.ranMs }),
+        ...(report.timedOut ? { timedOut: true } : {}),
         by,
       };
     case 'start_failed':

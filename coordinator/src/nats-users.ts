@@ -35,6 +35,11 @@ export class NatsUsersFile implements AgentCredentialIssuer {
     return credentials;
   }
 
+  /** The agent's NATS password, which only it and this coordinator know: its attempts' secrets are sealed under it. */
+  secretOf(agentId: string): string | undefined {
+    return this.read()[agentId]?.pass;
+  }
+
   revoke(agentId: string): void {
     const { [agentId]: _gone, ...rest } = this.read();
     this.write(rest);

@@ -8,6 +8,9 @@ import {
   splitRunScript,
   jobInputPaths,
   normalizeRelative,
+  runContext,
+  sealSecrets,
+  dependencyIssues,
   type AgentView,
   type JobPage,
   type JobPageQuery,
@@ -34,6 +37,8 @@ export interface RunServiceOptions {
   waiting?: (runId: string, jobId: string) => string | undefined;
   /** Told when jobs became pending (a new run), so they are placed at once rather than at the next tick. */
   placeNow?: () => void;
+  /** The key a run's secret values are sealed under in its record (secretsKey of the API token); none: runs with secrets are refused. */
+  secretsKey?: Buffer;
 }
 
 /** KV writes of one request in flight at once: a 10,000-job run is stored, or cancelled, in a few pipelined rounds. */
@@ -58,6 +63,7 @@ export class RunService {
     if (missing) {
       throw new KatapultError('KP_API_NO_IMAGE', `no image given for environment "${missing.name}"`, { exitCode: ExitCode.badInput });
     }
+    checkDependencies(spec.jobs);
     for (const job of spec.jobs) {
       if (job.network === 'host' && spec.allowHostNetwork !== true) {
         // The config's rule, kept here too: a script posting a run directly gets no way around it.
@@ -67,6 +73,10 @@ export class RunService {
       }
       checkJobPaths(job);
       stagedFiles(job, request); // refuse a run that names a file it did not upload
+    }
+    const secretValues = neededSecrets(request);
+    if (Object.keys(secretValues).length > 0 && !this.options.secretsKey) {
+      throw new KatapultError('KP_SECRETS_UNAVAILABLE', 'this coordinator has no key to keep secrets with; it cannot take a run with secrets', { exitCode: ExitCode.infrastructure });
     }
     const placement: RunPlacement = {
       provider: spec.provider,
@@ -95,6 +105,7 @@ export class RunService {
       instances: spec.instances,
       autoStopSeconds: spec.autoStopSeconds,
       placement,
+      ...(Object.keys(secretValues).length > 0 ? { secrets: sealSecrets(secretValues, this.options.secretsKey!, runContext(runId)) } : {}),
       createdAt,
       finishedAt: null,
     };
@@ -112,9 +123,17 @@ export class RunService {
       gpusReq: job.gpusReq,
       memoryBytes: job.memoryBytes,
       network: job.network,
+      env: job.env ?? {},
+      copyIndex: job.copyIndex ?? 0,
+      copyCount: job.copyCount ?? 1,
+      timeoutSeconds: job.timeoutSeconds ?? null,
+      secrets: job.secrets ?? [],
       retries: job.retries,
+      retryOnExitCodes: job.retryOnExitCodes ?? null,
+      history: [],
       maxAttempts: spec.maxAttempts,
-      state: 'pending',
+      state: job.after?.length ? 'blocked' : 'pending',
+      ...(job.after?.length ? { after: job.after, inputsFrom: job.inputsFrom ?? [] } : {}),
       attempt: 1,
       agentId: null,
       exitCode: null,
@@ -196,7 +215,9 @@ export class RunService {
   }
 
   private async view(run: RunRecord): Promise<RunView> {
-    const jobs = (await this.store.listJobs(run.id)).map(({ value: job }) => ({
+    const records = (await this.store.listJobs(run.id)).map((entry) => entry.value);
+    const stateOf = new Map(records.map((job) => [job.id, job.state]));
+    const jobs = records.map((job) => ({
       id: job.id,
       runId: job.runId,
       envName: job.envName,
@@ -208,8 +229,10 @@ export class RunService {
       reason: job.reason,
       message: job.message,
       ...(job.state === 'pending' ? { waiting: this.options.waiting?.(job.runId, job.id) ?? null } : {}),
+      ...(job.state === 'blocked' ? { waiting: `runs after ${(job.after ?? []).filter((id) => stateOf.get(id) !== 'done').join(', ')}` } : {}),
       outputFiles: job.outputFiles,
       outputs: job.outputs,
+      attempts: (job.history ?? []).map(({ attempt, agentId, reason, exitCode }) => ({ attempt, agentId, reason, exitCode })),
       createdAt: job.createdAt,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,
@@ -225,6 +248,30 @@ export class RunService {
       jobs,
     };
   }
+}
+
+/** The API takes any client's word: a job waiting for one that does not exist, or for itself through others, would never run. */
+function checkDependencies(jobs: readonly JobSpec[]): void {
+  const issues = dependencyIssues(jobs.map((job) => ({ name: job.id, after: [...(job.after ?? []), ...(job.inputsFrom ?? []).map((input) => input.job)] })));
+  const first = issues[0];
+  if (first) throw new KatapultError('KP_API_BAD_DEPENDENCY', `job "${jobs[first.job]!.id}" after: ${first.message}`, { exitCode: ExitCode.badInput });
+}
+
+/**
+ * The values of the secrets the run's jobs name; a name with no value is refused, saying which (never a value).
+ * Values given for names no job uses are not kept.
+ */
+function neededSecrets(request: CreateRunRequest): Record<string, string> {
+  const names = [...new Set(request.spec.jobs.flatMap((job) => job.secrets ?? []))].sort();
+  const given = request.secrets ?? {};
+  const missing = names.filter((name) => !Object.hasOwn(given, name));
+  if (missing.length > 0) {
+    throw new KatapultError('KP_SECRET_MISSING', `no value was given for the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
+      exitCode: ExitCode.badInput,
+      hint: 'set it in the environment of the launching shell, or in the file given with --secrets-file',
+    });
+  }
+  return Object.fromEntries(names.map((name) => [name, given[name]!]));
 }
 
 /** Everything that decides what a run does, in a stable order; the config file's name is not part of it. */

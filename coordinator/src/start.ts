@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError } from '@katapult/core';
+import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, secretsKey } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
@@ -200,12 +200,16 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     }),
   );
   const link = watchNatsLink(nc, Date.now, log);
+  // Secret values are kept under a key only the API token's holders can make: the JetStream files hold none readable.
+  const runSecretsKey = secretsKey(config.apiToken, 'run');
   const pools = new PoolKeeper(store, provider, { log });
   const coordinator = new Coordinator(nc, names, store, {
     tickMs: 500,
     lostGraceMs: agentLeaseMs(config.heartbeatMs),
     // Two heartbeats missed: not yet lost, but no new work.
     freshAgentMs: config.heartbeatMs * 3,
+    secretsKey: runSecretsKey,
+    ...(credentials ? { agentSecret: (agentId: string) => credentials.secretOf(agentId) } : {}),
     log,
     pools,
     link,
@@ -215,6 +219,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     pools,
     waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId),
     placeNow: () => void coordinator.requestPlacement(),
+    secretsKey: runSecretsKey,
   });
   const server = buildServer(runs, {
     token: config.apiToken,

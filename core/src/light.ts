@@ -12,6 +12,9 @@ export { AWS_SDK_NODE_WARNING_SWITCH, quietAwsSdk } from './model/aws-sdk-env.js
 export { formatGpus, instanceGpus, noGpuRuntimeMessage } from './model/gpus.js';
 export * from './model/job-files.js';
 export * from './model/job-user.js';
+export * from './model/job-env.js';
+export * from './model/secrets.js';
+export * from './model/dependencies.js';
 export * from './model/cost.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export * from './lifecycle/job.js';

@@ -109,3 +109,41 @@ describe('job state machine', () => {
     expect(runStateOf([{ state: 'done' }])).toBe('done');
   });
 });
+
+describe('timeouts', () => {
+  it('a job killed past its timeout fails with the reason timeout, keeps its outputs, and is not retried', () => {
+    const running = job({ state: 'running', agentId: 'ag', retries: 3, timeoutSeconds: 90, startedAt: 1 });
+    const outputs = { object: 'out-1', missing: [] };
+    const result = applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 137, timedOut: true, outputs }, 5);
+    expect(result).toMatchObject({
+      changed: true,
+      job: { state: 'failed', reason: 'timeout', exitCode: 137, attempt: 1, outputs, message: 'killed: it ran past its timeout of 1m30s' },
+    });
+  });
+});
+
+describe('retries by cause', () => {
+  const run = (current: JobRecord, exitCode: number) => applyJobEvent(current, { type: 'exited', attempt: current.attempt, exitCode }, 5).job;
+  const lose = (current: JobRecord) => applyJobEvent(current, { type: 'agent_lost', attempt: current.attempt }, 5).job;
+  const start = (current: JobRecord) => ({ ...current, state: 'running' as const, agentId: 'ag' });
+
+  it('retries only the listed exit codes, and says why another one was not retried', () => {
+    const listed = job({ state: 'running', agentId: 'ag', retries: 2, retryOnExitCodes: [75], history: [] });
+    const first = run(listed, 75);
+    expect(first).toMatchObject({ state: 'pending', attempt: 2, history: [{ attempt: 1, reason: 'exit_nonzero', exitCode: 75, agentId: 'ag' }] });
+    const second = run(start(first), 3);
+    expect(second).toMatchObject({ state: 'failed', exitCode: 3, message: 'exit code 3 is not one of retry_on_exit_codes (75): not retried' });
+    expect(second.history).toHaveLength(2);
+  });
+
+  it('counts failures against retries and lost instances against max_attempts, each on its own', () => {
+    let current = job({ state: 'running', agentId: 'ag', retries: 1, maxAttempts: 2, history: [] });
+    current = lose(current); // loss 1 of 2: requeued
+    expect(current).toMatchObject({ state: 'pending', attempt: 2 });
+    current = run(start(current), 9); // failure 1 of 1 retry: requeued, though attempt 2 is past retries
+    expect(current).toMatchObject({ state: 'pending', attempt: 3 });
+    current = lose(start(current)); // loss 2 of 2: failed
+    expect(current).toMatchObject({ state: 'failed', reason: 'agent_lost', message: 'its agent was lost 2 times', attempt: 3 });
+    expect(current.history!.map((outcome) => outcome.reason)).toEqual(['agent_lost', 'exit_nonzero', 'agent_lost']);
+  });
+});

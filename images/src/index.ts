@@ -33,3 +33,4 @@ export { readProjectFiles, resolveProjectFile, type ProjectFile } from './projec
 export { listEnvironmentImages, pruneEnvironmentImages, type EnvironmentImageInfo } from './environment-images.js';
 export type { TagDescription } from './registry.js';
 // ECR is '@katapult/images/ecr', apart: its SDK client takes a quarter of a second to load, which only ECR users pay.
+export { pullOwnImage } from './own-image.js';

@@ -34,6 +34,9 @@ describe('environment image tags', () => {
     const others = [
       tag({}, { files: { ...files, 'requirements.txt': 'kpdemo==1.0.1\n' } }),
       tag({}, { base: 'sha256:bbb' }),
+      // An image of one's own: its reference, and its digest as the base's (a tag moved to a new image).
+      tag({ image: 'registry.example/team/tools:1' }, { base: 'sha256:aaa' }),
+      tag({ image: 'registry.example/team/tools:1' }, { base: 'sha256:ccc' }),
       tag({ condaChannels: ['conda-forge', 'bioconda'] }),
       tag({ aptget: ['curl'] }),
       tag({ pypi: ['requirements.txt'] }),

@@ -183,3 +183,17 @@ describe('spec forms the shell and Dockerfile syntax must survive', () => {
     expect(planEnvironmentImage(one, 'base:1')).toEqual(planEnvironmentImage(two, 'base:1'));
   });
 });
+
+describe('an environment on an image of its own', () => {
+  it('is built FROM that image, and its job user step takes a user of that id the image already has', () => {
+    const plan = planEnvironmentImage(env({ image: '127.0.0.1:5000/team/tools:1', command: 'echo hi' }), '127.0.0.1:5000/team/tools:1');
+    expect(plan.dockerfile.split('\n')[0]).toBe('FROM 127.0.0.1:5000/team/tools:1');
+    expect(plan.dockerfile).toContain(`RUN (getent group 1000 >/dev/null || groupadd --gid 1000 katapult) \\
+    && (getent passwd 1000 >/dev/null || useradd --uid 1000 --gid 1000 --create-home --home-dir /home/katapult --shell /bin/sh katapult) \\
+    && install -d -o 1000 -g 1000 /work`);
+  });
+
+  it('refuses a reference that is not one word', () => {
+    expect(() => planEnvironmentImage(env({ image: 'tools:1\nRUN rm -rf /' }), 'x')).toThrow(/KP_ENV_SPEC_INVALID|is not an image reference/);
+  });
+});

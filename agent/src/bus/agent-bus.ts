@@ -198,7 +198,8 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
   return {
     shipper,
     report: (type, detail) => report(type, detail?.message === undefined ? {} : { message: detail.message }),
-    exited: (exitCode, outputs, ranMs) => report('exited', { exitCode, ...(outputs ? { outputs } : {}), ...(ranMs === undefined ? {} : { ranMs }) }),
+    exited: (exitCode, outputs, ranMs, timedOut) =>
+      report('exited', { exitCode, ...(outputs ? { outputs } : {}), ...(ranMs === undefined ? {} : { ranMs }), ...(timedOut ? { timedOut: true } : {}) }),
     startFailed: (message) => report('start_failed', { message: message.slice(0, 4000) }),
     lost: () => report('lost'),
     logPiece: (piece) => shipper.write(piece),

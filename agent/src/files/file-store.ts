@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { getObject, putSubjectFile } from '@katapult/object-files';
+import { getObject, getSubjectFile, putSubjectFile } from '@katapult/object-files';
 import type { Assignment, ClusterNames } from '@katapult/core';
 
 /** The agent's side of the cluster's object store: project files in, output archives out. */
@@ -16,6 +16,8 @@ export interface JobFileStore {
    * not match their name; nothing is cached then.
    */
   open(object: string): Promise<Readable>;
+  /** An attempt's output archive (not content-addressed, so not cached): the inputs of a job that takes them from it. */
+  openArchive(name: string): Promise<Readable>;
   /** Where an attempt's output archive goes: a subject of the outputs stream under this agent's id. */
   outputName(job: Pick<Assignment, 'runId' | 'jobId' | 'attempt'>): string;
   putArchive(name: string, archive: Readable): Promise<void>;
@@ -44,6 +46,12 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
   };
   return {
     open,
+    async openArchive(name) {
+      // Outputs stored before the outputs stream are objects of the file store.
+      const data = names.isOutputSubject(name) ? await getSubjectFile(nc, names.streams.outputs, name) : (await getObject(nc, names.fileStore, name))?.data;
+      if (!data) throw new Error(`output archive ${name} is no longer stored`);
+      return data;
+    },
     outputName: (job) => names.outputSubject(agentId, job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
       await putSubjectFile(nc, name, archive);

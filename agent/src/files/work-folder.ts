@@ -102,3 +102,52 @@ export async function packOutputs(read: ReadContainerPath, outputFiles: readonly
   }
   return { missing, files };
 }
+
+/**
+ * The output archives of the jobs a job takes its inputs from (`inputs_from`), as one archive to unpack at `/`
+ * of its container: each file under JOB_WORKDIR/<dir>/ at the path it had in its own job's work folder, the job's
+ * own writable copy, with the folders it needs. Only regular files are taken, at paths that stay inside.
+ */
+export function packInputArchives(archives: readonly { dir: string; open: () => Promise<Readable> }[], user: JobUserIds | null = null): Readable {
+  const root = JOB_WORKDIR.replace(/^\//, '');
+  const owner = { uid: user?.uid ?? 0, gid: user?.gid ?? 0 };
+  const pack = tar.pack();
+  const folders = new Set<string>();
+  const folder = (path: string, mtime: Date) => {
+    const parts = path.split('/');
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const name = parts.slice(0, depth).join('/');
+      if (folders.has(name)) continue;
+      folders.add(name);
+      pack.entry({ name: `${root}/${name}`, type: 'directory', mode: 0o755, mtime, ...owner });
+    }
+  };
+  const write = async () => {
+    for (const archive of archives) {
+      if (archive.dir !== '' && checkRelativePath(archive.dir)) throw new Error(`refusing to stage inputs under ${archive.dir}`);
+      const source = await archive.open();
+      const extract = tar.extract();
+      extract.on('entry', (header, stream, next) => {
+        const name = archive.dir === '' ? header.name : posix.join(archive.dir, header.name);
+        // The entry's own name is checked before joining, which would fold a `../` into the folder above.
+        if (header.type !== 'file' || checkRelativePath(header.name) || checkRelativePath(name)) {
+          stream.on('end', () => next());
+          stream.resume();
+          return;
+        }
+        const mtime = header.mtime ?? new Date();
+        if (posix.dirname(name) !== '.') folder(posix.dirname(name), mtime);
+        stream.pipe(pack.entry({ name: `${root}/${name}`, size: header.size ?? 0, mode: (header.mode ?? 0o644) | 0o600, mtime, ...owner }, next));
+      });
+      await new Promise<void>((resolve, reject) => {
+        source.on('error', reject);
+        extract.on('error', reject);
+        extract.on('finish', () => resolve());
+        source.pipe(extract);
+      });
+    }
+    pack.finalize();
+  };
+  write().catch((error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error))));
+  return Readable.from(pack);
+}

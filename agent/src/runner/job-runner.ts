@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { JOB_WORKDIR, jobMemoryLimit, type Assignment, type JobOutputs } from '@katapult/core';
+import { attemptContext, JOB_WORKDIR, jobEnvironment, jobMemoryLimit, maskSecrets, openSecrets, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage, type PullImage } from './image-pull.js';
 import type { JobFileStore } from '../files/file-store.js';
-import { packOutputs, packWorkFolder } from '../files/work-folder.js';
+import { packInputArchives, packOutputs, packWorkFolder } from '../files/work-folder.js';
 import { retryUntilDone } from '../retry.js';
 import { forwardOutput, type LogOutput } from './job-output.js';
 
@@ -14,7 +14,7 @@ import { forwardOutput, type LogOutput } from './job-output.js';
 export interface JobSink extends LogOutput {
   report(type: 'pulling' | 'running', detail?: { message?: string }): Promise<void>;
   /** ranMs: how long the container ran, by Docker's clock, when Docker says. */
-  exited(exitCode: number, outputs?: JobOutputs, ranMs?: number): Promise<void>;
+  exited(exitCode: number, outputs?: JobOutputs, ranMs?: number, timedOut?: boolean): Promise<void>;
   startFailed(message: string): Promise<void>;
   /** The attempt was given up with no outcome (see INTERRUPTED): it is to be run again elsewhere. */
   lost(): Promise<void>;
@@ -43,6 +43,8 @@ export interface RunnerOptions {
   pullImage?: PullImage;
   /** The cgroup job containers go under (the agent container's, so its pids limit caps all its jobs together). */
   cgroupParent?: string;
+  /** The key this agent's attempts' secrets are sealed under (secretsKey of its NATS password); none: it can run no job with secrets. */
+  secretsKey?: Buffer;
 }
 
 /**
@@ -50,9 +52,12 @@ export interface RunnerOptions {
  * stream its output (read no faster than it is stored), collect its output files, report the exit code,
  * remove the container. It decides nothing about retries: it only reports.
  */
-export async function runJobAttempt(docker: Docker, assignment: Assignment, sink: JobSink, options: RunnerOptions): Promise<void> {
+export async function runJobAttempt(docker: Docker, assignment: Assignment, given: JobSink, options: RunnerOptions): Promise<void> {
   let container: Docker.Container | undefined;
+  let sink = given;
   try {
+    const secrets = assignment.secrets === undefined ? {} : openAttemptSecrets(assignment, options.secretsKey);
+    sink = maskingSink(given, Object.values(secrets));
     await sink.report('pulling');
     const labels = await imageLabels(docker, assignment.image, options.pullImage ?? pullImage);
     if (options.signal?.aborted) throw new Error('stopped before it started');
@@ -61,6 +66,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
       Image: assignment.image,
       ...containerUser(user),
       Cmd: ['/bin/sh', '-c', assignment.runCommand],
+      Env: jobEnvironment(assignment, secrets),
       WorkingDir: JOB_WORKDIR,
       Tty: false,
       Labels: {
@@ -82,6 +88,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
       // Docker may answer (an error) before it has read the whole archive: the rest is not left hanging.
       await container.putArchive(staging, { path: '/' }).finally(() => staging.destroy());
     }
+    if (assignment.inputArchives?.length) {
+      const inputs = packInputArchives(assignment.inputArchives.map(({ object, dir }) => ({ dir, open: () => options.files.openArchive(object) })), user);
+      await container.putArchive(inputs, { path: '/' }).finally(() => inputs.destroy());
+    }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
     const drained = forwardOutput(output, sink);
     await container.start();
@@ -89,8 +99,17 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     const kill = () => void started.kill().catch(() => undefined);
     if (options.signal?.aborted) kill();
     options.signal?.addEventListener('abort', kill, { once: true });
+    let timedOut = false;
+    const timeout =
+      assignment.timeoutSeconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            sink.logLine('stderr', `katapult: killed after its timeout of ${assignment.timeoutSeconds} s`);
+            kill();
+          }, assignment.timeoutSeconds * 1000);
     await sink.report('running');
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const { StatusCode } = (await container.wait().finally(() => clearTimeout(timeout))) as { StatusCode: number };
     const ranMs = await runTime(container);
     await drained;
     // Outputs are stored like reports: until NATS takes them. Only a closing agent gives up (and says so).
@@ -102,7 +121,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
     });
     await sink.endOfLog(StatusCode);
     if (options.signal?.aborted && options.signal.reason === INTERRUPTED) await sink.lost();
-    else await sink.exited(StatusCode, outputs, ranMs);
+    else await sink.exited(StatusCode, outputs, ranMs, timedOut);
   } catch (error) {
     const message = explainStartFailure(assignment, error instanceof Error ? error.message : String(error));
     await sink.endOfLog(null).catch(() => undefined);
@@ -111,6 +130,27 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, sink
   } finally {
     await container?.remove({ force: true }).catch(() => undefined);
   }
+}
+
+function openAttemptSecrets(assignment: Assignment, key: Buffer | undefined): Record<string, string> {
+  const values = key ? openSecrets(assignment.secrets!, key, attemptContext(assignment.runId, assignment.jobId, assignment.attempt)) : undefined;
+  if (!values) throw new Error(`KP_SECRETS_UNREADABLE the job's secrets were not sealed for this agent (${key ? 'another key' : 'it has no NATS user of its own'})`);
+  return values;
+}
+
+/** The sink, with any secret value in the job's output masked before it is stored. */
+function maskingSink(sink: JobSink, values: readonly string[]): JobSink {
+  if (values.length === 0) return sink;
+  return {
+    report: (type, detail) => sink.report(type, detail),
+    exited: (...args) => sink.exited(...args),
+    startFailed: (message) => sink.startFailed(maskSecrets(message, values)),
+    lost: () => sink.lost(),
+    logLine: (stream, line) => sink.logLine(stream, maskSecrets(line, values)),
+    endOfLog: (exitCode) => sink.endOfLog(exitCode),
+    logPiece: (piece) => sink.logPiece({ ...piece, text: maskSecrets(piece.text, values) }),
+    whenLogWritable: () => sink.whenLogWritable(),
+  };
 }
 
 /**

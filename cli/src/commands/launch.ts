@@ -11,6 +11,7 @@ import { buildEnvironments } from '../lib/prepare-images.js';
 import { watchRun } from '../lib/watch-run.js';
 import { formatCostTotal } from '../render/cost.js';
 import { renderRun } from '../render/run-view.js';
+import { resolveSecrets } from '../lib/secrets.js';
 
 /** What `launch --json` prints at the end: the run, and on AWS the estimated cost of its instances. */
 export type LaunchResult = RunView & { cost?: CostEstimate };
@@ -22,6 +23,8 @@ export default class Launch extends KatapultCommand {
     '<%= config.bin %> launch katapult.yaml --detach',
     '<%= config.bin %> launch katapult.yaml --wait && echo "all jobs succeeded"',
     '<%= config.bin %> launch katapult.yaml --json',
+    'API_KEY=... <%= config.bin %> launch katapult.yaml   # a job with secrets: [API_KEY] gets it',
+    '<%= config.bin %> launch katapult.yaml --secrets-file .secrets   # NAME=value lines',
   ];
   static override args = { file: Args.string({ description: 'config file (YAML or JSON)', required: true }) };
   static override flags = {
@@ -29,6 +32,9 @@ export default class Launch extends KatapultCommand {
     wait: Flags.boolean({
       description: 'wait for the end without printing progress; exit 0 only if every job is done with exit code 0 (1 otherwise)',
       exclusive: ['detach'],
+    }),
+    'secrets-file': Flags.string({
+      description: 'a file of NAME=value lines (dotenv) with the values of the secrets the config names; else they come from this shell\'s environment',
     }),
   };
 
@@ -46,6 +52,7 @@ export default class Launch extends KatapultCommand {
     });
     const step = stepLogger((line) => this.log(line));
     const spec = readConfigFile(args.file);
+    const secrets = resolveSecrets(spec, process.env, flags['secrets-file']);
     const costs = flags.detach ? undefined : costEstimatorFor(spec);
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();
@@ -53,7 +60,7 @@ export default class Launch extends KatapultCommand {
     const context = await openLaunchContext(spec, step);
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles }, step);
+    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles, secrets }, step);
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };
@@ -81,9 +88,14 @@ export default class Launch extends KatapultCommand {
     if (failed.length > 0) {
       this.log('');
       for (const job of failed) {
+        // A skipped job never ran: the line under the table says after which job's failure.
+        if (job.state === 'skipped') continue;
         // A job that never started has no log to see; its one-line reason (image pull, no GPU runtime) says it all.
         if (job.reason === 'start_failed' && job.message) this.log(`${job.id}: ${job.state} to start: ${job.message}`);
-        else this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}; see: katapult logs ${job.id} --run ${runId}`);
+        else {
+          const cause = job.reason === 'timeout' ? ' (timeout)' : '';
+          this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}${cause}; see: katapult logs ${job.id} --run ${runId}`);
+        }
       }
       process.exitCode = ExitCode.jobFailed;
     }

@@ -10,6 +10,7 @@ export { exposureFor, openStack } from './open-stack.js';
 export { openLaunchContext, submitLaunch } from './launch-run.js';
 export { buildEnvironments, type BuildContext } from './prepare-images.js';
 export { resolveRunFiles } from './run-files.js';
+export { resolveSecrets } from './secrets.js';
 export { stateDir } from './state-dir.js';
 export { submitRun, type Submission, type SubmittedRun } from './submit-run.js';
 export { runOver, watchRun, type WatchOptions } from './watch-run.js';

@@ -8,7 +8,7 @@ export type LoggedJob = Pick<JobView, 'id' | 'state' | 'attempt' | 'reason' | 'a
  * a job cancelled before any agent took it.
  */
 export function expectsEndOfLog(job: LoggedJob): boolean {
-  if (job.reason === 'agent_lost') return false;
+  if (job.reason === 'agent_lost' || job.reason === 'dependency') return false;
   if (job.reason === 'cancelled') return job.agentId !== null;
   return true;
 }

@@ -7,6 +7,7 @@ import {
   ensureNodeImage,
   OciRegistry,
   pushImage,
+  pullOwnImage,
   type BaseImage,
   type EnvironmentImage,
   type RegistryAuth,
@@ -48,10 +49,11 @@ export async function buildEnvironments(
   const images: EnvironmentImage[] = [];
   for (const env of spec.environments) {
     display?.update(env.name, { step: 'checking' });
+    const own = env.image ? await pullOwnImage(context.docker, env.name, env.image, (event) => context.onProgress({ step: `${env.name} ${event.step}`, message: event.message })) : undefined;
     const image = await buildEnvironment(context.docker, {
       env,
       projectDir: dirname(configFile),
-      base,
+      base: own ?? base,
       registry,
       ...(pullHost ? { pullHost } : {}),
       ...(auth ? { registryAuth: auth } : {}),

@@ -158,7 +158,8 @@ export async function submitRemoteRun(context: BuildContext, submission: Submiss
   const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
   // On the maestro, AWS is reached with its instance role in its own region: this machine's profile means nothing there.
   const placed = { ...spec, maestroAddress: remote.privateIp, profile: null };
-  const created = await client.createRun({ spec: placed, configFile, images, files: upload.files, agentImage });
+  const secrets = submission.secrets && Object.keys(submission.secrets).length > 0 ? { secrets: submission.secrets } : {};
+  const created = await client.createRun({ spec: placed, configFile, images, files: upload.files, agentImage, ...secrets });
   if (created.resumed) step(`run ${created.runId} is already going for this config (recover: true); following it instead of starting it again`);
   else step(`run ${created.runId} submitted to the maestro at ${remote.publicIp}: ${spec.jobs.length} jobs`);
   return { dir, stack, client, nats, runId: created.runId, resumed: created.resumed };

@@ -16,6 +16,8 @@ export interface Submission {
   configFile: string;
   environments: readonly EnvironmentImage[];
   projectFiles: readonly ProjectFile[];
+  /** The values of the secrets the jobs name (resolveSecrets); sent only in the request that creates the run. */
+  secrets?: Record<string, string>;
 }
 
 export interface SubmittedRun extends StackContext {
@@ -38,7 +40,8 @@ export async function submitRun(context: BuildContext, submission: Submission, s
   if (projectFiles.length > 0) step(`files: ${upload.uploaded} uploaded (${formatBytes(upload.bytes)}), ${upload.reused} already stored`);
   const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(dir));
   const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
-  const created = await client.createRun({ spec, configFile, images, files: upload.files, ...(remoteAgentImage ? { agentImage: remoteAgentImage } : {}) });
+  const secrets = submission.secrets && Object.keys(submission.secrets).length > 0 ? { secrets: submission.secrets } : {};
+  const created = await client.createRun({ spec, configFile, images, files: upload.files, ...secrets, ...(remoteAgentImage ? { agentImage: remoteAgentImage } : {}) });
   if (created.resumed) step(`run ${created.runId} is already going for this config (recover: true); following it instead of starting it again`);
   else step(`run ${created.runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
   return { dir, stack, client, nats, runId: created.runId, resumed: created.resumed };

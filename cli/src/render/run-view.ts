@@ -31,17 +31,44 @@ export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: b
     job.exitCode === null ? '-' : String(job.exitCode),
     formatDuration(jobDuration(job, now)),
   ]);
-  const waiting = waitingReasons(run).map(([reason, n]) => `${n} pending: ${reason}`);
+  const waiting = waitingReasons(run).map(([reason, n]) => `${n} ${reason.startsWith('runs after') ? 'blocked' : 'pending'}: ${reason}`);
   const left = run.jobs.length - shown.length;
   const doneLeft = left - (run.jobs.filter((job) => job.state !== 'done').length - shown.length);
   const omitted = left > 0 ? [`${left} more jobs not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
-  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...waiting].join('\n');
+  const notes = shown.flatMap(jobNotes);
+  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...notes, ...waiting].join('\n');
+}
+
+/** What the table cannot say about a job: how each of its attempts ended, and why it ended other than by its exit code. */
+export function jobNotes(job: JobView): string[] {
+  const notes: string[] = [];
+  const attempts = job.attempts ?? [];
+  if (attempts.length > 0 && (attempts.length > 1 || job.attempt > 1)) {
+    const ongoing = attempts.some((outcome) => outcome.attempt === job.attempt) ? [] : [`attempt ${job.attempt} ${job.state}`];
+    notes.push(`${job.id}: ${[...attempts.map(describeAttempt), ...ongoing].join(' · ')}`);
+  }
+  if (job.reason === 'timeout') notes.push(`${job.id}: ${job.state}: timeout${job.message ? ` (${job.message})` : ''}`);
+  else if (job.reason === 'exit_nonzero' && job.message) notes.push(`${job.id}: ${job.message}`);
+  else if (job.reason === 'dependency' && job.message) notes.push(`${job.id}: ${job.state}: ${job.message}`);
+  return notes;
+}
+
+function describeAttempt(outcome: NonNullable<JobView['attempts']>[number]): string {
+  const how: Record<string, string> = {
+    exit_zero: 'exit 0',
+    exit_nonzero: `exit ${outcome.exitCode ?? '-'}`,
+    timeout: 'timeout',
+    start_failed: 'did not start',
+    agent_lost: `lost${outcome.agentId ? ` (${outcome.agentId})` : ''}`,
+    cancelled: 'cancelled',
+  };
+  return `attempt ${outcome.attempt} ${how[outcome.reason] ?? outcome.reason}`;
 }
 
 /** Why pending jobs wait, most common first, with how many wait for each reason. */
 export function waitingReasons(run: RunView): [string, number][] {
   const counts = new Map<string, number>();
-  for (const job of run.jobs) if (job.state === 'pending' && job.waiting) counts.set(job.waiting, (counts.get(job.waiting) ?? 0) + 1);
+  for (const job of run.jobs) if ((job.state === 'pending' || job.state === 'blocked') && job.waiting) counts.set(job.waiting, (counts.get(job.waiting) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1]);
 }
 
@@ -54,14 +81,14 @@ export function summarizeRun(
   agents: readonly (Pick<AgentView, 'cpus' | 'usedCpus'> & Partial<Pick<AgentView, 'gpus' | 'usedGpus'>>)[],
   cost?: CostEstimate,
 ): string {
-  const order = ['pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted'] as const;
+  const order = ['blocked', 'pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted', 'skipped'] as const;
   const counts = order.map((state) => [state, run.jobs.filter((job) => job.state === state).length] as const).filter(([, n]) => n > 0);
   const sum = (of: (agent: (typeof agents)[number]) => number | undefined) => agents.reduce((total, agent) => total + (of(agent) ?? 0), 0);
   const gpus = sum((agent) => agent.gpus);
   const busy = `${sum((agent) => agent.usedCpus)}/${sum((agent) => agent.cpus)} cpus${gpus > 0 ? `, ${sum((agent) => agent.usedGpus)}/${gpus} gpus` : ''} busy`;
   const instances = agents.length === 0 ? 'no instance up yet' : `${agents.length} instance${agents.length === 1 ? '' : 's'} up, ${busy}`;
   const why = waitingReasons(run)[0];
-  const waiting = why ? ` · ${why[1]} pending: ${why[0]}` : '';
+  const waiting = why ? ` · ${why[1]} ${why[0].startsWith('runs after') ? 'blocked' : 'pending'}: ${why[0]}` : '';
   return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}${waiting}${cost ? ` · ${formatCost(cost)}` : ''}`;
 }
 

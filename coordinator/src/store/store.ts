@@ -14,6 +14,8 @@ export interface RunRecord {
   autoStopSeconds: number | null;
   /** Which provider starts the instances and how they reach back; absent on runs stored before it was kept (local). */
   placement?: RunPlacement;
+  /** The values of its jobs' secrets, sealed under the coordinator's run key (sealSecrets); absent: none. */
+  secrets?: string;
   createdAt: number;
   finishedAt: number | null;
 }

@@ -1,5 +1,6 @@
 import type { RawConfig, RawEnvironment, RawInstance, RawJob } from './schema.js';
 import { parseMemory } from '../model/memory.js';
+import { parseDuration } from '../model/duration.js';
 import { instanceGpus } from '../model/gpus.js';
 import {
   DEFAULT_AUTO_STOP_SECONDS,
@@ -44,7 +45,7 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
       normalizeInstance(instance, group, options),
     ),
     environments,
-    jobs: raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment)),
+    jobs: withDependencies(raw.jobs, raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env, raw.secrets))),
   };
 }
 
@@ -74,6 +75,7 @@ function normalizeInstance(raw: RawInstance, group: number, options: NormalizeOp
 function normalizeEnvironment(raw: RawEnvironment): EnvironmentSpec {
   return {
     name: raw.name ?? DEFAULT_ENVIRONMENT,
+    ...(raw.image ? { image: raw.image.trim() } : {}),
     command: raw.command ?? null,
     aptget: toList(raw.env_aptget),
     conda: toList(raw.env_conda),
@@ -83,7 +85,7 @@ function normalizeEnvironment(raw: RawEnvironment): EnvironmentSpec {
   };
 }
 
-function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined): JobSpec[] {
+function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined, runEnv: RawConfig['env'], runSecrets: RawConfig['secrets']): JobSpec[] {
   const name = raw.name ?? `job-${index + 1}`;
   const repeat = raw.repeat ?? 1;
   const base: Omit<JobSpec, 'id'> = {
@@ -96,11 +98,50 @@ function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefin
     inputFiles: toList(raw.input_files),
     outputFiles: toList(raw.output_files),
     retries: raw.retries ?? 0,
+    retryOnExitCodes: raw.retry_on_exit_codes ? [...new Set(raw.retry_on_exit_codes)] : null,
     memoryBytes: memoryBytes(raw.memory),
     network: raw.network ?? 'bridge',
+    env: { ...envStrings(runEnv), ...envStrings(raw.env) },
+    secrets: [...new Set([...(runSecrets ?? []), ...(raw.secrets ?? [])])].sort(),
+    timeoutSeconds: raw.timeout === null || raw.timeout === undefined ? null : durationSeconds(raw.timeout),
   };
-  if (repeat === 1) return [{ id: name, ...base }];
-  return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base }));
+  if (repeat === 1) return [{ id: name, ...base, copyIndex: 0, copyCount: 1 }];
+  return Array.from({ length: repeat }, (_, copy) => ({ id: `${name}-${copy + 1}`, ...base, copyIndex: copy, copyCount: repeat }));
+}
+
+/**
+ * `after` and `inputs_from` by job id: a repeated job's name stands for each of its copies, whose outputs are
+ * staged under `<name>-<k>/`; a single job's go at their own paths.
+ */
+function withDependencies(rawJobs: readonly RawJob[], jobs: JobSpec[]): JobSpec[] {
+  const idsOf = new Map<string, string[]>();
+  rawJobs.forEach((raw, index) => {
+    const name = raw.name ?? `job-${index + 1}`;
+    const repeat = raw.repeat ?? 1;
+    idsOf.set(name, repeat === 1 ? [name] : Array.from({ length: repeat }, (_, copy) => `${name}-${copy + 1}`));
+  });
+  let next = 0;
+  return rawJobs.flatMap((raw) => {
+    const copies = jobs.slice(next, (next += raw.repeat ?? 1));
+    const inputsFrom = (raw.inputs_from ?? []).flatMap((name) => {
+      const ids = idsOf.get(name) ?? [];
+      return ids.map((id) => ({ job: id, dir: ids.length === 1 ? '' : id }));
+    });
+    const after = [...new Set([...(raw.after ?? []), ...(raw.inputs_from ?? [])].flatMap((name) => idsOf.get(name) ?? []))];
+    if (after.length === 0) return copies;
+    return copies.map((job) => ({ ...job, after, inputsFrom }));
+  });
+}
+
+/** YAML reads `N: 4` as a number and `DEBUG: true` as a boolean: the container gets them as written. */
+function envStrings(env: RawConfig['env']): Record<string, string> {
+  return Object.fromEntries(Object.entries(env ?? {}).map(([key, value]) => [key, String(value)]));
+}
+
+function durationSeconds(value: string | number): number {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new Error(`normalizeConfig: ${parsed.problem}; the rules should have refused it`);
+  return parsed.seconds;
 }
 
 function memoryBytes(value: string | number | null | undefined): number | null {

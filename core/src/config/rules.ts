@@ -1,5 +1,5 @@
 import type { ConfigIssue } from '../errors.js';
-import type { RawConfig } from './schema.js';
+import { EnvNamePattern, type RawConfig } from './schema.js';
 import { formatPath, type FieldPath, type ParsedConfig } from './parse.js';
 import { closest } from './schema-issues.js';
 import { checkRelativePath } from '../model/paths.js';
@@ -8,6 +8,9 @@ import { formatMemory, parseMemory } from '../model/memory.js';
 import { parseDuration } from '../model/duration.js';
 import { formatGpus, instanceGpus } from '../model/gpus.js';
 import type { NormalizeOptions } from './normalize.js';
+import { RESERVED_ENV_PREFIX } from '../model/job-env.js';
+import { missingInterpreter } from '../model/interpreters.js';
+import { dependencyIssues } from '../model/dependencies.js';
 
 /** Rules that span fields, checked once the shape is right. Returns every problem, not just the first. */
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: NormalizeOptions): ConfigIssue[] {
@@ -48,12 +51,40 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
     if (!life.ok) add(['instances', i, 'eco_life'], life.problem);
   });
   awsPlacementIssues(raw, add);
+  const reservedNames = (path: FieldPath, env: RawConfig['env']) => {
+    for (const key of Object.keys(env ?? {})) {
+      if (!new RegExp(EnvNamePattern).test(key)) add([...path, key], `"${key}" is not a variable name: letters, digits and "_", not starting with a digit`);
+      else if (key.startsWith(RESERVED_ENV_PREFIX)) add([...path, key], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
+    }
+  };
+  reservedNames(['env'], raw.env);
+  const secretNames = (path: FieldPath, names: readonly string[] | null | undefined, env: RawConfig['env']) =>
+    (names ?? []).forEach((name, n) => {
+      if (!new RegExp(EnvNamePattern).test(name)) add([...path, n], `"${name}" is not a variable name: letters, digits and "_", not starting with a digit`);
+      else if (name.startsWith(RESERVED_ENV_PREFIX)) add([...path, n], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
+      else if (env && name in env) add([...path, n], `"${name}" is also given a value in env; a secret's value comes only from this machine's environment or --secrets-file`);
+    });
+  secretNames(['secrets'], raw.secrets, raw.env);
   const jobNames = new Map<string, number>();
   raw.jobs.forEach((job, i) => {
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
+    reservedNames(['jobs', i, 'env'], job.env);
+    secretNames(['jobs', i, 'secrets'], job.secrets, { ...raw.env, ...job.env });
+    if (job.retry_on_exit_codes && !job.retries) add(['jobs', i, 'retry_on_exit_codes'], 'says which exit codes are retried, but the job has no retries; set retries: N');
+    if (job.timeout !== null && job.timeout !== undefined) {
+      const timeout = parseDuration(job.timeout);
+      if (!timeout.ok) add(['jobs', i, 'timeout'], timeout.problem);
+    }
     if (job.run_script) {
-      const problem = checkRelativePath(splitRunScript(job.run_script).script);
+      const { script } = splitRunScript(job.run_script);
+      const problem = checkRelativePath(script);
       if (problem) add(['jobs', i, 'run_script'], problem);
+      const environment = job.env_name ? environments.find((env) => env.name === job.env_name) : environments.length <= 1 ? (environments[0] ?? {}) : undefined;
+      const missing = !problem && environment ? missingInterpreter(script, environment) : undefined;
+      if (missing) {
+        const envName = environment?.name ?? (environments.length === 0 ? 'default' : 'environments[0]');
+        add(['jobs', i, 'run_script'], `"${script}" runs with ${missing.interpreter}, which environment "${envName}" does not install; add ${missing.fix} to it`);
+      }
     }
     if (job.env_name === null || job.env_name === undefined) {
       if (environments.length > 1) add(['jobs', i, 'env_name'], 'is required when there are several environments');
@@ -109,6 +140,17 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
       });
     }
   });
+  const nodes = raw.jobs.map((job, i) => ({ name: job.name ?? `job-${i + 1}`, after: [...(job.after ?? []), ...(job.inputs_from ?? [])] }));
+  for (const issue of dependencyIssues(nodes, closest)) {
+    const afterCount = raw.jobs[issue.job]!.after?.length ?? 0;
+    const path: FieldPath =
+      issue.position === undefined
+        ? ['jobs', issue.job, afterCount > 0 ? 'after' : 'inputs_from']
+        : issue.position < afterCount
+          ? ['jobs', issue.job, 'after', issue.position]
+          : ['jobs', issue.job, 'inputs_from', issue.position - afterCount];
+    add(path, issue.message);
+  }
   return issues;
 }
 

@@ -11,6 +11,9 @@ const stringOrList = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.
 export const NamePattern = '^[a-zA-Z0-9][a-zA-Z0-9_-]*$';
 const name = Type.String({ pattern: NamePattern, maxLength: 63 });
 /** A size such as `512m` or `2g`, or bytes; checked by parseMemory with the other rules. */
+/** A variable a job's container gets: a shell name, and a value YAML may have read as a number or a boolean. */
+export const EnvNamePattern = '^[A-Za-z_][A-Za-z0-9_]*$';
+const envMap = nullable(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])));
 const memory = nullable(Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })]));
 
 export const InstanceSchema = Type.Object(
@@ -43,6 +46,8 @@ export const InstanceSchema = Type.Object(
 export const EnvironmentSchema = Type.Object(
   {
     name: nullable(name),
+    /** An image of one's own to build on instead of the Debian base (new): any reference a registry serves. */
+    image: nullable(Type.String({ minLength: 1, maxLength: 512 })),
     command: nullable(Type.String({ minLength: 1 })),
     env_aptget: nullable(stringOrList),
     env_conda: nullable(stringOrList),
@@ -67,10 +72,22 @@ export const JobSchema = Type.Object(
     output_files: nullable(stringOrList),
     repeat: nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
     retries: nullable(Type.Integer({ minimum: 0, maximum: 100 })),
+    /** The exit codes `retries` are for (new); any other non-zero exit fails the job at once. Default: every one. */
+    retry_on_exit_codes: nullable(Type.Array(Type.Integer({ minimum: 1, maximum: 255 }), { minItems: 1 })),
     /** The memory limit of the job's container (new). */
     memory,
     /** `none`: no network at all; `host`: the machine's; default `bridge`, Docker's own network (new). */
     network: nullable(Type.Union([Type.Literal('bridge'), Type.Literal('none'), Type.Literal('host')])),
+    /** The longest the job may run, as `eco_life` takes it (new): past it the container is killed and the job fails. */
+    timeout: nullable(Type.Union([Type.String({ minLength: 1 }), Type.Number()])),
+    /** Variables of this job's container (new); they win over the top-level `env`. */
+    env: envMap,
+    /** Jobs (by name) that must all be done before this one starts (new); one that fails skips it. */
+    after: nullable(Type.Array(name)),
+    /** Jobs (by name) whose output files are staged into this one's work folder (new); it runs after them. */
+    inputs_from: nullable(Type.Array(name)),
+    /** Variables whose values come from the launching machine, never from the config (new), beside the top-level ones. */
+    secrets: nullable(Type.Array(Type.String({ minLength: 1, maxLength: 256 }))),
   },
   { additionalProperties: false },
 );
@@ -102,6 +119,10 @@ export const ConfigSchema = Type.Object(
     /** Lets jobs ask for `network: host` (new; default false): such a job shares this machine's network, 127.0.0.1 included. */
     allow_host_network: nullable(Type.Boolean()),
     registry: nullable(Type.String({ minLength: 1 })),
+    /** Variables every job's container gets (new); a job's own `env` wins. */
+    env: envMap,
+    /** Variables every job gets whose values come from this machine's environment or --secrets-file (new). */
+    secrets: nullable(Type.Array(Type.String({ minLength: 1, maxLength: 256 }))),
     instances: nullable(Type.Array(InstanceSchema)),
     environments: nullable(Type.Array(EnvironmentSchema)),
     jobs: Type.Array(JobSchema, { minItems: 1 }),

@@ -44,6 +44,8 @@ export const InstanceSpecSchema = Type.Object({
 
 export const EnvironmentSpecSchema = Type.Object({
   name,
+  /** The image it is built on (`image`); absent: the Debian base image. */
+  image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   command: nullableString,
   aptget: strings,
   conda: strings,
@@ -66,9 +68,24 @@ export const JobSpecSchema = Type.Object({
   outputFiles: strings,
   /** Extra attempts after a non-zero exit. */
   retries: Type.Integer({ minimum: 0 }),
+  /** The exit codes those retries are for; null or absent: any non-zero one. */
+  retryOnExitCodes: Type.Optional(Type.Union([Type.Array(Type.Integer({ minimum: 1, maximum: 255 })), Type.Null()])),
   /** The container's memory limit; null: its share of its instance's memory, if the instance gives one. */
   memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   network: JobNetworkSchema,
+  /** The container's own variables: the config's `env`, the job's winning. Absent from clients before it: none. */
+  env: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** Which copy of a `repeat` this is (0..copyCount-1), and how many copies there are; absent: 0 of 1. */
+  copyIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+  copyCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Ids of the jobs that must all be done before this one becomes pending; absent: none. */
+  after: Type.Optional(Type.Array(name)),
+  /** Jobs whose output files are staged into this one's work folder, under `dir` ('' : at their own paths). */
+  inputsFrom: Type.Optional(Type.Array(Type.Object({ job: name, dir: Type.String({ maxLength: 80 }) }))),
+  /** Names of the variables whose values the run was given apart (CreateRunRequest.secrets), never in the spec. */
+  secrets: Type.Optional(Type.Array(Type.String())),
+  /** Seconds the job's container may run before it is killed and the job fails (`timeout`); null or absent: no limit. */
+  timeoutSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
 });
 
 export const RunSpecSchema = Type.Object({

@@ -19,6 +19,11 @@ export const CreateRunRequestSchema = Type.Object({
   configFile: Type.String({ maxLength: 4096 }),
   /** Image reference for each environment name. */
   images: Type.Record(Type.String(), Type.String({ minLength: 1 })),
+  /**
+   * The values of the secrets the jobs name (JobSpec.secrets), from the submitter's machine. The coordinator
+   * keeps them sealed, sends each attempt only its own, sealed for its agent, and shows them nowhere.
+   */
+  secrets: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 65_536 }))),
   /** The agent image instances pull when they cannot use the coordinator's own (AWS: pushed to the run's registry). */
   agentImage: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   /** Each project file the jobs name (normalized relative path), already put in the cluster's object store. */
@@ -34,6 +39,7 @@ export const CreateRunRequestSchema = Type.Object({
 export type CreateRunRequest = Static<typeof CreateRunRequestSchema>;
 
 const JobStateSchema = Type.Union([
+    Type.Literal('blocked'),
     Type.Literal('pending'),
     Type.Literal('assigned'),
     Type.Literal('pulling'),
@@ -41,6 +47,7 @@ const JobStateSchema = Type.Union([
     Type.Literal('done'),
     Type.Literal('failed'),
     Type.Literal('aborted'),
+    Type.Literal('skipped'),
   ]);
 
 export const JobViewSchema = Type.Object({
@@ -59,6 +66,10 @@ export const JobViewSchema = Type.Object({
   waiting: Type.Optional(nullableString),
   outputFiles: Type.Array(Type.String()),
   outputs: Type.Union([JobOutputsSchema, Type.Null()]),
+  /** How each ended attempt ended, oldest first (`reason` as the job's own); absent from coordinators before it. */
+  attempts: Type.Optional(
+    Type.Array(Type.Object({ attempt: Type.Integer(), agentId: nullableString, reason: Type.String(), exitCode: Type.Union([Type.Integer(), Type.Null()]) })),
+  ),
   createdAt: Type.Number(),
   startedAt: nullableNumber,
   finishedAt: nullableNumber,

@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { NamePattern } from '../config/schema.js';
+import { EnvNamePattern, NamePattern } from '../config/schema.js';
 import { JobNetworkSchema } from '../model/run-spec.js';
 import { POOL_ID_PATTERN } from '../model/pools.js';
 
@@ -58,6 +58,24 @@ export const AssignmentSchema = Type.Object({
   network: JobNetworkSchema,
   files: Type.Array(StagedFileSchema),
   outputFiles: Type.Array(workPath),
+  /** The job's own variables (config `env`); the agent adds the KATAPULT_* ones (jobEnvironment). Absent: none. */
+  env: Type.Optional(Type.Record(Type.String({ pattern: EnvNamePattern, maxLength: 256 }), Type.String({ maxLength: 131_072 }))),
+  /** The job's copy of a `repeat` (0-based) and how many there are; absent: 0 of 1. */
+  jobIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+  jobCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Output archives of the jobs it takes inputs from, unpacked into its work folder under `dir` ('' : at their own paths). */
+  inputArchives: Type.Optional(
+    Type.Array(
+      Type.Object({
+        object: Type.String({ pattern: '^outputs/r-[a-z0-9-]+/[a-zA-Z0-9][a-zA-Z0-9_-]*/[0-9]+$', maxLength: 512, description: 'an output archive, outputs/<run>/<job>/<attempt>' }),
+        dir: Type.Union([Type.Literal(''), Type.String({ pattern: NamePattern, maxLength: 80 })]),
+      }),
+    ),
+  ),
+  /** The job's secrets, sealed for this agent and attempt (sealSecrets, under the agent's key); absent: none. */
+  secrets: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, pattern: '^ks1\\.' })),
+  /** Seconds the container may run; past them the agent kills it and reports the exit as timed out. Absent: no limit. */
+  timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type Assignment = Static<typeof AssignmentSchema>;
 
@@ -76,6 +94,8 @@ export const JobReportSchema = Type.Object({
    */
   ranMs: Type.Optional(Type.Number({ minimum: 0 })),
   message: Type.Optional(Type.String({ maxLength: 4000 })),
+  /** With `exited`: the agent killed the container because it ran past the assignment's timeoutSeconds. */
+  timedOut: Type.Optional(Type.Boolean()),
   outputs: Type.Optional(JobOutputsSchema),
   at: Type.Number(),
 });

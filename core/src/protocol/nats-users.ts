@@ -22,6 +22,7 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
   const assign = names.streams.assignments;
   const consumer = names.agentConsumer(agentId);
   const files = `OBJ_${names.fileStore}`;
+  const outputs = names.streams.outputs;
   return {
     publish: [
       `${api}.INFO`,
@@ -38,8 +39,15 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       names.agentEventWildcard(agentId),
       // Log lines too: readers keep only those of the agent each attempt was given to.
       names.agentLogWildcard(agentId),
-      // Output archives, only under its own id.
+      // Output archives: written only under its own id; read (the inputs of a job that takes another's outputs)
+      // through short-lived consumers.
       names.agentOutputWildcard(agentId),
+      `${api}.STREAM.INFO.${outputs}`,
+      `${api}.CONSUMER.CREATE.${outputs}`,
+      `${api}.CONSUMER.CREATE.${outputs}.>`,
+      `${api}.CONSUMER.INFO.${outputs}.>`,
+      `${api}.CONSUMER.MSG.NEXT.${outputs}.>`,
+      `${api}.CONSUMER.DELETE.${outputs}.>`,
       // The file store, read only: objects are read through short-lived consumers.
       `${api}.CONSUMER.CREATE.${files}`,
       `${api}.CONSUMER.CREATE.${files}.>`,

@@ -16,6 +16,8 @@ export function checkEnvironment(env: EnvironmentSpec): void {
     }
   }
   if (env.command !== null && env.command.includes('\0')) fail('command contains a NUL byte');
+  // It becomes the Dockerfile's FROM line: one word, a reference such as host:port/name:tag or name@sha256:….
+  if (env.image !== undefined && !/^[a-z0-9][a-z0-9._:/@-]*$/i.test(env.image)) fail(`image ${JSON.stringify(env.image)} is not an image reference such as host:port/name:tag`);
   if (env.conda.filter(isCondaFile).length > 1) fail('env_conda names more than one environment file; micromamba reads only one');
   const staged = [...env.conda.filter(isCondaFile), ...new Set(env.pypi.filter(isRequirementsFile))].map(stagedPath);
   const clash = staged.find((path, i) => staged.indexOf(path) !== i);

@@ -14,6 +14,8 @@ const unordered = (items: readonly string[]) => [...new Set(items)].sort();
 export function normalizeEnvironment(env: EnvironmentRecipe): EnvironmentRecipe {
   const conda = unordered(env.conda);
   return {
+    // Only when given: the recipes (and tags) of environments on the base image stay what they were.
+    ...(env.image ? { image: env.image } : {}),
     command: env.command !== null && env.command.trim() !== '' ? env.command : null,
     aptget: unordered(env.aptget),
     conda,

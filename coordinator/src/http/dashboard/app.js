@@ -6,7 +6,7 @@ const POLL_MS = 1000;
 const LOG_RETRY_MS = 2000;
 const MAX_LOG_LINES = 5000;
 const TOKEN_KEY = 'katapult-api-token';
-const STATE_ORDER = ['pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted'];
+const STATE_ORDER = ['blocked', 'pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted', 'skipped'];
 
 const $ = (id) => document.getElementById(id);
 
