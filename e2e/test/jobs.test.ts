@@ -262,6 +262,15 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     });
     afterAll(async () => {
       for (const ref of made) await docker(['rmi', '-f', ref]).catch(() => undefined);
+      if (registry) {
+        const images = await new Docker().listImages({ all: true });
+        // The environments built on the team's image first (this stack's only ones named "team"), then the team's
+        // images, the first of which, untagged once the second took its tag, is known by its registry digest only.
+        const stackRegistry = `127.0.0.1:${(JSON.parse(readFileSync(join(env.KATAPULT_HOME!, 'stack.json'), 'utf8')) as { registry: { port: number } }).registry.port}/`;
+        const built = images.filter((image) => image.Labels?.['katapult.environment'] === 'team' && (image.RepoTags ?? []).some((tag) => tag.startsWith(stackRegistry)));
+        const team = images.filter((image) => [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].some((name) => name.startsWith(`${registry.host}/team/`)));
+        for (const image of [...built, ...team]) await new Docker().getImage(image.Id).remove({ force: true }).catch(() => undefined);
+      }
       await registry?.stop();
     });
 

@@ -68,12 +68,12 @@ export const AssignmentSchema = Type.Object({
     Type.Array(
       Type.Object({
         object: Type.String({ pattern: '^outputs/r-[a-z0-9-]+/[a-zA-Z0-9][a-zA-Z0-9_-]*/[0-9]+$', maxLength: 512, description: 'an output archive, outputs/<run>/<job>/<attempt>' }),
-        dir: Type.Union([Type.Literal(''), Type.String({ pattern: NamePattern, maxLength: 80 })]),
+        dir: Type.String({ pattern: `^$|${NamePattern}`, maxLength: 80, description: 'a folder named after a job ("" for none)' }),
       }),
     ),
   ),
   /** The job's secrets, sealed for this agent and attempt (sealSecrets, under the agent's key); absent: none. */
-  secrets: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, pattern: '^ks1\\.' })),
+  secrets: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, pattern: '^ks1\\.', description: 'sealed secrets (ks1.…)' })),
   /** Seconds the container may run; past them the agent kills it and reports the exit as timed out. Absent: no limit. */
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
 });
