@@ -9,7 +9,7 @@ export default class Fetch extends KatapultCommand {
   static override description = "download the output files of a run's jobs into OUT/<run>/<job>/ (the latest run by default)";
   static override examples = ['<%= config.bin %> fetch', '<%= config.bin %> fetch r-20261125-081502-3fa9 --out results', '<%= config.bin %> fetch --json'];
   static override args = { run: Args.string({ description: 'run id (default: the latest run)' }) };
-  static override flags = { out: Flags.string({ char: 'o', description: 'folder to write into', default: 'results' }) };
+  static override flags = { out: Flags.string({ char: 'o', helpValue: 'DIR', description: 'folder to write into', default: 'results' }) };
 
   async run(): Promise<{ runId: string; out: string; jobs: FetchedJob[] }> {
     const { args, flags } = await this.parse(Fetch);

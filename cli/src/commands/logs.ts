@@ -38,9 +38,9 @@ export default class Logs extends KatapultCommand {
   static override args = { job: Args.string({ description: 'job name (default: every job of the run)' }) };
   static override flags = {
     follow: Flags.boolean({ char: 'f', description: 'keep following until the jobs end (every job of the run: until the run is over)' }),
-    run: Flags.string({ description: 'run id (default: the latest run, with this job when one is named)' }),
-    tail: Flags.integer({ description: 'print only the last N lines of each job before following', min: 0 }),
-    since: Flags.string({ description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp' }),
+    run: Flags.string({ helpValue: 'RUN', description: 'run id (default: the latest run, with this job when one is named)' }),
+    tail: Flags.integer({ helpValue: 'N', description: 'print only the last N lines of each job before following', min: 0 }),
+    since: Flags.string({ helpValue: 'DURATION', description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp' }),
   };
 
   async run(): Promise<LogsResult> {
