@@ -25,7 +25,7 @@ export type { EnvironmentPlan, StepKind } from './recipes/dockerfile.js';
 export { environmentTag } from './env-tag.js';
 export { buildEnvironment, environmentImageRef, ENV_REPOSITORY } from './build-env.js';
 export type { EnvironmentBuildRequest, EnvironmentImage } from './build-env.js';
-export { readProjectFiles, resolveProjectFile, type ProjectFile } from './project-files.js';
+export { findProjectFile, readProjectFiles, resolveProjectFile, type ProjectFile, type ProjectFileProblem } from './project-files.js';
 export { listEnvironmentImages, pruneEnvironmentImages, type EnvironmentImageInfo } from './environment-images.js';
 export type { TagDescription } from './registry.js';
 // ECR is '@katapult/images/ecr', apart: its SDK client takes a quarter of a second to load, which only ECR users pay.

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { dirname } from 'node:path';
 import { ExitCode, type CostEstimate, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { readConfigFile } from '../lib/config-file.js';
+import { checkConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
 import { openLaunchContext, submitLaunch } from '../lib/launch-run.js';
@@ -45,7 +45,7 @@ export default class Launch extends KatapultCommand {
       process.exit(ExitCode.interrupted);
     });
     const step = stepLogger((line) => this.log(line));
-    const spec = readConfigFile(args.file);
+    const spec = await checkConfigFile(args.file);
     const costs = flags.detach ? undefined : costEstimatorFor(spec);
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();

@@ -1,8 +1,6 @@
-import { dirname } from 'node:path';
 import { Args } from '@oclif/core';
 import { KatapultCommand } from '../base-command.js';
-import { readConfigFile } from '../lib/config-file.js';
-import { resolveRunFiles } from '../lib/run-files.js';
+import { checkConfigFile } from '../lib/config-file.js';
 
 export default class Validate extends KatapultCommand {
   static override description = 'check a config file and the files its jobs name, and report every problem with its file, line and field';
@@ -11,8 +9,7 @@ export default class Validate extends KatapultCommand {
 
   async run(): Promise<{ file: string; jobs: number; instances: number; environments: number }> {
     const { args } = await this.parse(Validate);
-    const spec = readConfigFile(args.file);
-    await resolveRunFiles(dirname(args.file), spec);
+    const spec = await checkConfigFile(args.file);
     const result = {
       file: args.file,
       jobs: spec.jobs.length,
