@@ -4,7 +4,8 @@ export { ensureMaestroImage, MAESTRO_BUNDLE, MAESTRO_DASHBOARD, MAESTRO_DOCKERFI
 export type { EnsureMaestroImageOptions, MaestroImage } from './maestro-image.js';
 export { ensureBaseImage, DEFAULT_BASE_REF } from './base-image.js';
 export type { BaseImage, EnsureBaseImageOptions } from './base-image.js';
-export { buildImage } from './build-image.js';
+export { buildImage, ImageBuildError } from './build-image.js';
+export { summarizeBuildFailure, type BuildFailureSummary } from './build-failure.js';
 export type { BuildRequest } from './build-image.js';
 export { contentTag } from './content-tag.js';
 export { checkDocker, connectDocker } from './docker-engine.js';
