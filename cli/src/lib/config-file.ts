@@ -4,13 +4,24 @@ import { dirname } from 'node:path';
 import { ConfigError, ExitCode, jobFileReferences, KatapultError, loadConfig, type ConfigIssue, type RunSpec } from '@katapult/core';
 import { findProjectFile } from '@katapult/images';
 
+/** The original tool's config is Python: `config = {` (after comments and imports), or a .py file. */
+const PYTHON_CONFIG = /^\s*(#.*\n|\s*\n|(import|from)\s.*\n)*\s*config\s*=\s*\{/;
+
 function readText(file: string): string {
+  let text: string;
   try {
-    return readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new KatapultError('KP_CONFIG_NOT_FOUND', `${file}: ${reason}`, { exitCode: ExitCode.badInput });
   }
+  if (file.endsWith('.py') || PYTHON_CONFIG.test(text)) {
+    throw new KatapultError('KP_CONFIG_PYTHON', `${file} is a Python config of the original tool; Katapult reads YAML or JSON`, {
+      hint: `convert it: katapult import ${file}`,
+      exitCode: ExitCode.badInput,
+    });
+  }
+  return text;
 }
 
 function load(text: string, file: string): RunSpec {
