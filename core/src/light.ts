@@ -12,6 +12,8 @@ export * from './model/job-files.js';
 export * from './model/job-user.js';
 export * from './model/cost.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
+export { jobContainerName } from './model/container-name.js';
+export { jobStateCounts, JOB_STATE_ORDER, plural } from './model/words.js';
 export * from './lifecycle/job.js';
 export * from './scheduler/plan.js';
 export * from './scheduler/pool-sizing.js';

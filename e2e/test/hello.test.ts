@@ -142,7 +142,7 @@ describe('bad input and a missing Docker engine', () => {
   it('validate accepts the example and names a missing file', async () => {
     const ok = await katapult(['validate', 'examples/hello/katapult.yaml'], {});
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toBe('examples/hello/katapult.yaml is valid: 5 jobs, 2 instances, 1 environments\n');
+    expect(ok.stdout).toBe('examples/hello/katapult.yaml is valid: 5 jobs, 2 instances, 1 environment\n');
     const missing = await katapult(['validate', 'nowhere.yaml'], {});
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('KP_CONFIG_NOT_FOUND nowhere.yaml: no such file\n');

@@ -1,4 +1,5 @@
 import { Args } from '@oclif/core';
+import { plural } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
 import { checkConfigFile } from '../lib/config-file.js';
 
@@ -16,7 +17,7 @@ export default class Validate extends KatapultCommand {
       instances: spec.instances.reduce((sum, instance) => sum + instance.number, 0),
       environments: spec.environments.length,
     };
-    this.log(`${args.file} is valid: ${result.jobs} jobs, ${result.instances} instances, ${result.environments} environments`);
+    this.log(`${args.file} is valid: ${plural(result.jobs, 'job')}, ${plural(result.instances, 'instance')}, ${plural(result.environments, 'environment')}`);
     return result;
   }
 }
