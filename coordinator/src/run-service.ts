@@ -190,35 +190,10 @@ export class RunService {
   }
 
   private async view(run: RunRecord): Promise<RunView> {
-    const jobs = (await this.store.listJobs(run.id)).map(({ value: job }) => ({
-      id: job.id,
-      runId: job.runId,
-      envName: job.envName,
-      state: job.state,
-      attempt: job.attempt,
-      agentId: job.agentId,
-      pool: job.pool ?? null,
-      exitCode: job.exitCode,
-      reason: job.reason,
-      message: job.message,
-      ...(job.state === 'pending' ? { waiting: this.options.waiting?.(job.runId, job.id) ?? null } : {}),
-      outputFiles: job.outputFiles,
-      outputs: job.outputs,
-      createdAt: job.createdAt,
-      startedAt: job.startedAt,
-      finishedAt: job.finishedAt,
-    }));
-    return {
-      id: run.id,
-      project: run.project,
-      configFile: run.configFile,
-      state: run.state,
-      createdAt: run.createdAt,
-      finishedAt: run.finishedAt,
-      pools: poolIdsOf(run),
-      jobs,
-    };
+    const jobs = (await this.store.listJobs(run.id)).map(({ value }) => value);
+    return runViewOf(run, jobs, this.options.waiting);
   }
+
 }
 
 /** Everything that decides what a run does, in a stable order; the config file's name is not part of it. */
@@ -267,4 +242,36 @@ function stagedFiles(job: JobSpec, request: CreateRunRequest): StagedFile[] {
       shared: kind !== 'input' && request.spec.mutualizeUploads,
     };
   });
+}
+
+/** A run and its jobs as the API shows them; also what `status` shows from the kept history after `down`. */
+export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], waiting?: (runId: string, jobId: string) => string | undefined): RunView {
+  const jobs = jobRecords.map((job) => ({
+    id: job.id,
+    runId: job.runId,
+    envName: job.envName,
+    state: job.state,
+    attempt: job.attempt,
+    agentId: job.agentId,
+    pool: job.pool ?? null,
+    exitCode: job.exitCode,
+    reason: job.reason,
+    message: job.message,
+    ...(job.state === 'pending' ? { waiting: waiting?.(job.runId, job.id) ?? null } : {}),
+    outputFiles: job.outputFiles,
+    outputs: job.outputs,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  }));
+  return {
+    id: run.id,
+    project: run.project,
+    configFile: run.configFile,
+    state: run.state,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    pools: poolIdsOf(run),
+    jobs,
+  };
 }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterNames, isFinal } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, stackContext } from '../lib/context.js';
+import { findRun, readContext } from '../lib/context.js';
 import { fetchRunOutputs, type FetchedJob } from '../lib/fetch-outputs.js';
 import { withNats } from '../lib/nats.js';
 
@@ -13,9 +13,11 @@ export default class Fetch extends KatapultCommand {
 
   async run(): Promise<{ runId: string; out: string; jobs: FetchedJob[] }> {
     const { args, flags } = await this.parse(Fetch);
-    const context = stackContext();
-    const run = await findRun(context.client, args.run);
-    const jobs = await withNats(context.nats, (nc) => fetchRunOutputs(nc, clusterNames(context.stack.cluster), run, flags.out));
+    const context = await readContext((line) => this.logToStderr(line));
+    const { run, jobs } = await (async () => {
+      const found = await findRun(context.client, args.run);
+      return { run: found, jobs: await withNats(context.nats, (nc) => fetchRunOutputs(nc, clusterNames(context.stack.cluster), found, flags.out)) };
+    })().finally(() => context.close());
     for (const { job, state, folder, files, missing } of jobs) {
       if (files.length > 0) this.log(`${job}: ${files.length} file${files.length === 1 ? '' : 's'} -> ${folder}`);
       if (!isFinal(state)) this.warn(`${job} is ${state}; fetch again once it ends`);

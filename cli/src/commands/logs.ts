@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, KatapultError, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, stackContext } from '../lib/context.js';
+import { findRun, readContext, type ReadContext } from '../lib/context.js';
 import { LogEndWatch } from '../lib/log-follow.js';
 import { readLogs } from '../lib/log-reader.js';
 import { parseSince } from '../lib/since.js';
@@ -46,7 +46,20 @@ export default class Logs extends KatapultCommand {
   async run(): Promise<LogsResult> {
     const { args, flags } = await this.parse(Logs);
     const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
-    const context = stackContext();
+    const context = await readContext((line) => this.logToStderr(line));
+    try {
+      return await this.print(context, args, flags, since);
+    } finally {
+      await context.close();
+    }
+  }
+
+  private async print(
+    context: ReadContext,
+    args: { job: string | undefined },
+    flags: { follow: boolean; run: string | undefined; tail: number | undefined },
+    since: number | undefined,
+  ): Promise<LogsResult> {
     const run = await findRun(context.client, flags.run, args.job);
     if (args.job !== undefined) requireJob(run, args.job);
 
