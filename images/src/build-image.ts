@@ -50,7 +50,7 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
   await followJsonStream(stream, (event) => {
     for (const line of logLines(event)) {
       log.push(line);
-      request.onProgress?.({ step: 'build', message: line });
+      request.onProgress?.({ step: 'build', message: line, detail: true });
     }
     if (log.length > 30) log.splice(0, log.length - 30);
     failure ??= streamError(event);

@@ -8,3 +8,4 @@ export { waitFor, type WaitForOptions } from './wait-for.js';
 export { startWheelIndex, type WheelIndex } from './wheel-index.js';
 export { environmentSpec } from './fixtures.js';
 export { startMetadataServer, type MetadataServer, type SpotAction } from './metadata-server.js';
+export { terminalScreen } from './terminal-screen.js';

@@ -6,7 +6,7 @@ import { checkConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
 import { openLaunchContext, submitLaunch } from '../lib/launch-run.js';
-import { liveBuildDisplay, stepLogger } from '../lib/open-stack.js';
+import { liveBuildDisplay, stepProgress } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { watchRun } from '../lib/watch-run.js';
 import { formatCostTotal } from '../render/cost.js';
@@ -30,6 +30,7 @@ export default class Launch extends KatapultCommand {
       description: 'wait for the end without printing progress; exit 0 only if every job is done with exit code 0 (1 otherwise)',
       exclusive: ['detach'],
     }),
+    verbose: Flags.boolean({ char: 'v', description: 'print every line of the image builds (debootstrap, docker build) as it comes, instead of one line per step' }),
   };
 
   async run(): Promise<LaunchResult | { runId: string; resumed: boolean }> {
@@ -44,20 +45,22 @@ export default class Launch extends KatapultCommand {
       );
       process.exit(ExitCode.interrupted);
     });
-    const step = stepLogger((line) => this.log(line));
+    const progress = stepProgress({ json: this.jsonEnabled(), verbose: flags.verbose, log: (line) => this.log(line) });
+    const step = (line: string) => progress.line(line);
     const spec = await checkConfigFile(args.file);
     const costs = flags.detach ? undefined : costEstimatorFor(spec);
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
-    const context = await openLaunchContext(spec, step);
+    const context = await openLaunchContext(spec, step, undefined, (event) => progress.event(event)).finally(() => progress.finishStep());
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles }, step);
+    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles }, step).finally(() => progress.finishStep());
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };
 
+    progress.finishStep();
     const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {
       ...(spec.provider === 'aws'
         ? {
@@ -68,6 +71,7 @@ export default class Launch extends KatapultCommand {
         : { agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0` }),
       ...(costs ? { cost: (run: RunView) => costs.estimate(runElapsedMs(run, Date.now())) } : {}),
     });
+    progress.stop();
     this.log('');
     this.log(renderRun(final));
     let cost: CostEstimate | undefined;
