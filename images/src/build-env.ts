@@ -108,7 +108,7 @@ export async function buildEnvironment(docker: Docker, request: EnvironmentBuild
     const ended = exit ? `exit code ${exit[1]}` : error.reason;
     throw new KatapultError('KP_ENV_BUILD_FAILED', `environment "${env.name}" failed at its ${kind} step${why} (${ended})`, {
       hint: summary.network
-        ? `the build could not reach a server it needs; check this machine's network or proxy (full build log: ${logFile})`
+        ? `a server the build needs could not be reached: check this machine's network or proxy; full build log: ${logFile}`
         : `full build log: ${logFile}`,
       // Most failed builds come from the spec (a package that does not exist, a bad requirement); a network that
       // does not answer is the machine's.

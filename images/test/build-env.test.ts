@@ -91,7 +91,7 @@ describe('environment images', () => {
     await expect(failing).rejects.toThrow(
       /^environment "offline" failed at its command step: could not connect: IO::Socket::INET: Bad hostname 'downloads.invalid:80' \(exit code \d+\)$/,
     );
-    await expect(failing).rejects.toMatchObject({ hint: expect.stringMatching(/^the build could not reach a server it needs; .*full build log: .*offline-[0-9a-f]+\.log\)$/) });
+    await expect(failing).rejects.toMatchObject({ hint: expect.stringMatching(/^a server the build needs could not be reached: .*; full build log: .*offline-[0-9a-f]+\.log$/) });
   }, 300_000);
 
   it('a missing apt package names the missing package on the one line', async () => {
