@@ -46,6 +46,35 @@ describe('checkConfigFile', () => {
     );
   });
 
+  it("reports an environment's missing requirements file and setup script at their keys", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kp-check-'));
+    const file = join(dir, 'k.yaml');
+    await writeFile(
+      file,
+      [
+        'environments:',
+        '  - name: py',
+        '    env_pypi: [numpy, reqs/requirements.txt]',
+        '    env_conda: environment.yml',
+        '    command: setup.sh',
+        '  - name: inline',
+        '    command: echo not a file.sh',
+        'jobs:',
+        '  - env_name: py',
+        '    run_command: "true"',
+        '',
+      ].join('\n'),
+    );
+    const error = (await checkConfigFile(file).catch((caught: unknown) => caught)) as ConfigError;
+    expect(error.toLine().replaceAll(dir, '<dir>')).toBe(
+      [
+        'KP_FILE_MISSING <dir>/k.yaml:3:23 environments[0].env_pypi[1]: "reqs/requirements.txt" does not exist in <dir>',
+        'KP_FILE_MISSING <dir>/k.yaml:4:5 environments[0].env_conda: "environment.yml" does not exist in <dir>',
+        'KP_FILE_MISSING <dir>/k.yaml:5:5 environments[0].command: "setup.sh" does not exist in <dir>',
+      ].join('\n'),
+    );
+  });
+
   it('returns the spec when the config and its files are fine', async () => {
     dir = await mkdtemp(join(tmpdir(), 'kp-check-'));
     await writeFile(join(dir, 'run.sh'), 'echo hi');

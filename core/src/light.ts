@@ -13,6 +13,7 @@ export * from './model/job-user.js';
 export * from './model/cost.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export { jobContainerName } from './model/container-name.js';
+export { isCondaFile, isRequirementsFile, scriptPath } from './model/environment-files.js';
 export { jobStateCounts, JOB_STATE_ORDER, plural } from './model/words.js';
 export * from './lifecycle/job.js';
 export * from './scheduler/plan.js';

@@ -1,3 +1,4 @@
+import { isCondaFile, isRequirementsFile, scriptPath } from '../model/environment-files.js';
 import { splitRunScript } from '../model/job-files.js';
 import { formatPath, parseConfigText, type FieldPath } from './parse.js';
 
@@ -13,7 +14,8 @@ export interface FileReference {
 const FILE_FIELDS = ['upload_files', 'input_files'] as const;
 
 /**
- * Every job file the config text names (run_script, upload_files, input_files), read from the raw document so
+ * Every project file the config text names (a job's run_script, upload_files, input_files; an environment's
+ * requirements.txt, environment.yml, setup script), read from the raw document so
  * it works even when other keys are wrong: validate reports file problems beside schema errors, each at its key.
  */
 export function jobFileReferences(text: string, file: string): FileReference[] {
@@ -31,6 +33,18 @@ export function jobFileReferences(text: string, file: string): FileReference[] {
       const value = fields[key];
       if (typeof value === 'string') add(value, ['jobs', index, key]);
       else if (Array.isArray(value)) value.forEach((item, at) => typeof item === 'string' && add(item, ['jobs', index, key, at]));
+    }
+  });
+  const environments = root && typeof root === 'object' && Array.isArray((root as { environments?: unknown }).environments) ? ((root as { environments: unknown[] }).environments) : [];
+  environments.forEach((env, index) => {
+    if (!env || typeof env !== 'object') return;
+    const fields = env as Record<string, unknown>;
+    const script = typeof fields['command'] === 'string' ? scriptPath(fields['command']) : undefined;
+    if (script) add(script, ['environments', index, 'command']);
+    for (const [key, isFile] of [['env_pypi', isRequirementsFile], ['env_conda', isCondaFile]] as const) {
+      const value = fields[key];
+      if (typeof value === 'string' && isFile(value)) add(value, ['environments', index, key]);
+      else if (Array.isArray(value)) value.forEach((item, at) => typeof item === 'string' && isFile(item) && add(item, ['environments', index, key, at]));
     }
   });
   return references;
