@@ -21,7 +21,10 @@ import {
 } from '@katapult/core';
 import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
-import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
+import { PoolKeeper } from './pool-keeper.js';
+import { runViewOf } from './run-view.js';
+
+export { runViewOf };
 import { inParallel } from './pipeline.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
@@ -242,36 +245,4 @@ function stagedFiles(job: JobSpec, request: CreateRunRequest): StagedFile[] {
       shared: kind !== 'input' && request.spec.mutualizeUploads,
     };
   });
-}
-
-/** A run and its jobs as the API shows them; also what `status` shows from the kept history after `down`. */
-export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], waiting?: (runId: string, jobId: string) => string | undefined): RunView {
-  const jobs = jobRecords.map((job) => ({
-    id: job.id,
-    runId: job.runId,
-    envName: job.envName,
-    state: job.state,
-    attempt: job.attempt,
-    agentId: job.agentId,
-    pool: job.pool ?? null,
-    exitCode: job.exitCode,
-    reason: job.reason,
-    message: job.message,
-    ...(job.state === 'pending' ? { waiting: waiting?.(job.runId, job.id) ?? null } : {}),
-    outputFiles: job.outputFiles,
-    outputs: job.outputs,
-    createdAt: job.createdAt,
-    startedAt: job.startedAt,
-    finishedAt: job.finishedAt,
-  }));
-  return {
-    id: run.id,
-    project: run.project,
-    configFile: run.configFile,
-    state: run.state,
-    createdAt: run.createdAt,
-    finishedAt: run.finishedAt,
-    pools: poolIdsOf(run),
-    jobs,
-  };
 }

@@ -71,7 +71,7 @@ export async function openHistory(dir: string): Promise<History> {
     const kvm = new Kvm(nc);
     const runs = await kvm.open(names.buckets.runs);
     const jobs = await kvm.open(names.buckets.jobs);
-    const { runViewOf } = await import('@katapult/coordinator');
+    const { runViewOf } = await import('@katapult/coordinator/run-view');
     const view = async (run: Parameters<typeof runViewOf>[0]) =>
       runViewOf(run, (await valuesOf<JobRecord>(jobs, `${run.id}.>`)).sort((a, b) => a.index - b.index));
     const allRuns = async () => (await valuesOf<Parameters<typeof runViewOf>[0]>(runs, '>')).sort((a, b) => a.createdAt - b.createdAt);
