@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { agentLeaseMs, secretsKey, selfFenceDue, type Assignment } from '@katapult/core';
+import { agentLeaseMs, plural, secretsKey, selfFenceDue, type Assignment } from '@katapult/core';
 import type { AgentConfig } from './config.js';
 import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
 import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
@@ -116,7 +116,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
       // Each runner kills its container, reports the attempt lost and removes the container.
       await Promise.all(givenUp.map((entry) => entry.settled));
       await bus.deregister().catch(() => undefined);
-      log(`left the cluster; ${givenUp.length} attempt(s) given up`);
+      log(`left the cluster; ${plural(givenUp.length, 'attempt')} given up`);
     })();
     return leaving;
   };

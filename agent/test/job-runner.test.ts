@@ -163,6 +163,39 @@ describe('job runner', () => {
     expect(pinned.lines).toEqual([`stdout: ${marker}`]);
   }, 300_000);
 
+  it('names the container kp-<run>-<job>-<attempt>, replacing one of this stack an agent left behind under that name', async () => {
+    const job = { ...assignment('echo hi'), runId: 'r-20261201-101500-ab12', jobId: `name.test/${Date.now()}`, attempt: 2 };
+    const name = `kp-r-20261201-101500-ab12-${job.jobId.replace('/', '-')}-2`;
+    const leftover = await docker.createContainer({ name, Image: image, Cmd: ['true'], Labels: { [LABELS.stack]: options.stackLabel, [LABELS.role]: 'job' } });
+    const seen: string[] = [];
+    const sink = new RecordingSink();
+    sink.report = async (type) => {
+      sink.events.push(type);
+      if (type === 'running') {
+        const running = await docker.listContainers({ all: true, filters: { label: [`${LABELS.job}=${job.jobId}`] } });
+        seen.push(...running.map((container) => container.Names[0]!));
+      }
+    };
+    await runJobAttempt(docker, job, sink, options);
+    expect(sink.events).toEqual(['pulling', 'running', 'eof 0', 'exited 0']);
+    expect(seen).toEqual([`/${name}`]);
+    await expect(leftover.inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("leaves a container that is not this stack's job alone, and the attempt fails to start", async () => {
+    const job = { ...assignment('echo hi'), jobId: `taken${Date.now()}` };
+    const name = `kp-r-test-${job.jobId}-1`;
+    const other = await docker.createContainer({ name, Image: image, Cmd: ['true'] });
+    try {
+      const sink = new RecordingSink();
+      await runJobAttempt(docker, job, sink, options);
+      expect(sink.events[sink.events.length - 1]).toMatch(/^start_failed .*Conflict/);
+      expect((await other.inspect()).Name).toBe(`/${name}`);
+    } finally {
+      await other.remove({ force: true });
+    }
+  });
+
   it('reports a start failure naming the image when it cannot be pulled', async () => {
     const sink = new RecordingSink();
     await runJobAttempt(docker, { ...assignment('true'), image: `${registry.host}/katapult/missing:nope` }, sink, options);

@@ -1,5 +1,6 @@
 import { Command } from '@oclif/core';
 import { ExitCode, KatapultError } from '@katapult/core/light';
+import { usageErrorLine, usageLine, type UsageShape } from './render/usage-error.js';
 
 /**
  * Every command's base: `--json` prints what run() returns, and any error becomes one line on stderr (or a
@@ -13,7 +14,8 @@ export abstract class KatapultCommand extends Command {
     if (error.oclif?.exit !== undefined && !(error instanceof KatapultError)) {
       // oclif's own errors (unknown flag, missing argument) are bad input.
       if (error.oclif.exit === 0) return;
-      this.logToStderr(`KP_USAGE ${error.message.split('\n')[0]}`);
+      const shape = this.constructor as unknown as UsageShape;
+      this.logToStderr(usageErrorLine(error.message, usageLine(this.config.bin, this.id ?? '', shape)));
       this.exit(ExitCode.badInput);
     }
     const known = error instanceof KatapultError ? error : new KatapultError('KP_INTERNAL', error.message, { cause: error });

@@ -46,7 +46,7 @@ const NOW = T0 + 4_000;
 describe('status and the end of launch', () => {
   it('a header with the count of jobs in each state, then one row per job in config order', () => {
     expect(renderRun(running, NOW)).toMatchInlineSnapshot(`
-      "run r-20261125-081502-3fa9 (hello, examples/hello/katapult.yaml): running — 1 done, 1 running, 1 pulling, 1 pending, 1 failed
+      "run r-20261125-081502-3fa9 (hello, examples/hello/katapult.yaml): running — 1 pending, 1 pulling, 1 running, 1 done, 1 failed
       JOB                   ENV      AGENT         POOL            STATE    ATTEMPT  EXIT  DURATION
       greet                 base     local-0-1a2b  hello/1a2b3c4d  done     1        0     1.3s
       count-1               base     local-0-1a2b  hello/1a2b3c4d  running  1        -     2.8s

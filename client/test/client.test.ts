@@ -61,7 +61,7 @@ describe('@katapult/client on the local default, with a private home', () => {
   it('run, then wait: the states are those of the jobs, and the handle knows its run', async () => {
     run = await kp.run();
     expect(run.id).toMatch(/^r-\d{8}-\d{6}-[0-9a-z]{4}$/);
-    expect(progress).toContain(`run ${run.id} submitted: 2 jobs on 1 instances`);
+    expect(progress).toContain(`run ${run.id} submitted: 2 jobs on 1 instance`);
     const final = await run.wait();
     expect(final.state).toBe('failed');
     expect(await run.states()).toEqual({ answer: 'done', broken: 'failed' });

@@ -13,6 +13,7 @@ import {
   assignmentCodec,
   jobReportCodec,
   planAssignments,
+  plural,
   runStateOf,
   attemptContext,
   openSecrets,
@@ -193,7 +194,7 @@ export class Coordinator {
       try {
         if (run) await this.pools?.fence(agentId, run);
       } catch (error) {
-        this.options.log(`agent ${agentId} is gone but cannot be fenced yet (${error instanceof KatapultError ? error.toLine() : String(error)}); its ${jobs.length} job(s) wait`);
+        this.options.log(`agent ${agentId} is gone but cannot be fenced yet (${error instanceof KatapultError ? error.toLine() : String(error)}); its ${plural(jobs.length, 'job')} wait`);
         return;
       }
       for (const job of jobs) {

@@ -2,7 +2,7 @@ export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { buildServer, type ServerOptions } from './http/server.js';
 export { LocalProvider, type LocalProviderOptions } from './providers/local-provider.js';
 export type { Provider } from './providers/provider.js';
-export { RunService, type RunServiceOptions } from './run-service.js';
+export { RunService, runViewOf, type RunServiceOptions } from './run-service.js';
 export { PoolKeeper, poolIdsOf, type PoolKeeperOptions } from './pool-keeper.js';
 export { readCoordinatorConfig, startCoordinator, type CoordinatorConfig, type RunningCoordinator, type StartOptions } from './start.js';
 export { openJetStreamStore } from './store/jetstream-store.js';

@@ -1,6 +1,9 @@
 import { KatapultError, planPoolSizes, poolsOf, type Pool, type SizingRun } from '@katapult/core';
 import { ensureContextOf, type Provider } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
+import { poolIdsOf, sizingRun } from './run-view.js';
+
+export { poolIdsOf };
 
 /** How long agents of a stopped pool are kept from new work: past their heartbeat records' expiry. */
 const RETIRED_FOR_MS = 120_000;
@@ -140,20 +143,3 @@ export class PoolKeeper {
   }
 }
 
-/** The pools a stored run places its jobs on. */
-export function poolIdsOf(run: RunRecord): string[] {
-  return poolsOf(sizingRun(run)).map((pool) => pool.id);
-}
-
-function sizingRun(run: RunRecord): SizingRun {
-  return {
-    id: run.id,
-    project: run.project,
-    provider: run.placement?.provider ?? 'local',
-    instances: run.instances,
-    state: run.state,
-    createdAt: run.createdAt,
-    finishedAt: run.finishedAt,
-    autoStopSeconds: run.autoStopSeconds,
-  };
-}

@@ -24,7 +24,10 @@ import {
 } from '@katapult/core';
 import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
-import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
+import { PoolKeeper } from './pool-keeper.js';
+import { runViewOf } from './run-view.js';
+
+export { runViewOf };
 import { inParallel } from './pipeline.js';
 import { applyStoredJobEvent } from './store/apply-event.js';
 
@@ -215,39 +218,10 @@ export class RunService {
   }
 
   private async view(run: RunRecord): Promise<RunView> {
-    const records = (await this.store.listJobs(run.id)).map((entry) => entry.value);
-    const stateOf = new Map(records.map((job) => [job.id, job.state]));
-    const jobs = records.map((job) => ({
-      id: job.id,
-      runId: job.runId,
-      envName: job.envName,
-      state: job.state,
-      attempt: job.attempt,
-      agentId: job.agentId,
-      pool: job.pool ?? null,
-      exitCode: job.exitCode,
-      reason: job.reason,
-      message: job.message,
-      ...(job.state === 'pending' ? { waiting: this.options.waiting?.(job.runId, job.id) ?? null } : {}),
-      ...(job.state === 'blocked' ? { waiting: `runs after ${(job.after ?? []).filter((id) => stateOf.get(id) !== 'done').join(', ')}` } : {}),
-      outputFiles: job.outputFiles,
-      outputs: job.outputs,
-      attempts: (job.history ?? []).map(({ attempt, agentId, reason, exitCode }) => ({ attempt, agentId, reason, exitCode })),
-      createdAt: job.createdAt,
-      startedAt: job.startedAt,
-      finishedAt: job.finishedAt,
-    }));
-    return {
-      id: run.id,
-      project: run.project,
-      configFile: run.configFile,
-      state: run.state,
-      createdAt: run.createdAt,
-      finishedAt: run.finishedAt,
-      pools: poolIdsOf(run),
-      jobs,
-    };
+    const jobs = (await this.store.listJobs(run.id)).map(({ value }) => value);
+    return runViewOf(run, jobs, this.options.waiting);
   }
+
 }
 
 /** The API takes any client's word: a job waiting for one that does not exist, or for itself through others, would never run. */

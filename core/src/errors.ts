@@ -42,6 +42,8 @@ export class KatapultError extends Error {
 
 /** One problem found in a config file, located by field path and, when known, line and column. */
 export interface ConfigIssue {
+  /** A problem with a file the config names has its own code (KP_FILE_MISSING); others have the error's. */
+  code?: string;
   path: string;
   message: string;
   line?: number;
@@ -62,7 +64,7 @@ export class ConfigError extends KatapultError {
 
   /** One line per issue, each naming the file, the position, the field path and what is wrong. */
   lines(): string[] {
-    return this.issues.map((issue) => `${this.code} ${formatConfigIssue(this.file, issue)}`);
+    return this.issues.map((issue) => `${issue.code ?? this.code} ${formatConfigIssue(this.file, issue)}`);
   }
 
   override toLine(): string {

@@ -64,7 +64,7 @@ describe('environment images through the CLI', () => {
     expect(table.stdout).toMatch(/^TAG +ENVIRONMENT +SIZE +CREATED$/m);
 
     const keepAll = await katapult(['images', 'prune', config, '--dry-run'], env);
-    expect(keepAll.stdout).toContain('would remove 0 image(s); the configs use 2');
+    expect(keepAll.stdout).toContain('would remove 0 images; the configs use 2');
     const dry = await katapult(['images', 'prune', 'examples/hello/katapult.yaml', '--dry-run', '--json'], env);
     expect((JSON.parse(dry.stdout) as { removed: unknown[] }).removed).toHaveLength(2);
     expect(JSON.parse((await katapult(['images', 'ls', '--json'], env)).stdout)).toHaveLength(2);

@@ -171,7 +171,7 @@ describe('logs of a whole run, init and doctor', () => {
     expect(init.stdout).toContain(`wrote ${dir}/katapult.yaml, ${dir}/run.sh`);
     const validate = await katapult(['validate', join(dir, 'katapult.yaml')], env);
     expect(validate.code).toBe(0);
-    expect(validate.stdout).toBe(`${dir}/katapult.yaml is valid: 3 jobs, 2 instances, 1 environments\n`);
+    expect(validate.stdout).toBe(`${dir}/katapult.yaml is valid: 3 jobs, 2 instances, 1 environment\n`);
     const again = await katapult(['init', dir], env);
     expect(again.code).toBe(2);
     expect(again.stdout).toBe('');

@@ -70,7 +70,7 @@ describe('katapult dashboard', () => {
 
     await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[4] === 'running', { what: 'ticker running on the page', timeoutMs: 300_000 });
     await waitFor(async () => (await cellsOf(page, 'jobs', 'quick'))[4] === 'done', { what: 'quick done on the page', timeoutMs: 30_000 });
-    expect(await cellsOf(page, 'runs', runId)).toEqual([runId, 'dash', 'running', '1 running · 1 done', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), config]);
+    expect(await cellsOf(page, 'runs', runId)).toEqual([runId, 'dash', 'running', '1 running, 1 done', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), config]);
     const [job, env_, agent, pool, state, attempt, exitCode, duration] = await cellsOf(page, 'jobs', 'quick');
     expect([job, env_, state, attempt, exitCode]).toEqual(['quick', 'default', 'done', '1', '0']);
     expect(pool).toMatch(/^dash\/[0-9a-f]{8}$/);

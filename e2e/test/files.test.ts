@@ -54,7 +54,7 @@ describe('job files on the local default', () => {
     await writeFile(broken, 'jobs:\n  - name: lonely\n    run_command: cat data/nothing.dat\n    input_files: data/nothing.dat\n');
     const result = await katapult(['launch', broken], env);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe(`KP_FILE_MISSING job "lonely" input_files: "data/nothing.dat" does not exist in ${project}`);
+    expect(result.stderr.trim()).toBe(`KP_FILE_MISSING ${broken}:4:5 jobs[0].input_files: "data/nothing.dat" does not exist in ${project}`);
     expect(existsSync(join(env.KATAPULT_HOME!, 'stack.json'))).toBe(false);
     const validate = await katapult(['validate', broken], env);
     expect(validate.code).toBe(2);

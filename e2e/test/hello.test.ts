@@ -14,46 +14,58 @@ describe('examples/hello on the local default', () => {
   let env: NodeJS.ProcessEnv;
   let home: string;
   let launch: CliResult;
+  let failing: CliResult;
 
   beforeAll(async () => {
     await requireDocker();
     home = await tempDir('e2e-hello');
     env = { KATAPULT_HOME: home };
     launch = await katapult(['launch', 'examples/hello/katapult.yaml'], env);
+    failing = await katapult(['launch', 'examples/failing/katapult.yaml'], env);
   });
 
   afterAll(async () => {
     if (env) await katapult(['down'], env);
   });
 
-  it('launch follows the run to the end and exits 1 because one job failed on purpose', () => {
+  it('pnpm example (examples/hello) follows the run to the end and exits 0', () => {
     expect(launch.stderr).toBe('');
-    expect(launch.code).toBe(1);
-    expect(launch.stdout).toMatch(/run r-[0-9a-z-]+ submitted: 5 jobs on 2 instances/);
-    expect(launch.stdout).toMatch(/broken failed on local-[0-9a-f]{8}-\d-[0-9a-f]{4} \(exit 3\)/);
-    expect(launch.stdout).toMatch(/^broken +base +local-[0-9a-f]{8}-\d-[0-9a-f]{4} +hello\/[0-9a-f]{8} +failed +1 +3 /m);
-    expect(launch.stdout).toContain('broken: failed with exit code 3; see: katapult logs broken');
+    expect(launch.code).toBe(0);
+    expect(launch.stdout).toMatch(/run r-[0-9a-z-]+ submitted: 4 jobs on 2 instances/);
+    expect(launch.stdout).toMatch(/^run r-[0-9a-z-]+ \(hello, examples\/hello\/katapult.yaml\): done — 4 done$/m);
+  });
+
+  it('examples/failing exits 1 because one job fails on purpose, and says where its output is', () => {
+    expect(failing.stderr).toBe('');
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/run r-[0-9a-z-]+ submitted: 2 jobs on 1 instance\n/);
+    expect(failing.stdout).toMatch(/broken failed on local-[0-9a-f]{8}-\d-[0-9a-f]{4} \(exit 3\)/);
+    expect(failing.stdout).toMatch(/^broken +base +local-[0-9a-f]{8}-\d-[0-9a-f]{4} +failing\/[0-9a-f]{8} +failed +1 +3 /m);
+    expect(failing.stdout).toContain('broken: failed with exit code 3; see: katapult logs broken');
   });
 
   it('status --json shows every job in its final state with its exit code', async () => {
     const status = await katapult(['status', '--json'], env);
     expect(status.code).toBe(0);
-    const [run] = JSON.parse(status.stdout) as RunView[];
-    expect(run?.state).toBe('failed');
+    const [latest] = JSON.parse(status.stdout) as RunView[];
+    expect(latest?.state).toBe('failed');
+    expect(Object.fromEntries(latest!.jobs.map((job) => [job.id, [job.state, job.exitCode]]))).toEqual({ fine: ['done', 0], broken: ['failed', 3] });
+    const run = (JSON.parse((await katapult(['status', '--all', '--json'], env)).stdout) as RunView[]).find((one) => one.project === 'hello');
+    expect(run?.state).toBe('done');
     const states = Object.fromEntries(run!.jobs.map((job) => [job.id, [job.state, job.exitCode]]));
     expect(states).toEqual({
       greet: ['done', 0],
       'count-1': ['done', 0],
       'count-2': ['done', 0],
       stderr: ['done', 0],
-      broken: ['failed', 3],
     });
     const agents = new Set(run!.jobs.map((job) => job.agentId));
     for (const agent of agents) expect(agent).toMatch(/^local-[0-9a-f]{8}-[01]-[0-9a-f]{4}$/);
   });
 
   it('status prints a table', async () => {
-    const status = await katapult(['status'], env);
+    const [run] = JSON.parse((await katapult(['status', '--all', '--json'], env)).stdout) as RunView[];
+    const status = await katapult(['status', run!.id], env);
     expect(status.stdout).toMatch(/^JOB +ENV +AGENT +POOL +STATE +ATTEMPT +EXIT +DURATION$/m);
     expect(status.stdout).toMatch(/^count-2 +base +local-[0-9a-f]{8}-\d-[0-9a-f]{4} +hello\/[0-9a-f]{8} +done +1 +0 +\d+\.\ds$/m);
   });
@@ -94,8 +106,8 @@ describe('examples/hello on the local default', () => {
     const agents = await new Docker().listContainers({ all: true, filters: { label: [`katapult.stack=${stack.label}`, 'katapult.role=agent'] } });
     const agentEnv = await Promise.all(agents.map(async (agent) => (await new Docker().getContainer(agent.Id).inspect()).Config.Env.join('\n')));
     expect(logs.length).toBeGreaterThan(0);
-    expect(agentEnv.length).toBe(2);
-    for (const text of [launch.stdout, launch.stderr, status.stdout, status.stderr, readFileSync(join(home, 'stack.json'), 'utf8'), ...logs, ...agentEnv]) {
+    expect(agentEnv.length).toBe(3);
+    for (const text of [launch.stdout, launch.stderr, failing.stdout, status.stdout, status.stderr, readFileSync(join(home, 'stack.json'), 'utf8'), ...logs, ...agentEnv]) {
       expect(text.includes(token)).toBe(false);
     }
 
@@ -122,9 +134,11 @@ describe('examples/hello on the local default', () => {
     expect(left).toEqual([]);
     expect(() => process.kill(stack.nats.pid, 0)).toThrow();
     expect(existsSync(join(home, 'api-token'))).toBe(false);
+    // The history stays: status reads it without the stack, and says so.
     const status = await katapult(['status'], env);
-    expect(status.code).toBe(3);
-    expect(status.stderr).toContain('KP_STACK_NOT_RUNNING');
+    expect(status.code).toBe(0);
+    expect(status.stderr).toBe(`no stack is running: reading the runs kept in ${home}/nats (a nats-server started for this command, stopped after it)\n`);
+    expect(status.stdout).toMatch(/^run r-[0-9a-z-]+ \(failing, examples\/failing\/katapult.yaml\): failed — 1 done, 1 failed$/m);
   });
 });
 
@@ -142,7 +156,7 @@ describe('bad input and a missing Docker engine', () => {
   it('validate accepts the example and names a missing file', async () => {
     const ok = await katapult(['validate', 'examples/hello/katapult.yaml'], {});
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toBe('examples/hello/katapult.yaml is valid: 5 jobs, 2 instances, 1 environments\n');
+    expect(ok.stdout).toBe('examples/hello/katapult.yaml is valid: 4 jobs, 2 instances, 1 environment\n');
     const missing = await katapult(['validate', 'nowhere.yaml'], {});
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('KP_CONFIG_NOT_FOUND nowhere.yaml: no such file\n');

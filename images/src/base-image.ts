@@ -32,7 +32,15 @@ async function tryPull(docker: Docker, from: string, ref: string, timeoutMs: num
   onProgress?.({ step: 'pull', message: `pulling ${from}` });
   try {
     const stream = await docker.pull(from, { abortSignal: AbortSignal.timeout(timeoutMs) });
-    const events = await followJsonStream(stream);
+    // Bytes downloaded so far, summed over the layers, for a live line.
+    const layers = new Map<string, number>();
+    const events = await followJsonStream(stream, (event) => {
+      const current = event.progressDetail?.current;
+      if (event.id === undefined || current === undefined || event.status !== 'Downloading') return;
+      layers.set(event.id, current);
+      const bytes = [...layers.values()].reduce((sum, n) => sum + n, 0);
+      onProgress?.({ step: 'pull', message: `${event.id}: ${event.status}`, detail: true, bytes });
+    });
     const failure = events.map(streamError).find((message) => message !== undefined);
     if (failure !== undefined) throw new Error(failure);
     await docker.getImage(from).tag(parseImageRef(ref));

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { pack } from 'tar-fs';
 import { ExitCode, KatapultError, type EnvironmentSpec } from '@katapult/core';
-import { buildImage } from './build-image.js';
+import { summarizeBuildFailure } from './build-failure.js';
+import { buildImage, ImageBuildError } from './build-image.js';
 import { environmentTag } from './env-tag.js';
 import { localImageId } from './local-image.js';
 import type { OnProgress } from './progress.js';
@@ -127,11 +128,25 @@ export async function buildEnvironment(docker: Docker, request: EnvironmentBuild
     });
   } catch (error) {
     const kind = stepOfInstruction(plan.dockerfile, instruction) ?? 'base';
-    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
-    throw new KatapultError('KP_ENV_BUILD_FAILED', `environment "${env.name}" failed at its ${kind} step: ${reason.replace(/; fix that step.*$/, '')}`, {
-      hint: `full build log: ${logFile}`,
-      // Most failed builds come from the spec (a package that does not exist, a bad requirement).
-      exitCode: ExitCode.badInput,
+    if (!(error instanceof ImageBuildError)) {
+      const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      throw new KatapultError('KP_ENV_BUILD_FAILED', `environment "${env.name}" failed at its ${kind} step: ${reason}`, {
+        hint: `full build log: ${logFile}`,
+        exitCode: ExitCode.infrastructure,
+        cause: error,
+      });
+    }
+    const summary = summarizeBuildFailure(error.output);
+    const why = summary.lines.length > 0 ? `: ${summary.lines.join(' | ')}` : '';
+    const exit = /returned a non-zero code: (\d+)/.exec(error.reason);
+    const ended = exit ? `exit code ${exit[1]}` : error.reason;
+    throw new KatapultError('KP_ENV_BUILD_FAILED', `environment "${env.name}" failed at its ${kind} step${why} (${ended})`, {
+      hint: summary.network
+        ? `a server the build needs could not be reached: check this machine's network or proxy; full build log: ${logFile}`
+        : `full build log: ${logFile}`,
+      // Most failed builds come from the spec (a package that does not exist, a bad requirement); a network that
+      // does not answer is the machine's.
+      exitCode: summary.network ? ExitCode.infrastructure : ExitCode.badInput,
       cause: error,
     });
   } finally {

@@ -22,6 +22,17 @@ function logLines(event: DockerStreamEvent): string[] {
   return text.split('\n').map((line) => line.trimEnd()).filter((line) => line.length > 0);
 }
 
+/** A failed `docker build`: Docker's one-line reason, and the last lines the build printed (the command's errors). */
+export class ImageBuildError extends ImageError {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly output: readonly string[],
+  ) {
+    super('KP_IMAGE_BUILD_FAILED', message);
+  }
+}
+
 /** Runs `docker build` on a tar context; throws with the end of the build log if any step fails. */
 export async function buildImage(docker: Docker, request: BuildRequest): Promise<string> {
   const log: string[] = [];
@@ -39,15 +50,16 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
   await followJsonStream(stream, (event) => {
     for (const line of logLines(event)) {
       log.push(line);
-      request.onProgress?.({ step: 'build', message: line });
+      request.onProgress?.({ step: 'build', message: line, detail: true });
     }
     if (log.length > 30) log.splice(0, log.length - 30);
     failure ??= streamError(event);
   });
   if (failure !== undefined) {
-    throw new ImageError(
-      'KP_IMAGE_BUILD_FAILED',
+    throw new ImageBuildError(
       `building ${request.tag} failed: ${failure.trim()}; fix that step and rebuild. Last build output:\n${log.slice(-15).join('\n')}`,
+      failure.trim(),
+      log,
     );
   }
   try {

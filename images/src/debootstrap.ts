@@ -49,7 +49,7 @@ export async function debootstrap(
   onProgress?.({ step: 'debootstrap', message: `debootstrap ${suite} from ${mirror} into ${dir}` });
   const includeArgs = include.length > 0 ? [`--include=${include.join(',')}`] : [];
   const result = await runCommand(executable, ['--variant=minbase', ...includeArgs, suite, dir, mirror], (line) =>
-    onProgress?.({ step: 'debootstrap', message: line }),
+    onProgress?.({ step: 'debootstrap', message: line, detail: true }),
   );
   if (result.exitCode !== 0) {
     await removeRootfs(dir);
@@ -71,6 +71,16 @@ export async function importRootfs(docker: Docker, dir: string, ref: string, onP
   onProgress?.({ step: 'import', message: `importing ${dir} as ${ref}` });
   const tar = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tarErrors = '';
+  let bytes = 0;
+  let reported = 0;
+  tar.stdout.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    // Every 8 MiB is often enough for a live byte count.
+    if (bytes - reported >= 8 << 20) {
+      reported = bytes;
+      onProgress?.({ step: 'import', message: `${bytes} bytes sent`, detail: true, bytes });
+    }
+  });
   tar.stderr.on('data', (chunk: Buffer) => (tarErrors = (tarErrors + chunk.toString()).slice(-2000)));
   const tarExit = new Promise<number | null>((resolve) => {
     tar.once('error', () => resolve(null));

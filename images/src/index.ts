@@ -6,7 +6,8 @@ export { ensureBaseImage, DEFAULT_BASE_REF } from './base-image.js';
 export type { BaseImage, EnsureBaseImageOptions } from './base-image.js';
 export { bootstrappedImageRef, ensureBootstrappedImage } from './bootstrapped-image.js';
 export type { BootstrappedImage, BootstrappedImageOptions } from './bootstrapped-image.js';
-export { buildImage } from './build-image.js';
+export { buildImage, ImageBuildError } from './build-image.js';
+export { summarizeBuildFailure, type BuildFailureSummary } from './build-failure.js';
 export type { BuildRequest } from './build-image.js';
 export { contentTag } from './content-tag.js';
 export { checkDocker, connectDocker } from './docker-engine.js';
@@ -29,7 +30,7 @@ export type { EnvironmentPlan, StepKind } from './recipes/dockerfile.js';
 export { environmentTag } from './env-tag.js';
 export { buildEnvironment, environmentImageRef, ENV_REPOSITORY } from './build-env.js';
 export type { EnvironmentBuildRequest, EnvironmentImage } from './build-env.js';
-export { readProjectFiles, resolveProjectFile, type ProjectFile } from './project-files.js';
+export { findProjectFile, readProjectFiles, resolveProjectFile, type ProjectFile, type ProjectFileProblem } from './project-files.js';
 export { listEnvironmentImages, pruneEnvironmentImages, type EnvironmentImageInfo } from './environment-images.js';
 export type { TagDescription } from './registry.js';
 // ECR is '@katapult/images/ecr', apart: its SDK client takes a quarter of a second to load, which only ECR users pay.

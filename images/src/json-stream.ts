@@ -3,6 +3,7 @@ export interface DockerStreamEvent {
   status?: string;
   stream?: string;
   progress?: string;
+  progressDetail?: { current?: number; total?: number };
   id?: string;
   error?: string;
   errorDetail?: { message?: string };

@@ -16,22 +16,30 @@ export interface ProjectFile {
  * or is a symlink to somewhere outside the folder is refused, as is a missing file or a folder: bad input, named.
  */
 export async function resolveProjectFile(projectDir: string, path: string, what: string): Promise<ProjectFile> {
+  const found = await findProjectFile(projectDir, path);
+  if ('code' in found) throw new KatapultError(found.code, `${what}: ${found.message}`, { exitCode: ExitCode.badInput });
+  return found;
+}
+
+export interface ProjectFileProblem {
+  code: 'KP_FILE_OUTSIDE_PROJECT' | 'KP_FILE_MISSING' | 'KP_FILE_NOT_A_FILE';
+  message: string;
+}
+
+/** The file, or what is wrong with it (for validate, which reports every problem at once). */
+export async function findProjectFile(projectDir: string, path: string): Promise<ProjectFile | ProjectFileProblem> {
   const problem = checkRelativePath(path);
-  if (problem) throw new KatapultError('KP_FILE_OUTSIDE_PROJECT', `${what}: ${problem}`, { exitCode: ExitCode.badInput });
+  if (problem) return { code: 'KP_FILE_OUTSIDE_PROJECT', message: problem };
   const root = await realpath(projectDir);
   let real: string;
   try {
     real = await realpath(resolve(root, path));
   } catch {
-    throw new KatapultError('KP_FILE_MISSING', `${what}: "${path}" does not exist in ${projectDir}`, { exitCode: ExitCode.badInput });
+    return { code: 'KP_FILE_MISSING', message: `"${path}" does not exist in ${projectDir}` };
   }
-  if (real !== root && !real.startsWith(root + sep)) {
-    throw new KatapultError('KP_FILE_OUTSIDE_PROJECT', `${what}: "${path}" links outside the project folder`, { exitCode: ExitCode.badInput });
-  }
+  if (real !== root && !real.startsWith(root + sep)) return { code: 'KP_FILE_OUTSIDE_PROJECT', message: `"${path}" links outside the project folder` };
   const info = await stat(real);
-  if (!info.isFile()) {
-    throw new KatapultError('KP_FILE_NOT_A_FILE', `${what}: "${path}" is a folder, not a file; list the files it holds`, { exitCode: ExitCode.badInput });
-  }
+  if (!info.isFile()) return { code: 'KP_FILE_NOT_A_FILE', message: `"${path}" is a folder, not a file; list the files it holds` };
   return { path, realPath: real, size: info.size, executable: (info.mode & 0o111) !== 0 };
 }
 

@@ -34,7 +34,7 @@ export async function pushImage(
     digest = event.aux?.Digest ?? digest;
     if (event.status !== undefined) {
       const id = event.id !== undefined ? `${event.id}: ` : '';
-      onProgress?.({ step: 'push', message: `${id}${event.status}` });
+      onProgress?.({ step: 'push', message: `${id}${event.status}`, detail: true });
     }
   });
   if (failure !== undefined) {

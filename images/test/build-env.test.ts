@@ -101,6 +101,23 @@ describe('environment images', () => {
     expect(await new OciRegistry(registry.host).hasTag('katapult/env', good.tag)).toBe(true);
   }, 300_000);
 
+  it('a step that cannot reach its server says why on the one line and is an infrastructure failure (exit 3)', async () => {
+    // A download from a host that never resolves (.invalid), as conda's and julia's installers do when offline.
+    const command = `perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "downloads.invalid:80") or die "could not connect: $@\\n"'`;
+    const failing = buildEnvironment(docker, request(env({ name: 'offline', command })));
+    await expect(failing).rejects.toMatchObject({ code: 'KP_ENV_BUILD_FAILED', exitCode: 3 });
+    await expect(failing).rejects.toThrow(
+      /^environment "offline" failed at its command step: could not connect: IO::Socket::INET: Bad hostname 'downloads.invalid:80' \(exit code \d+\)$/,
+    );
+    await expect(failing).rejects.toMatchObject({ hint: expect.stringMatching(/^a server the build needs could not be reached: .*; full build log: .*offline-[0-9a-f]+\.log$/) });
+  }, 300_000);
+
+  it('a missing apt package names the missing package on the one line', async () => {
+    const failing = buildEnvironment(docker, request(env({ name: 'broken', aptget: ['no-such-package-katapult'] })));
+    await expect(failing).rejects.toThrow(/^environment "broken" failed at its apt step: (E: )?Unable to locate package no-such-package-katapult \(exit code 100\)$/);
+    await expect(failing).rejects.toMatchObject({ exitCode: 2 });
+  }, 300_000);
+
   it('a referenced file that is missing or escapes the project is bad input before any build', async () => {
     await expect(buildEnvironment(docker, request(env({ name: 'x', pypi: ['missing/requirements.txt'] })))).rejects.toThrow(
       'environment "x": "missing/requirements.txt" does not exist',

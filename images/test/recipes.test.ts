@@ -190,7 +190,7 @@ describe('an environment on an image of its own', () => {
     expect(plan.dockerfile.split('\n')[0]).toBe('FROM 127.0.0.1:5000/team/tools:1');
     expect(plan.dockerfile).toContain(`RUN (getent group 1000 >/dev/null || groupadd --gid 1000 katapult) \\
     && (getent passwd 1000 >/dev/null || useradd --uid 1000 --gid 1000 --create-home --home-dir /home/katapult --shell /bin/sh katapult) \\
-    && install -d -o 1000 -g 1000 /work`);
+    && install -d -m 0700 -o 1000 -g 1000 /work`);
   });
 
   it('refuses a reference that is not one word', () => {

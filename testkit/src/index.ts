@@ -9,3 +9,4 @@ export { startWheelIndex, type WheelIndex } from './wheel-index.js';
 export { environmentSpec } from './fixtures.js';
 export { startMetadataServer, type MetadataServer, type SpotAction } from './metadata-server.js';
 export { startMoto, MOTO_AMIS, MOTO_IMAGE, type MotoAmi, type MotoRequest, type MotoServer, type StartMotoOptions } from './moto.js';
+export { terminalScreen } from './terminal-screen.js';

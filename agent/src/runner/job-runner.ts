@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { attemptContext, JOB_WORKDIR, jobEnvironment, jobMemoryLimit, maskSecrets, openSecrets, type Assignment, type JobOutputs } from '@katapult/core';
+import { attemptContext, JOB_WORKDIR, jobContainerName, jobEnvironment, jobMemoryLimit, maskSecrets, openSecrets, type Assignment, type JobOutputs } from '@katapult/core';
 import { LABELS } from './labels.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage, type PullImage } from './image-pull.js';
@@ -48,6 +48,24 @@ export interface RunnerOptions {
 }
 
 /**
+ * Creates the attempt's container under its name. A container of this stack already bearing the name is one
+ * an agent left behind when it died mid-attempt (the coordinator gives each new try a new attempt number): it
+ * is removed, so the attempt is not refused. A name held by anything else is left alone and is an error.
+ */
+async function createJobContainer(docker: Docker, stackLabel: string, spec: Docker.ContainerCreateOptions & { name: string }): Promise<Docker.Container> {
+  try {
+    return await docker.createContainer(spec);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+    const existing = docker.getContainer(spec.name);
+    const labels = (await existing.inspect()).Config.Labels ?? {};
+    if (labels[LABELS.stack] !== stackLabel || labels[LABELS.role] !== 'job') throw error;
+    await existing.remove({ force: true });
+    return docker.createContainer(spec);
+  }
+}
+
+/**
  * Runs one attempt of a job: pull its image, stage its files into a fresh container, run its command there,
  * stream its output (read no faster than it is stored), collect its output files, report the exit code,
  * remove the container. It decides nothing about retries: it only reports.
@@ -62,7 +80,8 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
     const labels = await imageLabels(docker, assignment.image, options.pullImage ?? pullImage);
     if (options.signal?.aborted) throw new Error('stopped before it started');
     const user = jobUser(assignment.image, labels);
-    container = await docker.createContainer({
+    container = await createJobContainer(docker, options.stackLabel, {
+      name: jobContainerName(assignment.runId, assignment.jobId, assignment.attempt),
       Image: assignment.image,
       ...containerUser(user),
       Cmd: ['/bin/sh', '-c', assignment.runCommand],

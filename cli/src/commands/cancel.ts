@@ -15,7 +15,7 @@ export default class Cancel extends KatapultCommand {
   ];
   static override args = { target: Args.string({ description: 'a job name, or a run id to cancel the whole run', required: true }) };
   static override flags = {
-    run: Flags.string({ description: 'run id of the job (default: the latest run with this job)' }),
+    run: Flags.string({ helpValue: 'RUN', description: 'run id of the job (default: the latest run with this job)' }),
     'no-wait': Flags.boolean({ description: 'return without waiting for the containers to stop' }),
   };
 

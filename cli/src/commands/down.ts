@@ -3,7 +3,7 @@ import { connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import type { AwsDownReport } from '../lib/aws-down.js';
 import { readConfigFile } from '../lib/config-file.js';
-import { stopStack, type DownReport } from '../lib/local-stack.js';
+import { removeStackImageTags, stopStack, type DownReport } from '../lib/local-stack.js';
 import { stateDir } from '../lib/state-dir.js';
 import { forgetRemoteStack, readRemoteStack } from '../lib/remote-stack.js';
 
@@ -13,6 +13,7 @@ export default class Down extends KatapultCommand {
   static override examples = [
     '<%= config.bin %> down',
     '<%= config.bin %> down --json',
+    '<%= config.bin %> down --images   # also the local copies of the images agents pulled',
     '<%= config.bin %> down aws.yaml --dry-run   # lists the project\'s instances, security groups, role, profile, key pair, network',
     '<%= config.bin %> down aws.yaml             # stops the coordinator first, so nothing is relaunched, then removes them',
     '<%= config.bin %> down aws.yaml --images    # also deletes the ECR repositories tagged with the project, images included',
@@ -23,7 +24,7 @@ export default class Down extends KatapultCommand {
   static override flags = {
     'dry-run': Flags.boolean({ description: 'list what would be removed and remove nothing' }),
     images: Flags.boolean({
-      description: "with an aws config: also delete the ECR repositories tagged with its project, with every image in them (kept by default: teammates' launches share them)",
+      description: "also remove the images: this machine's local tags of images pulled from the stack's registry (127.0.0.1:<port>/katapult/*, every port it has had; the registry keeps them), and with an aws config the ECR repositories tagged with its project, with every image in them (kept by default: teammates' launches share them)",
     }),
   };
 
@@ -48,6 +49,11 @@ export default class Down extends KatapultCommand {
       for (const name of report.containers) this.log(`removed container ${name}`);
       for (const name of report.processes) this.log(`stopped ${name}`);
       if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');
+      if (flags.images) {
+        report.images = await removeStackImageTags(dir, connectDocker());
+        for (const tag of report.images) this.log(`removed image tag ${tag}`);
+        if (report.images.length === 0) this.log("no local image tag of this stack's registry");
+      }
     }
     if (spec?.provider !== 'aws') return report;
     const aws = await downAws(spec, { dryRun, images, log: (line) => this.log(line) });

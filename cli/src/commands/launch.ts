@@ -2,11 +2,11 @@ import { Args, Flags } from '@oclif/core';
 import { dirname } from 'node:path';
 import { ExitCode, type CostEstimate, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { readConfigFile } from '../lib/config-file.js';
+import { checkConfigFile } from '../lib/config-file.js';
 import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
 import { resolveRunFiles } from '../lib/run-files.js';
 import { openLaunchContext, submitLaunch } from '../lib/launch-run.js';
-import { liveBuildDisplay, stepLogger } from '../lib/open-stack.js';
+import { liveBuildDisplay, stepProgress } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { watchRun } from '../lib/watch-run.js';
 import { formatCostTotal } from '../render/cost.js';
@@ -36,6 +36,7 @@ export default class Launch extends KatapultCommand {
     'secrets-file': Flags.string({
       description: 'a file of NAME=value lines (dotenv) with the values of the secrets the config names; else they come from this shell\'s environment',
     }),
+    verbose: Flags.boolean({ char: 'v', description: 'print every line of the image builds (debootstrap, docker build) as it comes, instead of one line per step' }),
   };
 
   async run(): Promise<LaunchResult | { runId: string; resumed: boolean }> {
@@ -50,21 +51,23 @@ export default class Launch extends KatapultCommand {
       );
       process.exit(ExitCode.interrupted);
     });
-    const step = stepLogger((line) => this.log(line));
-    const spec = readConfigFile(args.file);
+    const progress = stepProgress({ json: this.jsonEnabled(), verbose: flags.verbose, log: (line) => this.log(line) });
+    const step = (line: string) => progress.line(line);
+    const spec = await checkConfigFile(args.file);
     const secrets = resolveSecrets(spec, process.env, flags['secrets-file']);
     const costs = flags.detach ? undefined : costEstimatorFor(spec);
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
-    const context = await openLaunchContext(spec, step);
+    const context = await openLaunchContext(spec, step, undefined, (event) => progress.event(event)).finally(() => progress.finishStep());
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles, secrets }, step);
+    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles, secrets }, step).finally(() => progress.finishStep());
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };
 
+    progress.finishStep();
     const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {
       ...(spec.provider === 'aws'
         ? {
@@ -75,6 +78,7 @@ export default class Launch extends KatapultCommand {
         : { agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0` }),
       ...(costs ? { cost: (run: RunView) => costs.estimate(runElapsedMs(run, Date.now())) } : {}),
     });
+    progress.stop();
     this.log('');
     this.log(renderRun(final));
     let cost: CostEstimate | undefined;

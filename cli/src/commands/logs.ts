@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, KatapultError, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, stackContext } from '../lib/context.js';
+import { findRun, readContext, type ReadContext } from '../lib/context.js';
 import { LogEndWatch } from '../lib/log-follow.js';
 import { readLogs } from '../lib/log-reader.js';
 import { parseSince } from '../lib/since.js';
@@ -42,16 +42,29 @@ export default class Logs extends KatapultCommand {
   static override args = { job: Args.string({ description: 'job name (default: every job of the run)' }) };
   static override flags = {
     follow: Flags.boolean({ char: 'f', description: 'keep following until the jobs end (every job of the run: until the run is over)' }),
-    run: Flags.string({ description: 'run id (default: the latest run, with this job when one is named)' }),
-    tail: Flags.integer({ description: 'print only the last N lines of each job before following', min: 0 }),
-    attempt: Flags.integer({ description: "only this attempt's lines (1 is the first; each retry or requeue adds one), with no header", min: 1 }),
-    since: Flags.string({ description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp' }),
+    run: Flags.string({ helpValue: 'RUN', description: 'run id (default: the latest run, with this job when one is named)' }),
+    tail: Flags.integer({ helpValue: 'N', description: 'print only the last N lines of each job before following', min: 0 }),
+    attempt: Flags.integer({ helpValue: 'N', description: "only this attempt's lines (1 is the first; each retry or requeue adds one), with no header", min: 1 }),
+    since: Flags.string({ helpValue: 'DURATION', description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp' }),
   };
 
   async run(): Promise<LogsResult> {
     const { args, flags } = await this.parse(Logs);
     const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
-    const context = stackContext();
+    const context = await readContext((line) => this.logToStderr(line));
+    try {
+      return await this.print(context, args, flags, since);
+    } finally {
+      await context.close();
+    }
+  }
+
+  private async print(
+    context: ReadContext,
+    args: { job: string | undefined },
+    flags: { follow: boolean; run: string | undefined; tail: number | undefined; attempt: number | undefined },
+    since: number | undefined,
+  ): Promise<LogsResult> {
     const run = await findRun(context.client, flags.run, args.job);
     if (args.job !== undefined) requireJob(run, args.job, flags.attempt);
 

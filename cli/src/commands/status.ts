@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, stackContext } from '../lib/context.js';
+import { findRun, readContext } from '../lib/context.js';
 import { JOB_ROWS_SHOWN, renderRun } from '../render/run-view.js';
 
 export default class Status extends KatapultCommand {
@@ -16,8 +16,8 @@ export default class Status extends KatapultCommand {
 
   async run(): Promise<RunView[]> {
     const { args, flags } = await this.parse(Status);
-    const { client } = stackContext();
-    const runs = flags.all ? await client.listRuns() : [await findRun(client, args.run)];
+    const { client, close } = await readContext((line) => this.logToStderr(line));
+    const runs = await (flags.all ? client.listRuns() : findRun(client, args.run).then((run) => [run])).finally(close);
     this.log(runs.map((run) => renderRun(run, Date.now(), { allJobs: flags['all-jobs'] })).join('\n\n'));
     return runs;
   }

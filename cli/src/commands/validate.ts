@@ -1,8 +1,7 @@
-import { dirname } from 'node:path';
 import { Args } from '@oclif/core';
+import { plural } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { readConfigFile } from '../lib/config-file.js';
-import { resolveRunFiles } from '../lib/run-files.js';
+import { checkConfigFile } from '../lib/config-file.js';
 
 export default class Validate extends KatapultCommand {
   static override description = 'check a config file and the files its jobs name, and report every problem with its file, line and field';
@@ -11,15 +10,14 @@ export default class Validate extends KatapultCommand {
 
   async run(): Promise<{ file: string; jobs: number; instances: number; environments: number }> {
     const { args } = await this.parse(Validate);
-    const spec = readConfigFile(args.file);
-    await resolveRunFiles(dirname(args.file), spec);
+    const spec = await checkConfigFile(args.file);
     const result = {
       file: args.file,
       jobs: spec.jobs.length,
       instances: spec.instances.reduce((sum, instance) => sum + instance.number, 0),
       environments: spec.environments.length,
     };
-    this.log(`${args.file} is valid: ${result.jobs} jobs, ${result.instances} instances, ${result.environments} environments`);
+    this.log(`${args.file} is valid: ${plural(result.jobs, 'job')}, ${plural(result.instances, 'instance')}, ${plural(result.environments, 'environment')}`);
     return result;
   }
 }

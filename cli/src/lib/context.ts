@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stateDir } from './state-dir.js';
-import { coordinatorUrl, natsUrl, requireNatsAuth, requireStack, type StackFile } from './stack-file.js';
+import { stackLabel, stateDir } from './state-dir.js';
+import { CLUSTER, readStack, coordinatorUrl, natsUrl, requireNatsAuth, requireStack, type StackFile } from './stack-file.js';
+import type { RunReader } from './history.js';
+import { isAlive } from './processes.js';
 import type { NatsAccess } from './nats.js';
 import { CoordinatorClient } from './client.js';
 import { requireApiToken } from './api-token.js';
@@ -42,8 +46,34 @@ export function remoteStackContext(dir: string, remote: RemoteStack): StackConte
   };
 }
 
+/** What status, logs and fetch need: runs to read and NATS to read logs and outputs from. */
+export interface ReadContext extends Omit<StackContext, 'client'> {
+  client: RunReader;
+  /** Stops what was started for this command (the history's nats-server); nothing for a running stack. */
+  close(): Promise<void>;
+}
+
+/**
+ * The running stack, or, after `down`, the history kept in the state folder, opened for this one command (and
+ * said so on stderr, so stdout stays what scripts read).
+ */
+export async function readContext(say: (line: string) => void, dir = stateDir()): Promise<ReadContext> {
+  try {
+    return { ...stackContext(dir), close: async () => undefined };
+  } catch (error) {
+    if (!(error instanceof KatapultError) || error.code !== 'KP_STACK_NOT_RUNNING' || !existsSync(join(dir, 'nats', 'jetstream'))) throw error;
+    // Its NATS up without a coordinator: a second nats-server must never open the same data.
+    const stack = readStack(dir);
+    if (stack && isAlive(stack.nats.pid)) throw error;
+  }
+  // Loaded only then: it brings NATS's clients, which a status of a running stack does without.
+  const history = await (await import('./history.js')).openHistory(dir);
+  say(`no stack is running: reading the runs kept in ${dir}/nats (a nats-server started for this command, stopped after it)`);
+  return { dir, stack: { cluster: CLUSTER, label: stackLabel(dir) }, client: history.runs, nats: history.nats, close: () => history.close() };
+}
+
 /** The run named, or the latest one when none is. */
-export async function findRun(client: CoordinatorClient, runId: string | undefined, withJob?: string): Promise<RunView> {
+export async function findRun(client: RunReader, runId: string | undefined, withJob?: string): Promise<RunView> {
   if (runId) return client.getRun(runId);
   const runs = (await client.listRuns()).filter((run) => !withJob || run.jobs.some((job) => job.id === withJob));
   const latest = runs.at(-1);

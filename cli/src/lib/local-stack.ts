@@ -5,7 +5,8 @@ import type Docker from 'dockerode';
 import { ExitCode, KatapultError } from '@katapult/core/light';
 import { registryConfig, withFileLock } from '@katapult/images';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { freePort, isAlive, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
+import { freePort, isAlive, portFree, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
+import { preferredPort, readPorts, recordPort, type PortName } from './stack-ports.js';
 import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
 import { ensureNatsAuth, natsFiles, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
@@ -52,12 +53,16 @@ async function startServer(
   name: string,
   start: (port: number, logFile: string) => number,
   ready: (port: number) => Promise<boolean>,
-  previousPort?: number,
+  stable?: PortName,
 ): Promise<ServerRecord> {
-  const port = previousPort !== undefined && !(await portOpen(previousPort)) ? previousPort : await freePort();
+  // NATS and the registry keep their port across restarts and downs: agents and the coordinator reconnect to the
+  // address they were given, and the registry's port is part of every image tag pulled from it.
+  const preferred = stable ? preferredPort(dir, stable) : undefined;
+  const port = preferred !== undefined && (await portFree(preferred)) ? preferred : await freePort();
   const logFile = join(dir, 'logs', `${name}.log`);
   const pid = start(port, logFile);
   await waitUntil(name, () => ready(port), 15_000, logFile);
+  if (stable) recordPort(dir, stable, port);
   return { pid, port };
 }
 
@@ -104,6 +109,10 @@ async function ensureInfrastructureNow(dir: string, onStep: (line: string) => vo
   mkdirSync(join(dir, 'logs'), { recursive: true });
   requireDiskSpace(dir);
   const previous = readStack(dir);
+  // A stack started before ports were kept: its running servers' ports are the ones to keep.
+  const kept = readPorts(dir);
+  if (previous && kept.nats === undefined) recordPort(dir, 'nats', previous.nats.port);
+  if (previous && kept.registry === undefined) recordPort(dir, 'registry', previous.registry.port);
   const alive = (record: ServerRecord | undefined) => record !== undefined && isAlive(record.pid);
 
   let nats = previous?.nats;
@@ -126,8 +135,7 @@ async function ensureInfrastructureNow(dir: string, onStep: (line: string) => vo
         return spawnDetached(binary, ['-c', configFile], log);
       },
       (port) => jetStreamReady(port, auth.admin),
-      // Same port as before: agents and the coordinator reconnect to the address they were given.
-      previous?.nats.port,
+      'nats',
     );
     nats = { ...started, listen: listenHost, tls: Boolean(tls) };
   }
@@ -151,7 +159,7 @@ async function ensureInfrastructureNow(dir: string, onStep: (line: string) => vo
           return spawnDetached(binary, ['serve', files.config], log);
         },
         registryAnswers,
-        previous?.registry.port,
+        'registry',
       )),
       auth: true,
     };
@@ -167,7 +175,7 @@ async function ensureInfrastructureNow(dir: string, onStep: (line: string) => vo
         return spawnDetached(binary, ['serve', files.pullConfig], log);
       },
       registryAnswers,
-      previous?.registryPull?.port,
+      'registryPull',
     );
   }
   const coordinatorAlive = alive(previous?.coordinator) && previous?.nats.port === nats!.port;
@@ -261,6 +269,29 @@ async function ensureCoordinatorNow(dir: string, stack: StackFile, agentImage: s
 export interface DownReport {
   containers: string[];
   processes: string[];
+  /** With --images: the local image tags of this stack's registry (every port it had) that were removed. */
+  images?: string[];
+}
+
+/**
+ * Removes the local tags of images pulled from this state folder's registry, on every port it has had; images
+ * of other stacks and other registries are left alone. A tag a container still uses stays (Docker refuses).
+ */
+export async function removeStackImageTags(dir: string, docker: Docker): Promise<string[]> {
+  const ports = readPorts(dir).registryHistory ?? [];
+  const prefixes = ports.map((port) => `127.0.0.1:${port}/katapult/`);
+  const removed: string[] = [];
+  for (const image of await docker.listImages()) {
+    for (const tag of image.RepoTags ?? []) {
+      if (!prefixes.some((prefix) => tag.startsWith(prefix))) continue;
+      const gone = await docker
+        .getImage(tag)
+        .remove()
+        .then(() => true, () => false);
+      if (gone) removed.push(tag);
+    }
+  }
+  return removed.sort();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { isFinal } from '@katapult/core';
-import type { CoordinatorClient } from './client.js';
+import type { RunReader } from './history.js';
 import { logsComplete, type LoggedJob } from './log-end.js';
 
 const REFRESH_MS = 1_000;
@@ -17,7 +17,7 @@ export class LogEndWatch {
   private endedAt: number | undefined;
 
   constructor(
-    private readonly runs: Pick<CoordinatorClient, 'getRun'>,
+    private readonly runs: Pick<RunReader, 'getRun'>,
     private readonly runId: string,
     private readonly jobId: string | undefined,
     private readonly now: () => number = Date.now,

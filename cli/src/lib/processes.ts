@@ -75,3 +75,13 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether this process could listen on 127.0.0.1:port now (nothing else holds it). */
+export async function portFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { awsClients, launchMaestro, MAESTRO_HTTP_PORT, MAESTRO_INSTANCE_TYPE, MAESTRO_NATS_PORT, renderMaestroUserData } from '@katapult/coordinator';
-import { clusterNames, ExitCode, KatapultError, type RunSpec } from '@katapult/core/light';
+import { clusterNames, ExitCode, KatapultError, plural, type RunSpec } from '@katapult/core/light';
 import { ensureMaestroImage, ensureNodeImage } from '@katapult/images';
 import { ensureApiToken } from './api-token.js';
 import { REPO_ROOT, remoteStackContext } from './context.js';
@@ -161,6 +161,6 @@ export async function submitRemoteRun(context: BuildContext, submission: Submiss
   const secrets = submission.secrets && Object.keys(submission.secrets).length > 0 ? { secrets: submission.secrets } : {};
   const created = await client.createRun({ spec: placed, configFile, images, files: upload.files, agentImage, ...secrets });
   if (created.resumed) step(`run ${created.runId} is already going for this config (recover: true); following it instead of starting it again`);
-  else step(`run ${created.runId} submitted to the maestro at ${remote.publicIp}: ${spec.jobs.length} jobs`);
+  else step(`run ${created.runId} submitted to the maestro at ${remote.publicIp}: ${plural(spec.jobs.length, 'job')}`);
   return { dir, stack, client, nats, runId: created.runId, resumed: created.resumed };
 }

@@ -1,4 +1,4 @@
-import { clusterNames, type RunSpec } from '@katapult/core/light';
+import { clusterNames, plural, type RunSpec } from '@katapult/core/light';
 import type { EnvironmentImage, ProjectFile } from '@katapult/images';
 import { requireApiToken } from './api-token.js';
 import { CoordinatorClient } from './client.js';
@@ -43,6 +43,6 @@ export async function submitRun(context: BuildContext, submission: Submission, s
   const secrets = submission.secrets && Object.keys(submission.secrets).length > 0 ? { secrets: submission.secrets } : {};
   const created = await client.createRun({ spec, configFile, images, files: upload.files, ...secrets, ...(remoteAgentImage ? { agentImage: remoteAgentImage } : {}) });
   if (created.resumed) step(`run ${created.runId} is already going for this config (recover: true); following it instead of starting it again`);
-  else step(`run ${created.runId} submitted: ${spec.jobs.length} jobs on ${spec.instances.reduce((n, i) => n + i.number, 0)} instances`);
+  else step(`run ${created.runId} submitted: ${plural(spec.jobs.length, 'job')} on ${plural(spec.instances.reduce((n, i) => n + i.number, 0), 'instance')}`);
   return { dir, stack, client, nats, runId: created.runId, resumed: created.resumed };
 }

@@ -1,4 +1,4 @@
-import type { AgentView, CostEstimate, JobView, RunView } from '@katapult/core/light';
+import { jobStateCounts, plural, type AgentView, type CostEstimate, type JobView, type RunView } from '@katapult/core/light';
 import { formatCost } from './cost.js';
 import { formatDuration, renderTable } from './table.js';
 
@@ -15,9 +15,7 @@ export const JOB_ROWS_SHOWN = 50;
  * thousands) shows its jobs that are not done, at most JOB_ROWS_SHOWN of them, and says how many it left out.
  */
 export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: boolean } = {}): string {
-  const counts = new Map<string, number>();
-  for (const job of run.jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
-  const summary = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+  const summary = jobStateCounts(run.jobs);
   const header = `run ${run.id} (${run.project}, ${run.configFile}): ${run.state} — ${summary}`;
   const big = !options.allJobs && run.jobs.length > JOB_ROWS_SHOWN;
   const shown = big ? run.jobs.filter((job) => job.state !== 'done').slice(0, JOB_ROWS_SHOWN) : run.jobs;
@@ -34,7 +32,7 @@ export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: b
   const waiting = waitingReasons(run).map(([reason, n]) => `${n} ${reason.startsWith('runs after') ? 'blocked' : 'pending'}: ${reason}`);
   const left = run.jobs.length - shown.length;
   const doneLeft = left - (run.jobs.filter((job) => job.state !== 'done').length - shown.length);
-  const omitted = left > 0 ? [`${left} more jobs not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
+  const omitted = left > 0 ? [`${plural(left, 'more job')} not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
   const notes = shown.flatMap(jobNotes);
   return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...notes, ...waiting].join('\n');
 }
@@ -81,15 +79,13 @@ export function summarizeRun(
   agents: readonly (Pick<AgentView, 'cpus' | 'usedCpus'> & Partial<Pick<AgentView, 'gpus' | 'usedGpus'>>)[],
   cost?: CostEstimate,
 ): string {
-  const order = ['blocked', 'pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted', 'skipped'] as const;
-  const counts = order.map((state) => [state, run.jobs.filter((job) => job.state === state).length] as const).filter(([, n]) => n > 0);
   const sum = (of: (agent: (typeof agents)[number]) => number | undefined) => agents.reduce((total, agent) => total + (of(agent) ?? 0), 0);
   const gpus = sum((agent) => agent.gpus);
   const busy = `${sum((agent) => agent.usedCpus)}/${sum((agent) => agent.cpus)} cpus${gpus > 0 ? `, ${sum((agent) => agent.usedGpus)}/${gpus} gpus` : ''} busy`;
-  const instances = agents.length === 0 ? 'no instance up yet' : `${agents.length} instance${agents.length === 1 ? '' : 's'} up, ${busy}`;
+  const instances = agents.length === 0 ? 'no instance up yet' : `${plural(agents.length, 'instance')} up, ${busy}`;
   const why = waitingReasons(run)[0];
   const waiting = why ? ` · ${why[1]} ${why[0].startsWith('runs after') ? 'blocked' : 'pending'}: ${why[0]}` : '';
-  return `${counts.map(([state, n]) => `${n} ${state}`).join(', ')} · ${instances}${waiting}${cost ? ` · ${formatCost(cost)}` : ''}`;
+  return `${jobStateCounts(run.jobs)} · ${instances}${waiting}${cost ? ` · ${formatCost(cost)}` : ''}`;
 }
 
 /**

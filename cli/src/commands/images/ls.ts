@@ -10,8 +10,8 @@ export default class ImagesLs extends KatapultCommand {
   static override description = 'list the environment images in the registry, with size, creation time and environment';
   static override examples = ['<%= config.bin %> images ls', '<%= config.bin %> images ls --registry registry.example.com:5000 --json'];
   static override flags = {
-    registry: Flags.string({ description: 'registry to list: host:port, a URL, or ecr (default: the local one)' }),
-    profile: Flags.string({ description: 'AWS profile, with --registry ecr' }),
+    registry: Flags.string({ helpValue: 'HOST', description: 'registry to list: host:port, a URL, or ecr (default: the local one)' }),
+    profile: Flags.string({ helpValue: 'PROFILE', description: 'AWS profile, with --registry ecr' }),
   };
 
   async run(): Promise<EnvironmentImageInfo[]> {

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { plural } from '@katapult/core/light';
 import { ensureBaseImage, environmentImageRef, pruneEnvironmentImages, type EnvironmentImageInfo } from '@katapult/images';
 import { connectDocker } from '@katapult/images';
 import { dirname } from 'node:path';
@@ -33,7 +34,7 @@ export default class ImagesPrune extends KatapultCommand {
     const removed = await pruneEnvironmentImages(registry, keep, flags['dry-run']);
     const verb = flags['dry-run'] ? 'would remove' : 'removed';
     for (const image of removed) this.log(`${verb} ${image.tag} (${image.environment ?? '-'}, ${formatBytes(image.size)})`);
-    this.log(`${verb} ${removed.length} image(s); the configs use ${keep.size}`);
+    this.log(`${verb} ${plural(removed.length, 'image')}; the configs use ${keep.size}`);
     return { dryRun: flags['dry-run'], removed };
   }
 }

@@ -184,12 +184,13 @@ function capacity(used, total, what = 'cpus') {
   return { node, signature: `${what}:${used}/${total}` };
 }
 
+/** As `katapult status` says it (core's jobStateCounts): "3 done, 1 failed", in the order of a job's life. */
 function jobCounts(jobs) {
   const counts = new Map();
   for (const job of jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
   return STATE_ORDER.filter((state) => counts.has(state))
     .map((state) => `${counts.get(state)} ${state}`)
-    .join(' · ');
+    .join(', ');
 }
 
 /** As `katapult status` prints it. */
