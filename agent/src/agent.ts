@@ -5,6 +5,7 @@ import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
 import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
 import { openJobFileStore } from './files/file-store.js';
 import { InterruptionWatch, type SpotNotice } from './spot/interruption-watch.js';
+import { serveExec } from './exec/exec-service.js';
 
 export interface RunningAgent {
   bus: AgentBus;
@@ -42,6 +43,15 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
     if (!entry || entry.stop.signal.aborted) return;
     log(`stopping ${request.runId}/${request.jobId} attempt ${request.attempt}, as the coordinator asks`);
     entry.stop.abort();
+  });
+
+  const exec = serveExec({
+    nc: bus.nc,
+    names: bus.names,
+    docker,
+    agentId: config.agentId,
+    running: () => [...running.values()].map((entry) => entry.assignment),
+    log,
   });
 
   void bus
@@ -104,6 +114,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
     interrupt,
     async stop() {
       watch?.stop();
+      exec.stop();
       clearInterval(timer);
       await bus.close();
     },

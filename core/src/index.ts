@@ -4,4 +4,5 @@ export { loadConfig } from './config/load.js';
 export { ConfigSchema } from './config/schema.js';
 export * from './model/run-spec.js';
 export * from './protocol/messages.js';
+export * from './protocol/exec-messages.js';
 export * from './protocol/api.js';

@@ -23,6 +23,7 @@ export * from './lifecycle/orphans.js';
 export * from './protocol/nats-users.js';
 export type * from './model/run-spec.js';
 export type * from './protocol/messages.js';
+export type * from './protocol/exec-messages.js';
 export type * from './protocol/api.js';
 export type { RawConfig } from './config/schema.js';
 export type { NormalizeOptions } from './config/normalize.js';

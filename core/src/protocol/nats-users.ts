@@ -12,9 +12,10 @@ export interface NatsPermissions {
 
 /**
  * What one agent may do on NATS, and nothing more: heartbeat under its own key, create and read its own
- * assignment consumer and ack its messages, hear its own stop requests, publish reports and log lines, read
- * files and store outputs in the file store. It cannot assign work, stop another agent's jobs, write another
- * agent's heartbeat, or touch run and job records.
+ * assignment consumer and ack its messages, hear its own stop requests and exec sessions, publish reports, log
+ * lines and its sessions' output, read files and store outputs in the file store. It cannot assign work, stop
+ * another agent's jobs, start an exec or read another agent's, write another agent's heartbeat, or touch run and
+ * job records.
  */
 export function agentPermissions(names: ClusterNames, agentId: string): NatsPermissions {
   const api = '$JS.API';
@@ -36,6 +37,8 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       // Reports only under its own id: what the coordinator takes as the sender.
       names.agentEventWildcard(agentId),
       names.logWildcard,
+      // The output of its own exec sessions only; it cannot start one anywhere (the admin does).
+      names.agentExecOutputWildcard(agentId),
       // The file store: read objects through short-lived consumers, write output archives.
       `${api}.CONSUMER.CREATE.${files}`,
       `${api}.CONSUMER.CREATE.${files}.>`,
@@ -50,7 +53,7 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       `$O.${names.fileStore}.C.>`,
       `$O.${names.fileStore}.M.>`,
     ],
-    subscribe: ['_INBOX.>', names.stopSubject(agentId)],
+    subscribe: ['_INBOX.>', names.stopSubject(agentId), names.agentExecWildcard(agentId)],
   };
 }
 
