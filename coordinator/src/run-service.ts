@@ -205,8 +205,11 @@ export class RunService {
       outputFiles: job.outputFiles,
       outputs: job.outputs,
       createdAt: job.createdAt,
+      assignedAt: job.assignedAt,
+      pullingAt: job.pullingAt ?? null,
       startedAt: job.startedAt,
       finishedAt: job.finishedAt,
+      cpus: job.cpusReq,
     }));
     return {
       id: run.id,

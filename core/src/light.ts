@@ -18,6 +18,8 @@ export * from './scheduler/pool-sizing.js';
 export * from './model/pools.js';
 export * from './state/cluster-view.js';
 export * from './protocol/log-chunks.js';
+export * from './timeline/layout.js';
+export * from './timeline/svg.js';
 export * from './protocol/subjects.js';
 export * from './lifecycle/orphans.js';
 export * from './protocol/nats-users.js';

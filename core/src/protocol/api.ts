@@ -60,8 +60,13 @@ export const JobViewSchema = Type.Object({
   outputFiles: Type.Array(Type.String()),
   outputs: Type.Union([JobOutputsSchema, Type.Null()]),
   createdAt: Type.Number(),
+  /** When the current attempt was given to its agent, and when that agent began getting its image (the timeline). */
+  assignedAt: Type.Optional(nullableNumber),
+  pullingAt: Type.Optional(nullableNumber),
   startedAt: nullableNumber,
   finishedAt: nullableNumber,
+  /** The cpus it holds while it runs. */
+  cpus: Type.Optional(Type.Integer()),
 });
 export type JobView = Static<typeof JobViewSchema>;
 
