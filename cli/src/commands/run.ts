@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { clusterNames, ExitCode, KatapultError, loadConfig, nameFrom, oneShotConfigYaml, scriptNeeds, type RunView } from '@katapult/core';
+import { clusterNames, ExitCode, KatapultError, loadConfig, oneShotConfigYaml, scriptNeeds, type RunView } from '@katapult/core';
 import { cpus as machineCpus } from 'node:os';
 import { KatapultCommand } from '../base-command.js';
 import { fetchRunOutputs } from '../lib/fetch-outputs.js';
@@ -10,6 +10,7 @@ import { readLogs } from '../lib/log-reader.js';
 import { withNats } from '../lib/nats.js';
 import { folderFiles, parseUploadLimit, projectReader, projectScript } from '../lib/oneshot-files.js';
 import { liveBuildDisplay, stepLogger } from '../lib/open-stack.js';
+import { projectNameFor } from '../lib/starter-project.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { resolveRunFiles } from '../lib/run-files.js';
 import { watchRun } from '../lib/watch-run.js';
@@ -59,7 +60,7 @@ export default class Run extends KatapultCommand {
     this.log(`files: ${[script, ...uploads].join(', ')}${flags.folder ? ' (the folder)' : " (the script and the modules it imports from this folder; --folder for all)"}`);
 
     const yaml = oneShotConfigYaml({
-      project: nameFrom(basename(projectDir), 'run'),
+      project: projectNameFor(projectDir),
       script,
       args: scriptArgs,
       language: needs.language,

@@ -7,7 +7,7 @@ import { JOB_ROWS_SHOWN, renderRun } from '../render/run-view.js';
 
 export default class Status extends KatapultCommand {
   static override description =
-    'show the jobs of a run (the latest by default): state, agent, pool, attempt, exit code, duration, and why pending jobs wait; --json for every job';
+    'show the jobs of a run (the latest by default): state, agent, pool, attempt, exit code, duration, and why pending jobs wait; --json for every job, --timeline FILE for its timeline as an SVG';
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status r-20261125-081502-3fa9 --json',
