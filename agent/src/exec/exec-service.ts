@@ -22,6 +22,8 @@ export interface ExecServiceOptions {
   /** The attempts this agent runs now: only their containers may be entered. */
   running(): Assignment[];
   log(line: string): void;
+  /** A session the client says nothing of (not even its keep-alive) for this long is ended (default EXEC_IDLE_MS). */
+  idleMs?: number;
 }
 
 /** A login shell where there is one: bash if the image has it, sh otherwise. */
@@ -102,12 +104,13 @@ async function runSession(
   }
 
   let heardAt = Date.now();
+  const idleMs = options.idleMs ?? EXEC_IDLE_MS;
   const input = nc.subscribe(names.execInputSubject(agentId, request.session));
   const idle = setInterval(() => {
-    if (Date.now() - heardAt < EXEC_IDLE_MS) return;
-    log(`exec ${request.session}: nothing heard from the client for ${EXEC_IDLE_MS / 1000}s; ending it`);
+    if (Date.now() - heardAt < idleMs) return;
+    log(`exec ${request.session}: nothing heard from the client for ${idleMs / 1000}s; ending it`);
     stream.destroy();
-  }, EXEC_IDLE_MS / 6);
+  }, idleMs / 6);
   void (async () => {
     for await (const inbound of input) {
       heardAt = Date.now();
