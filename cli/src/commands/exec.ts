@@ -65,6 +65,10 @@ export default class Exec extends KatapultCommand {
       process.stdin.pause();
       await nc.close();
     }
+    if (abort.signal.aborted) {
+      process.exitCode = ExitCode.interrupted;
+      return;
+    }
     if (exitCode === null) throw new KatapultError('KP_EXEC_NO_EXIT_CODE', 'the command ended, but its exit code could not be read', { exitCode: ExitCode.infrastructure });
     process.exitCode = exitCode;
   }
