@@ -4,6 +4,7 @@ import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import {
   EXEC_CHUNK_BYTES,
   EXEC_IDLE_MS,
+  EXEC_PING_MS,
   execInputCodec,
   execOutputCodec,
   execRequestCodec,
@@ -106,6 +107,7 @@ async function runSession(
   let heardAt = Date.now();
   const idleMs = options.idleMs ?? EXEC_IDLE_MS;
   const input = nc.subscribe(names.execInputSubject(agentId, request.session));
+  const alive = setInterval(() => send({ v: 1, type: 'ping' }), EXEC_PING_MS);
   const idle = setInterval(() => {
     if (Date.now() - heardAt < idleMs) return;
     log(`exec ${request.session}: nothing heard from the client for ${idleMs / 1000}s; ending it`);
@@ -136,6 +138,7 @@ async function runSession(
     stream.once('error', () => resolve());
   });
   clearInterval(idle);
+  clearInterval(alive);
   input.unsubscribe();
   const exitCode = await exitCodeOf(exec);
   send({ v: 1, type: 'exit', exitCode });

@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   EXEC_CHUNK_BYTES,
+  EXEC_IDLE_MS,
   EXEC_PING_MS,
   ExitCode,
   KatapultError,
@@ -80,13 +81,29 @@ export async function runExecSession(nc: NatsConnection, names: ClusterNames, ta
       exitCode: ExitCode.infrastructure,
     });
   }
+  let heardAt = Date.now();
   const ended = (async () => {
     for (let item = await next(); item; item = await next()) {
+      heardAt = Date.now();
       if (item.type === 'exit') return item.exitCode;
+      if (item.type === 'refused') throw new KatapultError(item.code, item.message, { exitCode: ExitCode.infrastructure });
       if (item.type === 'stdout' || item.type === 'stderr') (item.type === 'stdout' ? terminal.stdout : terminal.stderr).write(Buffer.from(item.data, 'base64'));
     }
     return null;
   })();
+  // The agent's keep-alives stop when its instance goes away: no exit code will come then.
+  let lostTimer: NodeJS.Timeout | undefined;
+  const lost = new Promise<never>((_resolve, reject) => {
+    lostTimer = setInterval(() => {
+      if (Date.now() - heardAt < EXEC_IDLE_MS) return;
+      reject(
+        new KatapultError('KP_EXEC_AGENT_LOST', `nothing heard from agent ${target.agentId} for ${EXEC_IDLE_MS / 1000}s; the session is lost`, {
+          hint: 'katapult status shows whether the job still runs',
+          exitCode: ExitCode.infrastructure,
+        }),
+      );
+    }, EXEC_PING_MS);
+  });
 
   const inputSubject = names.execInputSubject(target.agentId, session);
   const send = (input: ExecInput) => nc.publish(inputSubject, execInputCodec.encode(input));
@@ -104,9 +121,10 @@ export async function runExecSession(nc: NatsConnection, names: ClusterNames, ta
   terminal.stdin.on('data', onData);
   terminal.stdin.once('end', onEnd);
   try {
-    return await ended;
+    return await Promise.race([ended, lost]);
   } finally {
     clearInterval(ping);
+    clearInterval(lostTimer);
     terminal.signal?.removeEventListener('abort', onAbort);
     stopResize?.();
     terminal.stdin.off('data', onData);

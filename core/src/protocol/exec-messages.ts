@@ -15,7 +15,10 @@ const size = Type.Integer({ minimum: 1, maximum: 10_000 });
 
 /** The bytes of a chunk in a message: at most this many, so a message stays well under NATS's 1 MB. */
 export const EXEC_CHUNK_BYTES = 32 * 1024;
-/** The CLI sends a keep-alive this often; an agent ends a session it has heard nothing of for EXEC_IDLE_MS. */
+/**
+ * Each side sends a keep-alive this often; an agent ends a session it has heard nothing of for EXEC_IDLE_MS, and
+ * the CLI gives up on an agent it has heard nothing of for as long (the instance went away).
+ */
 export const EXEC_PING_MS = 5_000;
 export const EXEC_IDLE_MS = 30_000;
 
@@ -54,6 +57,7 @@ export const ExecOutputSchema = Type.Union([
   Type.Object({ v: Type.Literal(1), type: Type.Literal('started') }),
   Type.Object({ v: Type.Literal(1), type: Type.Literal('refused'), code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 2000 }) }),
   Type.Object({ v: Type.Literal(1), type: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]), data: bytes }),
+  Type.Object({ v: Type.Literal(1), type: Type.Literal('ping') }),
   /** The last message of a session: the command's exit code, or null when it could not be read. */
   Type.Object({ v: Type.Literal(1), type: Type.Literal('exit'), exitCode: Type.Union([Type.Integer(), Type.Null()]), message: Type.Optional(Type.String({ maxLength: 2000 })) }),
 ]);
