@@ -78,11 +78,36 @@ describe("the agent's exec service", () => {
     expect(outputs.at(-1)).toEqual({ v: 1, type: 'exit', exitCode: 0 });
   });
 
+  it('ends the command of a session the client closes (Ctrl-C), with a signal', async () => {
+    const sleeps = 'for f in /proc/[0-9]*/cmdline; do tr "\\000" " " < "$f" 2>/dev/null; echo; done | grep -c "^sleep 321 $"';
+    const running = () => session({ command: ['sh', '-c', sleeps] }).then((outputs) => Number(text(outputs, 'stdout').trim()));
+    const id = Math.random().toString(16).slice(2, 10).padEnd(16, '1');
+    const out = nc.subscribe(names.execOutputSubject(agentId, id));
+    await nc.flush();
+    nc.publish(names.execStartSubject(agentId), execRequestCodec.encode({ v: 1, session: id, ...job, command: ['sleep', '321'], tty: false, by: 'test@here' }));
+    const received: ExecOutput[] = [];
+    for await (const message of out) {
+      const decoded = execOutputCodec.decode(message.data);
+      if (!decoded.ok) continue;
+      received.push(decoded.value);
+      if (decoded.value.type === 'started') {
+        // The wrapper's sh becomes the command a moment after the start.
+        await waitFor(async () => (await running()) === 1, { what: 'sleep 321 running in the container' });
+        nc.publish(names.execInputSubject(agentId, id), execInputCodec.encode({ v: 1, type: 'close' }));
+      }
+      if (decoded.value.type === 'exit') break;
+    }
+    out.unsubscribe();
+    // sh's exit status for SIGTERM: 128 + 15.
+    expect(received.at(-1)).toEqual({ v: 1, type: 'exit', exitCode: 143 });
+    expect(await running()).toBe(0);
+  });
+
   it('ends a session whose client went silent, and logs it', async () => {
     // `cat` waits on stdin for ever; no keep-alive comes, so the agent closes it.
     const outputs = await session({ command: ['cat'] });
     expect(outputs.at(-1)).toMatchObject({ v: 1, type: 'exit' });
     await waitFor(() => lines.some((line) => /^exec [0-9a-f]+: nothing heard from the client for 1\.5s; ending it$/.test(line)), { what: 'the idle line' });
-    expect(lines.filter((line) => line.startsWith('exec ') && line.includes(' by test@here in r-exec/sleeper attempt 1: '))).toHaveLength(3);
+    expect(lines.filter((line) => line.startsWith('exec ') && line.includes(' by test@here in r-exec/sleeper attempt 1: '))).toHaveLength(3 + 3);
   });
 });

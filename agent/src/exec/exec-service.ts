@@ -77,8 +77,12 @@ async function runSession(
   const container = await findJobContainer(docker, agentId, request);
   if (!container) return refuse('KP_JOB_NOT_RUNNING', `${where} has no running container on agent ${agentId}`);
 
-  const exec = await docker.getContainer(container).exec({
-    Cmd: request.command.length > 0 ? request.command : SHELL,
+  const target = docker.getContainer(container);
+  // Docker cannot kill an exec: its process writes its pid down first, so that a session the client leaves
+  // (Ctrl-C, silence) can be ended with a signal instead of running on in the job's container.
+  const pidFile = `/tmp/.katapult-exec-${request.session}`;
+  const exec = await target.exec({
+    Cmd: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec "$@"`, 'sh', ...(request.command.length > 0 ? request.command : SHELL)],
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
@@ -108,10 +112,15 @@ async function runSession(
   const idleMs = options.idleMs ?? EXEC_IDLE_MS;
   const input = nc.subscribe(names.execInputSubject(agentId, request.session));
   const alive = setInterval(() => send({ v: 1, type: 'ping' }), EXEC_PING_MS);
+  let leftByClient = false;
+  const leave = () => {
+    leftByClient = true;
+    stream.destroy();
+  };
   const idle = setInterval(() => {
     if (Date.now() - heardAt < idleMs) return;
     log(`exec ${request.session}: nothing heard from the client for ${idleMs / 1000}s; ending it`);
-    stream.destroy();
+    leave();
   }, idleMs / 6);
   void (async () => {
     for await (const inbound of input) {
@@ -125,7 +134,7 @@ async function runSession(
       if (item.type === 'stdin') stream.write(Buffer.from(item.data, 'base64'));
       else if (item.type === 'eof') stream.end();
       else if (item.type === 'resize') void exec.resize({ w: item.cols, h: item.rows }).catch(() => undefined);
-      else if (item.type === 'close') stream.destroy();
+      else if (item.type === 'close') leave();
     }
   })();
   // The session's input is heard before the client is told to send it.
@@ -140,9 +149,23 @@ async function runSession(
   clearInterval(idle);
   clearInterval(alive);
   input.unsubscribe();
+  const signal = leftByClient ? `kill -TERM "$(cat ${pidFile})" 2>/dev/null; ` : '';
+  await runInContainer(target, ['/bin/sh', '-c', `${signal}rm -f ${pidFile}`]).catch((error: unknown) => log(`exec ${request.session}: could not clean up: ${String(error)}`));
   const exitCode = await exitCodeOf(exec);
   send({ v: 1, type: 'exit', exitCode });
   log(`exec ${request.session} in ${where} ended${exitCode === null ? '' : ` with exit code ${exitCode}`}`);
+}
+
+/** Runs a short command in the container and waits for its end; its output is dropped. */
+async function runInContainer(container: Docker.Container, command: string[]): Promise<void> {
+  const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({})) as Duplex;
+  await new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+    stream.resume();
+  });
 }
 
 /** Docker may record the exit code a moment after the stream ends. */
