@@ -73,6 +73,13 @@ describe('katapult run', () => {
     expect((await katapultIn(project, ['logs', 'main'], env)).stdout).toBe('greetings, two words\n');
   }, 900_000);
 
+  it('exits 1 when the script fails, after its output', async () => {
+    await writeFile(join(project, 'fail.py'), 'import sys\nimport kpgreet\nprint(kpgreet.greet("failure"))\nsys.exit(3)\n');
+    const result = await katapultIn(project, ['run', 'fail.py', '--cpus', '1'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/--- output of fail\.py ---\ngreetings, failure\n---\nfail\.py failed with exit code 3 \(run r-[0-9a-z-]+\)\n$/);
+  }, 600_000);
+
   it('says what is wrong with the script or the flags in one line, before anything starts', async () => {
     const folder = await tempDir('e2e-run-script-bad');
     await writeFile(join(folder, 'main.py'), 'print("never run")\n');

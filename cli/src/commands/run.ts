@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { clusterNames, ExitCode, KatapultError, loadConfig, oneShotConfigYaml, scriptNeeds, type RunView } from '@katapult/core';
+import { clusterNames, ExitCode, KatapultError, loadConfig, oneShotConfigYaml, scriptNeeds, shellQuote, type RunView } from '@katapult/core';
 import { cpus as machineCpus } from 'node:os';
 import { KatapultCommand } from '../base-command.js';
 import { fetchRunOutputs } from '../lib/fetch-outputs.js';
@@ -69,7 +69,7 @@ export default class Run extends KatapultCommand {
       uploads,
       outputs: list(flags.outputs),
       ...(flags.cpus === undefined ? {} : { cpus: flags.cpus }),
-      commandLine: ['katapult', 'run', ...process.argv.slice(3)].join(' '),
+      commandLine: ['katapult', 'run', ...process.argv.slice(3).map((arg) => (/^[\w./,=:@-]+$/.test(arg) ? arg : shellQuote(arg)))].join(' '),
     });
     const configFile = flags.save ? saveTo : join(projectDir, `[katapult run ${basename(script)}]`);
     const spec = loadConfig(yaml, configFile, { defaultCpus: machineCpus().length, localCpuLimit: machineCpus().length });
