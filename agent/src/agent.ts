@@ -8,6 +8,7 @@ import { imagePuller } from './runner/image-pull.js';
 import { agentAuthSources } from './runner/registry-auth.js';
 import { jobCgroupParent } from './runner/agent-cgroup.js';
 import { InterruptionWatch, type SpotNotice } from './spot/interruption-watch.js';
+import { serveExec } from './exec/exec-service.js';
 
 export interface RunningAgent {
   bus: AgentBus;
@@ -74,6 +75,15 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
     entry.stop.abort();
   });
 
+  const exec = serveExec({
+    nc: bus.nc,
+    names: bus.names,
+    docker,
+    agentId: config.agentId,
+    running: () => [...running.values()].map((entry) => entry.assignment),
+    log,
+  });
+
   void bus
     .consumeAssignments(async (assignment) => {
       if (leaving) throw new Error('this agent is leaving'); // nak'd, left to the coordinator
@@ -137,6 +147,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
     interrupt,
     async stop() {
       watch?.stop();
+      exec.stop();
       clearInterval(timer);
       await bus.close();
     },

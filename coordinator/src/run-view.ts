@@ -42,8 +42,11 @@ export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], wait
     outputs: job.outputs,
     attempts: (job.history ?? []).map(({ attempt, agentId, reason, exitCode }) => ({ attempt, agentId, reason, exitCode })),
     createdAt: job.createdAt,
+    assignedAt: job.assignedAt,
+    pullingAt: job.pullingAt ?? null,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,
+    cpus: job.cpusReq,
   }));
   return {
     id: run.id,

@@ -7,5 +7,6 @@ export { parsePythonConfig, type PyEntry, type PyValue } from './config/python-l
 export { ConfigSchema } from './config/schema.js';
 export * from './model/run-spec.js';
 export * from './protocol/messages.js';
+export * from './protocol/exec-messages.js';
 export * from './protocol/api.js';
 export * from './protocol/report-outputs.js';

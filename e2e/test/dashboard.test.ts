@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,45 @@ describe('katapult dashboard', () => {
     await waitFor(async () => (await cellsOf(page, 'runs', runId))[2] === 'done', { what: 'the run done on the page' });
     expect((await cellsOf(page, 'agents', agent!))[4]).toBe('0 / 2');
     await page.screenshot({ path: join(SCREENSHOTS, 'log-done.png'), fullPage: true });
+    await page.close();
+  }, 600_000);
+
+  it("draws a run's timeline: 20 jobs as bars on 2 agents, cpus in use, as status --timeline writes it", async () => {
+    const project = await tempDir('e2e-dashboard-timeline');
+    const config = join(project, 'katapult.yaml');
+    await writeFile(config, ['project: timeline', 'instances: [{ number: 2, cpus: 1 }]', 'jobs:', '  - name: sim', '    run_command: sleep 0.5', '    repeat: 20', ''].join('\n'));
+    const launch = await katapult(['launch', config, '--wait', '--json'], env);
+    expect(launch.code).toBe(0);
+    const run = JSON.parse(launch.stdout) as { id: string; jobs: { id: string; agentId: string }[] };
+    const agents = [...new Set(run.jobs.map((job) => job.agentId))].sort();
+    expect(agents).toHaveLength(2);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto((JSON.parse((await katapult(['dashboard', '--json'], env)).stdout) as { url: string }).url);
+    await page.getByRole('button', { name: run.id, exact: true }).click();
+    const bars = page.locator('#timeline svg g.bar');
+    await waitFor(async () => (await bars.count()) === 20, { what: 'the 20 bars of the timeline', timeoutMs: 30_000 });
+    const lanes = await page.locator('#timeline svg g.lane').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-agent')));
+    expect(lanes).toEqual(agents);
+    expect(await page.locator('#timeline svg g.bar[data-state="done"]').count()).toBe(20);
+    expect(await page.locator('#timeline svg g.bar[data-job="sim-1"] title').textContent()).toMatch(
+      /^sim-1: queued \d+\.\ds, pulling \d+\.\ds, running \d+\.\ds, done \(exit code 0\)$/,
+    );
+    // Two agents of one cpu each: never more than 2 in use, and both at once at some point.
+    expect(await page.locator('#timeline svg g[data-chart="cpus"]').innerHTML()).toContain('at most 2');
+    const box = await page.locator('#timeline svg').boundingBox();
+    expect(box!.width).toBeGreaterThan(600);
+    await page.locator('#timeline').screenshot({ path: join(SCREENSHOTS, 'timeline.png') });
+
+    // The CLI writes the same picture to a file.
+    const file = join(project, 'timeline.svg');
+    const status = await katapult(['status', run.id, '--timeline', file], env);
+    expect(status.code).toBe(0);
+    const svg = await readFile(file, 'utf8');
+    expect(svg.match(/<g class="bar" /g)).toHaveLength(20);
+    await page.setContent(`<!doctype html><html><body style="margin:0">${svg}</body></html>`);
+    expect(await page.locator('svg g.bar').count()).toBe(20);
+    await page.screenshot({ path: join(SCREENSHOTS, 'status-timeline.png'), fullPage: true });
     await page.close();
   }, 600_000);
 

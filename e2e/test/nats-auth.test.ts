@@ -77,6 +77,11 @@ describe('NATS credentials on the local stack', () => {
       // A report as another agent, which would be taken for that agent's outcome.
       expect(await publishVerdict(nc, names.eventSubject('local-1-abcd', 'r-x', 'job'))).toMatch(denied);
       expect(await publishVerdict(nc, `$KV.${names.buckets.jobs}.r-x.job`)).toMatch(denied);
+      // `katapult exec` is the admin's: no agent may start one, in its own jobs or another's, nor forge another's output.
+      expect(await publishVerdict(nc, names.execStartSubject(agentId))).toMatch(denied);
+      expect(await publishVerdict(nc, names.execStartSubject('local-1-abcd'))).toMatch(denied);
+      expect(await publishVerdict(nc, names.execOutputSubject('local-1-abcd', '0123456789abcdef'))).toMatch(denied);
+      expect(await publishVerdict(nc, names.execOutputSubject(agentId, '0123456789abcdef'))).toBe('accepted');
       expect(await publishVerdict(nc, `$JS.API.CONSUMER.MSG.NEXT.${names.streams.assignments}.${names.agentConsumer('local-1-abcd')}`)).toMatch(denied);
     } finally {
       await nc.close();

@@ -24,7 +24,7 @@ describe('output snapshots of status, logs and images ls', () => {
   /** The parsed output, each varying value replaced only when it has the expected shape, so a wrong type still shows. */
   const json = (output: string): unknown =>
     JSON.parse(text(output), (key, value: unknown) => {
-      if (['createdAt', 'startedAt', 'finishedAt', 'at'].includes(key) && typeof value === 'number') return '<time>';
+      if (['createdAt', 'assignedAt', 'pullingAt', 'startedAt', 'finishedAt', 'at'].includes(key) && typeof value === 'number') return '<time>';
       if (key === 'created' && typeof value === 'string' && !Number.isNaN(Date.parse(value))) return '<time>';
       if (key === 'size' && typeof value === 'number' && value > 0) return '<size>';
       if (key === 'digest' && typeof value === 'string' && /^sha256:[0-9a-f]{64}$/.test(value)) return 'sha256:<digest>';
@@ -85,7 +85,9 @@ describe('output snapshots of status, logs and images ls', () => {
           "jobs": [
             {
               "agentId": "local-xxxxxxxx-0-xxxx",
+              "assignedAt": "<time>",
               "attempt": 1,
+              "cpus": 1,
               "createdAt": "<time>",
               "envName": "default",
               "exitCode": 0,
@@ -95,6 +97,7 @@ describe('output snapshots of status, logs and images ls', () => {
               "outputFiles": [],
               "outputs": null,
               "pool": "snap/xxxxxxxx",
+              "pullingAt": "<time>",
               "reason": "exit_zero",
               "runId": "r-YYYYMMDD-HHMMSS-xxxx",
               "startedAt": "<time>",
@@ -102,7 +105,9 @@ describe('output snapshots of status, logs and images ls', () => {
             },
             {
               "agentId": "local-xxxxxxxx-0-xxxx",
+              "assignedAt": "<time>",
               "attempt": 1,
+              "cpus": 1,
               "createdAt": "<time>",
               "envName": "default",
               "exitCode": 2,
@@ -112,6 +117,7 @@ describe('output snapshots of status, logs and images ls', () => {
               "outputFiles": [],
               "outputs": null,
               "pool": "snap/xxxxxxxx",
+              "pullingAt": "<time>",
               "reason": "exit_nonzero",
               "runId": "r-YYYYMMDD-HHMMSS-xxxx",
               "startedAt": "<time>",

@@ -12,7 +12,7 @@ interface DashboardResult {
 
 export default class Dashboard extends KatapultCommand {
   static override description =
-    "print the address of the coordinator's dashboard (runs, jobs, agents, a job's live log); it carries the stack's API token, so share it only as you would the token";
+    "print the address of the coordinator's dashboard (runs, jobs, the run's timeline, agents, a job's live log); it carries the stack's API token, so share it only as you would the token";
   static override examples = ['<%= config.bin %> dashboard', '<%= config.bin %> dashboard --open'];
   static override flags = {
     open: Flags.boolean({ description: "also open it in the desktop's browser (xdg-open, which has the address on its command line for a moment)" }),

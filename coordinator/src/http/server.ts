@@ -15,6 +15,8 @@ import {
   toErrorBody,
   KatapultError,
   ExitCode,
+  timelineLayout,
+  timelineSvg,
 } from '@katapult/core';
 import type { JobLogSource } from '../job-log-source.js';
 import type { RunService } from '../run-service.js';
@@ -109,6 +111,18 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
       },
     },
     async (request) => runs.jobPage(request.params.runId, request.query),
+  );
+
+  // The run's timeline as an SVG document (what `katapult status --timeline` writes), for the dashboard.
+  app.get(
+    '/runs/:runId/timeline.svg',
+    { schema: { params: Type.Object({ runId: Type.String() }), querystring: Type.Object({ width: Type.Optional(Type.String({ pattern: '^[0-9]{3,4}$' })) }) } },
+    async (request, reply) => {
+      const run = await runs.get(request.params.runId);
+      const width = request.query.width === undefined ? undefined : Number(request.query.width);
+      const svg = timelineSvg(timelineLayout(run.jobs, Date.now()), { ...(width === undefined ? {} : { width }) });
+      return reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'no-store').send(svg);
+    },
   );
 
   app.post(

@@ -94,6 +94,8 @@ export interface JobRecord {
   message: string | null;
   createdAt: number;
   assignedAt: number | null;
+  /** When its agent said it was getting the image ready; absent on records stored before the timeline. */
+  pullingAt?: number | null;
   startedAt: number | null;
   finishedAt: number | null;
 }
@@ -155,7 +157,7 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
       return next({ state: 'assigned', agentId: event.agentId, pool: event.pool ?? null, assignedAt: now });
     case 'pulling':
       if (job.state !== 'assigned') return unchanged(`cannot pull for a job that is ${job.state}`);
-      return next({ state: 'pulling' });
+      return next({ state: 'pulling', pullingAt: now });
     case 'running':
       if (job.state !== 'assigned' && job.state !== 'pulling') return unchanged(`cannot run a job that is ${job.state}`);
       return next({ state: 'running', startedAt: now });
@@ -216,7 +218,7 @@ function endedBy(job: JobRecord, reason: TerminationReason): number {
 }
 
 function requeue(job: JobRecord): Partial<JobRecord> {
-  return { state: 'pending', attempt: job.attempt + 1, agentId: null, assignedAt: null, startedAt: null, exitCode: null };
+  return { state: 'pending', attempt: job.attempt + 1, agentId: null, assignedAt: null, pullingAt: null, startedAt: null, exitCode: null };
 }
 
 export type RunState = 'running' | 'done' | 'failed' | 'aborted';

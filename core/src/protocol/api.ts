@@ -71,8 +71,13 @@ export const JobViewSchema = Type.Object({
     Type.Array(Type.Object({ attempt: Type.Integer(), agentId: nullableString, reason: Type.String(), exitCode: Type.Union([Type.Integer(), Type.Null()]) })),
   ),
   createdAt: Type.Number(),
+  /** When the current attempt was given to its agent, and when that agent began getting its image (the timeline). */
+  assignedAt: Type.Optional(nullableNumber),
+  pullingAt: Type.Optional(nullableNumber),
   startedAt: nullableNumber,
   finishedAt: nullableNumber,
+  /** The cpus it holds while it runs. */
+  cpus: Type.Optional(Type.Integer()),
 });
 export type JobView = Static<typeof JobViewSchema>;
 

@@ -192,7 +192,7 @@ export interface MessageCodec<T> {
  * `explainWith` picks, for a message that failed, the one schema it was meant to be (a union's errors are
  * those of its first branch otherwise: a bad chunk would be told it lacks a v1 line's fields).
  */
-function codec<S extends TSchema>(schema: S, name: string, explainWith?: (value: unknown) => TSchema | undefined): MessageCodec<Static<S>> {
+export function codec<S extends TSchema>(schema: S, name: string, explainWith?: (value: unknown) => TSchema | undefined): MessageCodec<Static<S>> {
   // Compiled on first use: importing core (every CLI command does) should not pay for every message's validator.
   let compiled: { Check(value: unknown): boolean; Errors(value: unknown): Iterable<SchemaError> } | undefined;
   const validator = () => (compiled ??= Compile(schema));

@@ -12,10 +12,11 @@ export interface NatsPermissions {
 
 /**
  * What one agent may do on NATS, and nothing more: heartbeat under its own key, create and read its own
- * assignment consumer and ack its messages, hear its own stop requests, publish reports and log lines, read
- * project files from the file store, and store its own attempts' outputs under its own id. It cannot assign work,
- * stop another agent's jobs, write another agent's heartbeat or outputs, write or purge the file store, touch run
- * and job records, or hear replies meant for other clients (its inbox has a prefix of its own).
+ * assignment consumer and ack its messages, hear its own stop requests and exec sessions, publish reports and
+ * log lines and its sessions' output, read project files from the file store, and store its own attempts' outputs
+ * under its own id. It cannot assign work, stop another agent's jobs, start an exec or read another agent's, write
+ * another agent's heartbeat or outputs, write or purge the file store, touch run and job records, or hear replies
+ * meant for other clients (its inbox has a prefix of its own).
  */
 export function agentPermissions(names: ClusterNames, agentId: string): NatsPermissions {
   const api = '$JS.API';
@@ -48,6 +49,8 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       `${api}.CONSUMER.INFO.${outputs}.>`,
       `${api}.CONSUMER.MSG.NEXT.${outputs}.>`,
       `${api}.CONSUMER.DELETE.${outputs}.>`,
+      // The output of its own exec sessions only; it cannot start one anywhere (the admin does).
+      names.agentExecOutputWildcard(agentId),
       // The file store, read only: objects are read through short-lived consumers.
       `${api}.CONSUMER.CREATE.${files}`,
       `${api}.CONSUMER.CREATE.${files}.>`,
@@ -59,7 +62,7 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       `${api}.STREAM.MSG.GET.${files}`,
       `$JS.FC.${files}.>`,
     ],
-    subscribe: [`${names.agentInboxPrefix(agentId)}.>`, names.stopSubject(agentId)],
+    subscribe: [`${names.agentInboxPrefix(agentId)}.>`, names.stopSubject(agentId), names.agentExecWildcard(agentId)],
   };
 }
 

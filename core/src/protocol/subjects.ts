@@ -34,6 +34,19 @@ export interface ClusterNames {
   eventWildcard: string;
   /** The agent a report's subject names as its sender; undefined for a subject of another shape. */
   eventSender(subject: string): string | undefined;
+  /**
+   * Where the admin (the CLI) asks an agent to run a command in one of its jobs' containers (`katapult exec`):
+   * no agent may publish there, and each agent hears only its own.
+   */
+  execStartSubject(agentId: string): string;
+  /** The session's stdin, window sizes and keep-alives, from the CLI to the agent. */
+  execInputSubject(agentId: string, session: string): string;
+  /** Every exec subject an agent may subscribe to: its own requests and its own sessions' input. */
+  agentExecWildcard(agentId: string): string;
+  /** The session's stdout, stderr and exit code, from the agent to the CLI: only the admin may subscribe there. */
+  execOutputSubject(agentId: string, session: string): string;
+  /** Every exec output one agent may publish (its NATS permission). */
+  agentExecOutputWildcard(agentId: string): string;
   /** Where an agent writes a job's log: under its own id, which NATS lets only that agent publish to. */
   logSubject(runId: string, jobId: string, agentId: string): string;
   /** A job's log as agents wrote it before log subjects named them (read, never written). */
@@ -78,6 +91,11 @@ export function clusterNames(cluster: string): ClusterNames {
       const tokens = subject.split('.');
       return tokens.length === 6 && `${tokens[0]}.${tokens[1]}` === base && tokens[2] === 'events' ? tokens[3] : undefined;
     },
+    execStartSubject: (agentId) => `${base}.exec.${agentId}.start`,
+    execInputSubject: (agentId, session) => `${base}.exec.${agentId}.in.${session}`,
+    agentExecWildcard: (agentId) => `${base}.exec.${agentId}.>`,
+    execOutputSubject: (agentId, session) => `${base}.execout.${agentId}.${session}`,
+    agentExecOutputWildcard: (agentId) => `${base}.execout.${agentId}.>`,
     logSubject: (runId, jobId, agentId) => `${base}.logs.${runId}.${jobId}.${agentId}`,
     legacyLogSubject: (runId, jobId) => `${base}.logs.${runId}.${jobId}`,
     jobLogWildcard: (runId, jobId) => `${base}.logs.${runId}.${jobId}.*`,

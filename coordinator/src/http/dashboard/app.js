@@ -3,6 +3,7 @@
 'use strict';
 
 const POLL_MS = 1000;
+const TIMELINE_MS = 2000;
 const LOG_RETRY_MS = 2000;
 const MAX_LOG_LINES = 5000;
 const TOKEN_KEY = 'katapult-api-token';
@@ -13,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 const token = takeToken();
 const view = { runs: [], agents: [], selectedRun: null, pickedRun: false };
 const tail = { runId: null, jobId: null, socket: null, retry: null, attempt: null };
+const timeline = { runId: null, drawnAt: 0, finished: false, loading: false };
 
 /**
  * `katapult dashboard` hands the token in the URL's fragment, which browsers never send to a server. It is
@@ -74,6 +76,35 @@ function render() {
   renderRuns(newestFirst);
   renderJobs(view.runs.find((run) => run.id === view.selectedRun));
   renderAgents(view.agents);
+  void renderTimeline(view.runs.find((run) => run.id === view.selectedRun));
+}
+
+/**
+ * The coordinator draws the timeline (the same SVG as `katapult status --timeline`); it is put inline so its
+ * tooltips work. Redrawn every TIMELINE_MS while the run goes on, once more when it has ended.
+ */
+async function renderTimeline(run) {
+  const box = $('timeline');
+  if (!run) {
+    box.replaceChildren();
+    Object.assign(timeline, { runId: null, finished: false });
+    return;
+  }
+  const same = timeline.runId === run.id;
+  const over = run.state !== 'running';
+  if (timeline.loading || (same && timeline.finished) || (same && Date.now() - timeline.drawnAt < TIMELINE_MS)) return;
+  timeline.loading = true;
+  try {
+    const width = Math.max(600, Math.min(2000, Math.round(box.clientWidth || 1000)));
+    const response = await fetch(`/runs/${encodeURIComponent(run.id)}/timeline.svg?width=${width}`, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+    if (!response.ok) return;
+    const svg = new DOMParser().parseFromString(await response.text(), 'image/svg+xml').documentElement;
+    if (svg.nodeName !== 'svg') return;
+    box.replaceChildren(document.importNode(svg, true));
+    Object.assign(timeline, { runId: run.id, drawnAt: Date.now(), finished: over });
+  } finally {
+    timeline.loading = false;
+  }
 }
 
 function renderRuns(runs) {
