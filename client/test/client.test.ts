@@ -131,7 +131,7 @@ describe('@katapult/client on the local default, with a private home', () => {
 
   it('down stops the stack; status then says no stack is running', async () => {
     const report = await kp.down();
-    expect(report.processes).toEqual(['coordinator', 'registry', 'nats-server']);
+    expect(report.processes).toEqual(['coordinator', 'registry', 'registry-pull', 'nats-server']);
     expect(report.containers.length).toBeGreaterThan(0);
     await expect(kp.status()).rejects.toThrowError(expect.objectContaining({ code: 'KP_STACK_NOT_RUNNING' }));
   });
