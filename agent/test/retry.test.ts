@@ -21,4 +21,16 @@ describe('retryUntilDone', () => {
     const failing = () => Promise.reject(new Error('connection closed'));
     await expect(retryUntilDone(failing, { what: 'storing y', log: () => undefined, closed: () => true })).rejects.toThrow('connection closed');
   });
+
+  it('does not retry what a stream limit refuses: the same message would be refused forever', async () => {
+    const log: string[] = [];
+    let calls = 0;
+    const refused = () => {
+      calls += 1;
+      return Promise.reject(new Error('message size exceeds maximum allowed'));
+    };
+    await expect(retryUntilDone(refused, { what: 'storing z', log: (line) => log.push(line), closed: () => false })).rejects.toThrow('message size exceeds maximum');
+    expect(calls).toBe(1);
+    expect(log).toEqual(['storing z refused by NATS, not retried: Error: message size exceeds maximum allowed']);
+  });
 });
