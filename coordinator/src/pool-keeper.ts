@@ -61,12 +61,12 @@ export class PoolKeeper {
     this.retired.set(agentId, this.now());
   }
 
-  /** Whether an agent may be given new work: its pool is not being stopped, and it was not stopped. */
   /** The provider's word on the last launch for this pool (which type it took, which it could not). */
   launchNote(pool: string): string | undefined {
     return this.provider.launchNote?.(pool);
   }
 
+  /** Whether an agent may be given new work: its pool is not being stopped, and it was not stopped. */
   accepts(agent: { agentId: string; pool?: string | undefined }): boolean {
     return !this.retired.has(agent.agentId) && !(agent.pool !== undefined && this.stopping.has(agent.pool));
   }
