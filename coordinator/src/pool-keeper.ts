@@ -10,6 +10,8 @@ export interface PoolKeeperOptions {
   now?: () => number;
   /** How often the pools of running runs are checked (a dead instance replaced). */
   checkMs?: number;
+  /** How often instances of no stored run's pool are looked for (Provider.terminateOrphans). Default 60 s. */
+  orphanCheckMs?: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export class PoolKeeper {
   /** Pools that may have instances: ensured by this process, or with an agent heard from. Only these are stopped. */
   private readonly known = new Set<string>();
   private checkedAt = Number.NEGATIVE_INFINITY;
+  private orphansCheckedAt = Number.NEGATIVE_INFINITY;
   private managing: Promise<void> | undefined;
   private lastError: string | undefined;
   private readonly now: () => number;
@@ -98,6 +101,17 @@ export class PoolKeeper {
       await this.ensurePlanned(plan.keep, runs);
     }
     if (plan.stop.some(({ pool }) => this.known.has(pool.id))) await this.serialized(() => this.stopIdle());
+    if (this.provider.terminateOrphans && now - this.orphansCheckedAt >= (this.options.orphanCheckMs ?? 60_000)) {
+      this.orphansCheckedAt = now;
+      await this.serialized(() => this.terminateOrphans());
+    }
+  }
+
+  /** Decided from every run as stored now (ended ones too: their pools wait for auto_stop, not for this). */
+  private async terminateOrphans(): Promise<void> {
+    const runs = await this.store.listRuns();
+    const pools = new Set(runs.flatMap((run) => poolsOf(sizingRun(run)).map((pool) => pool.id)));
+    await this.provider.terminateOrphans?.(pools);
   }
 
   /** Decided again from the runs as stored now: a run stored since the first look may need the pool. */

@@ -64,6 +64,8 @@ export interface AwsProviderOptions {
   newToken?: () => string;
   /** How long a launched instance that DescribeInstances does not list yet (EC2 is eventually consistent) still counts. */
   launchGraceMs?: number;
+  /** How old an instance of no known pool must be before it is terminated as an orphan. Default 10 minutes. */
+  orphanGraceMs?: number;
 }
 
 interface ProjectResources {
@@ -78,6 +80,7 @@ interface LiveInstance {
   /** Its pool (`katapult:pool`): instances of another pool of the project are never counted as this one's. */
   pool: string | undefined;
   agent?: string | undefined;
+  launchedAt?: number | undefined;
 }
 
 const LIVE_STATES = ['pending', 'running'];
@@ -118,6 +121,36 @@ export class AwsProvider implements Provider {
 
   launchNote(pool: string): string | undefined {
     return this.notes.get(pool);
+  }
+
+  /**
+   * Terminates the cluster's instances whose pool no stored run has, once older than `orphanGraceMs` (and never one
+   * this provider launched moments ago): a coordinator that lost its state, or a run removed, must not leave them
+   * running and billed. The maestro carries no cluster tag, so it is never one of them. Logged one line each.
+   */
+  terminateOrphans(knownPools: ReadonlySet<string>): Promise<string[]> {
+    return this.serialized(async () => {
+      const grace = this.options.orphanGraceMs ?? 600_000;
+      const now = this.now();
+      const instances = await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopped'] }]);
+      const orphans = instances.filter(
+        (instance) =>
+          instance.pool !== undefined &&
+          !knownPools.has(instance.pool) &&
+          !this.launched.has(instance.id) &&
+          instance.launchedAt !== undefined &&
+          now - instance.launchedAt >= grace,
+      );
+      if (orphans.length === 0) return [];
+      const ids = orphans.map((instance) => instance.id);
+      await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () => this.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })));
+      for (const instance of orphans) {
+        if (instance.agent) this.options.credentials?.revoke(instance.agent);
+        const minutes = Math.round((now - instance.launchedAt!) / 60_000);
+        this.log(`orphans: terminated ${instance.id} of pool ${instance.pool}, which no stored run has (up ${minutes} min)`);
+      }
+      return ids;
+    });
   }
 
   terminateAll(): Promise<string[]> {
@@ -231,7 +264,12 @@ export class AwsProvider implements Provider {
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {
           if (!instance.InstanceId) continue;
-          found.push({ id: instance.InstanceId, pool: tagValue(instance.Tags, TAG.pool), agent: tagValue(instance.Tags, TAG.agent) });
+          found.push({
+            id: instance.InstanceId,
+            pool: tagValue(instance.Tags, TAG.pool),
+            agent: tagValue(instance.Tags, TAG.agent),
+            launchedAt: instance.LaunchTime?.getTime(),
+          });
         }
       }
       token = page.NextToken;
