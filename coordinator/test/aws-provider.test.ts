@@ -292,6 +292,17 @@ describe('AWS provider: launch', () => {
       'aws: instances[0]: launched on-demand m5.large i-00001, i-00002',
     ]);
 
+    // The next launch of the pool does not ask again for what was refused a moment ago.
+    ec2.resetHistory();
+    logs.length = 0;
+    const same = provider();
+    await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 1}]'), context);
+    await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]'), context);
+    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c6i.large', 'm5.large', 'm5.large']);
+    expect(same.launchNote(poolIdOf('demo', 'aws', instancesOf('instances: [{type: [c5.large, c6i.large, m5.large]}]')[0]!))).toBe(
+      'launched on-demand m5.large (refused: on-demand c5.large: InsufficientInstanceCapacity; on-demand c6i.large: Unsupported)',
+    );
+
     // eco: spot of every type first, then on-demand of every type; all refused: one line naming each choice.
     ec2.resetHistory();
     ec2.on(RunInstancesCommand).rejects(ec2Error('InsufficientInstanceCapacity', 'no capacity'));

@@ -86,6 +86,8 @@ interface LiveInstance {
 const LIVE_STATES = ['pending', 'running'];
 /** An instance profile just created is refused by RunInstances until IAM has spread it: retried this many times. */
 const PROFILE_ATTEMPTS = 8;
+/** How long a refused type is skipped by the next launches of its pool. */
+const REFUSAL_MEMORY_MS = 60_000;
 
 /**
  * EC2 instances, each booting one agent (user-data.ts). `ensure` counts the project's live instances of each
@@ -104,6 +106,8 @@ export class AwsProvider implements Provider {
   private queue: Promise<unknown> = Promise.resolve();
   /** Per pool, what its last launch took when its entry had a choice, and what was refused before. */
   private readonly notes = new Map<string, string>();
+  /** Per pool, when each choice (`market type`) was last refused: skipped for a while by the next launches. */
+  private readonly refusals = new Map<string, Map<string, { at: number; code: string }>>();
 
   constructor(
     private readonly clients: AwsClients,
@@ -312,7 +316,13 @@ export class AwsProvider implements Provider {
   ): Promise<string[]> {
     const types = candidateTypes(spec);
     const markets: Market[] = spec.eco ? (spec.ecoFallback ? ['spot', 'on-demand'] : ['spot']) : ['on-demand'];
-    const choices = markets.flatMap((market) => types.map((type) => ({ market, type })));
+    const all = markets.flatMap((market) => types.map((type) => ({ market, type })));
+    // A choice refused moments ago (for the instance before this one) is not asked again, unless all were.
+    const recent = this.refusals.get(pool) ?? new Map<string, { at: number; code: string }>();
+    this.refusals.set(pool, recent);
+    const now = this.now();
+    const fresh = all.filter(({ market, type }) => now - (recent.get(`${market} ${type}`)?.at ?? Number.NEGATIVE_INFINITY) >= REFUSAL_MEMORY_MS);
+    const choices = fresh.length > 0 ? fresh : all;
     const refused: string[] = [];
     for (const [index, { market, type }] of choices.entries()) {
       const context = { service: 'EC2' as const, operation: 'RunInstances', instanceType: type, maxBid: spec.maxBid, ...(this.options.region ? { region: this.options.region } : {}) };
@@ -320,11 +330,16 @@ export class AwsProvider implements Provider {
         // Another type may have other vCPUs: an entry without `cpus` offers all of the one launched.
         const cpusOfType = type === types[0] ? cpus : instanceLayout({ ...spec, type }, (await this.typeInfo(type)).vcpus).cpusEach;
         const ids = await this.launchType(spec, type, market, pool, cpusOfType, count, owner, resources, agentUser);
-        if (choices.length > 1) this.notes.set(pool, `launched ${market} ${type}${refused.length > 0 ? ` (refused: ${refused.join('; ')})` : ''}`);
+        const skipped = all
+          .filter((choice) => !choices.includes(choice))
+          .map((choice) => `${choice.market} ${choice.type}: ${recent.get(`${choice.market} ${choice.type}`)?.code ?? 'refused'}`);
+        const refusedAll = [...skipped, ...refused];
+        if (all.length > 1) this.notes.set(pool, `launched ${market} ${type}${refusedAll.length > 0 ? ` (refused: ${refusedAll.join('; ')})` : ''}`);
         return ids;
       } catch (error) {
         const refusal = market === 'spot' ? isSpotUnavailable(error) || isTypeUnavailable(error) : isCapacityRefusal(error);
-        if (!refusal || choices.length === 1) throw toKatapultError(error, context);
+        if (!refusal || all.length === 1) throw toKatapultError(error, context);
+        recent.set(`${market} ${type}`, { at: this.now(), code: errorName(error) });
         refused.push(`${market} ${type}: ${errorName(error)}`);
         const next = choices[index + 1];
         const why = next && next.market !== market ? ' (eco_fallback)' : '';
