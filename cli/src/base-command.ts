@@ -13,7 +13,10 @@ export abstract class KatapultCommand extends Command {
     if (error.oclif?.exit !== undefined && !(error instanceof KatapultError)) {
       // oclif's own errors (unknown flag, missing argument) are bad input.
       if (error.oclif.exit === 0) return;
-      this.logToStderr(`KP_USAGE ${error.message.split('\n')[0]}`);
+      // oclif may put what is wrong on the lines after "The following error occurred:"; keep them, on one line.
+      const lines = error.message.split('\n').map((line) => line.trim()).filter((line) => line.length > 0 && !/^See more help/.test(line));
+      const said = lines[0]?.endsWith(':') && lines.length > 1 ? lines.slice(1).join('; ') : (lines[0] ?? error.message);
+      this.logToStderr(`KP_USAGE ${said}`);
       this.exit(ExitCode.badInput);
     }
     const known = error instanceof KatapultError ? error : new KatapultError('KP_INTERNAL', error.message, { cause: error });
