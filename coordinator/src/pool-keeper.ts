@@ -13,6 +13,8 @@ export interface PoolKeeperOptions {
   now?: () => number;
   /** How often the pools of running runs are checked (a dead instance replaced). */
   checkMs?: number;
+  /** How often instances of no stored run's pool are looked for (Provider.terminateOrphans). Default 60 s. */
+  orphanCheckMs?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ export class PoolKeeper {
   /** Pools that may have instances: ensured by this process, or with an agent heard from. Only these are stopped. */
   private readonly known = new Set<string>();
   private checkedAt = Number.NEGATIVE_INFINITY;
+  private orphansCheckedAt = Number.NEGATIVE_INFINITY;
   private managing: Promise<void> | undefined;
   private lastError: string | undefined;
   private readonly now: () => number;
@@ -64,12 +67,12 @@ export class PoolKeeper {
     this.retired.set(agentId, this.now());
   }
 
-  /** Whether an agent may be given new work: its pool is not being stopped, and it was not stopped. */
   /** The provider's word on the last launch for this pool (which type it took, which it could not). */
   launchNote(pool: string): string | undefined {
     return this.provider.launchNote?.(pool);
   }
 
+  /** Whether an agent may be given new work: its pool is not being stopped, and it was not stopped. */
   accepts(agent: { agentId: string; pool?: string | undefined }): boolean {
     return !this.retired.has(agent.agentId) && !(agent.pool !== undefined && this.stopping.has(agent.pool));
   }
@@ -101,6 +104,17 @@ export class PoolKeeper {
       await this.ensurePlanned(plan.keep, runs);
     }
     if (plan.stop.some(({ pool }) => this.known.has(pool.id))) await this.serialized(() => this.stopIdle());
+    if (this.provider.terminateOrphans && now - this.orphansCheckedAt >= (this.options.orphanCheckMs ?? 60_000)) {
+      this.orphansCheckedAt = now;
+      await this.serialized(() => this.terminateOrphans());
+    }
+  }
+
+  /** Decided from every run as stored now (ended ones too: their pools wait for auto_stop, not for this). */
+  private async terminateOrphans(): Promise<void> {
+    const runs = await this.store.listRuns();
+    const pools = new Set(runs.flatMap((run) => poolsOf(sizingRun(run)).map((pool) => pool.id)));
+    await this.provider.terminateOrphans?.(pools);
   }
 
   /** Decided again from the runs as stored now: a run stored since the first look may need the pool. */

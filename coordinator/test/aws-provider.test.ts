@@ -253,6 +253,31 @@ describe('AWS provider: launch', () => {
     ]);
   });
 
+  it('terminates the cluster\'s instances of no stored run\'s pool once past the grace period, and only those', async () => {
+    const minutesAgo = (minutes: number) => new Date(NOW - minutes * 60_000);
+    const tagged = (pool: string | undefined) => [{ Key: 'katapult:cluster', Value: 'c1' }, ...(pool ? [{ Key: 'katapult:pool', Value: pool }] : [])];
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            { InstanceId: 'i-0known', LaunchTime: minutesAgo(60), Tags: tagged('demo/aaaa1111') },
+            { InstanceId: 'i-0orphan', LaunchTime: minutesAgo(30), Tags: tagged('demo/dead0000') },
+            { InstanceId: 'i-0young', LaunchTime: minutesAgo(2), Tags: tagged('demo/dead0000') },
+            { InstanceId: 'i-0nopool', LaunchTime: minutesAgo(60), Tags: tagged(undefined) },
+          ],
+        },
+      ],
+    });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    await expect(provider().terminateOrphans(new Set(['demo/aaaa1111']))).resolves.toEqual(['i-0orphan']);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({ Name: 'tag:katapult:cluster', Values: ['c1'] });
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input.InstanceIds)).toEqual([['i-0orphan']]);
+    expect(logs).toEqual(['aws: orphans: terminated i-0orphan of pool demo/dead0000, which no stored run has (up 30 min)']);
+    ec2.resetHistory();
+    await expect(provider().terminateOrphans(new Set(['demo/aaaa1111', 'demo/dead0000']))).resolves.toEqual([]);
+    expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+  });
+
   it('a type list is tried in order: a type without capacity or not offered passes to the next; all refused is one line', async () => {
     freshAccount();
     ec2.on(RunInstancesCommand, { InstanceType: 'c5.large' }).rejects(ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient c5.large capacity'));
@@ -266,6 +291,17 @@ describe('AWS provider: launch', () => {
       'aws: instances[0]: no on-demand c6i.large (Unsupported); trying on-demand m5.large',
       'aws: instances[0]: launched on-demand m5.large i-00001, i-00002',
     ]);
+
+    // The next launch of the pool does not ask again for what was refused a moment ago.
+    ec2.resetHistory();
+    logs.length = 0;
+    const same = provider();
+    await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 1}]'), context);
+    await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]'), context);
+    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c6i.large', 'm5.large', 'm5.large']);
+    expect(same.launchNote(poolIdOf('demo', 'aws', instancesOf('instances: [{type: [c5.large, c6i.large, m5.large]}]')[0]!))).toBe(
+      'launched on-demand m5.large (refused: on-demand c5.large: InsufficientInstanceCapacity; on-demand c6i.large: Unsupported)',
+    );
 
     // eco: spot of every type first, then on-demand of every type; all refused: one line naming each choice.
     ec2.resetHistory();

@@ -93,6 +93,28 @@ describe('pool keeper', () => {
     expect(provider.calls.filter((call) => call.startsWith('stop '))).toHaveLength(1);
   });
 
+  it('asks the provider for orphans with the pools of every stored run, ended ones included, once a minute', async () => {
+    const known: string[][] = [];
+    const orphanAware = Object.assign(new HeldProvider(), {
+      terminateOrphans: async (pools: ReadonlySet<string>) => {
+        known.push([...pools].sort());
+        return [];
+      },
+    });
+    let now = 10_000_000;
+    keeper = new PoolKeeper(store, orphanAware, { checkMs: 0, now: () => now });
+    await store.putRun({ ...runRecord('ended', 'done', 1_000), autoStopSeconds: null });
+    await store.putRun(runRecord('busy', 'running', null));
+    await manage([]);
+    expect(known).toEqual([[poolOf('busy'), poolOf('ended')].sort()]);
+    now += 30_000;
+    await manage([]);
+    expect(known).toHaveLength(1);
+    now += 30_000;
+    await manage([]);
+    expect(known).toHaveLength(2);
+  });
+
   it('a pool with auto_stop: false, or whose auto_stop has not passed, is left up', async () => {
     await store.putRun({ ...runRecord('never', 'done', 1_000), autoStopSeconds: null });
     await store.putRun({ ...runRecord('later', 'done', Date.now()), autoStopSeconds: 3_600 });

@@ -46,7 +46,7 @@ describe('katapult launch with provider: aws (maestro local), up to the AWS API'
     if (env) await katapult(['down'], env);
     await registry?.stop();
     ec2?.server.close();
-  });
+  }, 300_000);
 
   it('starts NATS with TLS for maestro_address, pushes the agent image, and reports the refusal of EC2 in one line, keeping the run', async () => {
     const launch = await katapult(['launch', config, '--detach'], env);
@@ -76,7 +76,7 @@ describe('katapult launch with provider: aws (maestro local), up to the AWS API'
     const log = await readFile(join(home, 'logs', 'coordinator.log'), 'utf8');
     expect(log).toMatch(/KP_AWS_UNAUTHORIZED/);
     expect(log).not.toContain(env['AWS_SECRET_ACCESS_KEY']!);
-  });
+  }, 300_000);
 
   it('a local config on this stack still runs on local agents, over the same TLS NATS', async () => {
     const local = join(await tempDir('e2e-aws-local'), 'local.yaml');
@@ -85,5 +85,5 @@ describe('katapult launch with provider: aws (maestro local), up to the AWS API'
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
     expect((await katapult(['logs', 'hi'], env)).stdout).toBe('hi from a local agent\n');
-  });
+  }, 300_000);
 });

@@ -60,6 +60,8 @@ describe('provider: aws, a type list: the next type is tried when AWS refuses on
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       AWS_MAX_ATTEMPTS: '1',
+      // For ls, which has no config: the profile's region.
+      AWS_REGION: REGION,
     };
   });
   afterAll(async () => {
@@ -117,11 +119,32 @@ describe('provider: aws, a type list: the next type is tried when AWS refuses on
     expect(log).not.toMatch(/\n\s+at /);
   }, 300_000);
 
+  it('ls --aws lists what every project has, tagged, with the instances\' type, market and age', async () => {
+    const ls = await katapult(['ls', '--aws', '--json'], env);
+    expect(ls.stderr).toBe('');
+    expect(ls.code).toBe(0);
+    const report = JSON.parse(ls.stdout) as { regions: string[]; resources: Array<{ project: string; kind: string; id: string; detail: string; ageSeconds: number | null }> };
+    expect(report.regions).toEqual([REGION]);
+    const kinds = (project: string) => report.resources.filter((row) => row.project === project).map((row) => row.kind).sort();
+    expect(kinds('e2e-fallback')).toEqual(['instance', 'instance', 'instance profile', 'role', 'security group']);
+    expect(kinds('e2e-refused')).toEqual(['instance profile', 'role', 'security group']);
+    const instances = report.resources.filter((row) => row.kind === 'instance');
+    expect(instances.map((row) => row.detail)).toEqual(['t3.large on-demand running', 't3.large on-demand running']);
+    for (const row of instances) expect(row.ageSeconds).toBeGreaterThanOrEqual(0);
+
+    const text = await katapult(['ls', '--aws'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')[0]).toMatch(/^PROJECT\s+KIND\s+ID\s+REGION\s+DETAIL\s+AGE\s+\$\/H$/);
+    expect(text.stdout).toMatch(new RegExp(`^e2e-fallback\\s+instance\\s+${instances[0]!.id}\\s+${REGION}\\s+t3\\.large on-demand running`, 'm'));
+    expect(text.stdout).toContain(`${report.resources.length} resources in ${REGION}, 2 instances`);
+  }, 300_000);
+
   it('down leaves nothing of either project', async () => {
     for (const [name, project] of [['fallback', 'e2e-fallback'], ['refused', 'e2e-refused']] as const) {
       const down = await katapult(['down', configs[name]], env);
       expect(down.code).toBe(0);
       expect(await countProjectResources(clients, project)).toEqual(NOTHING_LEFT);
     }
+    expect((await katapult(['ls', '--aws'], env)).stdout).toBe(`no AWS resource is tagged katapult:project in ${REGION}\n`);
   }, 300_000);
 });

@@ -81,6 +81,8 @@ export async function prepareEcr(client: ECRClient, options: EcrOptions): Promis
 export interface ProjectRepository {
   name: string;
   arn: string;
+  project: string;
+  createdAt: Date | null;
 }
 
 /**
@@ -88,6 +90,11 @@ export interface ProjectRepository {
  * `registry: ecr` launches created (`katapult/env`, `katapult/agent`, `katapult/maestro`), whoever pushes to them since.
  */
 export async function listProjectRepositories(client: ECRClient, project: string): Promise<ProjectRepository[]> {
+  return (await listTaggedRepositories(client)).filter((repository) => repository.project === project);
+}
+
+/** Katapult's ECR repositories (`katapult/...`) tagged `katapult:project`, whichever project. */
+export async function listTaggedRepositories(client: ECRClient): Promise<ProjectRepository[]> {
   return withAwsErrors('ECR', async () => {
     const found: ProjectRepository[] = [];
     let nextToken: string | undefined;
@@ -96,7 +103,8 @@ export async function listProjectRepositories(client: ECRClient, project: string
       for (const repository of page.repositories ?? []) {
         if (!repository.repositoryName || !repository.repositoryArn || !repository.repositoryName.startsWith('katapult/')) continue;
         const tags = (await client.send(new ListTagsForResourceCommand({ resourceArn: repository.repositoryArn }))).tags ?? [];
-        if (tags.some((tag) => tag.Key === 'katapult:project' && tag.Value === project)) found.push({ name: repository.repositoryName, arn: repository.repositoryArn });
+        const project = tags.find((tag) => tag.Key === 'katapult:project')?.Value;
+        if (project) found.push({ name: repository.repositoryName, arn: repository.repositoryArn, project, createdAt: repository.createdAt ?? null });
       }
       nextToken = page.nextToken;
     } while (nextToken);

@@ -40,6 +40,12 @@ export class ProviderRouter implements Provider {
     return stopped;
   }
 
+  async terminateOrphans(knownPools: ReadonlySet<string>): Promise<string[]> {
+    const terminated: string[] = [];
+    for (const provider of this.aws.values()) terminated.push(...((await provider.terminateOrphans?.(knownPools)) ?? []));
+    return terminated;
+  }
+
   launchNote(pool: string): string | undefined {
     for (const provider of [this.local, ...this.aws.values()]) {
       const note = provider.launchNote?.(pool);

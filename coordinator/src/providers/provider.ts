@@ -46,6 +46,11 @@ export interface Provider {
   check?(placement: RunPlacement): void;
   /** Stops and removes every instance this provider started. */
   terminateAll(): Promise<string[]>;
+  /**
+   * Terminates this coordinator's instances that belong to no pool in `knownPools` (the pools of every stored run)
+   * and are older than a grace period: left by a lost state, or by a run no longer stored. Returns their ids.
+   */
+  terminateOrphans?(knownPools: ReadonlySet<string>): Promise<string[]>;
   /** What the last launch for a pool chose, when it had a choice (a `type` list): shown with the run's waiting jobs. */
   launchNote?(pool: string): string | undefined;
 }

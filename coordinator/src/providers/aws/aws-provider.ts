@@ -64,6 +64,8 @@ export interface AwsProviderOptions {
   newToken?: () => string;
   /** How long a launched instance that DescribeInstances does not list yet (EC2 is eventually consistent) still counts. */
   launchGraceMs?: number;
+  /** How old an instance of no known pool must be before it is terminated as an orphan. Default 10 minutes. */
+  orphanGraceMs?: number;
 }
 
 interface ProjectResources {
@@ -78,11 +80,14 @@ interface LiveInstance {
   /** Its pool (`katapult:pool`): instances of another pool of the project are never counted as this one's. */
   pool: string | undefined;
   agent?: string | undefined;
+  launchedAt?: number | undefined;
 }
 
 const LIVE_STATES = ['pending', 'running'];
 /** An instance profile just created is refused by RunInstances until IAM has spread it: retried this many times. */
 const PROFILE_ATTEMPTS = 8;
+/** How long a refused type is skipped by the next launches of its pool. */
+const REFUSAL_MEMORY_MS = 60_000;
 
 /**
  * EC2 instances, each booting one agent (user-data.ts). `ensure` counts the project's live instances of each
@@ -101,6 +106,8 @@ export class AwsProvider implements Provider {
   private queue: Promise<unknown> = Promise.resolve();
   /** Per pool, what its last launch took when its entry had a choice, and what was refused before. */
   private readonly notes = new Map<string, string>();
+  /** Per pool, when each choice (`market type`) was last refused: skipped for a while by the next launches. */
+  private readonly refusals = new Map<string, Map<string, { at: number; code: string }>>();
 
   constructor(
     private readonly clients: AwsClients,
@@ -118,6 +125,36 @@ export class AwsProvider implements Provider {
 
   launchNote(pool: string): string | undefined {
     return this.notes.get(pool);
+  }
+
+  /**
+   * Terminates the cluster's instances whose pool no stored run has, once older than `orphanGraceMs` (and never one
+   * this provider launched moments ago): a coordinator that lost its state, or a run removed, must not leave them
+   * running and billed. The maestro carries no cluster tag, so it is never one of them. Logged one line each.
+   */
+  terminateOrphans(knownPools: ReadonlySet<string>): Promise<string[]> {
+    return this.serialized(async () => {
+      const grace = this.options.orphanGraceMs ?? 600_000;
+      const now = this.now();
+      const instances = await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopped'] }]);
+      const orphans = instances.filter(
+        (instance) =>
+          instance.pool !== undefined &&
+          !knownPools.has(instance.pool) &&
+          !this.launched.has(instance.id) &&
+          instance.launchedAt !== undefined &&
+          now - instance.launchedAt >= grace,
+      );
+      if (orphans.length === 0) return [];
+      const ids = orphans.map((instance) => instance.id);
+      await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () => this.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })));
+      for (const instance of orphans) {
+        if (instance.agent) this.options.credentials?.revoke(instance.agent);
+        const minutes = Math.round((now - instance.launchedAt!) / 60_000);
+        this.log(`orphans: terminated ${instance.id} of pool ${instance.pool}, which no stored run has (up ${minutes} min)`);
+      }
+      return ids;
+    });
   }
 
   terminateAll(): Promise<string[]> {
@@ -231,7 +268,12 @@ export class AwsProvider implements Provider {
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {
           if (!instance.InstanceId) continue;
-          found.push({ id: instance.InstanceId, pool: tagValue(instance.Tags, TAG.pool), agent: tagValue(instance.Tags, TAG.agent) });
+          found.push({
+            id: instance.InstanceId,
+            pool: tagValue(instance.Tags, TAG.pool),
+            agent: tagValue(instance.Tags, TAG.agent),
+            launchedAt: instance.LaunchTime?.getTime(),
+          });
         }
       }
       token = page.NextToken;
@@ -274,7 +316,13 @@ export class AwsProvider implements Provider {
   ): Promise<string[]> {
     const types = candidateTypes(spec);
     const markets: Market[] = spec.eco ? (spec.ecoFallback ? ['spot', 'on-demand'] : ['spot']) : ['on-demand'];
-    const choices = markets.flatMap((market) => types.map((type) => ({ market, type })));
+    const all = markets.flatMap((market) => types.map((type) => ({ market, type })));
+    // A choice refused moments ago (for the instance before this one) is not asked again, unless all were.
+    const recent = this.refusals.get(pool) ?? new Map<string, { at: number; code: string }>();
+    this.refusals.set(pool, recent);
+    const now = this.now();
+    const fresh = all.filter(({ market, type }) => now - (recent.get(`${market} ${type}`)?.at ?? Number.NEGATIVE_INFINITY) >= REFUSAL_MEMORY_MS);
+    const choices = fresh.length > 0 ? fresh : all;
     const refused: string[] = [];
     for (const [index, { market, type }] of choices.entries()) {
       const context = { service: 'EC2' as const, operation: 'RunInstances', instanceType: type, maxBid: spec.maxBid, ...(this.options.region ? { region: this.options.region } : {}) };
@@ -282,11 +330,16 @@ export class AwsProvider implements Provider {
         // Another type may have other vCPUs: an entry without `cpus` offers all of the one launched.
         const cpusOfType = type === types[0] ? cpus : instanceLayout({ ...spec, type }, (await this.typeInfo(type)).vcpus).cpusEach;
         const ids = await this.launchType(spec, type, market, pool, cpusOfType, count, owner, resources, agentUser);
-        if (choices.length > 1) this.notes.set(pool, `launched ${market} ${type}${refused.length > 0 ? ` (refused: ${refused.join('; ')})` : ''}`);
+        const skipped = all
+          .filter((choice) => !choices.includes(choice))
+          .map((choice) => `${choice.market} ${choice.type}: ${recent.get(`${choice.market} ${choice.type}`)?.code ?? 'refused'}`);
+        const refusedAll = [...skipped, ...refused];
+        if (all.length > 1) this.notes.set(pool, `launched ${market} ${type}${refusedAll.length > 0 ? ` (refused: ${refusedAll.join('; ')})` : ''}`);
         return ids;
       } catch (error) {
         const refusal = market === 'spot' ? isSpotUnavailable(error) || isTypeUnavailable(error) : isCapacityRefusal(error);
-        if (!refusal || choices.length === 1) throw toKatapultError(error, context);
+        if (!refusal || all.length === 1) throw toKatapultError(error, context);
+        recent.set(`${market} ${type}`, { at: this.now(), code: errorName(error) });
         refused.push(`${market} ${type}: ${errorName(error)}`);
         const next = choices[index + 1];
         const why = next && next.market !== market ? ' (eco_fallback)' : '';
