@@ -6,6 +6,7 @@ import { ExitCode, KatapultError, type EnvironmentSpec } from '@katapult/core';
 import { summarizeBuildFailure } from './build-failure.js';
 import { buildImage, ImageBuildError } from './build-image.js';
 import { environmentTag } from './env-tag.js';
+import { withFileLock } from './file-lock.js';
 import { localImageId } from './local-image.js';
 import type { OnProgress } from './progress.js';
 import { readProjectFiles } from './project-files.js';
@@ -70,8 +71,18 @@ export async function environmentImageRef(request: Pick<EnvironmentBuildRequest,
  * here is pushed again (a tag this Docker never had, a teammate's build, is taken as the registry has it).
  */
 export async function buildEnvironment(docker: Docker, request: EnvironmentBuildRequest): Promise<EnvironmentImage> {
+  const named = await environmentImageRef(request);
+  // Commands launched at once build and push one tag in turns: the registry answers 500 to two pushes of one image
+  // at a time, and the second finds the image there.
+  return withFileLock(`environment ${named.ref}`, () => buildNamedEnvironment(docker, request, named));
+}
+
+async function buildNamedEnvironment(
+  docker: Docker,
+  request: EnvironmentBuildRequest,
+  { tag, ref, files }: Awaited<ReturnType<typeof environmentImageRef>>,
+): Promise<EnvironmentImage> {
   const { env } = request;
-  const { tag, ref, files } = await environmentImageRef(request);
   const pinned = (digest: string) => `${request.pullHost ?? request.registry.host}/${ENV_REPOSITORY}@${digest}`;
   const image = (digest: string, outcome: { built: boolean; repushed: boolean; logFile: string | null }): EnvironmentImage => ({
     name: env.name,
