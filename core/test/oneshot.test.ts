@@ -140,6 +140,28 @@ describe('the config of a one-shot run', () => {
     expect(julia).toContain('    env_julia: ["CSV"]   # given with --pip\n');
   });
 
+  it('on EC2 with --type: provider aws, the instance, images in ECR, and the address the instance reaches NATS at', () => {
+    const yaml = oneShotConfigYaml({ ...options, cpus: undefined as unknown as number, aws: { type: 'c5.xlarge', region: 'eu-west-3', maestroAddress: '203.0.113.5', eco: true, maxBid: 0.1 } });
+    expect(yaml).toContain(
+      [
+        'project: "my-proj"',
+        'provider: aws',
+        'maestro_address: "203.0.113.5"   # this machine, as the instance reaches it (NATS\'s port open to it)',
+        'registry: ecr   # the instance pulls the environment image from ECR',
+        'instances:',
+        '  - number: 1',
+        '    type: "c5.xlarge"',
+        '    region: "eu-west-3"',
+        '    eco: true   # a spot instance',
+        '    max_bid: 0.1',
+        "    # cpus: the instance type's",
+      ].join('\n'),
+    );
+    const spec = loadConfig(yaml, '/p/katapult.yaml', { defaultCpus: 4, localCpuLimit: 4 });
+    expect(spec.provider).toBe('aws');
+    expect(spec.instances[0]).toMatchObject({ type: 'c5.xlarge', region: 'eu-west-3', eco: true, maxBid: 0.1, number: 1 });
+  });
+
   it('names the project and job after the folder and script', () => {
     expect([nameFrom('my project!', 'run'), nameFrom('run_me.py', 'job'), nameFrom('...', 'run')]).toEqual(['my-project', 'run_me', 'run']);
   });

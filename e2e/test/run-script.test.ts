@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +80,25 @@ describe('katapult run', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/--- output of fail\.py ---\ngreetings, failure\n---\nfail\.py failed with exit code 3 \(run r-[0-9a-z-]+\)\n$/);
   }, 600_000);
+
+  it('--type writes a run on one EC2 instance; --dry-run with --save writes it and starts nothing', async () => {
+    const folder = await tempDir('e2e-run-script-aws');
+    await writeFile(join(folder, 'train.py'), 'import json\nprint(json.dumps({"ok": True}))\n');
+    const home = { KATAPULT_HOME: await tempDir('e2e-run-script-aws-home') };
+    const aws = ['--type', 'c5.xlarge', '--region', 'eu-west-3', '--maestro-address', '203.0.113.5', '--eco', '--max-bid', '0.1'];
+    const dry = await katapultIn(folder, ['run', 'train.py', ...aws, '--save', '--dry-run'], home);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.split('\n').slice(-2)).toEqual(['dry run: nothing was started; it would run on one c5.xlarge instance on EC2', '']);
+    const saved = await readFile(join(folder, 'katapult.yaml'), 'utf8');
+    for (const line of ['provider: aws', 'registry: ecr', '    type: "c5.xlarge"', '    region: "eu-west-3"', '    eco: true', '    max_bid: 0.1']) expect(saved).toContain(`${line}`);
+    expect((await katapultIn(folder, ['validate', 'katapult.yaml'], home)).code).toBe(0);
+    expect(existsSync(join(home.KATAPULT_HOME, 'stack.json'))).toBe(false);
+
+    const noAddress = await katapultIn(folder, ['run', 'train.py', '--type', 'c5.xlarge', '--dry-run'], home);
+    expect(noAddress).toMatchObject({ code: 2, stderr: expect.stringMatching(/^KP_USAGE --type runs the script on EC2, whose instance must reach this machine's NATS: give --maestro-address/) });
+    const regionAlone = await katapultIn(folder, ['run', 'train.py', '--region', 'eu-west-3', '--dry-run'], home);
+    expect(regionAlone).toMatchObject({ code: 2, stderr: expect.stringMatching(/^KP_USAGE .*--type/) });
+  });
 
   it('says what is wrong with the script or the flags in one line, before anything starts', async () => {
     const folder = await tempDir('e2e-run-script-bad');

@@ -14,8 +14,21 @@ export interface OneShotOptions {
   uploads: readonly string[];
   outputs: readonly string[];
   cpus?: number;
+  /** On EC2 instead of this machine: the instance and where this machine's NATS is reached from it. */
+  aws?: OneShotAws;
   /** The command line that made it, for the header comment. */
   commandLine: string;
+}
+
+export interface OneShotAws {
+  type: string;
+  region?: string;
+  profile?: string;
+  /** The host name or IP at which the instance reaches this machine (the config's `maestro_address`). */
+  maestroAddress: string;
+  /** A spot instance (`eco`), at most this much an hour when given. */
+  eco?: boolean;
+  maxBid?: number;
 }
 
 /** A project or job name from a folder or file name: letters, digits, `-` and `_`, starting with a letter or digit. */
@@ -49,9 +62,11 @@ export function oneShotConfigYaml(options: OneShotOptions): string {
     `# Made by: ${options.commandLine}`,
     '# The same run as a config: katapult launch katapult.yaml',
     `project: ${quoted(options.project)}`,
+    ...awsSettings(options.aws),
     'instances:',
     '  - number: 1',
-    ...(options.cpus === undefined ? ["    # cpus: this machine's cores"] : [`    cpus: ${options.cpus}`]),
+    ...(options.aws ? awsInstance(options.aws) : []),
+    ...(options.cpus === undefined ? [options.aws ? "    # cpus: the instance type's" : "    # cpus: this machine's cores"] : [`    cpus: ${options.cpus}`]),
     'environments:',
     `  - name: ${env}`,
     ...environment,
@@ -64,4 +79,23 @@ export function oneShotConfigYaml(options: OneShotOptions): string {
     ...(options.cpus === undefined ? [] : [`    cpus_req: ${options.cpus}`]),
     '',
   ].join('\n');
+}
+
+function awsSettings(aws: OneShotAws | undefined): string[] {
+  if (!aws) return [];
+  return [
+    'provider: aws',
+    ...(aws.profile ? [`profile: ${JSON.stringify(aws.profile)}`] : []),
+    `maestro_address: ${JSON.stringify(aws.maestroAddress)}   # this machine, as the instance reaches it (NATS's port open to it)`,
+    'registry: ecr   # the instance pulls the environment image from ECR',
+  ];
+}
+
+function awsInstance(aws: OneShotAws): string[] {
+  return [
+    `    type: ${JSON.stringify(aws.type)}`,
+    ...(aws.region ? [`    region: ${JSON.stringify(aws.region)}`] : []),
+    ...(aws.eco ? ['    eco: true   # a spot instance'] : []),
+    ...(aws.maxBid === undefined ? [] : [`    max_bid: ${aws.maxBid}`]),
+  ];
 }
