@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, JsHeaders } from '@nats-io/jetstream';
-import { Base64UrlPaddedCodec, Objm, type ObjectInfo } from '@nats-io/obj';
+import { Objm, type ObjectInfo } from '@nats-io/obj';
 import { headers, nuid, type NatsConnection } from '@nats-io/transport-node';
-import { rechunk } from './rechunk.js';
+import { publishChunks } from './publish-chunks.js';
 import { bucketStream, chunkSubject, metaSubject } from './subjects.js';
 
 export interface PutObjectOptions {
@@ -29,32 +28,10 @@ export async function putObject(nc: NatsConnection, bucket: string, name: string
   const previous = await store.info(name);
   const js = jetstream(nc);
   const chunkBytes = Math.min(options.chunkBytes ?? CHUNK_BYTES, nc.info?.max_payload ?? CHUNK_BYTES);
-  const inFlight = options.inFlight ?? IN_FLIGHT;
   const id = nuid.next();
   const chunks = chunkSubject(bucket, id);
-  const hash = createHash('sha256');
-  let size = 0;
-  let count = 0;
-  let failure: unknown;
-  const pending = new Set<Promise<void>>();
   try {
-    for await (const chunk of rechunk(data, chunkBytes)) {
-      hash.update(chunk);
-      size += chunk.length;
-      count += 1;
-      const ack: Promise<void> = js.publish(chunks, chunk).then(
-        () => void pending.delete(ack),
-        (error: unknown) => {
-          failure ??= error;
-          pending.delete(ack);
-        },
-      );
-      pending.add(ack);
-      if (pending.size >= inFlight) await Promise.race(pending);
-      if (failure) throw failure;
-    }
-    await Promise.all(pending);
-    if (failure) throw failure;
+    const { size, chunks: count, digest } = await publishChunks(nc, chunks, data, chunkBytes, options.inFlight ?? IN_FLIGHT);
     const info = {
       name,
       bucket,
@@ -62,7 +39,7 @@ export async function putObject(nc: NatsConnection, bucket: string, name: string
       size,
       chunks: count,
       mtime: new Date().toISOString(),
-      digest: `SHA-256=${Base64UrlPaddedCodec.encode(hash.digest())}`,
+      digest,
       deleted: false,
       options: { max_chunk_size: chunkBytes },
     };
@@ -72,7 +49,6 @@ export async function putObject(nc: NatsConnection, bucket: string, name: string
     if (previous) await purgeQuietly(nc, bucket, chunkSubject(bucket, previous.nuid));
     return { ...info, revision: ack.seq };
   } catch (error) {
-    await Promise.allSettled(pending);
     await purgeQuietly(nc, bucket, chunks);
     throw error;
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { rechunk } from './rechunk.js';
+import { publishChunks } from './publish-chunks.js';
 
 /**
  * A file kept as the messages of one subject of a stream: its chunks, then an end record giving their number,
@@ -26,39 +26,11 @@ const CHUNKS_AT_ONCE = 8;
 
 /** Stores `data` as the messages of `subject`, a few chunks in flight, reading it only as fast as NATS acknowledges. */
 export async function putSubjectFile(nc: NatsConnection, subject: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<SubjectFileInfo> {
-  const js = jetstream(nc);
   const chunkBytes = Math.min(CHUNK_BYTES, nc.info?.max_payload ?? CHUNK_BYTES);
-  const hash = createHash('sha256');
-  let size = 0;
-  let chunks = 0;
-  let failure: unknown;
-  const pending = new Set<Promise<void>>();
-  try {
-    for await (const chunk of rechunk(data, chunkBytes)) {
-      hash.update(chunk);
-      size += chunk.length;
-      chunks += 1;
-      const ack: Promise<void> = js.publish(subject, chunk).then(
-        () => void pending.delete(ack),
-        (error: unknown) => {
-          failure ??= error;
-          pending.delete(ack);
-        },
-      );
-      pending.add(ack);
-      if (pending.size >= IN_FLIGHT) await Promise.race(pending);
-      if (failure) throw failure;
-    }
-    await Promise.all(pending);
-    if (failure) throw failure;
-  } catch (error) {
-    await Promise.allSettled(pending);
-    throw error;
-  }
-  const info: SubjectFileInfo = { subject, size, chunks, digest: `SHA-256=${hash.digest('base64url')}=` };
+  const info: SubjectFileInfo = { subject, ...(await publishChunks(nc, subject, data, chunkBytes, IN_FLIGHT)) };
   const end = headers();
   end.set(END_HEADER, '1');
-  await js.publish(subject, JSON.stringify(info), { headers: end });
+  await jetstream(nc).publish(subject, JSON.stringify(info), { headers: end });
   return info;
 }
 

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { rechunk } from './rechunk.js';
+
+export interface PublishedChunks {
+  size: number;
+  chunks: number;
+  /** `SHA-256=<base64url, padded>`, as the object store writes digests. */
+  digest: string;
+}
+
+/**
+ * Publishes `data` to `subject` in chunks of `chunkBytes` with up to `inFlight` unacknowledged, reading it only as
+ * fast as JetStream acknowledges, so memory holds a few chunks whatever the size. Throws the first refusal, once
+ * every chunk sent has been answered.
+ */
+export async function publishChunks(
+  nc: NatsConnection,
+  subject: string,
+  data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  chunkBytes: number,
+  inFlight: number,
+): Promise<PublishedChunks> {
+  const js = jetstream(nc);
+  const hash = createHash('sha256');
+  let size = 0;
+  let chunks = 0;
+  let failure: unknown;
+  const pending = new Set<Promise<void>>();
+  try {
+    for await (const chunk of rechunk(data, chunkBytes)) {
+      hash.update(chunk);
+      size += chunk.length;
+      chunks += 1;
+      const ack: Promise<void> = js.publish(subject, chunk).then(
+        () => void pending.delete(ack),
+        (error: unknown) => {
+          failure ??= error;
+          pending.delete(ack);
+        },
+      );
+      pending.add(ack);
+      if (pending.size >= inFlight) await Promise.race(pending);
+      if (failure) throw failure;
+    }
+    await Promise.all(pending);
+    if (failure) throw failure;
+  } catch (error) {
+    await Promise.allSettled(pending);
+    throw error;
+  }
+  return { size, chunks, digest: `SHA-256=${hash.digest('base64url')}=` };
+}
