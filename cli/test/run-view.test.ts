@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView, RunView } from '@katapult/core';
 import { CostEstimator } from '../src/lib/cost-estimator.js';
-import { describeChanges, renderRun, summarizeRun } from '../src/render/run-view.js';
+import { describeChanges, renderRun, runProgressBar, summarizeRun } from '../src/render/run-view.js';
 
 const T0 = Date.UTC(2026, 10, 25, 8, 15, 2);
 const RUN_ID = 'r-20261125-081502-3fa9';
@@ -181,5 +181,14 @@ describe('attempts', () => {
       'again: attempt 1 timeout · attempt 2 running',
       'once: exit code 3 is not one of retry_on_exit_codes (75): not retried',
     ]);
+  });
+});
+
+describe('runProgressBar', () => {
+  it('fills one cell per twentieth of the jobs that ended', () => {
+    const jobs = (states: string[]) => ({ jobs: states.map((state) => ({ state })) }) as unknown as Parameters<typeof runProgressBar>[0];
+    expect(runProgressBar(jobs(['done', 'failed', 'running', 'pending']))).toBe('[##########----------] 2/4');
+    expect(runProgressBar(jobs(['skipped', 'aborted']), 4)).toBe('[####] 2/2');
+    expect(runProgressBar(jobs([]), 4)).toBe('[####] 0/0');
   });
 });

@@ -94,3 +94,28 @@ describe('step progress of a first run', () => {
     expect(written).toContain('] debootstrap: I: Retrieving package-399 1.0-399\n');
   });
 });
+
+describe('the status line of a followed run', () => {
+  it('on a terminal is one line redrawn in place with its bar, under the lines printed meanwhile, and stays when following ends', () => {
+    let written = '';
+    let now = 0;
+    const progress = new StepProgress({ mode: 'live', write: (text) => (written += text), now: () => now, columns: () => 100, redrawMs: 60_000 });
+    for (let ended = 0; ended <= 400; ended += 100) {
+      now += 2_000;
+      progress.status(`${400 - ended} running, ${ended} done`, `[${ended}/400]`);
+      if (ended === 200) progress.line('job-7 failed on local-1 (exit code 3)');
+    }
+    expect(terminalScreen(written)).toEqual(['[  6.0s] job-7 failed on local-1 (exit code 3)', '[ 10.0s] [400/400] 0 running, 400 done']);
+    progress.stop();
+    progress.line('after');
+    expect(terminalScreen(written)).toEqual(['[  6.0s] job-7 failed on local-1 (exit code 3)', '[ 10.0s] [400/400] 0 running, 400 done', '[ 10.0s] after']);
+  });
+
+  it('off a terminal is a line each time, without the bar, as before', () => {
+    let written = '';
+    const progress = new StepProgress({ mode: 'lines', write: (text) => (written += text), now: () => 0 });
+    progress.status('3 running, 1 done', '[1/4]');
+    progress.status('4 done', '[4/4]');
+    expect(written).toBe('[  0.0s] 3 running, 1 done\n[  0.0s] 4 done\n');
+  });
+});

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDocker, tempDir, terminalScreen } from '@katapult/testkit';
@@ -35,4 +36,22 @@ describe('a first run on a terminal', () => {
     expect(screen).toContainEqual(expect.stringMatching(/^run r-\S+ \(hello, examples\/hello\/katapult.yaml\): done — 4 done$/));
     expect(screen.filter((line) => /Step \d+\/\d+|--->|I: Retrieving/.test(line))).toEqual([]);
   });
+
+  it("a run of 60 jobs is followed on one line redrawn with the counts and a bar, not a line each time", async () => {
+    const project = await tempDir('e2e-first-run-big');
+    const file = join(project, 'katapult.yaml');
+    await writeFile(file, ['project: big-run', 'instances: [{ number: 2, cpus: 1 }]', 'jobs:', '  - name: tick', '    run_command: sleep 0.2', '    repeat: 60', ''].join('\n'));
+    const command = [process.execPath, join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', file].join(' ');
+    const big = await new Promise<string>((resolve) => {
+      execFile('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 900_000, maxBuffer: 64 << 20 }, (_error, stdout) =>
+        resolve(stdout.replace(/\r\n/g, '\n')),
+      );
+    });
+    const status = /^\[ +\d+\.\ds\] \[[#-]{20}\] \d+\/60 /;
+    // Drawn several times as the jobs ended, each over the one before.
+    expect(big.split('\r').filter((piece) => status.test(piece.replace(/^\x1b\[2K/, ''))).length).toBeGreaterThan(1);
+    const screen = terminalScreen(big);
+    expect(screen.filter((line) => status.test(line))).toEqual([expect.stringMatching(/\] \[#{20}\] 60\/60 60 done/)]);
+    expect(screen).toContainEqual(expect.stringMatching(/^run r-\S+ \(big-run, .*katapult\.yaml\): done — 60 done$/));
+  }, 900_000);
 });

@@ -10,7 +10,7 @@ import { liveBuildDisplay, stepProgress } from '../lib/open-stack.js';
 import { buildEnvironments } from '../lib/prepare-images.js';
 import { watchRun } from '../lib/watch-run.js';
 import { formatCostTotal } from '../render/cost.js';
-import { renderRun } from '../render/run-view.js';
+import { renderRun, runProgressBar } from '../render/run-view.js';
 import { resolveSecrets } from '../lib/secrets.js';
 
 /** What `launch --json` prints at the end: the run, and on AWS the estimated cost of its instances. */
@@ -77,6 +77,8 @@ export default class Launch extends KatapultCommand {
           }
         : { agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0` }),
       ...(costs ? { cost: (run: RunView) => costs.estimate(runElapsedMs(run, Date.now())) } : {}),
+      // On a terminal the counts are one line, redrawn, with a bar; in a pipe each summary is a line of its own.
+      ...(flags.wait ? {} : { onSummary: (line: string, run: RunView) => progress.status(line, runProgressBar(run)) }),
     });
     progress.stop();
     this.log('');

@@ -1,4 +1,4 @@
-import { ExitCode, isFinal, KatapultError, type CostEstimate, type RunView } from '@katapult/core/light';
+import { ExitCode, isFinal, KatapultError, type AgentView, type CostEstimate, type RunView } from '@katapult/core/light';
 import type { CoordinatorClient } from './client.js';
 import { describeChanges, JOB_ROWS_SHOWN, summarizeRun } from '../render/run-view.js';
 
@@ -17,6 +17,8 @@ export interface WatchOptions {
   cost?: (run: RunView) => CostEstimate;
   /** When to stop (default: the run is over); may throw to give up. */
   until?: (run: RunView) => boolean;
+  /** Where the summary of counts goes (a line redrawn in place on a terminal); default: a line like the others. */
+  onSummary?: (line: string, run: RunView) => void;
 }
 
 export function runOver(run: RunView): boolean {
@@ -31,6 +33,8 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
   let sawAgent = false;
   let troubleSince: number | undefined;
   let lastLineAt = Date.now();
+  /** The agents of the last summary given to onSummary, if one was. */
+  let summarized: AgentView[] | undefined;
   const say = (line: string) => {
     lastLineAt = Date.now();
     onLine(line);
@@ -51,14 +55,25 @@ export async function watchRun(client: CoordinatorClient, runId: string, onLine:
     }
     for (const line of describeChanges(previous, run)) say(line);
     previous = run;
-    if ((options.until ?? runOver)(run)) return run;
+    if ((options.until ?? runOver)(run)) {
+      // A redrawn status line ends on how the run ended, not on the counts of its last summary.
+      if (summarized) options.onSummary?.(summarizeRun(run, summarized, options.cost?.(run)), run);
+      return run;
+    }
     // A big run's jobs get no line each: its summary comes more often instead.
     const quiet = Date.now() - lastLineAt > (run.jobs.length > JOB_ROWS_SHOWN ? BIG_RUN_SUMMARY_MS : QUIET_SUMMARY_MS);
     if (!sawAgent || quiet) {
       // Only the run's own pools serve it; other projects' agents on the stack are not its instances.
       const agents = (await client.listAgents()).filter((agent) => !run.pools || (agent.pool !== null && run.pools.includes(agent.pool)));
       sawAgent ||= agents.length > 0;
-      if (quiet) say(summarizeRun(run, agents, options.cost?.(run)));
+      if (quiet) {
+        const summary = summarizeRun(run, agents, options.cost?.(run));
+        if (options.onSummary) {
+          lastLineAt = Date.now();
+          summarized = agents;
+          options.onSummary(summary, run);
+        } else say(summary);
+      }
       if (!sawAgent && Date.now() - started > bootTimeout) {
         throw new KatapultError('KP_AGENTS_NOT_UP', `no agent registered within ${bootTimeout / 1000}s; run ${runId} is kept and will start when one does`, {
           hint: options.agentLogHint,

@@ -1,4 +1,4 @@
-import { jobStateCounts, plural, type AgentView, type CostEstimate, type JobView, type RunView } from '@katapult/core/light';
+import { isFinal, jobStateCounts, plural, type AgentView, type CostEstimate, type JobView, type RunView } from '@katapult/core/light';
 import { formatCost } from './cost.js';
 import { formatDuration, renderTable } from './table.js';
 
@@ -107,4 +107,12 @@ export function describeChanges(previous: RunView | undefined, next: RunView): s
     lines.push(`${job.id} ${job.state}${where}${detail}`);
   }
   return lines;
+}
+
+/** `[########------------] 412/1000`: how many of the run's jobs have ended, as a bar of `width` cells. */
+export function runProgressBar(run: Pick<RunView, 'jobs'>, width = 20): string {
+  const total = run.jobs.length;
+  const ended = run.jobs.filter((job) => isFinal(job.state)).length;
+  const filled = total === 0 ? width : Math.floor((ended / total) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${ended}/${total}`;
 }

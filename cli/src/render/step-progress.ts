@@ -44,6 +44,8 @@ export class StepProgress {
   private live: LiveStep | undefined;
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The run's counts while it is followed on a terminal: one line, redrawn under whatever else is printed. */
+  private statusText: string | undefined;
 
   constructor(private readonly options: StepProgressOptions) {
     this.now = options.now ?? Date.now;
@@ -62,7 +64,27 @@ export class StepProgress {
   line(message: string): void {
     this.finishStep();
     this.options.log?.write(message);
-    this.options.write(`${this.stamp()} ${message}\n`);
+    const clear = this.statusText === undefined ? '' : '\r\x1b[2K';
+    this.options.write(`${clear}${this.stamp()} ${message}\n`);
+    if (this.statusText !== undefined) this.drawStatus();
+  }
+
+  /**
+   * How things stand (a run's counts): on a terminal one line redrawn in place each time, under the lines printed
+   * meanwhile, after `bar`; elsewhere a line of its own each time, as it was.
+   */
+  status(text: string, bar?: string): void {
+    if (this.options.mode !== 'live') return this.line(text);
+    this.finishStep();
+    this.statusText = bar === undefined ? text : `${bar} ${text}`;
+    this.drawStatus();
+  }
+
+  /** Leaves the last status on screen as a line of its own, so what is printed next comes under it. */
+  endStatus(): void {
+    if (this.statusText === undefined) return;
+    this.statusText = undefined;
+    this.options.write('\n');
   }
 
   event(event: StepEvent): void {
@@ -100,6 +122,17 @@ export class StepProgress {
   stop(): void {
     clearInterval(this.timer);
     this.finishStep();
+    this.endStatus();
+  }
+
+  private fit(text: string): string {
+    const width = Math.max(20, (this.options.columns?.() ?? 80) - 1);
+    // One terminal row, never wrapped: a wrapped line could not be redrawn in place.
+    return [...text].length > width ? `${[...text].slice(0, width - 1).join('')}…` : text;
+  }
+
+  private drawStatus(): void {
+    this.options.write(`\r\x1b[2K${this.fit(`${this.stamp()} ${this.statusText}`)}`);
   }
 
   private stampAt(at: number): string {
@@ -112,9 +145,6 @@ export class StepProgress {
     this.frame = (this.frame + 1) % SPINNER.length;
     const elapsed = formatDuration(this.now() - step.startedAt);
     const parts = [`${SPINNER[this.frame]} ${this.stampAt(step.startedAt)} ${step.title}`, elapsed, ...(step.bytes === undefined ? [] : [formatBytes(step.bytes)]), ...(step.last ? [step.last] : [])];
-    const width = Math.max(20, (this.options.columns?.() ?? 80) - 1);
-    const text = parts.join(' · ');
-    // One terminal row, never wrapped: a wrapped line could not be redrawn in place.
-    this.options.write(`\r\x1b[2K${[...text].length > width ? `${[...text].slice(0, width - 1).join('')}…` : text}`);
+    this.options.write(`\r\x1b[2K${this.fit(parts.join(' · '))}`);
   }
 }
