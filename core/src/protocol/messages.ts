@@ -67,7 +67,12 @@ export const AssignmentSchema = Type.Object({
   inputArchives: Type.Optional(
     Type.Array(
       Type.Object({
-        object: Type.String({ pattern: '^outputs/r-[a-z0-9-]+/[a-zA-Z0-9][a-zA-Z0-9_-]*/[0-9]+$', maxLength: 512, description: 'an output archive, outputs/<run>/<job>/<attempt>' }),
+        // In the outputs stream under its writer's id, or (stored before that stream) in the file store.
+        object: Type.String({
+          pattern: '^(kp\\.[a-z0-9][a-z0-9_-]*\\.outputs\\.[A-Za-z0-9_-]+\\.r-[a-z0-9-]+\\.[a-zA-Z0-9][a-zA-Z0-9_-]*\\.[0-9]+|outputs/r-[a-z0-9-]+/[a-zA-Z0-9][a-zA-Z0-9_-]*/[0-9]+)$',
+          maxLength: 512,
+          description: 'an output archive, kp.<cluster>.outputs.<agent>.<run>.<job>.<attempt> (or outputs/<run>/<job>/<attempt>)',
+        }),
         dir: Type.String({ pattern: `^$|${NamePattern}`, maxLength: 80, description: 'a folder named after a job ("" for none)' }),
       }),
     ),
