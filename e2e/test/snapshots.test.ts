@@ -87,6 +87,14 @@ describe('output snapshots of status, logs and images ls', () => {
               "agentId": "local-xxxxxxxx-0-xxxx",
               "assignedAt": "<time>",
               "attempt": 1,
+              "attempts": [
+                {
+                  "agentId": "local-xxxxxxxx-0-xxxx",
+                  "attempt": 1,
+                  "exitCode": 0,
+                  "reason": "exit_zero",
+                },
+              ],
               "cpus": 1,
               "createdAt": "<time>",
               "envName": "default",
@@ -107,6 +115,14 @@ describe('output snapshots of status, logs and images ls', () => {
               "agentId": "local-xxxxxxxx-0-xxxx",
               "assignedAt": "<time>",
               "attempt": 1,
+              "attempts": [
+                {
+                  "agentId": "local-xxxxxxxx-0-xxxx",
+                  "attempt": 1,
+                  "exitCode": 2,
+                  "reason": "exit_nonzero",
+                },
+              ],
               "cpus": 1,
               "createdAt": "<time>",
               "envName": "default",
@@ -154,18 +170,21 @@ describe('output snapshots of status, logs and images ls', () => {
         "lines": [
           {
             "at": "<time>",
+            "attempt": 1,
             "job": "first",
             "line": "one",
             "stream": "stdout",
           },
           {
             "at": "<time>",
+            "attempt": 1,
             "job": "first",
             "line": "two",
             "stream": "stderr",
           },
           {
             "at": "<time>",
+            "attempt": 1,
             "job": "second",
             "line": "three",
             "stream": "stdout",
@@ -186,6 +205,7 @@ describe('output snapshots of status, logs and images ls', () => {
         "lines": [
           {
             "at": "<time>",
+            "attempt": 1,
             "job": "second",
             "line": "three",
             "stream": "stdout",
