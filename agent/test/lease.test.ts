@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage, pushImage } from '@katapult/images';
 import { ensureStreams, openJetStreamStore } from '@katapult/coordinator';
 import { requireDocker, startNats, startRegistry, tempDir, waitFor, type NatsServer, type RegistryServer } from '@katapult/testkit';
-import { agentLeaseMs, assignmentCodec, clusterNames, jobReportCodec, type JobReport } from '@katapult/core';
+import { agentLeaseMs, assignmentCodec, clusterNames } from '@katapult/core';
 import { LABELS, startAgent, type RunningAgent } from '../src/index.js';
+import { watchReports } from './report-watch.js';
 
 /** An agent cut off from NATS (the server frozen) stops its job containers itself, before its lease runs out. */
 describe('an agent that loses its lease', () => {
@@ -61,14 +62,7 @@ describe('an agent that loses its lease', () => {
       docker,
       (line) => lines.push(line),
     );
-    const reports: JobReport[] = [];
-    const sub = nc.subscribe(names.eventWildcard);
-    void (async () => {
-      for await (const message of sub) {
-        const decoded = jobReportCodec.decode(message.data);
-        if (decoded.ok) reports.push(decoded.value);
-      }
-    })();
+    const { reports, sub } = watchReports(nc, names);
     await jetstream(nc).publish(
       names.assignmentSubject('lease-1'),
       assignmentCodec.encode({ v: 1, runId: 'r-lease', jobId: 'sleeper', attempt: 1, image, runCommand: 'sleep 120', cpus: 1, memoryBytes: null, network: 'bridge', files: [], outputFiles: [] }),

@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +16,9 @@ import {
   type NatsServer,
   type RegistryServer,
 } from '@katapult/testkit';
-import { assignmentCodec, clusterNames, jobReportCodec, loadConfig, poolsOf, type Assignment, type JobReport } from '@katapult/core';
+import { assignmentCodec, clusterNames, loadConfig, poolsOf, type Assignment } from '@katapult/core';
 import { LABELS, startAgent, type AgentConfig, type RunningAgent } from '../src/index.js';
+import { watchReports as watchReportsOn } from './report-watch.js';
 
 /**
  * A spot interruption, with real parts: nats-server, Docker, a registry, the agent in this process, and the
@@ -94,22 +95,7 @@ describe('spot interruption', () => {
     return { agent, metadata };
   };
 
-  /** Every report agents publish, as `<jobId>#<attempt> <type> <agentId>`. */
-  const watchReports = (): { reports: JobReport[]; seen: (jobId: string, attempt: number, type: string) => JobReport | undefined; sub: Subscription } => {
-    const reports: JobReport[] = [];
-    const sub = nc.subscribe(names.eventWildcard);
-    void (async () => {
-      for await (const message of sub) {
-        const decoded = jobReportCodec.decode(message.data);
-        if (decoded.ok) reports.push(decoded.value);
-      }
-    })();
-    return {
-      reports,
-      seen: (jobId, attempt, type) => reports.find((r) => r.jobId === jobId && r.attempt === attempt && r.type === type),
-      sub,
-    };
-  };
+  const watchReports = () => watchReportsOn(nc, names);
 
   // Filtered by this test's stack label too: other suites may run jobs of the same name on this Docker.
   const jobContainers = (jobId: string) =>
