@@ -175,7 +175,14 @@ describe('spot interruption', () => {
       await waitFor(() => reports.seen('long', 2, 'running'), { what: 'attempt 2 running', timeoutMs: 20_000 });
       expect(reports.seen('long', 1, 'lost')?.agentId).toBe('spot-a');
       expect(reports.seen('long', 2, 'running')?.agentId).toBe('spot-b');
-      const job = (await service.get(runId)).jobs.find((j) => j.id === 'long');
+      // The coordinator applies the agent's report a moment after the watch hears it.
+      const job = await waitFor(
+        async () => {
+          const found = (await service.get(runId)).jobs.find((j) => j.id === 'long');
+          return found?.state === 'running' && found.attempt === 2 ? found : undefined;
+        },
+        { what: 'the coordinator to record attempt 2 running', timeoutMs: 20_000 },
+      );
       expect(job).toMatchObject({ state: 'running', attempt: 2, agentId: 'spot-b' });
       expect(first.running()).toEqual([]);
       const containers = await jobContainers('long');
