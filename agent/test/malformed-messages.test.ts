@@ -9,6 +9,7 @@ import { requireDocker, startNats, startRegistry, tempDir, waitFor, type NatsSer
 import { clusterNames, loadConfig, poolsOf } from '@katapult/core';
 import { LABELS, startAgent, type RunningAgent } from '../src/index.js';
 import { loadMessageCorpus } from '../../core/test/message-corpus.js';
+import { watchReports } from './report-watch.js';
 
 /**
  * Every message of the malformed corpus (core/test/fixtures/messages) thrown at a live coordinator and agent,
@@ -116,5 +117,15 @@ describe('malformed NATS messages against a running coordinator and agent', () =
     expect(run.jobs.map((job) => [job.id, job.state, job.exitCode, job.agentId])).toEqual([['after', 'done', 0, agentId]]);
     // The malformed heartbeat records are not taken for agents.
     expect((await service.agents()).map((entry) => entry.agentId)).toEqual([agentId]);
+  });
+
+  it('reports start_failed for a malformed assignment that still names its attempt', async () => {
+    const reports = watchReports(nc, names);
+    const broken = { v: 1, runId: 'r-broken', jobId: 'half', attempt: 2, image: 42 };
+    await jetstream(nc).publish(names.assignmentSubject(agentId), new TextEncoder().encode(JSON.stringify(broken)));
+    const failed = await waitFor(() => reports.seen('half', 2, 'start_failed'), { what: 'the start_failed report', timeoutMs: 20_000 });
+    reports.sub.unsubscribe();
+    expect(failed).toMatchObject({ runId: 'r-broken', agentId });
+    expect(failed.message).toMatch(/^the agent could not read its assignment: assignment: /);
   });
 });

@@ -4,6 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import {
   agentRecordCodec,
   assignmentCodec,
+  attemptRefCodec,
   clusterNames,
   jobReportCodec,
   LOG_CHUNK_BYTES,
@@ -14,6 +15,7 @@ import {
   stopRequestCodec,
   type StopRequest,
   type Assignment,
+  type AttemptRef,
   type ClusterNames,
   type JobOutputs,
   type JobReport,
@@ -127,7 +129,12 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
         const decoded = assignmentCodec.decode(message.data);
         if (!decoded.ok) {
           identity.log(`dropping a malformed assignment: ${decoded.error}`);
-          message.term();
+          const attempt = attemptRefCodec.decode(message.data);
+          if (attempt.ok) {
+            // Reported before the message is dropped, so the job fails with the reason instead of staying assigned.
+            const sink = jobSink(js, names, identity, attempt.value, nc);
+            void sink.startFailed(`the agent could not read its assignment: ${decoded.error}`).finally(() => message.term());
+          } else message.term();
           continue;
         }
         const key = `${decoded.value.runId}.${decoded.value.jobId}.${decoded.value.attempt}`;
@@ -178,7 +185,7 @@ async function runAcked(message: JsMsg, work: () => Promise<void>): Promise<void
 /** What a chunk may take of NATS's max payload beside its JSON: the message id header and some slack. */
 const HEADER_ROOM_BYTES = 1024;
 
-function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: Assignment, nc: NatsConnection): BusJobSink {
+function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: AttemptRef, nc: NatsConnection): BusJobSink {
   const { runId, jobId, attempt } = assignment;
   const logSubject = names.logSubject(runId, jobId, identity.agentId);
   const closed = () => nc.isClosed();
