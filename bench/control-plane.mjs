@@ -23,6 +23,8 @@ const CLUSTER = 'bench';
 const names = clusterNames(CLUSTER);
 const TOKEN = randomBytes(32).toString('hex');
 const dir = await mkdtemp(join(tmpdir(), 'katapult-bench-cp-'));
+// BENCH_PROFILE_DIR: the coordinator writes a CPU profile there (it is then stopped, not SIGKILLed, so it can).
+const PROFILE_FLAGS = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** utime + stime of a process, in ms, and its resident memory in MiB, from /proc. */
@@ -46,7 +48,7 @@ process.on('exit', () => {
   nats.kill('SIGKILL');
 });
 async function startCoordinatorProcess() {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'control-plane-coordinator.mjs')], {
+  const child = spawn(process.execPath, [...PROFILE_FLAGS, join(import.meta.dirname, 'control-plane-coordinator.mjs')], {
     env: {
       ...process.env,
       KATAPULT_NATS_URL: natsUrl,
@@ -166,7 +168,7 @@ const { runId: waitingRun } = await submit(stored);
 let started = performance.now();
 const view = await call('GET', `/runs/${waitingRun}`);
 console.log(`  GET /runs/:id of a ${view.jobs.length}-job run: ${(performance.now() - started).toFixed(0)} ms`);
-coordinator.kill('SIGKILL');
+coordinator.kill(PROFILE_FLAGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
 await new Promise((resolve) => coordinator.once('exit', resolve));
 const killedAt = Date.now();
 restartFrom = killedAt;

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ACTIVE_STATES,
@@ -28,11 +28,11 @@ import {
   type JobReport,
 } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store, Versioned } from './store/store.js';
-import { inParallel, KeyedQueue } from './pipeline.js';
+import { inParallel, KeyedBatcher } from './pipeline.js';
 import type { Provider } from './providers/provider.js';
 import type { NatsLink } from './nats-link.js';
 import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
-import { applyStoredJobEvent } from './store/apply-event.js';
+import { applyStoredJobEvent, applyStoredJobEvents, type ApplyOutcome } from './store/apply-event.js';
 
 const STOP_RESEND_MS = 3_000;
 /** KV writes and publishes of one pass in flight at once. */
@@ -366,9 +366,9 @@ export class Coordinator {
    * those with a dependency that failed, was aborted or skipped are skipped (and theirs in turn, as they end).
    */
   private async settleDependencies(runId: string): Promise<void> {
-    if (this.store.unfinished(runId) === 0) return;
+    // Every job's end comes here: a run with nothing blocked must not cost a pass over its jobs.
+    if (this.store.blocked(runId) === 0) return;
     const jobs = (await this.store.listJobs(runId)).map((entry) => entry.value);
-    if (!jobs.some((job) => job.state === 'blocked')) return;
     const byId = new Map(jobs.map((job) => [job.id, job]));
     const { release, skip } = dependencyDecisions(jobs);
     for (const { id, message } of skip) await this.applyEvent(runId, id, { type: 'skip', message });
@@ -401,8 +401,19 @@ export class Coordinator {
     });
     const consumer = await jetstream(this.nc).consumers.get(this.names.streams.events, this.names.eventsConsumer);
     const messages = await consumer.consume({ max_messages: REPORTS_IN_FLIGHT * 2 });
-    // Reports about one job are applied in order; reports about different jobs side by side.
-    const queue = new KeyedQueue(REPORTS_IN_FLIGHT);
+    // Reports about one job are applied in order, those that came together in one write; reports about different
+    // jobs side by side.
+    const queue = new KeyedBatcher<{ message: JsMsg; event: JobEvent; report: JobReport }>(REPORTS_IN_FLIGHT, async (_key, reports) => {
+      const { runId, jobId } = reports[0]!.report;
+      try {
+        const outcomes = await applyStoredJobEvents(this.store, runId, jobId, reports.map((entry) => entry.event), this.now());
+        for (const { outcome } of outcomes) this.afterEvent(runId, jobId, outcome);
+        for (const { message } of reports) message.ack();
+      } catch (error) {
+        this.options.log(`${plural(reports.length, 'report')} not applied yet (${String(error)}); redelivered later`);
+        for (const { message } of reports) message.nak(1000);
+      }
+    });
     void (async () => {
       for await (const message of messages) {
         const decoded = jobReportCodec.decode(message.data);
@@ -427,21 +438,17 @@ export class Coordinator {
           continue;
         }
         if (report.type === 'lost') this.leaving.add(report.agentId);
-        await queue.push(jobKey(report.runId, report.jobId), async () => {
-          try {
-            await this.applyEvent(report.runId, report.jobId, toJobEvent(report, sender));
-            message.ack();
-          } catch (error) {
-            this.options.log(`report not applied yet (${String(error)}); it will be redelivered`);
-            message.nak(1000);
-          }
-        });
+        await queue.push(jobKey(report.runId, report.jobId), { message, event: toJobEvent(report, sender), report });
       }
     })();
   }
 
   private async applyEvent(runId: string, jobId: string, event: JobEvent): Promise<void> {
-    const outcome = await applyStoredJobEvent(this.store, runId, jobId, event, this.now());
+    this.afterEvent(runId, jobId, await applyStoredJobEvent(this.store, runId, jobId, event, this.now()));
+  }
+
+  /** Logs what an event did to a job, and starts what its new state calls for. */
+  private afterEvent(runId: string, jobId: string, outcome: ApplyOutcome): void {
     if (outcome.applied) {
       this.options.log(`${runId}/${jobId} attempt ${outcome.after.attempt}: ${outcome.before.state} -> ${outcome.after.state}`);
       // cpus freed, or a job back in the queue: place at once rather than at the next tick.

@@ -23,28 +23,46 @@ export async function inParallel<T, R>(items: readonly T[], limit: number, work:
 }
 
 /**
- * Serializes work per key while different keys run concurrently, at most `limit` at once: reports about one job
- * are applied in the order they came, reports about different jobs side by side.
+ * Serializes work per key while different keys run concurrently, with at most `limit` items held at once. Items
+ * that arrive for a key before its work starts, or while it runs, go to one call together, in the order they
+ * came: reports about one job that come in a burst (running, then exited) cost one write, not one each.
  */
-export class KeyedQueue {
-  private readonly tails = new Map<string, Promise<void>>();
-  private inFlight = 0;
+export class KeyedBatcher<T> {
+  private readonly queued = new Map<string, T[]>();
+  private readonly busy = new Set<string>();
+  private held = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly work: (key: string, items: T[]) => Promise<void>,
+  ) {}
 
-  /** Resolves once the work is queued (there was room); the work itself runs after the key's earlier work. */
-  async push(key: string, work: () => Promise<void>): Promise<void> {
-    while (this.inFlight >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.inFlight++;
-    const tail = (this.tails.get(key) ?? Promise.resolve())
-      .then(work)
-      .catch(() => undefined)
-      .finally(() => {
-        this.inFlight--;
-        if (this.tails.get(key) === tail) this.tails.delete(key);
-        this.waiting.shift()?.();
-      });
-    this.tails.set(key, tail);
+  /** Resolves once the item is queued (there was room); its work runs after the key's earlier work. */
+  async push(key: string, item: T): Promise<void> {
+    while (this.held >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.held++;
+    const items = this.queued.get(key);
+    if (items) items.push(item);
+    else this.queued.set(key, [item]);
+    if (this.busy.has(key)) return;
+    this.busy.add(key);
+    // Started on the next turn of the event loop, so the items of one delivered batch are queued first.
+    setImmediate(() => void this.drain(key));
+  }
+
+  private async drain(key: string): Promise<void> {
+    for (let items = this.take(key); items; items = this.take(key)) {
+      await this.work(key, items).catch(() => undefined);
+      this.held -= items.length;
+      for (let freed = 0; freed < items.length; freed++) this.waiting.shift()?.();
+    }
+    this.busy.delete(key);
+  }
+
+  private take(key: string): T[] | undefined {
+    const items = this.queued.get(key);
+    this.queued.delete(key);
+    return items;
   }
 }

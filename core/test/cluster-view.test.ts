@@ -6,7 +6,8 @@ import { applyJobEvent, ClusterView, type JobEvent, type JobRecord, type Version
 function newJob(runId: string, index: number): JobRecord {
   return {
     runId, id: `j${index}`, index, envName: 'default', image: 'img', runCommand: 'true', files: [], outputFiles: [], outputs: null,
-    cpusReq: 1, memoryBytes: null, network: 'bridge', retries: 1, maxAttempts: 2, state: 'pending', attempt: 1, agentId: null,
+    // The last two wait on dependencies, as jobs with depends_on start.
+    cpusReq: 1, memoryBytes: null, network: 'bridge', retries: 1, maxAttempts: 2, state: index >= 3 ? 'blocked' : 'pending', attempt: 1, agentId: null,
     exitCode: null, reason: null, message: null, createdAt: 1, assignedAt: null, startedAt: null, finishedAt: null,
   };
 }
@@ -17,6 +18,8 @@ const events: fc.Arbitrary<JobEvent>[] = [
   fc.record({ attempt: fc.integer({ min: 1, max: 3 }), exitCode: fc.constantFrom(0, 1) }).map((e) => ({ type: 'exited' as const, ...e })),
   fc.integer({ min: 1, max: 3 }).map((attempt) => ({ type: 'agent_lost' as const, attempt })),
   fc.constant({ type: 'cancel' as const }),
+  fc.constant({ type: 'release' as const }),
+  fc.constant({ type: 'skip' as const, message: 'a dependency failed' }),
 ];
 
 /** What the view shows, in a form two views can be compared by. */
@@ -26,6 +29,7 @@ function picture(view: ClusterView<{ id: string; state: 'running'; createdAt: nu
     pending: runs.map((runId) => view.pendingJobs(runId).map((entry) => entry.value.id)),
     active: view.activeJobs().map((entry) => `${entry.value.runId}.${entry.value.id}`).sort(),
     unfinished: runs.map((runId) => view.unfinished(runId)),
+    blocked: runs.map((runId) => view.blocked(runId)),
   };
 }
 
@@ -60,7 +64,8 @@ describe('the coordinator view', () => {
           expect(picture(rebuilt, runs)).toEqual(picture(live, runs));
           for (const runId of runs) {
             const jobs = finals.filter((entry) => entry.value.runId === runId).map((entry) => entry.value);
-            expect(live.unfinished(runId)).toBe(jobs.filter((job) => !['done', 'failed', 'aborted'].includes(job.state)).length);
+            expect(live.unfinished(runId)).toBe(jobs.filter((job) => !['done', 'failed', 'aborted', 'skipped'].includes(job.state)).length);
+            expect(live.blocked(runId)).toBe(jobs.filter((job) => job.state === 'blocked').length);
             expect(live.pendingJobs(runId).map((entry) => entry.value.id)).toEqual(jobs.filter((job) => job.state === 'pending').map((job) => job.id));
           }
         },

@@ -4,7 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import {
   agentRecordCodec,
   assignmentCodec,
-  attemptRefCodec,
+  assignedAttemptCodec,
   clusterNames,
   jobReportCodec,
   LOG_CHUNK_BYTES,
@@ -15,7 +15,7 @@ import {
   stopRequestCodec,
   type StopRequest,
   type Assignment,
-  type AttemptRef,
+  type AssignedAttempt,
   type ClusterNames,
   type JobOutputs,
   type JobReport,
@@ -73,6 +73,8 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
     name: `katapult-agent-${identity.agentId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    // No Error with a stack made for every publish (a log chunk each): failures still say what failed.
+    noAsyncTraces: true,
     // Its NATS user may be a moment away (the coordinator has just asked NATS to reload its users).
     waitOnFirstConnect: true,
     // Its replies come under a prefix of its own: its NATS user may hear no other (see agentPermissions).
@@ -129,7 +131,7 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
         const decoded = assignmentCodec.decode(message.data);
         if (!decoded.ok) {
           identity.log(`dropping a malformed assignment: ${decoded.error}`);
-          const attempt = attemptRefCodec.decode(message.data);
+          const attempt = assignedAttemptCodec.decode(message.data);
           if (attempt.ok) {
             // Reported before the message is dropped, so the job fails with the reason instead of staying assigned.
             const sink = jobSink(js, names, identity, attempt.value, nc);
@@ -185,7 +187,7 @@ async function runAcked(message: JsMsg, work: () => Promise<void>): Promise<void
 /** What a chunk may take of NATS's max payload beside its JSON: the message id header and some slack. */
 const HEADER_ROOM_BYTES = 1024;
 
-function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: AttemptRef, nc: NatsConnection): BusJobSink {
+function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: AssignedAttempt, nc: NatsConnection): BusJobSink {
   const { runId, jobId, attempt } = assignment;
   const logSubject = names.logSubject(runId, jobId, identity.agentId);
   const closed = () => nc.isClosed();

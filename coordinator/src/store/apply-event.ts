@@ -17,3 +17,26 @@ export async function applyStoredJobEvent(store: Store, runId: string, jobId: st
   }
   throw new Error(`job ${runId}/${jobId} kept changing under us`);
 }
+
+/** What became of each of several events applied to one job together. */
+export type BatchOutcome = { event: JobEvent; outcome: ApplyOutcome }[];
+
+/**
+ * Several events about one job, in order, folded into one compare-and-set: each is decided by the state machine
+ * on the record the ones before it left, and the record is written once. On a lost race, read again and fold again.
+ */
+export async function applyStoredJobEvents(store: Store, runId: string, jobId: string, events: readonly JobEvent[], now: number): Promise<BatchOutcome> {
+  for (let tries = 0; tries < 10; tries++) {
+    const entry = await store.getJob(runId, jobId);
+    if (!entry) return events.map((event) => ({ event, outcome: { applied: false, why: `no job ${runId}/${jobId}` } }));
+    let job = entry.value;
+    const outcomes: BatchOutcome = [];
+    for (const event of events) {
+      const result = applyJobEvent(job, event, now);
+      outcomes.push({ event, outcome: result.changed ? { applied: true, before: job, after: result.job } : { applied: false, why: result.why } });
+      job = result.job;
+    }
+    if (job === entry.value || (await store.updateJob(job, entry.revision))) return outcomes;
+  }
+  throw new Error(`job ${runId}/${jobId} kept changing under us`);
+}

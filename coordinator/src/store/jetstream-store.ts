@@ -169,6 +169,10 @@ class JetStreamStore implements Store {
     return this.view.unfinished(runId);
   }
 
+  blocked(runId: string): number {
+    return this.view.blocked(runId);
+  }
+
   async listAgents(): Promise<HeardAgent[]> {
     const found: HeardAgent[] = [];
     for (const key of await listKeys(this.jsm, this.agents.bucket, '>')) {

@@ -47,5 +47,7 @@ export interface Store {
   activeJobs(): Versioned<JobRecord>[];
   /** How many of a run's jobs are not final yet. */
   unfinished(runId: string): number;
+  /** How many of a run's jobs are blocked on their dependencies. */
+  blocked(runId: string): number;
   listAgents(): Promise<HeardAgent[]>;
 }

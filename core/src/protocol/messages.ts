@@ -275,9 +275,9 @@ export const assignmentCodec = codec(AssignmentSchema, 'assignment');
  * The attempt an assignment names, read from one that fails its schema: the agent can still report that attempt
  * start_failed, instead of leaving its job assigned until the agent is gone.
  */
-export const AttemptRefSchema = Type.Object({ runId, jobId: id, attempt: Type.Integer({ minimum: 1 }) });
-export type AttemptRef = Static<typeof AttemptRefSchema>;
-export const attemptRefCodec = codec(AttemptRefSchema, 'assignment');
+export const AssignedAttemptSchema = Type.Object({ runId, jobId: id, attempt: Type.Integer({ minimum: 1 }) });
+export type AssignedAttempt = Static<typeof AssignedAttemptSchema>;
+export const assignedAttemptCodec = codec(AssignedAttemptSchema, 'assignment');
 export const jobReportCodec = codec(JobReportSchema, 'job report');
 export const stopRequestCodec = codec(StopRequestSchema, 'stop request');
 export const agentRecordCodec = codec(AgentRecordSchema, 'agent record');

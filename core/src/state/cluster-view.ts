@@ -26,6 +26,7 @@ export class ClusterView<R extends ViewRun> {
   private readonly pendingByRun = new Map<string, Set<string>>();
   private readonly active = new Map<string, Versioned<JobRecord>>();
   private readonly unfinishedByRun = new Map<string, number>();
+  private readonly blockedByRun = new Map<string, number>();
 
   /** Takes a run record if it is newer than the one held; returns whether it did. */
   putRun(entry: Versioned<R>): boolean {
@@ -96,6 +97,11 @@ export class ClusterView<R extends ViewRun> {
     return this.unfinishedByRun.get(runId) ?? 0;
   }
 
+  /** How many of a run's jobs wait for their dependencies: a run with none has nothing to settle. */
+  blocked(runId: string): number {
+    return this.blockedByRun.get(runId) ?? 0;
+  }
+
   private index(entry: Versioned<JobRecord>): void {
     const job = entry.value;
     if (job.state === 'pending') {
@@ -105,12 +111,14 @@ export class ClusterView<R extends ViewRun> {
     }
     if (ACTIVE_STATES.has(job.state)) this.active.set(`${job.runId}.${job.id}`, entry);
     if (!isFinal(job.state)) this.unfinishedByRun.set(job.runId, this.unfinished(job.runId) + 1);
+    if (job.state === 'blocked') this.blockedByRun.set(job.runId, this.blocked(job.runId) + 1);
   }
 
   private unindex(job: JobRecord): void {
     this.pendingByRun.get(job.runId)?.delete(job.id);
     this.active.delete(`${job.runId}.${job.id}`);
     if (!isFinal(job.state)) this.unfinishedByRun.set(job.runId, this.unfinished(job.runId) - 1);
+    if (job.state === 'blocked') this.blockedByRun.set(job.runId, this.blocked(job.runId) - 1);
   }
 }
 
