@@ -18,6 +18,7 @@ import {
   type CreateRunResponse,
   type CancelRunResponse,
   type JobRecord,
+  type RunSummary,
   type RunView,
   type JobSpec,
   type StagedFile,
@@ -25,7 +26,7 @@ import {
 import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { PoolKeeper } from './pool-keeper.js';
-import { runViewOf } from './run-view.js';
+import { runSummaryOf, runViewOf } from './run-view.js';
 
 export { runViewOf };
 import { inParallel } from './pipeline.js';
@@ -178,6 +179,11 @@ export class RunService {
 
   async list(): Promise<RunView[]> {
     return Promise.all((await this.store.listRuns()).map((run) => this.view(run)));
+  }
+
+  /** Every run with its jobs counted by state, not listed: what a page polling every second can afford at sweep size. */
+  async summaries(): Promise<RunSummary[]> {
+    return Promise.all((await this.store.listRuns()).map(async (run) => runSummaryOf(run, (await this.store.listJobs(run.id)).map(({ value }) => value))));
   }
 
   async get(runId: string): Promise<RunView> {

@@ -1,4 +1,4 @@
-import { poolsOf, type JobRecord, type RunView, type SizingRun } from '@katapult/core/light';
+import { poolsOf, type JobRecord, type RunSummary, type RunView, type SizingRun } from '@katapult/core/light';
 import type { RunRecord } from './store/store.js';
 
 // Kept apart from the rest of the coordinator (its providers load the AWS SDK): after `down` the CLI reads the
@@ -58,4 +58,11 @@ export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], wait
     pools: poolIdsOf(run),
     jobs,
   };
+}
+
+/** A run with its jobs counted by state rather than listed. */
+export function runSummaryOf(run: RunRecord, jobRecords: readonly JobRecord[]): RunSummary {
+  const counts: Record<string, number> = {};
+  for (const job of jobRecords) counts[job.state] = (counts[job.state] ?? 0) + 1;
+  return { id: run.id, project: run.project, configFile: run.configFile, state: run.state, createdAt: run.createdAt, finishedAt: run.finishedAt, pools: poolIdsOf(run), counts };
 }

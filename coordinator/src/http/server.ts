@@ -11,6 +11,7 @@ import {
   ErrorBodySchema,
   JobPageQuerySchema,
   JobPageSchema,
+  RunSummarySchema,
   RunViewSchema,
   toErrorBody,
   KatapultError,
@@ -94,6 +95,7 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
   );
 
   app.get('/runs', { schema: { response: { 200: Type.Array(RunViewSchema) } } }, async () => runs.list());
+  app.get('/runs/summary', { schema: { response: { 200: Type.Array(RunSummarySchema) } } }, async () => runs.summaries());
 
   app.get(
     '/runs/:runId',

@@ -94,6 +94,20 @@ export const RunViewSchema = Type.Object({
 });
 export type RunView = Static<typeof RunViewSchema>;
 
+/** `GET /runs/summary`: every run without its jobs, only how many are in each state (what the dashboard polls). */
+export const RunSummarySchema = Type.Object({
+  id: Type.String(),
+  project: Type.String(),
+  configFile: Type.String(),
+  state: RunViewSchema.properties.state,
+  createdAt: Type.Number(),
+  finishedAt: nullableNumber,
+  pools: Type.Optional(Type.Array(Type.String())),
+  /** Jobs in each state (only the states some job is in). */
+  counts: Type.Record(Type.String(), Type.Integer()),
+});
+export type RunSummary = Static<typeof RunSummarySchema>;
+
 /** `GET /runs/:runId/jobs`: one page of a run's jobs, in config order, optionally of one state. */
 export const JobPageQuerySchema = Type.Object({
   offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'jobs to skip' })),

@@ -1,10 +1,12 @@
-// The Katapult dashboard: polls the coordinator's API (GET /runs, GET /agents) every second and follows one
-// job's log over a WebSocket. No framework: the page is small, and it must work from the coordinator alone.
+// The Katapult dashboard: polls the coordinator's API every second (GET /runs/summary, GET /agents, and one page of
+// the selected run's jobs, so a 10,000-job sweep costs a page, not the sweep) and follows one job's log over a
+// WebSocket. No framework: the page is small, and it must work from the coordinator alone.
 'use strict';
 
 const POLL_MS = 1000;
 const TIMELINE_MS = 2000;
 const LOG_RETRY_MS = 2000;
+const PAGE_SIZE = 200;
 const MAX_LOG_LINES = 5000;
 const TOKEN_KEY = 'katapult-api-token';
 const STATE_ORDER = ['blocked', 'pending', 'assigned', 'pulling', 'running', 'done', 'failed', 'aborted', 'skipped'];
@@ -12,7 +14,9 @@ const STATE_ORDER = ['blocked', 'pending', 'assigned', 'pulling', 'running', 'do
 const $ = (id) => document.getElementById(id);
 
 const token = takeToken();
-const view = { runs: [], agents: [], selectedRun: null, pickedRun: false };
+// `page`: the selected run's jobs from `offset`, of the state picked (all when empty).
+const view = { runs: [], agents: [], page: null, selectedRun: null, pickedRun: false, offset: 0, state: '' };
+let polled = 0;
 const tail = { runId: null, jobId: null, socket: null, retry: null, attempt: null };
 const timeline = { runId: null, drawnAt: 0, finished: false, loading: false };
 
@@ -53,11 +57,7 @@ async function api(path) {
 
 async function poll() {
   try {
-    const [runs, agents] = await Promise.all([api('/runs'), api('/agents')]);
-    view.runs = runs;
-    view.agents = agents;
-    showError(null);
-    render();
+    await refresh();
     $('updated').textContent = `updated ${clock(Date.now())}`;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
@@ -70,13 +70,41 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+/** Reads what the page shows (the selected run's page of jobs after the runs), then draws it; a newer call wins. */
+async function refresh() {
+  const call = ++polled;
+  const [runs, agents] = await Promise.all([api('/runs/summary'), api('/agents')]);
+  const newestFirst = [...runs].reverse();
+  if (!view.pickedRun || !runs.some((run) => run.id === view.selectedRun)) pickRun(newestFirst[0]?.id ?? null);
+  const page = view.selectedRun ? await api(jobPagePath()) : null;
+  if (call !== polled) return;
+  Object.assign(view, { runs, agents, page });
+  showError(null);
+  render();
+}
+
+function pickRun(runId) {
+  if (runId !== view.selectedRun) Object.assign(view, { selectedRun: runId, offset: 0, state: '' });
+}
+
+function jobPagePath() {
+  const query = new URLSearchParams({ offset: String(view.offset), limit: String(PAGE_SIZE) });
+  if (view.state) query.set('state', view.state);
+  return `/runs/${encodeURIComponent(view.selectedRun)}/jobs?${query}`;
+}
+
+/** After a click: what it asks for is shown now, not at the next poll. */
+function refreshNow() {
+  refresh().catch((error) => showError(error instanceof ApiError ? `${error.code}: ${error.message}` : 'Cannot reach the coordinator; retrying. Is the stack up?'));
+}
+
 function render() {
   const newestFirst = [...view.runs].reverse();
-  if (!view.pickedRun || !view.runs.some((run) => run.id === view.selectedRun)) view.selectedRun = newestFirst[0]?.id ?? null;
+  const run = view.runs.find((entry) => entry.id === view.selectedRun);
   renderRuns(newestFirst);
-  renderJobs(view.runs.find((run) => run.id === view.selectedRun));
+  renderJobs(run, view.page);
   renderAgents(view.agents);
-  void renderTimeline(view.runs.find((run) => run.id === view.selectedRun));
+  void renderTimeline(run);
 }
 
 /**
@@ -111,22 +139,23 @@ function renderRuns(runs) {
   $('runs-empty').hidden = runs.length > 0;
   syncRows($('runs').tBodies[0], runs, (run) => run.id, (run) => [
     button(run.id, () => {
-      view.selectedRun = run.id;
+      pickRun(run.id);
       view.pickedRun = true;
-      render();
+      refreshNow();
     }),
     run.project,
     stateCell(run.state),
-    jobCounts(run.jobs),
+    jobCounts(run.counts),
     dateTime(run.createdAt),
     run.configFile,
   ], (run) => run.id === view.selectedRun);
 }
 
-function renderJobs(run) {
+function renderJobs(run, page) {
   $('jobs-title').textContent = run ? `Jobs of ${run.id}` : 'Jobs';
+  renderPager(run, page);
   const now = Date.now();
-  syncRows($('jobs').tBodies[0], run?.jobs ?? [], (job) => `${job.runId}/${job.id}`, (job) => [
+  syncRows($('jobs').tBodies[0], page?.jobs ?? [], (job) => `${job.runId}/${job.id}`, (job) => [
     button(job.id, () => openLog(job.runId, job.id)),
     job.envName,
     job.agentId ?? '-',
@@ -215,12 +244,43 @@ function capacity(used, total, what = 'cpus') {
   return { node, signature: `${what}:${used}/${total}` };
 }
 
+/** "jobs 201–400 of 10000", the buttons to the pages either side, and the state filter with each state's count. */
+function renderPager(run, page) {
+  $('jobs-pager').hidden = !page;
+  if (!page) return;
+  const shown = page.jobs.length;
+  $('jobs-range').textContent = shown === 0 ? `no job${view.state ? ` ${view.state}` : ''}` : `jobs ${page.offset + 1}–${page.offset + shown} of ${page.total}${view.state ? ` ${view.state}` : ''}`;
+  $('jobs-prev').disabled = page.offset === 0;
+  $('jobs-next').disabled = page.offset + shown >= page.total;
+  const select = $('jobs-state');
+  const options = [['', `all states (${Object.values(page.counts).reduce((sum, n) => sum + n, 0)})`], ...STATE_ORDER.filter((state) => page.counts[state] || state === view.state).map((state) => [state, `${state} (${page.counts[state] ?? 0})`])];
+  const signature = JSON.stringify(options);
+  if (select.dataset.signature !== signature) {
+    select.replaceChildren(...options.map(([value, label]) => Object.assign(document.createElement('option'), { value, textContent: label })));
+    select.dataset.signature = signature;
+  }
+  select.value = view.state;
+}
+
+function setUpPager() {
+  $('jobs-prev').addEventListener('click', () => {
+    view.offset = Math.max(0, view.offset - PAGE_SIZE);
+    refreshNow();
+  });
+  $('jobs-next').addEventListener('click', () => {
+    view.offset += PAGE_SIZE;
+    refreshNow();
+  });
+  $('jobs-state').addEventListener('change', (event) => {
+    Object.assign(view, { state: event.target.value, offset: 0 });
+    refreshNow();
+  });
+}
+
 /** As `katapult status` says it (core's jobStateCounts): "3 done, 1 failed", in the order of a job's life. */
-function jobCounts(jobs) {
-  const counts = new Map();
-  for (const job of jobs) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
-  return STATE_ORDER.filter((state) => counts.has(state))
-    .map((state) => `${counts.get(state)} ${state}`)
+function jobCounts(counts) {
+  return STATE_ORDER.filter((state) => counts[state])
+    .map((state) => `${counts[state]} ${state}`)
     .join(', ');
 }
 
@@ -332,5 +392,6 @@ $('log-close').addEventListener('click', () => {
   render();
 });
 
+setUpPager();
 if (token) poll();
 else showError('KP_API_UNAUTHORIZED: this page has no API token. Open the URL that `katapult dashboard` prints.');
