@@ -6,6 +6,7 @@
 // Prints numbers; asserts nothing. Needs nats-server and `pnpm build` first. BENCH_JOBS="1000 10000" by default.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,41 @@ async function startAgents() {
     })();
   }
 }
+/**
+ * The dashboard on the stored sweep, in headless Chromium (when /usr/bin/chromium is there): from opening the page
+ * to its first page of jobs, and from a click on Next to the page after; with the time of `GET /runs/summary`.
+ */
+async function dashboardFigures(runId, jobs) {
+  const CHROMIUM = '/usr/bin/chromium';
+  if (!existsSync(CHROMIUM)) return console.log(`  dashboard: skipped (${CHROMIUM} is missing)`);
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  try {
+    const summaryStarted = performance.now();
+    await call('GET', '/runs/summary');
+    const summaryMs = performance.now() - summaryStarted;
+    const page = await browser.newPage();
+    const range = () => page.locator('#jobs-range').innerText();
+    const opened = performance.now();
+    await page.goto(`${api}/#token=${TOKEN}`);
+    await waitFor(async () => (await range()) === `jobs 1–200 of ${jobs}`, { what: 'the first page of jobs', timeoutMs: 120_000, intervalMs: 10 });
+    const firstMs = performance.now() - opened;
+    const clicks = [];
+    for (let pageIndex = 1; pageIndex <= 5; pageIndex++) {
+      const clicked = performance.now();
+      await page.locator('#jobs-next').click();
+      await waitFor(async () => (await range()).startsWith(`jobs ${pageIndex * 200 + 1}–`), { what: 'the next page', timeoutMs: 60_000, intervalMs: 10 });
+      clicks.push(performance.now() - clicked);
+    }
+    clicks.sort((a, b) => a - b);
+    console.log(
+      `  dashboard on that run: first page of jobs ${firstMs.toFixed(0)} ms after opening it; Next to the next page min ${clicks[0].toFixed(0)} ms, median ${clicks[2].toFixed(0)} ms; GET /runs/summary ${summaryMs.toFixed(0)} ms`,
+    );
+  } finally {
+    await browser.close();
+  }
+}
+
 const runState = async (runId) => {
   const entry = await (await new Kvm(nc).open(names.buckets.runs)).get(runId);
   return entry ? JSON.parse(new TextDecoder().decode(entry.value)).state : undefined;
@@ -168,6 +204,7 @@ const { runId: waitingRun } = await submit(stored);
 let started = performance.now();
 const view = await call('GET', `/runs/${waitingRun}`);
 console.log(`  GET /runs/:id of a ${view.jobs.length}-job run: ${(performance.now() - started).toFixed(0)} ms`);
+await dashboardFigures(waitingRun, view.jobs.length);
 coordinator.kill(PROFILE_FLAGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
 await new Promise((resolve) => coordinator.once('exit', resolve));
 const killedAt = Date.now();

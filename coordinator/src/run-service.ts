@@ -26,7 +26,7 @@ import {
 import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { PoolKeeper } from './pool-keeper.js';
-import { runSummaryOf, runViewOf } from './run-view.js';
+import { jobViewsOf, runSummaryOf, runViewOf, stateCounts } from './run-view.js';
 
 export { runViewOf };
 import { inParallel } from './pipeline.js';
@@ -187,20 +187,24 @@ export class RunService {
   }
 
   async get(runId: string): Promise<RunView> {
+    return this.view(await this.runRecord(runId));
+  }
+
+  private async runRecord(runId: string): Promise<RunRecord> {
     const run = await this.store.getRun(runId);
     if (!run) throw new KatapultError('KP_RUN_NOT_FOUND', `no run "${runId}"`, { exitCode: ExitCode.badInput });
-    return this.view(run);
+    return run;
   }
 
   /** One page of a run's jobs, so a client of a 10,000-job sweep need not take them all at once. */
   async jobPage(runId: string, query: JobPageQuery): Promise<JobPage> {
-    const run = await this.get(runId);
-    const counts: Record<string, number> = {};
-    for (const job of run.jobs) counts[job.state] = (counts[job.state] ?? 0) + 1;
-    const matching = query.state ? run.jobs.filter((job) => job.state === query.state) : run.jobs;
+    await this.runRecord(runId);
+    const all = (await this.store.listJobs(runId)).map(({ value }) => value);
+    const matching = query.state ? all.filter((job) => job.state === query.state) : all;
     const offset = Number(query.offset ?? 0);
     const limit = Math.min(10_000, Number(query.limit ?? 500));
-    return { runId, total: matching.length, offset, jobs: matching.slice(offset, offset + limit), counts };
+    const jobs = jobViewsOf(matching.slice(offset, offset + limit), all, this.options.waiting);
+    return { runId, total: matching.length, offset, jobs, counts: stateCounts(all) };
   }
 
   async agents(): Promise<AgentView[]> {

@@ -24,8 +24,20 @@ export function sizingRun(run: RunRecord): SizingRun {
 
 /** A run and its jobs as the API shows them; also what `status` shows from the kept history after `down`. */
 export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], waiting?: (runId: string, jobId: string) => string | undefined): RunView {
-  const stateOf = new Map(jobRecords.map((job) => [job.id, job.state]));
-  const jobs = jobRecords.map((job) => ({
+  return { ...runSummaryFields(run), jobs: jobViewsOf(jobRecords, jobRecords, waiting) };
+}
+
+/**
+ * The `shown` jobs as the API shows them; `all` are the run's jobs, which a blocked job's waiting line names the
+ * unfinished ones of. A page of a big run builds the views of its page only.
+ */
+export function jobViewsOf(
+  shown: readonly JobRecord[],
+  all: readonly JobRecord[],
+  waiting?: (runId: string, jobId: string) => string | undefined,
+): RunView['jobs'] {
+  const stateOf = new Map(all.map((job) => [job.id, job.state]));
+  return shown.map((job) => ({
     id: job.id,
     runId: job.runId,
     envName: job.envName,
@@ -48,21 +60,19 @@ export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], wait
     finishedAt: job.finishedAt,
     cpus: job.cpusReq,
   }));
-  return {
-    id: run.id,
-    project: run.project,
-    configFile: run.configFile,
-    state: run.state,
-    createdAt: run.createdAt,
-    finishedAt: run.finishedAt,
-    pools: poolIdsOf(run),
-    jobs,
-  };
+}
+
+function runSummaryFields(run: RunRecord): Omit<RunSummary, 'counts'> {
+  return { id: run.id, project: run.project, configFile: run.configFile, state: run.state, createdAt: run.createdAt, finishedAt: run.finishedAt, pools: poolIdsOf(run) };
 }
 
 /** A run with its jobs counted by state rather than listed. */
 export function runSummaryOf(run: RunRecord, jobRecords: readonly JobRecord[]): RunSummary {
+  return { ...runSummaryFields(run), counts: stateCounts(jobRecords) };
+}
+
+export function stateCounts(jobs: readonly { state: string }[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const job of jobRecords) counts[job.state] = (counts[job.state] ?? 0) + 1;
-  return { id: run.id, project: run.project, configFile: run.configFile, state: run.state, createdAt: run.createdAt, finishedAt: run.finishedAt, pools: poolIdsOf(run), counts };
+  for (const job of jobs) counts[job.state] = (counts[job.state] ?? 0) + 1;
+  return counts;
 }

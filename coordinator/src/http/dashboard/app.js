@@ -73,10 +73,13 @@ async function poll() {
 /** Reads what the page shows (the selected run's page of jobs after the runs), then draws it; a newer call wins. */
 async function refresh() {
   const call = ++polled;
-  const [runs, agents] = await Promise.all([api('/runs/summary'), api('/agents')]);
+  // The page of the run already selected is asked for beside the runs; again only if the selection changes.
+  const asked = view.selectedRun ? jobPagePath() : null;
+  const [runs, agents, early] = await Promise.all([api('/runs/summary'), api('/agents'), asked ? api(asked).catch(() => null) : null]);
   const newestFirst = [...runs].reverse();
   if (!view.pickedRun || !runs.some((run) => run.id === view.selectedRun)) pickRun(newestFirst[0]?.id ?? null);
-  const page = view.selectedRun ? await api(jobPagePath()) : null;
+  const wanted = view.selectedRun ? jobPagePath() : null;
+  const page = wanted === null ? null : wanted === asked && early ? early : await api(wanted);
   if (call !== polled) return;
   Object.assign(view, { runs, agents, page });
   showError(null);
