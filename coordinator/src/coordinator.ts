@@ -220,6 +220,7 @@ export class Coordinator {
         (this.pools?.accepts(agent) ?? true),
     );
     const capacity = agentCapacity(fresh, this.store.activeJobs().map((entry) => entry.value));
+    const capacityOf = new Map(capacity.map((slot) => [slot.id, slot]));
     const waiting = new Map<string, string>();
     const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity; run: RunRecord }[] = [];
     for (const run of runs) {
@@ -237,7 +238,7 @@ export class Coordinator {
       const pendingById = new Map(pending.map((entry) => [entry.value.id, entry]));
       for (const placement of plan.placements) {
         const entry = pendingById.get(placement.jobKey)!;
-        const agent = capacity.find((slot) => slot.id === placement.agentId)!;
+        const agent = capacityOf.get(placement.agentId)!;
         // Taken for the later runs of this pass whether or not the commit wins: a job that changed meanwhile frees them next pass.
         agent.usedCpus += entry.value.cpusReq;
         agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
