@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { ExitCode, KatapultError } from '@katapult/core/light';
+import { ExitCode, KatapultError, LABELS } from '@katapult/core/light';
 import { registryConfig, withFileLock } from '@katapult/images';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portFree, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
@@ -301,9 +301,9 @@ export async function removeStackImageTags(dir: string, docker: Docker): Promise
 async function removeStackContainers(docker: Docker, label: string): Promise<string[]> {
   const removed: string[] = [];
   for (let round = 0; round < 5; round += 1) {
-    const containers = await docker.listContainers({ all: true, filters: { label: [`katapult.stack=${label}`] } });
+    const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.stack}=${label}`] } });
     if (containers.length === 0) break;
-    containers.sort((a, b) => Number(b.Labels['katapult.role'] === 'agent') - Number(a.Labels['katapult.role'] === 'agent'));
+    containers.sort((a, b) => Number(b.Labels[LABELS.role] === 'agent') - Number(a.Labels[LABELS.role] === 'agent'));
     for (const container of containers) {
       await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
       removed.push((container.Names[0] ?? container.Id).replace(/^\//, ''));

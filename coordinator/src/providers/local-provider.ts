@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { poolIdOf, type InstanceSpec, type Pool } from '@katapult/core';
+import { LABELS, poolIdOf, type InstanceSpec, type Pool } from '@katapult/core';
 import type { EnsureContext, Provider } from './provider.js';
 import type { AgentCredentialIssuer } from '../nats-users.js';
 
@@ -34,11 +34,7 @@ export interface RegistryPullCredentials {
  */
 export const AGENT_PIDS_LIMIT = 8192;
 
-const STACK = 'katapult.stack';
-const ROLE = 'katapult.role';
-const AGENT = 'katapult.agent';
-const SLOT = 'katapult.slot';
-const POOL = 'katapult.pool';
+const { stack: STACK, role: ROLE, agent: AGENT, slot: SLOT, pool: POOL } = LABELS;
 
 /**
  * The local default: each "instance" is an agent container on this machine's Docker, with host networking so
