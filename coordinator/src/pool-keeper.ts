@@ -1,4 +1,5 @@
-import { KatapultError, planPoolSizes, poolsOf, type Pool, type SizingRun } from '@katapult/core';
+import { KatapultError, accruedCost, isFinal, maxCostLine, planPoolSizes, poolsOf, type Pool, type SizingRun } from '@katapult/core';
+import { applyStoredJobEvent } from './store/apply-event.js';
 import { ensureContextOf, type Provider } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { poolIdsOf, sizingRun } from './run-view.js';
@@ -15,6 +16,8 @@ export interface PoolKeeperOptions {
   checkMs?: number;
   /** How often instances of no stored run's pool are looked for (Provider.terminateOrphans). Default 60 s. */
   orphanCheckMs?: number;
+  /** How often running runs with a `max_cost` have their instances' cost so far checked. Default 10 s. */
+  costCheckMs?: number;
 }
 
 /**
@@ -36,6 +39,7 @@ export class PoolKeeper {
   private readonly known = new Set<string>();
   private checkedAt = Number.NEGATIVE_INFINITY;
   private orphansCheckedAt = Number.NEGATIVE_INFINITY;
+  private costsCheckedAt = Number.NEGATIVE_INFINITY;
   private managing: Promise<void> | undefined;
   private lastError: string | undefined;
   private readonly now: () => number;
@@ -107,6 +111,31 @@ export class PoolKeeper {
     if (this.provider.terminateOrphans && now - this.orphansCheckedAt >= (this.options.orphanCheckMs ?? 60_000)) {
       this.orphansCheckedAt = now;
       await this.serialized(() => this.terminateOrphans());
+    }
+    const capped = runs.filter((run) => run.state === 'running' && run.maxCost);
+    if (this.provider.instanceCosts && capped.length > 0 && now - this.costsCheckedAt >= (this.options.costCheckMs ?? 10_000)) {
+      this.costsCheckedAt = now;
+      for (const run of capped) await this.stopIfOverBudget(run);
+    }
+  }
+
+  /**
+   * `max_cost`: once the run's instances (those of its pools) have cost that much since it was created, the run is
+   * stopped: the reason stored in its record first, then every unfinished job aborted with it (the coordinator's
+   * tick stops their containers); its pools then go idle, and stop after their auto_stop.
+   */
+  private async stopIfOverBudget(run: RunRecord): Promise<void> {
+    const priced = await this.provider.instanceCosts!(new Set(poolIdsOf(run)));
+    const line = maxCostLine(accruedCost(priced, run.createdAt, this.now()), run.maxCost);
+    if (!line) return;
+    const stored = await this.store.getRun(run.id);
+    if (!stored || stored.state !== 'running') return;
+    if (!stored.stopReason) {
+      await this.store.putRun({ ...stored, stopReason: line });
+      this.options.log?.(`max_cost: run ${run.id}: ${line}`);
+    }
+    for (const { value: job } of await this.store.listJobs(run.id)) {
+      if (!isFinal(job.state)) await applyStoredJobEvent(this.store, run.id, job.id, { type: 'cancel', message: stored.stopReason ?? line }, this.now());
     }
   }
 

@@ -56,6 +56,7 @@ export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], wait
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
     pools: poolIdsOf(run),
+    ...(run.stopReason ? { stopReason: run.stopReason } : {}),
     jobs,
   };
 }

@@ -50,8 +50,8 @@ const noSuchEntity = () => new NoSuchEntityException({ message: 'not found', $me
 let tokens: number;
 let slept: number[];
 let logs: string[];
-function provider(extra: Partial<AwsProviderOptions> = {}) {
-  return new AwsProvider(clients(), {
+function providerOptions(extra: Partial<AwsProviderOptions> = {}): AwsProviderOptions {
+  return {
     cluster: 'c1',
     region: 'eu-west-3',
     agent: { image: AGENT_IMAGE, natsUrl: 'nats://203.0.113.5:4222', natsUser: 'katapult-agent', natsPassword: 'pw', stackLabel: 's1', heartbeatMs: 2000 },
@@ -60,7 +60,10 @@ function provider(extra: Partial<AwsProviderOptions> = {}) {
     sleep: async (ms) => void slept.push(ms),
     log: (line) => logs.push(line),
     ...extra,
-  });
+  };
+}
+function provider(extra: Partial<AwsProviderOptions> = {}) {
+  return new AwsProvider(clients(), providerOptions(extra));
 }
 
 /** A region with a default VPC, nothing of the project yet, and EC2 launching what it is asked for. */
@@ -325,6 +328,50 @@ describe('AWS provider: launch', () => {
     ec2.on(RunInstancesCommand).rejects(ec2Error('UnauthorizedOperation', 'not allowed'));
     await expect(provider().ensure(instancesOf('instances: [{type: [c5.large, m5.large]}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_UNAUTHORIZED' });
     expect(runInputs()).toHaveLength(1);
+  });
+
+  it('a region list: every choice refused in one region passes to the next; all refused everywhere is one line', async () => {
+    freshAccount();
+    const regionsAsked: string[] = [];
+    let next = 0;
+    // Paris has no capacity for either type; Ireland has t3.large.
+    ec2.on(RunInstancesCommand).callsFake(async (input: { MaxCount: number; InstanceType: string }, getClient: () => EC2Client) => {
+      const region = await getClient().config.region();
+      regionsAsked.push(`${region} ${input.InstanceType}`);
+      if (region === 'eu-west-3' || input.InstanceType === 'c5.large') throw ec2Error('InsufficientInstanceCapacity', 'no capacity');
+      return { Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`, Placement: { AvailabilityZone: `${region}a` } })) };
+    });
+    const regional = (region: string | null) => ({ ec2: new EC2Client({ region: region ?? 'us-east-1', credentials }), iam: new IAMClient({ region: region ?? 'us-east-1', credentials }) });
+    const specs = instancesOf('instances: [{type: [c5.large, t3.large], number: 2, region: [eu-west-3, eu-west-1]}]');
+    expect(specs[0]).toMatchObject({ region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
+    const multi = new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
+    await expect(multi.ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
+    expect(regionsAsked).toEqual(['eu-west-3 c5.large', 'eu-west-3 t3.large', 'eu-west-1 c5.large', 'eu-west-1 t3.large']);
+    expect(logs).toContain('aws: instances[0]: AWS refused every choice in eu-west-3; trying eu-west-1');
+    expect(logs).toContain('aws: instances[0]: launched on-demand t3.large i-00001, i-00002 in eu-west-1');
+    const pool = poolIdOf('demo', 'aws', specs[0]!);
+    expect(multi.launchNote(pool)).toBe(
+      'launched on-demand t3.large in eu-west-1 zone eu-west-1a (refused: eu-west-3 on-demand c5.large: InsufficientInstanceCapacity; ' +
+        'eu-west-3 on-demand t3.large: InsufficientInstanceCapacity; eu-west-1 on-demand c5.large: InsufficientInstanceCapacity)',
+    );
+    // Both regions are counted: the pool is full, nothing more is launched.
+    ec2.on(DescribeInstancesCommand).callsFake(async (_input: unknown, getClient: () => EC2Client) =>
+      (await getClient().config.region()) === 'eu-west-1'
+        ? { Reservations: [{ Instances: ['i-00001', 'i-00002'].map((id) => ({ InstanceId: id, Tags: [{ Key: 'katapult:pool', Value: pool }] })) }] }
+        : { Reservations: [] },
+    );
+    regionsAsked.length = 0;
+    await expect(multi.ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
+    expect(regionsAsked).toEqual([]);
+
+    // A single type refused in every region: one line naming each region's refusal.
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const single = instancesOf('instances: [{type: c5.large, region: [eu-west-3, eu-west-1]}]');
+    const error = await new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] }).ensure(single, context).catch((caught: KatapultError) => caught);
+    expect((error as KatapultError).toLine()).toBe(
+      'KP_AWS_NO_CAPACITY instances[0]: AWS refused every choice in every region (eu-west-3, eu-west-1): eu-west-3 on-demand c5.large: InsufficientInstanceCapacity; ' +
+        'eu-west-1 on-demand c5.large: InsufficientInstanceCapacity (add types to instances[].type or regions to instances[].region (lists are tried in order), raise max_bid, or try later)',
+    );
   });
 
   it('a max_bid below the spot price falls back too; with eco_fallback: false it is the one-line error', async () => {

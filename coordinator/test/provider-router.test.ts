@@ -71,6 +71,22 @@ describe('provider router', () => {
     expect(made[0]!.provider.calls).toEqual(['ensure r1 1', 'ensure r2 1']);
   });
 
+  it('entries with different region lists go to their own providers; an entry without a region goes with the first', async () => {
+    const made: { provider: FakeProvider; region: string | null; fallbackRegions: readonly string[] }[] = [];
+    const routed = new ProviderRouter(new FakeProvider('local'), (_placement, region, fallbackRegions) => {
+      const provider = new FakeProvider(`aws${made.length}`);
+      made.push({ provider, region, fallbackRegions });
+      return provider;
+    });
+    const instances = instancesOf('instances: [{type: t3.large, region: [eu-west-3, eu-west-1]}, {type: c5.large, region: eu-west-3}, {type: m5.large}]');
+    expect(await routed.ensure(instances, { project: 'p', runId: 'r1', placement: aws() })).toEqual(['aws0-1', 'aws1-1']);
+    expect(made.map(({ region, fallbackRegions }) => [region, fallbackRegions])).toEqual([
+      ['eu-west-3', ['eu-west-1']],
+      ['eu-west-3', []],
+    ]);
+    expect(made.map(({ provider }) => provider.calls)).toEqual([['ensure r1 2'], ['ensure r1 1']]);
+  });
+
   it('terminates the instances of every provider it made', async () => {
     const { local, made, routed } = router();
     await routed.ensure(instancesOf('instances: [{type: t3.large}]'), { project: 'p', runId: 'r1', placement: aws() });

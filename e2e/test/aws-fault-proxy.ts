@@ -1,14 +1,19 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Which calls to refuse: given the query protocol's parameters, the AWS error code to answer with, or nothing to pass it on. */
-export type FaultRule = (params: Record<string, string>) => string | undefined;
+/**
+ * Which calls to refuse: given the query protocol's parameters and the region the request was signed for, the AWS
+ * error code to answer with, or nothing to pass it on.
+ */
+export type FaultRule = (params: Record<string, string>, region: string) => string | undefined;
 
 export interface FaultProxy {
   /** For AWS_ENDPOINT_URL. */
   url: string;
-  /** The calls answered with an error, as `Action InstanceType code`. */
+  /** The calls answered with an error, as `Action InstanceType code` . */
   refused: string[];
+  /** The same, each prefixed by the region it was asked in: `eu-west-3 RunInstances t3.large InsufficientInstanceCapacity`. */
+  refusedIn: string[];
   close(): Promise<void>;
 }
 
@@ -19,6 +24,7 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string, rule: FaultRule): Promise<FaultProxy> {
   const upstream = new URL(target);
   const refused: string[] = [];
+  const refusedIn: string[] = [];
   const server: Server = createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -26,9 +32,12 @@ export async function startFaultProxy(target: string, rule: FaultRule): Promise<
       const body = Buffer.concat(chunks);
       const form = String(incoming.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
       const params = form ? Object.fromEntries(new URLSearchParams(body.toString('utf8'))) : {};
-      const code = rule(params);
+      // moto serves every region on one endpoint; the region is the one in the signature's credential scope.
+      const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(incoming.headers['authorization'] ?? ''))?.[1] ?? '';
+      const code = rule(params, region);
       if (code) {
         refused.push(`${params['Action']} ${params['InstanceType'] ?? ''} ${code}`);
+        refusedIn.push(`${region} ${params['Action']} ${params['InstanceType'] ?? ''} ${code}`);
         outgoing.writeHead(400, { 'Content-Type': 'text/xml' });
         outgoing.end(
           `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>refused by the test's proxy</Message></Error></Errors>` +
@@ -54,6 +63,7 @@ export async function startFaultProxy(target: string, rule: FaultRule): Promise<
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     refused,
+    refusedIn,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -90,6 +90,8 @@ export const RunViewSchema = Type.Object({
   finishedAt: nullableNumber,
   /** The pools its jobs are placed on, one per distinct `instances` entry (`<project>/<hash>`). */
   pools: Type.Optional(Type.Array(Type.String())),
+  /** Why the coordinator stopped it, when it did (`max_cost` reached); absent otherwise. */
+  stopReason: Type.Optional(Type.String()),
   jobs: Type.Array(JobViewSchema),
 });
 export type RunView = Static<typeof RunViewSchema>;
