@@ -374,6 +374,36 @@ describe('AWS provider: launch', () => {
     );
   });
 
+  it('max_hourly_cost: only as many instances as fit under the cap are launched, counting the project\'s running ones; a price not had launches none', async () => {
+    freshAccount();
+    const prices = { price: async (type: string, market: string) => (type === 't3.large' && market === 'on-demand' ? 0.1 : Promise.reject(new Error(`no ${market} price for ${type}`))) };
+    const specs = instancesOf('instances: [{type: t3.large, number: 3}]');
+    const pool = poolIdOf('demo', 'aws', specs[0]!);
+    const capped = provider({ prices: () => prices });
+    await expect(capped.ensure(specs, { ...context, maxHourlyCost: 0.25 })).resolves.toEqual(['i-00001', 'i-00002']);
+    expect(runInputs().map((input) => input.MaxCount)).toEqual([2]);
+    const line = "max_hourly_cost $0.25/h reached: the project's instances cost $0.20/h, another at $0.10/h would make $0.30/h; 1 not launched";
+    expect(capped.launchNote(pool)).toBe(line);
+    expect(logs).toContain(`aws: instances[0]: ${line}`);
+
+    // Another pool of the project: the two running count, so nothing more fits.
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: ['i-00001', 'i-00002'].map((id) => ({ InstanceId: id, InstanceType: 't3.large', Tags: [{ Key: 'katapult:pool', Value: pool }] })) }],
+    });
+    ec2.resetHistory();
+    const other = instancesOf('instances: [{type: t3.large, number: 1, disk_size: 30}]');
+    await expect(provider({ prices: () => prices }).ensure(other, { ...context, maxHourlyCost: 0.25 })).resolves.toEqual([]);
+    expect(runInputs()).toEqual([]);
+
+    // A price that cannot be had: under a cap nothing is launched, and the note says why.
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const unpriced = instancesOf('instances: [{type: c5.large}]');
+    const blind = provider({ prices: () => prices });
+    await expect(blind.ensure(unpriced, { ...context, maxHourlyCost: 1 })).resolves.toEqual([]);
+    expect(blind.launchNote(poolIdOf('demo', 'aws', unpriced[0]!))).toBe('max_hourly_cost $1/h cannot be checked (no on-demand price for c5.large); no instance launched');
+    expect(runInputs()).toEqual([]);
+  });
+
   it('a max_bid below the spot price falls back too; with eco_fallback: false it is the one-line error', async () => {
     freshAccount();
     ec2.on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } }).rejects(ec2Error('SpotMaxPriceTooLow', 'Your Spot request price of 0.001 is lower than the minimum required Spot request fulfillment price of 0.0213.'));

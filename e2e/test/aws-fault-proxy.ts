@@ -21,7 +21,25 @@ export interface FaultProxy {
  * A pass-through proxy on 127.0.0.1 in front of moto that answers the calls `rule` picks with an AWS error (EC2's XML
  * error body, HTTP 400) and forwards every other request as it came, so a test can make AWS refuse capacity.
  */
-export async function startFaultProxy(target: string, rule: FaultRule): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /**
+   * On-demand prices ($/h by instance type) the Price List API answers with: moto has no Pricing service, so the
+   * proxy answers GetProducts itself, in the Price List's own form, for the coordinator's price lookup.
+   */
+  prices?: Record<string, number>;
+}
+
+/** A GetProducts answer as AWS gives it: each product a JSON string with its on-demand hourly price. */
+export function priceListAnswer(type: string, perHour: number | undefined): object {
+  if (perHour === undefined) return { FormatVersion: 'aws_v1', PriceList: [] };
+  const product = {
+    product: { attributes: { instanceType: type, operation: 'RunInstances' } },
+    terms: { OnDemand: { offer: { priceDimensions: { dimension: { unit: 'Hrs', pricePerUnit: { USD: String(perHour) } } } } } },
+  };
+  return { FormatVersion: 'aws_v1', PriceList: [JSON.stringify(product)] };
+}
+
+export async function startFaultProxy(target: string, rule: FaultRule, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const upstream = new URL(target);
   const refused: string[] = [];
   const refusedIn: string[] = [];
@@ -30,6 +48,13 @@ export async function startFaultProxy(target: string, rule: FaultRule): Promise<
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
       const body = Buffer.concat(chunks);
+      if (options.prices && String(incoming.headers['x-amz-target'] ?? '').endsWith('.GetProducts')) {
+        const filters = (JSON.parse(body.toString('utf8')) as { Filters?: Array<{ Field: string; Value: string }> }).Filters ?? [];
+        const type = filters.find((filter) => filter.Field === 'instanceType')?.Value ?? '';
+        outgoing.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+        outgoing.end(JSON.stringify(priceListAnswer(type, options.prices[type])));
+        return;
+      }
       const form = String(incoming.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
       const params = form ? Object.fromEntries(new URLSearchParams(body.toString('utf8'))) : {};
       // moto serves every region on one endpoint; the region is the one in the signature's credential scope.

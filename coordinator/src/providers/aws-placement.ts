@@ -18,6 +18,8 @@ export interface AwsPlacementSettings {
   stackLabel: string;
   heartbeatMs: number;
   log: (line: string) => void;
+  /** How old an instance of no stored run's pool must be to be terminated as an orphan (AwsProviderOptions). */
+  orphanGraceMs?: number;
   /** For tests: clients with mocked transports. */
   clients?: (region: string | null, profile: string | null) => AwsClients;
 }
@@ -48,6 +50,7 @@ export function awsProviderFactory(settings: AwsPlacementSettings): AwsProviderF
       region,
       fallbackRegions,
       prices: (r) => awsPriceLookup({ region: r, profile: placement.profile }),
+      ...(settings.orphanGraceMs === undefined ? {} : { orphanGraceMs: settings.orphanGraceMs }),
       agent: {
         image: placement.agentImage,
         natsUrl: instanceNatsUrl(settings.natsUrl, placement.maestroAddress),
