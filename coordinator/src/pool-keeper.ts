@@ -125,7 +125,10 @@ export class PoolKeeper {
    * tick stops their containers); its pools then go idle, and stop after their auto_stop.
    */
   private async stopIfOverBudget(run: RunRecord): Promise<void> {
-    const priced = await this.provider.instanceCosts!(new Set(poolIdsOf(run)));
+    const priced = await this.provider.instanceCosts!(new Set(poolIdsOf(run))).catch((error: unknown) => {
+      const why = error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error);
+      throw new KatapultError('KP_COST_UNAVAILABLE', `max_cost of run ${run.id} cannot be checked: ${why}`, { hint: 'the coordinator goes on trying; katapult cancel stops the run' });
+    });
     const line = maxCostLine(accruedCost(priced, run.createdAt, this.now()), run.maxCost);
     if (!line) return;
     const stored = await this.store.getRun(run.id);

@@ -400,7 +400,7 @@ describe('AWS provider: launch', () => {
     const unpriced = instancesOf('instances: [{type: c5.large}]');
     const blind = provider({ prices: () => prices });
     await expect(blind.ensure(unpriced, { ...context, maxHourlyCost: 1 })).resolves.toEqual([]);
-    expect(blind.launchNote(poolIdOf('demo', 'aws', unpriced[0]!))).toBe('max_hourly_cost $1/h cannot be checked (no on-demand price for c5.large); no instance launched');
+    expect(blind.launchNote(poolIdOf('demo', 'aws', unpriced[0]!))).toBe('max_hourly_cost $1.00/h cannot be checked (no on-demand price for c5.large); no instance launched');
     expect(runInputs()).toEqual([]);
   });
 

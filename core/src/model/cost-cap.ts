@@ -15,7 +15,7 @@ export interface HourlyCapDecision {
 
 /**
  * `max_hourly_cost`: the project's running instances cost `runningPerHour` together; each new one would add
- * `nextPerHour`. As many are launched as keep the sum at or under the cap (a cent's millionth of slack, so that
+ * `nextPerHour`. As many are launched as keep the sum at or under the cap (a billionth of a dollar of slack, so that
  * $0.1 + $0.2 fits under $0.3), and the line says how far it got.
  */
 export function hourlyCapDecision(runningPerHour: number, nextPerHour: number, wanted: number, maxHourlyCost: number | null | undefined): HourlyCapDecision {

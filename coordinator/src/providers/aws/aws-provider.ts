@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { DEFAULT_PROJECT, ExitCode, KatapultError, hourlyCapDecision, poolIdOf, type InstanceSpec, type Pool, type PriceLookup, type PricedInstance } from '@katapult/core';
+import { DEFAULT_PROJECT, ExitCode, KatapultError, hourlyCapDecision, money, poolIdOf, type InstanceSpec, type Pool, type PriceLookup, type PricedInstance } from '@katapult/core';
 import type { EnsureContext, Provider } from '../provider.js';
 import { awsCall, errorName, isCapacityRefusal, isSpotUnavailable, isTypeUnavailable, toKatapultError } from './aws-errors.js';
 import {
@@ -109,18 +109,20 @@ class RegionRefused extends Error {
   }
 }
 
-/**
- * EC2 instances, each booting one agent (user-data.ts). `ensure` counts the project's live instances of each
- * `instances` entry by their tags and launches the missing ones: spot when `eco`, falling back to on-demand when
- * spot cannot be had and `eco_fallback` (default) allows it. Calls are serialized, so two overlapping `ensure`
- * calls never launch the same instances twice. `terminateAll` terminates the cluster's instances and does not wait;
- * the project's other resources stay for the next run, and `katapult down` (aws-down.ts) removes them.
- */
 /** An error as the one line a status shows. */
 function oneLine(error: unknown): string {
   return error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * EC2 instances, each booting one agent (user-data.ts). `ensure` counts the project's live instances of each
+ * `instances` entry by their tags and launches the missing ones: spot when `eco`, falling back to on-demand when
+ * spot cannot be had and `eco_fallback` (default) allows it. Calls are serialized, so two overlapping `ensure`
+ * calls never launch the same instances twice. `terminateAll` terminates the cluster's instances and does not wait;
+ * the project's other resources stay for the next run, and `katapult down` (aws-down.ts) removes them. One provider
+ * serves one region list: its instances are counted in every region of it, and launched in the first that has
+ * capacity. Under a run's `max_hourly_cost`, only as many are launched as keep the project's hourly cost under it.
+ */
 export class AwsProvider implements Provider {
   readonly name = 'aws';
   private readonly resources = new Map<string, Promise<ProjectResources>>();
@@ -257,8 +259,8 @@ export class AwsProvider implements Provider {
     await this.projectResources(owner, this.options.region);
     const live = await this.liveInstances(owner.project);
     const cap = context?.maxHourlyCost;
-    // What the project's instances cost now: null when a price cannot be had, and then nothing is launched under a cap.
-    let perHour: number | null | string = cap ? await this.hourlyCostOf(live).catch((error: unknown) => oneLine(error)) : 0;
+    // What the project's instances cost per hour now, or why that cannot be known (then nothing is launched under a cap).
+    let perHour: number | string = cap ? await this.hourlyCostOf(live).catch((error: unknown) => oneLine(error)) : 0;
     const ids: string[] = [];
     for (const spec of instances) {
       const pool = poolIdOf(owner.project, 'aws', spec);
@@ -275,7 +277,7 @@ export class AwsProvider implements Provider {
       const [first] = this.choicesOf(spec);
       const next = typeof perHour === 'number' ? await this.pricesIn(this.options.region).price(first!.type, first!.market).catch((error: unknown) => oneLine(error)) : perHour;
       if (typeof perHour !== 'number' || typeof next !== 'number') {
-        this.capLine(spec, pool, `max_hourly_cost $${cap}/h cannot be checked (${String(typeof perHour === 'number' ? next : perHour)}); no instance launched`);
+        this.capLine(spec, pool, `max_hourly_cost $${money(cap)}/h cannot be checked (${typeof perHour === 'number' ? String(next) : perHour}); no instance launched`);
         continue;
       }
       const decision = hourlyCapDecision(perHour, next, missing, cap);
