@@ -122,7 +122,9 @@ export class PoolKeeper {
   /**
    * `max_cost`: once the run's instances (those of its pools) have cost that much since it was created, the run is
    * stopped: the reason stored in its record first, then every unfinished job aborted with it (the coordinator's
-   * tick stops their containers); its pools then go idle, and stop after their auto_stop.
+   * tick stops their containers), then its pools that no other running run needs are stopped at once, whatever
+   * their auto_stop: a cap that left instances billed until auto_stop (or forever, with auto_stop: false) would
+   * not be one.
    */
   private async stopIfOverBudget(run: RunRecord): Promise<void> {
     const priced = await this.provider.instanceCosts!(new Set(poolIdsOf(run))).catch((error: unknown) => {
@@ -140,6 +142,22 @@ export class PoolKeeper {
     for (const { value: job } of await this.store.listJobs(run.id)) {
       if (!isFinal(job.state)) await applyStoredJobEvent(this.store, run.id, job.id, { type: 'cancel', message: stored.stopReason ?? line }, this.now());
     }
+    await this.serialized(async () => {
+      const others = (await this.store.listRuns()).filter((other) => other.id !== run.id && other.state === 'running');
+      const needed = new Set(others.flatMap((other) => poolIdsOf(other)));
+      for (const pool of poolsOf(sizingRun(stored))) {
+        if (needed.has(pool.id)) continue;
+        this.stopping.add(pool.id);
+        try {
+          const stopped = await this.provider.stopPool(pool, ensureContextOf(stored));
+          for (const agentId of stopped) this.retired.set(agentId, this.now());
+          this.known.delete(pool.id);
+          if (stopped.length > 0) this.options.log?.(`max_cost: pool ${pool.id} of run ${run.id} stopped: ${stopped.join(', ')}`);
+        } finally {
+          this.stopping.delete(pool.id);
+        }
+      }
+    });
   }
 
   /** Decided from every run as stored now (ended ones too: their pools wait for auto_stop, not for this). */

@@ -180,6 +180,20 @@ describe('pool keeper', () => {
     expect((await store.getRun(run.id))?.stopReason).toBe(line);
     expect((await store.getJob(run.id, 'a'))?.value).toMatchObject({ state: 'aborted', reason: 'cancelled', message: line });
     expect((await store.getJob(run.id, 'b'))?.value.state).toBe('done');
+    // Its pool, which no other running run needs, is stopped at once, whatever its auto_stop.
+    expect(priced.calls.filter((call) => call.startsWith('stop'))).toEqual([`stop ${poolOf('budget')}`, `stopped ${poolOf('budget')}`]);
+  });
+
+  it('max_cost: a pool another running run still needs is kept when the run over budget is stopped', async () => {
+    const priced = Object.assign(new HeldProvider(), { instanceCosts: async () => [{ perHour: 1, launchedAt: 1 }] });
+    keeper = new PoolKeeper(store, priced, { checkMs: 0, costCheckMs: 0, now: () => 1 + 3_600_000 });
+    const run = { ...runRecord('shared', 'running', null, 'r-over'), maxCost: 0.5 };
+    await store.putRun(run);
+    await store.putRun(runRecord('shared', 'running', null, 'r-other'));
+    await store.createJob(jobRecord(run.id, 'a'));
+    await manage([]);
+    expect((await store.getJob(run.id, 'a'))?.value.state).toBe('aborted');
+    expect(priced.calls.filter((call) => call.startsWith('stop'))).toEqual([]);
   });
 
   it('a pool with auto_stop: false, or whose auto_stop has not passed, is left up', async () => {

@@ -134,6 +134,13 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
     const text = await katapult(['status', runId], env);
     expect(text.stdout).toContain(`stopped by the coordinator: ${run.stopReason}`);
     expect(await coordinatorLog()).toContain(`max_cost: run ${runId}: ${run.stopReason}`);
+    // Its instance is terminated at once, not after auto_stop.
+    await waitFor(async () => (await projectInstances(clients, 'e2e-budget', ['pending', 'running'])).length === 0, {
+      what: "the stopped run's instance terminated",
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    expect(await coordinatorLog()).toMatch(new RegExp(`max_cost: pool e2e-budget/[0-9a-f]{8} of run ${runId} stopped: aws-`));
   }, 300_000);
 
   it('down leaves nothing of either project', async () => {
