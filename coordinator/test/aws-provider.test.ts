@@ -239,21 +239,44 @@ describe('AWS provider: launch', () => {
     expect(Buffer.from(input.UserData!, 'base64').toString()).toContain("shutdown -h +90 'katapult: eco_life reached'");
   });
 
-  it('spot without capacity falls back to on-demand (eco_fallback, the default), with a new client token', async () => {
+  it('spot without capacity in any zone falls back to on-demand (eco_fallback, the default), with a new client token', async () => {
     freshAccount();
     ec2.on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } }).rejects(ec2Error('InsufficientInstanceCapacity', 'There is no Spot capacity available'));
     const ids = await provider().ensure(instancesOf('instances: [{type: t3.large, number: 1, eco: true}]'), context);
     expect(ids).toEqual(['i-00001']);
-    expect(runInputs().map((input) => [input.InstanceMarketOptions?.MarketType ?? 'on-demand', input.ClientToken])).toEqual([
-      ['spot', 'token-1'],
-      ['on-demand', 'token-2'],
+    // Spot in each zone's subnet, then on-demand in the first.
+    expect(runInputs().map((input) => [input.InstanceMarketOptions?.MarketType ?? 'on-demand', input.ClientToken, input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId])).toEqual([
+      ['spot', 'token-1', 'subnet-a'],
+      ['spot', 'token-2', 'subnet-b'],
+      ['on-demand', 'token-3', 'subnet-a'],
     ]);
-    expect(runInputs()[1]!.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume']);
-    expect(runInputs()[1]!.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:market', Value: 'on-demand' });
+    expect(runInputs()[2]!.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume']);
+    expect(runInputs()[2]!.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:market', Value: 'on-demand' });
     expect(logs).toEqual([
+      'aws: instances[0]: no spot t3.large in eu-west-3a (InsufficientInstanceCapacity); trying eu-west-3b',
       'aws: instances[0]: no spot t3.large (InsufficientInstanceCapacity); trying on-demand t3.large (eco_fallback)',
       'aws: instances[0]: launched on-demand t3.large i-00001',
     ]);
+  });
+
+  it('a zone without capacity passes to the next zone of the region before any other type; status says which zone', async () => {
+    freshAccount();
+    let next = 0;
+    ec2.on(RunInstancesCommand).callsFake((input: { MaxCount: number; NetworkInterfaces?: Array<{ SubnetId?: string }>; SubnetId?: string }) => {
+      const subnet = input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId;
+      if (subnet === 'subnet-a') throw ec2Error('InsufficientInstanceCapacity', 'no capacity in eu-west-3a');
+      return { Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`, Placement: { AvailabilityZone: 'eu-west-3b' } })) };
+    });
+    const specs = instancesOf('instances: [{type: [t3.large, c5.large], number: 1}]');
+    const zoned = provider();
+    await expect(zoned.ensure(specs, context)).resolves.toEqual(['i-00001']);
+    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual(['t3.large subnet-a', 't3.large subnet-b']);
+    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe('launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)');
+    // The next launch goes to eu-west-3b first, and still says what eu-west-3a refused a moment ago.
+    ec2.resetHistory();
+    await zoned.ensure(instancesOf('instances: [{type: [t3.large, c5.large], number: 2}]'), context);
+    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual(['t3.large subnet-b']);
+    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe('launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)');
   });
 
   it('terminates the cluster\'s instances of no stored run\'s pool once past the grace period, and only those', async () => {
@@ -288,9 +311,12 @@ describe('AWS provider: launch', () => {
     const specs = instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]');
     expect(specs[0]).toMatchObject({ type: 'c5.large', fallbackTypes: ['c6i.large', 'm5.large'] });
     await expect(provider().ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
-    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c6i.large', 'm5.large']);
+    // Each type in each of the region's two zones.
+    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c5.large', 'c6i.large', 'c6i.large', 'm5.large']);
     expect(logs).toEqual([
+      'aws: instances[0]: no on-demand c5.large in eu-west-3a (InsufficientInstanceCapacity); trying eu-west-3b',
       'aws: instances[0]: no on-demand c5.large (InsufficientInstanceCapacity); trying on-demand c6i.large',
+      'aws: instances[0]: no on-demand c6i.large in eu-west-3a (Unsupported); trying eu-west-3b',
       'aws: instances[0]: no on-demand c6i.large (Unsupported); trying on-demand m5.large',
       'aws: instances[0]: launched on-demand m5.large i-00001, i-00002',
     ]);
@@ -301,7 +327,7 @@ describe('AWS provider: launch', () => {
     const same = provider();
     await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 1}]'), context);
     await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]'), context);
-    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c6i.large', 'm5.large', 'm5.large']);
+    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c5.large', 'c6i.large', 'c6i.large', 'm5.large', 'm5.large']);
     expect(same.launchNote(poolIdOf('demo', 'aws', instancesOf('instances: [{type: [c5.large, c6i.large, m5.large]}]')[0]!))).toBe(
       'launched on-demand m5.large (refused: on-demand c5.large: InsufficientInstanceCapacity; on-demand c6i.large: Unsupported)',
     );
@@ -314,8 +340,12 @@ describe('AWS provider: launch', () => {
       .catch((caught: KatapultError) => caught);
     expect(runInputs().map((input) => `${input.InstanceMarketOptions?.MarketType ?? 'on-demand'} ${input.InstanceType}`)).toEqual([
       'spot c5.large',
+      'spot c5.large',
+      'spot m5.large',
       'spot m5.large',
       'on-demand c5.large',
+      'on-demand c5.large',
+      'on-demand m5.large',
       'on-demand m5.large',
     ]);
     expect((error as KatapultError).toLine()).toBe(
@@ -346,12 +376,13 @@ describe('AWS provider: launch', () => {
     expect(specs[0]).toMatchObject({ region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
     const multi = new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
     await expect(multi.ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
-    expect(regionsAsked).toEqual(['eu-west-3 c5.large', 'eu-west-3 t3.large', 'eu-west-1 c5.large', 'eu-west-1 t3.large']);
+    // Each type in each zone of a region, then the next region.
+    expect(regionsAsked).toEqual(['eu-west-3 c5.large', 'eu-west-3 c5.large', 'eu-west-3 t3.large', 'eu-west-3 t3.large', 'eu-west-1 c5.large', 'eu-west-1 c5.large', 'eu-west-1 t3.large']);
     expect(logs).toContain('aws: instances[0]: AWS refused every choice in eu-west-3; trying eu-west-1');
     expect(logs).toContain('aws: instances[0]: launched on-demand t3.large i-00001, i-00002 in eu-west-1');
     const pool = poolIdOf('demo', 'aws', specs[0]!);
     expect(multi.launchNote(pool)).toBe(
-      'launched on-demand t3.large in eu-west-1 zone eu-west-1a (refused: eu-west-3 on-demand c5.large: InsufficientInstanceCapacity; ' +
+      'launched on-demand t3.large in eu-west-1a (refused: eu-west-3 on-demand c5.large: InsufficientInstanceCapacity; ' +
         'eu-west-3 on-demand t3.large: InsufficientInstanceCapacity; eu-west-1 on-demand c5.large: InsufficientInstanceCapacity)',
     );
     // Both regions are counted: the pool is full, nothing more is launched.

@@ -13,6 +13,7 @@ import {
   resolveNetwork,
   type InstanceTypeInfo,
   type ResolvedImage,
+  type ZoneSubnet,
 } from './aws-resources.js';
 import { DEFAULT_INSTANCE_TYPE, candidateTypes, instanceLayout, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
 import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
@@ -77,7 +78,8 @@ export interface AwsProviderOptions {
 }
 
 interface ProjectResources {
-  subnetId: string;
+  /** One subnet per zone, in the order tried. */
+  subnets: ZoneSubnet[];
   securityGroupId: string;
   instanceProfileName: string;
   keyName: string | null;
@@ -137,7 +139,7 @@ export class AwsProvider implements Provider {
   private queue: Promise<unknown> = Promise.resolve();
   /** Per pool, what its last launch took when its entry had a choice, and what was refused before. */
   private readonly notes = new Map<string, string>();
-  /** Per pool, when each choice (`region market type`) was last refused: skipped for a while by the next launches. */
+  /** Per pool, when each choice (`region market type`, or `region market type zone`) was last refused: skipped for a while by the next launches. */
   private readonly refusals = new Map<string, Map<string, { at: number; code: string }>>();
 
   constructor(
@@ -355,7 +357,7 @@ export class AwsProvider implements Provider {
         const securityGroupId = await ensureSecurityGroup(ec2, owner, network.vpcId, this.options.sshCidr);
         const profile = await ensureInstanceProfile(iam, owner, region);
         const keyName = this.options.keyPairFile ? await ensureKeyPair(ec2, owner, this.options.keyPairFile) : null;
-        return { subnetId: network.subnetId, securityGroupId, instanceProfileName: profile.name, keyName };
+        return { subnets: network.subnets, securityGroupId, instanceProfileName: profile.name, keyName };
       })();
       this.resources.set(key, pending);
       pending.catch(() => this.resources.delete(key));
@@ -503,17 +505,19 @@ export class AwsProvider implements Provider {
     const resources = await this.projectResources(owner, region);
     for (const [index, { market, type }] of choices.entries()) {
       const context = { service: 'EC2' as const, operation: 'RunInstances', instanceType: type, maxBid: spec.maxBid, ...(region ? { region } : {}) };
+      const inZones: string[] = [];
       try {
         // Another type may have other vCPUs: an entry without `cpus` offers all of the one launched.
         const cpusOfType = type === types[0] ? cpus : instanceLayout({ ...spec, type }, (await this.typeInfo(type, region)).vcpus).cpusEach;
-        const launched = await this.launchType(spec, type, market, pool, cpusOfType, count, owner, region, resources, agentUser);
+        const launched = await this.launchInZones(spec, type, market, pool, cpusOfType, count, owner, region, resources, agentUser, inZones);
         const skipped = all.filter((choice) => !choices.includes(choice)).map((choice) => `${choice.market} ${choice.type}: ${recent.get(key(choice))?.code ?? 'refused'}`);
-        const here = [...skipped, ...refused];
-        if (nextRegion) {
-          const refusedAll = [...refusedBefore, ...here.map((refusal) => `${region} ${refusal}`)];
-          const zone = launched.zone ? ` zone ${launched.zone}` : '';
-          this.notes.set(pool, `launched ${market} ${type} in ${region}${zone}${refusedAll.length > 0 ? ` (refused: ${refusedAll.join('; ')})` : ''}`);
-        } else if (all.length > 1) this.notes.set(pool, `launched ${market} ${type}${here.length > 0 ? ` (refused: ${here.join('; ')})` : ''}`);
+        const here = [...skipped, ...refused, ...inZones];
+        const where = launched.zone ?? (nextRegion ? region : null);
+        const refusedAll = nextRegion ? [...refusedBefore, ...here.map((refusal) => `${region} ${refusal}`)] : here;
+        // A note when there was a choice (types, zones or regions): what was taken, where, and what was refused.
+        if (all.length > 1 || nextRegion || inZones.length > 0) {
+          this.notes.set(pool, `launched ${market} ${type}${where ? ` in ${where}` : ''}${refusedAll.length > 0 ? ` (refused: ${refusedAll.join('; ')})` : ''}`);
+        }
         return launched.ids;
       } catch (error) {
         const refusal = market === 'spot' ? isSpotUnavailable(error) || isTypeUnavailable(error) : isCapacityRefusal(error);
@@ -533,7 +537,47 @@ export class AwsProvider implements Provider {
     });
   }
 
-  /** One RunInstances for `count` instances of one type in one market and region. */
+  /**
+   * One choice in each zone of the region in turn: a zone without capacity for it (or not offering the type) passes
+   * to the next, each refusal noted in `inZones`; the last zone's refusal, or any other error, is thrown. A zone
+   * refused moments ago is tried last.
+   */
+  private async launchInZones(
+    spec: InstanceSpec,
+    type: string,
+    market: Market,
+    pool: string,
+    cpus: number,
+    count: number,
+    owner: Owner,
+    region: string | null,
+    resources: ProjectResources,
+    agentUser: AgentUser | undefined,
+    inZones: string[],
+  ): Promise<{ ids: string[]; zone: string | undefined }> {
+    const recent = this.refusalsOf(pool);
+    const key = (subnet: ZoneSubnet) => `${region} ${market} ${type} ${subnet.zone ?? subnet.subnetId}`;
+    const now = this.now();
+    const refusedLately = (subnet: ZoneSubnet) => now - (recent.get(key(subnet))?.at ?? Number.NEGATIVE_INFINITY) < REFUSAL_MEMORY_MS;
+    const zones = [...resources.subnets.filter((subnet) => !refusedLately(subnet)), ...resources.subnets.filter(refusedLately)];
+    for (const [index, subnet] of zones.entries()) {
+      try {
+        const launched = await this.launchType(spec, type, market, pool, cpus, count, owner, region, resources, subnet.subnetId, agentUser);
+        // The zones not asked because they refused moments ago are refusals too.
+        for (const skipped of zones.slice(index + 1).filter(refusedLately)) inZones.push(`${market} ${type} in ${skipped.zone ?? skipped.subnetId}: ${recent.get(key(skipped))?.code ?? 'refused'}`);
+        return launched;
+      } catch (error) {
+        const next = zones[index + 1];
+        if (!next || !isCapacityRefusal(error)) throw error;
+        recent.set(key(subnet), { at: this.now(), code: errorName(error) });
+        inZones.push(`${market} ${type} in ${subnet.zone ?? subnet.subnetId}: ${errorName(error)}`);
+        this.log(`instances[${spec.group}]: no ${market} ${type} in ${subnet.zone ?? subnet.subnetId} (${errorName(error)}); trying ${next.zone ?? next.subnetId}`);
+      }
+    }
+    throw new Error('no subnet to launch in');
+  }
+
+  /** One RunInstances for `count` instances of one type in one market, region and subnet. */
   private async launchType(
     spec: InstanceSpec,
     type: string,
@@ -544,6 +588,7 @@ export class AwsProvider implements Provider {
     owner: Owner,
     region: string | null,
     resources: ProjectResources,
+    subnetId: string,
     agentUser: AgentUser | undefined,
   ): Promise<{ ids: string[]; zone: string | undefined }> {
     const image = await this.image(spec.imgId, type, region);
@@ -574,7 +619,7 @@ export class AwsProvider implements Provider {
       owner,
       cluster,
       image,
-      subnetId: resources.subnetId,
+      subnetId,
       securityGroupId: resources.securityGroupId,
       instanceProfileName: resources.instanceProfileName,
       keyName: resources.keyName,
