@@ -426,8 +426,12 @@ describe('AWS provider: launch', () => {
     await expect(provider({ prices: () => prices }).ensure(other, { ...context, maxHourlyCost: 0.25 })).resolves.toEqual([]);
     expect(runInputs()).toEqual([]);
 
-    // A price that cannot be had: under a cap nothing is launched, and the note says why.
+    // What the project's instances cost in other region lists counts too.
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    await expect(provider({ prices: () => prices }).ensure(other, { ...context, maxHourlyCost: 0.25, elsewherePerHour: 0.2 })).resolves.toEqual([]);
+    expect(runInputs()).toEqual([]);
+
+    // A price that cannot be had: under a cap nothing is launched, and the note says why.
     const unpriced = instancesOf('instances: [{type: c5.large}]');
     const blind = provider({ prices: () => prices });
     await expect(blind.ensure(unpriced, { ...context, maxHourlyCost: 1 })).resolves.toEqual([]);

@@ -21,7 +21,12 @@ export class ProviderRouter implements Provider {
 
   async ensure(instances: readonly InstanceSpec[], context: EnsureContext): Promise<string[]> {
     const ids: string[] = [];
-    for (const [provider, specs] of this.byProvider(instances, context.placement)) ids.push(...(await provider.ensure(specs, context)));
+    for (const [provider, specs] of this.byProvider(instances, context.placement)) {
+      // Under max_hourly_cost, the project's instances in the other region lists count too.
+      let elsewhere = 0;
+      if (context.maxHourlyCost) for (const other of this.aws.values()) if (other !== provider) elsewhere += (await other.projectHourlyCost?.(context.project)) ?? 0;
+      ids.push(...(await provider.ensure(specs, elsewhere > 0 ? { ...context, elsewherePerHour: elsewhere } : context)));
+    }
     return ids;
   }
 

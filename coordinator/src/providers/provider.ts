@@ -19,6 +19,8 @@ export interface EnsureContext {
   placement?: RunPlacement;
   /** `max_hourly_cost`: no instance is launched that would take the project's instances past it ($/h). */
   maxHourlyCost?: number;
+  /** With `maxHourlyCost`: what the project's instances that other providers run cost ($/h), counted with this one's. */
+  elsewherePerHour?: number;
 }
 
 /** What `ensure` is told of a stored run: its owner, its placement when it was kept, and its hourly cost cap. */
@@ -65,4 +67,6 @@ export interface Provider {
    * one-line reason when a price cannot be had. A provider whose instances cost nothing has none.
    */
   instanceCosts?(pools: ReadonlySet<string>): Promise<PricedInstance[]>;
+  /** What the project's live instances this provider runs cost per hour ($), for `max_hourly_cost`. */
+  projectHourlyCost?(project: string): Promise<number>;
 }

@@ -262,7 +262,7 @@ export class AwsProvider implements Provider {
     const live = await this.liveInstances(owner.project);
     const cap = context?.maxHourlyCost;
     // What the project's instances cost per hour now, or why that cannot be known (then nothing is launched under a cap).
-    let perHour: number | string = cap ? await this.hourlyCostOf(live).catch((error: unknown) => oneLine(error)) : 0;
+    let perHour: number | string = cap ? await this.hourlyCostOf(live).then((here) => here + (context?.elsewherePerHour ?? 0)).catch((error: unknown) => oneLine(error)) : 0;
     const ids: string[] = [];
     for (const spec of instances) {
       const pool = poolIdOf(owner.project, 'aws', spec);
@@ -319,6 +319,11 @@ export class AwsProvider implements Provider {
 
   private async hourlyCostOf(instances: readonly LiveInstance[]): Promise<number> {
     return (await this.priced(instances)).reduce((sum, instance) => sum + instance.perHour, 0);
+  }
+
+  /** What the project's live instances in this provider's regions cost per hour. */
+  projectHourlyCost(project: string): Promise<number> {
+    return this.serialized(async () => this.hourlyCostOf(await this.liveInstances(project)));
   }
 
   /** The live instances of these pools in this provider's regions, priced, for `max_cost`. */
