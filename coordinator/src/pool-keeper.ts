@@ -61,8 +61,9 @@ export class PoolKeeper {
 
   /** Starts what the pools of these runs lack, each at the largest `number` asked for. */
   async ensure(runs: readonly RunRecord[]): Promise<void> {
-    const plan = planPoolSizes(runs.map((run) => sizingRun({ ...run, state: 'running' })), this.now(), this.stoppedAt);
-    await this.ensurePlanned(plan.keep, runs);
+    const going = runs.filter((run) => !run.stopReason);
+    const plan = planPoolSizes(going.map((run) => sizingRun({ ...run, state: 'running' })), this.now(), this.stoppedAt);
+    await this.ensurePlanned(plan.keep, going);
   }
 
   /** Makes sure an agent taken for lost runs nothing any more (Provider.fence), before its jobs are requeued. */
@@ -103,9 +104,12 @@ export class PoolKeeper {
     for (const [agentId, at] of this.retired) if (now - at > RETIRED_FOR_MS) this.retired.delete(agentId);
     for (const pool of agentPools) if (pool) this.known.add(pool);
     const plan = planPoolSizes(runs.map(sizingRun), now, this.stoppedAt);
-    if (plan.keep.length > 0 && now - this.checkedAt >= (this.options.checkMs ?? 5_000)) {
+    // A run the coordinator stopped (max_cost) keeps nothing up, though its jobs' ends may not be stored as its end yet.
+    const stopped = new Set(runs.filter((run) => run.stopReason).map((run) => run.id));
+    const keep = plan.keep.filter(({ runId }) => !stopped.has(runId));
+    if (keep.length > 0 && now - this.checkedAt >= (this.options.checkMs ?? 5_000)) {
       this.checkedAt = now;
-      await this.ensurePlanned(plan.keep, runs);
+      await this.ensurePlanned(keep, runs);
     }
     if (plan.stop.some(({ pool }) => this.known.has(pool.id))) await this.serialized(() => this.stopIdle());
     if (this.provider.terminateOrphans && now - this.orphansCheckedAt >= (this.options.orphanCheckMs ?? 60_000)) {
@@ -127,11 +131,8 @@ export class PoolKeeper {
    * not be one.
    */
   private async stopIfOverBudget(run: RunRecord): Promise<void> {
-    const priced = await this.provider.instanceCosts!(new Set(poolIdsOf(run))).catch((error: unknown) => {
-      const why = error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error);
-      throw new KatapultError('KP_COST_UNAVAILABLE', `max_cost of run ${run.id} cannot be checked: ${why}`, { hint: 'the coordinator goes on trying; katapult cancel stops the run' });
-    });
-    const line = maxCostLine(accruedCost(priced, run.createdAt, this.now()), run.maxCost);
+    // Stopped already (and not closed yet): its jobs and pools are stopped again, which changes nothing once done.
+    const line = run.stopReason ?? maxCostLine(accruedCost(await this.pricedInstances(run), run.createdAt, this.now()), run.maxCost);
     if (!line) return;
     const stored = await this.store.getRun(run.id);
     if (!stored || stored.state !== 'running') return;
@@ -157,6 +158,13 @@ export class PoolKeeper {
           this.stopping.delete(pool.id);
         }
       }
+    });
+  }
+
+  private pricedInstances(run: RunRecord) {
+    return this.provider.instanceCosts!(new Set(poolIdsOf(run))).catch((error: unknown) => {
+      const why = error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error);
+      throw new KatapultError('KP_COST_UNAVAILABLE', `max_cost of run ${run.id} cannot be checked: ${why}`, { hint: 'the coordinator goes on trying; katapult cancel stops the run' });
     });
   }
 

@@ -182,6 +182,11 @@ describe('pool keeper', () => {
     expect((await store.getJob(run.id, 'b'))?.value.state).toBe('done');
     // Its pool, which no other running run needs, is stopped at once, whatever its auto_stop.
     expect(priced.calls.filter((call) => call.startsWith('stop'))).toEqual([`stop ${poolOf('budget')}`, `stopped ${poolOf('budget')}`]);
+    // Nor is it started again while the run is not closed yet (its record still says running).
+    const ensured = priced.calls.filter((call) => call.startsWith('ensure')).length;
+    await manage([]);
+    await keeper.ensure([(await store.getRun(run.id))!]);
+    expect(priced.calls.filter((call) => call.startsWith('ensure'))).toHaveLength(ensured);
   });
 
   it('max_cost: a pool another running run still needs is kept when the run over budget is stopped', async () => {

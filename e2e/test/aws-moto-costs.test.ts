@@ -144,6 +144,8 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
   }, 300_000);
 
   it('down leaves nothing of either project', async () => {
+    // The run stopped by max_cost had its one instance and no other: its pool was not started again.
+    expect(await projectInstances(clients, 'e2e-budget', ['pending', 'running', 'shutting-down', 'stopping', 'stopped', 'terminated'])).toHaveLength(1);
     for (const [name, project] of [['hourly', 'e2e-hourly'], ['budget', 'e2e-budget']] as const) {
       const down = await katapult(['down', configs[name]], env);
       expect(down.code).toBe(0);
