@@ -1,4 +1,5 @@
-import { KatapultError, planPoolSizes, poolsOf, type Pool, type SizingRun } from '@katapult/core';
+import { KatapultError, accruedCost, isFinal, maxCostLine, planPoolSizes, poolsOf, type Pool, type SizingRun } from '@katapult/core';
+import { applyStoredJobEvent } from './store/apply-event.js';
 import { ensureContextOf, type Provider } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { poolIdsOf, sizingRun } from './run-view.js';
@@ -15,6 +16,8 @@ export interface PoolKeeperOptions {
   checkMs?: number;
   /** How often instances of no stored run's pool are looked for (Provider.terminateOrphans). Default 60 s. */
   orphanCheckMs?: number;
+  /** How often running runs with a `max_cost` have their instances' cost so far checked. Default 10 s. */
+  costCheckMs?: number;
 }
 
 /**
@@ -36,6 +39,7 @@ export class PoolKeeper {
   private readonly known = new Set<string>();
   private checkedAt = Number.NEGATIVE_INFINITY;
   private orphansCheckedAt = Number.NEGATIVE_INFINITY;
+  private costsCheckedAt = Number.NEGATIVE_INFINITY;
   private managing: Promise<void> | undefined;
   private lastError: string | undefined;
   private readonly now: () => number;
@@ -57,8 +61,9 @@ export class PoolKeeper {
 
   /** Starts what the pools of these runs lack, each at the largest `number` asked for. */
   async ensure(runs: readonly RunRecord[]): Promise<void> {
-    const plan = planPoolSizes(runs.map((run) => sizingRun({ ...run, state: 'running' })), this.now(), this.stoppedAt);
-    await this.ensurePlanned(plan.keep, runs);
+    const going = runs.filter((run) => !run.stopReason);
+    const plan = planPoolSizes(going.map((run) => sizingRun({ ...run, state: 'running' })), this.now(), this.stoppedAt);
+    await this.ensurePlanned(plan.keep, going);
   }
 
   /** Makes sure an agent taken for lost runs nothing any more (Provider.fence), before its jobs are requeued. */
@@ -99,15 +104,68 @@ export class PoolKeeper {
     for (const [agentId, at] of this.retired) if (now - at > RETIRED_FOR_MS) this.retired.delete(agentId);
     for (const pool of agentPools) if (pool) this.known.add(pool);
     const plan = planPoolSizes(runs.map(sizingRun), now, this.stoppedAt);
-    if (plan.keep.length > 0 && now - this.checkedAt >= (this.options.checkMs ?? 5_000)) {
+    // A run the coordinator stopped (max_cost) keeps nothing up, though its jobs' ends may not be stored as its end yet.
+    const stopped = new Set(runs.filter((run) => run.stopReason).map((run) => run.id));
+    const keep = plan.keep.filter(({ runId }) => !stopped.has(runId));
+    if (keep.length > 0 && now - this.checkedAt >= (this.options.checkMs ?? 5_000)) {
       this.checkedAt = now;
-      await this.ensurePlanned(plan.keep, runs);
+      await this.ensurePlanned(keep, runs);
     }
     if (plan.stop.some(({ pool }) => this.known.has(pool.id))) await this.serialized(() => this.stopIdle());
     if (this.provider.terminateOrphans && now - this.orphansCheckedAt >= (this.options.orphanCheckMs ?? 60_000)) {
       this.orphansCheckedAt = now;
       await this.serialized(() => this.terminateOrphans());
     }
+    const capped = runs.filter((run) => run.state === 'running' && run.maxCost);
+    if (this.provider.instanceCosts && capped.length > 0 && now - this.costsCheckedAt >= (this.options.costCheckMs ?? 10_000)) {
+      this.costsCheckedAt = now;
+      for (const run of capped) await this.stopIfOverBudget(run);
+    }
+  }
+
+  /**
+   * `max_cost`: once the run's instances (those of its pools) have cost that much since it was created, the run is
+   * stopped: the reason stored in its record first, then every unfinished job aborted with it (the coordinator's
+   * tick stops their containers), then its pools that no other running run needs are stopped at once, whatever
+   * their auto_stop: a cap that left instances billed until auto_stop (or forever, with auto_stop: false) would
+   * not be one.
+   */
+  private async stopIfOverBudget(run: RunRecord): Promise<void> {
+    // Stopped already (and not closed yet): its jobs and pools are stopped again, which changes nothing once done.
+    const line = run.stopReason ?? maxCostLine(accruedCost(await this.pricedInstances(run), run.createdAt, this.now()), run.maxCost);
+    if (!line) return;
+    const stored = await this.store.getRun(run.id);
+    if (!stored || stored.state !== 'running') return;
+    if (!stored.stopReason) {
+      await this.store.putRun({ ...stored, stopReason: line });
+      this.options.log?.(`max_cost: run ${run.id}: ${line}`);
+    }
+    for (const { value: job } of await this.store.listJobs(run.id)) {
+      if (!isFinal(job.state)) await applyStoredJobEvent(this.store, run.id, job.id, { type: 'cancel', message: stored.stopReason ?? line }, this.now());
+    }
+    await this.serialized(async () => {
+      const others = (await this.store.listRuns()).filter((other) => other.id !== run.id && other.state === 'running');
+      const needed = new Set(others.flatMap((other) => poolIdsOf(other)));
+      for (const pool of poolsOf(sizingRun(stored))) {
+        if (needed.has(pool.id)) continue;
+        this.stopping.add(pool.id);
+        try {
+          const stopped = await this.provider.stopPool(pool, ensureContextOf(stored));
+          for (const agentId of stopped) this.retired.set(agentId, this.now());
+          this.known.delete(pool.id);
+          if (stopped.length > 0) this.options.log?.(`max_cost: pool ${pool.id} of run ${run.id} stopped: ${stopped.join(', ')}`);
+        } finally {
+          this.stopping.delete(pool.id);
+        }
+      }
+    });
+  }
+
+  private pricedInstances(run: RunRecord) {
+    return this.provider.instanceCosts!(new Set(poolIdsOf(run))).catch((error: unknown) => {
+      const why = error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error);
+      throw new KatapultError('KP_COST_UNAVAILABLE', `max_cost of run ${run.id} cannot be checked: ${why}`, { hint: 'the coordinator goes on trying; katapult cancel stops the run' });
+    });
   }
 
   /** Decided from every run as stored now (ended ones too: their pools wait for auto_stop, not for this). */

@@ -108,6 +108,8 @@ export class RunService {
       fingerprint,
       instances: spec.instances,
       autoStopSeconds: spec.autoStopSeconds,
+      ...(spec.maxHourlyCost ? { maxHourlyCost: spec.maxHourlyCost } : {}),
+      ...(spec.maxCost ? { maxCost: spec.maxCost } : {}),
       placement,
       ...(Object.keys(secretValues).length > 0 ? { secrets: sealSecrets(secretValues, this.options.secretsKey!, runContext(runId)) } : {}),
       createdAt,

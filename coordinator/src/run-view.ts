@@ -63,7 +63,16 @@ export function jobViewsOf(
 }
 
 function runSummaryFields(run: RunRecord): Omit<RunSummary, 'counts'> {
-  return { id: run.id, project: run.project, configFile: run.configFile, state: run.state, createdAt: run.createdAt, finishedAt: run.finishedAt, pools: poolIdsOf(run) };
+  return {
+    id: run.id,
+    project: run.project,
+    configFile: run.configFile,
+    state: run.state,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    pools: poolIdsOf(run),
+    ...(run.stopReason ? { stopReason: run.stopReason } : {}),
+  };
 }
 
 /** A run with its jobs counted by state rather than listed. */

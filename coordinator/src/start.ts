@@ -52,7 +52,14 @@ export interface CoordinatorConfig {
   natsServer?: NatsServerProcess;
   /** Below this free space there, the watchdog reports the disk full (KATAPULT_MIN_FREE_BYTES; default 64 MiB). */
   minFreeBytes?: number;
+  /** How old an instance of no stored run's pool must be to be terminated (KATAPULT_ORPHAN_GRACE_MS; default 10 min), and how often they are looked for (KATAPULT_ORPHAN_CHECK_MS; default 60 s). */
+  orphanGraceMs?: number;
+  orphanCheckMs?: number;
 }
+
+/** A whole number of milliseconds from the environment, or nothing. */
+const millis = <K extends string>(key: K, value: string | undefined) =>
+  value && Number.isInteger(Number(value)) && Number(value) >= 0 ? ({ [key]: Number(value) } as Record<K, number>) : {};
 
 const optional = <K extends string>(key: K, value: string | undefined) => (value ? ({ [key]: value } as Record<K, string>) : {});
 
@@ -82,6 +89,8 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     apiToken: requireApiToken(env['KATAPULT_API_TOKEN']),
     ...natsServerProcess(env),
     ...(Number.isInteger(Number(env['KATAPULT_MIN_FREE_BYTES'])) && env['KATAPULT_MIN_FREE_BYTES'] ? { minFreeBytes: Number(env['KATAPULT_MIN_FREE_BYTES']) } : {}),
+    ...millis('orphanGraceMs', env['KATAPULT_ORPHAN_GRACE_MS']),
+    ...millis('orphanCheckMs', env['KATAPULT_ORPHAN_CHECK_MS']),
     ...(env['KATAPULT_REGISTRY_PULL_HOST'] && env['KATAPULT_REGISTRY_PULL_USER']
       ? {
           registryPull: {
@@ -199,13 +208,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
       credentials,
       stackLabel: config.stackLabel,
       heartbeatMs: config.heartbeatMs,
+      ...(config.orphanGraceMs === undefined ? {} : { orphanGraceMs: config.orphanGraceMs }),
       log,
     }),
   );
   const link = watchNatsLink(nc, Date.now, log);
   // Secret values are kept under a key only the API token's holders can make: the JetStream files hold none readable.
   const runSecretsKey = secretsKey(config.apiToken, 'run');
-  const pools = new PoolKeeper(store, provider, { log });
+  const pools = new PoolKeeper(store, provider, { log, ...(config.orphanCheckMs === undefined ? {} : { orphanCheckMs: config.orphanCheckMs }) });
   const coordinator = new Coordinator(nc, names, store, {
     tickMs: 500,
     lostGraceMs: agentLeaseMs(config.heartbeatMs),

@@ -50,8 +50,8 @@ const noSuchEntity = () => new NoSuchEntityException({ message: 'not found', $me
 let tokens: number;
 let slept: number[];
 let logs: string[];
-function provider(extra: Partial<AwsProviderOptions> = {}) {
-  return new AwsProvider(clients(), {
+function providerOptions(extra: Partial<AwsProviderOptions> = {}): AwsProviderOptions {
+  return {
     cluster: 'c1',
     region: 'eu-west-3',
     agent: { image: AGENT_IMAGE, natsUrl: 'nats://203.0.113.5:4222', natsUser: 'katapult-agent', natsPassword: 'pw', stackLabel: 's1', heartbeatMs: 2000 },
@@ -60,7 +60,10 @@ function provider(extra: Partial<AwsProviderOptions> = {}) {
     sleep: async (ms) => void slept.push(ms),
     log: (line) => logs.push(line),
     ...extra,
-  });
+  };
+}
+function provider(extra: Partial<AwsProviderOptions> = {}) {
+  return new AwsProvider(clients(), providerOptions(extra));
 }
 
 /** A region with a default VPC, nothing of the project yet, and EC2 launching what it is asked for. */
@@ -236,21 +239,44 @@ describe('AWS provider: launch', () => {
     expect(Buffer.from(input.UserData!, 'base64').toString()).toContain("shutdown -h +90 'katapult: eco_life reached'");
   });
 
-  it('spot without capacity falls back to on-demand (eco_fallback, the default), with a new client token', async () => {
+  it('spot without capacity in any zone falls back to on-demand (eco_fallback, the default), with a new client token', async () => {
     freshAccount();
     ec2.on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } }).rejects(ec2Error('InsufficientInstanceCapacity', 'There is no Spot capacity available'));
     const ids = await provider().ensure(instancesOf('instances: [{type: t3.large, number: 1, eco: true}]'), context);
     expect(ids).toEqual(['i-00001']);
-    expect(runInputs().map((input) => [input.InstanceMarketOptions?.MarketType ?? 'on-demand', input.ClientToken])).toEqual([
-      ['spot', 'token-1'],
-      ['on-demand', 'token-2'],
+    // Spot in each zone's subnet, then on-demand in the first.
+    expect(runInputs().map((input) => [input.InstanceMarketOptions?.MarketType ?? 'on-demand', input.ClientToken, input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId])).toEqual([
+      ['spot', 'token-1', 'subnet-a'],
+      ['spot', 'token-2', 'subnet-b'],
+      ['on-demand', 'token-3', 'subnet-a'],
     ]);
-    expect(runInputs()[1]!.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume']);
-    expect(runInputs()[1]!.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:market', Value: 'on-demand' });
+    expect(runInputs()[2]!.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume']);
+    expect(runInputs()[2]!.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:market', Value: 'on-demand' });
     expect(logs).toEqual([
+      'aws: instances[0]: no spot t3.large in eu-west-3a (InsufficientInstanceCapacity); trying eu-west-3b',
       'aws: instances[0]: no spot t3.large (InsufficientInstanceCapacity); trying on-demand t3.large (eco_fallback)',
       'aws: instances[0]: launched on-demand t3.large i-00001',
     ]);
+  });
+
+  it('a zone without capacity passes to the next zone of the region before any other type; status says which zone', async () => {
+    freshAccount();
+    let next = 0;
+    ec2.on(RunInstancesCommand).callsFake((input: { MaxCount: number; NetworkInterfaces?: Array<{ SubnetId?: string }>; SubnetId?: string }) => {
+      const subnet = input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId;
+      if (subnet === 'subnet-a') throw ec2Error('InsufficientInstanceCapacity', 'no capacity in eu-west-3a');
+      return { Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`, Placement: { AvailabilityZone: 'eu-west-3b' } })) };
+    });
+    const specs = instancesOf('instances: [{type: [t3.large, c5.large], number: 1}]');
+    const zoned = provider();
+    await expect(zoned.ensure(specs, context)).resolves.toEqual(['i-00001']);
+    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual(['t3.large subnet-a', 't3.large subnet-b']);
+    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe('launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)');
+    // The next launch goes to eu-west-3b first, and still says what eu-west-3a refused a moment ago.
+    ec2.resetHistory();
+    await zoned.ensure(instancesOf('instances: [{type: [t3.large, c5.large], number: 2}]'), context);
+    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual(['t3.large subnet-b']);
+    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe('launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)');
   });
 
   it('terminates the cluster\'s instances of no stored run\'s pool once past the grace period, and only those', async () => {
@@ -285,9 +311,12 @@ describe('AWS provider: launch', () => {
     const specs = instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]');
     expect(specs[0]).toMatchObject({ type: 'c5.large', fallbackTypes: ['c6i.large', 'm5.large'] });
     await expect(provider().ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
-    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c6i.large', 'm5.large']);
+    // Each type in each of the region's two zones.
+    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c5.large', 'c6i.large', 'c6i.large', 'm5.large']);
     expect(logs).toEqual([
+      'aws: instances[0]: no on-demand c5.large in eu-west-3a (InsufficientInstanceCapacity); trying eu-west-3b',
       'aws: instances[0]: no on-demand c5.large (InsufficientInstanceCapacity); trying on-demand c6i.large',
+      'aws: instances[0]: no on-demand c6i.large in eu-west-3a (Unsupported); trying eu-west-3b',
       'aws: instances[0]: no on-demand c6i.large (Unsupported); trying on-demand m5.large',
       'aws: instances[0]: launched on-demand m5.large i-00001, i-00002',
     ]);
@@ -298,7 +327,7 @@ describe('AWS provider: launch', () => {
     const same = provider();
     await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 1}]'), context);
     await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]'), context);
-    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c6i.large', 'm5.large', 'm5.large']);
+    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c5.large', 'c6i.large', 'c6i.large', 'm5.large', 'm5.large']);
     expect(same.launchNote(poolIdOf('demo', 'aws', instancesOf('instances: [{type: [c5.large, c6i.large, m5.large]}]')[0]!))).toBe(
       'launched on-demand m5.large (refused: on-demand c5.large: InsufficientInstanceCapacity; on-demand c6i.large: Unsupported)',
     );
@@ -311,8 +340,12 @@ describe('AWS provider: launch', () => {
       .catch((caught: KatapultError) => caught);
     expect(runInputs().map((input) => `${input.InstanceMarketOptions?.MarketType ?? 'on-demand'} ${input.InstanceType}`)).toEqual([
       'spot c5.large',
+      'spot c5.large',
+      'spot m5.large',
       'spot m5.large',
       'on-demand c5.large',
+      'on-demand c5.large',
+      'on-demand m5.large',
       'on-demand m5.large',
     ]);
     expect((error as KatapultError).toLine()).toBe(
@@ -325,6 +358,85 @@ describe('AWS provider: launch', () => {
     ec2.on(RunInstancesCommand).rejects(ec2Error('UnauthorizedOperation', 'not allowed'));
     await expect(provider().ensure(instancesOf('instances: [{type: [c5.large, m5.large]}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_UNAUTHORIZED' });
     expect(runInputs()).toHaveLength(1);
+  });
+
+  it('a region list: every choice refused in one region passes to the next; all refused everywhere is one line', async () => {
+    freshAccount();
+    const regionsAsked: string[] = [];
+    let next = 0;
+    // Paris has no capacity for either type; Ireland has t3.large.
+    ec2.on(RunInstancesCommand).callsFake(async (input: { MaxCount: number; InstanceType: string }, getClient: () => EC2Client) => {
+      const region = await getClient().config.region();
+      regionsAsked.push(`${region} ${input.InstanceType}`);
+      if (region === 'eu-west-3' || input.InstanceType === 'c5.large') throw ec2Error('InsufficientInstanceCapacity', 'no capacity');
+      return { Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`, Placement: { AvailabilityZone: `${region}a` } })) };
+    });
+    const regional = (region: string | null) => ({ ec2: new EC2Client({ region: region ?? 'us-east-1', credentials }), iam: new IAMClient({ region: region ?? 'us-east-1', credentials }) });
+    const specs = instancesOf('instances: [{type: [c5.large, t3.large], number: 2, region: [eu-west-3, eu-west-1]}]');
+    expect(specs[0]).toMatchObject({ region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
+    const multi = new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
+    await expect(multi.ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
+    // Each type in each zone of a region, then the next region.
+    expect(regionsAsked).toEqual(['eu-west-3 c5.large', 'eu-west-3 c5.large', 'eu-west-3 t3.large', 'eu-west-3 t3.large', 'eu-west-1 c5.large', 'eu-west-1 c5.large', 'eu-west-1 t3.large']);
+    expect(logs).toContain('aws: instances[0]: AWS refused every choice in eu-west-3; trying eu-west-1');
+    expect(logs).toContain('aws: instances[0]: launched on-demand t3.large i-00001, i-00002 in eu-west-1');
+    const pool = poolIdOf('demo', 'aws', specs[0]!);
+    expect(multi.launchNote(pool)).toBe(
+      'launched on-demand t3.large in eu-west-1a (refused: eu-west-3 on-demand c5.large: InsufficientInstanceCapacity; ' +
+        'eu-west-3 on-demand t3.large: InsufficientInstanceCapacity; eu-west-1 on-demand c5.large: InsufficientInstanceCapacity)',
+    );
+    // Both regions are counted: the pool is full, nothing more is launched.
+    ec2.on(DescribeInstancesCommand).callsFake(async (_input: unknown, getClient: () => EC2Client) =>
+      (await getClient().config.region()) === 'eu-west-1'
+        ? { Reservations: [{ Instances: ['i-00001', 'i-00002'].map((id) => ({ InstanceId: id, Tags: [{ Key: 'katapult:pool', Value: pool }] })) }] }
+        : { Reservations: [] },
+    );
+    regionsAsked.length = 0;
+    await expect(multi.ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
+    expect(regionsAsked).toEqual([]);
+
+    // A single type refused in every region: one line naming each region's refusal.
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const single = instancesOf('instances: [{type: c5.large, region: [eu-west-3, eu-west-1]}]');
+    const error = await new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] }).ensure(single, context).catch((caught: KatapultError) => caught);
+    expect((error as KatapultError).toLine()).toBe(
+      'KP_AWS_NO_CAPACITY instances[0]: AWS refused every choice in every region (eu-west-3, eu-west-1): eu-west-3 on-demand c5.large: InsufficientInstanceCapacity; ' +
+        'eu-west-1 on-demand c5.large: InsufficientInstanceCapacity (add types to instances[].type or regions to instances[].region (lists are tried in order), raise max_bid, or try later)',
+    );
+  });
+
+  it('max_hourly_cost: only as many instances as fit under the cap are launched, counting the project\'s running ones; a price not had launches none', async () => {
+    freshAccount();
+    const prices = { price: async (type: string, market: string) => (type === 't3.large' && market === 'on-demand' ? 0.1 : Promise.reject(new Error(`no ${market} price for ${type}`))) };
+    const specs = instancesOf('instances: [{type: t3.large, number: 3}]');
+    const pool = poolIdOf('demo', 'aws', specs[0]!);
+    const capped = provider({ prices: () => prices });
+    await expect(capped.ensure(specs, { ...context, maxHourlyCost: 0.25 })).resolves.toEqual(['i-00001', 'i-00002']);
+    expect(runInputs().map((input) => input.MaxCount)).toEqual([2]);
+    const line = "max_hourly_cost $0.25/h reached: the project's instances cost $0.20/h, another at $0.10/h would make $0.30/h; 1 not launched";
+    expect(capped.launchNote(pool)).toBe(line);
+    expect(logs).toContain(`aws: instances[0]: ${line}`);
+
+    // Another pool of the project: the two running count, so nothing more fits.
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: ['i-00001', 'i-00002'].map((id) => ({ InstanceId: id, InstanceType: 't3.large', Tags: [{ Key: 'katapult:pool', Value: pool }] })) }],
+    });
+    ec2.resetHistory();
+    const other = instancesOf('instances: [{type: t3.large, number: 1, disk_size: 30}]');
+    await expect(provider({ prices: () => prices }).ensure(other, { ...context, maxHourlyCost: 0.25 })).resolves.toEqual([]);
+    expect(runInputs()).toEqual([]);
+
+    // What the project's instances cost in other region lists counts too.
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    await expect(provider({ prices: () => prices }).ensure(other, { ...context, maxHourlyCost: 0.25, elsewherePerHour: 0.2 })).resolves.toEqual([]);
+    expect(runInputs()).toEqual([]);
+
+    // A price that cannot be had: under a cap nothing is launched, and the note says why.
+    const unpriced = instancesOf('instances: [{type: c5.large}]');
+    const blind = provider({ prices: () => prices });
+    await expect(blind.ensure(unpriced, { ...context, maxHourlyCost: 1 })).resolves.toEqual([]);
+    expect(blind.launchNote(poolIdOf('demo', 'aws', unpriced[0]!))).toBe('max_hourly_cost $1.00/h cannot be checked (no on-demand price for c5.large); no instance launched');
+    expect(runInputs()).toEqual([]);
   });
 
   it('a max_bid below the spot price falls back too; with eco_fallback: false it is the one-line error', async () => {

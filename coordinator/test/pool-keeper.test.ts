@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clusterNames, loadConfig, poolsOf, type InstanceSpec, type Pool } from '@katapult/core';
+import { clusterNames, loadConfig, poolsOf, type InstanceSpec, type JobRecord, type Pool } from '@katapult/core';
 import { startNats, type NatsServer } from '@katapult/testkit';
 import { openJetStreamStore, PoolKeeper, type EnsureContext, type Provider, type RunRecord, type Store } from '../src/index.js';
 
@@ -46,6 +46,43 @@ function runRecord(project: string, state: RunRecord['state'], finishedAt: numbe
     placement: { provider: 'local', profile: null, agentImage: null, maestroAddress: null },
     createdAt: 1,
     finishedAt,
+  };
+}
+
+function jobRecord(runId: string, id: string): JobRecord {
+  return {
+    runId,
+    id,
+    index: 0,
+    envName: 'base',
+    image: 'img',
+    runCommand: 'true',
+    files: [],
+    outputFiles: [],
+    outputs: null,
+    cpusReq: 1,
+    gpusReq: 0,
+    memoryBytes: null,
+    network: 'bridge',
+    env: {},
+    copyIndex: 0,
+    copyCount: 1,
+    timeoutSeconds: null,
+    secrets: [],
+    retries: 0,
+    retryOnExitCodes: null,
+    history: [],
+    maxAttempts: 3,
+    state: 'pending',
+    attempt: 1,
+    agentId: null,
+    exitCode: null,
+    reason: null,
+    message: null,
+    createdAt: 1,
+    assignedAt: null,
+    startedAt: null,
+    finishedAt: null,
   };
 }
 
@@ -113,6 +150,55 @@ describe('pool keeper', () => {
     now += 30_000;
     await manage([]);
     expect(known).toHaveLength(2);
+  });
+
+  it('max_cost: a running run whose instances cost that much is stopped, its reason stored and its jobs aborted with it', async () => {
+    const hour = 3_600_000;
+    let now = 1 + hour / 2;
+    const asked: string[][] = [];
+    const priced = Object.assign(new HeldProvider(), {
+      // One instance at $1/h, up since the run was created.
+      instanceCosts: async (pools: ReadonlySet<string>) => {
+        asked.push([...pools]);
+        return [{ perHour: 1, launchedAt: 1 }];
+      },
+    });
+    keeper = new PoolKeeper(store, priced, { checkMs: 0, costCheckMs: 0, now: () => now });
+    const run = { ...runRecord('budget', 'running', null), maxCost: 0.75 };
+    await store.putRun(run);
+    await store.createJob(jobRecord(run.id, 'a'));
+    await store.createJob({ ...jobRecord(run.id, 'b'), state: 'done', finishedAt: 5 });
+    // Half an hour: $0.50 of $0.75; nothing happens.
+    await manage([]);
+    expect(asked).toEqual([[poolOf('budget')]]);
+    expect((await store.getRun(run.id))?.stopReason).toBeUndefined();
+    expect((await store.getJob(run.id, 'a'))?.value.state).toBe('pending');
+    // Three quarters of an hour: reached.
+    now = 1 + (hour * 3) / 4;
+    await manage([]);
+    const line = "max_cost $0.75 reached: the run's instances cost ~$0.75 so far; the run is stopped";
+    expect((await store.getRun(run.id))?.stopReason).toBe(line);
+    expect((await store.getJob(run.id, 'a'))?.value).toMatchObject({ state: 'aborted', reason: 'cancelled', message: line });
+    expect((await store.getJob(run.id, 'b'))?.value.state).toBe('done');
+    // Its pool, which no other running run needs, is stopped at once, whatever its auto_stop.
+    expect(priced.calls.filter((call) => call.startsWith('stop'))).toEqual([`stop ${poolOf('budget')}`, `stopped ${poolOf('budget')}`]);
+    // Nor is it started again while the run is not closed yet (its record still says running).
+    const ensured = priced.calls.filter((call) => call.startsWith('ensure')).length;
+    await manage([]);
+    await keeper.ensure([(await store.getRun(run.id))!]);
+    expect(priced.calls.filter((call) => call.startsWith('ensure'))).toHaveLength(ensured);
+  });
+
+  it('max_cost: a pool another running run still needs is kept when the run over budget is stopped', async () => {
+    const priced = Object.assign(new HeldProvider(), { instanceCosts: async () => [{ perHour: 1, launchedAt: 1 }] });
+    keeper = new PoolKeeper(store, priced, { checkMs: 0, costCheckMs: 0, now: () => 1 + 3_600_000 });
+    const run = { ...runRecord('shared', 'running', null, 'r-over'), maxCost: 0.5 };
+    await store.putRun(run);
+    await store.putRun(runRecord('shared', 'running', null, 'r-other'));
+    await store.createJob(jobRecord(run.id, 'a'));
+    await manage([]);
+    expect((await store.getJob(run.id, 'a'))?.value.state).toBe('aborted');
+    expect(priced.calls.filter((call) => call.startsWith('stop'))).toEqual([]);
   });
 
   it('a pool with auto_stop: false, or whose auto_stop has not passed, is left up', async () => {

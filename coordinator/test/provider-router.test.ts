@@ -71,6 +71,44 @@ describe('provider router', () => {
     expect(made[0]!.provider.calls).toEqual(['ensure r1 1', 'ensure r2 1']);
   });
 
+  it('entries with different region lists go to their own providers; an entry without a region goes with the first', async () => {
+    const made: { provider: FakeProvider; region: string | null; fallbackRegions: readonly string[] }[] = [];
+    const routed = new ProviderRouter(new FakeProvider('local'), (_placement, region, fallbackRegions) => {
+      const provider = new FakeProvider(`aws${made.length}`);
+      made.push({ provider, region, fallbackRegions });
+      return provider;
+    });
+    const instances = instancesOf('instances: [{type: t3.large, region: [eu-west-3, eu-west-1]}, {type: c5.large, region: eu-west-3}, {type: m5.large}]');
+    expect(await routed.ensure(instances, { project: 'p', runId: 'r1', placement: aws() })).toEqual(['aws0-1', 'aws1-1']);
+    expect(made.map(({ region, fallbackRegions }) => [region, fallbackRegions])).toEqual([
+      ['eu-west-3', ['eu-west-1']],
+      ['eu-west-3', []],
+    ]);
+    expect(made.map(({ provider }) => provider.calls)).toEqual([['ensure r1 2'], ['ensure r1 1']]);
+  });
+
+  it("under max_hourly_cost, each provider is told what the project's instances of the other providers cost", async () => {
+    const contexts: (EnsureContext | undefined)[] = [];
+    const made: string[] = [];
+    const routed = new ProviderRouter(new FakeProvider('local'), (_placement, region) => {
+      made.push(String(region));
+      return Object.assign(new FakeProvider(`aws-${region}`), {
+        ensure: async (_instances: readonly InstanceSpec[], context?: EnsureContext) => {
+          contexts.push(context);
+          return [];
+        },
+        projectHourlyCost: async (project: string) => (project === 'p' ? (region === 'eu-west-3' ? 0.2 : 0.05) : 0),
+      });
+    });
+    const instances = instancesOf('instances: [{type: t3.large, region: eu-west-3}, {type: t3.large, region: [eu-west-1, us-east-1]}]');
+    await routed.ensure(instances, { project: 'p', runId: 'r1', placement: aws() });
+    expect(contexts.map((context) => context?.elsewherePerHour)).toEqual([undefined, undefined]);
+    contexts.length = 0;
+    await routed.ensure(instances, { project: 'p', runId: 'r2', placement: aws(), maxHourlyCost: 1 });
+    expect(made).toEqual(['eu-west-3', 'eu-west-1']);
+    expect(contexts.map((context) => context?.elsewherePerHour)).toEqual([0.05, 0.2]);
+  });
+
   it('terminates the instances of every provider it made', async () => {
     const { local, made, routed } = router();
     await routed.ensure(instancesOf('instances: [{type: t3.large}]'), { project: 'p', runId: 'r1', placement: aws() });

@@ -16,6 +16,7 @@ export * from './model/job-env.js';
 export * from './model/secrets.js';
 export * from './model/dependencies.js';
 export * from './model/cost.js';
+export * from './model/cost-cap.js';
 export { newRunId, RUN_ID_PATTERN } from './model/ids.js';
 export { jobContainerName } from './model/container-name.js';
 export { isCondaFile, isRequirementsFile, scriptPath } from './model/environment-files.js';

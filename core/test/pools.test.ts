@@ -20,6 +20,17 @@ describe('pools', () => {
     }
   });
 
+  it('a region list is its first region and the rest in order; a single region keeps the pool id it had', () => {
+    const listed = specOf('hello', '[{type: c5.large, region: [eu-west-3, eu-west-1, us-east-1]}]').instances[0]!;
+    expect(listed).toMatchObject({ region: 'eu-west-3', fallbackRegions: ['eu-west-1', 'us-east-1'] });
+    const single = specOf('hello', '[{type: c5.large, region: eu-west-3}]').instances[0]!;
+    expect(single).toMatchObject({ region: 'eu-west-3', fallbackRegions: [] });
+    const { fallbackRegions: _none, ...before } = single;
+    expect(poolIdOf('hello', 'aws', single)).toBe(poolIdOf('hello', 'aws', before));
+    expect(poolIdOf('hello', 'aws', listed)).not.toBe(poolIdOf('hello', 'aws', single));
+    expect(poolIdOf('hello', 'aws', listed)).not.toBe(poolIdOf('hello', 'aws', { ...listed, fallbackRegions: ['us-east-1', 'eu-west-1'] }));
+  });
+
   it('identical entries of one config are one pool of their summed number', () => {
     const pools = poolsOf(specOf('p', '[{cpus: 1, number: 2}, {cpus: 2}, {cpus: 1, number: 3}]'));
     expect(pools.map((pool) => [pool.spec.number, pool.groups])).toEqual([

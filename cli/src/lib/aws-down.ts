@@ -33,9 +33,16 @@ export async function downAwsProject(
   spec: Pick<RunSpec, 'project' | 'profile' | 'instances'>,
   options: { dryRun: boolean; images?: boolean; log: (line: string) => void },
 ): Promise<AwsDownReport> {
-  const region = spec.instances.find((instance) => instance.region !== null)?.region ?? null;
+  // Every region an entry may launch in (a `region` list's too); the first last, as it holds the roles (IAM is global).
+  const named = spec.instances.flatMap((instance) => (instance.region === null ? [] : [instance.region, ...(instance.fallbackRegions ?? [])]));
+  const [region = null, ...others] = [...new Set(named)];
+  const items: AwsDownReport['items'] = [];
+  for (const other of others) {
+    const result = await downProject(awsClients({ region: other, profile: spec.profile }), spec.project, { dryRun: options.dryRun, log: options.log, regionalOnly: true });
+    items.push(...result.items);
+  }
   const result = await downProject(awsClients({ region, profile: spec.profile }), spec.project, { dryRun: options.dryRun, log: options.log });
-  const items: AwsDownReport['items'] = [...result.items];
+  items.push(...result.items);
   const kept: KeptItem[] = [];
   // ECR repositories are made in the first entry's region (registry: ecr).
   const ecr = ecrClient({ region: spec.instances[0]?.region ?? region, profile: spec.profile });

@@ -34,7 +34,8 @@ export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: b
   const doneLeft = left - (run.jobs.filter((job) => job.state !== 'done').length - shown.length);
   const omitted = left > 0 ? [`${plural(left, 'more job')} not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
   const notes = shown.flatMap(jobNotes);
-  return [header, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...notes, ...waiting].join('\n');
+  const stopped = run.stopReason ? [`stopped by the coordinator: ${run.stopReason}`] : [];
+  return [header, ...stopped, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...notes, ...waiting].join('\n');
 }
 
 /** What the table cannot say about a job: how each of its attempts ended, and why it ended other than by its exit code. */

@@ -2,6 +2,7 @@ import { ExitCode, KatapultError } from '@katapult/core';
 import type { AgentCredentialIssuer } from '../nats-users.js';
 import { AwsProvider } from './aws/aws-provider.js';
 import { awsClients } from './aws/clients.js';
+import { awsPriceLookup } from './aws/prices.js';
 import type { AwsClients } from './aws/aws-provider.js';
 import type { AwsProviderFactory } from './provider-router.js';
 
@@ -17,6 +18,8 @@ export interface AwsPlacementSettings {
   stackLabel: string;
   heartbeatMs: number;
   log: (line: string) => void;
+  /** How old an instance of no stored run's pool must be to be terminated as an orphan (AwsProviderOptions). */
+  orphanGraceMs?: number;
   /** For tests: clients with mocked transports. */
   clients?: (region: string | null, profile: string | null) => AwsClients;
 }
@@ -33,17 +36,21 @@ export function instanceNatsUrl(coordinatorNatsUrl: string, maestroAddress: stri
  * sending credentials in clear: no `maestro_address`, no agent image in a registry they can pull from, no TLS.
  */
 export function awsProviderFactory(settings: AwsPlacementSettings): AwsProviderFactory {
-  return (placement, region) => {
+  return (placement, region, fallbackRegions) => {
     const refuse = (code: string, message: string, hint: string) => new KatapultError(code, message, { hint, exitCode: ExitCode.badInput });
     if (!placement.maestroAddress) throw refuse('KP_AWS_NO_MAESTRO_ADDRESS', 'the run has no maestro_address, so EC2 instances cannot reach this machine', 'set maestro_address in the config');
     if (!placement.agentImage) throw refuse('KP_AWS_NO_AGENT_IMAGE', 'the run names no agent image that EC2 instances can pull', 'launch it with the katapult CLI, which pushes the agent image to the registry');
     if (!settings.natsCa) {
       throw refuse('KP_AWS_NEEDS_TLS', "the stack's NATS does not speak TLS, and agents on EC2 would send their credentials in clear", 'katapult down, then launch again with KATAPULT_TLS=1');
     }
-    const clients = (settings.clients ?? ((r, profile) => awsClients({ region: r, profile })))(region, placement.profile);
+    const clientsOf = settings.clients ?? ((r, profile) => awsClients({ region: r, profile }));
+    const clients = fallbackRegions.length > 0 ? (r: string | null) => clientsOf(r, placement.profile) : clientsOf(region, placement.profile);
     return new AwsProvider(clients, {
       cluster: settings.cluster,
       region,
+      fallbackRegions,
+      prices: (r) => awsPriceLookup({ region: r, profile: placement.profile }),
+      ...(settings.orphanGraceMs === undefined ? {} : { orphanGraceMs: settings.orphanGraceMs }),
       agent: {
         image: placement.agentImage,
         natsUrl: instanceNatsUrl(settings.natsUrl, placement.maestroAddress),

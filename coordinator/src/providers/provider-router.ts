@@ -1,13 +1,14 @@
-import type { InstanceSpec, Pool } from '@katapult/core';
+import type { InstanceSpec, Pool, PricedInstance } from '@katapult/core';
 import type { EnsureContext, Provider, RunPlacement } from './provider.js';
 
-/** Makes the AWS provider for one placement (its profile, region, agent image and NATS address). */
-export type AwsProviderFactory = (placement: RunPlacement, region: string | null) => Provider;
+/** Makes the AWS provider for one placement (its profile, region list, agent image and NATS address). */
+export type AwsProviderFactory = (placement: RunPlacement, region: string | null, fallbackRegions: readonly string[]) => Provider;
 
 /**
  * One coordinator serves runs of either provider: each run's placement picks the provider that starts its
- * instances. AWS providers are made on first use, one per distinct placement, and kept so that `terminateAll`
- * (auto_stop, `down`) reaches every instance any of them started.
+ * instances. AWS providers are made on first use, one per distinct placement and region list (an entry's `region`,
+ * else the run's first entry's that names one), and kept so that `terminateAll` (auto_stop, `down`) reaches every
+ * instance any of them started.
  */
 export class ProviderRouter implements Provider {
   readonly name = 'router';
@@ -19,7 +20,14 @@ export class ProviderRouter implements Provider {
   ) {}
 
   async ensure(instances: readonly InstanceSpec[], context: EnsureContext): Promise<string[]> {
-    return this.pick(instances, context.placement).ensure(instances, context);
+    const ids: string[] = [];
+    for (const [provider, specs] of this.byProvider(instances, context.placement)) {
+      // Under max_hourly_cost, the project's instances in the other region lists count too.
+      let elsewhere = 0;
+      if (context.maxHourlyCost) for (const other of this.aws.values()) if (other !== provider) elsewhere += (await other.projectHourlyCost?.(context.project)) ?? 0;
+      ids.push(...(await provider.ensure(specs, elsewhere > 0 ? { ...context, elsewherePerHour: elsewhere } : context)));
+    }
+    return ids;
   }
 
   async stopPool(pool: Pool, context: EnsureContext): Promise<string[]> {
@@ -27,7 +35,7 @@ export class ProviderRouter implements Provider {
   }
 
   async fence(agentId: string, instances: readonly InstanceSpec[], context: EnsureContext): Promise<void> {
-    await this.pick(instances, context.placement).fence?.(agentId, instances, context);
+    for (const [provider, specs] of this.byProvider(instances, context.placement)) await provider.fence?.(agentId, specs, context);
   }
 
   check(placement: RunPlacement): void {
@@ -46,6 +54,12 @@ export class ProviderRouter implements Provider {
     return terminated;
   }
 
+  async instanceCosts(pools: ReadonlySet<string>): Promise<PricedInstance[]> {
+    const priced: PricedInstance[] = [];
+    for (const provider of this.aws.values()) priced.push(...((await provider.instanceCosts?.(pools)) ?? []));
+    return priced;
+  }
+
   launchNote(pool: string): string | undefined {
     for (const provider of [this.local, ...this.aws.values()]) {
       const note = provider.launchNote?.(pool);
@@ -54,13 +68,26 @@ export class ProviderRouter implements Provider {
     return undefined;
   }
 
-  private pick(instances: readonly InstanceSpec[], placement: RunPlacement | undefined): Provider {
+  /** The entries each provider serves: all of them the local one's, or grouped by their AWS region list. */
+  private byProvider(instances: readonly InstanceSpec[], placement: RunPlacement | undefined): Map<Provider, InstanceSpec[]> {
+    const groups = new Map<Provider, InstanceSpec[]>();
+    for (const spec of instances) {
+      const provider = this.pick(instances, placement, spec);
+      groups.set(provider, [...(groups.get(provider) ?? []), spec]);
+    }
+    return groups;
+  }
+
+  private pick(instances: readonly InstanceSpec[], placement: RunPlacement | undefined, spec?: InstanceSpec): Provider {
     if (placement?.provider !== 'aws') return this.local;
-    const region = instances.find((spec) => spec.region !== null)?.region ?? null;
-    const key = JSON.stringify([placement.profile, region, placement.agentImage, placement.maestroAddress]);
+    // An entry without a region is in the run's first region list (one provider, one default region).
+    const named = spec && spec.region !== null ? spec : instances.find((candidate) => candidate.region !== null);
+    const region = named?.region ?? null;
+    const fallbackRegions = named?.fallbackRegions ?? [];
+    const key = JSON.stringify([placement.profile, region, ...(fallbackRegions.length > 0 ? [fallbackRegions] : []), placement.agentImage, placement.maestroAddress]);
     let provider = this.aws.get(key);
     if (!provider) {
-      provider = this.makeAws(placement, region);
+      provider = this.makeAws(placement, region, fallbackRegions);
       this.aws.set(key, provider);
     }
     return provider;

@@ -1,4 +1,4 @@
-import type { InstanceSpec, Pool, ProviderName } from '@katapult/core';
+import type { InstanceSpec, Pool, PricedInstance, ProviderName } from '@katapult/core';
 
 /** Where a run's instances come from and how they reach back: kept with the run, so a restarted coordinator knows. */
 export interface RunPlacement {
@@ -17,11 +17,20 @@ export interface EnsureContext {
   runId: string;
   /** Missing for runs stored before placements were kept: those ran on the local provider. */
   placement?: RunPlacement;
+  /** `max_hourly_cost`: no instance is launched that would take the project's instances past it ($/h). */
+  maxHourlyCost?: number;
+  /** With `maxHourlyCost`: what the project's instances that other providers run cost ($/h), counted with this one's. */
+  elsewherePerHour?: number;
 }
 
-/** What `ensure` is told of a stored run: its owner, and its placement when it was kept. */
-export function ensureContextOf(run: { id: string; project: string; placement?: RunPlacement | undefined }): EnsureContext {
-  return { project: run.project, runId: run.id, ...(run.placement ? { placement: run.placement } : {}) };
+/** What `ensure` is told of a stored run: its owner, its placement when it was kept, and its hourly cost cap. */
+export function ensureContextOf(run: { id: string; project: string; placement?: RunPlacement | undefined; maxHourlyCost?: number | null | undefined }): EnsureContext {
+  return {
+    project: run.project,
+    runId: run.id,
+    ...(run.placement ? { placement: run.placement } : {}),
+    ...(run.maxHourlyCost ? { maxHourlyCost: run.maxHourlyCost } : {}),
+  };
 }
 
 /** Where agents come from. The coordinator asks for instances; the provider makes sure they exist. */
@@ -53,4 +62,11 @@ export interface Provider {
   terminateOrphans?(knownPools: ReadonlySet<string>): Promise<string[]>;
   /** What the last launch for a pool chose, when it had a choice (a `type` list): shown with the run's waiting jobs. */
   launchNote?(pool: string): string | undefined;
+  /**
+   * The live instances of these pools with their hourly price and launch time, for `max_cost`; rejects with a
+   * one-line reason when a price cannot be had. A provider whose instances cost nothing has none.
+   */
+  instanceCosts?(pools: ReadonlySet<string>): Promise<PricedInstance[]>;
+  /** What the project's live instances this provider runs cost per hour ($), for `max_hourly_cost`. */
+  projectHourlyCost?(project: string): Promise<number>;
 }

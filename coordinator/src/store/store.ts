@@ -12,6 +12,11 @@ export interface RunRecord {
   /** The instances the run asked for, kept up while it has work. */
   instances: InstanceSpec[];
   autoStopSeconds: number | null;
+  /** `max_hourly_cost` and `max_cost` of its config; absent or null: no cap. */
+  maxHourlyCost?: number | null;
+  maxCost?: number | null;
+  /** Why the coordinator stopped the run (`max_cost` reached); absent: it did not. */
+  stopReason?: string;
   /** Which provider starts the instances and how they reach back; absent on runs stored before it was kept (local). */
   placement?: RunPlacement;
   /** The values of its jobs' secrets, sealed under the coordinator's run key (sealSecrets); absent: none. */

@@ -179,6 +179,11 @@ function awsPlacementIssues(raw: RawConfig, add: (path: FieldPath, message: stri
   if (raw.provider !== 'aws') return;
   if (raw.maestro === 'remote') {
     if (!cidr) add(['maestro_cidr'], 'is required with maestro: remote: the addresses allowed to reach the maestro, e.g. your IP/32');
+    (raw.instances ?? []).forEach((instance, index) => {
+      if (Array.isArray(instance.region) && instance.region.length > 1) {
+        add(['instances', index, 'region'], "a list needs maestro: local: agents dial the maestro's private address, which instances in other regions cannot reach");
+      }
+    });
   } else if (!address) add(['maestro_address'], 'is required with provider: aws: the host name or IP at which the instances reach this machine');
   if (!raw.registry) add(['registry'], 'is required with provider: aws, as instances cannot reach the local registry; use "ecr"');
 }

@@ -18,7 +18,8 @@ const memory = nullable(Type.Union([Type.String({ minLength: 1 }), Type.Integer(
 
 export const InstanceSchema = Type.Object(
   {
-    region: nullable(Type.String()),
+    /** An AWS region, or a list tried in order when every type of one is refused (new). */
+    region: nullable(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10 })])),
     cloud_id: nullable(Type.String()),
     img_id: nullable(Type.String()),
     img_username: nullable(Type.String()),
@@ -111,6 +112,10 @@ export const ConfigSchema = Type.Object(
     auto_stop: nullable(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 86_400 })])),
     /** Attempts a job may take in all when its instance is lost (new). */
     max_attempts: nullable(Type.Integer({ minimum: 1, maximum: 100 })),
+    /** Dollars per hour the project's running instances may cost together: no instance is launched past it (new). */
+    max_hourly_cost: nullable(Type.Number({ exclusiveMinimum: 0 })),
+    /** Dollars a run's instances may cost: once reached, the run is stopped (new). */
+    max_cost: nullable(Type.Number({ exclusiveMinimum: 0 })),
     provider: nullable(Type.Union([Type.Literal('local'), Type.Literal('aws')])),
     job_assign: nullable(Type.Union([Type.Literal('random'), Type.Literal('multi_knapsack')])),
     recover: nullable(Type.Boolean()),

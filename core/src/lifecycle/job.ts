@@ -114,7 +114,8 @@ export type JobEvent =
   | ({ type: 'exited'; attempt: number; exitCode: number; outputs?: JobOutputs; ranMs?: number; timedOut?: boolean } & ReportedBy)
   | ({ type: 'start_failed'; attempt: number; message: string } & ReportedBy)
   | ({ type: 'agent_lost'; attempt: number } & ReportedBy)
-  | { type: 'cancel' }
+  /** message: why, when not the user's asking (`max_cost` reached). */
+  | { type: 'cancel'; message?: string }
   /** Every job it runs after is done: it may be placed, with their outputs to stage. */
   | { type: 'release'; inputArchives?: InputArchive[] }
   /** A job it runs after failed, was aborted or skipped. */
@@ -192,9 +193,11 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
         finishedAt: now,
       });
     }
-    case 'cancel':
-      if (job.state === 'pending' || job.state === 'blocked') return next({ state: 'aborted', reason: 'cancelled', finishedAt: now });
-      return ended('cancelled', null, now, { state: 'aborted', reason: 'cancelled', finishedAt: now });
+    case 'cancel': {
+      const why = event.message ? { message: event.message } : {};
+      if (job.state === 'pending' || job.state === 'blocked') return next({ state: 'aborted', reason: 'cancelled', finishedAt: now, ...why });
+      return ended('cancelled', null, now, { state: 'aborted', reason: 'cancelled', finishedAt: now, ...why });
+    }
   }
 }
 

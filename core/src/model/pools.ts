@@ -23,7 +23,8 @@ export function poolIdOf(project: string, provider: ProviderName, spec: Instance
   const cpus = provider === 'aws' && !spec.cpusGiven ? null : spec.cpus;
   // Fallback types count only when there are some, so a single type keeps the pool id it always had.
   const fallbacks = spec.fallbackTypes?.length ? { fallbackTypes: spec.fallbackTypes } : {};
-  const shape = { provider, type, ...fallbacks, cpus, gpus: spec.gpus ?? 0, memoryBytes, eco, ecoLife, ecoFallback, maxBid, region, imgId, gpu, diskSize, diskType, explode };
+  const regions = spec.fallbackRegions?.length ? { fallbackRegions: spec.fallbackRegions } : {};
+  const shape = { provider, type, ...fallbacks, cpus, gpus: spec.gpus ?? 0, memoryBytes, eco, ecoLife, ecoFallback, maxBid, region, ...regions, imgId, gpu, diskSize, diskType, explode };
   return `${project}/${fnv1a(JSON.stringify([project, shape]))}`;
 }
 

@@ -30,7 +30,10 @@ export const InstanceSpecSchema = Type.Object({
   /** With `eco`, fall back to on-demand when spot cannot be had (no capacity, `max_bid` too low). */
   ecoFallback: Type.Boolean(),
   maxBid: Type.Union([Type.Number(), Type.Null()]),
+  /** The AWS region (the first of the config's list). */
   region: nullableString,
+  /** The rest of a `region` list, tried in order when AWS refuses every type in the ones before (absent: none). */
+  fallbackRegions: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   imgId: nullableString,
   gpu: nullableString,
   /** GPUs offered to jobs (`gpus`, default 1 with a `gpu`); absent on instances stored before GPUs were counted: 0. */
@@ -104,6 +107,10 @@ export const RunSpecSchema = Type.Object({
   autoStopSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   /** Attempts a job may take in all when its agent is lost. */
   maxAttempts: Type.Integer({ minimum: 1 }),
+  /** `max_hourly_cost`: $/h the project's running instances may cost together; null or absent: no cap. */
+  maxHourlyCost: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()])),
+  /** `max_cost`: $ the run's instances may cost before the run is stopped; null or absent: no cap. */
+  maxCost: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()])),
   recover: Type.Boolean(),
   mutualizeUploads: Type.Boolean(),
   /** `allow_host_network`: jobs may have `network: host`; absent (older submissions): false. */

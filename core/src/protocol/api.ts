@@ -90,6 +90,8 @@ export const RunViewSchema = Type.Object({
   finishedAt: nullableNumber,
   /** The pools its jobs are placed on, one per distinct `instances` entry (`<project>/<hash>`). */
   pools: Type.Optional(Type.Array(Type.String())),
+  /** Why the coordinator stopped it, when it did (`max_cost` reached); absent otherwise. */
+  stopReason: Type.Optional(Type.String()),
   jobs: Type.Array(JobViewSchema),
 });
 export type RunView = Static<typeof RunViewSchema>;
@@ -103,6 +105,7 @@ export const RunSummarySchema = Type.Object({
   createdAt: Type.Number(),
   finishedAt: nullableNumber,
   pools: Type.Optional(Type.Array(Type.String())),
+  stopReason: Type.Optional(Type.String()),
   /** Jobs in each state (only the states some job is in). */
   counts: Type.Record(Type.String(), Type.Integer()),
 });

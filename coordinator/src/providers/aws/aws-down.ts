@@ -50,6 +50,8 @@ export interface DownOptions {
   pollMs?: number;
   /** How long instances may take to terminate. */
   timeoutMs?: number;
+  /** Leave IAM (global, not of a region) alone: for the other regions of a `region` list, done before the first. */
+  regionalOnly?: boolean;
 }
 
 export interface DownResult {
@@ -72,7 +74,7 @@ export function describeItem(item: { kind: string; id: string; name?: string | u
  * Every resource tagged `katapult:project=<project>` (the IAM roles and profiles, the agents' and the maestro's, by
  * name, checked by tag), in deletion order. The maestro's instance is one of the project's instances.
  */
-export async function listProjectResources(clients: AwsClients, project: string): Promise<DownItem[]> {
+export async function listProjectResources(clients: AwsClients, project: string, options: { regionalOnly?: boolean } = {}): Promise<DownItem[]> {
   const { ec2: client } = clients;
   const byProject = [tagFilter(TAG.project, project)];
   const items: DownItem[] = [];
@@ -93,7 +95,7 @@ export async function listProjectResources(clients: AwsClients, project: string)
   for (const group of maestroFirst) if (group.GroupId) items.push({ kind: 'security group', id: group.GroupId, name: group.GroupName });
 
   // The agents' role and profile, then the maestro's.
-  for (const name of [resourceName(project), resourceName(project, '-maestro')]) {
+  for (const name of options.regionalOnly ? [] : [resourceName(project), resourceName(project, '-maestro')]) {
     const profile = await iamGet(iam('GetInstanceProfile'), () => clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
     if (profile && tagValue(profile.InstanceProfile?.Tags, TAG.project) === project) {
       items.push({ kind: 'instance profile', id: name, roles: (profile.InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? '').filter(Boolean) });
@@ -126,7 +128,7 @@ export async function listProjectResources(clients: AwsClients, project: string)
  * images may be shared by other projects (`katapult images prune` removes unused ones).
  */
 export async function downProject(clients: AwsClients, project: string, options: DownOptions = {}): Promise<DownResult> {
-  const items = await listProjectResources(clients, project);
+  const items = await listProjectResources(clients, project, options);
   const log = options.log ?? (() => undefined);
   if (options.dryRun) {
     for (const item of items) log(`would remove ${describeItem(item)}`);

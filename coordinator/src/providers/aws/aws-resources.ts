@@ -39,12 +39,20 @@ import { TAG, ownerTags, resourceName, tagFilter, tagSpecifications, tagValue, t
 
 export interface Network {
   vpcId: string;
+  /** The first subnet by zone: where the maestro goes, and the agents first. */
   subnetId: string;
+  /** Every subnet instances may go to, one per zone, in zone order: a zone without capacity passes to the next. */
+  subnets: ZoneSubnet[];
   /** The VPC is the project's own (tagged, deleted by `down`), made because the region has no default VPC. */
   created: boolean;
 }
 
 /** Owner of the Debian cloud team's AMIs (debian-12-amd64-*, debian-12-arm64-*). */
+export interface ZoneSubnet {
+  subnetId: string;
+  zone: string | undefined;
+}
+
 export const DEBIAN_AMI_OWNER = '136693071363';
 const PROJECT_CIDR = '10.87.0.0/16';
 const PROJECT_SUBNET_CIDR = '10.87.0.0/20';
@@ -65,13 +73,14 @@ export async function resolveNetwork(client: EC2Client, owner: Owner): Promise<N
     const subnets = await awsCall(ec2('DescribeSubnets'), () =>
       client.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [defaultVpc] }, { Name: 'default-for-az', Values: ['true'] }] })),
     );
-    const subnet = firstSubnet(subnets.Subnets);
+    const zones = byZone(subnets.Subnets);
+    const subnet = zones[0]?.subnetId;
     if (!subnet) {
       throw new KatapultError('KP_AWS_NO_SUBNET', `the default VPC ${defaultVpc} has no default subnet`, {
         hint: 'create one (aws ec2 create-default-subnet --availability-zone ...)',
       });
     }
-    return { vpcId: defaultVpc, subnetId: subnet, created: false };
+    return { vpcId: defaultVpc, subnetId: subnet, subnets: zones, created: false };
   }
   const tags = (name: string) => ownerTags(owner, { Name: name });
   const name = resourceName(owner.project);
@@ -101,7 +110,8 @@ export async function resolveNetwork(client: EC2Client, owner: Owner): Promise<N
     );
   }
   const subnets = await awsCall(ec2('DescribeSubnets'), () => client.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })));
-  let subnetId = firstSubnet(subnets.Subnets);
+  const own = byZone(subnets.Subnets);
+  let subnetId = own[0]?.subnetId;
   if (!subnetId) {
     const created = await awsCall(ec2('CreateSubnet'), () =>
       client.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: PROJECT_SUBNET_CIDR, TagSpecifications: tagSpecifications(['subnet'], tags(name)) })),
@@ -109,12 +119,18 @@ export async function resolveNetwork(client: EC2Client, owner: Owner): Promise<N
     subnetId = created.Subnet?.SubnetId ?? '';
     await awsCall(ec2('ModifySubnetAttribute'), () => client.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } })));
   }
-  return { vpcId, subnetId, created: true };
+  return { vpcId, subnetId, subnets: own.length > 0 ? own : [{ subnetId, zone: undefined }], created: true };
 }
 
-function firstSubnet(subnets: Subnet[] | undefined): string | undefined {
-  const sorted = [...(subnets ?? [])].sort((a, b) => `${a.AvailabilityZone}${a.SubnetId}`.localeCompare(`${b.AvailabilityZone}${b.SubnetId}`));
-  return sorted[0]?.SubnetId;
+/** One subnet per zone (the first by id when a zone has several), in zone order. */
+function byZone(subnets: Subnet[] | undefined): ZoneSubnet[] {
+  const sorted = [...(subnets ?? [])].filter((subnet) => subnet.SubnetId).sort((a, b) => `${a.AvailabilityZone}${a.SubnetId}`.localeCompare(`${b.AvailabilityZone}${b.SubnetId}`));
+  const zones: ZoneSubnet[] = [];
+  for (const subnet of sorted) {
+    if (subnet.AvailabilityZone !== undefined && zones.some((seen) => seen.zone === subnet.AvailabilityZone)) continue;
+    zones.push({ subnetId: subnet.SubnetId!, zone: subnet.AvailabilityZone });
+  }
+  return zones;
 }
 
 /**
