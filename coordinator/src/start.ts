@@ -21,6 +21,7 @@ import { openJetStreamStore } from './store/jetstream-store.js';
 import { ensureStreams } from './streams.js';
 import { watchNatsLink } from './nats-link.js';
 import { NatsUsersFile, type NatsUsersFiles } from './nats-users.js';
+import { serveReadGrants } from './read-grants.js';
 
 export interface CoordinatorConfig {
   natsUrl: string;
@@ -215,6 +216,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     link,
   });
   await coordinator.start();
+  // Agents read their attempts' inputs only through what this grants (agentPermissions).
+  const readGrants = serveReadGrants(nc, names, store, log);
   const runs = new RunService(store, provider, {
     pools,
     waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId),
@@ -234,6 +237,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     url,
     async stop() {
       watchdog?.stop();
+      readGrants.unsubscribe();
       coordinator.stop();
       await server.close();
       await nc.drain();

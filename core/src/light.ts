@@ -42,5 +42,6 @@ export type * from './model/run-spec.js';
 export type * from './protocol/messages.js';
 export type * from './protocol/exec-messages.js';
 export type * from './protocol/api.js';
+export type * from './protocol/read-grants.js';
 export type { RawConfig } from './config/schema.js';
 export type { NormalizeOptions } from './config/normalize.js';
