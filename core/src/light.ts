@@ -5,6 +5,7 @@ export * from './errors.js';
 export { checkRelativePath } from './model/paths.js';
 export { shellQuote } from './model/shell.js';
 export { ecrRegion, ecrRegistryHost, isDnsName } from './model/registry-host.js';
+export { isPinnedImage, unpinnedImage } from './model/pinned-image.js';
 export { DEFAULT_MIN_FREE_BYTES, formatFreeBytes, lowDiskMessage, tightestFolder, type FolderSpace } from './model/disk-space.js';
 export { formatMemory, jobMemoryLimit, MIN_MEMORY_BYTES, parseMemory, type MemoryParse } from './model/memory.js';
 export { parseDuration, type DurationParse } from './model/duration.js';
