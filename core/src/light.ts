@@ -35,7 +35,7 @@ export * from './oneshot/oneshot-config.js';
 export { PYTHON_STDLIB, JULIA_STDLIB, PIP_NAME_OF_IMPORT } from './oneshot/stdlib.js';
 export * from './protocol/subjects.js';
 export * from './protocol/log-senders.js';
-export { isStoreLimitRefusal, STREAM_MAX_MSG_BYTES } from './protocol/store-limits.js';
+export * from './protocol/store-limits.js';
 export * from './lifecycle/orphans.js';
 export * from './lifecycle/lease.js';
 export * from './protocol/nats-users.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { putSubjectFile, readGrantedObject, readGrantedSubjectFile } from '@katapult/object-files';
-import type { Assignment, ClusterNames } from '@katapult/core';
+import { storeLimitMessage, type Assignment, type ClusterNames } from '@katapult/core';
 import { readGrantAsker, type AskReadGrant, type AttemptOf } from './read-grants.js';
 
 /**
@@ -66,7 +66,13 @@ export async function openJobFileStore(
     openArchive: (name, attempt) => read(name, attempt),
     outputName: (job) => names.outputSubject(agentId, job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
-      await putSubjectFile(nc, name, archive);
+      try {
+        await putSubjectFile(nc, name, archive);
+      } catch (error) {
+        // Shown in the job's log: nats-server's "maximum bytes exceeded" does not say which stream is full.
+        const full = storeLimitMessage(names.streams.outputs, error);
+        throw full ? new Error(full) : error;
+      }
     },
     closed: () => nc.isClosed(),
   };
