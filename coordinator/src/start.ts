@@ -1,10 +1,10 @@
-import { readFileSync, statfsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, parseStreamBudget, secretsKey, STREAM_BUDGET_OF_FREE } from '@katapult/core';
+import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, parseStreamBudget, secretsKey } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
@@ -18,7 +18,7 @@ import { ProviderRouter } from './providers/provider-router.js';
 import { RunService } from './run-service.js';
 import { PoolKeeper } from './pool-keeper.js';
 import { openJetStreamStore } from './store/jetstream-store.js';
-import { ensureStreams, type StreamLimits } from './streams.js';
+import { ensureStreams } from './streams.js';
 import { watchNatsLink } from './nats-link.js';
 import { NatsUsersFile, type NatsUsersFiles } from './nats-users.js';
 import { serveReadGrants } from './read-grants.js';
@@ -53,10 +53,7 @@ export interface CoordinatorConfig {
   natsServer?: NatsServerProcess;
   /** Below this free space there, the watchdog reports the disk full (KATAPULT_MIN_FREE_BYTES; default 64 MiB). */
   minFreeBytes?: number;
-  /**
-   * What the cluster's streams and file store may hold together (KATAPULT_STREAM_MAX_BYTES). Default: half the free
-   * space of the local stack's JetStream folder when the streams are made, or 32 GiB where it is not known.
-   */
+  /** What the cluster's streams and file store may hold together (KATAPULT_STREAM_MAX_BYTES); none: no limit (see streams.ts). */
   streamBudgetBytes?: number;
 }
 
@@ -116,19 +113,6 @@ function streamBudget(raw: string | undefined): { streamBudgetBytes?: number } {
     return bytes === undefined ? {} : { streamBudgetBytes: bytes };
   } catch (error) {
     throw new KatapultError('KP_COORDINATOR_CONFIG', (error as Error).message, { exitCode: ExitCode.badInput });
-  }
-}
-
-/** The budget given, or half the free space where the local stack's JetStream keeps its files. */
-function streamLimits(config: CoordinatorConfig, log: (line: string) => void): StreamLimits {
-  if (config.streamBudgetBytes !== undefined) return { budgetBytes: config.streamBudgetBytes, given: true, log };
-  const folder = config.natsServer?.folders.at(-1);
-  if (!folder) return { log };
-  try {
-    const stats = statfsSync(folder);
-    return { budgetBytes: Math.floor(stats.bavail * stats.bsize * STREAM_BUDGET_OF_FREE), log };
-  } catch {
-    return { log };
   }
 }
 
@@ -197,7 +181,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
       })
     : undefined;
   watchdog?.start();
-  await ensureStreams(nc, names, streamLimits(config, log));
+  await ensureStreams(nc, names, { ...(config.streamBudgetBytes === undefined ? {} : { budgetBytes: config.streamBudgetBytes }), log });
   const store = await openJetStreamStore(nc, names, { agentTtlMs: agentLeaseMs(config.heartbeatMs) });
   const credentials =
     config.natsUsersFiles && config.natsUser ? new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) : undefined;

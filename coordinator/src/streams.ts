@@ -2,22 +2,28 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { bucketStream } from '@katapult/object-files';
-import { DEFAULT_STREAM_BUDGET_BYTES, STREAM_MAX_MSG_BYTES, STREAM_MIN_MAX_BYTES, streamMaxBytes, type ClusterNames } from '@katapult/core';
+import { STREAM_MAX_MSG_BYTES, STREAM_MIN_MAX_BYTES, streamMaxBytes, type ClusterNames } from '@katapult/core';
 
 export interface StreamLimits {
-  /** The bytes the cluster's streams and file store may hold together (STREAM_BUDGET_SHARES); default 32 GiB. */
+  /**
+   * The bytes the cluster's streams and file store may hold together (KATAPULT_STREAM_MAX_BYTES, shared by
+   * STREAM_BUDGET_SHARES); none: no stream has a max_bytes. Given again, it changes the limits of existing streams.
+   */
   budgetBytes?: number;
-  /** Whether the budget was given (KATAPULT_STREAM_MAX_BYTES): then streams that have other limits get it too. */
-  given?: boolean;
   log?: (line: string) => void;
 }
 
 type Wanted = Partial<StreamConfig> & { name: string; max_bytes: number };
 
+const NO_LIMITS = { files: -1, outputs: -1, logs: -1, events: -1, assignments: -1 };
+
 /** Creates the cluster's streams and file store when missing, with their limits; safe to call on every start. */
 export async function ensureStreams(nc: NatsConnection, names: ClusterNames, limits: StreamLimits = {}): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  const bytes = streamMaxBytes(limits.budgetBytes ?? DEFAULT_STREAM_BUDGET_BYTES);
+  // -1: no limit. nats-server 2.9 reserves a stream's max_bytes out of its store's capacity, which it sets at each
+  // start to 75 % of the disk free then: on a fuller disk it does not load a stream whose reservation no longer
+  // fits (tested), so limits are only set when the operator gives a budget (and knows the disk).
+  const bytes = limits.budgetBytes === undefined ? NO_LIMITS : streamMaxBytes(limits.budgetBytes);
   const log = limits.log ?? (() => undefined);
   const wanted: Wanted[] = [
     // Assignments are work: each is removed once its agent acks it (the job's outcome is reported).
@@ -63,16 +69,17 @@ export async function ensureStreams(nc: NatsConnection, names: ClusterNames, lim
   for (const config of [...wanted, fileStore]) if (!(await streamConfig(jsm, config.name))) missing.add(config.name);
   // nats-server reserves each stream's max_bytes out of its store: on a small disk the new streams share what is left.
   const asked = [...wanted, fileStore].filter((config) => missing.has(config.name)).reduce((sum, config) => sum + config.max_bytes, 0);
-  const scale = missing.size === 0 ? 1 : Math.min(1, (await reservable(jsm, names, asked)) / asked);
+  const scale = missing.size === 0 || asked < 0 ? 1 : Math.min(1, (await reservable(jsm, names, asked)) / asked);
   if (scale < 1) log(`JetStream's store has room for ${Math.round(scale * 100)} % of the stream budget: the new streams get that share of their limits`);
-  const scaled = (config: Wanted): Wanted => (missing.has(config.name) ? { ...config, max_bytes: Math.max(STREAM_MIN_MAX_BYTES, Math.floor(config.max_bytes * scale)) } : config);
-  for (const config of wanted) await ensureStream(jsm, scaled(config), limits.given === true, log);
+  const scaled = (config: Wanted): Wanted =>
+    missing.has(config.name) && config.max_bytes > 0 ? { ...config, max_bytes: Math.max(STREAM_MIN_MAX_BYTES, Math.floor(config.max_bytes * scale)) } : config;
+  for (const config of wanted) await ensureStream(jsm, scaled(config), log);
   // Files outlive the processes that wrote them: a run's inputs are read by its jobs whenever they start.
   if (missing.has(files)) {
     // An object store refuses what does not fit (discard new) already.
     await new Objm(nc).create(names.fileStore, { storage: StorageType.File, max_bytes: scaled(fileStore).max_bytes });
   } else {
-    await ensureStream(jsm, fileStore, limits.given === true, log);
+    await ensureStream(jsm, fileStore, log);
   }
 }
 
@@ -102,17 +109,16 @@ async function streamConfig(jsm: JetStreamManager, name: string): Promise<Stream
   }
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Wanted, budgetGiven: boolean, log: (line: string) => void): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, config: Wanted, log: (line: string) => void): Promise<void> {
   const existing = await streamConfig(jsm, config.name);
   if (!existing) {
     await jsm.streams.add({ ...config, storage: StorageType.File });
     return;
   }
-  // Streams made before the limits get them; a budget given again changes them. Never below what a stream holds:
-  // nats-server would delete its oldest messages to get under a lower limit.
-  const unlimited = existing.max_bytes === undefined || existing.max_bytes < 0;
+  // A budget given changes the limits (none given leaves them). Never below what a stream holds: nats-server
+  // would delete its oldest messages to get under a lower limit.
   const stored = (await jsm.streams.info(config.name)).state.bytes;
-  const maxBytes = unlimited || (budgetGiven && existing.max_bytes !== config.max_bytes) ? Math.max(config.max_bytes, stored) : existing.max_bytes;
+  const maxBytes = config.max_bytes > 0 && existing.max_bytes !== config.max_bytes ? Math.max(config.max_bytes, stored) : existing.max_bytes;
   const update: Partial<StreamConfig> = {
     ...(config.max_msg_size !== undefined && existing.max_msg_size !== config.max_msg_size ? { max_msg_size: config.max_msg_size } : {}),
     ...(maxBytes !== existing.max_bytes ? { max_bytes: maxBytes } : {}),

@@ -37,7 +37,7 @@ describe('stream limits', () => {
   it('gives each stream its share of the budget; a full one refuses new messages, and the error names it', async () => {
     nats = await startNats();
     nc = await connect({ servers: nats.url });
-    await ensureStreams(nc, names, { budgetBytes: 40 * MiB, given: true });
+    await ensureStreams(nc, names, { budgetBytes: 40 * MiB });
     const shares = streamMaxBytes(40 * MiB);
     expect(await limitsOf()).toEqual({
       assignments: { max_bytes: shares.assignments, discard: DiscardPolicy.New },
@@ -60,7 +60,14 @@ describe('stream limits', () => {
     expect((await (await jetstreamManager(nc)).streams.info(names.streams.events)).state.bytes).toBeLessThanOrEqual(shares.events);
   }, 60_000);
 
-  it('gives streams made before the limits theirs, never below what they hold', async () => {
+  it('without a budget, sets no max_bytes: nats-server would not load a stream whose reservation no longer fits', async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+    await ensureStreams(nc, names);
+    expect(Object.values(await limitsOf()).map((stream) => stream.max_bytes)).toEqual([-1, -1, -1, -1, -1]);
+  });
+
+  it('gives existing streams the budget given, never below what they hold', async () => {
     nats = await startNats();
     nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);

@@ -15,15 +15,12 @@ export const STREAM_MAX_MSG_BYTES = {
  * its share refuses new messages ("maximum bytes exceeded") rather than filling the disk, which nats-server 2.9
  * does not survive (it wedges). The events stream keeps its newest reports instead: the coordinator has read the
  * old ones. nats-server reserves each stream's max_bytes out of its store's capacity (75 % of the disk free when
- * it started, unless configured), so the shares must fit in it together.
+ * it started, unless configured), so the shares must fit in it together, and it does not load a stream whose
+ * share no longer fits after a restart on a fuller disk: a budget is given by the operator (coordinator/src/streams.ts).
  */
 export const STREAM_BUDGET_SHARES = { files: 0.4, outputs: 0.3, logs: 0.2, events: 0.05, assignments: 0.05 } as const;
 export type BudgetedStream = keyof typeof STREAM_BUDGET_SHARES;
 
-/** Without a budget given (KATAPULT_STREAM_MAX_BYTES) or a store folder to measure: 32 GiB. */
-export const DEFAULT_STREAM_BUDGET_BYTES = 32 * 1024 ** 3;
-/** The budget taken from the store folder's free space: half of it (leaving room for what else the disk holds). */
-export const STREAM_BUDGET_OF_FREE = 0.5;
 /** No stream gets less than this, whatever the budget: a job's log and a report always fit. */
 export const STREAM_MIN_MAX_BYTES = 1024 * 1024;
 
