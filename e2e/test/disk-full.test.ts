@@ -74,7 +74,7 @@ describe('a full disk under the state folder', () => {
     const recoveredMs = Date.now() - freedAt;
     const watchdog = readFileSync(join(home, 'logs', 'coordinator.log'), 'utf8')
       .split('\n')
-      .filter((entry) => /KP_DISK_FULL|free space is back|nats-server/.test(entry));
+      .filter((entry) => /KP_DISK_FULL|free space is back|nats-server|watch of|tick failed/.test(entry));
     console.log(`JetStream answered ${(recoveredMs / 1000).toFixed(1)} s after space was freed; the coordinator said:\n${watchdog.join('\n')}`);
     const again = await katapult(['launch', config, '--wait'], env);
     expect(again.code, again.stdout + again.stderr).toBe(0);
