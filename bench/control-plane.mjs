@@ -54,7 +54,7 @@ async function startCoordinatorProcess() {
       ...process.env,
       KATAPULT_NATS_URL: natsUrl,
       KATAPULT_CLUSTER: CLUSTER,
-      KATAPULT_AGENT_IMAGE: 'bench/simulated:1',
+      KATAPULT_AGENT_IMAGE: 'bench/simulated@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
       KATAPULT_STACK_LABEL: 'bench',
       KATAPULT_API_TOKEN: TOKEN,
       KATAPULT_HEARTBEAT_MS: '2000',
@@ -87,7 +87,7 @@ const spec = (jobs) =>
     defaultCpus: CPUS,
   });
 const pool = poolsOf(spec(2))[0].id;
-const submit = (jobs) => call('POST', '/runs', { spec: spec(jobs), configFile: 'bench.yaml', images: { default: 'bench/simulated:1' }, files: {} });
+const submit = (jobs) => call('POST', '/runs', { spec: spec(jobs), configFile: 'bench.yaml', images: { default: 'bench/simulated@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} });
 
 /** The simulated agents: each heartbeats, and reports each assignment running then exited 0 at once. */
 const js = jetstream(nc);

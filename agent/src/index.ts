@@ -8,4 +8,5 @@ export { ecrAuthSources, EcrTokenSource, type AuthSourceFor, type EcrAuthOptions
 export { JOB_PIDS_LIMIT } from './runner/host-config.js';
 export { buildAgentServer } from './http/server.js';
 export { openJobFileStore, type JobFileStore } from './files/file-store.js';
+export { readGrantAsker, type AskReadGrant, type AttemptOf } from './files/read-grants.js';
 export { InterruptionWatch, parseInstanceAction, type InterruptionWatchOptions, type SpotNotice } from './spot/interruption-watch.js';

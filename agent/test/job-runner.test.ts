@@ -11,6 +11,7 @@ import { buildEnvironment, ensureBaseImage, OciRegistry, pushImage } from '@kata
 import { environmentSpec, requireDocker, startNats, startRegistry, tempDir, type NatsServer, type RegistryServer } from '@katapult/testkit';
 import { clusterNames, type Assignment, type JobOutputs, type LogPiece, type StagedFile } from '@katapult/core';
 import { JOB_PIDS_LIMIT, LABELS, openJobFileStore, runJobAttempt, type JobFileStore, type JobSink } from '../src/index.js';
+import { grantEveryRead } from './read-grants.js';
 
 const MiB = 1024 * 1024;
 
@@ -69,6 +70,7 @@ describe('job runner', () => {
     nc = await connect({ servers: nats.url });
     objects = await new Objm(nc).create(names.fileStore);
     await (await jetstreamManager(nc)).streams.add({ name: names.streams.outputs, subjects: [names.outputWildcard] });
+    grantEveryRead(nc, names);
     files = await openJobFileStore(nc, names, 'local-0', await tempDir('agent-cache'));
     options = { agentId: 'local-0', stackLabel: 'kptest', files };
     const base = await ensureBaseImage(docker);

@@ -9,6 +9,7 @@ export { openJetStreamStore } from './store/jetstream-store.js';
 export type { RunRecord, Store, Versioned } from './store/store.js';
 export { jetStreamLogSource, type JobLogSource } from './job-log-source.js';
 export { ensureStreams } from './streams.js';
+export { serveReadGrants } from './read-grants.js';
 export type { EnsureContext, RunPlacement } from './providers/provider.js';
 export { ProviderRouter, type AwsProviderFactory } from './providers/provider-router.js';
 export { awsProviderFactory, instanceNatsUrl, type AwsPlacementSettings } from './providers/aws-placement.js';

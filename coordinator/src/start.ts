@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, secretsKey } from '@katapult/core';
+import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, parseStreamBudget, secretsKey } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
@@ -21,6 +21,7 @@ import { openJetStreamStore } from './store/jetstream-store.js';
 import { ensureStreams } from './streams.js';
 import { watchNatsLink } from './nats-link.js';
 import { NatsUsersFile, type NatsUsersFiles } from './nats-users.js';
+import { serveReadGrants } from './read-grants.js';
 
 export interface CoordinatorConfig {
   natsUrl: string;
@@ -55,6 +56,8 @@ export interface CoordinatorConfig {
   /** How old an instance of no stored run's pool must be to be terminated (KATAPULT_ORPHAN_GRACE_MS; default 10 min), and how often they are looked for (KATAPULT_ORPHAN_CHECK_MS; default 60 s). */
   orphanGraceMs?: number;
   orphanCheckMs?: number;
+  /** What the cluster's streams and file store may hold together (KATAPULT_STREAM_MAX_BYTES); none: no limit (see streams.ts). */
+  streamBudgetBytes?: number;
 }
 
 /** A whole number of milliseconds from the environment, or nothing. */
@@ -91,6 +94,7 @@ export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig
     ...(Number.isInteger(Number(env['KATAPULT_MIN_FREE_BYTES'])) && env['KATAPULT_MIN_FREE_BYTES'] ? { minFreeBytes: Number(env['KATAPULT_MIN_FREE_BYTES']) } : {}),
     ...millis('orphanGraceMs', env['KATAPULT_ORPHAN_GRACE_MS']),
     ...millis('orphanCheckMs', env['KATAPULT_ORPHAN_CHECK_MS']),
+    ...streamBudget(env['KATAPULT_STREAM_MAX_BYTES']),
     ...(env['KATAPULT_REGISTRY_PULL_HOST'] && env['KATAPULT_REGISTRY_PULL_USER']
       ? {
           registryPull: {
@@ -110,6 +114,15 @@ function natsServerProcess(env: NodeJS.ProcessEnv): { natsServer?: NatsServerPro
   );
   if (!binary || !config || !logFile || !pidFile || !stateDir) return {};
   return { natsServer: { binary, config, logFile, pidFile, folders: [stateDir, join(stateDir, 'nats')] } };
+}
+
+function streamBudget(raw: string | undefined): { streamBudgetBytes?: number } {
+  try {
+    const bytes = parseStreamBudget(raw);
+    return bytes === undefined ? {} : { streamBudgetBytes: bytes };
+  } catch (error) {
+    throw new KatapultError('KP_COORDINATOR_CONFIG', (error as Error).message, { exitCode: ExitCode.badInput });
+  }
 }
 
 /** KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE, read as PEM: both or neither. */
@@ -180,7 +193,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
       })
     : undefined;
   watchdog?.start();
-  await ensureStreams(nc, names);
+  await ensureStreams(nc, names, { ...(config.streamBudgetBytes === undefined ? {} : { budgetBytes: config.streamBudgetBytes }), log });
   const store = await openJetStreamStore(nc, names, { agentTtlMs: agentLeaseMs(config.heartbeatMs) });
   const credentials =
     config.natsUsersFiles && config.natsUser ? new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) : undefined;
@@ -228,6 +241,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     link,
   });
   await coordinator.start();
+  // Agents read their attempts' inputs only through what this grants (agentPermissions).
+  const readGrants = serveReadGrants(nc, names, store, log);
   const runs = new RunService(store, provider, {
     pools,
     waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId),
@@ -247,6 +262,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     url,
     async stop() {
       watchdog?.stop();
+      readGrants.unsubscribe();
       coordinator.stop();
       await server.close();
       await nc.drain();

@@ -118,7 +118,7 @@ describe('where a run\'s instances come from (placement)', () => {
       const onAws = await submit({
         spec: config('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\n'),
         configFile: 'demo.yaml',
-        images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env:abc' },
+        images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
         agentImage: AGENT_IMAGE,
         files: {},
       });
@@ -131,7 +131,7 @@ describe('where a run\'s instances come from (placement)', () => {
       expect(script).toContain(`AGENT_IMAGE=${AGENT_IMAGE}`);
       expect(local.ensured).toEqual([]);
 
-      const onLocal = await submit({ spec: config(''), configFile: 'local.yaml', images: { default: '127.0.0.1:5000/katapult/env:abc' }, files: {} });
+      const onLocal = await submit({ spec: config(''), configFile: 'local.yaml', images: { default: '127.0.0.1:5000/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} });
       expect(onLocal.statusCode).toBe(201);
       expect(local.ensured).toEqual([onLocal.json<{ runId: string }>().runId]);
       expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(2);
@@ -176,7 +176,7 @@ describe('where a run\'s instances come from (placement)', () => {
       const onAws = await submit({
         spec: spec('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.9\n'),
         configFile: 'far.yaml',
-        images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env:abc' },
+        images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
         agentImage: AGENT_IMAGE,
         files: {},
       });
@@ -185,7 +185,7 @@ describe('where a run\'s instances come from (placement)', () => {
       expect(script).toContain('KATAPULT_NATS_URL=tls://203.0.113.9:4222\n');
       expect(script).toContain('KATAPULT_NATS_TLS_NAME=maestro.katapult\n');
 
-      const onLocal = await submit({ spec: spec(''), configFile: 'far.yaml', images: { default: '127.0.0.1:5000/katapult/env:abc' }, files: {} });
+      const onLocal = await submit({ spec: spec(''), configFile: 'far.yaml', images: { default: '127.0.0.1:5000/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} });
       expect(onLocal.statusCode).toBe(400);
       expect(onLocal.json()).toMatchObject({ code: 'KP_MAESTRO_NO_LOCAL' });
       expect((await store.listRuns()).map((run) => run.id)).toEqual([onAws.json<{ runId: string }>().runId]);

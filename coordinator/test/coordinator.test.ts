@@ -29,7 +29,7 @@ const spec = loadConfig(
   'demo.yaml',
   { defaultCpus: 2 },
 );
-const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base:x' }, files: {} };
+const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} };
 /** The pool of a config's first `instances` entry: where its run's jobs may go. */
 const poolOf = (of: typeof spec) => poolsOf(of)[0]!.id;
 
@@ -315,7 +315,7 @@ describe('coordinator', () => {
     const first = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string; resumed: boolean }>();
     const again = (await call({ method: 'POST', url: '/runs', payload: { ...request, configFile: 'renamed.yaml' } })).json();
     expect(again).toEqual({ runId: first.runId, jobs: 2, resumed: true });
-    const changed = { ...request, images: { default: '127.0.0.1:5000/katapult/base:y' } };
+    const changed = { ...request, images: { default: '127.0.0.1:5000/katapult/base@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' } };
     expect((await call({ method: 'POST', url: '/runs', payload: changed })).json()).toMatchObject({ resumed: false });
     const noRecover = { ...request, spec: { ...request.spec, recover: false } };
     const fresh = (await call({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
@@ -500,6 +500,18 @@ describe('coordinator', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'KP_API_BAD_REQUEST' });
     expect((await call({ method: 'GET', url: '/runs/r-nope' })).statusCode).toBe(404);
+  });
+
+  it('refuses an image that is not pinned by digest with a 400 naming the environment, and creates no run', async () => {
+    for (const ref of ['127.0.0.1:5000/katapult/base:x', '127.0.0.1:5000/katapult/base', '127.0.0.1:5000/katapult/base@sha256:abc']) {
+      const response = await call({ method: 'POST', url: '/runs', payload: { ...request, images: { default: ref } } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({ code: 'KP_API_IMAGE_NOT_PINNED', message: `images.default: "${ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)` });
+    }
+    expect((await call({ method: 'GET', url: '/runs' })).json()).toEqual([]);
+    // A tag before the digest is fine: the digest is what is pulled.
+    const tagged = await call({ method: 'POST', url: '/runs', payload: { ...request, images: { default: `127.0.0.1:5000/katapult/base:x@sha256:${'c'.repeat(64)}` } } });
+    expect(tagged.statusCode).toBe(201);
   });
 
   it('takes a body as sent: a wrong type or too many instances is a 400 naming the field, never coerced', async () => {

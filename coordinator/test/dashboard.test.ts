@@ -12,7 +12,7 @@ import { buildServer, ensureStreams, jetStreamLogSource, openJetStreamStore, Run
 const names = clusterNames('dash');
 const TOKEN = randomBytes(32).toString('hex');
 const spec = loadConfig('project: demo\njobs:\n  - {name: ticker, run_command: "true"}\n', 'demo.yaml', { defaultCpus: 2 });
-const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base:x' }, files: {} };
+const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} };
 const idleProvider: Provider = { name: 'idle', ensure: async () => [], stopPool: async () => [], terminateAll: async () => [] };
 
 describe('dashboard', () => {

@@ -10,3 +10,4 @@ export * from './protocol/messages.js';
 export * from './protocol/exec-messages.js';
 export * from './protocol/api.js';
 export * from './protocol/report-outputs.js';
+export * from './protocol/read-grants.js';

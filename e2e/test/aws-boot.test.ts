@@ -147,9 +147,9 @@ describe('an AWS instance boot, in a container', () => {
     const agent = await ensureAgentImage(docker, { repoRoot: REPO_ROOT, nodeImage: node.ref });
     registry = await startRegistry();
     agentImage = `${registry.host}/${agent.ref}`;
-    jobImage = `${registry.host}/katapult/base:aws-boot`;
     await pushImage(docker, agent.ref, agentImage);
-    await pushImage(docker, base.ref, jobImage);
+    // Pinned by digest, as POST /runs requires.
+    jobImage = `${registry.host}/katapult/base@${await pushImage(docker, base.ref, `${registry.host}/katapult/base:aws-boot`)}`;
 
     metadata = await startMetadataServer();
     // As the stack does: no anonymous access, the coordinator as admin, the agent as its own restricted user.

@@ -197,7 +197,7 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
         defaultCpus: 2,
       }),
       configFile: 'far.yaml',
-      images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env:abc' },
+      images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
       agentImage: AGENT_IMAGE,
       files: {},
     });

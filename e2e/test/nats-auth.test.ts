@@ -1,10 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstream } from '@nats-io/jetstream';
-import { clusterNames, type RunView } from '@katapult/core';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { clusterNames, jobKey, type JobRecord, type RunView } from '@katapult/core';
 import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
 import { katapult } from './cli.js';
 
@@ -21,6 +21,7 @@ describe('NATS credentials on the local stack', () => {
   let admin: Credentials;
   let agents: Record<string, Credentials>;
   const names = clusterNames('local');
+  let firstRun: string;
 
   /** Publishes and waits for the server's verdict: a permissions violation arrives as an async error. */
   async function publishVerdict(nc: NatsConnection, subject: string): Promise<string> {
@@ -39,8 +40,26 @@ describe('NATS credentials on the local stack', () => {
     home = await tempDir('e2e-nats-auth');
     env = { KATAPULT_HOME: home };
     const project = await tempDir('e2e-nats-auth-project');
-    await writeFile(join(project, 'k.yaml'), 'jobs:\n  - run_command: echo authenticated\n');
-    expect((await katapult(['launch', join(project, 'k.yaml'), '--wait'], env)).code).toBe(0);
+    // Files and another job's outputs too: the agent reads them through read grants, with its own credentials.
+    await writeFile(join(project, 'data.txt'), 'uploaded bytes\n');
+    await writeFile(
+      join(project, 'k.yaml'),
+      [
+        'jobs:',
+        '  - run_command: echo authenticated',
+        '  - name: writer',
+        '    upload_files: [data.txt]',
+        '    run_command: cp data.txt copy.txt',
+        '    output_files: [copy.txt]',
+        '  - name: reader',
+        '    inputs_from: [writer]',
+        '    run_command: cat copy.txt',
+        '',
+      ].join('\n'),
+    );
+    const launch = await katapult(['launch', join(project, 'k.yaml'), '--wait', '--json'], env);
+    expect(launch.code).toBe(0);
+    firstRun = (JSON.parse(launch.stdout) as RunView).id;
     url = `nats://127.0.0.1:${(JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { nats: { port: number } }).nats.port}`;
     admin = (JSON.parse(readFileSync(join(home, 'nats-auth.json'), 'utf8')) as { admin: Credentials }).admin;
     agents = JSON.parse(readFileSync(join(home, 'nats-agents.json'), 'utf8')) as Record<string, Credentials>;
@@ -114,6 +133,90 @@ describe('NATS credentials on the local stack', () => {
       expect(errors.join('; ')).toMatch(/Permissions Violation for Subscription to "_INBOX\.>"/i);
     } finally {
       await listener.close().catch(() => undefined);
+    }
+  });
+
+  it('the honest agent staged the uploaded file and the outputs of the job it takes inputs from', async () => {
+    const logs = await katapult(['logs', 'reader', '--run', firstRun], env);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toBe('uploaded bytes\n');
+  });
+
+  it("an agent's user cannot list the file store or the outputs, nor read an input of an attempt that is not assigned to it", async () => {
+    const [[agentId, credentials]] = Object.entries(agents) as [[string, Credentials]];
+    const files = `OBJ_${names.fileStore}`;
+    const outputs = names.streams.outputs;
+    const assign = names.streams.assignments;
+    const consumer = names.agentConsumer(agentId);
+    const denied = /Permissions Violation for Publish/i;
+    const nc = await connect({ servers: url, reconnect: false, inboxPrefix: names.agentInboxPrefix(agentId), ...credentials });
+    const admin$ = await connect({ servers: url, reconnect: false, ...admin });
+    try {
+      for (const subject of [
+        `$JS.API.STREAM.INFO.${files}`,
+        `$JS.API.STREAM.INFO.${outputs}`,
+        `$JS.API.STREAM.NAMES`,
+        `$JS.API.CONSUMER.LIST.${files}`,
+        `$JS.API.CONSUMER.NAMES.${outputs}`,
+        `$JS.API.DIRECT.GET.${files}`,
+        `$JS.API.DIRECT.GET.${files}.$O.${names.fileStore}.C.x`,
+        `$JS.API.STREAM.MSG.GET.${files}`,
+        `$JS.API.STREAM.MSG.GET.${outputs}`,
+        // A consumer of every chunk, or of every output: nats-server would take the wildcard filter if allowed.
+        `$JS.API.CONSUMER.CREATE.${files}`,
+        `$JS.API.CONSUMER.CREATE.${files}.mine.$O.${names.fileStore}.C.>`,
+        `$JS.API.CONSUMER.CREATE.${files}.mine.$O.${names.fileStore}.C.*`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${files}.mine`,
+        `$JS.API.CONSUMER.CREATE.${outputs}.mine.${names.outputWildcard}`,
+        // Its assignment consumer with another filter would read every agent's assignments.
+        `$JS.API.CONSUMER.CREATE.${assign}.${consumer}`,
+        `$JS.API.CONSUMER.CREATE.${assign}.${consumer}.${names.assignmentWildcard}`,
+        `$JS.API.CONSUMER.CREATE.${assign}.${consumer}.>`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${assign}.${consumer}`,
+        // Reads asked as another agent.
+        names.readGrantSubject('local-1-abcd'),
+      ]) {
+        expect(await publishVerdict(nc, subject), subject).toMatch(denied);
+      }
+
+      // The inputs of finished attempts, its own included: no read is granted for them.
+      const jsm = await jetstreamManager(admin$);
+      const record = async (jobId: string) =>
+        (await jsm.streams.getMessage(`KV_${names.buckets.jobs}`, { last_by_subj: `$KV.${names.buckets.jobs}.${jobKey(firstRun, jobId)}` }))!.json<JobRecord>();
+      const writer = await record('writer');
+      const reader = await record('reader');
+      const ask = async (jobId: string, attempt: number, object: string) => {
+        const request = { v: 1, runId: firstRun, jobId, attempt, object };
+        return (await nc.request(names.readGrantSubject(agentId), JSON.stringify(request), { timeout: 10_000 })).json<{ ok: boolean; message?: string }>();
+      };
+      expect(await ask('writer', writer.attempt, writer.files[0]!.object)).toEqual({
+        v: 1,
+        ok: false,
+        message: `attempt ${writer.attempt} of ${firstRun}/writer is not assigned to ${agentId} now`,
+      });
+      expect(await ask('reader', reader.attempt, reader.inputArchives![0]!.object)).toMatchObject({ ok: false, message: expect.stringMatching(/is not assigned to/) });
+
+      // A consumer granted to someone: fetched from by its name only, a `*` as the name reaches none.
+      const grant = await jsm.consumers.add(files, {
+        name: 'grant_test',
+        filter_subject: `$O.${names.fileStore}.C.>`,
+        ack_policy: AckPolicy.None,
+        inactive_threshold: nanos(60_000),
+      });
+      const inbox = `${names.agentInboxPrefix(agentId)}.pulled`;
+      const pulled = nc.subscribe(inbox, { max: 1 });
+      // Pulls are served in order: had the first reached the consumer, the second would get its second message.
+      nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${files}.*`, JSON.stringify({ batch: 1, no_wait: true }), { reply: `${inbox}.star` });
+      nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${files}.${grant.name}`, JSON.stringify({ batch: 1, no_wait: true }), { reply: inbox });
+      for await (const message of pulled) {
+        // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+        expect(message.reply?.split('.')[6]).toBe('1');
+      }
+      expect((await jsm.consumers.info(files, grant.name)).delivered.consumer_seq).toBe(1);
+      await jsm.consumers.delete(files, grant.name);
+    } finally {
+      await nc.close();
+      await admin$.close();
     }
   });
 

@@ -34,22 +34,34 @@ async function storedChunks(nc: NatsConnection, bucket: string, nuid: string): P
 }
 
 async function* chunksOf(nc: NatsConnection, bucket: string, info: ObjectInfo): AsyncGenerator<Uint8Array> {
-  const hash = createHash('sha256');
-  let size = 0;
-  if (info.size > 0) {
-    // An ordered consumer (with one subject, filter_subject: servers before 2.10 know no other) that is gone once read.
-    const consumer = await jetstream(nc).consumers.get(bucketStream(bucket), { filter_subjects: chunkSubject(bucket, info.nuid) });
-    const messages = await consumer.consume({ max_messages: CHUNKS_AT_ONCE });
+  if (info.size === 0) return yield* checkedObjectBytes(info, []);
+  // An ordered consumer (with one subject, filter_subject: servers before 2.10 know no other) that is gone once read.
+  const consumer = await jetstream(nc).consumers.get(bucketStream(bucket), { filter_subjects: chunkSubject(bucket, info.nuid) });
+  const messages = await consumer.consume({ max_messages: CHUNKS_AT_ONCE });
+  async function* data(): AsyncGenerator<Uint8Array> {
     try {
       for await (const message of messages) {
-        hash.update(message.data);
-        size += message.data.length;
         yield message.data;
         if (message.info.pending === 0) break;
       }
     } finally {
       messages.stop();
     }
+  }
+  yield* checkedObjectBytes(info, data());
+}
+
+/** The chunks as they come, then an error if they do not add up to the size and digest the object's description gives. */
+export async function* checkedObjectBytes(
+  info: Pick<ObjectInfo, 'name' | 'size' | 'digest'>,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
+    yield chunk;
   }
   const digest = `SHA-256=${Base64UrlPaddedCodec.encode(hash.digest())}`;
   if (size !== info.size || digest !== info.digest) {

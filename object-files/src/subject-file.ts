@@ -45,36 +45,47 @@ export async function getSubjectFile(nc: NatsConnection, stream: string, subject
   if (stored === 0) return null;
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject });
   const messages = await consumer.consume({ max_messages: CHUNKS_AT_ONCE });
-  const iterator = messages[Symbol.asyncIterator]();
-  // The end record comes after the chunks: read ahead to it only as the reader asks for bytes.
-  const hash = createHash('sha256');
-  let size = 0;
-  let chunks = 0;
-  let info: SubjectFileInfo | undefined;
-  async function* bytes(): AsyncGenerator<Uint8Array> {
+  async function* storedMessages(): AsyncGenerator<FileMessage> {
     try {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) break;
-        const message = next.value;
-        if (message.headers?.get(END_HEADER)) {
-          info = JSON.parse(message.string()) as SubjectFileInfo;
-          break;
-        }
-        hash.update(message.data);
-        size += message.data.length;
-        chunks += 1;
-        yield message.data;
+      for await (const message of messages) {
+        yield message;
         if (message.info.pending === 0) break;
       }
     } finally {
       messages.stop();
     }
-    const digest = `SHA-256=${hash.digest('base64url')}=`;
-    if (!info) throw new Error(`the file on ${subject} is incomplete: ${chunks} chunks (${size} bytes) and no end record`);
-    if (info.size !== size || info.chunks !== chunks || info.digest !== digest) {
-      throw new Error(`the file on ${subject} arrived corrupted: ${size} bytes with digest ${digest}, its end record says ${info.size} bytes with ${info.digest}`);
-    }
   }
-  return Readable.from(bytes(), { objectMode: false });
+  return Readable.from(subjectFileBytes(subject, storedMessages()), { objectMode: false });
+}
+
+/** A message of a subject file: a chunk, or the end record (with its header). */
+export interface FileMessage {
+  data: Uint8Array;
+  headers?: { get(name: string): string } | undefined;
+}
+
+/**
+ * The bytes of the file whose messages these are, read no further ahead than asked for; then an error if they do
+ * not match the end record, or there is none (its writer died half-way).
+ */
+export async function* subjectFileBytes(subject: string, messages: AsyncIterable<FileMessage>): AsyncGenerator<Uint8Array> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let chunks = 0;
+  let info: SubjectFileInfo | undefined;
+  for await (const message of messages) {
+    if (message.headers?.get(END_HEADER)) {
+      info = JSON.parse(new TextDecoder().decode(message.data)) as SubjectFileInfo;
+      break;
+    }
+    hash.update(message.data);
+    size += message.data.length;
+    chunks += 1;
+    yield message.data;
+  }
+  const digest = `SHA-256=${hash.digest('base64url')}=`;
+  if (!info) throw new Error(`the file on ${subject} is incomplete: ${chunks} chunks (${size} bytes) and no end record`);
+  if (info.size !== size || info.chunks !== chunks || info.digest !== digest) {
+    throw new Error(`the file on ${subject} arrived corrupted: ${size} bytes with digest ${digest}, its end record says ${info.size} bytes with ${info.digest}`);
+  }
 }

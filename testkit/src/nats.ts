@@ -29,6 +29,8 @@ export interface StartNatsOptions {
    * without it the server takes anonymous connections.
    */
   authorization?: string;
+  /** JetStream's `max_file_store` (e.g. "64MB"): the store it reserves streams' max_bytes from. Default: 75 % of the free disk. */
+  maxFileStore?: string;
 }
 
 export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
@@ -36,10 +38,14 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
   const port = await freePort();
   const storeDir = await tempDir('nats');
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : [])];
-  if (opts.authorization !== undefined) {
+  if (opts.authorization !== undefined || opts.maxFileStore !== undefined) {
     // Beside the store, so stop() removes it; command-line flags take precedence over the file.
     const config = join(storeDir, 'auth.conf');
-    await writeFile(config, `authorization: {\n${opts.authorization}\n}\n`, { mode: 0o600 });
+    const lines = [
+      ...(opts.authorization !== undefined ? [`authorization: {\n${opts.authorization}\n}`] : []),
+      ...(opts.maxFileStore !== undefined ? [`jetstream: { max_file_store: ${opts.maxFileStore} }`] : []),
+    ];
+    await writeFile(config, `${lines.join('\n')}\n`, { mode: 0o600 });
     args.push('-c', config);
   }
 

@@ -110,39 +110,53 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
     async consumeAssignments(onAssignment) {
       const jsm = await jetstreamManager(nc);
       const durable = names.agentConsumer(identity.agentId);
-      await jsm.consumers.add(names.streams.assignments, {
-        durable_name: durable,
-        filter_subject: names.assignmentSubject(identity.agentId),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(ACK_WAIT_MS),
-        max_ack_pending: 1000,
-      });
-      const consumer = await js.consumers.get(names.streams.assignments, durable);
-      const messages = await consumer.consume({ max_messages: Math.max(4, identity.cpus * 2) });
-      assignments = messages;
-      if (!taking) messages.stop();
       const inFlight = new Set<string>();
-      for await (const message of messages) {
-        if (!taking) {
-          message.nak();
-          continue;
+      // The consumer can go while this agent lives: the coordinator removes the consumer of an agent it has not
+      // heard from for a minute (a JetStream wedged by a full disk), and a restarted JetStream may have lost it.
+      // Made again and read again, or the agent would heartbeat on, given jobs it never hears of.
+      for (let delay = 500; taking && !nc.isClosed(); delay = Math.min(delay * 2, 5_000)) {
+        try {
+          await jsm.consumers.add(names.streams.assignments, {
+            durable_name: durable,
+            filter_subject: names.assignmentSubject(identity.agentId),
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+            ack_wait: nanos(ACK_WAIT_MS),
+            max_ack_pending: 1000,
+          });
+          const consumer = await js.consumers.get(names.streams.assignments, durable);
+          // Gone, it ends the loop below (by default nats.js would wait, silently, for someone to make it again).
+          const messages = await consumer.consume({ max_messages: Math.max(4, identity.cpus * 2), abort_on_missing_resource: true });
+          assignments = messages;
+          if (!taking) messages.stop();
+          for await (const message of messages) {
+            delay = 500;
+            if (!taking) {
+              message.nak();
+              continue;
+            }
+            const decoded = assignmentCodec.decode(message.data);
+            if (!decoded.ok) {
+              identity.log(`dropping a malformed assignment: ${decoded.error}`);
+              const attempt = assignedAttemptCodec.decode(message.data);
+              if (attempt.ok) {
+                // Reported before the message is dropped, so the job fails with the reason instead of staying assigned.
+                const sink = jobSink(js, names, identity, attempt.value, nc);
+                void sink.startFailed(`the agent could not read its assignment: ${decoded.error}`).finally(() => message.term());
+              } else message.term();
+              continue;
+            }
+            const key = `${decoded.value.runId}.${decoded.value.jobId}.${decoded.value.attempt}`;
+            if (inFlight.has(key)) continue; // a redelivery of an attempt this agent is already running
+            inFlight.add(key);
+            void runAcked(message, () => onAssignment(decoded.value)).finally(() => inFlight.delete(key));
+          }
+          if (taking) identity.log('the assignment consumer stopped; making it again');
+        } catch (error) {
+          if (!taking || nc.isClosed()) break;
+          identity.log(`the assignment consumer failed (${String(error)}); making it again`);
         }
-        const decoded = assignmentCodec.decode(message.data);
-        if (!decoded.ok) {
-          identity.log(`dropping a malformed assignment: ${decoded.error}`);
-          const attempt = assignedAttemptCodec.decode(message.data);
-          if (attempt.ok) {
-            // Reported before the message is dropped, so the job fails with the reason instead of staying assigned.
-            const sink = jobSink(js, names, identity, attempt.value, nc);
-            void sink.startFailed(`the agent could not read its assignment: ${decoded.error}`).finally(() => message.term());
-          } else message.term();
-          continue;
-        }
-        const key = `${decoded.value.runId}.${decoded.value.jobId}.${decoded.value.attempt}`;
-        if (inFlight.has(key)) continue; // a redelivery of an attempt this agent is already running
-        inFlight.add(key);
-        void runAcked(message, () => onAssignment(decoded.value)).finally(() => inFlight.delete(key));
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
     },
     stopTaking() {

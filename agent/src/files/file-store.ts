@@ -4,10 +4,14 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { getObject, getSubjectFile, putSubjectFile } from '@katapult/object-files';
-import type { Assignment, ClusterNames } from '@katapult/core';
+import { putSubjectFile, readGrantedObject, readGrantedSubjectFile } from '@katapult/object-files';
+import { storeLimitMessage, type Assignment, type ClusterNames } from '@katapult/core';
+import { readGrantAsker, type AskReadGrant, type AttemptOf } from './read-grants.js';
 
-/** The agent's side of the cluster's object store: project files in, output archives out. */
+/**
+ * The agent's side of the cluster's object store: project files in, output archives out. Inputs are read for an
+ * attempt, through a read the coordinator grants for it (read-grants.ts): this agent can read no other.
+ */
 export interface JobFileStore {
   /**
    * The object's bytes, checked against its name (sha256-<hex>): from this agent's cache, or from the object
@@ -15,9 +19,9 @@ export interface JobFileStore {
    * and the first job's staging goes on while it downloads instead of after. The stream fails if the bytes do
    * not match their name; nothing is cached then.
    */
-  open(object: string): Promise<Readable>;
+  open(object: string, attempt: AttemptOf): Promise<Readable>;
   /** An attempt's output archive (not content-addressed, so not cached): the inputs of a job that takes them from it. */
-  openArchive(name: string): Promise<Readable>;
+  openArchive(name: string, attempt: AttemptOf): Promise<Readable>;
   /** Where an attempt's output archive goes: a subject of the outputs stream under this agent's id. */
   outputName(job: Pick<Assignment, 'runId' | 'jobId' | 'attempt'>): string;
   putArchive(name: string, archive: Readable): Promise<void>;
@@ -25,17 +29,29 @@ export interface JobFileStore {
   closed(): boolean;
 }
 
-export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, agentId: string, cacheDir: string): Promise<JobFileStore> {
+export async function openJobFileStore(
+  nc: NatsConnection,
+  names: ClusterNames,
+  agentId: string,
+  cacheDir: string,
+  ask: AskReadGrant = readGrantAsker(nc, names, agentId),
+): Promise<JobFileStore> {
   await mkdir(cacheDir, { recursive: true });
+  /** The input's bytes, from a grant for `attempt`: an output archive on its subject, or an object of the file store. */
+  const read = async (object: string, attempt: AttemptOf): Promise<Readable> => {
+    const grant = await ask(attempt, object);
+    const again = (after: number) => ask(attempt, object, after);
+    return names.isOutputSubject(object) ? readGrantedSubjectFile(nc, object, grant, again) : readGrantedObject(nc, object, grant, again);
+  };
   // Objects being downloaded, each settling once it is in the cache (or is not, after a failure).
   const downloads = new Map<string, Promise<void>>();
-  const open = (object: string): Promise<Readable> => {
+  const open = (object: string, attempt: AttemptOf): Promise<Readable> => {
     const path = join(cacheDir, object);
     const pending = downloads.get(object);
     // A job waiting for another's download reads the cache once it is there, or downloads it again itself.
-    if (pending) return pending.then(() => createReadStream(path), () => open(object));
+    if (pending) return pending.then(() => createReadStream(path), () => open(object, attempt));
     if (existsSync(path)) return Promise.resolve(createReadStream(path));
-    const started = downloadThrough(nc, names.fileStore, object, path);
+    const started = downloadThrough(() => read(object, attempt), object, path);
     const cached = started.then((download) => download.cached);
     downloads.set(object, cached);
     cached.then(
@@ -46,24 +62,25 @@ export async function openJobFileStore(nc: NatsConnection, names: ClusterNames, 
   };
   return {
     open,
-    async openArchive(name) {
-      // Outputs stored before the outputs stream are objects of the file store.
-      const data = names.isOutputSubject(name) ? await getSubjectFile(nc, names.streams.outputs, name) : (await getObject(nc, names.fileStore, name))?.data;
-      if (!data) throw new Error(`output archive ${name} is no longer stored`);
-      return data;
-    },
+    // Outputs stored before the outputs stream are objects of the file store.
+    openArchive: (name, attempt) => read(name, attempt),
     outputName: (job) => names.outputSubject(agentId, job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
-      await putSubjectFile(nc, name, archive);
+      try {
+        await putSubjectFile(nc, name, archive);
+      } catch (error) {
+        // Shown in the job's log: nats-server's "maximum bytes exceeded" does not say which stream is full.
+        const full = storeLimitMessage(names.streams.outputs, error);
+        throw full ? new Error(full) : error;
+      }
     },
     closed: () => nc.isClosed(),
   };
 }
 
 /** The object's bytes as they arrive, written into `path` too, where they land only once checked in full. */
-async function downloadThrough(nc: NatsConnection, bucket: string, object: string, path: string): Promise<{ data: Readable; cached: Promise<void> }> {
-  const read = await getObject(nc, bucket, object);
-  if (!read) throw new Error(`file ${object} is not in the object store`);
+async function downloadThrough(read: () => Promise<Readable>, object: string, path: string): Promise<{ data: Readable; cached: Promise<void> }> {
+  const data = await read();
   const partial = `${path}.${randomUUID()}.part`;
   const file = createWriteStream(partial);
   const hash = createHash('sha256');
@@ -92,7 +109,7 @@ async function downloadThrough(nc: NatsConnection, bucket: string, object: strin
     },
   });
   file.on('error', (error) => through.destroy(error));
-  pipeline(read.data, through, (error) => {
+  pipeline(data, through, (error) => {
     if (!error) return settle(null);
     file.destroy();
     // Settled once the partial copy is gone, so a job downloading again never finds it.

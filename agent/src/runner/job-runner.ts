@@ -103,12 +103,12 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
     });
     // With nothing staged, the image's own /work serves: images naming a job user make it theirs (recipes/user.ts).
     if (assignment.files.length > 0) {
-      const staging = packWorkFolder(assignment.files, (object) => options.files.open(object), user);
+      const staging = packWorkFolder(assignment.files, (object) => options.files.open(object, assignment), user);
       // Docker may answer (an error) before it has read the whole archive: the rest is not left hanging.
       await container.putArchive(staging, { path: '/' }).finally(() => staging.destroy());
     }
     if (assignment.inputArchives?.length) {
-      const inputs = packInputArchives(assignment.inputArchives.map(({ object, dir }) => ({ dir, open: () => options.files.openArchive(object) })), user);
+      const inputs = packInputArchives(assignment.inputArchives.map(({ object, dir }) => ({ dir, open: () => options.files.openArchive(object, assignment) })), user);
       await container.putArchive(inputs, { path: '/' }).finally(() => inputs.destroy());
     }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });

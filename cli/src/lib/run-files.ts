@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
 import { putObject } from '@katapult/object-files';
-import { jobInputPaths, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core/light';
+import { ExitCode, jobInputPaths, KatapultError, storeLimitMessage, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core/light';
 import { resolveProjectFile, type ProjectFile } from '@katapult/images';
 
 const KIND_FIELD = { script: 'run_script', upload: 'upload_files', input: 'input_files' } as const;
@@ -42,7 +42,10 @@ export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, fi
     if (existing && !existing.deleted) {
       summary.reused += 1;
     } else {
-      await putObject(nc, names.fileStore, object, createReadStream(file.realPath));
+      await putObject(nc, names.fileStore, object, createReadStream(file.realPath)).catch((error: unknown) => {
+        const full = storeLimitMessage(`OBJ_${names.fileStore}`, error);
+        throw full ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure }) : error;
+      });
       summary.uploaded += 1;
       summary.bytes += file.size;
     }

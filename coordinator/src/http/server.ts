@@ -18,6 +18,7 @@ import {
   ExitCode,
   timelineLayout,
   timelineSvg,
+  unpinnedImage,
 } from '@katapult/core';
 import type { JobLogSource } from '../job-log-source.js';
 import type { RunService } from '../run-service.js';
@@ -91,7 +92,16 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
   app.post(
     '/runs',
     { schema: { body: CreateRunRequestSchema, response: { 201: CreateRunResponseSchema, '4xx': ErrorBodySchema } } },
-    async (request, reply) => reply.status(201).send(await runs.create(request.body)),
+    async (request, reply) => {
+      // Jobs run exactly what was built: a tag pushed over after the run was posted must not change it.
+      const unpinned = unpinnedImage(request.body.images);
+      if (unpinned) {
+        throw new KatapultError('KP_API_IMAGE_NOT_PINNED', `${unpinned.field}: "${unpinned.ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)`, {
+          exitCode: ExitCode.badInput,
+        });
+      }
+      return reply.status(201).send(await runs.create(request.body));
+    },
   );
 
   app.get('/runs', { schema: { response: { 200: Type.Array(RunViewSchema) } } }, async () => runs.list());

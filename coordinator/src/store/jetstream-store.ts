@@ -4,6 +4,10 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { agentRecordCodec, ClusterView, jobKey, type JobRecord, type Versioned } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store } from './store.js';
 
+// A watch delivers what a bucket holds in well under a second; 15 s behind, it has stalled.
+const SYNC_MS = 15_000;
+const STARTING_SYNC_MS = 300_000;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
@@ -35,6 +39,7 @@ export async function openJetStreamStore(nc: NatsConnection, names: { buckets: {
 class BucketFollower {
   private seen = 0;
   private waiters: { revision: number; resolve: () => void }[] = [];
+  private watch: { stop(): void } | undefined;
   private stopped = false;
 
   constructor(
@@ -48,19 +53,39 @@ class BucketFollower {
 
   async start(): Promise<void> {
     void this.follow();
-    await this.sync();
+    // The first replay reads the whole bucket: given longer.
+    await this.sync(STARTING_SYNC_MS);
   }
 
   stop(): void {
     this.stopped = true;
   }
 
-  /** Resolves once the watch has delivered every entry the bucket held when called. */
-  async sync(): Promise<void> {
+  /**
+   * Resolves once the watch has delivered every entry the bucket held when called. A watch that does not get
+   * there within SYNC_MS has stalled (seen after nats-server was killed and restarted under it: it then delivers
+   * nothing, and every tick would wait on it for good): it is made again, replaying the bucket, and this fails.
+   */
+  async sync(timeoutMs = SYNC_MS): Promise<void> {
     const info = await this.jsm.streams.info(`KV_${this.bucket}`);
     const last = info.state.last_seq;
     if (this.seen >= last) return;
-    await new Promise<void>((resolve) => this.waiters.push({ revision: last, resolve }));
+    let timer: NodeJS.Timeout | undefined;
+    const waiter = { revision: last, resolve: () => undefined as void };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        waiter.resolve = resolve;
+        this.waiters.push(waiter);
+        timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((other) => other !== waiter);
+          this.log(`the watch of ${this.bucket} is at revision ${this.seen} of ${last} after ${timeoutMs / 1000} s; watching again`);
+          this.watch?.stop();
+          reject(new Error(`the watch of ${this.bucket} fell behind (revision ${this.seen} of ${last})`));
+        }, timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A watch ends when NATS goes away for long; a new one replays the last values, which the view takes by revision. */
@@ -68,6 +93,7 @@ class BucketFollower {
     while (!this.stopped && !this.closed()) {
       try {
         const watch = await this.kv.watch({ key: '>' });
+        this.watch = watch;
         for await (const entry of watch) {
           this.apply(entry);
           this.saw(entry.revision);

@@ -12,11 +12,16 @@ export interface NatsPermissions {
 
 /**
  * What one agent may do on NATS, and nothing more: heartbeat under its own key, create and read its own
- * assignment consumer and ack its messages, hear its own stop requests and exec sessions, publish reports and
- * log lines and its sessions' output, read project files from the file store, and store its own attempts' outputs
- * under its own id. It cannot assign work, stop another agent's jobs, start an exec or read another agent's, write
- * another agent's heartbeat or outputs, write or purge the file store, touch run and job records, or hear replies
- * meant for other clients (its inbox has a prefix of its own).
+ * assignment consumer (filtered on its own subject, spelled out: a wildcard in a permission would let it give a
+ * wildcard filter) and ack its messages, hear its own stop requests and exec sessions, publish reports and log
+ * lines and its sessions' output, ask the coordinator for reads under its own id, and store its own attempts'
+ * outputs under its own id. It reads a project file or another job's outputs only through a consumer the
+ * coordinator created for one of its attempts (read-grants.ts): it may fetch from, look up and delete a consumer
+ * whose name it was given, and create, list or look up none on the file store or the outputs stream, nor read
+ * their messages directly (no STREAM.INFO, which lists subjects, no DIRECT.GET or STREAM.MSG.GET). It cannot
+ * assign work, stop another agent's jobs, start an exec or read another agent's, write another agent's
+ * heartbeat or outputs, write or purge the file store, touch run and job records, or hear replies meant for
+ * other clients (its inbox has a prefix of its own).
  */
 export function agentPermissions(names: ClusterNames, agentId: string): NatsPermissions {
   const api = '$JS.API';
@@ -24,15 +29,14 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
   const consumer = names.agentConsumer(agentId);
   const files = `OBJ_${names.fileStore}`;
   const outputs = names.streams.outputs;
+  // A consumer granted by the coordinator, by its name: a `*` or `>` given as the name finds no consumer.
+  const granted = (stream: string) => [`${api}.CONSUMER.INFO.${stream}.*`, `${api}.CONSUMER.MSG.NEXT.${stream}.*`, `${api}.CONSUMER.DELETE.${stream}.*`];
   return {
     publish: [
       `${api}.INFO`,
       `${api}.STREAM.INFO.KV_${names.buckets.agents}`,
-      `${api}.STREAM.INFO.${files}`,
       `$KV.${names.buckets.agents}.${agentId}`,
-      `${api}.CONSUMER.CREATE.${assign}.${consumer}`,
-      `${api}.CONSUMER.CREATE.${assign}.${consumer}.>`,
-      `${api}.CONSUMER.DURABLE.CREATE.${assign}.${consumer}`,
+      `${api}.CONSUMER.CREATE.${assign}.${consumer}.${names.assignmentSubject(agentId)}`,
       `${api}.CONSUMER.INFO.${assign}.${consumer}`,
       `${api}.CONSUMER.MSG.NEXT.${assign}.${consumer}`,
       `$JS.ACK.${assign}.${consumer}.>`,
@@ -40,27 +44,14 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
       names.agentEventWildcard(agentId),
       // Log lines too: readers keep only those of the agent each attempt was given to.
       names.agentLogWildcard(agentId),
-      // Output archives: written only under its own id; read (the inputs of a job that takes another's outputs)
-      // through short-lived consumers.
+      // Output archives: written only under its own id.
       names.agentOutputWildcard(agentId),
-      `${api}.STREAM.INFO.${outputs}`,
-      `${api}.CONSUMER.CREATE.${outputs}`,
-      `${api}.CONSUMER.CREATE.${outputs}.>`,
-      `${api}.CONSUMER.INFO.${outputs}.>`,
-      `${api}.CONSUMER.MSG.NEXT.${outputs}.>`,
-      `${api}.CONSUMER.DELETE.${outputs}.>`,
       // The output of its own exec sessions only; it cannot start one anywhere (the admin does).
       names.agentExecOutputWildcard(agentId),
-      // The file store, read only: objects are read through short-lived consumers.
-      `${api}.CONSUMER.CREATE.${files}`,
-      `${api}.CONSUMER.CREATE.${files}.>`,
-      `${api}.CONSUMER.INFO.${files}.>`,
-      `${api}.CONSUMER.MSG.NEXT.${files}.>`,
-      `${api}.CONSUMER.DELETE.${files}.>`,
-      `${api}.DIRECT.GET.${files}`,
-      `${api}.DIRECT.GET.${files}.>`,
-      `${api}.STREAM.MSG.GET.${files}`,
-      `$JS.FC.${files}.>`,
+      // Reads of its attempts' inputs: asked of the coordinator, then fetched from the consumer it grants.
+      names.readGrantSubject(agentId),
+      ...granted(files),
+      ...granted(outputs),
     ],
     subscribe: [`${names.agentInboxPrefix(agentId)}.>`, names.stopSubject(agentId), names.agentExecWildcard(agentId)],
   };

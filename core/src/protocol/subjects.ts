@@ -20,6 +20,14 @@ export interface ClusterNames {
   outputWildcard: string;
   /** True for an output named by outputSubject; false for an object of the file store (outputs stored before it). */
   isOutputSubject(name: string): boolean;
+  /**
+   * Where an agent asks the coordinator for a read of one input of an attempt assigned to it (a project file or
+   * another job's output archive): under its own id, which tells the coordinator who asks.
+   */
+  readGrantSubject(agentId: string): string;
+  readGrantWildcard: string;
+  /** The agent a read request's subject names as its sender; undefined for a subject of another shape. */
+  readGrantSender(subject: string): string | undefined;
   /** The prefix of an agent's reply subjects: it may subscribe to its own replies only, not to other clients'. */
   agentInboxPrefix(agentId: string): string;
   /** Where the coordinator sends an agent its jobs. */
@@ -80,6 +88,12 @@ export function clusterNames(cluster: string): ClusterNames {
     agentOutputWildcard: (agentId) => `${base}.outputs.${agentId}.>`,
     outputWildcard: `${base}.outputs.>`,
     isOutputSubject: (name) => name.startsWith(`${base}.outputs.`),
+    readGrantSubject: (agentId) => `${base}.reads.${agentId}`,
+    readGrantWildcard: `${base}.reads.*`,
+    readGrantSender: (subject) => {
+      const tokens = subject.split('.');
+      return tokens.length === 4 && `${tokens[0]}.${tokens[1]}` === base && tokens[2] === 'reads' ? tokens[3] : undefined;
+    },
     agentInboxPrefix: (agentId) => `_INBOX_${agentId}`,
     assignmentSubject: (agentId) => `${base}.assign.${agentId}`,
     assignmentWildcard: `${base}.assign.*`,
