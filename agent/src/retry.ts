@@ -1,4 +1,4 @@
-import { isStoreLimitRefusal } from '@katapult/core';
+import { isDiskFullRefusal, isStoreLimitRefusal } from '@katapult/core';
 
 export interface RetryOptions {
   /** What is being done, for the agent's log. */
@@ -22,12 +22,14 @@ export async function retryUntilDone<T>(work: () => Promise<T>, options: RetryOp
       return result;
     } catch (error) {
       if (options.closed()) throw error;
-      // A stream's limit refuses the same message every time: trying again would hold the job forever.
-      if (isStoreLimitRefusal(String(error))) {
-        options.log(`${options.what} refused by NATS, not retried: ${String(error)}`);
+      const why = String(error);
+      // A stream's limit refuses the same message every time: trying again would hold the job forever. A full
+      // disk is different: the message goes through once space is freed, and an outcome must not be lost.
+      if (isStoreLimitRefusal(why) && !isDiskFullRefusal(why)) {
+        options.log(`${options.what} refused by NATS, not retried: ${why}`);
         throw error;
       }
-      if (attempt === 0) options.log(`${options.what} failed (${String(error)}); retrying until NATS is back`);
+      if (attempt === 0) options.log(`${options.what} failed (${why}); retrying until NATS ${isDiskFullRefusal(why) ? 'has disk space again' : 'is back'}`);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }

@@ -33,4 +33,19 @@ describe('retryUntilDone', () => {
     expect(calls).toBe(1);
     expect(log).toEqual(['storing z refused by NATS, not retried: Error: message size exceeds maximum allowed']);
   });
+
+  it('retries what a full disk refuses: the same message goes through once space is freed', async () => {
+    const log: string[] = [];
+    let calls = 0;
+    const result = await retryUntilDone(
+      async () => {
+        calls += 1;
+        if (calls < 3) throw new Error('insufficient resources');
+        return 'stored';
+      },
+      { what: 'storing an outcome', log: (line) => log.push(line), closed: () => false },
+    );
+    expect([result, calls]).toEqual(['stored', 3]);
+    expect(log).toEqual(['storing an outcome failed (Error: insufficient resources); retrying until NATS has disk space again', 'storing an outcome: done after 2 retries']);
+  });
 });

@@ -54,3 +54,14 @@ const LIMIT_REFUSAL = /message size exceeds maximum|maximum (bytes|messages)( pe
 export function isStoreLimitRefusal(message: string): boolean {
   return LIMIT_REFUSAL.test(message);
 }
+
+// What nats-server answers when its disk (not a stream's own limit) has no room: room can come back.
+const DISK_FULL_REFUSAL = /insufficient (storage )?resources|storage resources exceeded/i;
+
+/**
+ * A refusal because the server's disk is full, not because of the stream's own limits: the same message goes
+ * through once space is freed, so what must not be lost (a job's outcome, its log) is sent again until then.
+ */
+export function isDiskFullRefusal(message: string): boolean {
+  return DISK_FULL_REFUSAL.test(message);
+}
