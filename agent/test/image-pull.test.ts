@@ -48,7 +48,8 @@ describe('pulling from a registry that needs credentials', () => {
     archive.finalize();
     const [repo, tag] = localRef.split(':');
     await new Promise<void>((resolve, reject) => {
-      void docker.importImage(archive, { repo, tag }).then(
+      // tar-stream's pack is a streamx stream, which dockerode reads like a Node one.
+      void docker.importImage(archive as unknown as NodeJS.ReadableStream, { repo, tag }).then(
         (stream) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
         reject,
       );

@@ -19,7 +19,7 @@ async function entries(archive: Readable): Promise<{ name: string; type: string;
   const found: { name: string; type: string; uid: number; text: string }[] = [];
   extract.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
     stream.on('end', () => {
       found.push({ name: header.name, type: header.type ?? 'file', uid: header.uid ?? 0, text: Buffer.concat(chunks).toString() });
       next();

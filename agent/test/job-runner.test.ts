@@ -119,13 +119,13 @@ describe('job runner', () => {
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
       stream.on('end', () => {
         if (header.type === 'file') entries[header.name] = Buffer.concat(chunks).toString();
         next();
       });
     });
-    const done = new Promise((resolve) => extract.on('finish', resolve));
+    const done = new Promise<void>((resolve) => extract.on('finish', () => resolve()));
     extract.end(Buffer.from(bytes!));
     await done;
     return entries;

@@ -58,6 +58,8 @@ describe('an agent that loses its lease', () => {
         cacheDir: await tempDir('lease-cache'),
         metadataUrl: undefined,
         metadataPollMs: 100,
+        gpus: 0,
+        jobsInAgentCgroup: false,
       },
       docker,
       (line) => lines.push(line),

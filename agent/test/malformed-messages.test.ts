@@ -62,6 +62,8 @@ describe('malformed NATS messages against a running coordinator and agent', () =
         cacheDir: await tempDir('corpus-cache'),
         metadataUrl: undefined,
         metadataPollMs: 5000,
+        gpus: 0,
+        jobsInAgentCgroup: false,
       },
       docker,
       (line) => agentLines.push(line),

@@ -85,6 +85,8 @@ describe('spot interruption', () => {
     cacheDir: await tempDir('spot-cache'),
     metadataUrl,
     metadataPollMs: 100,
+    gpus: 0,
+    jobsInAgentCgroup: false,
   });
 
   /** An agent in this process; with a metadata stand-in unless told otherwise. */

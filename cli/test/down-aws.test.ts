@@ -52,7 +52,8 @@ function account(repositories: string[] = []) {
     state.groups = [];
     return {};
   });
-  for (const command of [GetInstanceProfileCommand, GetRoleCommand]) iam.on(command).rejects(new NoSuchEntityException({ message: 'not found', $metadata: {} }));
+  iam.on(GetInstanceProfileCommand).rejects(new NoSuchEntityException({ message: 'not found', $metadata: {} }));
+  iam.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'not found', $metadata: {} }));
   ec2.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [] });
   ec2.on(DescribeInternetGatewaysCommand).resolves({ InternetGateways: [] });
   ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
@@ -88,7 +89,8 @@ describe('katapult down CONFIG with provider: aws', () => {
     const log = vi.spyOn(Down.prototype, 'log').mockImplementation(function (this: Down, line?: string) {
       if (!this.jsonEnabled()) lines.push(line ?? '');
     });
-    const json = vi.spyOn(Down.prototype, 'logJson').mockImplementation((value: unknown) => void lines.push(JSON.stringify(value)));
+    // logJson is protected: spied on through the shape it has.
+    const json = vi.spyOn(Down.prototype as unknown as { logJson(value: unknown): void }, 'logJson').mockImplementation((value: unknown) => void lines.push(JSON.stringify(value)));
     try {
       const result = await Down.run(argv, CLI_ROOT);
       return { lines, result };

@@ -127,7 +127,7 @@ describe("launch's progress lines", () => {
   });
 
   it('on AWS, the cost so far and per hour of the instances follow, from their prices', async () => {
-    const instances = [{ group: 0, type: 'c5.xlarge', cpus: 4, number: 2, eco: true, ecoLife: null, ecoFallback: true, maxBid: null, region: 'eu-west-3', imgId: null, gpu: null, diskSize: null, diskType: null, explode: true, memoryBytes: null }];
+    const instances = [{ group: 0, type: 'c5.xlarge', cpus: 4, cpusGiven: true, number: 2, eco: true, ecoLife: null, ecoFallback: true, maxBid: null, region: 'eu-west-3', imgId: null, gpu: null, diskSize: null, diskType: null, explode: true, memoryBytes: null }];
     const costs = new CostEstimator(instances, { price: async (type, market) => (type === 'c5.xlarge' && market === 'spot' ? 0.0712 : Promise.reject(new Error('unexpected'))) });
     const agents = [{ cpus: 4, usedCpus: 4 }, { cpus: 4, usedCpus: 0 }];
     expect(summarizeRun(running, agents, costs.estimate(600_000))).toBe(

@@ -51,6 +51,9 @@ class LocalStandIn implements Provider {
     this.ensured.push(context?.runId ?? '');
     return [];
   }
+  async stopPool() {
+    return [];
+  }
   async terminateAll() {
     return [];
   }
@@ -65,9 +68,9 @@ describe('where a run\'s instances come from (placement)', () => {
   it('refuses an AWS placement instances could not reach back from, or that would send credentials in clear', () => {
     const settings = { cluster: 'c', natsUrl: 'nats://127.0.0.1:4222', natsCa: CA, stackLabel: 's', heartbeatMs: 2000, log: () => undefined };
     const placement = { provider: 'aws' as const, profile: null, agentImage: AGENT_IMAGE, maestroAddress: '203.0.113.5' };
-    expect(() => awsProviderFactory(settings)({ ...placement, maestroAddress: null }, null)).toThrow(expect.objectContaining({ code: 'KP_AWS_NO_MAESTRO_ADDRESS', exitCode: 2 }));
-    expect(() => awsProviderFactory(settings)({ ...placement, agentImage: null }, null)).toThrow(expect.objectContaining({ code: 'KP_AWS_NO_AGENT_IMAGE' }));
-    expect(() => awsProviderFactory({ ...settings, natsCa: undefined })(placement, null)).toThrow(expect.objectContaining({ code: 'KP_AWS_NEEDS_TLS' }));
+    expect(() => awsProviderFactory(settings)({ ...placement, maestroAddress: null }, null, [])).toThrow(expect.objectContaining({ code: 'KP_AWS_NO_MAESTRO_ADDRESS', exitCode: 2 }));
+    expect(() => awsProviderFactory(settings)({ ...placement, agentImage: null }, null, [])).toThrow(expect.objectContaining({ code: 'KP_AWS_NO_AGENT_IMAGE' }));
+    expect(() => awsProviderFactory({ ...settings, natsCa: undefined })(placement, null, [])).toThrow(expect.objectContaining({ code: 'KP_AWS_NEEDS_TLS' }));
   });
 
   describe('through the coordinator, on a real NATS', () => {

@@ -10,6 +10,9 @@ class FakeProvider implements Provider {
     this.calls.push(`ensure ${context?.runId} ${instances.length}`);
     return [`${this.name}-1`];
   }
+  async stopPool() {
+    return [];
+  }
   async terminateAll() {
     this.calls.push('terminateAll');
     return [`${this.name}-1`];
