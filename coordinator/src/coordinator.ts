@@ -408,7 +408,7 @@ export class Coordinator {
       const { runId, jobId } = reports[0]!.report;
       try {
         const outcomes = await applyStoredJobEvents(this.store, runId, jobId, reports.map((entry) => entry.event), this.now());
-        for (const { outcome } of outcomes) this.afterEvent(runId, jobId, outcome);
+        for (const outcome of outcomes) this.afterEvent(runId, jobId, outcome);
         for (const { message } of reports) message.ack();
       } catch (error) {
         this.options.log(`${plural(reports.length, 'report')} not applied yet (${String(error)}); redelivered later`);

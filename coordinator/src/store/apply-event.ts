@@ -8,32 +8,23 @@ export type ApplyOutcome = { applied: true; before: JobRecord; after: JobRecord 
  * the coordinator changes a job, so reports, the tick and API calls never overwrite one another.
  */
 export async function applyStoredJobEvent(store: Store, runId: string, jobId: string, event: JobEvent, now: number): Promise<ApplyOutcome> {
-  for (let tries = 0; tries < 10; tries++) {
-    const entry = await store.getJob(runId, jobId);
-    if (!entry) return { applied: false, why: `no job ${runId}/${jobId}` };
-    const result = applyJobEvent(entry.value, event, now);
-    if (!result.changed) return { applied: false, why: result.why };
-    if (await store.updateJob(result.job, entry.revision)) return { applied: true, before: entry.value, after: result.job };
-  }
-  throw new Error(`job ${runId}/${jobId} kept changing under us`);
+  return (await applyStoredJobEvents(store, runId, jobId, [event], now))[0]!;
 }
-
-/** What became of each of several events applied to one job together. */
-export type BatchOutcome = { event: JobEvent; outcome: ApplyOutcome }[];
 
 /**
  * Several events about one job, in order, folded into one compare-and-set: each is decided by the state machine
- * on the record the ones before it left, and the record is written once. On a lost race, read again and fold again.
+ * on the record the ones before it left, and the record is written once (not at all if none changed it). On a lost
+ * race, read again and fold again. One outcome per event, in their order.
  */
-export async function applyStoredJobEvents(store: Store, runId: string, jobId: string, events: readonly JobEvent[], now: number): Promise<BatchOutcome> {
+export async function applyStoredJobEvents(store: Store, runId: string, jobId: string, events: readonly JobEvent[], now: number): Promise<ApplyOutcome[]> {
   for (let tries = 0; tries < 10; tries++) {
     const entry = await store.getJob(runId, jobId);
-    if (!entry) return events.map((event) => ({ event, outcome: { applied: false, why: `no job ${runId}/${jobId}` } }));
+    if (!entry) return events.map(() => ({ applied: false, why: `no job ${runId}/${jobId}` }));
     let job = entry.value;
-    const outcomes: BatchOutcome = [];
+    const outcomes: ApplyOutcome[] = [];
     for (const event of events) {
       const result = applyJobEvent(job, event, now);
-      outcomes.push({ event, outcome: result.changed ? { applied: true, before: job, after: result.job } : { applied: false, why: result.why } });
+      outcomes.push(result.changed ? { applied: true, before: job, after: result.job } : { applied: false, why: result.why });
       job = result.job;
     }
     if (job === entry.value || (await store.updateJob(job, entry.revision))) return outcomes;
