@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { bucketStream } from '@katapult/object-files';
-import { STREAM_MAX_MSG_BYTES, STREAM_MIN_MAX_BYTES, streamMaxBytes, type ClusterNames } from '@katapult/core';
+import { JETSTREAM_API_TIMEOUT_MS, STREAM_MAX_MSG_BYTES, STREAM_MIN_MAX_BYTES, streamMaxBytes, type ClusterNames } from '@katapult/core';
 
 export interface StreamLimits {
   /**
@@ -19,7 +19,7 @@ const NO_LIMITS = { files: -1, outputs: -1, logs: -1, events: -1, assignments: -
 
 /** Creates the cluster's streams and file store when missing, with their limits; safe to call on every start. */
 export async function ensureStreams(nc: NatsConnection, names: ClusterNames, limits: StreamLimits = {}): Promise<void> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
   // -1: no limit. nats-server 2.9 reserves a stream's max_bytes out of its store's capacity, which it sets at each
   // start to 75 % of the disk free then: on a fuller disk it does not load a stream whose reservation no longer
   // fits (tested), so limits are only set when the operator gives a budget (and knows the disk).
@@ -77,7 +77,7 @@ export async function ensureStreams(nc: NatsConnection, names: ClusterNames, lim
   // Files outlive the processes that wrote them: a run's inputs are read by its jobs whenever they start.
   if (missing.has(files)) {
     // An object store refuses what does not fit (discard new) already.
-    await new Objm(nc).create(names.fileStore, { storage: StorageType.File, max_bytes: scaled(fileStore).max_bytes });
+    await new Objm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).create(names.fileStore, { storage: StorageType.File, max_bytes: scaled(fileStore).max_bytes });
   } else {
     await ensureStream(jsm, fileStore, log);
   }

@@ -502,12 +502,15 @@ describe('coordinator', () => {
     expect((await call({ method: 'GET', url: '/runs/r-nope' })).statusCode).toBe(404);
   });
 
-  it('refuses an image that is not pinned by digest with a 400 naming the environment, and creates no run', async () => {
+  it('refuses an image that is not pinned by digest with a 400 naming the environment or the agent image, and creates no run', async () => {
     for (const ref of ['127.0.0.1:5000/katapult/base:x', '127.0.0.1:5000/katapult/base', '127.0.0.1:5000/katapult/base@sha256:abc']) {
       const response = await call({ method: 'POST', url: '/runs', payload: { ...request, images: { default: ref } } });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual({ code: 'KP_API_IMAGE_NOT_PINNED', message: `images.default: "${ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)` });
     }
+    const agent = await call({ method: 'POST', url: '/runs', payload: { ...request, agentImage: 'registry.example.com/katapult/agent:1' } });
+    expect(agent.statusCode).toBe(400);
+    expect(agent.json()).toEqual({ code: 'KP_API_IMAGE_NOT_PINNED', message: 'agentImage: "registry.example.com/katapult/agent:1" is not pinned by digest (<repository>@sha256:<64 hex digits>)' });
     expect((await call({ method: 'GET', url: '/runs' })).json()).toEqual([]);
     // A tag before the digest is fine: the digest is what is pulled.
     const tagged = await call({ method: 'POST', url: '/runs', payload: { ...request, images: { default: `127.0.0.1:5000/katapult/base:x@sha256:${'c'.repeat(64)}` } } });

@@ -16,7 +16,7 @@ import { startRefusingEc2, type RefusingEc2 } from './refusing-ec2.js';
 const exec = promisify(execFile);
 const TLS_NAME = 'maestro.katapult';
 const CLUSTER = 'maestro-e2e';
-const AGENT_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:0a1b2c';
+const AGENT_IMAGE = `123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent@sha256:${'0a1b2c'.repeat(10)}0a1b`;
 
 /** A CA and a server certificate naming only TLS_NAME, as the maestro's boot script writes them (see cli/src/lib/nats-tls.ts). */
 async function writeCertificates(dir: string): Promise<void> {

@@ -5,6 +5,7 @@ import {
   ENV_REPOSITORY,
   ensureAgentImage,
   ensureNodeImage,
+  localImageId,
   OciRegistry,
   pushImage,
   pullOwnImage,
@@ -133,6 +134,10 @@ export const MAESTRO_REPOSITORY = 'katapult/maestro';
  * A Katapult image in the run's registry, for instances elsewhere: pushed unless the registry has its tag
  * already (the tag is a hash of what the image is built from, so a teammate's push serves everyone).
  */
+/**
+ * Pushes a locally built image (agent, maestro) to the run's registry unless the registry already has this very image
+ * under its tag, and returns it pinned by manifest digest, so what a later push over the tag holds is never run.
+ */
 export async function publishImage(
   context: BuildContext,
   spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>,
@@ -141,11 +146,13 @@ export async function publishImage(
 ): Promise<string> {
   const { registry, auth } = await resolveRegistry(spec, localOf(context), repository);
   const tag = localRef.slice(localRef.lastIndexOf(':') + 1);
+  const pinned = (digest: string) => `${registry.host}/${repository}@${digest}`;
+  const remote = await registry.manifestOf(repository, tag);
+  const local = await localImageId(context.docker, localRef);
+  if (remote && (local === undefined || remote.configDigest === local)) return pinned(remote.digest);
   const target = `${registry.host}/${repository}:${tag}`;
-  if (await registry.hasTag(repository, tag)) return target;
   context.onProgress({ step: 'push', message: `pushing ${target}` });
-  await pushImage(context.docker, localRef, target, undefined, auth);
-  return target;
+  return pinned(await pushImage(context.docker, localRef, target, undefined, auth));
 }
 
 export function publishAgentImage(context: BuildContext, spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, localRef: string): Promise<string> {

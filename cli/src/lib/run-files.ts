@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { putObject } from '@katapult/object-files';
-import { ExitCode, jobInputPaths, KatapultError, storeLimitMessage, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core/light';
+import { ExitCode, JETSTREAM_API_TIMEOUT_MS, jobInputPaths, KatapultError, storeLimitMessage, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core/light';
 import { resolveProjectFile, type ProjectFile } from '@katapult/images';
 
 const KIND_FIELD = { script: 'run_script', upload: 'upload_files', input: 'input_files' } as const;
@@ -34,8 +35,9 @@ export interface UploadSummary {
  * unchanged since an earlier run, is stored once and never sent again.
  */
 export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, files: readonly ProjectFile[]): Promise<UploadSummary> {
-  const store = await new Objm(nc).open(names.fileStore);
   const summary: UploadSummary = { files: {}, uploaded: 0, reused: 0, bytes: 0 };
+  if (files.length === 0) return summary;
+  const store = await new Objm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).open(names.fileStore);
   for (const file of files) {
     const object = `sha256-${await sha256Of(file.realPath)}`;
     const existing = await store.info(object);

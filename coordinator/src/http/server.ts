@@ -18,7 +18,7 @@ import {
   ExitCode,
   timelineLayout,
   timelineSvg,
-  unpinnedImage,
+  unpinnedRunImage,
 } from '@katapult/core';
 import type { JobLogSource } from '../job-log-source.js';
 import type { RunService } from '../run-service.js';
@@ -94,7 +94,7 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
     { schema: { body: CreateRunRequestSchema, response: { 201: CreateRunResponseSchema, '4xx': ErrorBodySchema } } },
     async (request, reply) => {
       // Jobs run exactly what was built: a tag pushed over after the run was posted must not change it.
-      const unpinned = unpinnedImage(request.body.images);
+      const unpinned = unpinnedRunImage(request.body);
       if (unpinned) {
         throw new KatapultError('KP_API_IMAGE_NOT_PINNED', `${unpinned.field}: "${unpinned.ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)`, {
           exitCode: ExitCode.badInput,

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { agentRecordCodec, ClusterView, jobKey, type JobRecord, type Versioned } from '@katapult/core';
+import { agentRecordCodec, ClusterView, JETSTREAM_API_TIMEOUT_MS, jobKey, type JobRecord, type Versioned } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store } from './store.js';
 
 // A watch delivers what a bucket holds in well under a second; 15 s behind, it has stalled.
@@ -25,8 +25,8 @@ export interface JetStreamStoreOptions {
  * KV first (jobs compare-and-set), so a restarted coordinator, or a second one, rebuilds the same view.
  */
 export async function openJetStreamStore(nc: NatsConnection, names: { buckets: { runs: string; jobs: string; agents: string } }, options: JetStreamStoreOptions): Promise<Store> {
-  const kvm = new Kvm(nc);
-  const jsm = await jetstreamManager(nc);
+  const kvm = new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }));
+  const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
   const runs = await kvm.create(names.buckets.runs, { history: 1 });
   const jobs = await kvm.create(names.buckets.jobs, { history: 1 });
   const agents = await kvm.create(names.buckets.agents, { history: 1, ttl: options.agentTtlMs });

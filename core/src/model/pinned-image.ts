@@ -10,3 +10,10 @@ export function unpinnedImage(images: Readonly<Record<string, string>>): { field
   const found = Object.entries(images).find(([, ref]) => !isPinnedImage(ref));
   return found && { field: `images.${found[0]}`, ref: found[1] };
 }
+
+/** The first image of a run request not pinned by digest: an environment's (`images.<name>`), else the agent's (`agentImage`). */
+export function unpinnedRunImage(request: { images: Readonly<Record<string, string>>; agentImage?: string | undefined }): { field: string; ref: string } | undefined {
+  const environment = unpinnedImage(request.images);
+  if (environment) return environment;
+  return request.agentImage !== undefined && !isPinnedImage(request.agentImage) ? { field: 'agentImage', ref: request.agentImage } : undefined;
+}
