@@ -45,6 +45,11 @@ describe('a full disk under the state folder', () => {
   it('says which folder is full and how much is free, then recovers once space is freed', async () => {
     const first = await katapult(['launch', config, '--wait'], env);
     expect(first.code, first.stdout + first.stderr).toBe(0);
+    // JetStream's store size is fixed when the stack is set up, so the restart below loads every stream's budget.
+    const storeBytes = Number(readFileSync(join(home, 'nats', 'max-file-store'), 'utf8'));
+    expect(storeBytes).toBeGreaterThan(0);
+    expect(storeBytes).toBeLessThanOrEqual(0.75 * 512 * 1024 * 1024);
+    expect(readFileSync(join(home, 'nats.conf'), 'utf8')).toContain(`max_file_store: ${storeBytes}`);
 
     const going = await katapult(['launch', chatty(), '--detach'], env);
     expect(going.code, going.stdout + going.stderr).toBe(0);

@@ -10,6 +10,7 @@ import { findBinary } from './find-binary.js';
 import { connectNats, type NatsAccess } from './nats.js';
 import { freePort, portOpen } from './processes.js';
 import { CLUSTER } from './stack-file.js';
+import { keptMaxFileStore } from './nats-auth.js';
 
 /** What status, logs and fetch read about runs: the coordinator's API, or the history kept on disk. */
 export interface RunReader {
@@ -42,11 +43,13 @@ export async function openHistory(dir: string): Promise<History> {
   const access: NatsAccess = { url: `nats://127.0.0.1:${port}`, user: 'history', pass: randomBytes(18).toString('base64url') };
   const config = join(scratch, 'nats.conf');
   const quoted = (value: string) => JSON.stringify(value);
+  const kept = keptMaxFileStore(dir);
   writeFileSync(
     config,
     [
       `listen: ${quoted(`127.0.0.1:${port}`)}`,
-      `jetstream: { store_dir: ${quoted(join(dir, 'nats'))} }`,
+      // The store size the stack kept, so every stream loads as it did for the stack (keepMaxFileStore).
+      `jetstream: { store_dir: ${quoted(join(dir, 'nats'))}${kept === undefined ? '' : `, max_file_store: ${kept}`} }`,
       `authorization: { user: ${quoted(access.user)}, password: ${quoted(access.pass)} }`,
       '',
     ].join('\n'),

@@ -9,7 +9,7 @@ import { freePort, isAlive, portFree, portOpen, spawnDetached, stopProcess, wait
 import { preferredPort, readPorts, recordPort, type PortName } from './stack-ports.js';
 import { stackLabel } from './state-dir.js';
 import { ensureApiToken, readApiToken, removeApiToken } from './api-token.js';
-import { ensureNatsAuth, natsFiles, removeNatsAuth, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
+import { ensureNatsAuth, natsFiles, removeNatsAuth, streamBudgetOf, writeNatsServerConfig, type NatsAuth } from './nats-auth.js';
 import { certificateNames, ensureNatsTls, natsTlsFiles, tlsRequested } from './nats-tls.js';
 import { readRemoteStack } from './remote-stack.js';
 import { requireDiskSpace } from './disk-space.js';
@@ -230,6 +230,7 @@ async function ensureCoordinatorNow(dir: string, stack: StackFile, agentImage: s
   const main = fileURLToPath(import.meta.resolve('@katapult/coordinator/main'));
   const apiToken = ensureApiToken(dir);
   const auth = requireNatsAuth(dir);
+  const budget = streamBudgetOf(dir);
   const record = await startServer(
     dir,
     'coordinator',
@@ -254,6 +255,7 @@ async function ensureCoordinatorNow(dir: string, stack: StackFile, agentImage: s
         KATAPULT_AGENT_IMAGE: agentImage,
         KATAPULT_STACK_LABEL: stack.label,
         KATAPULT_API_TOKEN: apiToken,
+        ...(budget === undefined ? {} : { KATAPULT_STREAM_MAX_BYTES: String(budget) }),
         // Pull-only: agents get these for the read-only registry; pushing is the CLI's alone.
         ...(registryAuth
           ? { KATAPULT_REGISTRY_PULL_HOST: pullHost, KATAPULT_REGISTRY_PULL_USER: registryAuth.pull.username, KATAPULT_REGISTRY_PULL_PASSWORD: registryAuth.pull.password }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { clusterNames, natsServerConfig, natsUsersConfig, type NatsUser } from '@katapult/core/light';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { clusterNames, defaultStreamBudget, ExitCode, KatapultError, jetStreamStoreBytes, natsServerConfig, natsUsersConfig, parseStreamBudget, type NatsUser } from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export type NatsCredentials = NatsUser;
+
+const MAX_FILE_STORE_FILE = 'max-file-store';
 
 /** The CLI and the coordinator share the admin user; each agent gets its own, issued by the coordinator. */
 export interface NatsAuth {
@@ -62,8 +64,51 @@ export function writeNatsServerConfig(dir: string, options: { port: number; clus
     storeDir: join(dir, 'nats'),
     usersInclude: 'nats-users.conf',
     tls: options.tls,
+    maxFileStoreBytes: keepMaxFileStore(dir),
   });
   writeFileAtomic(files.config, config);
   if (!existsSync(files.users)) writeFileSync(files.users, natsUsersConfig(clusterNames(options.cluster), options.auth.admin, {}), { mode: 0o600 });
   return files.config;
+}
+
+/**
+ * The stack's JetStream store size, chosen when its NATS is first set up and kept with its data (`nats/max-file-store`,
+ * which `down` keeps as it keeps the data), so a restart on a fuller disk still loads every stream.
+ */
+function keepMaxFileStore(dir: string): number {
+  const file = join(dir, 'nats', MAX_FILE_STORE_FILE);
+  const kept = keptMaxFileStore(dir);
+  const bytes = jetStreamStoreBytes(kept, freeBytesOf(dir), operatorBudget(process.env));
+  if (bytes !== kept) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileAtomic(file, `${bytes}\n`);
+  }
+  return bytes;
+}
+
+/** The JetStream store size kept for the stack; undefined before its NATS was first set up. */
+export function keptMaxFileStore(dir: string): number | undefined {
+  const file = join(dir, 'nats', MAX_FILE_STORE_FILE);
+  if (!existsSync(file)) return undefined;
+  const bytes = Number(readFileSync(file, 'utf8').trim());
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** What the coordinator's streams may hold together: the operator's KATAPULT_STREAM_MAX_BYTES, else a share of the kept store. */
+export function streamBudgetOf(dir: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const kept = keptMaxFileStore(dir);
+  return operatorBudget(env) ?? (kept === undefined ? undefined : defaultStreamBudget(kept));
+}
+
+function operatorBudget(env: NodeJS.ProcessEnv): number | undefined {
+  try {
+    return parseStreamBudget(env['KATAPULT_STREAM_MAX_BYTES']);
+  } catch (error) {
+    throw new KatapultError('KP_STACK_CONFIG', (error as Error).message, { exitCode: ExitCode.badInput });
+  }
+}
+
+function freeBytesOf(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.bavail * stats.bsize;
 }

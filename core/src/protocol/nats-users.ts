@@ -82,6 +82,8 @@ export interface NatsServerConfigOptions {
   usersInclude: string;
   /** With a certificate, every client must speak TLS. */
   tls?: { cert: string; key: string } | undefined;
+  /** JetStream's store size (`max_file_store`); nats-server's default (75 % of the disk free at each start) when absent. */
+  maxFileStoreBytes?: number | undefined;
 }
 
 /**
@@ -93,11 +95,17 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
   return [
     `listen: ${quoted(options.listen)}`,
     `pid_file: ${quoted(options.pidFile)}`,
-    `jetstream: { store_dir: ${quoted(options.storeDir)} }`,
+    `jetstream: { store_dir: ${quoted(options.storeDir)}${options.maxFileStoreBytes === undefined ? '' : `, max_file_store: ${options.maxFileStoreBytes}`} }`,
     'authorization: {',
     `  include ${quoted(options.usersInclude)}`,
     '}',
     ...(options.tls ? [`tls: { cert_file: ${quoted(options.tls.cert)}, key_file: ${quoted(options.tls.key)}, timeout: 2 }`] : []),
     '',
   ].join('\n');
+}
+
+/** The `max_file_store` a nats.conf written by natsServerConfig keeps; undefined when it sets none. */
+export function maxFileStoreOf(config: string): number | undefined {
+  const found = /^jetstream: \{.*\bmax_file_store: (\d+)/m.exec(config);
+  return found ? Number(found[1]) : undefined;
 }

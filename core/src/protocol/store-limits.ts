@@ -16,7 +16,8 @@ export const STREAM_MAX_MSG_BYTES = {
  * does not survive (it wedges). The events stream keeps its newest reports instead: the coordinator has read the
  * old ones. nats-server reserves each stream's max_bytes out of its store's capacity (75 % of the disk free when
  * it started, unless configured), so the shares must fit in it together, and it does not load a stream whose
- * share no longer fits after a restart on a fuller disk: a budget is given by the operator (coordinator/src/streams.ts).
+ * share no longer fits after a restart on a fuller disk: the store's size is fixed in nats.conf when the stack is set up
+ * (jetStreamStoreBytes), and the budget is a share of it unless the operator gives one.
  */
 export const STREAM_BUDGET_SHARES = { files: 0.4, outputs: 0.3, logs: 0.2, events: 0.05, assignments: 0.05 } as const;
 export type BudgetedStream = keyof typeof STREAM_BUDGET_SHARES;
@@ -27,6 +28,31 @@ export const STREAM_MIN_MAX_BYTES = 1024 * 1024;
 export function streamMaxBytes(budgetBytes: number): Record<BudgetedStream, number> {
   const share = (stream: BudgetedStream) => Math.max(STREAM_MIN_MAX_BYTES, Math.floor(budgetBytes * STREAM_BUDGET_SHARES[stream]));
   return { files: share('files'), outputs: share('outputs'), logs: share('logs'), events: share('events'), assignments: share('assignments') };
+}
+
+/**
+ * The share of the disk's free space a stack's JetStream may use, decided when its NATS is first set up and then
+ * kept in nats.conf (`max_file_store`): nats-server's own default is the same share, but recomputed at each start,
+ * so after a restart on a fuller disk the streams' budgets no longer fit in it and a stream is not loaded (tested).
+ */
+export const JETSTREAM_DISK_SHARE = 0.75;
+/** What of the JetStream store the budgeted streams share by default; the rest is for the KV buckets (runs, jobs, agents). */
+export const STREAM_BUDGET_OF_STORE = 0.8;
+/** No stack's JetStream store is set smaller than this, whatever the disk: the streams' least budgets and the buckets fit in it. */
+export const MIN_JETSTREAM_STORE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The `max_file_store` of a stack's nats-server: the one already kept, else its share of the free space now; never
+ * less than what the operator's budget (KATAPULT_STREAM_MAX_BYTES) needs.
+ */
+export function jetStreamStoreBytes(kept: number | undefined, freeBytes: number, budgetBytes?: number): number {
+  const chosen = kept ?? Math.max(MIN_JETSTREAM_STORE_BYTES, Math.floor(freeBytes * JETSTREAM_DISK_SHARE));
+  return budgetBytes === undefined ? chosen : Math.max(chosen, Math.ceil(budgetBytes / STREAM_BUDGET_OF_STORE));
+}
+
+/** The streams' budget when the operator gives none: their share of the store kept in nats.conf. */
+export function defaultStreamBudget(maxFileStoreBytes: number): number {
+  return Math.max(5 * STREAM_MIN_MAX_BYTES, Math.floor(maxFileStoreBytes * STREAM_BUDGET_OF_STORE));
 }
 
 /** KATAPULT_STREAM_MAX_BYTES: a whole number of bytes; undefined when unset, an error naming it when not a number. */

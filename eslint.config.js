@@ -1,0 +1,46 @@
+// Lint: the package boundaries of docs/ARCHITECTURE.md, and promises nobody awaits. Formatting is Prettier's.
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'child_process', 'net', 'http', 'https', 'os', 'crypto', 'stream', 'stream/*', 'url', 'util', 'events'];
+
+/** `no-restricted-imports` with the given package patterns, each with why. */
+const forbid = (...groups) => ({ 'no-restricted-imports': ['error', { patterns: groups.map(([group, message]) => ({ group, message })) }] });
+
+const NO_CLI = [['@katapult/cli', '@katapult/cli/*'], 'nothing imports the CLI: its commands are a front-end over @katapult/launcher'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '**/*.mjs', 'coordinator/src/http/dashboard/**', 'test-results/**'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { project: ['*/tsconfig.test.json', 'e2e/tsconfig.json', 'examples/*/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      ...forbid(NO_CLI),
+    },
+  },
+  {
+    files: ['core/src/**/*.ts'],
+    rules: forbid(
+      NO_CLI,
+      [NODE_BUILTINS, 'core is pure: I/O belongs to the packages at the edges'],
+      [['dockerode', '@nats-io/*', '@aws-sdk/*', 'fastify', '@fastify/*', 'pino'], 'core is pure: it names no Docker, NATS, AWS or HTTP library'],
+      [['@katapult/*', '!@katapult/core'], 'core depends on no other package'],
+    ),
+  },
+  {
+    files: ['coordinator/src/**/*.ts'],
+    rules: forbid(NO_CLI, [['@katapult/agent', '@katapult/agent/*'], 'the coordinator and the agent meet only over NATS'], [['@katapult/launcher', '@katapult/launcher/*'], 'the coordinator does not use the operator-side launcher']),
+  },
+  {
+    files: ['agent/src/**/*.ts'],
+    rules: forbid(NO_CLI, [['@katapult/coordinator', '@katapult/coordinator/*'], 'the coordinator and the agent meet only over NATS'], [['@katapult/launcher', '@katapult/launcher/*'], 'the agent runs on instances: no launcher there']),
+  },
+  {
+    files: ['launcher/src/**/*.ts'],
+    rules: forbid(NO_CLI, [['@katapult/coordinator', '@katapult/coordinator/*'], 'the launcher starts the coordinator as a process and speaks to it over HTTP and NATS; shared code lives in core or aws']),
+  },
+);
