@@ -50,7 +50,13 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION"
   npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1
 fi
 
-say "installing dependencies (lockfile) and building"
-pnpm install --frozen-lockfile --reporter=silent
-pnpm run build >/dev/null
+# --no-build: CI's `pnpm test` builds first anyway.
+if [ "${1:-}" = "--no-build" ]; then
+  say "installing dependencies (lockfile)"
+  pnpm install --frozen-lockfile --reporter=silent
+else
+  say "installing dependencies (lockfile) and building"
+  pnpm install --frozen-lockfile --reporter=silent
+  pnpm run build >/dev/null
+fi
 say "ready: run 'pnpm example' for examples/hello, 'pnpm test' for the tests"
