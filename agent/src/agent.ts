@@ -65,7 +65,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
     for (const entry of runningOn) entry.stop.abort(INTERRUPTED);
   };
   await beat();
-  const timer = setInterval(beat, config.heartbeatMs);
+  const timer = setInterval(() => void beat(), config.heartbeatMs);
 
   const attemptKey = (job: { runId: string; jobId: string; attempt: number }) => `${job.runId}.${job.jobId}.${job.attempt}`;
   bus.onStopRequest((request) => {

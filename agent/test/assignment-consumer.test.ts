@@ -44,4 +44,27 @@ describe('assignment consumer', () => {
     await waitFor(() => heard.includes('after'), { what: 'an assignment sent after the consumer was removed', timeoutMs: 60_000 });
     expect(agentLog.join('\n')).toMatch(/the assignment consumer (stopped|failed).*making it again/);
   }, 90_000);
+
+  it('starts consuming once JetStream answers, when it did not at first (a stalled server as the agent began)', async () => {
+    const late = await connectAgentBus({ natsUrl: nats.url, cluster: names.cluster, agentId: 'consumer-1', instanceId: 'consumer-1', cpus: 1, gpus: 0, log: (line) => agentLog.push(line) });
+    const lateHeard: string[] = [];
+    let stopped: unknown;
+    nats.pause();
+    try {
+      late.consumeAssignments(async (assignment) => void lateHeard.push(assignment.jobId)).catch((error: unknown) => (stopped = error));
+      await waitFor(() => agentLog.some((line) => /the assignment consumer failed \(.*timeout/i.test(line)) || stopped !== undefined, {
+        what: 'the first attempt to time out',
+        timeoutMs: 60_000,
+      });
+    } finally {
+      nats.resume();
+    }
+    const assignment: Assignment = { v: 1, runId: 'r-consumer', jobId: 'late', attempt: 1, image: 'x', runCommand: 'true', cpus: 1, memoryBytes: null, network: 'none', files: [], outputFiles: [] };
+    await jetstream(nc).publish(names.assignmentSubject('consumer-1'), assignmentCodec.encode(assignment));
+    await waitFor(() => lateHeard.includes('late') || stopped !== undefined, { what: 'the assignment, once JetStream answers', timeoutMs: 60_000 });
+    expect(stopped).toBeUndefined();
+    expect(lateHeard).toEqual(['late']);
+    late.stopTaking();
+    await late.close();
+  }, 120_000);
 });

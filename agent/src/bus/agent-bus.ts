@@ -108,7 +108,6 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
       await agents.put(identity.agentId, agentRecordCodec.encode(record));
     },
     async consumeAssignments(onAssignment) {
-      const jsm = await jetstreamManager(nc);
       const durable = names.agentConsumer(identity.agentId);
       const inFlight = new Set<string>();
       // The consumer can go while this agent lives: the coordinator removes the consumer of an agent it has not
@@ -116,6 +115,10 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
       // Made again and read again, or the agent would heartbeat on, given jobs it never hears of.
       for (let delay = 500; taking && !nc.isClosed(); delay = Math.min(delay * 2, 5_000)) {
         try {
+          // Inside the loop: jetstreamManager asks JetStream for the account, and an agent started while JetStream was
+          // wedged (a full disk) saw that time out once and never made its consumer, heartbeating on, deaf (seen in
+          // e2e/test/disk-full.test.ts: the replacement agent never heard its jobs).
+          const jsm = await jetstreamManager(nc);
           await jsm.consumers.add(names.streams.assignments, {
             durable_name: durable,
             filter_subject: names.assignmentSubject(identity.agentId),
