@@ -126,7 +126,7 @@ describe('job runner', () => {
       });
     });
     const done = new Promise<void>((resolve) => extract.on('finish', () => resolve()));
-    extract.end(Buffer.from(bytes!));
+    extract.end(Buffer.from(bytes));
     await done;
     return entries;
   };

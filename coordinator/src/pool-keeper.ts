@@ -1,4 +1,4 @@
-import { KatapultError, accruedCost, isFinal, maxCostLine, planPoolSizes, poolsOf, type Pool, type SizingRun } from '@katapult/core';
+import { KatapultError, accruedCost, isFinal, maxCostLine, planPoolSizes, poolsOf, type Pool } from '@katapult/core';
 import { applyStoredJobEvent } from './store/apply-event.js';
 import { ensureContextOf, type Provider } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';

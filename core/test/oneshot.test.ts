@@ -132,7 +132,7 @@ describe('the config of a one-shot run', () => {
   });
 
   it('installs python3 alone when nothing is to be installed, and Julia with its packages', () => {
-    const bare = oneShotConfigYaml({ ...options, packages: [], uploads: [], outputs: [], cpus: undefined as unknown as number });
+    const bare = oneShotConfigYaml({ ...options, packages: [], uploads: [], outputs: [], cpus: undefined });
     expect(bare).toContain('    env_aptget: ["python3"]   # no package to install (guessed from its imports, less the standard library)\n');
     expect(bare).not.toMatch(/upload_files|output_files|cpus_req/);
     expect(loadConfig(bare, '/p/katapult.yaml', { defaultCpus: 4, localCpuLimit: 4 }).environments[0]!.aptget).toEqual(['python3']);
@@ -141,7 +141,7 @@ describe('the config of a one-shot run', () => {
   });
 
   it('on EC2 with --type: provider aws, the instance, images in ECR, and the address the instance reaches NATS at', () => {
-    const yaml = oneShotConfigYaml({ ...options, cpus: undefined as unknown as number, aws: { type: 'c5.xlarge', region: 'eu-west-3', maestroAddress: '203.0.113.5', eco: true, maxBid: 0.1 } });
+    const yaml = oneShotConfigYaml({ ...options, cpus: undefined, aws: { type: 'c5.xlarge', region: 'eu-west-3', maestroAddress: '203.0.113.5', eco: true, maxBid: 0.1 } });
     expect(yaml).toContain(
       [
         'project: "my-proj"',

@@ -203,7 +203,7 @@ describe('an AWS instance boot, in a container', () => {
     });
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const output = demux((await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
+    const output = demux(await container.logs({ stdout: true, stderr: true, follow: false }));
     boot = { code: StatusCode, ...output, seconds: (Date.now() - started) / 1000 };
     console.log(`aws-boot: the boot script ended with ${boot.code} after ${boot.seconds.toFixed(1)} s`);
   }, 900_000);

@@ -16,7 +16,7 @@ function katapultOnTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<str
   const command = [process.execPath, join(REPO_ROOT, 'cli', 'bin', 'run.js'), ...args].join(' ');
   return new Promise((resolve, reject) => {
     execFile('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout) =>
-      error ? reject(error) : resolve(stdout.replace(/\r\n/g, '\n')),
+      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(stdout.replace(/\r\n/g, '\n')),
     );
   });
 }

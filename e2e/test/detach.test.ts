@@ -40,16 +40,16 @@ describe('Ctrl-C during launch', () => {
   it('leaves the run going, and status and logs -f pick it up', async () => {
     const runId = await launchThenInterrupt('examples/hello/katapult.yaml');
 
-    const follow = await katapult(['logs', 'count-2', '--follow', '--run', runId!], env);
+    const follow = await katapult(['logs', 'count-2', '--follow', '--run', runId], env);
     expect(follow.stdout).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
     await waitFor(
       async () => {
-        const status = await katapult(['status', runId!, '--json'], env);
+        const status = await katapult(['status', runId, '--json'], env);
         return (JSON.parse(status.stdout) as RunView[])[0]?.state === 'done';
       },
       { what: 'the run to finish', timeoutMs: 60_000 },
     );
-    const [run] = JSON.parse((await katapult(['status', runId!, '--json'], env)).stdout) as RunView[];
+    const [run] = JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[];
     expect(run!.jobs.filter((job) => job.state === 'done').map((job) => job.id).sort()).toEqual(['count-1', 'count-2', 'greet', 'stderr']);
   }, 600_000);
 

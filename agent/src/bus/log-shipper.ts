@@ -68,7 +68,7 @@ export class LogShipper {
     const last = this.chunker.flush();
     if (last) this.send(last);
     while (this.pending.size > 0) await Promise.all(this.pending);
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) throw this.failure instanceof Error ? this.failure : new Error(String(this.failure));
   }
 
   private send(chunk: LogChunkRecord): void {

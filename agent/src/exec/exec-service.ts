@@ -1,4 +1,4 @@
-import { PassThrough, type Duplex } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import {
@@ -89,7 +89,7 @@ async function runSession(
     Tty: request.tty,
     ...(request.tty ? { Env: ['TERM=xterm-256color'] } : {}),
   });
-  const stream = (await exec.start({ hijack: true, stdin: true, Tty: request.tty })) as Duplex;
+  const stream = (await exec.start({ hijack: true, stdin: true, Tty: request.tty }));
   const what = request.command.length > 0 ? JSON.stringify(request.command) : 'a shell';
   log(`exec ${request.session} by ${request.by} in ${where}: ${what}${request.tty ? ' with a tty' : ''}`);
 
@@ -159,7 +159,7 @@ async function runSession(
 /** Runs a short command in the container and waits for its end; its output is dropped. */
 async function runInContainer(container: Docker.Container, command: string[]): Promise<void> {
   const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-  const stream = (await exec.start({})) as Duplex;
+  const stream = (await exec.start({}));
   await new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);

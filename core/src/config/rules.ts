@@ -41,7 +41,7 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
   const mostGpus = Math.max(...instances.map(instanceGpus));
   const instanceMemory = (raw.instances ?? []).map((instance, i) => memoryOf(['instances', i, 'memory'], instance.memory));
   // A job can only be too big for the instances when every one of them says how much memory it has.
-  const largestMemory = instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...(instanceMemory as number[])) : null;
+  const largestMemory = instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...(instanceMemory)) : null;
   (raw.instances ?? []).forEach((instance, i) => {
     if (raw.provider !== 'aws' && localCpuLimit !== undefined && typeof instance.cpus === 'number' && instance.cpus > localCpuLimit) {
       add(['instances', i, 'cpus'], `${instance.cpus} exceeds the ${localCpuLimit} cpus this machine's Docker can give a container (local provider)`);

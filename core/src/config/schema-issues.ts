@@ -44,7 +44,7 @@ export function schemaIssues(schema: TSchema, parsed: ParsedConfig): ConfigIssue
 
   for (const unionPath of outermostUnions) {
     const path = toSegments(unionPath);
-    add(path, `must be ${describe(schemaAt(schema as JsonSchema, path))}`);
+    add(path, `must be ${describe(schemaAt(schema, path))}`);
   }
   for (const error of errors) {
     const inUnion = outermostUnions.some((u) => error.instancePath === u || error.instancePath.startsWith(`${u}/`));
@@ -54,7 +54,7 @@ export function schemaIssues(schema: TSchema, parsed: ParsedConfig): ConfigIssue
     const path = toSegments(error.instancePath);
     const params = error.params as Record<string, unknown>;
     if (error.keyword === 'additionalProperties') {
-      const parent = schemaAt(schema as JsonSchema, path);
+      const parent = schemaAt(schema, path);
       for (const key of (params['additionalProperties'] as string[] | undefined) ?? []) {
         const suggestion = closest(key, Object.keys(parent?.properties ?? {}));
         add([...path, key], suggestion ? `unknown key, did you mean ${suggestion}?` : 'unknown key');
@@ -62,7 +62,7 @@ export function schemaIssues(schema: TSchema, parsed: ParsedConfig): ConfigIssue
     } else if (error.keyword === 'required') {
       for (const key of (params['requiredProperties'] as string[] | undefined) ?? []) add([...path, key], 'is required');
     } else {
-      add(path, `must be ${describe(schemaAt(schema as JsonSchema, path))}`);
+      add(path, `must be ${describe(schemaAt(schema, path))}`);
     }
   }
   return [...issues.values()];
