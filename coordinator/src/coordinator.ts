@@ -26,10 +26,10 @@ import {
   type JobEvent,
   type JobRecord,
   type JobReport,
+  type Provider,
 } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store, Versioned } from './store/store.js';
 import { inParallel, KeyedBatcher } from './pipeline.js';
-import type { Provider } from './providers/provider.js';
 import type { NatsLink } from './nats-link.js';
 import { PoolKeeper, poolIdsOf } from './pool-keeper.js';
 import { applyStoredJobEvent, applyStoredJobEvents, type ApplyOutcome } from './store/apply-event.js';

@@ -1,7 +1,6 @@
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { buildServer, type ServerOptions } from './http/server.js';
 export { LocalProvider, type LocalProviderOptions } from './providers/local-provider.js';
-export type { Provider } from './providers/provider.js';
 export { RunService, runViewOf, type RunServiceOptions } from './run-service.js';
 export { PoolKeeper, poolIdsOf, type PoolKeeperOptions } from './pool-keeper.js';
 export { readCoordinatorConfig, startCoordinator, type CoordinatorConfig, type RunningCoordinator, type StartOptions } from './start.js';
@@ -10,8 +9,6 @@ export type { RunRecord, Store, Versioned } from './store/store.js';
 export { jetStreamLogSource, type JobLogSource } from './job-log-source.js';
 export { ensureStreams } from './streams.js';
 export { serveReadGrants } from './read-grants.js';
-export type { EnsureContext, RunPlacement } from './providers/provider.js';
-export { ProviderRouter, type AwsProviderFactory } from './providers/provider-router.js';
-export { awsProviderFactory, instanceNatsUrl, type AwsPlacementSettings } from './providers/aws-placement.js';
-export * from './providers/aws/index.js';
-export { AwsPriceLookup, awsPriceLookup, type PriceClients, type PriceLookupOptions } from './providers/aws/prices.js';
+// The port the coordinator drives its providers through is core's; re-exported for those that hand it one.
+export type { AwsProviderFactory, EnsureContext, Provider, RunPlacement } from '@katapult/core';
+export { ProviderRouter } from './providers/provider-router.js';

@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { natsUsersConfig, type ClusterNames, type NatsUser } from '@katapult/core';
-
-/** Issues each agent its own NATS user, limited to its own subjects (see agentPermissions). */
-export interface AgentCredentialIssuer {
-  issue(agentId: string): NatsUser;
-  revoke(agentId: string): void;
-}
+import { natsUsersConfig, type AgentCredentialIssuer, type ClusterNames, type NatsUser } from '@katapult/core';
 
 export interface NatsUsersFiles {
   /** nats-server's users block, included by its configuration. */

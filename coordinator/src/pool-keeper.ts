@@ -1,6 +1,6 @@
-import { KatapultError, accruedCost, isFinal, maxCostLine, planPoolSizes, poolsOf, type Pool } from '@katapult/core';
+import { KatapultError, accruedCost, isFinal, maxCostLine, planPoolSizes, poolsOf, type Pool, type Provider } from '@katapult/core';
 import { applyStoredJobEvent } from './store/apply-event.js';
-import { ensureContextOf, type Provider } from './providers/provider.js';
+import { ensureContextOf } from './providers/ensure-context.js';
 import type { RunRecord, Store } from './store/store.js';
 import { poolIdsOf, sizingRun } from './run-view.js';
 

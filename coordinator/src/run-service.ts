@@ -22,8 +22,9 @@ import {
   type RunView,
   type JobSpec,
   type StagedFile,
+  type Provider,
+  type RunPlacement,
 } from '@katapult/core';
-import type { Provider, RunPlacement } from './providers/provider.js';
 import type { RunRecord, Store } from './store/store.js';
 import { PoolKeeper } from './pool-keeper.js';
 import { jobViewsOf, runSummaryOf, runViewOf, stateCounts } from './run-view.js';

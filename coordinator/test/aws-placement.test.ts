@@ -17,7 +17,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clusterNames, loadConfig, type CreateRunRequest, type InstanceSpec } from '@katapult/core';
 import { startNats, waitFor, type NatsServer } from '@katapult/testkit';
 import { NoLocalProvider } from '../src/providers/no-local-provider.js';
-import { awsProviderFactory, buildServer, Coordinator, ensureStreams, instanceNatsUrl, openJetStreamStore, ProviderRouter, RunService, type Provider } from '../src/index.js';
+import { awsProviderFactory } from '@katapult/aws';
+import { buildServer, Coordinator, ensureStreams, openJetStreamStore, ProviderRouter, RunService, type Provider } from '../src/index.js';
 
 const ec2 = mockClient(EC2Client);
 const iam = mockClient(IAMClient);
@@ -60,19 +61,6 @@ class LocalStandIn implements Provider {
 }
 
 describe('where a run\'s instances come from (placement)', () => {
-  it('instances dial maestro_address over TLS, on its port or the stack\'s', () => {
-    expect(instanceNatsUrl('nats://127.0.0.1:41234', '203.0.113.5')).toBe('tls://203.0.113.5:41234');
-    expect(instanceNatsUrl('tls://127.0.0.1:41234', 'kp.example.com:4443')).toBe('tls://kp.example.com:4443');
-  });
-
-  it('refuses an AWS placement instances could not reach back from, or that would send credentials in clear', () => {
-    const settings = { cluster: 'c', natsUrl: 'nats://127.0.0.1:4222', natsCa: CA, stackLabel: 's', heartbeatMs: 2000, log: () => undefined };
-    const placement = { provider: 'aws' as const, profile: null, agentImage: AGENT_IMAGE, maestroAddress: '203.0.113.5' };
-    expect(() => awsProviderFactory(settings)({ ...placement, maestroAddress: null }, null, [])).toThrow(expect.objectContaining({ code: 'KP_AWS_NO_MAESTRO_ADDRESS', exitCode: 2 }));
-    expect(() => awsProviderFactory(settings)({ ...placement, agentImage: null }, null, [])).toThrow(expect.objectContaining({ code: 'KP_AWS_NO_AGENT_IMAGE' }));
-    expect(() => awsProviderFactory({ ...settings, natsCa: undefined })(placement, null, [])).toThrow(expect.objectContaining({ code: 'KP_AWS_NEEDS_TLS' }));
-  });
-
   describe('through the coordinator, on a real NATS', () => {
     let nats: NatsServer;
     let nc: NatsConnection;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type InstanceSpec } from '@katapult/core';
+import { loadConfig, type EnsureContext, type InstanceSpec, type Provider, type RunPlacement } from '@katapult/core';
 import { ProviderRouter } from '../src/providers/provider-router.js';
-import type { EnsureContext, Provider, RunPlacement } from '../src/providers/provider.js';
 
 class FakeProvider implements Provider {
   readonly calls: string[] = [];

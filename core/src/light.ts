@@ -49,3 +49,4 @@ export type * from './protocol/api.js';
 export type * from './protocol/read-grants.js';
 export type { RawConfig } from './config/schema.js';
 export type { NormalizeOptions } from './config/normalize.js';
+export type * from './provider/provider.js';

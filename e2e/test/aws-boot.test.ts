@@ -6,17 +6,8 @@ import Docker from 'dockerode';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterNames, loadConfig, natsUsersConfig, poolsOf, type AgentView, type CreateRunRequest, type NatsUser, type RunView } from '@katapult/core';
-import {
-  buildServer,
-  Coordinator,
-  ensureStreams,
-  jetStreamLogSource,
-  openJetStreamStore,
-  renderUserData,
-  RunService,
-  type Provider,
-  type UserDataOptions,
-} from '@katapult/coordinator';
+import { renderUserData, type UserDataOptions } from '@katapult/aws';
+import { buildServer, Coordinator, ensureStreams, jetStreamLogSource, openJetStreamStore, RunService, type Provider } from '@katapult/coordinator';
 import { ensureAgentImage, ensureBaseImage, ensureNodeImage, pushImage } from '@katapult/images';
 import {
   requireDocker,

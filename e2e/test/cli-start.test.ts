@@ -10,7 +10,7 @@ const BIN = join(REPO_ROOT, 'cli', 'bin', 'run.js');
 
 // What a command that only reads the state folder or asks the coordinator has no use for: the schemas and the
 // YAML parser, Docker, AWS, NATS, the image builder, the coordinator. Each costs tens of ms at every start.
-const HEAVY = ['typebox', 'yaml', 'dockerode', '@aws-sdk/', '@nats-io/', 'undici', 'tar-stream', '@katapult/images', '@katapult/coordinator', '@katapult/object-files'];
+const HEAVY = ['typebox', 'yaml', 'dockerode', '@aws-sdk/', '@nats-io/', 'undici', 'tar-stream', '@katapult/images', '@katapult/coordinator', '@katapult/aws', '@katapult/object-files'];
 
 /**
  * The quick commands start in a blink because they load only what they use (speed itself is bench/cli-start.mjs's,

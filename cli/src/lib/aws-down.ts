@@ -1,4 +1,4 @@
-import { awsClients, describeItem, downProject, type DownItem } from '@katapult/coordinator';
+import { awsClients, describeItem, downProject, type DownItem } from '@katapult/aws';
 import type { RunSpec } from '@katapult/core/light';
 import { deleteRepository, ecrClient, listProjectRepositories } from '@katapult/images/ecr';
 

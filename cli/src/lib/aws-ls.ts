@@ -1,5 +1,5 @@
 import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
-import { awsClients, awsErrorToKatapult, awsPriceLookup, listTaggedEc2, listTaggedIam, type TaggedResource } from '@katapult/coordinator';
+import { awsClients, awsErrorToKatapult, awsPriceLookup, listTaggedEc2, listTaggedIam, type TaggedResource } from '@katapult/aws';
 import { ecrClient, listTaggedRepositories } from '@katapult/images/ecr';
 
 /** One line of `katapult ls --aws`: a resource tagged `katapult:project`, its age and, for instances, its hourly price. */

@@ -89,7 +89,7 @@ function lazyAwsPriceLookup(options: { region: string | null; profile: string | 
   let lookup: Promise<PriceLookup> | undefined;
   return {
     async price(type, market) {
-      lookup ??= import('@katapult/coordinator').then((coordinator) => coordinator.awsPriceLookup(options));
+      lookup ??= import('@katapult/aws').then((aws) => aws.awsPriceLookup(options));
       return (await lookup).price(type, market);
     },
   };

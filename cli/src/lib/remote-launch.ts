@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { awsClients, launchMaestro, MAESTRO_HTTP_PORT, MAESTRO_INSTANCE_TYPE, MAESTRO_NATS_PORT, renderMaestroUserData } from '@katapult/coordinator';
+import { awsClients, launchMaestro, MAESTRO_HTTP_PORT, MAESTRO_INSTANCE_TYPE, MAESTRO_NATS_PORT, renderMaestroUserData } from '@katapult/aws';
 import { clusterNames, ExitCode, KatapultError, plural, type RunSpec } from '@katapult/core/light';
 import { ensureMaestroImage, ensureNodeImage } from '@katapult/images';
 import { ensureApiToken } from './api-token.js';

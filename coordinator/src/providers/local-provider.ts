@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { LABELS, poolIdOf, type InstanceSpec, type Pool } from '@katapult/core';
-import type { EnsureContext, Provider } from './provider.js';
-import type { AgentCredentialIssuer } from '../nats-users.js';
+import { LABELS, poolIdOf, type AgentCredentialIssuer, type EnsureContext, type InstanceSpec, type Pool, type Provider } from '@katapult/core';
 
 export interface LocalProviderOptions {
   agentImage: string;

@@ -1,5 +1,4 @@
-import { ExitCode, KatapultError } from '@katapult/core';
-import type { Provider } from './provider.js';
+import { ExitCode, KatapultError, type Provider } from '@katapult/core';
 
 export function noLocalError(): KatapultError {
   return new KatapultError('KP_MAESTRO_NO_LOCAL', 'this coordinator runs on the maestro instance, which has no Docker to start local agents', {

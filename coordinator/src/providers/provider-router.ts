@@ -1,8 +1,4 @@
-import type { InstanceSpec, Pool, PricedInstance } from '@katapult/core';
-import type { EnsureContext, Provider, RunPlacement } from './provider.js';
-
-/** Makes the AWS provider for one placement (its profile, region list, agent image and NATS address). */
-export type AwsProviderFactory = (placement: RunPlacement, region: string | null, fallbackRegions: readonly string[]) => Provider;
+import type { AwsProviderFactory, EnsureContext, InstanceSpec, Pool, PricedInstance, Provider, RunPlacement } from '@katapult/core';
 
 /**
  * One coordinator serves runs of either provider: each run's placement picks the provider that starts its

@@ -1,5 +1,4 @@
-import type { AgentRecord, InstanceSpec, JobRecord, RunState, RunSpec, Versioned } from '@katapult/core';
-import type { RunPlacement } from '../providers/provider.js';
+import type { AgentRecord, InstanceSpec, JobRecord, RunPlacement, RunState, RunSpec, Versioned } from '@katapult/core';
 
 export interface RunRecord {
   id: string;

@@ -1,24 +1,29 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { DEFAULT_PROJECT, ExitCode, KatapultError, hourlyCapDecision, money, poolIdOf, type InstanceSpec, type Pool, type PriceLookup, type PricedInstance } from '@katapult/core';
-import type { EnsureContext, Provider } from '../provider.js';
-import { awsCall, errorName, isCapacityRefusal, isSpotUnavailable, isTypeUnavailable, toKatapultError } from './aws-errors.js';
 import {
-  describeInstanceType,
-  ensureInstanceProfile,
-  ensureKeyPair,
-  ensureSecurityGroup,
-  resolveImage,
-  resolveNetwork,
-  type InstanceTypeInfo,
-  type ResolvedImage,
-  type ZoneSubnet,
-} from './aws-resources.js';
+  DEFAULT_PROJECT,
+  ExitCode,
+  KatapultError,
+  hourlyCapDecision,
+  money,
+  poolIdOf,
+  type AgentCredentialIssuer,
+  type EnsureContext,
+  type InstanceSpec,
+  type Pool,
+  type PriceLookup,
+  type PricedInstance,
+  type Provider,
+} from '@katapult/core';
+import { awsCall, errorName, isCapacityRefusal, isSpotUnavailable, isTypeUnavailable, toKatapultError } from './aws-errors.js';
+import { describeInstanceType, resolveImage, type InstanceTypeInfo, type ResolvedImage } from './resources/image.js';
+import { ensureInstanceProfile } from './resources/instance-role.js';
+import { ensureKeyPair } from './resources/key-pair.js';
+import { ensureSecurityGroup, resolveNetwork, type ZoneSubnet } from './resources/network.js';
 import { DEFAULT_INSTANCE_TYPE, candidateTypes, instanceLayout, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
 import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
 import { renderUserData } from './user-data.js';
-import type { AgentCredentialIssuer } from '../../nats-users.js';
 import { awsPriceLookup } from './prices.js';
 
 export interface AwsClients {

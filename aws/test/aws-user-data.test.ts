@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DOCKER_STUB, installsDocker, runInSandbox } from './boot-sandbox.js';
-import { ecrRegistryHost, renderUserData, type UserDataOptions } from '../src/providers/aws/user-data.js';
+import { ecrRegistryHost, renderUserData, type UserDataOptions } from '../src/user-data.js';
 
 const ECR_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:0a1b2c';
 const options: UserDataOptions = {

@@ -3,9 +3,9 @@ import { IAMClient, ServiceFailureException } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KatapultError } from '@katapult/core';
-import { toKatapultError } from '../src/providers/aws/aws-errors.js';
-import { downProject } from '../src/providers/aws/aws-down.js';
-import { resolveImage } from '../src/providers/aws/aws-resources.js';
+import { toKatapultError } from '../src/aws-errors.js';
+import { downProject } from '../src/aws-down.js';
+import { resolveImage } from '../src/resources/image.js';
 import { ec2Error } from './aws-helpers.js';
 
 const run = { service: 'EC2' as const, operation: 'RunInstances', instanceType: 'c5.4xlarge', region: 'eu-west-3', maxBid: 0.1 };

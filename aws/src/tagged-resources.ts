@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, ListInstanceProfilesCommand, ListRolesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import type { Market } from '@katapult/core';
-import { awsCall } from './aws-errors.js';
+import { awsCall, ec2Operation as ec2, iamOperation as iam } from './aws-errors.js';
 import type { AwsClients } from './aws-provider.js';
 import { TAG, tagValue } from './tags.js';
 
@@ -29,8 +29,6 @@ export interface TaggedResource {
   state?: string | undefined;
 }
 
-const ec2 = (operation: string) => ({ service: 'EC2' as const, operation });
-const iam = (operation: string) => ({ service: 'IAM' as const, operation });
 const anyProject: Filter[] = [{ Name: 'tag-key', Values: [TAG.project] }];
 const NOT_GONE = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 

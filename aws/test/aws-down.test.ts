@@ -29,7 +29,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { downProject } from '../src/providers/aws/aws-down.js';
+import { downProject } from '../src/aws-down.js';
 import { callOrder, ec2Error } from './aws-helpers.js';
 
 const ec2 = mockClient(EC2Client);

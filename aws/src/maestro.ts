@@ -7,9 +7,12 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { ExitCode, KatapultError } from '@katapult/core';
-import { awsCall, errorName, toKatapultError } from './aws-errors.js';
+import { awsCall, ec2Operation as ec2, errorName, toKatapultError } from './aws-errors.js';
 import type { AwsClients } from './aws-provider.js';
-import { describeInstanceType, ensureInstanceProfile, ensureKeyPair, ensureSecurityGroup, resolveImage, resolveNetwork, type ResolvedImage } from './aws-resources.js';
+import { describeInstanceType, resolveImage, type ResolvedImage } from './resources/image.js';
+import { ensureInstanceProfile } from './resources/instance-role.js';
+import { ensureKeyPair } from './resources/key-pair.js';
+import { ensureSecurityGroup, resolveNetwork } from './resources/network.js';
 import { MAESTRO_ROLE, checkCidr, ensureMaestroInstanceProfile, ensureMaestroSecurityGroup, maestroResourceName, maestroRules } from './maestro-resources.js';
 import { TAG, ownerTags, tagFilter, tagSpecifications, type Owner } from './tags.js';
 
@@ -60,7 +63,6 @@ export interface MaestroInstance {
 
 /** An instance profile just created is refused by RunInstances until IAM has spread it: retried this many times. */
 const PROFILE_ATTEMPTS = 8;
-const ec2 = (operation: string) => ({ service: 'EC2' as const, operation });
 
 /** The maestro's tags: the owner's, its role and its name; no cluster tag, so its coordinator's `terminateAll` leaves it. */
 export function maestroTags(owner: Owner): Record<string, string> {

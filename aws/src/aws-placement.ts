@@ -1,10 +1,7 @@
-import { ExitCode, KatapultError } from '@katapult/core';
-import type { AgentCredentialIssuer } from '../nats-users.js';
-import { AwsProvider } from './aws/aws-provider.js';
-import { awsClients } from './aws/clients.js';
-import { awsPriceLookup } from './aws/prices.js';
-import type { AwsClients } from './aws/aws-provider.js';
-import type { AwsProviderFactory } from './provider-router.js';
+import { ExitCode, KatapultError, type AgentCredentialIssuer, type AwsProviderFactory } from '@katapult/core';
+import { AwsProvider, type AwsClients } from './aws-provider.js';
+import { awsClients } from './clients.js';
+import { awsPriceLookup } from './prices.js';
 
 export interface AwsPlacementSettings {
   cluster: string;

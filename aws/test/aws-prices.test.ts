@@ -2,7 +2,7 @@ import { DescribeSpotPriceHistoryCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { AccessDeniedException, GetProductsCommand, PricingClient } from '@aws-sdk/client-pricing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AwsPriceLookup, awsPriceLookup, currentSpotPrice, onDemandPrice } from '../src/providers/aws/prices.js';
+import { AwsPriceLookup, awsPriceLookup, currentSpotPrice, onDemandPrice } from '../src/prices.js';
 import { ec2Error } from './aws-helpers.js';
 
 /** AWS cannot be reached from here: Pricing and EC2 are aws-sdk-client-mock stubs, and every call is checked. */

@@ -11,6 +11,10 @@ export interface AwsCallContext {
   imageKey?: string;
 }
 
+/** The context of an EC2 call, as most calls give it: the operation alone. */
+export const ec2Operation = (operation: string): AwsCallContext => ({ service: 'EC2', operation });
+export const iamOperation = (operation: string): AwsCallContext => ({ service: 'IAM', operation });
+
 const CAPACITY = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
 const SPOT_PRICE = new Set(['SpotMaxPriceTooLow']);
 const QUOTA = new Set(['InstanceLimitExceeded', 'VcpuLimitExceeded', 'MaxSpotInstanceCountExceeded', 'LimitExceededException', 'LimitExceeded']);

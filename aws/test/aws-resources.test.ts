@@ -14,8 +14,9 @@ import {
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureKeyPair, ensureSecurityGroup } from '../src/providers/aws/aws-resources.js';
-import { awsClients } from '../src/providers/aws/clients.js';
+import { ensureKeyPair } from '../src/resources/key-pair.js';
+import { ensureSecurityGroup } from '../src/resources/network.js';
+import { awsClients } from '../src/clients.js';
 import { ec2Error } from './aws-helpers.js';
 
 const owner = { project: 'demo', runId: 'r-20261125-100000-abcd' };

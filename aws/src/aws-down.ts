@@ -25,7 +25,7 @@ import {
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
 import { KatapultError } from '@katapult/core';
-import { awsCall, errorName, toKatapultError, type AwsCallContext } from './aws-errors.js';
+import { awsCall, ec2Operation as ec2, errorName, iamOperation as iam, toKatapultError, type AwsCallContext } from './aws-errors.js';
 import type { AwsClients } from './aws-provider.js';
 import { TAG, resourceName, tagFilter, tagValue } from './tags.js';
 
@@ -60,8 +60,6 @@ export interface DownResult {
   items: DownItem[];
 }
 
-const ec2 = (operation: string): AwsCallContext => ({ service: 'EC2', operation });
-const iam = (operation: string): AwsCallContext => ({ service: 'IAM', operation });
 const NOT_GONE = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 
 /** How a removed resource is printed: `instance i-0abc (katapult-demo-0)`. */

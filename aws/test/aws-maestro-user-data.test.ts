@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DOCKER_STUB, installsDocker, runInSandbox } from './boot-sandbox.js';
-import { renderMaestroUserData, type MaestroUserDataOptions } from '../src/providers/aws/maestro-user-data.js';
+import { renderMaestroUserData, type MaestroUserDataOptions } from '../src/maestro-user-data.js';
 
 const ECR_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/maestro:0a1b2c';
 /** Everything that could end a heredoc, a quote or a substitution, if it were pasted into the script. */

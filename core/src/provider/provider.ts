@@ -1,4 +1,8 @@
-import type { InstanceSpec, Pool, PricedInstance, ProviderName } from '@katapult/core';
+// The port between the coordinator and where its agents come from (the local Docker provider, EC2): types only.
+import type { PricedInstance } from '../model/cost-cap.js';
+import type { Pool } from '../model/pools.js';
+import type { InstanceSpec, ProviderName } from '../model/run-spec.js';
+import type { NatsUser } from '../protocol/nats-users.js';
 
 /** Where a run's instances come from and how they reach back: kept with the run, so a restarted coordinator knows. */
 export interface RunPlacement {
@@ -21,16 +25,6 @@ export interface EnsureContext {
   maxHourlyCost?: number;
   /** With `maxHourlyCost`: what the project's instances that other providers run cost ($/h), counted with this one's. */
   elsewherePerHour?: number;
-}
-
-/** What `ensure` is told of a stored run: its owner, its placement when it was kept, and its hourly cost cap. */
-export function ensureContextOf(run: { id: string; project: string; placement?: RunPlacement | undefined; maxHourlyCost?: number | null | undefined }): EnsureContext {
-  return {
-    project: run.project,
-    runId: run.id,
-    ...(run.placement ? { placement: run.placement } : {}),
-    ...(run.maxHourlyCost ? { maxHourlyCost: run.maxHourlyCost } : {}),
-  };
 }
 
 /** Where agents come from. The coordinator asks for instances; the provider makes sure they exist. */
@@ -69,4 +63,13 @@ export interface Provider {
   instanceCosts?(pools: ReadonlySet<string>): Promise<PricedInstance[]>;
   /** What the project's live instances this provider runs cost per hour ($), for `max_hourly_cost`. */
   projectHourlyCost?(project: string): Promise<number>;
+}
+
+/** Makes the AWS provider for one placement (its profile, region list, agent image and NATS address). */
+export type AwsProviderFactory = (placement: RunPlacement, region: string | null, fallbackRegions: readonly string[]) => Provider;
+
+/** Issues each agent its own NATS user, limited to its own subjects (see agentPermissions). */
+export interface AgentCredentialIssuer {
+  issue(agentId: string): NatsUser;
+  revoke(agentId: string): void;
 }

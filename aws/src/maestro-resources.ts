@@ -9,7 +9,7 @@ import {
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { ExitCode, KatapultError } from '@katapult/core';
 import { awsCall } from './aws-errors.js';
-import { awsPartition, ecrPullStatements, ensureInstanceRole } from './aws-resources.js';
+import { awsPartition, ecrPullStatements, ensureInstanceRole } from './resources/instance-role.js';
 import { TAG, ownerTags, resourceName, tagFilter, tagSpecifications, type Owner } from './tags.js';
 
 /** The `katapult:role` value of the maestro's instance and security group. */

@@ -31,10 +31,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KatapultError, poolIdOf } from '@katapult/core';
-import { AwsProvider, type AwsProviderOptions } from '../src/providers/aws/aws-provider.js';
-import { runInstancesInput } from '../src/providers/aws/launch-input.js';
-import { ecrPullPolicy, EC2_TRUST_POLICY } from '../src/providers/aws/aws-resources.js';
-import { renderUserData } from '../src/providers/aws/user-data.js';
+import { AwsProvider, type AwsProviderOptions } from '../src/aws-provider.js';
+import { runInstancesInput } from '../src/launch-input.js';
+import { ecrPullPolicy, EC2_TRUST_POLICY } from '../src/resources/instance-role.js';
+import { renderUserData } from '../src/user-data.js';
 import { callOrder, ec2Error, instancesOf } from './aws-helpers.js';
 
 /** AWS cannot be reached from here: EC2 and IAM are aws-sdk-client-mock stubs, and every call is checked. */

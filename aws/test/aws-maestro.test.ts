@@ -33,11 +33,11 @@ import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KatapultError } from '@katapult/core';
-import { AwsProvider } from '../src/providers/aws/aws-provider.js';
-import { EC2_TRUST_POLICY, ecrPullPolicy, ensureInstanceProfile } from '../src/providers/aws/aws-resources.js';
-import { launchMaestro, maestroRunInstancesInput, type MaestroLaunchOptions } from '../src/providers/aws/maestro.js';
-import { maestroPolicy, maestroResourceName } from '../src/providers/aws/maestro-resources.js';
-import { resourceName } from '../src/providers/aws/tags.js';
+import { AwsProvider } from '../src/aws-provider.js';
+import { EC2_TRUST_POLICY, ecrPullPolicy, ensureInstanceProfile } from '../src/resources/instance-role.js';
+import { launchMaestro, maestroRunInstancesInput, type MaestroLaunchOptions } from '../src/maestro.js';
+import { maestroPolicy, maestroResourceName } from '../src/maestro-resources.js';
+import { resourceName } from '../src/tags.js';
 import { callOrder, ec2Error, instancesOf } from './aws-helpers.js';
 
 /** AWS cannot be reached from here: EC2 and IAM are aws-sdk-client-mock stubs, and every call is checked. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blockDeviceMappings, formatPrice, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput } from '../src/providers/aws/launch-input.js';
-import { resourceName } from '../src/providers/aws/tags.js';
+import { blockDeviceMappings, formatPrice, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput } from '../src/launch-input.js';
+import { resourceName } from '../src/tags.js';
 import { instancesOf } from './aws-helpers.js';
 
 /** The pure part of the AWS provider: a config's instances entry → the exact RunInstances input. */
