@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Market, type PriceLookup, type RunSpec } from '@katapult/core';
-import { CostEstimator, costEstimatorFor, runElapsedMs } from '../src/lib/cost-estimator.js';
-import { formatCost, formatCostTotal, formatUsd } from '../src/render/cost.js';
+import { CostEstimator, costEstimatorFor, runElapsedMs } from '@katapult/launcher/launch/cost-estimator';
+import { formatCost, formatUsd } from '@katapult/launcher/lines/cost-lines';
+import { formatCostTotal } from '../src/render/cost.js';
 
 function config(yaml: string): RunSpec {
   return loadConfig(`project: demo\n${yaml}\njobs:\n  - {run_command: "true"}\n`, 'demo.yaml', { defaultCpus: 2 });

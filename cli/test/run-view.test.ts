@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView, RunView } from '@katapult/core';
-import { CostEstimator } from '../src/lib/cost-estimator.js';
-import { describeChanges, renderRun, runProgressBar, summarizeRun } from '../src/render/run-view.js';
+import { CostEstimator } from '@katapult/launcher/launch/cost-estimator';
+import { describeChanges, summarizeRun } from '@katapult/launcher/lines/follow-lines';
+import { renderRun, runProgressBar } from '../src/render/run-view.js';
 
 const T0 = Date.UTC(2026, 10, 25, 8, 15, 2);
 const RUN_ID = 'r-20261125-081502-3fa9';

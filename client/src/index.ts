@@ -3,4 +3,4 @@ export { RunHandle, type LogLine, type WaitOptions } from './run-handle.js';
 export type { WaitUntil } from './wait-until.js';
 export { ExitCode, KatapultError, type CancelRunResponse, type JobState, type JobView, type RunView } from '@katapult/core';
 export type { EnvironmentImage } from '@katapult/images';
-export type { DownReport, FetchedJob } from '@katapult/cli/lib';
+export type { DownReport, FetchedJob } from '@katapult/launcher';

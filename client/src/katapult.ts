@@ -2,17 +2,19 @@ import { dirname } from 'node:path';
 import {
   buildEnvironments,
   findRun,
+  launchEventLine,
   openLaunchContext,
   readConfigFile,
   resolveRunFiles,
   resolveSecrets,
   stackContext,
-  stateDir,
+  StateFolder,
   stopStack,
   submitLaunch,
   type BuildContext,
   type DownReport,
-} from '@katapult/cli/lib';
+  type OnLaunchEvent,
+} from '@katapult/launcher';
 import type { RunSpec, RunView } from '@katapult/core';
 import { connectDocker, type EnvironmentImage } from '@katapult/images';
 import { RunHandle } from './run-handle.js';
@@ -40,16 +42,21 @@ export class Katapult {
   private constructor(
     readonly configFile: string,
     readonly spec: RunSpec,
-    readonly home: string,
+    private readonly state: StateFolder,
     private readonly onProgress: (line: string) => void,
   ) {}
+
+  /** The stack's state folder (OpenOptions.home, else $KATAPULT_HOME, else ~/.katapult). */
+  get home(): string {
+    return this.state.root;
+  }
 
   /** Reads and checks the config and the files its jobs name; nothing starts yet. */
   static async open(configFile: string, options: OpenOptions = {}): Promise<Katapult> {
     const spec = readConfigFile(configFile);
     await resolveRunFiles(dirname(configFile), spec);
-    const home = stateDir(options.home === undefined ? process.env : { KATAPULT_HOME: options.home });
-    return new Katapult(configFile, spec, home, options.onProgress ?? (() => undefined));
+    const state = StateFolder.fromEnv(options.home === undefined ? process.env : { KATAPULT_HOME: options.home });
+    return new Katapult(configFile, spec, state, options.onProgress ?? (() => undefined));
   }
 
   /** Checks Docker, starts NATS and the registry if they are not running, and gets the base image ready. */
@@ -70,7 +77,7 @@ export class Katapult {
     const environments = await buildEnvironments(context, this.spec, this.configFile);
     // Resolved again: files may have changed since open.
     const projectFiles = await resolveRunFiles(dirname(this.configFile), this.spec);
-    const submitted = await submitLaunch(context, { spec: this.spec, configFile: this.configFile, environments, projectFiles, secrets }, this.onProgress);
+    const submitted = await submitLaunch(context, { spec: this.spec, configFile: this.configFile, environments, projectFiles, secrets }, this.launchEvents);
     const run = new RunHandle(submitted.runId, submitted, this.onProgress);
     if (options.wait) await run.wait();
     return run;
@@ -78,27 +85,33 @@ export class Katapult {
 
   /** A run already submitted, by a script or by `katapult launch`: the one named, else the latest. */
   async attach(runId?: string): Promise<RunHandle> {
-    const stack = stackContext(this.home);
+    const stack = stackContext(this.state);
     return new RunHandle((await findRun(stack.client, runId)).id, stack, this.onProgress);
   }
 
   /** The run named, else the latest, as `katapult status --json` shows it. */
   async status(runId?: string): Promise<RunView> {
-    return findRun(stackContext(this.home).client, runId);
+    return findRun(stackContext(this.state).client, runId);
   }
 
   /** Every run the stack knows, oldest first. */
   async runs(): Promise<RunView[]> {
-    return stackContext(this.home).client.listRuns();
+    return stackContext(this.state).client.listRuns();
   }
 
   /** Removes the stack's agent and job containers and stops its servers, as `katapult down` does. */
   async down(): Promise<DownReport> {
-    return stopStack(this.home, connectDocker());
+    return stopStack(this.state, connectDocker());
   }
 
   /** Opened for each call (cheap once up), so a stack stopped or restarted meanwhile is started again, not used stale. */
   private stackReady(): Promise<BuildContext> {
-    return openLaunchContext(this.spec, this.onProgress, this.home);
+    return openLaunchContext(this.spec, this.launchEvents, this.state);
   }
+
+  /** The lines `katapult launch` prints for them, without a terminal's live display. */
+  private readonly launchEvents: OnLaunchEvent = (event) => {
+    const line = launchEventLine(event);
+    if (line !== undefined) this.onProgress(line);
+  };
 }

@@ -1,4 +1,4 @@
-import { fetchRunOutputs, readLogs, watchRun, withNats, type FetchedJob, type StackContext } from '@katapult/cli/lib';
+import { fetchRunOutputs, followEventLine, readLogs, watchRun, withNats, type FetchedJob, type StackContext } from '@katapult/launcher';
 import { clusterNames, ExitCode, KatapultError, type CancelRunResponse, type JobState, type RunView } from '@katapult/core';
 import { reached, type WaitUntil } from './wait-until.js';
 
@@ -39,7 +39,7 @@ export class RunHandle {
   wait(options: WaitOptions = {}): Promise<RunView> {
     const until = options.until ?? 'over';
     const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
-    return watchRun(this.stack.client, this.id, this.onProgress, {
+    return watchRun(this.stack.client, this.id, (event) => this.onProgress(followEventLine(event)), {
       agentLogHint: `see the agents' output: docker logs kp-${this.stack.stack.label}-local-0`,
       until: (run) => {
         if (reached(run, until)) return true;

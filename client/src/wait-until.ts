@@ -1,4 +1,4 @@
-import { runOver } from '@katapult/cli/lib';
+import { runOver } from '@katapult/launcher';
 import { ExitCode, isFinal, KatapultError, type JobView, type RunView } from '@katapult/core';
 
 /**

@@ -18,7 +18,7 @@ const TLS_NAME = 'maestro.katapult';
 const CLUSTER = 'maestro-e2e';
 const AGENT_IMAGE = `123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent@sha256:${'0a1b2c'.repeat(10)}0a1b`;
 
-/** A CA and a server certificate naming only TLS_NAME, as the maestro's boot script writes them (see cli/src/lib/nats-tls.ts). */
+/** A CA and a server certificate naming only TLS_NAME, as the maestro's boot script writes them (see launcher/src/state/nats-tls.ts). */
 async function writeCertificates(dir: string): Promise<void> {
   const tls = join(dir, 'tls');
   await mkdir(tls, { recursive: true });

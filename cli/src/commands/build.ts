@@ -1,9 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import type { EnvironmentImage } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
-import { readConfigFile } from '../lib/config-file.js';
-import { liveBuildDisplay, openBuildContext, openStack, stepProgress } from '../lib/open-stack.js';
-import { buildEnvironments, buildOutcome } from '../lib/prepare-images.js';
+import { readConfigFile } from '@katapult/launcher/project/config-file';
+import { openBuildContext, openStack } from '@katapult/launcher/stack/open-stack';
+import { liveBuildDisplay, onStepProgress, stepProgress } from '../render/launch-progress.js';
+import { buildEnvironments, buildOutcome } from '@katapult/launcher/launch/prepare-images';
 import { renderTable } from '../render/table.js';
 
 export default class Build extends KatapultCommand {
@@ -18,10 +19,9 @@ export default class Build extends KatapultCommand {
     const { args, flags } = await this.parse(Build);
     const spec = readConfigFile(args.file);
     const progress = stepProgress({ json: this.jsonEnabled(), verbose: flags.verbose, log: (line) => this.log(line) });
-    const step = (line: string) => progress.line(line);
-    const onProgress = (event: Parameters<typeof progress.event>[0]) => progress.event(event);
+    const emit = onStepProgress(progress);
     // A config naming its registry needs no local stack; the local registry is the default one.
-    const context = await (spec.registry ? openBuildContext(step, undefined, onProgress) : openStack(step, undefined, undefined, onProgress)).finally(() => progress.stop());
+    const context = await (spec.registry ? openBuildContext(emit) : openStack(emit)).finally(() => progress.stop());
     const display = liveBuildDisplay(this.jsonEnabled());
     const images = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
     this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, buildOutcome(image)])));

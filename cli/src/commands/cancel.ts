@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, KatapultError, RUN_ID_PATTERN, type CancelRunResponse } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import type { CoordinatorClient } from '../lib/client.js';
-import { findRun, stackContext } from '../lib/context.js';
+import type { CoordinatorClient } from '@katapult/launcher/stack/client';
+import { findRun, stackContext } from '@katapult/launcher/stack/context';
 
 const STOP_WAIT_MS = 30_000;
 

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { Flags } from '@oclif/core';
 import { KatapultCommand } from '../base-command.js';
-import { requireApiToken } from '../lib/api-token.js';
-import { stackContext } from '../lib/context.js';
+import { requireApiToken } from '@katapult/launcher/state/api-token';
+import { stackContext } from '@katapult/launcher/stack/context';
 
 interface DashboardResult {
   /** The page's address with the API token in its fragment, which the browser keeps to itself. */
@@ -20,12 +20,12 @@ export default class Dashboard extends KatapultCommand {
 
   async run(): Promise<DashboardResult> {
     const { flags } = await this.parse(Dashboard);
-    const { dir, client } = stackContext();
+    const { state, client } = stackContext();
     await client.listAgents(); // the coordinator is up and takes this stack's token: the address will work
-    const url = `${client.baseUrl}/#token=${requireApiToken(dir)}`;
+    const url = `${client.baseUrl}/#token=${requireApiToken(state)}`;
     this.log(url);
     // A maestro's certificate comes from the stack's own CA, which a browser does not know.
-    if (url.startsWith('https:')) this.logToStderr(`the page's certificate is signed by this stack's CA: import ${dir}/tls/ca.pem into the browser to trust it`);
+    if (url.startsWith('https:')) this.logToStderr(`the page's certificate is signed by this stack's CA: import ${state.tls.ca} into the browser to trust it`);
     const opened = flags.open && (await openInBrowser(url));
     if (flags.open && !opened) this.logToStderr('could not start xdg-open: open the address above in a browser');
     return { url, opened };

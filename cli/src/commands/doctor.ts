@@ -1,8 +1,8 @@
 import { homedir } from 'node:os';
 import { ExitCode } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { runDoctorChecks, type CheckResult } from '../lib/doctor-checks.js';
-import { stateDir } from '../lib/state-dir.js';
+import { runDoctorChecks, type CheckResult } from '@katapult/launcher/doctor/doctor-checks';
+import { StateFolder } from '@katapult/launcher/state/state-folder';
 import { renderTable } from '../render/table.js';
 
 export default class Doctor extends KatapultCommand {
@@ -11,7 +11,7 @@ export default class Doctor extends KatapultCommand {
 
   async run(): Promise<{ ok: boolean; checks: CheckResult[] }> {
     await this.parse(Doctor);
-    const checks = await runDoctorChecks({ env: process.env, home: homedir(), stateDir: stateDir() });
+    const checks = await runDoctorChecks({ env: process.env, home: homedir(), state: StateFolder.fromEnv() });
     this.log(renderTable(['CHECK', 'STATUS', 'DETAIL'], checks.map((check) => [check.name, check.status, check.detail])));
     const ok = checks.every((check) => check.status !== 'fail');
     if (!ok) process.exitCode = ExitCode.infrastructure;

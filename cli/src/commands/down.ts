@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
-import type { AwsDownReport } from '../lib/aws-down.js';
-import { readConfigFile } from '../lib/config-file.js';
-import { removeStackImageTags, stopStack, type DownReport } from '../lib/local-stack.js';
-import { stateDir } from '../lib/state-dir.js';
-import { forgetRemoteStack, readRemoteStack } from '../lib/remote-stack.js';
+import type { AwsDownReport } from '@katapult/launcher/aws/aws-down';
+import { readConfigFile } from '@katapult/launcher/project/config-file';
+import { removeStackImageTags, stopStack, type DownReport } from '@katapult/launcher/stack/local-stack';
+import { StateFolder } from '@katapult/launcher/state/state-folder';
+import { forgetRemoteStack, readRemoteStack } from '@katapult/launcher/state/remote-stack';
 
 export default class Down extends KatapultCommand {
   static override description =
@@ -33,11 +33,11 @@ export default class Down extends KatapultCommand {
     const spec = args.config ? readConfigFile(args.config) : undefined;
     const dryRun = flags['dry-run'];
     const images = flags.images;
-    const dir = stateDir();
-    const remote = readRemoteStack(dir);
+    const state = StateFolder.fromEnv();
+    const remote = readRemoteStack(state);
     if (remote && spec?.provider === 'aws' && spec.project === remote.project) {
       const aws = await downAws(spec, { dryRun, images, log: (line) => this.log(line) });
-      if (!dryRun) forgetRemoteStack(dir);
+      if (!dryRun) forgetRemoteStack(state);
       return { containers: [], processes: [], aws };
     }
     let report: DownReport = { containers: [], processes: [] };
@@ -45,12 +45,12 @@ export default class Down extends KatapultCommand {
       this.log('would stop the local stack (agent and job containers, coordinator, registry, nats-server)');
     } else {
       // The coordinator goes first, so it cannot replace the instances being terminated.
-      report = await stopStack(dir, connectDocker());
+      report = await stopStack(state, connectDocker());
       for (const name of report.containers) this.log(`removed container ${name}`);
       for (const name of report.processes) this.log(`stopped ${name}`);
       if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');
       if (flags.images) {
-        report.images = await removeStackImageTags(dir, connectDocker());
+        report.images = await removeStackImageTags(state, connectDocker());
         for (const tag of report.images) this.log(`removed image tag ${tag}`);
         if (report.images.length === 0) this.log("no local image tag of this stack's registry");
       }
@@ -62,6 +62,6 @@ export default class Down extends KatapultCommand {
 }
 
 /** Loaded only for a config on AWS: the SDK's clients take half a second to load. */
-async function downAws(...args: Parameters<typeof import('../lib/aws-down.js').downAwsProject>): Promise<AwsDownReport> {
-  return (await import('../lib/aws-down.js')).downAwsProject(...args);
+async function downAws(...args: Parameters<typeof import('@katapult/launcher/aws/aws-down').downAwsProject>): Promise<AwsDownReport> {
+  return (await import('@katapult/launcher/aws/aws-down')).downAwsProject(...args);
 }

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterNames, ExitCode, KatapultError } from '@katapult/core';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, stackContext } from '../lib/context.js';
-import { runExecSession, type ExecTerminal } from '../lib/exec-session.js';
-import { connectNats } from '../lib/nats.js';
+import { findRun, stackContext } from '@katapult/launcher/stack/context';
+import { runExecSession, type ExecTerminal } from '@katapult/launcher/follow/exec-session';
+import { connectNats } from '@katapult/launcher/stack/nats';
 
 export default class Exec extends KatapultCommand {
   static override description =

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterNames, isFinal } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, readContext } from '../lib/context.js';
-import { fetchRunOutputs, type FetchedJob } from '../lib/fetch-outputs.js';
-import { withNats } from '../lib/nats.js';
+import { findRun, readContext } from '@katapult/launcher/stack/context';
+import { fetchRunOutputs, type FetchedJob } from '@katapult/launcher/files/fetch-outputs';
+import { withNats } from '@katapult/launcher/stack/nats';
 
 export default class Fetch extends KatapultCommand {
   static override description = "download the output files of a run's jobs into OUT/<run>/<job>/ (the latest run by default)";

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, KatapultError } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { projectNameFor, starterFiles } from '../lib/starter-project.js';
+import { projectNameFor, starterFiles } from '@katapult/launcher/project/starter-project';
 
 export default class Init extends KatapultCommand {
   static override description = 'write a commented starter katapult.yaml, and the small script one of its jobs runs, into a folder';

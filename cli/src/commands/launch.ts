@@ -2,16 +2,16 @@ import { Args, Flags } from '@oclif/core';
 import { dirname } from 'node:path';
 import { ExitCode, type CostEstimate, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { checkConfigFile } from '../lib/config-file.js';
-import { costEstimatorFor, runElapsedMs } from '../lib/cost-estimator.js';
-import { resolveRunFiles } from '../lib/run-files.js';
-import { openLaunchContext, submitLaunch } from '../lib/launch-run.js';
-import { liveBuildDisplay, stepProgress } from '../lib/open-stack.js';
-import { buildEnvironments } from '../lib/prepare-images.js';
-import { watchRun } from '../lib/watch-run.js';
+import { checkConfigFile } from '@katapult/launcher/project/config-file';
+import { costEstimatorFor, runElapsedMs } from '@katapult/launcher/launch/cost-estimator';
+import { resolveRunFiles } from '@katapult/launcher/files/run-files';
+import { openLaunchContext, submitLaunch } from '@katapult/launcher/launch/launch-run';
+import { buildEnvironments } from '@katapult/launcher/launch/prepare-images';
+import { watchRun } from '@katapult/launcher/follow/watch-run';
 import { formatCostTotal } from '../render/cost.js';
-import { renderRun, runProgressBar } from '../render/run-view.js';
-import { resolveSecrets } from '../lib/secrets.js';
+import { renderRun } from '../render/run-view.js';
+import { liveBuildDisplay, onFollowProgress, onStepProgress, stepProgress } from '../render/launch-progress.js';
+import { resolveSecrets } from '@katapult/launcher/project/secrets';
 
 /** What `launch --json` prints at the end: the run, and on AWS the estimated cost of its instances. */
 export type LaunchResult = RunView & { cost?: CostEstimate };
@@ -52,23 +52,23 @@ export default class Launch extends KatapultCommand {
       process.exit(ExitCode.interrupted);
     });
     const progress = stepProgress({ json: this.jsonEnabled(), verbose: flags.verbose, log: (line) => this.log(line) });
-    const step = (line: string) => progress.line(line);
+    const emit = onStepProgress(progress);
     const spec = await checkConfigFile(args.file);
     const secrets = resolveSecrets(spec, process.env, flags['secrets-file']);
     const costs = flags.detach ? undefined : costEstimatorFor(spec);
     // Looked up while images build, so the first progress line can already show the estimate.
     void costs?.load();
     const projectFiles = await resolveRunFiles(dirname(args.file), spec);
-    const context = await openLaunchContext(spec, step, undefined, (event) => progress.event(event)).finally(() => progress.finishStep());
+    const context = await openLaunchContext(spec, emit).finally(() => progress.finishStep());
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles, secrets }, step).finally(() => progress.finishStep());
+    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles, secrets }, emit).finally(() => progress.finishStep());
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };
 
     progress.finishStep();
-    const final = await watchRun(client, runId, flags.wait ? () => undefined : (line) => step(line), {
+    const final = await watchRun(client, runId, flags.wait ? () => undefined : onFollowProgress(progress, true), {
       ...(spec.provider === 'aws'
         ? {
             // An EC2 instance installs Docker and pulls the agent image before its agent says hello.
@@ -78,7 +78,7 @@ export default class Launch extends KatapultCommand {
         : { agentLogHint: `see the agents' output: docker logs kp-${stack.label}-local-0` }),
       ...(costs ? { cost: (run: RunView) => costs.estimate(runElapsedMs(run, Date.now())) } : {}),
       // On a terminal the counts are one line, redrawn, with a bar; in a pipe each summary is a line of its own.
-      ...(flags.wait ? {} : { onSummary: (line: string, run: RunView) => progress.status(line, runProgressBar(run)) }),
+      ...(flags.wait ? {} : { summaryInPlace: true }),
     });
     progress.stop();
     this.log('');

@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, KatapultError, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, readContext, type ReadContext } from '../lib/context.js';
-import { LogEndWatch } from '../lib/log-follow.js';
-import { readLogs } from '../lib/log-reader.js';
-import { parseSince } from '../lib/since.js';
-import { TailBuffer } from '../lib/tail-buffer.js';
+import { findRun, readContext, type ReadContext } from '@katapult/launcher/stack/context';
+import { LogEndWatch } from '@katapult/launcher/follow/log-follow';
+import { readLogs } from '@katapult/launcher/follow/log-reader';
+import { parseSince } from '@katapult/launcher/follow/since';
+import { TailBuffer } from '@katapult/launcher/follow/tail-buffer';
 import { AttemptHeaders } from '../render/attempt-headers.js';
 import { LineWriter } from '../render/line-writer.js';
 import { logLinePrefixer, shouldColour } from '../render/log-prefix.js';

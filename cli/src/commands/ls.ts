@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { ExitCode, KatapultError } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import type { AwsLsReport } from '../lib/aws-ls.js';
+import type { AwsLsReport } from '@katapult/launcher/aws/aws-ls';
 import { renderTable } from '../render/table.js';
 
 export default class Ls extends KatapultCommand {
@@ -20,7 +20,7 @@ export default class Ls extends KatapultCommand {
     if (flags['all-regions'] && flags.region) {
       throw new KatapultError('KP_USAGE', '--all-regions and --region cannot be given together', { exitCode: ExitCode.badInput });
     }
-    const { formatAge, listAwsResources } = await import('../lib/aws-ls.js');
+    const { formatAge, listAwsResources } = await import('@katapult/launcher/aws/aws-ls');
     const report = await listAwsResources({ profile: flags.profile ?? null, region: flags.region ?? null, allRegions: flags['all-regions'] });
     const where = report.regions.length === 1 ? report.regions[0] : `${report.regions.length} regions`;
     if (report.resources.length === 0) {

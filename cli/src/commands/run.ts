@@ -4,16 +4,17 @@ import { Args, Flags } from '@oclif/core';
 import { clusterNames, ExitCode, KatapultError, loadConfig, oneShotConfigYaml, scriptNeeds, shellQuote, type RunView } from '@katapult/core';
 import { cpus as machineCpus } from 'node:os';
 import { KatapultCommand } from '../base-command.js';
-import { fetchRunOutputs } from '../lib/fetch-outputs.js';
-import { openLaunchContext, submitLaunch } from '../lib/launch-run.js';
-import { readLogs } from '../lib/log-reader.js';
-import { withNats } from '../lib/nats.js';
-import { folderFiles, parseUploadLimit, projectReader, projectScript } from '../lib/oneshot-files.js';
-import { liveBuildDisplay, stepLogger } from '../lib/open-stack.js';
-import { projectNameFor } from '../lib/starter-project.js';
-import { buildEnvironments } from '../lib/prepare-images.js';
-import { resolveRunFiles } from '../lib/run-files.js';
-import { watchRun } from '../lib/watch-run.js';
+import { fetchRunOutputs } from '@katapult/launcher/files/fetch-outputs';
+import { openLaunchContext, submitLaunch } from '@katapult/launcher/launch/launch-run';
+import { readLogs } from '@katapult/launcher/follow/log-reader';
+import { withNats } from '@katapult/launcher/stack/nats';
+import { folderFiles, parseUploadLimit, projectReader, projectScript } from '@katapult/launcher/project/oneshot-files';
+import { launchLines, liveBuildDisplay, stepLogger } from '../render/launch-progress.js';
+import { followEventLine } from '@katapult/launcher/lines/follow-lines';
+import { projectNameFor } from '@katapult/launcher/project/starter-project';
+import { buildEnvironments } from '@katapult/launcher/launch/prepare-images';
+import { resolveRunFiles } from '@katapult/launcher/files/run-files';
+import { watchRun } from '@katapult/launcher/follow/watch-run';
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
 
@@ -116,11 +117,11 @@ export default class Run extends KatapultCommand {
 
     const step = stepLogger((line) => this.log(line));
     const projectFiles = await resolveRunFiles(projectDir, spec);
-    const context = await openLaunchContext(spec, step);
+    const context = await openLaunchContext(spec, launchLines(step));
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, configFile, display).finally(() => display?.stop());
-    const created = await submitLaunch(context, { spec, configFile, environments, projectFiles }, step);
-    const final = await watchRun(created.client, created.runId, step, { agentLogHint: `see the agents' output: docker logs kp-${created.stack.label}-local-0` });
+    const created = await submitLaunch(context, { spec, configFile, environments, projectFiles }, launchLines(step));
+    const final = await watchRun(created.client, created.runId, (event) => step(followEventLine(event)), { agentLogHint: `see the agents' output: docker logs kp-${created.stack.label}-local-0` });
     const job = final.jobs[0]!;
 
     if (!this.jsonEnabled()) {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, KatapultError, timelineLayout, timelineSvg, type RunView } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { findRun, readContext } from '../lib/context.js';
+import { findRun, readContext } from '@katapult/launcher/stack/context';
 import { JOB_ROWS_SHOWN, renderRun } from '../render/run-view.js';
 
 export default class Status extends KatapultCommand {

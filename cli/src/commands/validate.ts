@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { plural } from '@katapult/core/light';
 import { KatapultCommand } from '../base-command.js';
-import { checkConfigFile } from '../lib/config-file.js';
+import { checkConfigFile } from '@katapult/launcher/project/config-file';
 
 export default class Validate extends KatapultCommand {
   static override description = 'check a config file and the files its jobs name, and report every problem with its file, line and field';

@@ -1,7 +1,7 @@
+import type { BuildOutcome } from '@katapult/launcher/launch/prepare-images';
 import { formatDuration, renderTable } from './table.js';
 
-/** `pushed again`: the registry's tag had been overwritten with another image, so the one built here was pushed over it. */
-export type BuildOutcome = 'reused' | 'built' | 'pushed again' | 'failed';
+export type { BuildOutcome };
 
 export interface EnvironmentProgress {
   name: string;

@@ -1,14 +1,14 @@
-import { isFinal, jobStateCounts, plural, type AgentView, type CostEstimate, type JobView, type RunView } from '@katapult/core/light';
-import { formatCost } from './cost.js';
+import { isFinal, jobStateCounts, plural, type JobView, type RunView } from '@katapult/core/light';
+import { JOB_ROWS_SHOWN } from '@katapult/launcher/follow/run-changes';
+import { waitingReasons } from '@katapult/launcher/lines/follow-lines';
 import { formatDuration, renderTable } from './table.js';
+
+export { JOB_ROWS_SHOWN };
 
 export function jobDuration(job: JobView, now: number): number | null {
   if (job.startedAt === null) return null;
   return (job.finishedAt ?? now) - job.startedAt;
 }
-
-/** A run with more jobs than this shows only the ones worth a look (not done), unless every job is asked for. */
-export const JOB_ROWS_SHOWN = 50;
 
 /**
  * The run's header line and one row per job: what `status` and the end of `launch` print. A big run (a sweep of
@@ -62,52 +62,6 @@ function describeAttempt(outcome: NonNullable<JobView['attempts']>[number]): str
     cancelled: 'cancelled',
   };
   return `attempt ${outcome.attempt} ${how[outcome.reason] ?? outcome.reason}`;
-}
-
-/** Why pending jobs wait, most common first, with how many wait for each reason. */
-export function waitingReasons(run: RunView): [string, number][] {
-  const counts = new Map<string, number>();
-  for (const job of run.jobs) if ((job.state === 'pending' || job.state === 'blocked') && job.waiting) counts.set(job.waiting, (counts.get(job.waiting) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1]);
-}
-
-/**
- * Jobs by state and instances up, in the order of a job's life, then the cost estimate when there is one (AWS):
- * what `launch` prints when nothing else happens.
- */
-export function summarizeRun(
-  run: RunView,
-  agents: readonly (Pick<AgentView, 'cpus' | 'usedCpus'> & Partial<Pick<AgentView, 'gpus' | 'usedGpus'>>)[],
-  cost?: CostEstimate,
-): string {
-  const sum = (of: (agent: (typeof agents)[number]) => number | undefined) => agents.reduce((total, agent) => total + (of(agent) ?? 0), 0);
-  const gpus = sum((agent) => agent.gpus);
-  const busy = `${sum((agent) => agent.usedCpus)}/${sum((agent) => agent.cpus)} cpus${gpus > 0 ? `, ${sum((agent) => agent.usedGpus)}/${gpus} gpus` : ''} busy`;
-  const instances = agents.length === 0 ? 'no instance up yet' : `${plural(agents.length, 'instance')} up, ${busy}`;
-  const why = waitingReasons(run)[0];
-  const waiting = why ? ` · ${why[1]} ${why[0].startsWith('runs after') ? 'blocked' : 'pending'}: ${why[0]}` : '';
-  return `${jobStateCounts(run.jobs)} · ${instances}${waiting}${cost ? ` · ${formatCost(cost)}` : ''}`;
-}
-
-/**
- * One line per job whose state changed since the previous view; the live progress of `launch`. In a big run
- * (more than JOB_ROWS_SHOWN jobs) only failures get a line of their own: the summary line tells the rest.
- */
-export function describeChanges(previous: RunView | undefined, next: RunView): string[] {
-  const big = next.jobs.length > JOB_ROWS_SHOWN;
-  const before = new Map(previous?.jobs.map((job) => [job.id, job]) ?? []);
-  const lines: string[] = [];
-  for (const job of next.jobs) {
-    const old = before.get(job.id);
-    if (old && old.state === job.state && old.attempt === job.attempt) continue;
-    if (!old && job.state === 'pending') continue;
-    if (big && job.state !== 'failed') continue;
-    const where = job.agentId ? ` on ${job.agentId}` : '';
-    const detail =
-      job.state === 'failed' ? ` (exit ${job.exitCode ?? '-'}${job.message ? `: ${job.message}` : ''})` : job.attempt > 1 ? ` (attempt ${job.attempt})` : '';
-    lines.push(`${job.id} ${job.state}${where}${detail}`);
-  }
-  return lines;
 }
 
 /** `[########------------] 412/1000`: how many of the run's jobs have ended, as a bar of `width` cells. */

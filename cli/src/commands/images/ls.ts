@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { listEnvironmentImages, type EnvironmentImageInfo } from '@katapult/images';
 import { KatapultCommand } from '../../base-command.js';
-import { stateDir } from '../../lib/state-dir.js';
-import { ensureInfrastructure } from '../../lib/local-stack.js';
-import { resolveRegistry } from '../../lib/prepare-images.js';
+import { StateFolder } from '@katapult/launcher/state/state-folder';
+import { ensureInfrastructure } from '@katapult/launcher/stack/local-stack';
+import { resolveRegistry } from '@katapult/launcher/launch/prepare-images';
 import { renderImages } from '../../render/images.js';
 
 export default class ImagesLs extends KatapultCommand {
@@ -16,9 +16,9 @@ export default class ImagesLs extends KatapultCommand {
 
   async run(): Promise<EnvironmentImageInfo[]> {
     const { flags } = await this.parse(ImagesLs);
-    const dir = stateDir();
-    const stack = await ensureInfrastructure(dir, (line) => this.log(line));
-    const { registry } = await resolveRegistry({ registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] }, { stack, dir });
+    const state = StateFolder.fromEnv();
+    const stack = await ensureInfrastructure(state, (line) => this.log(line));
+    const { registry } = await resolveRegistry({ registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] }, { stack, state });
     const images = await listEnvironmentImages(registry);
     this.log(renderImages(images));
     return images;

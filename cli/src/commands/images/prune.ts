@@ -4,10 +4,10 @@ import { ensureBaseImage, environmentImageRef, pruneEnvironmentImages, type Envi
 import { connectDocker } from '@katapult/images';
 import { dirname } from 'node:path';
 import { KatapultCommand } from '../../base-command.js';
-import { readConfigFile } from '../../lib/config-file.js';
-import { ensureInfrastructure } from '../../lib/local-stack.js';
-import { resolveRegistry } from '../../lib/prepare-images.js';
-import { stateDir } from '../../lib/state-dir.js';
+import { readConfigFile } from '@katapult/launcher/project/config-file';
+import { ensureInfrastructure } from '@katapult/launcher/stack/local-stack';
+import { resolveRegistry } from '@katapult/launcher/launch/prepare-images';
+import { StateFolder } from '@katapult/launcher/state/state-folder';
 import { formatBytes } from '../../render/table.js';
 
 export default class ImagesPrune extends KatapultCommand {
@@ -19,11 +19,11 @@ export default class ImagesPrune extends KatapultCommand {
 
   async run(): Promise<{ dryRun: boolean; removed: EnvironmentImageInfo[] }> {
     const { argv, flags } = await this.parse(ImagesPrune);
-    const dir = stateDir();
-    const stack = await ensureInfrastructure(dir, (line) => this.log(line));
+    const state = StateFolder.fromEnv();
+    const stack = await ensureInfrastructure(state, (line) => this.log(line));
     const specs = (argv as string[]).map((file) => ({ file, spec: readConfigFile(file) }));
     // Prunes the registry the first config uses (the local one unless it names another).
-    const { registry } = await resolveRegistry(specs[0]!.spec, { stack, dir });
+    const { registry } = await resolveRegistry(specs[0]!.spec, { stack, state });
     const base = await ensureBaseImage(connectDocker());
     const keep = new Set<string>();
     for (const { file, spec } of specs) {
