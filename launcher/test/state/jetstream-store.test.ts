@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultStreamBudget, maxFileStoreOf } from '@katapult/core/light';
-import { ensureNatsAuth, keptMaxFileStore, streamBudgetOf, writeNatsServerConfig } from '../src/lib/nats-auth.js';
+import { ensureNatsAuth, keptMaxFileStore, streamBudgetOf, writeNatsServerConfig } from '../../src/state/nats-auth.js';
+import { StateFolder } from '../../src/state/state-folder.js';
 
 describe("the stack's JetStream store size", () => {
   const operatorBudget = process.env['KATAPULT_STREAM_MAX_BYTES'];
@@ -18,7 +19,10 @@ describe("the stack's JetStream store size", () => {
     if (operatorBudget === undefined) delete process.env['KATAPULT_STREAM_MAX_BYTES'];
     else process.env['KATAPULT_STREAM_MAX_BYTES'] = operatorBudget;
   });
-  const write = (dir: string) => readFileSync(writeNatsServerConfig(dir, { port: 4222, cluster: 'local', auth: ensureNatsAuth(dir) }), 'utf8');
+  const write = (dir: string) => {
+    const state = new StateFolder(dir);
+    return readFileSync(writeNatsServerConfig(state, { port: 4222, cluster: 'local', auth: ensureNatsAuth(state) }), 'utf8');
+  };
 
   it('is three quarters of the free space when the stack is first set up, and kept in nats.conf and beside the data', async () => {
     delete process.env['KATAPULT_STREAM_MAX_BYTES'];
@@ -26,9 +30,9 @@ describe("the stack's JetStream store size", () => {
     const stats = statfsSync(dir);
     const chosen = maxFileStoreOf(write(dir))!;
     expect(chosen / (stats.bavail * stats.bsize)).toBeCloseTo(0.75, 1);
-    expect(keptMaxFileStore(dir)).toBe(chosen);
+    expect(keptMaxFileStore(new StateFolder(dir))).toBe(chosen);
     expect(readFileSync(join(dir, 'nats', 'max-file-store'), 'utf8')).toBe(`${chosen}\n`);
-    expect(streamBudgetOf(dir, {})).toBe(defaultStreamBudget(chosen));
+    expect(streamBudgetOf(new StateFolder(dir), {})).toBe(defaultStreamBudget(chosen));
   });
 
   it('stays what was kept when the stack starts again, whatever the disk has free now', async () => {
@@ -46,7 +50,7 @@ describe("the stack's JetStream store size", () => {
     writeFileSync(join(dir, 'nats', 'max-file-store'), '100000000\n');
     process.env['KATAPULT_STREAM_MAX_BYTES'] = '400000000';
     expect(maxFileStoreOf(write(dir))).toBe(500_000_000);
-    expect(streamBudgetOf(dir)).toBe(400_000_000);
+    expect(streamBudgetOf(new StateFolder(dir))).toBe(400_000_000);
     process.env['KATAPULT_STREAM_MAX_BYTES'] = 'lots';
     expect(() => write(dir)).toThrow(expect.objectContaining({ code: 'KP_STACK_CONFIG', message: expect.stringContaining('KATAPULT_STREAM_MAX_BYTES') }));
   });
