@@ -170,7 +170,7 @@ interface PriceListProduct {
 function parseEntry(entry: unknown): PriceListProduct {
   try {
     const parsed: unknown = typeof entry === 'string' ? JSON.parse(entry) : entry !== null && typeof entry === 'object' && !('terms' in entry) ? JSON.parse(String(entry)) : entry;
-    return parsed !== null && typeof parsed === 'object' ? (parsed as PriceListProduct) : {};
+    return parsed !== null && typeof parsed === 'object' ? (parsed) : {};
   } catch {
     return {};
   }

@@ -26,7 +26,7 @@ export async function publishChunks(
   const hash = createHash('sha256');
   let size = 0;
   let chunks = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   const pending = new Set<Promise<void>>();
   try {
     for await (const chunk of rechunk(data, chunkBytes)) {
@@ -36,7 +36,7 @@ export async function publishChunks(
       const ack: Promise<void> = js.publish(subject, chunk).then(
         () => void pending.delete(ack),
         (error: unknown) => {
-          failure ??= error;
+          failure ??= error instanceof Error ? error : new Error(String(error));
           pending.delete(ack);
         },
       );

@@ -52,7 +52,7 @@ export async function buildEnvironments(
 ): Promise<EnvironmentImage[]> {
   const { base } = context;
   const { registry, auth, pullHost } = await resolveRegistry(spec, localOf(context));
-  const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+  const buildArgs = Object.fromEntries(PASSED_BUILD_ARGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
   const images: EnvironmentImage[] = [];
   for (const env of spec.environments) {
     display?.update(env.name, { step: 'checking' });
