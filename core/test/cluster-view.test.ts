@@ -47,7 +47,7 @@ describe('the coordinator view', () => {
     // Back in the queue after the ones behind it: still read in config order.
     put({ ...newJob('r', 0), attempt: 2 });
     expect(view.pendingJobs('r').map((entry) => entry.value.id)).toEqual(['j0', 'j1', 'j2', 'j5']);
-    put({ ...newJob('r', 5), state: 'cancelled' });
+    put({ ...newJob('r', 5), state: 'aborted' });
     expect(view.pendingSizeCount('r')).toBe(1);
     expect(view.pendingJobs('r').map((entry) => entry.value.id)).toEqual(['j0', 'j1', 'j2']);
   });
