@@ -13,6 +13,7 @@ import {
   assignmentCodec,
   jobReportCodec,
   planAssignments,
+  planWindowed,
   plural,
   runStateOf,
   attemptContext,
@@ -26,6 +27,7 @@ import {
   type JobEvent,
   type JobRecord,
   type JobReport,
+  type PendingJob,
   type Provider,
 } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store, Versioned } from './store/store.js';
@@ -95,8 +97,11 @@ export class Coordinator {
   private agentsReadAt = 0;
   /** Agents that gave an attempt up (`lost`: their instance is going away): no new work, whatever their record says. */
   private readonly leaving = new Set<string>();
-  private placing: Promise<void> | undefined;
-  private placeAgain = false;
+  /** Pending jobs of the last placement pass it did not read (no room was left), by run: their reasons are found when asked. */
+  private waitingRest = new Map<string, WaitingRest>();
+  private nextPass: Promise<void> | undefined;
+  /** Assignments planned whose commit has not settled, by job key: not planned again, their cpus taken. */
+  private readonly committing = new Map<string, Held>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -109,8 +114,20 @@ export class Coordinator {
   }
 
   /** Why a pending job is not placed yet, as the last placement pass saw it. */
-  waitingReason(runId: string, jobId: string): string | undefined {
-    return this.waiting.get(jobKey(runId, jobId));
+  waitingReason(job: JobRecord): string | undefined {
+    const known = this.waiting.get(jobKey(job.runId, job.id));
+    if (known !== undefined) return known;
+    const rest = this.waitingRest.get(job.runId);
+    if (!rest || job.state !== 'pending') return undefined;
+    // Jobs of one size wait for the same reason: planned once, on the room the last pass left.
+    const size = `${job.cpusReq}/${job.gpusReq ?? 0}`;
+    let reason = rest.bySize.get(size);
+    if (reason === undefined) {
+      const why = planAssignments([{ key: job.id, cpusReq: job.cpusReq, gpusReq: job.gpusReq ?? 0, pools: rest.pools }], rest.capacity, { policy: rest.policy }).waiting[0]?.reason;
+      reason = rest.noted(why ?? 'waiting for the next placement pass');
+      rest.bySize.set(size, reason);
+    }
+    return reason;
   }
 
   async start(): Promise<void> {
@@ -151,27 +168,19 @@ export class Coordinator {
   }
 
   /**
-   * Places pending jobs now, or once more after the pass under way: requests that come during a pass make one
-   * more pass, not one each, so a burst of reports costs a few passes.
+   * Places pending jobs on the next turn of the event loop: requests made before then join that pass, so a burst
+   * of reports costs one pass. A pass plans at once and does not wait for the commits of the passes before it
+   * (their jobs and cpus are held aside until those settle), so placement keeps pace with cpus freeing while
+   * round trips are slow. Resolves once the pass's own commits have settled.
    */
   requestPlacement(): Promise<void> {
-    if (this.placing) {
-      this.placeAgain = true;
-      return this.placing;
-    }
-    this.placing = (async () => {
-      do {
-        this.placeAgain = false;
-        try {
-          await this.place();
-        } catch (error) {
-          this.options.log(`placement failed: ${String(error)}`);
-        }
-      } while (this.placeAgain);
-    })().finally(() => {
-      this.placing = undefined;
-    });
-    return this.placing;
+    this.nextPass ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        this.nextPass = undefined;
+        return this.place();
+      })
+      .catch((error: unknown) => this.options.log(`placement failed: ${String(error)}`));
+    return this.nextPass;
   }
 
   /**
@@ -213,40 +222,54 @@ export class Coordinator {
     const runs = (await this.store.listRuns()).filter((run) => run.state === 'running');
     // Passes come in bursts between ticks: the agents' records are read again when the last read is not recent.
     const agents = this.now() - this.agentsReadAt > AGENTS_FRESH_FOR_MS ? await this.readAgents() : this.agents;
+    // From here to the commits' start nothing waits: passes side by side never plan the same job or cpus.
     const fresh = agents.filter(
       (agent) =>
         this.now() - agent.heardAt <= (this.options.freshAgentMs ?? Number.POSITIVE_INFINITY) &&
         !this.leaving.has(agent.agentId) &&
         (this.pools?.accepts(agent) ?? true),
     );
-    const capacity = agentCapacity(fresh, this.store.activeJobs().map((entry) => entry.value));
-    const capacityOf = new Map(capacity.map((slot) => [slot.id, slot]));
+    let capacity = agentCapacity(fresh, this.store.activeJobs().map((entry) => entry.value), this.committing.values());
     const waiting = new Map<string, string>();
+    const rest = new Map<string, WaitingRest>();
     const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity; run: RunRecord }[] = [];
     for (const run of runs) {
-      const pending = this.store.pendingJobs(run.id);
-      if (pending.length === 0) continue;
+      if (this.store.pendingSizeCount(run.id) === 0) continue;
       const pools = poolIdsOf(run);
-      const plan = planAssignments(
-        pending.map(({ value }) => ({ key: value.id, cpusReq: value.cpusReq, gpusReq: value.gpusReq ?? 0, pools })),
-        capacity,
-        { policy: run.jobAssign },
-      );
+      const byId = new Map<string, Versioned<JobRecord>>();
+      const plan = planWindowed(this.plannable(run.id, pools, byId), capacity, { policy: run.jobAssign, uniformSizes: this.store.pendingSizeCount(run.id) <= 1 });
       const notes = pools.map((pool) => this.pools?.launchNote(pool)).filter((note): note is string => Boolean(note));
       const noted = (reason: string) => (notes.length > 0 ? `${reason}; ${notes.join('; ')}` : reason);
       for (const { jobKey: jobId, reason } of plan.waiting) waiting.set(jobKey(run.id, jobId), noted(reason));
-      const pendingById = new Map(pending.map((entry) => [entry.value.id, entry]));
+      rest.set(run.id, { capacity: plan.capacity, policy: run.jobAssign, pools, noted, bySize: new Map() });
+      const capacityOf = new Map(plan.capacity.map((slot) => [slot.id, slot]));
       for (const placement of plan.placements) {
-        const entry = pendingById.get(placement.jobKey)!;
+        const entry = byId.get(placement.jobKey)!;
         const agent = capacityOf.get(placement.agentId)!;
-        // Taken for the later runs of this pass whether or not the commit wins: a job that changed meanwhile frees them next pass.
-        agent.usedCpus += entry.value.cpusReq;
-        agent.usedGpus = (agent.usedGpus ?? 0) + (entry.value.gpusReq ?? 0);
+        // Held until the commit settles, won or lost: a job that changed meanwhile frees them for a later pass.
+        this.committing.set(jobKey(run.id, entry.value.id), { agentId: agent.id, cpus: entry.value.cpusReq, gpus: entry.value.gpusReq ?? 0 });
         assignments.push({ entry, agent, run });
       }
+      capacity = plan.capacity;
     }
     this.waiting = waiting;
-    await inParallel(assignments, WRITES_IN_FLIGHT, ({ entry, agent, run }) => this.assign(entry, agent, run));
+    this.waitingRest = rest;
+    await inParallel(assignments, WRITES_IN_FLIGHT, async ({ entry, agent, run }) => {
+      try {
+        return await this.assign(entry, agent, run);
+      } finally {
+        this.committing.delete(jobKey(run.id, entry.value.id));
+      }
+    });
+  }
+
+  /** A run's pending jobs not being committed already, as the planner reads them, each kept in `read` by id. */
+  private *plannable(runId: string, pools: string[], read: Map<string, Versioned<JobRecord>>): Generator<PendingJob> {
+    for (const entry of this.store.pendingInOrder(runId)) {
+      if (this.committing.has(jobKey(runId, entry.value.id))) continue;
+      read.set(entry.value.id, entry);
+      yield { key: entry.value.id, cpusReq: entry.value.cpusReq, gpusReq: entry.value.gpusReq ?? 0, pools };
+    }
   }
 
   private async readAgents(): Promise<HeardAgent[]> {
@@ -484,14 +507,31 @@ function toJobEvent(report: JobReport, by: string): JobEvent {
   }
 }
 
-/** Each agent's cpus and GPUs, with what the active jobs on it hold. */
-function agentCapacity(agents: readonly HeardAgent[], active: readonly JobRecord[]): AgentCapacity[] {
+/** Cpus and GPUs a planned assignment holds on its agent until its commit settles. */
+interface Held {
+  agentId: string;
+  cpus: number;
+  gpus: number;
+}
+
+/** What a placement pass leaves to find the reason of a pending job it did not read. */
+interface WaitingRest {
+  capacity: AgentCapacity[];
+  policy: RunRecord['jobAssign'];
+  pools: string[];
+  noted: (reason: string) => string;
+  bySize: Map<string, string>;
+}
+
+/** Each agent's cpus and GPUs, with what the active jobs on it hold, and the assignments being committed. */
+function agentCapacity(agents: readonly HeardAgent[], active: readonly JobRecord[], committing: Iterable<Held>): AgentCapacity[] {
   const used = new Map<string, { cpus: number; gpus: number }>();
-  for (const job of active) {
-    if (!job.agentId) continue;
-    const sum = used.get(job.agentId) ?? { cpus: 0, gpus: 0 };
-    used.set(job.agentId, { cpus: sum.cpus + job.cpusReq, gpus: sum.gpus + (job.gpusReq ?? 0) });
-  }
+  const hold = (agentId: string, cpus: number, gpus: number) => {
+    const sum = used.get(agentId) ?? { cpus: 0, gpus: 0 };
+    used.set(agentId, { cpus: sum.cpus + cpus, gpus: sum.gpus + gpus });
+  };
+  for (const job of active) if (job.agentId) hold(job.agentId, job.cpusReq, job.gpusReq ?? 0);
+  for (const held of committing) hold(held.agentId, held.cpus, held.gpus);
   return agents.map((agent) => ({
     id: agent.agentId,
     ...(agent.pool ? { pool: agent.pool } : {}),

@@ -39,7 +39,7 @@ export interface RunServiceOptions {
   /** The coordinator's pool keeper, so that storing a run and auto_stop never interleave; by default one of its own. */
   pools?: PoolKeeper;
   /** Why a pending job waits, as the scheduler last said. */
-  waiting?: (runId: string, jobId: string) => string | undefined;
+  waiting?: (job: JobRecord) => string | undefined;
   /** Told when jobs became pending (a new run), so they are placed at once rather than at the next tick. */
   placeNow?: () => void;
   /** The key a run's secret values are sealed under in its record (secretsKey of the API token); none: runs with secrets are refused. */

@@ -23,7 +23,7 @@ export function sizingRun(run: RunRecord): SizingRun {
 }
 
 /** A run and its jobs as the API shows them; also what `status` shows from the kept history after `down`. */
-export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], waiting?: (runId: string, jobId: string) => string | undefined): RunView {
+export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], waiting?: (job: JobRecord) => string | undefined): RunView {
   return { ...runSummaryFields(run), jobs: jobViewsOf(jobRecords, jobRecords, waiting) };
 }
 
@@ -34,7 +34,7 @@ export function runViewOf(run: RunRecord, jobRecords: readonly JobRecord[], wait
 export function jobViewsOf(
   shown: readonly JobRecord[],
   all: readonly JobRecord[],
-  waiting?: (runId: string, jobId: string) => string | undefined,
+  waiting?: (job: JobRecord) => string | undefined,
 ): RunView['jobs'] {
   const stateOf = new Map(all.map((job) => [job.id, job.state]));
   return shown.map((job) => ({
@@ -48,7 +48,7 @@ export function jobViewsOf(
     exitCode: job.exitCode,
     reason: job.reason,
     message: job.message,
-    ...(job.state === 'pending' ? { waiting: waiting?.(job.runId, job.id) ?? null } : {}),
+    ...(job.state === 'pending' ? { waiting: waiting?.(job) ?? null } : {}),
     ...(job.state === 'blocked' ? { waiting: `runs after ${(job.after ?? []).filter((id) => stateOf.get(id) !== 'done').join(', ')}` } : {}),
     outputFiles: job.outputFiles,
     outputs: job.outputs,

@@ -244,7 +244,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
   const readGrants = serveReadGrants(nc, names, store, log);
   const runs = new RunService(store, provider, {
     pools,
-    waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId),
+    waiting: (job) => coordinator.waitingReason(job),
     placeNow: () => void coordinator.requestPlacement(),
     secretsKey: runSecretsKey,
   });

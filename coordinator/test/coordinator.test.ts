@@ -70,7 +70,7 @@ describe('coordinator', () => {
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
     coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line) });
     await coordinator.start();
-    api = buildServer(new RunService(store, provider, { waiting: (runId, jobId) => coordinator.waitingReason(runId, jobId) }), { token: TOKEN });
+    api = buildServer(new RunService(store, provider, { waiting: (job) => coordinator.waitingReason(job) }), { token: TOKEN });
   }
 
   /** A request as the CLI makes it, with the API token. */

@@ -24,6 +24,7 @@ export { isCondaFile, isRequirementsFile, scriptPath } from './model/environment
 export { jobStateCounts, JOB_STATE_ORDER, plural } from './model/words.js';
 export * from './lifecycle/job.js';
 export * from './scheduler/plan.js';
+export * from './scheduler/windowed.js';
 export * from './scheduler/pool-sizing.js';
 export * from './model/pools.js';
 export * from './state/cluster-view.js';

@@ -27,6 +27,7 @@ function picture(view: ClusterView<{ id: string; state: 'running'; createdAt: nu
   return {
     jobs: view.jobs().map((entry) => [entry.revision, entry.value]),
     pending: runs.map((runId) => view.pendingJobs(runId).map((entry) => entry.value.id)),
+    pendingSizes: runs.map((runId) => view.pendingSizeCount(runId)),
     active: view.activeJobs().map((entry) => `${entry.value.runId}.${entry.value.id}`).sort(),
     unfinished: runs.map((runId) => view.unfinished(runId)),
     blocked: runs.map((runId) => view.blocked(runId)),
@@ -34,6 +35,23 @@ function picture(view: ClusterView<{ id: string; state: 'running'; createdAt: nu
 }
 
 describe('the coordinator view', () => {
+  it("reads a run's pending jobs in config order, however they came in, and counts their sizes", () => {
+    const view = new ClusterView<{ id: string; state: 'running'; createdAt: number }>();
+    let revision = 0;
+    const put = (job: JobRecord) => view.putJob({ value: job, revision: ++revision });
+    for (const index of [2, 0, 1]) put(newJob('r', index));
+    expect([...view.pendingInOrder('r')].map((entry) => entry.value.id)).toEqual(['j0', 'j1', 'j2']);
+    put({ ...newJob('r', 0), state: 'assigned', agentId: 'a0' });
+    put({ ...newJob('r', 5), state: 'pending', cpusReq: 2 });
+    expect(view.pendingSizeCount('r')).toBe(2);
+    // Back in the queue after the ones behind it: still read in config order.
+    put({ ...newJob('r', 0), attempt: 2 });
+    expect(view.pendingJobs('r').map((entry) => entry.value.id)).toEqual(['j0', 'j1', 'j2', 'j5']);
+    put({ ...newJob('r', 5), state: 'aborted' });
+    expect(view.pendingSizeCount('r')).toBe(1);
+    expect(view.pendingJobs('r').map((entry) => entry.value.id)).toEqual(['j0', 'j1', 'j2']);
+  });
+
   it('any sequence of events applied as they happen gives the view rebuilt from the last records alone, in any order (property)', () => {
     fc.assert(
       fc.property(

@@ -3,10 +3,12 @@ import { jetstream, JetStreamApiError, jetstreamManager, type JetStreamManager }
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { agentRecordCodec, ClusterView, JETSTREAM_API_TIMEOUT_MS, jobKey, type JobRecord, type Versioned } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store } from './store.js';
+import { inParallel } from '../pipeline.js';
 
 // A watch delivers what a bucket holds in well under a second; 15 s behind, it has stalled.
 const SYNC_MS = 15_000;
 const STARTING_SYNC_MS = 300_000;
+const AGENT_READS_IN_FLIGHT = 64;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -187,6 +189,14 @@ class JetStreamStore implements Store {
     return this.view.pendingJobs(runId);
   }
 
+  pendingInOrder(runId: string): Iterable<Versioned<JobRecord>> {
+    return this.view.pendingInOrder(runId);
+  }
+
+  pendingSizeCount(runId: string): number {
+    return this.view.pendingSizeCount(runId);
+  }
+
   activeJobs(): Versioned<JobRecord>[] {
     return this.view.activeJobs();
   }
@@ -200,9 +210,10 @@ class JetStreamStore implements Store {
   }
 
   async listAgents(): Promise<HeardAgent[]> {
+    // Read side by side: one get after another costs a round trip per agent, and placement passes wait on this.
+    const entries = await inParallel(await listKeys(this.jsm, this.agents.bucket, '>'), AGENT_READS_IN_FLIGHT, (key) => this.agents.kv.get(key));
     const found: HeardAgent[] = [];
-    for (const key of await listKeys(this.jsm, this.agents.bucket, '>')) {
-      const entry = await this.agents.kv.get(key);
+    for (const entry of entries) {
       if (!entry || entry.operation !== 'PUT') continue;
       const decoded = agentRecordCodec.decode(entry.value);
       if (decoded.ok) found.push({ ...decoded.value, heardAt: entry.created.getTime() });
@@ -216,11 +227,13 @@ class JetStreamStore implements Store {
   }
 
   private takeJob(entry: KvEntry): void {
+    const dot = entry.key.indexOf('.');
+    // The watch brings back this process's own writes, which the view holds already: not decoded a second time.
+    if ((this.view.job(entry.key.slice(0, dot), entry.key.slice(dot + 1))?.revision ?? 0) >= entry.revision) return;
     if (entry.operation === 'PUT') {
       this.view.putJob({ value: decode<JobRecord>(entry.value), revision: entry.revision });
       return;
     }
-    const dot = entry.key.indexOf('.');
     this.view.deleteJob(entry.key.slice(0, dot), entry.key.slice(dot + 1), entry.revision);
   }
 }

@@ -47,6 +47,10 @@ export interface Store {
   sync(): Promise<void>;
   /** A run's pending jobs in config order, from the in-memory view: what a placement pass reads. */
   pendingJobs(runId: string): Versioned<JobRecord>[];
+  /** The same, read lazily: a placement pass reads only as many as there is room for. */
+  pendingInOrder(runId: string): Iterable<Versioned<JobRecord>>;
+  /** How many sizes (cpus and GPUs asked) a run's pending jobs come in. */
+  pendingSizeCount(runId: string): number;
   /** Every run's jobs that hold cpus on an agent (assigned, pulling, running). */
   activeJobs(): Versioned<JobRecord>[];
   /** How many of a run's jobs are not final yet. */

@@ -23,7 +23,14 @@ export interface ViewRun {
 export class ClusterView<R extends ViewRun> {
   private readonly runs = new Map<string, Versioned<R>>();
   private readonly jobsByRun = new Map<string, Map<string, Versioned<JobRecord>>>();
+  /** Each run's pending jobs, kept in config order while they come in order (see pendingInOrder). */
   private readonly pendingByRun = new Map<string, Set<string>>();
+  /** Runs whose pending set took a job out of order since it was last sorted. */
+  private readonly pendingUnsorted = new Set<string>();
+  /** The last job appended to each run's pending set: a job after it in config order keeps the set sorted. */
+  private readonly pendingLast = new Map<string, JobRecord>();
+  /** How many of each run's pending jobs there are of each size (cpus and GPUs). */
+  private readonly pendingSizes = new Map<string, Map<string, number>>();
   private readonly active = new Map<string, Versioned<JobRecord>>();
   private readonly unfinishedByRun = new Map<string, number>();
   private readonly blockedByRun = new Map<string, number>();
@@ -83,8 +90,30 @@ export class ClusterView<R extends ViewRun> {
 
   /** A run's pending jobs, in config order. */
   pendingJobs(runId: string): Versioned<JobRecord>[] {
+    return [...this.pendingInOrder(runId)];
+  }
+
+  /**
+   * A run's pending jobs in config order, read lazily: a placement pass reads only as many as there is room for,
+   * so a pass costs the same whether 10 or 10,000 jobs wait. Sorted only after a job came in out of order.
+   */
+  *pendingInOrder(runId: string): Generator<Versioned<JobRecord>> {
     const jobs = this.jobsByRun.get(runId);
-    return [...(this.pendingByRun.get(runId) ?? [])].map((id) => jobs!.get(id)!).sort(byCreation);
+    const pending = this.pendingByRun.get(runId);
+    if (!jobs || !pending) return;
+    if (this.pendingUnsorted.delete(runId)) {
+      const sorted = [...pending].map((id) => jobs.get(id)!).sort(byCreation);
+      this.pendingByRun.set(runId, new Set(sorted.map((entry) => entry.value.id)));
+      this.pendingLast.set(runId, sorted.at(-1)!.value);
+      yield* sorted;
+      return;
+    }
+    for (const id of pending) yield jobs.get(id)!;
+  }
+
+  /** How many sizes (cpus and GPUs asked) a run's pending jobs come in. */
+  pendingSizeCount(runId: string): number {
+    return this.pendingSizes.get(runId)?.size ?? 0;
   }
 
   /** Jobs holding cpus on an agent (assigned, pulling, running), of every run. */
@@ -107,7 +136,12 @@ export class ClusterView<R extends ViewRun> {
     if (job.state === 'pending') {
       let pending = this.pendingByRun.get(job.runId);
       if (!pending) this.pendingByRun.set(job.runId, (pending = new Set()));
+      const last = this.pendingLast.get(job.runId);
+      if (pending.size > 0 && last && compareCreation(last, job) > 0) this.pendingUnsorted.add(job.runId);
+      else this.pendingLast.set(job.runId, job);
       pending.add(job.id);
+      const sizes = this.pendingSizes.get(job.runId) ?? new Map<string, number>();
+      this.pendingSizes.set(job.runId, sizes.set(sizeOf(job), (sizes.get(sizeOf(job)) ?? 0) + 1));
     }
     if (ACTIVE_STATES.has(job.state)) this.active.set(`${job.runId}.${job.id}`, entry);
     if (!isFinal(job.state)) this.unfinishedByRun.set(job.runId, this.unfinished(job.runId) + 1);
@@ -115,7 +149,12 @@ export class ClusterView<R extends ViewRun> {
   }
 
   private unindex(job: JobRecord): void {
-    this.pendingByRun.get(job.runId)?.delete(job.id);
+    if (this.pendingByRun.get(job.runId)?.delete(job.id)) {
+      const sizes = this.pendingSizes.get(job.runId)!;
+      const left = sizes.get(sizeOf(job))! - 1;
+      if (left > 0) sizes.set(sizeOf(job), left);
+      else sizes.delete(sizeOf(job));
+    }
     this.active.delete(`${job.runId}.${job.id}`);
     if (!isFinal(job.state)) this.unfinishedByRun.set(job.runId, this.unfinished(job.runId) - 1);
     if (job.state === 'blocked') this.blockedByRun.set(job.runId, this.blocked(job.runId) - 1);
@@ -123,5 +162,13 @@ export class ClusterView<R extends ViewRun> {
 }
 
 function byCreation(a: Versioned<JobRecord>, b: Versioned<JobRecord>): number {
-  return a.value.createdAt - b.value.createdAt || a.value.runId.localeCompare(b.value.runId) || a.value.index - b.value.index;
+  return compareCreation(a.value, b.value);
+}
+
+function compareCreation(a: JobRecord, b: JobRecord): number {
+  return a.createdAt - b.createdAt || a.runId.localeCompare(b.runId) || a.index - b.index;
+}
+
+function sizeOf(job: JobRecord): string {
+  return `${job.cpusReq}/${job.gpusReq ?? 0}`;
 }
