@@ -2,7 +2,7 @@ import { KatapultError, accruedCost, isFinal, maxCostLine, planPoolSizes, poolsO
 import { applyStoredJobEvent } from './store/apply-event.js';
 import { ensureContextOf } from './providers/ensure-context.js';
 import type { RunRecord, Store } from './store/store.js';
-import { poolIdsOf, sizingRun } from './run-view.js';
+import { poolIdsOf, sizingRun } from '@katapult/core';
 
 export { poolIdsOf };
 

@@ -27,7 +27,7 @@ import {
 } from '@katapult/core';
 import type { RunRecord, Store } from './store/store.js';
 import { PoolKeeper } from './pool-keeper.js';
-import { jobViewsOf, runSummaryOf, runViewOf, stateCounts } from './run-view.js';
+import { jobViewsOf, runSummaryOf, runViewOf, stateCounts } from '@katapult/core';
 
 export { runViewOf };
 import { inParallel } from './pipeline.js';

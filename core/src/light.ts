@@ -51,3 +51,5 @@ export type * from './protocol/read-grants.js';
 export type { RawConfig } from './config/schema.js';
 export type { NormalizeOptions } from './config/normalize.js';
 export type * from './provider/provider.js';
+export type { RunRecord } from './lifecycle/run-record.js';
+export * from './state/run-view.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { clusterNames, ExitCode, KatapultError, type JobRecord, type RunView } from '@katapult/core/light';
+import { clusterNames, ExitCode, KatapultError, runViewOf, type JobRecord, type RunRecord, type RunView } from '@katapult/core/light';
 import { findBinary } from './find-binary.js';
 import { connectNats, type NatsAccess } from './nats.js';
 import { freePort, portOpen } from './processes.js';
@@ -70,10 +70,9 @@ export async function openHistory(state: StateFolder): Promise<History> {
     const kvm = new Kvm(nc);
     const runs = await kvm.open(names.buckets.runs);
     const jobs = await kvm.open(names.buckets.jobs);
-    const { runViewOf } = await import('@katapult/coordinator/run-view');
-    const view = async (run: Parameters<typeof runViewOf>[0]) =>
+    const view = async (run: RunRecord) =>
       runViewOf(run, (await valuesOf<JobRecord>(jobs, `${run.id}.>`)).sort((a, b) => a.index - b.index));
-    const allRuns = async () => (await valuesOf<Parameters<typeof runViewOf>[0]>(runs, '>')).sort((a, b) => a.createdAt - b.createdAt);
+    const allRuns = async () => (await valuesOf<RunRecord>(runs, '>')).sort((a, b) => a.createdAt - b.createdAt);
     return {
       nats: access,
       runs: {

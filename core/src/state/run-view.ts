@@ -1,8 +1,10 @@
-import { poolsOf, type JobRecord, type RunSummary, type RunView, type SizingRun } from '@katapult/core/light';
-import type { RunRecord } from './store/store.js';
+import type { JobRecord } from '../lifecycle/job.js';
+import type { RunRecord } from '../lifecycle/run-record.js';
+import { poolsOf } from '../model/pools.js';
+import type { RunSummary, RunView } from '../protocol/api.js';
+import type { SizingRun } from '../scheduler/pool-sizing.js';
 
-// Kept apart from the rest of the coordinator (its providers load the AWS SDK): after `down` the CLI reads the
-// kept history with this alone.
+// What the API shows of stored runs, shared by the coordinator and the launcher's history reader (after `down`).
 
 /** The pools a stored run places its jobs on. */
 export function poolIdsOf(run: RunRecord): string[] {
