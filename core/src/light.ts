@@ -2,6 +2,7 @@
 // only talks to a stack: a CLI command is started by a person and should answer in a blink. Values that need a
 // schema (loadConfig, the codecs, the schemas themselves) stay in "@katapult/core"; their types are here too.
 export * from './errors.js';
+export { renderErrorsDoc } from './errors/errors-doc.js';
 export { checkRelativePath } from './model/paths.js';
 export { shellQuote } from './model/shell.js';
 export { ecrRegion, ecrRegistryHost, isDnsName } from './model/registry-host.js';

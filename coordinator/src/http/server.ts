@@ -16,6 +16,7 @@ import {
   toErrorBody,
   KatapultError,
   ExitCode,
+  httpStatusOf,
   timelineLayout,
   timelineSvg,
   unpinnedImage,
@@ -73,14 +74,7 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
     if (!(error instanceof KatapultError) && typeof refused === 'number' && refused >= 400 && refused < 500) {
       return reply.status(refused).send({ code: refused === 413 ? 'KP_API_TOO_LARGE' : 'KP_API_BAD_REQUEST', message: (error as Error).message });
     }
-    const status = !(error instanceof KatapultError)
-      ? 500
-      : error.code.endsWith('_NOT_FOUND')
-        ? 404
-        : error.exitCode === ExitCode.badInput
-          ? 400
-          : 500;
-    return reply.status(status).send(toErrorBody(error));
+    return reply.status(error instanceof KatapultError ? httpStatusOf(error.code) : 500).send(toErrorBody(error));
   });
 
   const Health = Type.Object({ ok: Type.Boolean() });
