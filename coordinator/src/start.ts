@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, parseStreamBudget, secretsKey } from '@katapult/core';
+import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, natsConnectionOptions, parseStreamBudget, secretsKey } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
@@ -145,12 +145,10 @@ function httpsFiles(env: NodeJS.ProcessEnv): { httpsCert?: string; httpsKey?: st
 
 /** Where and as whom the coordinator connects to NATS. */
 export function coordinatorNatsOptions(config: CoordinatorConfig): NodeConnectionOptions {
-  return {
-    servers: config.natsUrl,
-    ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
-    // nats.js hands extra TLS options to tls.connect, which checks the certificate against `servername` when given.
-    ...(config.natsCa ? { tls: { ca: config.natsCa, ...(config.natsTlsName ? { servername: config.natsTlsName } : {}) } } : {}),
-  };
+  return natsConnectionOptions(
+    { url: config.natsUrl, user: config.natsUser, password: config.natsPassword, ca: config.natsCa, tlsName: config.natsTlsName },
+    { name: 'katapult-coordinator', service: true },
+  );
 }
 
 export interface RunningCoordinator {
@@ -168,15 +166,7 @@ export interface StartOptions {
 /** Composition root: connects NATS, opens the store, starts the loops and the HTTP API. */
 export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void, options: StartOptions = {}): Promise<RunningCoordinator> {
   const names = clusterNames(config.cluster);
-  const nc = await connect({
-    ...coordinatorNatsOptions(config),
-    name: 'katapult-coordinator',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    // An Error (with its stack) made for every request and publish, in case it fails, cost an eighth of the
-    // coordinator's CPU at sweep size; failures still say what failed.
-    noAsyncTraces: true,
-  });
+  const nc = await connect(coordinatorNatsOptions(config));
   const watchdog = config.natsServer
     ? new NatsWatchdog({
         server: config.natsServer,

@@ -37,6 +37,7 @@ export * from './oneshot/oneshot-config.js';
 export { PYTHON_STDLIB, JULIA_STDLIB, PIP_NAME_OF_IMPORT } from './oneshot/stdlib.js';
 export * from './protocol/subjects.js';
 export * from './protocol/labels.js';
+export * from './protocol/nats-connection.js';
 export * from './protocol/log-senders.js';
 export * from './protocol/store-limits.js';
 export * from './lifecycle/orphans.js';
