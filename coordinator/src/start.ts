@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, natsConnectionOptions, parseStreamBudget, secretsKey } from '@katapult/core';
+import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, natsConnectionOptions, parseStreamBudget, secretsKey, type Log } from '@katapult/core';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
 import { jetStreamLogSource } from './job-log-source.js';
@@ -161,10 +161,12 @@ export interface RunningCoordinator {
 export interface StartOptions {
   /** Where instances come from instead of the local and AWS providers (a benchmark's simulated agents start themselves). */
   provider?: Provider;
+  /** The HTTP API's request log goes here (the process's pino logger); without it, none. */
+  logger?: FastifyBaseLogger;
 }
 
 /** Composition root: connects NATS, opens the store, starts the loops and the HTTP API. */
-export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void, options: StartOptions = {}): Promise<RunningCoordinator> {
+export async function startCoordinator(config: CoordinatorConfig, log: Log, options: StartOptions = {}): Promise<RunningCoordinator> {
   const names = clusterNames(config.cluster);
   const nc = await connect(coordinatorNatsOptions(config));
   const watchdog = config.natsServer
@@ -244,6 +246,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     healthy: () => link.connected,
     logs: jetStreamLogSource(nc, names, async (runId, jobId) => (await store.getJob(runId, jobId))?.value),
     ...(config.httpsCert && config.httpsKey ? { https: { cert: config.httpsCert, key: config.httpsKey } } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   const url = await server.listen({ host: config.httpHost, port: config.httpPort });
   return {
