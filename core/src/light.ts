@@ -38,6 +38,7 @@ export { PYTHON_STDLIB, JULIA_STDLIB, PIP_NAME_OF_IMPORT } from './oneshot/stdli
 export * from './protocol/subjects.js';
 export * from './protocol/labels.js';
 export * from './protocol/nats-connection.js';
+export * from './protocol/boot-env.js';
 export * from './model/log-fields.js';
 export * from './protocol/log-senders.js';
 export * from './protocol/store-limits.js';

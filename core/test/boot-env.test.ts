@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { AGENT_ENV, decodeAgentEnv, encodeAgentEnv, type AgentBootConfig } from '../src/index.js';
+
+const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+const everything: AgentBootConfig = {
+  natsUrl: 'tls://203.0.113.5:4222',
+  natsUser: 'agent-a1',
+  natsPassword: "p4ss'word$x",
+  natsCa: CA,
+  natsTlsName: 'katapult-maestro',
+  cluster: 'demo',
+  agentId: 'a1',
+  instanceId: 'i-0abc',
+  cpus: 4,
+  gpus: 2,
+  instanceType: 'g4dn.xlarge',
+  pool: 'demo/1a2b3c4d',
+  memoryBytes: 8 * 1024 ** 3,
+  stackLabel: 'stack-1',
+  httpPort: 8081,
+  httpHost: '0.0.0.0',
+  heartbeatMs: 1500,
+  cacheDir: '/var/cache/katapult',
+  metadataUrl: 'http://169.254.169.254',
+  metadataPollMs: 2000,
+  registry: { serveraddress: '127.0.0.1:5001', username: 'pull', password: 'secret' },
+  jobsInAgentCgroup: true,
+};
+
+describe("an agent's boot environment", () => {
+  it('decodes to what was encoded, with the CA as PEM or, for an env file, as one base64 line', () => {
+    expect(decodeAgentEnv(encodeAgentEnv(everything))).toEqual(everything);
+    const oneLine = encodeAgentEnv(everything, { oneLine: true });
+    expect(Object.values(oneLine).some((value) => value.includes('\n'))).toBe(false);
+    expect(oneLine).not.toHaveProperty(AGENT_ENV.natsCa);
+    expect(decodeAgentEnv(oneLine)).toEqual(everything);
+  });
+
+  it("fills in the agent's defaults for what the writer leaves out", () => {
+    const env = encodeAgentEnv({ natsUrl: 'nats://127.0.0.1:4222', cluster: 'demo', agentId: 'a1' });
+    expect(env).toEqual({ KATAPULT_NATS_URL: 'nats://127.0.0.1:4222', KATAPULT_AGENT_ID: 'a1', KATAPULT_CLUSTER: 'demo' });
+    expect(decodeAgentEnv(env)).toEqual({
+      natsUrl: 'nats://127.0.0.1:4222',
+      cluster: 'demo',
+      agentId: 'a1',
+      instanceId: 'a1',
+      cpus: 1,
+      gpus: 0,
+      memoryBytes: null,
+      stackLabel: '',
+      httpPort: 0,
+      httpHost: '127.0.0.1',
+      heartbeatMs: 2000,
+      cacheDir: '/tmp/katapult-files',
+      metadataUrl: undefined,
+      metadataPollMs: 5000,
+      jobsInAgentCgroup: false,
+    });
+  });
+
+  it('refuses a missing or malformed variable with one KP_AGENT_CONFIG line naming it', () => {
+    const good = encodeAgentEnv(everything);
+    const refusal = (changes: Record<string, string | undefined>) => {
+      try {
+        decodeAgentEnv({ ...good, ...changes });
+      } catch (error) {
+        return error as Error & { code: string; exitCode: number };
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal({ KATAPULT_CLUSTER: undefined })).toMatchObject({ code: 'KP_AGENT_CONFIG', exitCode: 2, message: 'KATAPULT_CLUSTER is not set' });
+    expect(refusal({ KATAPULT_CPUS: 'four' }).message).toBe('KATAPULT_CPUS must be a non-negative integer, got "four"');
+    expect(refusal({ KATAPULT_GPUS: '65' }).message).toBe('KATAPULT_GPUS must be at most 64, got 65');
+    expect(refusal({ KATAPULT_POOL: 'demo' }).message).toMatch(/^KATAPULT_POOL must be a pool id/);
+    expect(refusal({ KATAPULT_METADATA_URL: 'ftp://x' }).message).toMatch(/^KATAPULT_METADATA_URL must be an http/);
+    expect(refusal({ KATAPULT_INSTANCE_TYPE: 'g4dn xlarge' }).message).toMatch(/^KATAPULT_INSTANCE_TYPE must be letters/);
+    expect(refusal({ KATAPULT_NATS_CA: undefined, KATAPULT_NATS_CA_BASE64: '%%%' }).message).toBe('KATAPULT_NATS_CA_BASE64 is not a base64-encoded PEM certificate');
+  });
+});
