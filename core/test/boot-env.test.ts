@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AGENT_ENV, decodeAgentEnv, encodeAgentEnv, type AgentBootConfig } from '../src/index.js';
+import { AGENT_ENV, decodeAgentEnv, decodeCoordinatorEnv, encodeAgentEnv, encodeCoordinatorEnv, type AgentBootConfig, type CoordinatorBootEnv } from '../src/index.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -76,5 +76,48 @@ describe("an agent's boot environment", () => {
     expect(refusal({ KATAPULT_METADATA_URL: 'ftp://x' }).message).toMatch(/^KATAPULT_METADATA_URL must be an http/);
     expect(refusal({ KATAPULT_INSTANCE_TYPE: 'g4dn xlarge' }).message).toMatch(/^KATAPULT_INSTANCE_TYPE must be letters/);
     expect(refusal({ KATAPULT_NATS_CA: undefined, KATAPULT_NATS_CA_BASE64: '%%%' }).message).toBe('KATAPULT_NATS_CA_BASE64 is not a base64-encoded PEM certificate');
+  });
+});
+
+describe("a local coordinator's boot environment", () => {
+  const everything: CoordinatorBootEnv = {
+    natsUrl: 'nats://127.0.0.1:4222',
+    natsUser: 'admin',
+    natsPassword: 'pw',
+    natsCa: CA,
+    natsTlsName: 'katapult-maestro',
+    natsUsersFile: '/s/nats-users.conf',
+    natsAgentsFile: '/s/nats-agents.json',
+    natsPidFile: '/s/nats.pid',
+    natsServer: '/usr/bin/nats-server',
+    natsConfig: '/s/nats.conf',
+    natsLog: '/s/logs/nats.log',
+    stateDir: '/s',
+    cluster: 'local',
+    httpHost: '127.0.0.1',
+    httpPort: 8080,
+    httpsCertFile: '/s/tls/cert.pem',
+    httpsKeyFile: '/s/tls/key.pem',
+    agentImage: '127.0.0.1:5000/katapult/agent@sha256:' + 'a'.repeat(64),
+    stackLabel: 'kp-1',
+    heartbeatMs: 2000,
+    apiToken: 't'.repeat(64),
+    minFreeBytes: 1024,
+    orphanGraceMs: 3000,
+    orphanCheckMs: 1000,
+    streamMaxBytes: '2g',
+    registryPull: { host: '127.0.0.1:5001', username: 'pull', password: 'secret' },
+  };
+
+  it('decodes to what was encoded', () => {
+    expect(decodeCoordinatorEnv(encodeCoordinatorEnv(everything))).toEqual(everything);
+    expect(decodeCoordinatorEnv(encodeCoordinatorEnv({ natsUrl: 'nats://h:1' }))).toEqual({ natsUrl: 'nats://h:1' });
+  });
+
+  it('refuses a missing NATS address or a malformed number with one KP_COORDINATOR_CONFIG line naming the variable', () => {
+    const env = encodeCoordinatorEnv(everything);
+    expect(() => decodeCoordinatorEnv({ ...env, KATAPULT_NATS_URL: '' })).toThrow('KATAPULT_NATS_URL is not set');
+    expect(() => decodeCoordinatorEnv({ ...env, KATAPULT_HTTP_PORT: '80x' })).toThrow('KATAPULT_HTTP_PORT must be a non-negative integer, got "80x"');
+    expect(() => decodeCoordinatorEnv({ ...env, KATAPULT_ORPHAN_GRACE_MS: '-1' })).toThrow(expect.objectContaining({ code: 'KP_COORDINATOR_CONFIG', exitCode: 2 }));
   });
 });

@@ -218,3 +218,106 @@ function natsCa(env: Readonly<Record<string, string | undefined>>): { natsCa?: s
   if (!decoded.includes('-----BEGIN CERTIFICATE-----')) throw configError(`${AGENT_ENV.natsCaBase64} is not a base64-encoded PEM certificate`);
   return { natsCa: decoded };
 }
+
+/** The coordinator's environment: written by the CLI for a local stack (the maestro builds its config itself). */
+export const COORDINATOR_ENV = {
+  natsUrl: 'KATAPULT_NATS_URL',
+  natsUser: 'KATAPULT_NATS_USER',
+  natsPassword: 'KATAPULT_NATS_PASSWORD',
+  natsCa: 'KATAPULT_NATS_CA',
+  natsTlsName: 'KATAPULT_NATS_TLS_NAME',
+  natsUsersFile: 'KATAPULT_NATS_USERS_FILE',
+  natsAgentsFile: 'KATAPULT_NATS_AGENTS_FILE',
+  natsPidFile: 'KATAPULT_NATS_PID_FILE',
+  natsServer: 'KATAPULT_NATS_SERVER',
+  natsConfig: 'KATAPULT_NATS_CONFIG',
+  natsLog: 'KATAPULT_NATS_LOG',
+  stateDir: 'KATAPULT_STATE_DIR',
+  cluster: 'KATAPULT_CLUSTER',
+  httpHost: 'KATAPULT_HTTP_HOST',
+  httpPort: 'KATAPULT_HTTP_PORT',
+  httpsCertFile: 'KATAPULT_HTTPS_CERT_FILE',
+  httpsKeyFile: 'KATAPULT_HTTPS_KEY_FILE',
+  agentImage: 'KATAPULT_AGENT_IMAGE',
+  stackLabel: 'KATAPULT_STACK_LABEL',
+  heartbeatMs: 'KATAPULT_HEARTBEAT_MS',
+  apiToken: 'KATAPULT_API_TOKEN',
+  minFreeBytes: 'KATAPULT_MIN_FREE_BYTES',
+  orphanGraceMs: 'KATAPULT_ORPHAN_GRACE_MS',
+  orphanCheckMs: 'KATAPULT_ORPHAN_CHECK_MS',
+  streamMaxBytes: 'KATAPULT_STREAM_MAX_BYTES',
+  registryPullHost: 'KATAPULT_REGISTRY_PULL_HOST',
+  registryPullUser: 'KATAPULT_REGISTRY_PULL_USER',
+  registryPullPassword: 'KATAPULT_REGISTRY_PULL_PASSWORD',
+} as const;
+
+/** The coordinator's environment as typed values; files are named, not read (reading them is the coordinator's). */
+export interface CoordinatorBootEnv {
+  natsUrl: string;
+  natsUser?: string;
+  natsPassword?: string;
+  natsCa?: string;
+  natsTlsName?: string;
+  natsUsersFile?: string;
+  natsAgentsFile?: string;
+  natsPidFile?: string;
+  natsServer?: string;
+  natsConfig?: string;
+  natsLog?: string;
+  stateDir?: string;
+  cluster?: string;
+  httpHost?: string;
+  httpPort?: number;
+  httpsCertFile?: string;
+  httpsKeyFile?: string;
+  agentImage?: string;
+  stackLabel?: string;
+  heartbeatMs?: number;
+  apiToken?: string;
+  minFreeBytes?: number;
+  orphanGraceMs?: number;
+  orphanCheckMs?: number;
+  /** As written: a size (parseStreamBudget), checked by the coordinator. */
+  streamMaxBytes?: string;
+  registryPull?: { host: string; username: string; password: string };
+}
+
+type CoordinatorEnvKey = Exclude<keyof CoordinatorBootEnv, 'registryPull'>;
+const NUMBERS = new Set<CoordinatorEnvKey>(['httpPort', 'heartbeatMs', 'minFreeBytes', 'orphanGraceMs', 'orphanCheckMs']);
+
+export function encodeCoordinatorEnv(boot: CoordinatorBootEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(COORDINATOR_ENV) as (keyof typeof COORDINATOR_ENV)[]) {
+    const value = (boot as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'string' || typeof value === 'number') env[COORDINATOR_ENV[key]] = String(value);
+  }
+  if (boot.registryPull) {
+    env[COORDINATOR_ENV.registryPullHost] = boot.registryPull.host;
+    env[COORDINATOR_ENV.registryPullUser] = boot.registryPull.username;
+    env[COORDINATOR_ENV.registryPullPassword] = boot.registryPull.password;
+  }
+  return env;
+}
+
+/** Reads the coordinator's environment; a malformed number is one KP_COORDINATOR_CONFIG line naming its variable. */
+export function decodeCoordinatorEnv(env: Readonly<Record<string, string | undefined>>): CoordinatorBootEnv {
+  const natsUrl = env[COORDINATOR_ENV.natsUrl];
+  if (!natsUrl) throw new KatapultError('KP_COORDINATOR_CONFIG', `${COORDINATOR_ENV.natsUrl} is not set`);
+  const boot: Record<string, string | number> = { natsUrl };
+  for (const key of Object.keys(COORDINATOR_ENV) as (keyof typeof COORDINATOR_ENV)[]) {
+    const raw = env[COORDINATOR_ENV[key]];
+    if (key === 'natsUrl' || key.startsWith('registryPull') || raw === undefined || raw === '') continue;
+    if (!NUMBERS.has(key as CoordinatorEnvKey)) {
+      boot[key] = raw;
+      continue;
+    }
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) {
+      throw new KatapultError('KP_COORDINATOR_CONFIG', `${COORDINATOR_ENV[key]} must be a non-negative integer, got "${raw}"`);
+    }
+    boot[key] = value;
+  }
+  const [host, username] = [env[COORDINATOR_ENV.registryPullHost], env[COORDINATOR_ENV.registryPullUser]];
+  const registryPull = host && username ? { registryPull: { host, username, password: env[COORDINATOR_ENV.registryPullPassword] ?? '' } } : {};
+  return { ...(boot as unknown as CoordinatorBootEnv), ...registryPull };
+}
