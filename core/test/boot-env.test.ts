@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AGENT_ENV, decodeAgentEnv, decodeCoordinatorEnv, encodeAgentEnv, encodeCoordinatorEnv, type AgentBootConfig, type CoordinatorBootEnv } from '../src/index.js';
+import { AGENT_ENV, decodeAgentEnv, decodeCoordinatorEnv, decodeMaestroEnv, encodeAgentEnv, encodeCoordinatorEnv, encodeMaestroEnv, type AgentBootConfig, type CoordinatorBootEnv } from '../src/index.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -119,5 +119,21 @@ describe("a local coordinator's boot environment", () => {
     expect(() => decodeCoordinatorEnv({ ...env, KATAPULT_NATS_URL: '' })).toThrow('KATAPULT_NATS_URL is not set');
     expect(() => decodeCoordinatorEnv({ ...env, KATAPULT_HTTP_PORT: '80x' })).toThrow('KATAPULT_HTTP_PORT must be a non-negative integer, got "80x"');
     expect(() => decodeCoordinatorEnv({ ...env, KATAPULT_ORPHAN_GRACE_MS: '-1' })).toThrow(expect.objectContaining({ code: 'KP_COORDINATOR_CONFIG', exitCode: 2 }));
+  });
+});
+
+describe("the maestro's boot environment", () => {
+  it('decodes to what was encoded, and fills in the defaults', () => {
+    const everything = { cluster: 'far', stackLabel: 'maestro-far', tlsName: 'katapult-maestro', listen: '127.0.0.1', natsPort: 14222, httpPort: 18443, heartbeatMs: 500, stateDir: '/srv/state' };
+    expect(decodeMaestroEnv(encodeMaestroEnv(everything))).toEqual(everything);
+    expect(decodeMaestroEnv(encodeMaestroEnv({ cluster: 'far', stackLabel: 'm', tlsName: 'katapult-maestro' }))).toEqual({
+      cluster: 'far', stackLabel: 'm', tlsName: 'katapult-maestro', listen: '0.0.0.0', natsPort: 4222, httpPort: 8443, heartbeatMs: 2000, stateDir: '/state',
+    });
+  });
+
+  it('refuses a malformed variable with one KP_MAESTRO_CONFIG line naming it', () => {
+    const env = encodeMaestroEnv({ cluster: 'far', stackLabel: 'm', tlsName: 'katapult-maestro' });
+    expect(() => decodeMaestroEnv({ ...env, KATAPULT_NATS_PORT: '70000' })).toThrow('KATAPULT_NATS_PORT must be a port number (1-65535), got "70000"');
+    expect(() => decodeMaestroEnv({ ...env, KATAPULT_TLS_NAME: 'not a name' })).toThrow(expect.objectContaining({ code: 'KP_MAESTRO_CONFIG', exitCode: 2 }));
   });
 });

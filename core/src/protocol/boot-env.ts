@@ -4,6 +4,7 @@
  */
 import { KatapultError } from '../errors.js';
 import { POOL_ID_PATTERN } from '../model/pools.js';
+import { isDnsName } from '../model/registry-host.js';
 
 export const AGENT_ENV = {
   natsUrl: 'KATAPULT_NATS_URL',
@@ -320,4 +321,76 @@ export function decodeCoordinatorEnv(env: Readonly<Record<string, string | undef
   const [host, username] = [env[COORDINATOR_ENV.registryPullHost], env[COORDINATOR_ENV.registryPullUser]];
   const registryPull = host && username ? { registryPull: { host, username, password: env[COORDINATOR_ENV.registryPullPassword] ?? '' } } : {};
   return { ...(boot as unknown as CoordinatorBootEnv), ...registryPull };
+}
+
+/** The maestro container's environment: written by the CLI into the maestro's EC2 user-data (its TLS name by the boot script's renderer). */
+export const MAESTRO_ENV = {
+  cluster: 'KATAPULT_CLUSTER',
+  stackLabel: 'KATAPULT_STACK_LABEL',
+  tlsName: 'KATAPULT_TLS_NAME',
+  listen: 'KATAPULT_LISTEN',
+  natsPort: 'KATAPULT_NATS_PORT',
+  httpPort: 'KATAPULT_HTTP_PORT',
+  heartbeatMs: 'KATAPULT_HEARTBEAT_MS',
+  stateDir: 'KATAPULT_STATE_DIR',
+} as const;
+
+export interface MaestroBootEnv {
+  cluster: string;
+  stackLabel: string;
+  /** The DNS name on the server certificate; clients dialling an address check the certificate against it. */
+  tlsName: string;
+  /** Address NATS and the API listen on (default 0.0.0.0). */
+  listen: string;
+  natsPort: number;
+  httpPort: number;
+  heartbeatMs: number;
+  /** The state folder the boot script mounts (default /state). */
+  stateDir: string;
+}
+
+export function encodeMaestroEnv(boot: Partial<MaestroBootEnv>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(MAESTRO_ENV) as (keyof MaestroBootEnv)[]) {
+    const value = boot[key];
+    if (value !== undefined) env[MAESTRO_ENV[key]] = String(value);
+  }
+  return env;
+}
+
+const maestroError = (message: string) => new KatapultError('KP_MAESTRO_CONFIG', message);
+
+/** Reads the maestro's environment, defaults filled in; a missing or malformed variable is one KP_MAESTRO_CONFIG line naming it. */
+export function decodeMaestroEnv(env: Readonly<Record<string, string | undefined>>): MaestroBootEnv {
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) throw maestroError(`${name} is not set`);
+    return value;
+  };
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) throw maestroError(`${name} must be a port number (1-65535), got "${raw}"`);
+    return value;
+  };
+  const tlsName = required(MAESTRO_ENV.tlsName);
+  if (!isDnsName(tlsName)) throw maestroError(`${MAESTRO_ENV.tlsName} must be a DNS name, got "${tlsName}"`);
+  const natsPort = port(MAESTRO_ENV.natsPort, 4222);
+  const httpPort = port(MAESTRO_ENV.httpPort, 8443);
+  if (natsPort === httpPort) throw maestroError(`${MAESTRO_ENV.natsPort} and ${MAESTRO_ENV.httpPort} are both ${natsPort}`);
+  const heartbeatMs = Number(env[MAESTRO_ENV.heartbeatMs]?.trim() || 2000);
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs < 100) {
+    throw maestroError(`${MAESTRO_ENV.heartbeatMs} must be an integer of at least 100, got "${env[MAESTRO_ENV.heartbeatMs]}"`);
+  }
+  return {
+    cluster: required(MAESTRO_ENV.cluster),
+    stackLabel: required(MAESTRO_ENV.stackLabel),
+    tlsName,
+    listen: env[MAESTRO_ENV.listen]?.trim() || '0.0.0.0',
+    natsPort,
+    httpPort,
+    heartbeatMs,
+    stateDir: env[MAESTRO_ENV.stateDir]?.trim() || '/state',
+  };
 }
