@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AGENT_ENV, decodeAgentEnv, decodeCoordinatorEnv, decodeMaestroEnv, encodeAgentEnv, encodeCoordinatorEnv, encodeMaestroEnv, type AgentBootConfig, type CoordinatorBootEnv } from '../src/index.js';
+import { AGENT_ENV, COORDINATOR_ENV, MAESTRO_ENV, decodeAgentEnv, decodeCoordinatorEnv, decodeMaestroEnv, encodeAgentEnv, encodeCoordinatorEnv, encodeMaestroEnv, type AgentBootConfig, type CoordinatorBootEnv } from '../src/index.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -135,5 +138,46 @@ describe("the maestro's boot environment", () => {
     const env = encodeMaestroEnv({ cluster: 'far', stackLabel: 'm', tlsName: 'katapult-maestro' });
     expect(() => decodeMaestroEnv({ ...env, KATAPULT_NATS_PORT: '70000' })).toThrow('KATAPULT_NATS_PORT must be a port number (1-65535), got "70000"');
     expect(() => decodeMaestroEnv({ ...env, KATAPULT_TLS_NAME: 'not a name' })).toThrow(expect.objectContaining({ code: 'KP_MAESTRO_CONFIG', exitCode: 2 }));
+  });
+});
+
+describe('the boot environments', () => {
+  const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const sourceFiles = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? (['node_modules', 'dist'].includes(entry.name) ? [] : sourceFiles(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+    );
+  // Read where a person sets them, besides the boot environment: the CLI heeds the same free-space floor, and the
+  // maestro image names its nats-server binary in its Dockerfile. A job's own environment (job-env.ts, in core) is
+  // another contract, with a KATAPULT_CPUS and KATAPULT_GPUS of its own.
+  const ALSO_READ = new Set([
+    'cli/src/lib/disk-space.ts KATAPULT_MIN_FREE_BYTES',
+    'coordinator/src/maestro/run-maestro.ts KATAPULT_NATS_SERVER',
+    'core/src/model/job-env.ts KATAPULT_CPUS',
+    'core/src/model/job-env.ts KATAPULT_GPUS',
+  ]);
+
+  it('are written and read nowhere but boot-env.ts', () => {
+    const names = new Set<string>([...Object.values(AGENT_ENV), ...Object.values(COORDINATOR_ENV), ...Object.values(MAESTRO_ENV)]);
+    const elsewhere: string[] = [];
+    for (const pkg of readdirSync(repoRoot, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')) {
+      let files: string[];
+      try {
+        files = sourceFiles(join(repoRoot, pkg.name, 'src'));
+      } catch {
+        continue;
+      }
+      for (const file of files) {
+        const where = file.slice(repoRoot.length);
+        if (where === 'core/src/protocol/boot-env.ts') continue;
+        // env['KATAPULT_X'] reads it; a property KATAPULT_X: value and `KATAPULT_X=${value}` write it.
+        const text = readFileSync(file, 'utf8');
+        const found = [...text.matchAll(/env\[['"](KATAPULT_[A-Z0-9_]+)['"]\]|^\s*(KATAPULT_[A-Z0-9_]+): |`(KATAPULT_[A-Z0-9_]+)=\$\{/gm)].map((match) => match[1] ?? match[2] ?? match[3]);
+        for (const name of found) {
+          if (names.has(name!) && !ALSO_READ.has(`${where} ${name}`)) elsewhere.push(`${where} ${name}`);
+        }
+      }
+    }
+    expect(elsewhere).toEqual([]);
   });
 });
