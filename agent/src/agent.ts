@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { agentLeaseMs, plural, secretsKey, selfFenceDue, type Assignment } from '@katapult/core';
+import { agentLeaseMs, plural, secretsKey, selfFenceDue, type Assignment, type Log } from '@katapult/core';
 import type { AgentConfig } from './config.js';
 import { connectAgentBus, type AgentBus } from './bus/agent-bus.js';
 import { INTERRUPTED, runJobAttempt } from './runner/job-runner.js';
@@ -23,7 +23,7 @@ export interface RunningAgent {
 }
 
 /** Registers with the coordinator (heartbeats in the agents bucket) and runs every assignment it receives. */
-export async function startAgent(config: AgentConfig, docker: Docker, log: (line: string) => void): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, docker: Docker, log: Log): Promise<RunningAgent> {
   const bus = await connectAgentBus({ ...config, log });
   const files = await openJobFileStore(bus.nc, bus.names, config.agentId, config.cacheDir);
   const puller = imagePuller(agentAuthSources(config.registry));
@@ -61,6 +61,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
     const silentS = ((performance.now() - renewedAt!) / 1000).toFixed(1);
     log(
       `no heartbeat stored for ${silentS}s (the coordinator takes an agent for lost after ${agentLeaseMs(config.heartbeatMs) / 1000}s): stopping ${runningOn.length} job container(s), to be run again elsewhere`,
+      { level: 'warn' },
     );
     for (const entry of runningOn) entry.stop.abort(INTERRUPTED);
   };
@@ -71,7 +72,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
   bus.onStopRequest((request) => {
     const entry = running.get(attemptKey(request));
     if (!entry || entry.stop.signal.aborted) return;
-    log(`stopping ${request.runId}/${request.jobId} attempt ${request.attempt}, as the coordinator asks`);
+    log(`stopping ${request.runId}/${request.jobId} attempt ${request.attempt}, as the coordinator asks`, { runId: request.runId, jobId: request.jobId, attempt: request.attempt });
     entry.stop.abort();
   });
 
@@ -102,7 +103,7 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
       });
       running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();
-      log(`running ${assignment.runId}/${assignment.jobId} attempt ${assignment.attempt}`);
+      log(`running ${assignment.runId}/${assignment.jobId} attempt ${assignment.attempt}`, { runId: assignment.runId, jobId: assignment.jobId, attempt: assignment.attempt });
       try {
         await attempt;
       } finally {
@@ -110,11 +111,11 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: (line
         void beat();
       }
     })
-    .catch((error: unknown) => log(`assignment consumer stopped: ${String(error)}`));
+    .catch((error: unknown) => log(`assignment consumer stopped: ${String(error)}`, { level: 'error' }));
 
   const interrupt = (reason: string): Promise<void> => {
     leaving ??= (async () => {
-      log(`${reason}: taking no more jobs, giving up ${running.size} running, leaving the cluster`);
+      log(`${reason}: taking no more jobs, giving up ${running.size} running, leaving the cluster`, { level: 'warn' });
       clearInterval(timer);
       bus.stopTaking();
       // The heartbeat entry goes first, so that the coordinator does not place the attempts given up here back

@@ -1,4 +1,4 @@
-import { ExitCode, KatapultError, type AgentCredentialIssuer, type AwsProviderFactory } from '@katapult/core';
+import { type ErrorCode, ExitCode, KatapultError, type AgentCredentialIssuer, type AwsProviderFactory } from '@katapult/core';
 import { AwsProvider, type AwsClients } from './aws-provider.js';
 import { awsClients } from './clients.js';
 import { awsPriceLookup } from './prices.js';
@@ -34,7 +34,7 @@ export function instanceNatsUrl(coordinatorNatsUrl: string, maestroAddress: stri
  */
 export function awsProviderFactory(settings: AwsPlacementSettings): AwsProviderFactory {
   return (placement, region, fallbackRegions) => {
-    const refuse = (code: string, message: string, hint: string) => new KatapultError(code, message, { hint, exitCode: ExitCode.badInput });
+    const refuse = (code: ErrorCode, message: string, hint: string) => new KatapultError(code, message, { hint, exitCode: ExitCode.badInput });
     if (!placement.maestroAddress) throw refuse('KP_AWS_NO_MAESTRO_ADDRESS', 'the run has no maestro_address, so EC2 instances cannot reach this machine', 'set maestro_address in the config');
     if (!placement.agentImage) throw refuse('KP_AWS_NO_AGENT_IMAGE', 'the run names no agent image that EC2 instances can pull', 'launch it with the katapult CLI, which pushes the agent image to the registry');
     if (!settings.natsCa) {

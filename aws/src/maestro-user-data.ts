@@ -1,4 +1,4 @@
-import { ecrRegistryHost, ExitCode, isDnsName, KatapultError } from '@katapult/core';
+import { ecrRegistryHost, ExitCode, isDnsName, KatapultError, MAESTRO_ENV } from '@katapult/core';
 import { bootPreamble, ecrLogin, envLineProblem, failHandler, imdsFunction, installTools, pullImage } from './boot-script.js';
 
 export interface MaestroUserDataOptions {
@@ -19,7 +19,7 @@ export const MAESTRO_ENV_FILE = '/etc/katapult/maestro.env';
 /** EC2 refuses user-data past 16 KB. */
 export const USER_DATA_MAX_BYTES = 16 * 1024;
 /** Set by the script itself. */
-const RESERVED_ENV = ['AWS_REGION', 'KATAPULT_TLS_NAME'];
+const RESERVED_ENV = ['AWS_REGION', MAESTRO_ENV.tlsName];
 
 const refuse = (message: string, hint?: string) => new KatapultError('KP_AWS_USER_DATA', message, { exitCode: ExitCode.badInput, ...(hint ? { hint } : {}) });
 
@@ -56,7 +56,7 @@ export function renderMaestroUserData(options: MaestroUserDataOptions): string {
   if (!isDnsName(options.tlsName) || options.tlsName.length > 253) {
     throw refuse(`the TLS name ${JSON.stringify(options.tlsName)} is not a host name`);
   }
-  const env: [string, string][] = [...Object.entries(options.env), ['KATAPULT_TLS_NAME', options.tlsName]];
+  const env: [string, string][] = [...Object.entries(options.env), [MAESTRO_ENV.tlsName, options.tlsName]];
   for (const [name, value] of Object.entries(options.env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw refuse(`${JSON.stringify(name)} is not an environment variable name`);
     if (RESERVED_ENV.includes(name)) throw refuse(`${name} is set by the boot script itself`, 'leave it out of env');

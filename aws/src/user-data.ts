@@ -1,4 +1,4 @@
-import { ecrRegistryHost, ExitCode, KatapultError, shellQuote } from '@katapult/core';
+import { ecrRegistryHost, encodeAgentEnv, ExitCode, KatapultError, shellQuote } from '@katapult/core';
 import { bootPreamble, ecrLogin, envLineProblem, failHandler, imdsFunction, installTools, pullImage } from './boot-script.js';
 
 /** What an instance's agent is told at boot; the same variables the local provider gives its agent containers. */
@@ -53,20 +53,26 @@ export { ecrRegistryHost };
  */
 export function renderUserData(options: UserDataOptions): string {
   const ecrHost = ecrRegistryHost(options.agentImage);
-  const env: [string, string][] = [
-    ['KATAPULT_NATS_URL', options.natsUrl],
-    ...(options.natsUser ? ([['KATAPULT_NATS_USER', options.natsUser], ['KATAPULT_NATS_PASSWORD', options.natsPassword ?? '']] as [string, string][]) : []),
-    ...(options.natsCa ? ([['KATAPULT_NATS_CA_BASE64', Buffer.from(options.natsCa, 'utf8').toString('base64')]] as [string, string][]) : []),
-    ...(options.natsTlsName ? ([['KATAPULT_NATS_TLS_NAME', options.natsTlsName]] as [string, string][]) : []),
-    ...(options.agentId ? ([['KATAPULT_AGENT_ID', options.agentId]] as [string, string][]) : []),
-    ...(options.pool ? ([['KATAPULT_POOL', options.pool]] as [string, string][]) : []),
-    ['KATAPULT_CLUSTER', options.cluster],
-    ['KATAPULT_CPUS', String(options.cpus)],
-    ...(typeof options.memoryBytes === 'number' ? ([['KATAPULT_MEMORY_BYTES', String(options.memoryBytes)]] as [string, string][]) : []),
-    ['KATAPULT_STACK_LABEL', options.stackLabel],
-    ['KATAPULT_HEARTBEAT_MS', String(options.heartbeatMs ?? 2000)],
-    ...(options.metadataUrl ? ([['KATAPULT_METADATA_URL', options.metadataUrl]] as [string, string][]) : []),
-  ];
+  const env = Object.entries(
+    encodeAgentEnv(
+      {
+        natsUrl: options.natsUrl,
+        ...(options.natsUser ? { natsUser: options.natsUser, natsPassword: options.natsPassword ?? '' } : {}),
+        ...(options.natsCa ? { natsCa: options.natsCa } : {}),
+        ...(options.natsTlsName ? { natsTlsName: options.natsTlsName } : {}),
+        // Unset: the boot script gives the instance's id as the agent's (with its GPUs and type).
+        ...(options.agentId ? { agentId: options.agentId } : {}),
+        ...(options.pool ? { pool: options.pool } : {}),
+        cluster: options.cluster,
+        cpus: options.cpus,
+        ...(typeof options.memoryBytes === 'number' ? { memoryBytes: options.memoryBytes } : {}),
+        stackLabel: options.stackLabel,
+        heartbeatMs: options.heartbeatMs ?? 2000,
+        ...(options.metadataUrl ? { metadataUrl: options.metadataUrl } : {}),
+      },
+      { oneLine: true },
+    ),
+  );
   for (const [name, value] of env) {
     if (envLineProblem(value)) {
       throw new KatapultError('KP_AWS_USER_DATA', `${name} cannot hold a line break or a NUL character`, { exitCode: ExitCode.badInput });

@@ -27,6 +27,8 @@ import {
   type JobEvent,
   type JobRecord,
   type JobReport,
+  type Log,
+  type LogFields,
   type PendingJob,
   type Provider,
 } from '@katapult/core';
@@ -50,7 +52,7 @@ export interface CoordinatorOptions {
   tickMs: number;
   /** How long an assigned job may go unclaimed by a live agent before it counts as lost. */
   lostGraceMs: number;
-  log: (line: string) => void;
+  log: Log;
   now?: () => number;
   /** Keeps each pool's instances while a run needs them, stops them after its auto_stop; shared with the RunService. */
   pools?: PoolKeeper;
@@ -161,7 +163,7 @@ export class Coordinator {
       this.pools?.manageAside(allRuns, agents.map((agent) => agent.pool));
       await this.forgetGoneAgents(agents);
     } catch (error) {
-      this.options.log(`tick failed: ${String(error)}`);
+      this.options.log(`tick failed: ${String(error)}`, { level: 'error' });
     } finally {
       this.ticking = false;
     }
@@ -179,7 +181,7 @@ export class Coordinator {
         this.nextPass = undefined;
         return this.place();
       })
-      .catch((error: unknown) => this.options.log(`placement failed: ${String(error)}`));
+      .catch((error: unknown) => this.options.log(`placement failed: ${String(error)}`, { level: 'error' }));
     return this.nextPass;
   }
 
@@ -203,11 +205,11 @@ export class Coordinator {
       try {
         if (run) await this.pools?.fence(agentId, run);
       } catch (error) {
-        this.options.log(`agent ${agentId} is gone but cannot be fenced yet (${error instanceof KatapultError ? error.toLine() : String(error)}); its ${plural(jobs.length, 'job')} wait`);
+        this.options.log(`agent ${agentId} is gone but cannot be fenced yet (${error instanceof KatapultError ? error.toLine() : String(error)}); its ${plural(jobs.length, 'job')} wait`, { agentId, level: 'warn' });
         return;
       }
       for (const job of jobs) {
-        this.options.log(`agent ${agentId} is gone; ${job.runId}/${job.id} attempt ${job.attempt} is lost`);
+        this.options.log(`agent ${agentId} is gone; ${job.runId}/${job.id} attempt ${job.attempt} is lost`, { runId: job.runId, jobId: job.id, attempt: job.attempt, agentId, level: 'warn' });
         await this.applyEvent(job.runId, job.id, { type: 'agent_lost', attempt: job.attempt });
       }
     });
@@ -316,7 +318,7 @@ export class Coordinator {
     await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
       msgID: `${job.runId}.${job.id}.${job.attempt}`,
     });
-    this.options.log(`assigned ${job.runId}/${job.id} attempt ${job.attempt} to ${agentId}`);
+    this.options.log(`assigned ${job.runId}/${job.id} attempt ${job.attempt} to ${agentId}`, { runId: job.runId, jobId: job.id, attempt: job.attempt, agentId });
     return true;
   }
 
@@ -355,7 +357,7 @@ export class Coordinator {
       if (now - (this.stopsSent.get(key) ?? 0) < STOP_RESEND_MS) continue;
       this.stopsSent.set(key, now);
       this.nc.publish(this.names.stopSubject(stop.agentId), stopRequestCodec.encode({ v: 1, runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt }));
-      this.options.log(`asked ${stop.agentId} to stop ${stop.runId}/${stop.jobId} attempt ${stop.attempt}`);
+      this.options.log(`asked ${stop.agentId} to stop ${stop.runId}/${stop.jobId} attempt ${stop.attempt}`, { runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt, agentId: stop.agentId });
     }
   }
 
@@ -413,7 +415,7 @@ export class Coordinator {
     const state = runStateOf(jobs);
     if (state === 'running') return;
     await this.store.putRun({ ...run, state, finishedAt: Math.max(...jobs.map((job) => job.finishedAt ?? 0)) });
-    this.options.log(`run ${run.id} finished: ${state}`);
+    this.options.log(`run ${run.id} finished: ${state}`, { runId: run.id });
   }
 
   private async consumeReports(): Promise<void> {
@@ -434,7 +436,7 @@ export class Coordinator {
         for (const outcome of outcomes) this.afterEvent(runId, jobId, outcome);
         for (const { message } of reports) message.ack();
       } catch (error) {
-        this.options.log(`${plural(reports.length, 'report')} not applied yet (${String(error)}); redelivered later`);
+        this.options.log(`${plural(reports.length, 'report')} not applied yet (${String(error)}); redelivered later`, { runId, jobId, level: 'warn' });
         for (const { message } of reports) message.nak(1000);
       }
     });
@@ -442,7 +444,7 @@ export class Coordinator {
       for await (const message of messages) {
         const decoded = jobReportCodec.decode(message.data);
         if (!decoded.ok) {
-          this.options.log(`dropping a malformed report on ${message.subject}: ${decoded.error}`);
+          this.options.log(`dropping a malformed report on ${message.subject}: ${decoded.error}`, { level: 'warn' });
           message.term();
           continue;
         }
@@ -451,13 +453,13 @@ export class Coordinator {
         // old subjects, without one, are taken at their word, as they were.
         const sender = this.names.eventSender(message.subject) ?? report.agentId;
         if (sender !== report.agentId) {
-          this.options.log(`dropping a report on ${message.subject}: it names agent ${report.agentId} but agent ${sender} sent it`);
+          this.options.log(`dropping a report on ${message.subject}: it names agent ${report.agentId} but agent ${sender} sent it`, { ...reportFields(report), agentId: sender, level: 'warn' });
           message.term();
           continue;
         }
         const foreign = foreignOutputs(this.names, report, sender);
         if (foreign) {
-          this.options.log(`dropping a report on ${message.subject}: ${foreign}`);
+          this.options.log(`dropping a report on ${message.subject}: ${foreign}`, { ...reportFields(report), level: 'warn' });
           message.term();
           continue;
         }
@@ -474,13 +476,14 @@ export class Coordinator {
   /** Logs what an event did to a job, and starts what its new state calls for. */
   private afterEvent(runId: string, jobId: string, outcome: ApplyOutcome): void {
     if (outcome.applied) {
-      this.options.log(`${runId}/${jobId} attempt ${outcome.after.attempt}: ${outcome.before.state} -> ${outcome.after.state}`);
+      const { attempt, agentId } = outcome.after;
+      this.options.log(`${runId}/${jobId} attempt ${attempt}: ${outcome.before.state} -> ${outcome.after.state}`, { runId, jobId, attempt, ...(agentId ? { agentId } : {}) });
       // cpus freed, or a job back in the queue: place at once rather than at the next tick.
       if (!ACTIVE_STATES.has(outcome.after.state)) void this.requestPlacement();
       // Its dependents may start (or be skipped) now rather than at the next tick.
-      if (outcome.after.state !== outcome.before.state && isFinal(outcome.after.state)) void this.settleDependencies(runId).catch((error: unknown) => this.options.log(`dependencies of ${runId} not settled yet: ${String(error)}`));
-    } else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`);
-    else if (outcome.why.startsWith('report from agent')) this.options.log(`${runId}/${jobId}: ${outcome.why}; dropped`);
+      if (outcome.after.state !== outcome.before.state && isFinal(outcome.after.state)) void this.settleDependencies(runId).catch((error: unknown) => this.options.log(`dependencies of ${runId} not settled yet: ${String(error)}`, { runId, level: 'warn' }));
+    } else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`, { runId, jobId, level: 'warn' });
+    else if (outcome.why.startsWith('report from agent')) this.options.log(`${runId}/${jobId}: ${outcome.why}; dropped`, { runId, jobId, level: 'warn' });
   }
 }
 
@@ -540,4 +543,9 @@ function agentCapacity(agents: readonly HeardAgent[], active: readonly JobRecord
     gpus: agent.gpus ?? 0,
     usedGpus: used.get(agent.agentId)?.gpus ?? 0,
   }));
+}
+
+/** The ids a report is about, as log fields. */
+function reportFields(report: JobReport): LogFields {
+  return { runId: report.runId, jobId: report.jobId, attempt: report.attempt, agentId: report.agentId };
 }

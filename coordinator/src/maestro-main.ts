@@ -1,5 +1,6 @@
+import { processLogger } from './logger.js';
 import { runMaestro } from './maestro/run-maestro.js';
 
-const log = (line: string) => process.stderr.write(`${new Date().toISOString()} maestro ${line}\n`);
+const { log, logger } = processLogger('maestro');
 
-await runMaestro(process.env, log);
+await runMaestro(process.env, log, logger);

@@ -2,9 +2,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { agentLeaseMs, clusterNames, DEFAULT_MIN_FREE_BYTES, ExitCode, KatapultError, parseStreamBudget, secretsKey, type Provider } from '@katapult/core';
+import {
+  agentLeaseMs,
+  clusterNames,
+  COORDINATOR_ENV,
+  decodeCoordinatorEnv,
+  DEFAULT_MIN_FREE_BYTES,
+  ExitCode,
+  KatapultError,
+  natsConnectionOptions,
+  parseStreamBudget,
+  secretsKey,
+  type CoordinatorBootEnv,
+  type Log,
+  type Provider,
+} from '@katapult/core';
 import { awsProviderFactory } from '@katapult/aws';
 import { Coordinator } from './coordinator.js';
 import { buildServer } from './http/server.js';
@@ -59,58 +73,43 @@ export interface CoordinatorConfig {
   streamBudgetBytes?: number;
 }
 
-/** A whole number of milliseconds from the environment, or nothing. */
-const millis = <K extends string>(key: K, value: string | undefined) =>
-  value && Number.isInteger(Number(value)) && Number(value) >= 0 ? ({ [key]: Number(value) } as Record<K, number>) : {};
-
-const optional = <K extends string>(key: K, value: string | undefined) => (value ? ({ [key]: value } as Record<K, string>) : {});
-
 export function readCoordinatorConfig(env: NodeJS.ProcessEnv): CoordinatorConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new KatapultError('KP_COORDINATOR_CONFIG', `${name} is not set`, { exitCode: ExitCode.badInput });
+  const boot = decodeCoordinatorEnv(env);
+  const required = <K extends 'agentImage' | 'stackLabel'>(key: K): string => {
+    const value = boot[key];
+    if (!value) throw new KatapultError('KP_COORDINATOR_CONFIG', `${COORDINATOR_ENV[key]} is not set`, { exitCode: ExitCode.badInput });
     return value;
   };
   return {
-    natsUrl: required('KATAPULT_NATS_URL'),
-    ...optional('natsUser', env['KATAPULT_NATS_USER']),
-    ...optional('natsPassword', env['KATAPULT_NATS_PASSWORD']),
-    ...optional('natsCa', env['KATAPULT_NATS_CA']),
-    ...optional('natsTlsName', env['KATAPULT_NATS_TLS_NAME']),
-    ...httpsFiles(env),
-    ...(env['KATAPULT_NATS_USERS_FILE'] && env['KATAPULT_NATS_AGENTS_FILE'] && env['KATAPULT_NATS_PID_FILE']
-      ? { natsUsersFiles: { users: env['KATAPULT_NATS_USERS_FILE'], agents: env['KATAPULT_NATS_AGENTS_FILE'], pid: env['KATAPULT_NATS_PID_FILE'] } }
+    natsUrl: boot.natsUrl,
+    ...(boot.natsUser ? { natsUser: boot.natsUser } : {}),
+    ...(boot.natsPassword ? { natsPassword: boot.natsPassword } : {}),
+    ...(boot.natsCa ? { natsCa: boot.natsCa } : {}),
+    ...(boot.natsTlsName ? { natsTlsName: boot.natsTlsName } : {}),
+    ...httpsFiles(boot),
+    ...(boot.natsUsersFile && boot.natsAgentsFile && boot.natsPidFile
+      ? { natsUsersFiles: { users: boot.natsUsersFile, agents: boot.natsAgentsFile, pid: boot.natsPidFile } }
       : {}),
-    cluster: env['KATAPULT_CLUSTER'] ?? 'local',
-    httpHost: env['KATAPULT_HTTP_HOST'] ?? '127.0.0.1',
-    httpPort: Number(env['KATAPULT_HTTP_PORT'] ?? 0),
-    agentImage: required('KATAPULT_AGENT_IMAGE'),
-    stackLabel: required('KATAPULT_STACK_LABEL'),
+    cluster: boot.cluster ?? 'local',
+    httpHost: boot.httpHost ?? '127.0.0.1',
+    httpPort: boot.httpPort ?? 0,
+    agentImage: required('agentImage'),
+    stackLabel: required('stackLabel'),
     dockerSocket: (env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, ''),
-    heartbeatMs: Number(env['KATAPULT_HEARTBEAT_MS'] ?? 2000),
-    apiToken: requireApiToken(env['KATAPULT_API_TOKEN']),
-    ...natsServerProcess(env),
-    ...(Number.isInteger(Number(env['KATAPULT_MIN_FREE_BYTES'])) && env['KATAPULT_MIN_FREE_BYTES'] ? { minFreeBytes: Number(env['KATAPULT_MIN_FREE_BYTES']) } : {}),
-    ...millis('orphanGraceMs', env['KATAPULT_ORPHAN_GRACE_MS']),
-    ...millis('orphanCheckMs', env['KATAPULT_ORPHAN_CHECK_MS']),
-    ...streamBudget(env['KATAPULT_STREAM_MAX_BYTES']),
-    ...(env['KATAPULT_REGISTRY_PULL_HOST'] && env['KATAPULT_REGISTRY_PULL_USER']
-      ? {
-          registryPull: {
-            host: env['KATAPULT_REGISTRY_PULL_HOST'],
-            username: env['KATAPULT_REGISTRY_PULL_USER'],
-            password: env['KATAPULT_REGISTRY_PULL_PASSWORD'] ?? '',
-          },
-        }
-      : {}),
+    heartbeatMs: boot.heartbeatMs ?? 2000,
+    apiToken: requireApiToken(boot.apiToken),
+    ...natsServerProcess(boot),
+    ...(boot.minFreeBytes === undefined ? {} : { minFreeBytes: boot.minFreeBytes }),
+    ...(boot.orphanGraceMs === undefined ? {} : { orphanGraceMs: boot.orphanGraceMs }),
+    ...(boot.orphanCheckMs === undefined ? {} : { orphanCheckMs: boot.orphanCheckMs }),
+    ...streamBudget(boot.streamMaxBytes),
+    ...(boot.registryPull ? { registryPull: boot.registryPull } : {}),
   };
 }
 
 /** KATAPULT_NATS_SERVER, _CONFIG, _LOG, _PID_FILE and KATAPULT_STATE_DIR: all, or no watchdog. */
-function natsServerProcess(env: NodeJS.ProcessEnv): { natsServer?: NatsServerProcess } {
-  const [binary, config, logFile, pidFile, stateDir] = ['KATAPULT_NATS_SERVER', 'KATAPULT_NATS_CONFIG', 'KATAPULT_NATS_LOG', 'KATAPULT_NATS_PID_FILE', 'KATAPULT_STATE_DIR'].map(
-    (name) => env[name],
-  );
+function natsServerProcess(boot: CoordinatorBootEnv): { natsServer?: NatsServerProcess } {
+  const { natsServer: binary, natsConfig: config, natsLog: logFile, natsPidFile: pidFile, stateDir } = boot;
   if (!binary || !config || !logFile || !pidFile || !stateDir) return {};
   return { natsServer: { binary, config, logFile, pidFile, folders: [stateDir, join(stateDir, 'nats')] } };
 }
@@ -125,12 +124,11 @@ function streamBudget(raw: string | undefined): { streamBudgetBytes?: number } {
 }
 
 /** KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE, read as PEM: both or neither. */
-function httpsFiles(env: NodeJS.ProcessEnv): { httpsCert?: string; httpsKey?: string } {
-  const certFile = env['KATAPULT_HTTPS_CERT_FILE'];
-  const keyFile = env['KATAPULT_HTTPS_KEY_FILE'];
+function httpsFiles(boot: CoordinatorBootEnv): { httpsCert?: string; httpsKey?: string } {
+  const { httpsCertFile: certFile, httpsKeyFile: keyFile } = boot;
   if (!certFile && !keyFile) return {};
   if (!certFile || !keyFile) {
-    throw new KatapultError('KP_COORDINATOR_CONFIG', 'KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE go together', { exitCode: ExitCode.badInput });
+    throw new KatapultError('KP_COORDINATOR_CONFIG', `${COORDINATOR_ENV.httpsCertFile} and ${COORDINATOR_ENV.httpsKeyFile} go together`, { exitCode: ExitCode.badInput });
   }
   const read = (name: string, file: string) => {
     try {
@@ -139,17 +137,14 @@ function httpsFiles(env: NodeJS.ProcessEnv): { httpsCert?: string; httpsKey?: st
       throw new KatapultError('KP_COORDINATOR_CONFIG', `${name} ${file} cannot be read: ${(error as Error).message}`, { exitCode: ExitCode.badInput });
     }
   };
-  return { httpsCert: read('KATAPULT_HTTPS_CERT_FILE', certFile), httpsKey: read('KATAPULT_HTTPS_KEY_FILE', keyFile) };
+  return { httpsCert: read(COORDINATOR_ENV.httpsCertFile, certFile), httpsKey: read(COORDINATOR_ENV.httpsKeyFile, keyFile) };
 }
 
-/** Where and as whom the coordinator connects to NATS. */
 export function coordinatorNatsOptions(config: CoordinatorConfig): NodeConnectionOptions {
-  return {
-    servers: config.natsUrl,
-    ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
-    // nats.js hands extra TLS options to tls.connect, which checks the certificate against `servername` when given.
-    ...(config.natsCa ? { tls: { ca: config.natsCa, ...(config.natsTlsName ? { servername: config.natsTlsName } : {}) } } : {}),
-  };
+  return natsConnectionOptions(
+    { url: config.natsUrl, user: config.natsUser, password: config.natsPassword, ca: config.natsCa, tlsName: config.natsTlsName },
+    { name: 'katapult-coordinator', service: true },
+  );
 }
 
 export interface RunningCoordinator {
@@ -162,20 +157,14 @@ export interface RunningCoordinator {
 export interface StartOptions {
   /** Where instances come from instead of the local and AWS providers (a benchmark's simulated agents start themselves). */
   provider?: Provider;
+  /** The HTTP API's request log goes here (the process's pino logger); without it, none. */
+  logger?: FastifyBaseLogger;
 }
 
 /** Composition root: connects NATS, opens the store, starts the loops and the HTTP API. */
-export async function startCoordinator(config: CoordinatorConfig, log: (line: string) => void, options: StartOptions = {}): Promise<RunningCoordinator> {
+export async function startCoordinator(config: CoordinatorConfig, log: Log, options: StartOptions = {}): Promise<RunningCoordinator> {
   const names = clusterNames(config.cluster);
-  const nc = await connect({
-    ...coordinatorNatsOptions(config),
-    name: 'katapult-coordinator',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    // An Error (with its stack) made for every request and publish, in case it fails, cost an eighth of the
-    // coordinator's CPU at sweep size; failures still say what failed.
-    noAsyncTraces: true,
-  });
+  const nc = await connect(coordinatorNatsOptions(config));
   const watchdog = config.natsServer
     ? new NatsWatchdog({
         server: config.natsServer,
@@ -253,6 +242,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: (line: st
     healthy: () => link.connected,
     logs: jetStreamLogSource(nc, names, async (runId, jobId) => (await store.getJob(runId, jobId))?.value),
     ...(config.httpsCert && config.httpsKey ? { https: { cert: config.httpsCert, key: config.httpsKey } } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   const url = await server.listen({ host: config.httpHost, port: config.httpPort });
   return {

@@ -14,6 +14,7 @@ import {
   type AgentView,
   type Assignment,
   type CreateRunRequest,
+  type LogFields,
   type RunView,
 } from '@katapult/core';
 import { startNats, waitFor, type NatsServer } from '@katapult/testkit';
@@ -57,6 +58,8 @@ describe('coordinator', () => {
   let provider: RecordingProvider;
   let api: ReturnType<typeof buildServer>;
   const logs: string[] = [];
+  /** Each line with the fields it was logged with (runId, jobId, attempt, agentId, level). */
+  const records: Array<{ line: string } & LogFields> = [];
 
   beforeAll(async () => {
     nats = await startNats();
@@ -68,7 +71,11 @@ describe('coordinator', () => {
   async function startCoordinator() {
     await ensureStreams(nc, names);
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line) });
+    const log = (line: string, fields: LogFields = {}) => {
+      logs.push(line);
+      records.push({ line, ...fields });
+    };
+    coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log });
     await coordinator.start();
     api = buildServer(new RunService(store, provider, { waiting: (job) => coordinator.waitingReason(job) }), { token: TOKEN });
   }
@@ -85,6 +92,7 @@ describe('coordinator', () => {
     for (const bucket of Object.values(names.buckets)) await (await kvm.open(bucket)).destroy().catch(() => undefined);
     provider = new RecordingProvider();
     logs.length = 0;
+    records.length = 0;
     await startCoordinator();
   });
   afterEach(async () => {
@@ -194,7 +202,8 @@ describe('coordinator', () => {
     await coordinator.tick();
     const b = (await run(runId)).jobs.find((job) => job.id === 'b');
     expect(b).toMatchObject({ state: 'assigned', attempt: 2, agentId: 'agent-2' });
-    expect(logs).toContain(`agent agent-1 is gone; ${runId}/b attempt 1 is lost`);
+    expect(records).toContainEqual({ line: `agent agent-1 is gone; ${runId}/b attempt 1 is lost`, runId, jobId: 'b', attempt: 1, agentId: 'agent-1', level: 'warn' });
+    expect(records).toContainEqual({ line: `assigned ${runId}/b attempt 2 to agent-2`, runId, jobId: 'b', attempt: 2, agentId: 'agent-2' });
     const [second] = await takeAssignments('agent-2', 1);
     expect([second?.jobId, second?.attempt]).toEqual(['b', 2]);
     // A late report from the lost agent's attempt changes nothing.

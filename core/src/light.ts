@@ -2,6 +2,7 @@
 // only talks to a stack: a CLI command is started by a person and should answer in a blink. Values that need a
 // schema (loadConfig, the codecs, the schemas themselves) stay in "@katapult/core"; their types are here too.
 export * from './errors.js';
+export { renderErrorsDoc } from './errors/errors-doc.js';
 export { checkRelativePath } from './model/paths.js';
 export { shellQuote } from './model/shell.js';
 export { ecrRegion, ecrRegistryHost, isDnsName } from './model/registry-host.js';
@@ -37,6 +38,9 @@ export * from './oneshot/oneshot-config.js';
 export { PYTHON_STDLIB, JULIA_STDLIB, PIP_NAME_OF_IMPORT } from './oneshot/stdlib.js';
 export * from './protocol/subjects.js';
 export * from './protocol/labels.js';
+export * from './protocol/nats-connection.js';
+export * from './protocol/boot-env.js';
+export * from './model/log-fields.js';
 export * from './protocol/log-senders.js';
 export * from './protocol/store-limits.js';
 export * from './protocol/jetstream-deadline.js';

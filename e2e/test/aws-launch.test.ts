@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
-import { requireDocker, startRegistry, tempDir, type RegistryServer } from '@katapult/testkit';
+import { logMessages, requireDocker, startRegistry, tempDir, type RegistryServer } from '@katapult/testkit';
 import { katapult } from './cli.js';
 import { startRefusingEc2, type RefusingEc2 } from './refusing-ec2.js';
 
@@ -73,9 +73,9 @@ describe('katapult launch with provider: aws (maestro local), up to the AWS API'
     // Nothing is lost: the run is stored with its job pending, and the coordinator keeps trying to start its instances.
     const [run] = JSON.parse((await katapult(['status', '--json'], env)).stdout) as RunView[];
     expect(run!.jobs.map((job) => [job.id, job.state])).toEqual([['hello', 'pending']]);
-    const log = await readFile(join(home, 'logs', 'coordinator.log'), 'utf8');
-    expect(log).toMatch(/KP_AWS_UNAUTHORIZED/);
-    expect(log).not.toContain(env['AWS_SECRET_ACCESS_KEY']!);
+    const file = join(home, 'logs', 'coordinator.log');
+    expect(logMessages({ file })).toMatch(/KP_AWS_UNAUTHORIZED/);
+    expect(await readFile(file, 'utf8')).not.toContain(env['AWS_SECRET_ACCESS_KEY']!);
   }, 300_000);
 
   it('a local config on this stack still runs on local agents, over the same TLS NATS', async () => {

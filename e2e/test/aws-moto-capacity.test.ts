@@ -1,8 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoServer, type RegistryServer } from '@katapult/testkit';
+import { logMessages, requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoServer, type RegistryServer } from '@katapult/testkit';
 import { startFaultProxy, type FaultProxy } from './aws-fault-proxy.js';
 import { katapult } from './cli.js';
 import { countProjectResources, motoClients, NOTHING_LEFT, projectInstances, TEST_CREDENTIALS, type MotoClients } from './moto-resources.js';
@@ -129,7 +129,7 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     expect(waiting).toContain('no instance launched: AWS refused on-demand m5.large: Unsupported; on-demand m5.xlarge: Unsupported');
     expect(await projectInstances(clients, 'e2e-refused')).toEqual([]);
     expect(proxy.refused).toEqual(expect.arrayContaining(['RunInstances m5.large Unsupported', 'RunInstances m5.xlarge Unsupported']));
-    const log = await readFile(join(home, 'logs', 'coordinator.log'), 'utf8');
+    const log = logMessages({ file: join(home, 'logs', 'coordinator.log') });
     expect(log).toContain('aws: instances[0]: no on-demand m5.large (Unsupported); trying on-demand m5.xlarge');
     expect(log).not.toMatch(/\n\s+at /);
   }, 300_000);
@@ -177,7 +177,7 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
       `launched on-demand t3.large in ${zone} (refused: ${REGION} on-demand c5.large: InsufficientInstanceCapacity; ` +
         `${REGION} on-demand t3.large: InsufficientInstanceCapacity; ${OTHER_REGION} on-demand c5.large: InsufficientInstanceCapacity)`,
     );
-    const log = await readFile(join(home, 'logs', 'coordinator.log'), 'utf8');
+    const log = logMessages({ file: join(home, 'logs', 'coordinator.log') });
     expect(log).toContain(`aws: instances[0]: AWS refused every choice in ${REGION}; trying ${OTHER_REGION}`);
   }, 300_000);
 
@@ -210,7 +210,7 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
       return reason.includes('launched') && reason;
     }, { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 });
     expect(waiting).toContain(`launched on-demand t3.large in ${zones[0]} (refused: on-demand t3.large in ${firstZone.zone}: InsufficientInstanceCapacity)`);
-    const log = await readFile(join(home, 'logs', 'coordinator.log'), 'utf8');
+    const log = logMessages({ file: join(home, 'logs', 'coordinator.log') });
     expect(log).toContain(`aws: instances[0]: no on-demand t3.large in ${firstZone.zone} (InsufficientInstanceCapacity); trying ${zones[0]}`);
   }, 300_000);
 

@@ -1,8 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MOTO_AMIS, requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoServer, type RegistryServer } from '@katapult/testkit';
+import { logMessages, MOTO_AMIS, requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoServer, type RegistryServer } from '@katapult/testkit';
 import { startFaultProxy, type FaultProxy } from './aws-fault-proxy.js';
 import { katapult } from './cli.js';
 import { countProjectResources, motoClients, NOTHING_LEFT, projectInstances, TEST_CREDENTIALS, type MotoClients } from './moto-resources.js';
@@ -69,7 +69,7 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
     return (JSON.parse(status.stdout) as StatusRun[])[0]!;
   };
   const runIdOf = (stdout: string) => /r-\d{8}-\d{6}-[0-9a-z]+/.exec(stdout)?.[0];
-  const coordinatorLog = () => readFile(join(home, 'logs', 'coordinator.log'), 'utf8');
+  const coordinatorLog = async () => logMessages({ file: join(home, 'logs', 'coordinator.log') });
 
   it('max_hourly_cost: launching stops at the cap, and status and the log say so', async () => {
     const launch = await katapult(['launch', configs.hourly, '--detach'], env);

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
+import { logMessages, requireDocker, tempDir, waitFor } from '@katapult/testkit';
 import { katapult } from './cli.js';
 
 const exec = promisify(execFile);
@@ -66,7 +65,7 @@ describe('a full disk under the state folder', () => {
     const doctor = JSON.parse((await katapult(['doctor', '--json'], env)).stdout) as { checks: { name: string; status: string; detail: string }[] };
     expect(doctor.checks.find((check) => check.name === 'free space')).toMatchObject({ status: 'fail' });
     // The coordinator checks every 5 s: space freed before it looked would leave it nothing to say.
-    await waitFor(() => /KP_DISK_FULL .* has [\d.]+ k?B free/.test(readFileSync(join(home, 'logs', 'coordinator.log'), 'utf8')), {
+    await waitFor(() => /KP_DISK_FULL .* has [\d.]+ k?B free/.test(logMessages({ file: join(home, 'logs', 'coordinator.log') })), {
       timeoutMs: 60_000,
       what: 'the coordinator to notice the full disk',
     });
@@ -77,14 +76,14 @@ describe('a full disk under the state folder', () => {
     // `logs` reads JetStream itself (status may answer from the coordinator's memory).
     await waitFor(async () => (await katapult(['logs', 'hello'], env)).code === 0, { timeoutMs: 180_000, intervalMs: 2_000, what: 'JetStream answering again' });
     const recoveredMs = Date.now() - freedAt;
-    const watchdog = readFileSync(join(home, 'logs', 'coordinator.log'), 'utf8')
+    const watchdog = logMessages({ file: join(home, 'logs', 'coordinator.log') })
       .split('\n')
       .filter((entry) => /KP_DISK_FULL|free space is back|nats-server|watch of|tick failed/.test(entry));
     console.log(`JetStream answered ${(recoveredMs / 1000).toFixed(1)} s after space was freed; the coordinator said:\n${watchdog.join('\n')}`);
     const again = await katapult(['launch', config, '--wait'], env);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect((await katapult(['logs', 'hello'], env)).stdout).toBe('hello\n');
-    const coordinatorLog = readFileSync(join(home, 'logs', 'coordinator.log'), 'utf8');
+    const coordinatorLog = logMessages({ file: join(home, 'logs', 'coordinator.log') });
     expect(coordinatorLog).toMatch(/KP_DISK_FULL .* has [\d.]+ k?B free/);
     // JetStream wrote on the full disk: nats-server 2.9 deadlocked there, and was restarted (down was never needed).
     expect(coordinatorLog).toMatch(/JetStream has not answered for 3 checks: restarting it/);

@@ -5,7 +5,7 @@ import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { clusterNames, jobKey, type JobRecord, type RunView } from '@katapult/core';
-import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
+import { logRecords, requireDocker, tempDir, waitFor } from '@katapult/testkit';
 import { katapult } from './cli.js';
 
 interface Credentials {
@@ -235,10 +235,12 @@ describe('NATS credentials on the local stack', () => {
     } finally {
       await nc.close();
     }
-    const log = join(home, 'logs', 'coordinator.log');
-    await waitFor(() => readFileSync(log, 'utf8').includes(`its outputs are at outputs/r-other/job/1, not at the sender's ${names.outputSubject(agentId!, runId, 'slow', attempt)}`), {
+    const file = join(home, 'logs', 'coordinator.log');
+    const dropped = `its outputs are at outputs/r-other/job/1, not at the sender's ${names.outputSubject(agentId!, runId, 'slow', attempt)}`;
+    const record = await waitFor(() => logRecords({ file }).find((entry) => entry.msg.includes(dropped)), {
       what: 'the coordinator to drop the forged report',
     });
+    expect(record).toMatchObject({ level: 'warn', runId, jobId: 'slow', attempt, agentId });
     expect((await job()).state).toBe('running');
     expect((await katapult(['cancel', runId], env)).code).toBe(0);
   }, 300_000);

@@ -10,3 +10,4 @@ export { environmentSpec } from './fixtures.js';
 export { startMetadataServer, type MetadataServer, type SpotAction } from './metadata-server.js';
 export { startMoto, MOTO_AMIS, MOTO_IMAGE, type MotoAmi, type MotoRequest, type MotoServer, type StartMotoOptions } from './moto.js';
 export { terminalScreen } from './terminal-screen.js';
+export { logMessages, logRecords, type LogRecord } from './log-records.js';

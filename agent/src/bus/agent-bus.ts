@@ -12,6 +12,7 @@ import {
   LOG_WINDOW,
   logRecordCodec,
   MIN_LOG_CHUNK_BYTES,
+  natsConnectionOptions,
   stopRequestCodec,
   type StopRequest,
   type Assignment,
@@ -68,21 +69,19 @@ const ACK_WAIT_MS = 30_000;
 
 export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus> {
   const names = clusterNames(identity.cluster);
-  const nc = await connect({
-    servers: identity.natsUrl,
-    name: `katapult-agent-${identity.agentId}`,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    // No Error with a stack made for every publish (a log chunk each): failures still say what failed.
-    noAsyncTraces: true,
-    // Its NATS user may be a moment away (the coordinator has just asked NATS to reload its users).
-    waitOnFirstConnect: true,
-    // Its replies come under a prefix of its own: its NATS user may hear no other (see agentPermissions).
-    inboxPrefix: names.agentInboxPrefix(identity.agentId),
-    ...(identity.natsUser ? { user: identity.natsUser, pass: identity.natsPassword ?? '' } : {}),
-    // nats.js hands extra TLS options to tls.connect, which checks the certificate against `servername`.
-    ...(identity.natsCa ? { tls: { ca: identity.natsCa, ...(identity.natsTlsName ? { servername: identity.natsTlsName } : {}) } } : {}),
-  });
+  const nc = await connect(
+    natsConnectionOptions(
+      { url: identity.natsUrl, user: identity.natsUser, password: identity.natsPassword, ca: identity.natsCa, tlsName: identity.natsTlsName },
+      {
+        name: `katapult-agent-${identity.agentId}`,
+        service: true,
+        // Its NATS user may be a moment away (the coordinator has just asked NATS to reload its users).
+        waitOnFirstConnect: true,
+        // Its replies come under a prefix of its own: its NATS user may hear no other (see agentPermissions).
+        inboxPrefix: names.agentInboxPrefix(identity.agentId),
+      },
+    ),
+  );
   const js = jetstream(nc);
   const agents: KV = await new Kvm(nc).open(names.buckets.agents);
   const startedAt = Date.now();

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 export interface AgentInfo {
   agentId: string;
@@ -6,11 +6,13 @@ export interface AgentInfo {
   cpus: number;
   gpus: number;
   running: () => string[];
+  /** Logs each request at info; without it the server logs nothing. */
+  logger?: FastifyBaseLogger;
 }
 
 /** The agent's small local API: health and what it runs. No secrets are part of any response. */
 export function buildAgentServer(info: AgentInfo): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = (info.logger ? Fastify({ loggerInstance: info.logger }) : Fastify({ logger: false })) as unknown as FastifyInstance;
   app.get('/health', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
   app.get(
     '/info',

@@ -67,6 +67,7 @@ export async function resolveImage(
   if (!latest?.ImageId) {
     throw new KatapultError('KP_AWS_IMAGE_NOT_FOUND', `no Debian 12 ${arm ? 'arm64' : 'amd64'} AMI found in this region`, {
       hint: `set ${key} to an AMI of this region`,
+      exitCode: ExitCode.infrastructure,
     });
   }
   return { imageId: latest.ImageId, rootDeviceName: latest.RootDeviceName };

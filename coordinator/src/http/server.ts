@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
@@ -16,6 +16,7 @@ import {
   toErrorBody,
   KatapultError,
   ExitCode,
+  httpStatusOf,
   timelineLayout,
   timelineSvg,
   unpinnedRunImage,
@@ -39,6 +40,8 @@ export interface ServerOptions {
   logs?: JobLogSource;
   /** Serves HTTPS with this certificate and key (PEM) instead of plain HTTP: the maestro's API is reached across a network. */
   https?: { cert: string; key: string } | undefined;
+  /** Logs each request (at info) and Fastify's own errors here; without it the server logs nothing. */
+  logger?: FastifyBaseLogger;
 }
 
 export function buildServer(runs: RunService, options: ServerOptions): FastifyInstance {
@@ -49,8 +52,11 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
   const ajv = { customOptions: { coerceTypes: false as const } };
   // A sweep of 10,000 jobs is a few MB of JSON; more than this is refused with 413.
   const bodyLimit = 64 * 1024 * 1024;
+  const logging = options.logger ? { loggerInstance: options.logger } : { logger: false };
   const app = (
-    options.https ? (Fastify({ logger: false, ajv, bodyLimit, https: options.https }) as unknown as FastifyInstance) : Fastify({ logger: false, ajv, bodyLimit })
+    options.https
+      ? (Fastify({ ...logging, ajv, bodyLimit, https: options.https }) as unknown as FastifyInstance)
+      : (Fastify({ ...logging, ajv, bodyLimit }) as unknown as FastifyInstance)
   ).withTypeProvider<TypeBoxTypeProvider>();
 
   // onRequest runs before the body is read or validated, and for unknown routes too.
@@ -73,14 +79,7 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
     if (!(error instanceof KatapultError) && typeof refused === 'number' && refused >= 400 && refused < 500) {
       return reply.status(refused).send({ code: refused === 413 ? 'KP_API_TOO_LARGE' : 'KP_API_BAD_REQUEST', message: (error as Error).message });
     }
-    const status = !(error instanceof KatapultError)
-      ? 500
-      : error.code.endsWith('_NOT_FOUND')
-        ? 404
-        : error.exitCode === ExitCode.badInput
-          ? 400
-          : 500;
-    return reply.status(status).send(toErrorBody(error));
+    return reply.status(error instanceof KatapultError ? httpStatusOf(error.code) : 500).send(toErrorBody(error));
   });
 
   const Health = Type.Object({ ok: Type.Boolean() });

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { KatapultError } from '@katapult/core';
+import { KatapultError, type Log } from '@katapult/core';
+import type { FastifyBaseLogger } from 'fastify';
 import { coordinatorNatsOptions, startCoordinator, type RunningCoordinator } from '../start.js';
 import { maestroCoordinatorConfig, maestroNatsConfig, maestroNatsUsers } from './config.js';
 import { spawnNatsServer, waitForNats, type NatsProcess } from './nats-process.js';
@@ -19,7 +20,7 @@ const within = <T>(promise: Promise<T>, ms: number) =>
  * ends the container with a non-zero code, for its restart policy to start both again; SIGTERM stops both
  * (the coordinator first, as it drains its NATS connection) and exits 0.
  */
-export async function runMaestro(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+export async function runMaestro(env: NodeJS.ProcessEnv, log: Log, logger?: FastifyBaseLogger): Promise<void> {
   let nats: NatsProcess | undefined;
   let coordinator: RunningCoordinator | undefined;
   let stopping = false;
@@ -28,7 +29,7 @@ export async function runMaestro(env: NodeJS.ProcessEnv, log: (line: string) => 
   const fail = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log(`${why}; stopping`);
+    log(`${why}; stopping`, { level: 'error' });
     await within(coordinator?.stop() ?? Promise.resolve(), STOP_MS).catch(() => undefined);
     await nats?.stop(STOP_MS);
     process.exit(1);
@@ -61,7 +62,7 @@ export async function runMaestro(env: NodeJS.ProcessEnv, log: (line: string) => 
     await waitForNats(started, coordinatorNatsOptions(config), NATS_START_MS);
     if (stopping) return;
 
-    const running = await startCoordinator(config, log);
+    const running = await startCoordinator(config, log, logger ? { logger } : {});
     coordinator = running;
     // Reconnects never give up, so a closed connection means the coordinator cannot go on.
     void running.nc.closed().then((error) => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ExitCode, isDnsName, KatapultError } from '@katapult/core';
+import { decodeMaestroEnv } from '@katapult/core';
 
 /** The maestro's state folder, mounted at /state: written by the boot script before the container starts. */
 export interface MaestroFiles {
@@ -47,40 +47,9 @@ export interface MaestroSettings {
   files: MaestroFiles;
 }
 
-const configError = (message: string) => new KatapultError('KP_MAESTRO_CONFIG', message, { exitCode: ExitCode.badInput });
-
 export function readMaestroSettings(env: NodeJS.ProcessEnv): MaestroSettings {
-  const required = (name: string): string => {
-    const value = env[name]?.trim();
-    if (!value) throw configError(`${name} is not set`);
-    return value;
-  };
-  const port = (name: string, fallback: number): number => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > 65535) throw configError(`${name} must be a port number (1-65535), got "${raw}"`);
-    return value;
-  };
-  const tlsName = required('KATAPULT_TLS_NAME');
-  if (!isDnsName(tlsName)) {
-    throw configError(`KATAPULT_TLS_NAME must be a DNS name, got "${tlsName}"`);
-  }
-  const natsPort = port('KATAPULT_NATS_PORT', 4222);
-  const httpPort = port('KATAPULT_HTTP_PORT', 8443);
-  if (natsPort === httpPort) throw configError(`KATAPULT_NATS_PORT and KATAPULT_HTTP_PORT are both ${natsPort}`);
-  const heartbeatMs = Number(env['KATAPULT_HEARTBEAT_MS']?.trim() || 2000);
-  if (!Number.isInteger(heartbeatMs) || heartbeatMs < 100) throw configError(`KATAPULT_HEARTBEAT_MS must be an integer of at least 100, got "${env['KATAPULT_HEARTBEAT_MS']}"`);
-  return {
-    cluster: required('KATAPULT_CLUSTER'),
-    stackLabel: required('KATAPULT_STACK_LABEL'),
-    tlsName,
-    listen: env['KATAPULT_LISTEN']?.trim() || '0.0.0.0',
-    natsPort,
-    httpPort,
-    heartbeatMs,
-    files: maestroFiles(env['KATAPULT_STATE_DIR']?.trim() || '/state'),
-  };
+  const { stateDir, ...settings } = decodeMaestroEnv(env);
+  return { ...settings, files: maestroFiles(stateDir) };
 }
 
 /** `host:port` for a listen address; an IPv6 host goes in brackets. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { LABELS, poolIdOf, type AgentCredentialIssuer, type EnsureContext, type InstanceSpec, type Pool, type Provider } from '@katapult/core';
+import { encodeAgentEnv, LABELS, poolIdOf, type AgentCredentialIssuer, type EnsureContext, type InstanceSpec, type Pool, type Provider } from '@katapult/core';
 
 export interface LocalProviderOptions {
   agentImage: string;
@@ -132,30 +132,28 @@ export class LocalProvider implements Provider {
     const container = await this.docker.createContainer({
       name: `kp-${options.stackLabel}-${poolHash(pool)}-${slot}`,
       Image: options.agentImage,
-      Env: [
-        `KATAPULT_NATS_URL=${options.natsUrl}`,
-        ...(nats ? [`KATAPULT_NATS_USER=${nats.user}`, `KATAPULT_NATS_PASSWORD=${nats.pass}`] : []),
-        ...(options.natsCa ? [`KATAPULT_NATS_CA=${options.natsCa}`] : []),
-        `KATAPULT_CLUSTER=${options.cluster}`,
-        `KATAPULT_AGENT_ID=${agentId}`,
-        `KATAPULT_INSTANCE_ID=${agentId}`,
-        `KATAPULT_POOL=${pool}`,
-        `KATAPULT_CPUS=${spec.cpus}`,
-        // The config's word, as for cpus: jobs get these GPUs only if this machine's Docker has the NVIDIA runtime.
-        `KATAPULT_GPUS=${spec.gpus ?? 0}`,
-        // What the instance offers to jobs: a job with no memory of its own gets its cpus' share.
-        ...(typeof spec.memoryBytes === 'number' ? [`KATAPULT_MEMORY_BYTES=${spec.memoryBytes}`] : []),
-        `KATAPULT_STACK_LABEL=${options.stackLabel}`,
-        `KATAPULT_HEARTBEAT_MS=${options.heartbeatMs}`,
-        'KATAPULT_JOBS_IN_AGENT_CGROUP=1',
-        ...(options.registryPull
-          ? [
-              `KATAPULT_REGISTRY_HOST=${options.registryPull.host}`,
-              `KATAPULT_REGISTRY_USER=${options.registryPull.username}`,
-              `KATAPULT_REGISTRY_PASSWORD=${options.registryPull.password}`,
-            ]
-          : []),
-      ],
+      Env: Object.entries(
+        encodeAgentEnv({
+          natsUrl: options.natsUrl,
+          ...(nats ? { natsUser: nats.user, natsPassword: nats.pass } : {}),
+          ...(options.natsCa ? { natsCa: options.natsCa } : {}),
+          cluster: options.cluster,
+          agentId,
+          instanceId: agentId,
+          pool,
+          cpus: spec.cpus,
+          // The config's word, as for cpus: jobs get these GPUs only if this machine's Docker has the NVIDIA runtime.
+          gpus: spec.gpus ?? 0,
+          // What the instance offers to jobs: a job with no memory of its own gets its cpus' share.
+          ...(typeof spec.memoryBytes === 'number' ? { memoryBytes: spec.memoryBytes } : {}),
+          stackLabel: options.stackLabel,
+          heartbeatMs: options.heartbeatMs,
+          jobsInAgentCgroup: true,
+          ...(options.registryPull
+            ? { registry: { serveraddress: options.registryPull.host, username: options.registryPull.username, password: options.registryPull.password } }
+            : {}),
+        }),
+      ).map(([name, value]) => `${name}=${value}`),
       Labels: { [STACK]: options.stackLabel, [ROLE]: 'agent', [AGENT]: agentId, [POOL]: pool, [SLOT]: String(slot) },
       HostConfig: {
         NetworkMode: 'host',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { awsClients, launchMaestro, MAESTRO_HTTP_PORT, MAESTRO_INSTANCE_TYPE, MAESTRO_NATS_PORT, renderMaestroUserData } from '@katapult/aws';
-import { clusterNames, ExitCode, KatapultError, type RunSpec } from '@katapult/core/light';
+import { clusterNames, encodeMaestroEnv, ExitCode, KatapultError, type RunSpec } from '@katapult/core/light';
 import { ensureMaestroImage, ensureNodeImage } from '@katapult/images';
 import { ensureApiToken } from '../state/api-token.js';
 import { REPO_ROOT, remoteStackContext } from '../stack/context.js';
@@ -78,12 +78,7 @@ export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: 
     image,
     stateFiles,
     tlsName,
-    env: {
-      KATAPULT_CLUSTER: cluster,
-      KATAPULT_STACK_LABEL: label,
-      KATAPULT_NATS_PORT: String(MAESTRO_NATS_PORT),
-      KATAPULT_HTTP_PORT: String(MAESTRO_HTTP_PORT),
-    },
+    env: encodeMaestroEnv({ cluster, stackLabel: label, natsPort: MAESTRO_NATS_PORT, httpPort: MAESTRO_HTTP_PORT }),
   });
   const type = spec.maestroType ?? MAESTRO_INSTANCE_TYPE;
   step(`starting the maestro (${type} in ${region}), reachable from ${spec.maestroCidr}`);

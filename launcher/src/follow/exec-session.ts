@@ -10,6 +10,7 @@ import {
   execInputCodec,
   execOutputCodec,
   execRequestCodec,
+  wireError,
   type ClusterNames,
   type ExecInput,
   type ExecOutput,
@@ -74,7 +75,7 @@ export async function runExecSession(nc: NatsConnection, names: ClusterNames, ta
   if (first === 'timeout' || first === undefined || first.type !== 'started') {
     output.unsubscribe();
     if (first !== 'timeout' && first?.type === 'refused') {
-      throw new KatapultError(first.code, first.message, { exitCode: first.code === 'KP_JOB_NOT_RUNNING' ? ExitCode.badInput : ExitCode.infrastructure });
+      throw wireError(first.code, first.message);
     }
     throw new KatapultError('KP_EXEC_NO_AGENT', `agent ${target.agentId} did not start the command within ${START_TIMEOUT_MS / 1000}s`, {
       hint: 'katapult status shows whether the job still runs and on which agent',
@@ -86,7 +87,7 @@ export async function runExecSession(nc: NatsConnection, names: ClusterNames, ta
     for (let item = await next(); item; item = await next()) {
       heardAt = Date.now();
       if (item.type === 'exit') return item.exitCode;
-      if (item.type === 'refused') throw new KatapultError(item.code, item.message, { exitCode: ExitCode.infrastructure });
+      if (item.type === 'refused') throw wireError(item.code, item.message, { exitCode: ExitCode.infrastructure });
       if (item.type === 'stdout' || item.type === 'stderr') (item.type === 'stdout' ? terminal.stdout : terminal.stderr).write(Buffer.from(item.data, 'base64'));
     }
     return null;

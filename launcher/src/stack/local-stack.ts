@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { ExitCode, KatapultError, LABELS } from '@katapult/core/light';
+import { encodeCoordinatorEnv, ExitCode, KatapultError, LABELS } from '@katapult/core/light';
 import { registryConfig, withFileLock } from '@katapult/images';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, isAlive, portFree, portOpen, spawnDetached, stopProcess, waitUntil } from './processes.js';
@@ -237,29 +237,29 @@ async function ensureCoordinatorNow(state: StateFolder, stack: StackFile, agentI
     (port, log) =>
       spawnDetached(process.execPath, [main], log, {
         ...process.env,
-        KATAPULT_NATS_URL: natsUrl(stack),
-        KATAPULT_NATS_USER: auth.admin.user,
-        KATAPULT_NATS_PASSWORD: auth.admin.pass,
-        // The coordinator issues each agent its own NATS user: it rewrites the users file and reloads NATS.
-        ...(auth.admin.ca ? { KATAPULT_NATS_CA: auth.admin.ca } : {}),
-        KATAPULT_NATS_USERS_FILE: natsFiles(state).users,
-        KATAPULT_NATS_AGENTS_FILE: natsFiles(state).agents,
-        KATAPULT_NATS_PID_FILE: natsFiles(state).pid,
-        // So it can restart a nats-server wedged by a full disk once space is back (coordinator/src/nats-watchdog.ts).
-        KATAPULT_NATS_SERVER: requireBinary('nats-server', 'nats-server'),
-        KATAPULT_NATS_CONFIG: natsFiles(state).config,
-        KATAPULT_NATS_LOG: state.log('nats'),
-        KATAPULT_STATE_DIR: state.root,
-        KATAPULT_CLUSTER: stack.cluster,
-        KATAPULT_HTTP_PORT: String(port),
-        KATAPULT_AGENT_IMAGE: agentImage,
-        KATAPULT_STACK_LABEL: stack.label,
-        KATAPULT_API_TOKEN: apiToken,
-        ...(budget === undefined ? {} : { KATAPULT_STREAM_MAX_BYTES: String(budget) }),
-        // Pull-only: agents get these for the read-only registry; pushing is the CLI's alone.
-        ...(registryAuth
-          ? { KATAPULT_REGISTRY_PULL_HOST: pullHost, KATAPULT_REGISTRY_PULL_USER: registryAuth.pull.username, KATAPULT_REGISTRY_PULL_PASSWORD: registryAuth.pull.password }
-          : {}),
+        ...encodeCoordinatorEnv({
+          natsUrl: natsUrl(stack),
+          natsUser: auth.admin.user,
+          natsPassword: auth.admin.pass,
+          // The coordinator issues each agent its own NATS user: it rewrites the users file and reloads NATS.
+          ...(auth.admin.ca ? { natsCa: auth.admin.ca } : {}),
+          natsUsersFile: natsFiles(state).users,
+          natsAgentsFile: natsFiles(state).agents,
+          natsPidFile: natsFiles(state).pid,
+          // So it can restart a nats-server wedged by a full disk once space is back (coordinator/src/nats-watchdog.ts).
+          natsServer: requireBinary('nats-server', 'nats-server'),
+          natsConfig: natsFiles(state).config,
+          natsLog: state.log('nats'),
+          stateDir: state.root,
+          cluster: stack.cluster,
+          httpPort: port,
+          agentImage,
+          stackLabel: stack.label,
+          apiToken,
+          ...(budget === undefined ? {} : { streamMaxBytes: String(budget) }),
+          // Pull-only: agents get these for the read-only registry; pushing is the CLI's alone.
+          ...(registryAuth ? { registryPull: { host: pullHost, username: registryAuth.pull.username, password: registryAuth.pull.password } } : {}),
+        }),
       }),
     coordinatorHealthy,
   );

@@ -1,3 +1,4 @@
+import { natsConnectionOptions } from '@katapult/core/light';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 /** Where the stack's NATS is and the credentials the CLI uses there. */
@@ -12,8 +13,7 @@ export interface NatsAccess {
 }
 
 export function connectNats(access: NatsAccess, name = 'katapult-cli'): Promise<NatsConnection> {
-  const tls = access.ca ? { tls: { ca: access.ca, ...(access.tlsName ? { servername: access.tlsName } : {}) } } : {};
-  return connect({ servers: access.url, user: access.user, pass: access.pass, name, ...tls });
+  return connect(natsConnectionOptions({ url: access.url, user: access.user, password: access.pass, ca: access.ca, tlsName: access.tlsName }, { name }));
 }
 
 /** Opens a NATS connection for one piece of work and closes it whatever happens. */

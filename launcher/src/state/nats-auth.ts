@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { clusterNames, defaultStreamBudget, ExitCode, KatapultError, jetStreamStoreBytes, natsServerConfig, natsUsersConfig, parseStreamBudget, type NatsUser } from '@katapult/core/light';
+import { clusterNames, COORDINATOR_ENV, defaultStreamBudget, ExitCode, KatapultError, jetStreamStoreBytes, natsServerConfig, natsUsersConfig, parseStreamBudget, type NatsUser } from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { StateFolder } from './state-folder.js';
@@ -95,7 +95,7 @@ export function streamBudgetOf(state: StateFolder, env: NodeJS.ProcessEnv = proc
 
 function operatorBudget(env: NodeJS.ProcessEnv): number | undefined {
   try {
-    return parseStreamBudget(env['KATAPULT_STREAM_MAX_BYTES']);
+    return parseStreamBudget(env[COORDINATOR_ENV.streamMaxBytes]);
   } catch (error) {
     throw new KatapultError('KP_STACK_CONFIG', (error as Error).message, { exitCode: ExitCode.badInput });
   }
