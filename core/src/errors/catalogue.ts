@@ -110,6 +110,7 @@ export const ERROR_CATALOGUE = {
   KP_SECRETS_UNAVAILABLE: { exitCode: infra, httpStatus: 500, meaning: 'the coordinator has no key to keep secrets with' },
   KP_SECRETS_UNREADABLE: { exitCode: infra, httpStatus: 500, meaning: "a run's or job's sealed secrets cannot be opened" },
   KP_SECRET_MISSING: { exitCode: bad, httpStatus: 400, meaning: 'no value was given for a secret the config names' },
+  KP_STACK_CONFIG: { exitCode: bad, httpStatus: 400, meaning: 'a KATAPULT_* variable the stack is started with (KATAPULT_STREAM_MAX_BYTES) is malformed' },
   KP_STACK_KIND: { exitCode: bad, httpStatus: 400, meaning: "the state folder holds another kind of stack, or another project's" },
   KP_STACK_MISSING_BINARY: { exitCode: infra, httpStatus: 500, meaning: 'a program the stack needs (nats-server, ...) is not installed' },
   KP_STACK_NOT_EXPOSED: { exitCode: infra, httpStatus: 500, meaning: "the stack's NATS cannot be reached at maestro_address" },
