@@ -1,15 +1,43 @@
 // Lint: the package boundaries of docs/ARCHITECTURE.md, and promises nobody awaits. Formatting is Prettier's.
 import tseslint from 'typescript-eslint';
 
-const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'child_process', 'net', 'http', 'https', 'os', 'crypto', 'stream', 'stream/*', 'url', 'util', 'events'];
+const NODE_BUILTINS = [
+  'node:*',
+  'fs',
+  'fs/*',
+  'path',
+  'child_process',
+  'net',
+  'http',
+  'https',
+  'os',
+  'crypto',
+  'stream',
+  'stream/*',
+  'url',
+  'util',
+  'events',
+];
 
 /** `no-restricted-imports` with the given package patterns, each with why. */
-const forbid = (...groups) => ({ 'no-restricted-imports': ['error', { patterns: groups.map(([group, message]) => ({ group, message })) }] });
+const forbid = (...groups) => ({
+  'no-restricted-imports': ['error', { patterns: groups.map(([group, message]) => ({ group, message })) }],
+});
 
 const NO_CLI = [['@katapult/cli', '@katapult/cli/*'], 'nothing imports the CLI: its commands are a front-end over @katapult/launcher'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '**/*.mjs', 'coordinator/src/http/dashboard/**', 'test-results/**', '*.config.ts'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/*.js',
+      '**/*.mjs',
+      'coordinator/src/http/dashboard/**',
+      'test-results/**',
+      '*.config.ts',
+    ],
+  },
   {
     files: ['**/*.ts'],
     languageOptions: {
@@ -42,7 +70,10 @@ export default tseslint.config(
     rules: forbid(
       NO_CLI,
       [NODE_BUILTINS, 'core is pure: I/O belongs to the packages at the edges'],
-      [['dockerode', '@nats-io/*', '@aws-sdk/*', 'fastify', '@fastify/*', 'pino'], 'core is pure: it names no Docker, NATS, AWS or HTTP library'],
+      [
+        ['dockerode', '@nats-io/*', '@aws-sdk/*', 'fastify', '@fastify/*', 'pino'],
+        'core is pure: it names no Docker, NATS, AWS or HTTP library',
+      ],
       [['@katapult/*', '!@katapult/core'], 'core depends on no other package'],
     ),
   },
@@ -53,20 +84,34 @@ export default tseslint.config(
       NO_CLI,
       [NODE_BUILTINS.filter((name) => name !== 'node:*'), 'core is pure: I/O belongs to the packages at the edges'],
       [['node:*', '!node:crypto'], 'core is pure: only the ciphers of node:crypto are used here'],
-      [['dockerode', '@nats-io/*', '@aws-sdk/*', 'fastify', '@fastify/*', 'pino'], 'core is pure: it names no Docker, NATS, AWS or HTTP library'],
+      [
+        ['dockerode', '@nats-io/*', '@aws-sdk/*', 'fastify', '@fastify/*', 'pino'],
+        'core is pure: it names no Docker, NATS, AWS or HTTP library',
+      ],
       [['@katapult/*', '!@katapult/core'], 'core depends on no other package'],
     ),
   },
   {
     files: ['coordinator/src/**/*.ts'],
-    rules: forbid(NO_CLI, [['@katapult/agent', '@katapult/agent/*'], 'the coordinator and the agent meet only over NATS'], [['@katapult/launcher', '@katapult/launcher/*'], 'the coordinator does not use the operator-side launcher']),
+    rules: forbid(
+      NO_CLI,
+      [['@katapult/agent', '@katapult/agent/*'], 'the coordinator and the agent meet only over NATS'],
+      [['@katapult/launcher', '@katapult/launcher/*'], 'the coordinator does not use the operator-side launcher'],
+    ),
   },
   {
     files: ['agent/src/**/*.ts'],
-    rules: forbid(NO_CLI, [['@katapult/coordinator', '@katapult/coordinator/*'], 'the coordinator and the agent meet only over NATS'], [['@katapult/launcher', '@katapult/launcher/*'], 'the agent runs on instances: no launcher there']),
+    rules: forbid(
+      NO_CLI,
+      [['@katapult/coordinator', '@katapult/coordinator/*'], 'the coordinator and the agent meet only over NATS'],
+      [['@katapult/launcher', '@katapult/launcher/*'], 'the agent runs on instances: no launcher there'],
+    ),
   },
   {
     files: ['launcher/src/**/*.ts'],
-    rules: forbid(NO_CLI, [['@katapult/coordinator', '@katapult/coordinator/*'], 'the launcher starts the coordinator as a process and speaks to it over HTTP and NATS; shared code lives in core or aws']),
+    rules: forbid(NO_CLI, [
+      ['@katapult/coordinator', '@katapult/coordinator/*'],
+      'the launcher starts the coordinator as a process and speaks to it over HTTP and NATS; shared code lives in core or aws',
+    ]),
   },
 );

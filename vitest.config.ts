@@ -18,7 +18,16 @@ export default defineConfig({
     reporters: process.env['CI'] ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
     projects: [
       { extends: true, test: { name: 'pure', include: PURE, fileParallelism: true, sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'system', include: ['*/test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...PURE], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: ['*/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...PURE],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

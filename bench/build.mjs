@@ -41,7 +41,9 @@ const time = async (what, work) => {
 
 try {
   console.log('katapult build: three environments (apt, apt+pip, setup command)');
-  await time('first build (Docker layer cache as found)', async () => { for (const e of environments) await build(e); });
+  await time('first build (Docker layer cache as found)', async () => {
+    for (const e of environments) await build(e);
+  });
   const unchanged = await time('unchanged build (all three found in the registry)', async () => {
     const results = [];
     for (const e of environments) results.push(await build(e));

@@ -99,7 +99,16 @@ async function followAgentLogs() {
   } catch {
     return;
   }
-  const listed = await exec('docker', ['ps', '-a', '--filter', `label=katapult.stack=${label}`, '--filter', 'label=katapult.role=agent', '--format', '{{.ID}} {{.Names}}']);
+  const listed = await exec('docker', [
+    'ps',
+    '-a',
+    '--filter',
+    `label=katapult.stack=${label}`,
+    '--filter',
+    'label=katapult.role=agent',
+    '--format',
+    '{{.ID}} {{.Names}}',
+  ]);
   for (const entry of listed.stdout.trim().split('\n').filter(Boolean)) {
     const [id, name] = entry.split(' ');
     if (agentLogs.has(id)) continue;
@@ -139,7 +148,16 @@ const faults = {
   async agent(runId, run) {
     const victim = running(run)[0].agentId;
     const onIt = run.jobs.filter((job) => job.agentId === victim && !FINAL.has(job.state)).map((job) => job.id);
-    const found = await exec('docker', ['ps', '-q', '--filter', `label=katapult.stack=${stack().label}`, '--filter', 'label=katapult.role=agent', '--filter', `label=katapult.agent=${victim}`]);
+    const found = await exec('docker', [
+      'ps',
+      '-q',
+      '--filter',
+      `label=katapult.stack=${stack().label}`,
+      '--filter',
+      'label=katapult.role=agent',
+      '--filter',
+      `label=katapult.agent=${victim}`,
+    ]);
     const id = found.stdout.trim().split('\n')[0];
     if (!id) return note(`1. agent kill: SKIPPED (no container for agent ${victim})`);
     const killed = await exec('docker', ['kill', id]);
@@ -186,7 +204,9 @@ const faults = {
     child.kill('SIGINT');
     const code = await exited;
     const detached = stderr.includes(`detached from run ${runId}; it goes on`);
-    note(`4. SIGINT to an attached launch (following run ${runId}): exit ${code}${detached ? ', "detached ... it goes on"' : `; stderr: ${lastLine(stderr)}`}`);
+    note(
+      `4. SIGINT to an attached launch (following run ${runId}): exit ${code}${detached ? ', "detached ... it goes on"' : `; stderr: ${lastLine(stderr)}`}`,
+    );
     const again = await katapult(['status', runId]);
     note(`   katapult status ${runId}: exit ${again.code}, ${lastLine(again.stdout.split('\n')[0] ?? '')}`);
   },
@@ -247,7 +267,11 @@ try {
 
   const final = await waitForRun(runId, (r) => r.state !== 'running', END_WAIT_MS);
   const last = final ?? (await status(runId));
-  note(final ? `run ${runId} ended: ${final.state}` : `run ${runId} still ${last?.state ?? 'unreachable'} after ${END_WAIT_MS / 1000} s more: giving up`);
+  note(
+    final
+      ? `run ${runId} ended: ${final.state}`
+      : `run ${runId} still ${last?.state ?? 'unreachable'} after ${END_WAIT_MS / 1000} s more: giving up`,
+  );
   const endedAt = Date.now();
   if (!last) throw new Error(`status ${runId} does not answer any more`);
 
@@ -278,7 +302,9 @@ try {
   const noCompletion = logs.filter((entry) => entry.job.state === 'done' && entry.ran.length === 0);
   const logErrors = logs.filter((entry) => entry.error);
   const missing = done.filter((job) => !markers.has(job.id));
-  const foreign = done.filter((job) => markers.has(job.id) && !logs.find((entry) => entry.job.id === job.id).ran.includes(markers.get(job.id)));
+  const foreign = done.filter(
+    (job) => markers.has(job.id) && !logs.find((entry) => entry.job.id === job.id).ran.includes(markers.get(job.id)),
+  );
   const unfinished = last.jobs.filter((job) => !FINAL.has(job.state));
   const nonZero = done.filter((job) => job.exitCode !== 0);
   const firstStart = Math.min(...last.jobs.map((job) => job.startedAt ?? Infinity));
@@ -290,24 +316,56 @@ try {
   line('  done', `${String(done.length).padStart(6)}${nonZero.length ? `   (${nonZero.length} with a non-zero exit code)` : ''}`);
   line('  failed', String(byState('failed').length).padStart(6));
   line('  aborted', String(byState('aborted').length).padStart(6));
-  line('  still unfinished', `${String(unfinished.length).padStart(6)}${unfinished.length ? `   (${unfinished.map((job) => `${job.id}: ${job.state}`).join(', ')})` : ''}`);
+  line(
+    '  still unfinished',
+    `${String(unfinished.length).padStart(6)}${unfinished.length ? `   (${unfinished.map((job) => `${job.id}: ${job.state}`).join(', ')})` : ''}`,
+  );
   line('  lost: jobs not done (failed + aborted + unfinished)', String(last.jobs.length - done.length).padStart(6));
-  line('  lost attempts (sum of attempt - 1), requeued and redone', `${String(lostAttempts).padStart(6)}   in ${redone.length} jobs${redone.length ? `: ${redone.map((job) => `${job.id} x${job.attempt}`).join(', ')}` : ''}`);
-  line('  duplicated: ran to completion more than once (log)', `${String(twice.length).padStart(6)}${twice.length ? `   (${twice.map((entry) => `${entry.job.id}: ${entry.ran.length} completions`).join(', ')})` : ''}`);
+  line(
+    '  lost attempts (sum of attempt - 1), requeued and redone',
+    `${String(lostAttempts).padStart(6)}   in ${redone.length} jobs${redone.length ? `: ${redone.map((job) => `${job.id} x${job.attempt}`).join(', ')}` : ''}`,
+  );
+  line(
+    '  duplicated: ran to completion more than once (log)',
+    `${String(twice.length).padStart(6)}${twice.length ? `   (${twice.map((entry) => `${entry.job.id}: ${entry.ran.length} completions`).join(', ')})` : ''}`,
+  );
   line('  log lines repeated (same completion line twice)', String(repeatedLines.length).padStart(6));
-  line('  done with no completion line in the log', `${String(noCompletion.length).padStart(6)}${noCompletion.length ? `   (${noCompletion.map((entry) => entry.job.id).join(', ')})` : ''}`);
-  if (logErrors.length) line('  logs that could not be read', `${String(logErrors.length).padStart(6)}   (${logErrors[0].job.id}: ${logErrors[0].error})`);
-  line('  outputs fetched (done.txt of a done job)', `${String(done.length - missing.length).padStart(6)} / ${done.length}${fetched.code === 0 ? '' : `   (fetch exited ${fetched.code}: ${lastLine(fetched.stderr)})`}`);
-  line('  outputs missing', `${String(missing.length).padStart(6)}${missing.length ? `   (${missing.map((job) => job.id).join(', ')})` : ''}`);
+  line(
+    '  done with no completion line in the log',
+    `${String(noCompletion.length).padStart(6)}${noCompletion.length ? `   (${noCompletion.map((entry) => entry.job.id).join(', ')})` : ''}`,
+  );
+  if (logErrors.length)
+    line('  logs that could not be read', `${String(logErrors.length).padStart(6)}   (${logErrors[0].job.id}: ${logErrors[0].error})`);
+  line(
+    '  outputs fetched (done.txt of a done job)',
+    `${String(done.length - missing.length).padStart(6)} / ${done.length}${fetched.code === 0 ? '' : `   (fetch exited ${fetched.code}: ${lastLine(fetched.stderr)})`}`,
+  );
+  line(
+    '  outputs missing',
+    `${String(missing.length).padStart(6)}${missing.length ? `   (${missing.map((job) => job.id).join(', ')})` : ''}`,
+  );
   for (const job of missing) {
     const entry = logs.find((item) => item.job.id === job.id);
     const finished = job.finishedAt ? `finished at ${since(job.finishedAt).trim()}` : 'not finished';
-    console.log(`    ${job.id}: ${finished}, ${entry.ran.length ? 'its log shows it completed' : 'no completion in its log'}; ${entry.notes.join('; ') || 'nothing from katapult in its log'}`);
+    console.log(
+      `    ${job.id}: ${finished}, ${entry.ran.length ? 'its log shows it completed' : 'no completion in its log'}; ${entry.notes.join('; ') || 'nothing from katapult in its log'}`,
+    );
   }
-  line('  done.txt not from a completion in the log', `${String(foreign.length).padStart(6)}${foreign.length ? `   (${foreign.map((job) => job.id).join(', ')})` : ''}`);
+  line(
+    '  done.txt not from a completion in the log',
+    `${String(foreign.length).padStart(6)}${foreign.length ? `   (${foreign.map((job) => job.id).join(', ')})` : ''}`,
+  );
   line('  wall time: submitted -> run over (seen by status)', `${((endedAt - t0) / 1000).toFixed(1).padStart(6)} s`);
-  if (Number.isFinite(firstStart) && Number.isFinite(lastEnd)) line('  of which first job started -> last job finished', `${((lastEnd - firstStart) / 1000).toFixed(1).padStart(6)} s`);
-  const leftovers = await exec('docker', ['ps', '-q', '--filter', `label=katapult.stack=${stack().label}`, '--filter', 'label=katapult.role=job']);
+  if (Number.isFinite(firstStart) && Number.isFinite(lastEnd))
+    line('  of which first job started -> last job finished', `${((lastEnd - firstStart) / 1000).toFixed(1).padStart(6)} s`);
+  const leftovers = await exec('docker', [
+    'ps',
+    '-q',
+    '--filter',
+    `label=katapult.stack=${stack().label}`,
+    '--filter',
+    'label=katapult.role=job',
+  ]);
   line('  job containers still running at the end', String(leftovers.stdout.trim().split('\n').filter(Boolean).length).padStart(6));
 
   console.log('');

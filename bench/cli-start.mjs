@@ -26,14 +26,19 @@ function timings(args) {
   return Array.from({ length: RUNS }, once).sort((a, b) => a - b);
 }
 
-const median = (sorted) => (sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
+const median = (sorted) =>
+  sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 const ms = (seconds) => `${(seconds * 1000).toFixed(0)} ms`.padStart(7);
-const load = () => loadavg().map((value) => value.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 
 let node;
 function report(label, sorted) {
   // Both ratios: on a busy machine the medians wander, the minimums (each run's best case) much less.
-  const ratio = node && sorted !== node ? `  ${(median(sorted) / median(node)).toFixed(2)}x node (min ${(sorted[0] / node[0]).toFixed(2)}x)` : '';
+  const ratio =
+    node && sorted !== node ? `  ${(median(sorted) / median(node)).toFixed(2)}x node (min ${(sorted[0] / node[0]).toFixed(2)}x)` : '';
   console.log(`${label.padEnd(40)} min ${ms(sorted[0])}  median ${ms(median(sorted))}${ratio}`);
 }
 
@@ -45,7 +50,18 @@ report('katapult status (no stack)', timings([BIN, 'status']));
 
 if (!process.argv.includes('--no-stack')) {
   const config = join(home, 'tiny.yaml');
-  const lines = ['project: bench', 'instances:', '  - number: 1', '    cpus: 1', 'environments:', '  - name: base', 'jobs:', '  - name: tiny', '    env_name: base', '    run_command: "true"'];
+  const lines = [
+    'project: bench',
+    'instances:',
+    '  - number: 1',
+    '    cpus: 1',
+    'environments:',
+    '  - name: base',
+    'jobs:',
+    '  - name: tiny',
+    '    env_name: base',
+    '    run_command: "true"',
+  ];
   await writeFile(config, `${lines.join('\n')}\n`);
   try {
     const launch = await katapult(['launch', config]);

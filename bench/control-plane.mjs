@@ -83,11 +83,21 @@ const call = async (method, path, body) => {
 };
 
 const spec = (jobs) =>
-  loadConfig(`project: bench\ninstances: [{number: ${AGENTS}, cpus: ${CPUS}}]\njobs:\n  - {name: t, run_command: "true", repeat: ${jobs}}\n`, 'bench.yaml', {
-    defaultCpus: CPUS,
-  });
+  loadConfig(
+    `project: bench\ninstances: [{number: ${AGENTS}, cpus: ${CPUS}}]\njobs:\n  - {name: t, run_command: "true", repeat: ${jobs}}\n`,
+    'bench.yaml',
+    {
+      defaultCpus: CPUS,
+    },
+  );
 const pool = poolsOf(spec(2))[0].id;
-const submit = (jobs) => call('POST', '/runs', { spec: spec(jobs), configFile: 'bench.yaml', images: { default: 'bench/simulated@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} });
+const submit = (jobs) =>
+  call('POST', '/runs', {
+    spec: spec(jobs),
+    configFile: 'bench.yaml',
+    images: { default: 'bench/simulated@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+    files: {},
+  });
 
 /** The simulated agents: each heartbeats, and reports each assignment running then exited 0 at once. */
 const js = jetstream(nc);
@@ -101,7 +111,10 @@ async function heartbeat() {
   const now = Date.now();
   await Promise.all(
     agentIds.map((agentId) =>
-      agentsBucket.put(agentId, agentRecordCodec.encode({ v: 1, agentId, instanceId: agentId, cpus: CPUS, pool, startedAt: now, at: now, running: [] })),
+      agentsBucket.put(
+        agentId,
+        agentRecordCodec.encode({ v: 1, agentId, instanceId: agentId, cpus: CPUS, pool, startedAt: now, at: now, running: [] }),
+      ),
     ),
   );
 }
@@ -114,7 +127,9 @@ async function startAgents() {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
     });
-    const messages = await (await js.consumers.get(names.streams.assignments, names.agentConsumer(agentId))).consume({ max_messages: CPUS * 2 });
+    const messages = await (
+      await js.consumers.get(names.streams.assignments, names.agentConsumer(agentId))
+    ).consume({ max_messages: CPUS * 2 });
     void (async () => {
       for await (const message of messages) {
         const decoded = assignmentCodec.decode(message.data);
@@ -127,7 +142,10 @@ async function startAgents() {
         while (!reporting) await sleep(50);
         const { runId, jobId, attempt } = decoded.value;
         const report = (type, extra = {}) =>
-          js.publish(names.eventSubject(agentId, runId, jobId), jobReportCodec.encode({ v: 1, runId, jobId, attempt, agentId, type, at: Date.now(), ...extra }));
+          js.publish(
+            names.eventSubject(agentId, runId, jobId),
+            jobReportCodec.encode({ v: 1, runId, jobId, attempt, agentId, type, at: Date.now(), ...extra }),
+          );
         await report('running');
         await report('exited', { exitCode: 0, outputs: { object: null, missing: [] } });
         message.ack();
@@ -152,13 +170,21 @@ async function dashboardFigures(runId, jobs) {
     const range = () => page.locator('#jobs-range').innerText();
     const opened = performance.now();
     await page.goto(`${api}/#token=${TOKEN}`);
-    await waitFor(async () => (await range()) === `jobs 1–200 of ${jobs}`, { what: 'the first page of jobs', timeoutMs: 120_000, intervalMs: 10 });
+    await waitFor(async () => (await range()) === `jobs 1–200 of ${jobs}`, {
+      what: 'the first page of jobs',
+      timeoutMs: 120_000,
+      intervalMs: 10,
+    });
     const firstMs = performance.now() - opened;
     const clicks = [];
     for (let pageIndex = 1; pageIndex <= 5; pageIndex++) {
       const clicked = performance.now();
       await page.locator('#jobs-next').click();
-      await waitFor(async () => (await range()).startsWith(`jobs ${pageIndex * 200 + 1}–`), { what: 'the next page', timeoutMs: 60_000, intervalMs: 10 });
+      await waitFor(async () => (await range()).startsWith(`jobs ${pageIndex * 200 + 1}–`), {
+        what: 'the next page',
+        timeoutMs: 60_000,
+        intervalMs: 10,
+      });
       clicks.push(performance.now() - clicked);
     }
     clicks.sort((a, b) => a - b);
@@ -180,7 +206,9 @@ await startAgents();
 await heartbeat();
 const beat = setInterval(() => void heartbeat(), 2000);
 
-console.log(`katapult control plane: ${AGENTS} simulated agents x ${CPUS} cpus, jobs of "true", real coordinator and nats-server (load ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})`);
+console.log(
+  `katapult control plane: ${AGENTS} simulated agents x ${CPUS} cpus, jobs of "true", real coordinator and nats-server (load ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})`,
+);
 const natsPid = nats.pid;
 // A fresh coordinator's first jobs pay for its JIT compiling them (about twice the per-job CPU, measured): a
 // warm-up sweep first, so the sizes compare the coordinator's cost per job, not its start.
@@ -193,7 +221,9 @@ if (WARM_UP > 0) {
 // What the coordinator costs with agents heartbeating and nothing to do: part of every run's per-job figure.
 const idleBefore = await usage(coordinator.pid);
 await sleep(5000);
-console.log(`  idle (agents heartbeating, no run): coordinator ${(((await usage(coordinator.pid)).cpuMs - idleBefore.cpuMs) / 5).toFixed(1)} ms CPU/s`);
+console.log(
+  `  idle (agents heartbeating, no run): coordinator ${(((await usage(coordinator.pid)).cpuMs - idleBefore.cpuMs) / 5).toFixed(1)} ms CPU/s`,
+);
 for (const jobs of SIZES) {
   const before = await usage(coordinator.pid);
   const natsBefore = await usage(natsPid);
@@ -227,7 +257,9 @@ firstAssignmentAt = undefined;
 reporting = true;
 await startCoordinatorProcess();
 await waitFor(() => firstAssignmentAt, { what: 'a placement after the restart', timeoutMs: 600_000, intervalMs: 20 });
-console.log(`  coordinator SIGKILLed with ${stored} jobs stored: placements resume ${((firstAssignmentAt - killedAt) / 1000).toFixed(2)} s after the kill (process start included)`);
+console.log(
+  `  coordinator SIGKILLed with ${stored} jobs stored: placements resume ${((firstAssignmentAt - killedAt) / 1000).toFixed(2)} s after the kill (process start included)`,
+);
 reporting = false;
 started = performance.now();
 const cancelled = await call('POST', `/runs/${waitingRun}/cancel`, {});

@@ -42,7 +42,10 @@ function check(what, result) {
 
 /** A CLI command under /usr/bin/time: its wall time, and its peak RSS in bytes (the last line time prints). */
 async function timedCli(args) {
-  const result = check(`katapult ${args.join(' ')}`, await exec('/usr/bin/time', ['-f', 'KP_MAXRSS_KB %M', process.execPath, BIN, ...args]));
+  const result = check(
+    `katapult ${args.join(' ')}`,
+    await exec('/usr/bin/time', ['-f', 'KP_MAXRSS_KB %M', process.execPath, BIN, ...args]),
+  );
   const kb = Number(/KP_MAXRSS_KB (\d+)/.exec(result.stderr)?.[1]);
   return { seconds: result.seconds, rss: kb * 1024, stdout: result.stdout };
 }
@@ -56,10 +59,16 @@ async function memoryOf(pid) {
 const resetPeak = (pid) => writeFile(`/proc/${pid}/clear_refs`, '5');
 
 async function agentPid() {
-  const ps = check('docker ps', await exec('docker', ['ps', '-q', '--filter', 'label=katapult.role=agent', '--filter', `label=katapult.stack`]));
+  const ps = check(
+    'docker ps',
+    await exec('docker', ['ps', '-q', '--filter', 'label=katapult.role=agent', '--filter', `label=katapult.stack`]),
+  );
   const ids = ps.stdout.trim().split('\n').filter(Boolean);
   for (const id of ids) {
-    const inspect = check('docker inspect', await exec('docker', ['inspect', '-f', '{{.State.Pid}} {{index .Config.Labels "katapult.stack"}}', id]));
+    const inspect = check(
+      'docker inspect',
+      await exec('docker', ['inspect', '-f', '{{.State.Pid}} {{index .Config.Labels "katapult.stack"}}', id]),
+    );
     const [pid, label] = inspect.stdout.trim().split(' ');
     const stack = JSON.parse(await readFile(join(home, 'stack.json'), 'utf8'));
     if (label === stack.label) return Number(pid);
@@ -90,7 +99,10 @@ const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
 const s = (seconds) => `${seconds.toFixed(2)} s`;
 const line = (what, value) => console.log(`${what.padEnd(44)} ${value}`);
 const spread = (values, format) => `min ${format(Math.min(...values))}  median ${format(median(values))}`;
-const load = () => loadavg().map((value) => value.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 
 try {
   await mkdir(join(project, 'data'), { recursive: true });
@@ -133,7 +145,11 @@ try {
     const same = (await sha256(fetched).catch(() => 'missing')) === expected;
     await rm(out, { recursive: true, force: true });
     const [job] = JSON.parse(check('status', await katapult(['status', '--json'])).stdout)[0].jobs;
-    const phases = { submit: (job.createdAt - launchedAt) / 1000, stage: (job.startedAt - job.createdAt) / 1000, runAndStore: (job.finishedAt - job.startedAt) / 1000 };
+    const phases = {
+      submit: (job.createdAt - launchedAt) / 1000,
+      stage: (job.startedAt - job.createdAt) / 1000,
+      runAndStore: (job.finishedAt - job.startedAt) / 1000,
+    };
     rounds.push({ launch, fetch, same, phases });
   }
 
@@ -157,17 +173,47 @@ try {
   const fetches = rounds.map((r) => r.fetch.result.seconds);
   line('fetched byte for byte (sha256)', `${rounds.filter((r) => r.same).length} of ${ROUNDS}`);
   line('katapult launch (up, staged, run, stored)', spread(launches, s));
-  line('  CLI start, upload, submit', spread(rounds.map((r) => r.phases.submit), s));
-  line('  job created -> running (download, stage)', spread(rounds.map((r) => r.phases.stage), s));
-  line('  running -> done (cp, outputs stored)', spread(rounds.map((r) => r.phases.runAndStore), s));
+  line(
+    '  CLI start, upload, submit',
+    spread(
+      rounds.map((r) => r.phases.submit),
+      s,
+    ),
+  );
+  line(
+    '  job created -> running (download, stage)',
+    spread(
+      rounds.map((r) => r.phases.stage),
+      s,
+    ),
+  );
+  line(
+    '  running -> done (cp, outputs stored)',
+    spread(
+      rounds.map((r) => r.phases.runAndStore),
+      s,
+    ),
+  );
   line('katapult fetch', spread(fetches, s));
   line('docker cp in', spread(cpIn, s));
   line('docker cp out', spread(cpOut, s));
   line('launch / (docker cp in + out), medians', `${(median(launches) / (median(cpIn) + median(cpOut))).toFixed(2)}x`);
   line('  less the 8-byte launch', `${((median(launches) - small.seconds) / (median(cpIn) + median(cpOut))).toFixed(2)}x`);
   line('fetch / docker cp out, medians', `${(median(fetches) / median(cpOut)).toFixed(2)}x`);
-  line('CLI peak RSS: launch', spread(rounds.map((r) => r.launch.result.rss), mb));
-  line('CLI peak RSS: fetch', spread(rounds.map((r) => r.fetch.result.rss), mb));
+  line(
+    'CLI peak RSS: launch',
+    spread(
+      rounds.map((r) => r.launch.result.rss),
+      mb,
+    ),
+  );
+  line(
+    'CLI peak RSS: fetch',
+    spread(
+      rounds.map((r) => r.fetch.result.rss),
+      mb,
+    ),
+  );
   for (const server of ['agent', 'nats']) {
     for (const step of ['launch', 'fetch']) {
       const before = rounds.map((r) => r[step].before[server].rss);

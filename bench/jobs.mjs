@@ -69,7 +69,12 @@ async function timeToFirstRunning(file) {
     const started = run.jobs.filter((job) => STARTED.has(job.state) && job.startedAt !== null);
     if (started.length > 0) {
       const first = Math.min(...started.map((job) => job.startedAt));
-      return { submitted: (launch.returnedAt - launch.startedAt) / 1000, running: (first - launch.startedAt) / 1000, seen: (Date.now() - launch.startedAt) / 1000, runId: launch.runId };
+      return {
+        submitted: (launch.returnedAt - launch.startedAt) / 1000,
+        running: (first - launch.startedAt) / 1000,
+        seen: (Date.now() - launch.startedAt) / 1000,
+        runId: launch.runId,
+      };
     }
     if (run.state !== 'running') throw new Error(`run ${launch.runId} ended (${run.state}) with no job started`);
     await sleep(100);
@@ -120,7 +125,10 @@ try {
   console.log('  seen    = when a status --json poll (a CLI start, ~0.6 s) first showed it');
   check('katapult down', await katapult(['down']));
   const cold = await timeToFirstRunning(tiny);
-  line('  stack down (servers, coordinator and agents started by launch)', `submitted ${seconds(cold.submitted)}, running ${seconds(cold.running)}, seen ${seconds(cold.seen)}`);
+  line(
+    '  stack down (servers, coordinator and agents started by launch)',
+    `submitted ${seconds(cold.submitted)}, running ${seconds(cold.running)}, seen ${seconds(cold.seen)}`,
+  );
   await waitForRun(cold.runId);
   const hot = await timeToFirstRunning(tiny);
   line('  stack and agents already up', `submitted ${seconds(hot.submitted)}, running ${seconds(hot.running)}, seen ${seconds(hot.seen)}`);
@@ -130,12 +138,16 @@ try {
   console.log(`${JOBS} short jobs (${SHORT_COMMAND}, cpus_req 1), ${CONCURRENCY} at a time, stack and agents up`);
   const launch = await katapult(['launch', hundred]);
   const runId = /run (r-[0-9a-z-]+) submitted/.exec(launch.stdout)?.[1];
-  if (!runId) throw new Error(`launch exited with ${launch.code} before submitting\n${launch.stdout.slice(-2000)}\n${launch.stderr.slice(-2000)}`);
+  if (!runId)
+    throw new Error(`launch exited with ${launch.code} before submitting\n${launch.stdout.slice(-2000)}\n${launch.stderr.slice(-2000)}`);
   const run = await status(runId);
   const done = run.jobs.filter((job) => job.state === 'done').length;
   const firstStart = Math.min(...run.jobs.map((job) => job.startedAt ?? Infinity));
   const lastEnd = Math.max(...run.jobs.map((job) => job.finishedAt ?? -Infinity));
-  line('  katapult launch, to the end of the run (the command\'s wall time)', `${seconds(launch.seconds)}  (${done}/${JOBS} done, exit ${launch.code})`);
+  line(
+    "  katapult launch, to the end of the run (the command's wall time)",
+    `${seconds(launch.seconds)}  (${done}/${JOBS} done, exit ${launch.code})`,
+  );
   line('    of which first job started -> last job finished', seconds((lastEnd - firstStart) / 1000));
   const images = await katapult(['images', 'ls', '--json']);
   check('katapult images ls', images);
@@ -143,7 +155,10 @@ try {
   const docker = await pool(JOBS, CONCURRENCY, () => exec('docker', ['run', '--rm', image, '/bin/sh', '-c', SHORT_COMMAND]));
   line(`  docker run --rm <same image> (${CONCURRENCY} at a time)`, `${seconds(docker.seconds)}  (${JOBS - docker.failed}/${JOBS} exit 0)`);
   line('  katapult / docker run', `${(launch.seconds / docker.seconds).toFixed(2).padStart(8)}`);
-  line('  per job: katapult, docker run (wall time x concurrency / jobs)', `${seconds((launch.seconds * CONCURRENCY) / JOBS)}, ${seconds((docker.seconds * CONCURRENCY) / JOBS)}`);
+  line(
+    '  per job: katapult, docker run (wall time x concurrency / jobs)',
+    `${seconds((launch.seconds * CONCURRENCY) / JOBS)}, ${seconds((docker.seconds * CONCURRENCY) / JOBS)}`,
+  );
 
   console.log('');
   console.log(`logs -f latency: a job printing ${LOG_LINES} lines of date +%s%N, 20 ms apart; latency = received by logs -f - printed`);

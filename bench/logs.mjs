@@ -18,7 +18,16 @@ const stack = () => JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8'));
 async function config(file, name, command) {
   // An hour's auto_stop, so the agent measured is the same one throughout (the docker run cases can take over a
   // minute). Not `false`: the coordinator's API coerces its null to 0 (stop at once), a bug of its own.
-  const lines = ['project: benchlogs', 'auto_stop: 3600', 'instances:', '  - number: 1', '    cpus: 1', 'environments:', '  - name: base', 'jobs:'];
+  const lines = [
+    'project: benchlogs',
+    'auto_stop: 3600',
+    'instances:',
+    '  - number: 1',
+    '    cpus: 1',
+    'environments:',
+    '  - name: base',
+    'jobs:',
+  ];
   lines.push(`  - name: ${name}`, '    env_name: base', `    run_command: ${JSON.stringify(command)}`);
   const path = join(home, file);
   await writeFile(path, `${lines.join('\n')}\n`);
@@ -59,7 +68,14 @@ async function agentRssMiB(rootPid) {
 }
 
 async function agentPid() {
-  const listed = await exec('docker', ['ps', '-q', '--filter', `label=katapult.stack=${stack().label}`, '--filter', 'label=katapult.role=agent']);
+  const listed = await exec('docker', [
+    'ps',
+    '-q',
+    '--filter',
+    `label=katapult.stack=${stack().label}`,
+    '--filter',
+    'label=katapult.role=agent',
+  ]);
   const id = listed.stdout.trim().split('\n')[0];
   if (!id) throw new Error('no agent container');
   return Number((await exec('docker', ['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim());
@@ -88,13 +104,18 @@ async function containerRunSeconds(id) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 const min = (values) => Math.min(...values);
 const line = (what, value) => console.log(`${what.padEnd(62)} ${value}`);
-const figures = (values, unit, digits = 2) => `min ${min(values).toFixed(digits)} ${unit}, median ${median(values).toFixed(digits)} ${unit}  (${values.map((v) => v.toFixed(digits)).join(', ')})`;
+const figures = (values, unit, digits = 2) =>
+  `min ${min(values).toFixed(digits)} ${unit}, median ${median(values).toFixed(digits)} ${unit}  (${values.map((v) => v.toFixed(digits)).join(', ')})`;
 
 try {
   const flood = await config('flood.yaml', 'flood', COMMAND);
   const nothing = await config('nothing.yaml', 'nothing', 'true');
   console.log(`katapult logs: one job printing ${LINES.toLocaleString('en')} lines (${COMMAND}), 1 instance of 1 cpu, base environment`);
-  console.log(`load average at start: ${loadavg().map((value) => value.toFixed(2)).join(' ')}; ${RUNS} runs of each`);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}; ${RUNS} runs of each`,
+  );
   check('warm-up launch', await katapult(['launch', nothing]));
   const image = JSON.parse((await katapult(['images', 'ls', '--json'])).stdout)[0].ref;
 
@@ -137,22 +158,46 @@ try {
 
   console.log('');
   line('docker run --rm (client copies stdout to this script)', figures(docker.wall, 's'));
-  line('docker run -d: the container\'s run time', figures(docker.ran, 's'));
-  line('docker run -d --log-driver none: the container\'s run time', figures(docker.ranNoLog, 's'));
-  line('katapult: the job\'s recorded duration (startedAt -> finishedAt)', figures(kp.recorded, 's'));
+  line("docker run -d: the container's run time", figures(docker.ran, 's'));
+  line("docker run -d --log-driver none: the container's run time", figures(docker.ranNoLog, 's'));
+  line("katapult: the job's recorded duration (startedAt -> finishedAt)", figures(kp.recorded, 's'));
   line('katapult launch --wait, whole (CLI, submit, run, log stored)', figures(kp.launch, 's'));
   line('katapult launch --wait of a job printing nothing', figures(kp.empty, 's'));
-  line('  difference: the log\'s share (each pair)', figures(shipped, 's'));
-  line('  difference of the medians, of the minimums', `${(median(kp.launch) - median(kp.empty)).toFixed(2)} s, ${(min(kp.launch) - min(kp.empty)).toFixed(2)} s`);
-  line('  lines/s through Katapult (lines / difference)', figures(shipped.map((s) => LINES / s / 1000), 'k lines/s', 0));
-  line('  lines/s docker run --rm', figures(docker.wall.map((s) => LINES / s / 1000), 'k lines/s', 0));
+  line("  difference: the log's share (each pair)", figures(shipped, 's'));
+  line(
+    '  difference of the medians, of the minimums',
+    `${(median(kp.launch) - median(kp.empty)).toFixed(2)} s, ${(min(kp.launch) - min(kp.empty)).toFixed(2)} s`,
+  );
+  line(
+    '  lines/s through Katapult (lines / difference)',
+    figures(
+      shipped.map((s) => LINES / s / 1000),
+      'k lines/s',
+      0,
+    ),
+  );
+  line(
+    '  lines/s docker run --rm',
+    figures(
+      docker.wall.map((s) => LINES / s / 1000),
+      'k lines/s',
+      0,
+    ),
+  );
   line('ratio launch --wait whole / docker run --rm wall (medians)', (median(kp.launch) / median(docker.wall)).toFixed(2));
-  line('ratio log\'s share / docker run --rm wall (medians)', (median(shipped) / median(docker.wall)).toFixed(2));
+  line("ratio log's share / docker run --rm wall (medians)", (median(shipped) / median(docker.wall)).toFixed(2));
   line('ratio recorded duration / docker run -d run time (medians)', (median(kp.recorded) / median(docker.ran)).toFixed(2));
   line('ratio recorded duration / docker run -d --log-driver none (medians)', (median(kp.recorded) / median(docker.ranNoLog)).toFixed(2));
   line('katapult logs (replay of every line, to a pipe)', figures(kp.replay, 's'));
-  line('agent RSS: idle before, peak during each launch', `${rssIdle.toFixed(0)} MiB; ${kp.rssPeak.map((v) => `${v.toFixed(0)} MiB`).join(', ')}`);
-  console.log(`load average at end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  line(
+    'agent RSS: idle before, peak during each launch',
+    `${rssIdle.toFixed(0)} MiB; ${kp.rssPeak.map((v) => `${v.toFixed(0)} MiB`).join(', ')}`,
+  );
+  console.log(
+    `load average at end: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}`,
+  );
 } finally {
   const down = await katapult(['down']);
   if (down.code !== 0) console.error(`katapult down exited with ${down.code}: ${down.stderr.trim()}`);

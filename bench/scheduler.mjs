@@ -60,7 +60,9 @@ const cases = [
   { what: 'demand = half the capacity', jobs: makeJobs({ totalCpus: (AGENTS * AGENT_CPUS) / 2 }) },
 ];
 
-console.log(`scheduler: planAssignments onto ${AGENTS} idle agents of ${AGENT_CPUS} cpus (${AGENTS * AGENT_CPUS} cpus); cpus_req 1-8, seed ${SEED}`);
+console.log(
+  `scheduler: planAssignments onto ${AGENTS} idle agents of ${AGENT_CPUS} cpus (${AGENTS * AGENT_CPUS} cpus); cpus_req 1-8, seed ${SEED}`,
+);
 console.log(`wall time: median of ${RUNS} runs; lower bound on agents = ceil(placed cpus / ${AGENT_CPUS})`);
 for (const { what, jobs } of cases) {
   const demand = jobs.reduce((sum, job) => sum + job.cpusReq, 0);

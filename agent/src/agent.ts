@@ -72,7 +72,11 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: Log):
   bus.onStopRequest((request) => {
     const entry = running.get(attemptKey(request));
     if (!entry || entry.stop.signal.aborted) return;
-    log(`stopping ${request.runId}/${request.jobId} attempt ${request.attempt}, as the coordinator asks`, { runId: request.runId, jobId: request.jobId, attempt: request.attempt });
+    log(`stopping ${request.runId}/${request.jobId} attempt ${request.attempt}, as the coordinator asks`, {
+      runId: request.runId,
+      jobId: request.jobId,
+      attempt: request.attempt,
+    });
     entry.stop.abort();
   });
 
@@ -103,7 +107,11 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: Log):
       });
       running.set(key, { assignment, stop, settled: attempt.catch(() => undefined) });
       void beat();
-      log(`running ${assignment.runId}/${assignment.jobId} attempt ${assignment.attempt}`, { runId: assignment.runId, jobId: assignment.jobId, attempt: assignment.attempt });
+      log(`running ${assignment.runId}/${assignment.jobId} attempt ${assignment.attempt}`, {
+        runId: assignment.runId,
+        jobId: assignment.jobId,
+        attempt: assignment.attempt,
+      });
       try {
         await attempt;
       } finally {
@@ -137,7 +145,8 @@ export async function startAgent(config: AgentConfig, docker: Docker, log: Log):
         baseUrl: config.metadataUrl,
         pollMs: config.metadataPollMs,
         log,
-        onNotice: (notice: SpotNotice) => void interrupt(`spot interruption notice (${notice.action}${notice.time ? ` at ${notice.time}` : ''})`),
+        onNotice: (notice: SpotNotice) =>
+          void interrupt(`spot interruption notice (${notice.action}${notice.time ? ` at ${notice.time}` : ''})`),
       })
     : undefined;
   watch?.start();

@@ -13,7 +13,9 @@ try {
   log = agentLog;
   const agent = await startAgent(config, new Docker(), log);
   const gpus = config.gpus > 0 ? ` and ${formatGpus(config.gpus)}` : '';
-  log(`${config.agentId} registered with ${config.cpus} cpus${gpus}${config.instanceType ? ` (${config.instanceType})` : ''} on cluster ${config.cluster}`);
+  log(
+    `${config.agentId} registered with ${config.cpus} cpus${gpus}${config.instanceType ? ` (${config.instanceType})` : ''} on cluster ${config.cluster}`,
+  );
   if (config.httpPort > 0) {
     const server = buildAgentServer({
       agentId: config.agentId,

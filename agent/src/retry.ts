@@ -29,7 +29,8 @@ export async function retryUntilDone<T>(work: () => Promise<T>, options: RetryOp
         options.log(`${options.what} refused by NATS, not retried: ${why}`);
         throw error;
       }
-      if (attempt === 0) options.log(`${options.what} failed (${why}); retrying until NATS ${isDiskFullRefusal(why) ? 'has disk space again' : 'is back'}`);
+      if (attempt === 0)
+        options.log(`${options.what} failed (${why}); retrying until NATS ${isDiskFullRefusal(why) ? 'has disk space again' : 'is back'}`);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }

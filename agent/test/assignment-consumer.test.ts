@@ -20,7 +20,15 @@ describe('assignment consumer', () => {
     nc = await connect({ servers: nats.url });
     await ensureStreams(nc, names);
     await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    bus = await connectAgentBus({ natsUrl: nats.url, cluster: names.cluster, agentId: 'consumer-0', instanceId: 'consumer-0', cpus: 1, gpus: 0, log: (line) => agentLog.push(line) });
+    bus = await connectAgentBus({
+      natsUrl: nats.url,
+      cluster: names.cluster,
+      agentId: 'consumer-0',
+      instanceId: 'consumer-0',
+      cpus: 1,
+      gpus: 0,
+      log: (line) => agentLog.push(line),
+    });
     void bus.consumeAssignments(async (assignment) => void heard.push(assignment.jobId));
   });
   afterAll(async () => {
@@ -31,7 +39,19 @@ describe('assignment consumer', () => {
   });
 
   const assign = (jobId: string) => {
-    const assignment: Assignment = { v: 1, runId: 'r-consumer', jobId, attempt: 1, image: 'x', runCommand: 'true', cpus: 1, memoryBytes: null, network: 'none', files: [], outputFiles: [] };
+    const assignment: Assignment = {
+      v: 1,
+      runId: 'r-consumer',
+      jobId,
+      attempt: 1,
+      image: 'x',
+      runCommand: 'true',
+      cpus: 1,
+      memoryBytes: null,
+      network: 'none',
+      files: [],
+      outputFiles: [],
+    };
     return jetstream(nc).publish(names.assignmentSubject('consumer-0'), assignmentCodec.encode(assignment));
   };
 
@@ -46,7 +66,15 @@ describe('assignment consumer', () => {
   }, 90_000);
 
   it('starts consuming once JetStream answers, when it did not at first (a stalled server as the agent began)', async () => {
-    const late = await connectAgentBus({ natsUrl: nats.url, cluster: names.cluster, agentId: 'consumer-1', instanceId: 'consumer-1', cpus: 1, gpus: 0, log: (line) => agentLog.push(line) });
+    const late = await connectAgentBus({
+      natsUrl: nats.url,
+      cluster: names.cluster,
+      agentId: 'consumer-1',
+      instanceId: 'consumer-1',
+      cpus: 1,
+      gpus: 0,
+      log: (line) => agentLog.push(line),
+    });
     const lateHeard: string[] = [];
     let stopped: unknown;
     nats.pause();
@@ -59,9 +87,24 @@ describe('assignment consumer', () => {
     } finally {
       nats.resume();
     }
-    const assignment: Assignment = { v: 1, runId: 'r-consumer', jobId: 'late', attempt: 1, image: 'x', runCommand: 'true', cpus: 1, memoryBytes: null, network: 'none', files: [], outputFiles: [] };
+    const assignment: Assignment = {
+      v: 1,
+      runId: 'r-consumer',
+      jobId: 'late',
+      attempt: 1,
+      image: 'x',
+      runCommand: 'true',
+      cpus: 1,
+      memoryBytes: null,
+      network: 'none',
+      files: [],
+      outputFiles: [],
+    };
     await jetstream(nc).publish(names.assignmentSubject('consumer-1'), assignmentCodec.encode(assignment));
-    await waitFor(() => lateHeard.includes('late') || stopped !== undefined, { what: 'the assignment, once JetStream answers', timeoutMs: 60_000 });
+    await waitFor(() => lateHeard.includes('late') || stopped !== undefined, {
+      what: 'the assignment, once JetStream answers',
+      timeoutMs: 60_000,
+    });
     expect(stopped).toBeUndefined();
     expect(lateHeard).toEqual(['late']);
     late.stopTaking();

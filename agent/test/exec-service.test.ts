@@ -3,7 +3,16 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage } from '@katapult/images';
 import { requireDocker, startNats, waitFor, type NatsServer } from '@katapult/testkit';
-import { clusterNames, execInputCodec, execOutputCodec, execRequestCodec, type Assignment, type ExecInput, type ExecOutput, type ExecRequest } from '@katapult/core';
+import {
+  clusterNames,
+  execInputCodec,
+  execOutputCodec,
+  execRequestCodec,
+  type Assignment,
+  type ExecInput,
+  type ExecOutput,
+  type ExecRequest,
+} from '@katapult/core';
 import { LABELS, serveExec } from '../src/index.js';
 
 /** The agent's side of `katapult exec`, on real NATS and Docker, spoken to as the CLI would. */
@@ -27,7 +36,14 @@ describe("the agent's exec service", () => {
     container = await docker.createContainer({
       Image: base.ref,
       Cmd: ['sleep', '600'],
-      Labels: { [LABELS.stack]: stackLabel, [LABELS.role]: 'job', [LABELS.agent]: agentId, [LABELS.run]: job.runId, [LABELS.job]: job.jobId, [LABELS.attempt]: '1' },
+      Labels: {
+        [LABELS.stack]: stackLabel,
+        [LABELS.role]: 'job',
+        [LABELS.agent]: agentId,
+        [LABELS.run]: job.runId,
+        [LABELS.job]: job.jobId,
+        [LABELS.attempt]: '1',
+      },
     });
     await container.start();
     service = serveExec({ nc, names, docker, agentId, running: () => [job as Assignment], log: (line) => lines.push(line), idleMs: 1_500 });
@@ -44,13 +60,17 @@ describe("the agent's exec service", () => {
     const id = Math.random().toString(16).slice(2, 10).padEnd(16, '0');
     const out = nc.subscribe(names.execOutputSubject(agentId, id));
     await nc.flush();
-    nc.publish(names.execStartSubject(agentId), execRequestCodec.encode({ v: 1, session: id, ...job, command: [], tty: false, by: 'test@here', ...request }));
+    nc.publish(
+      names.execStartSubject(agentId),
+      execRequestCodec.encode({ v: 1, session: id, ...job, command: [], tty: false, by: 'test@here', ...request }),
+    );
     const received: ExecOutput[] = [];
     for await (const message of out) {
       const decoded = execOutputCodec.decode(message.data);
       if (!decoded.ok) throw new Error(decoded.error);
       received.push(decoded.value);
-      if (decoded.value.type === 'started') for (const item of input) nc.publish(names.execInputSubject(agentId, id), execInputCodec.encode(item));
+      if (decoded.value.type === 'started')
+        for (const item of input) nc.publish(names.execInputSubject(agentId, id), execInputCodec.encode(item));
       if (decoded.value.type === 'exit' || decoded.value.type === 'refused') break;
     }
     out.unsubscribe();
@@ -60,7 +80,9 @@ describe("the agent's exec service", () => {
     outputs.map((item) => (item.type === stream ? Buffer.from(item.data, 'base64').toString() : '')).join('');
 
   it('refuses an attempt it does not run, naming it', async () => {
-    expect(await session({ attempt: 2 })).toEqual([{ v: 1, type: 'refused', code: 'KP_JOB_NOT_RUNNING', message: 'r-exec/sleeper attempt 2 is not running on agent exec-1' }]);
+    expect(await session({ attempt: 2 })).toEqual([
+      { v: 1, type: 'refused', code: 'KP_JOB_NOT_RUNNING', message: 'r-exec/sleeper attempt 2 is not running on agent exec-1' },
+    ]);
   });
 
   it('sends a large output whole, in chunks, then the exit code', async () => {
@@ -73,7 +95,10 @@ describe("the agent's exec service", () => {
   });
 
   it('passes stdin on until its end', async () => {
-    const outputs = await session({ command: ['wc', '-c'] }, [{ v: 1, type: 'stdin', data: Buffer.from('12345').toString('base64') }, { v: 1, type: 'eof' }]);
+    const outputs = await session({ command: ['wc', '-c'] }, [
+      { v: 1, type: 'stdin', data: Buffer.from('12345').toString('base64') },
+      { v: 1, type: 'eof' },
+    ]);
     expect(text(outputs, 'stdout').trim()).toBe('5');
     expect(outputs.at(-1)).toEqual({ v: 1, type: 'exit', exitCode: 0 });
   });
@@ -84,7 +109,10 @@ describe("the agent's exec service", () => {
     const id = Math.random().toString(16).slice(2, 10).padEnd(16, '1');
     const out = nc.subscribe(names.execOutputSubject(agentId, id));
     await nc.flush();
-    nc.publish(names.execStartSubject(agentId), execRequestCodec.encode({ v: 1, session: id, ...job, command: ['sleep', '321'], tty: false, by: 'test@here' }));
+    nc.publish(
+      names.execStartSubject(agentId),
+      execRequestCodec.encode({ v: 1, session: id, ...job, command: ['sleep', '321'], tty: false, by: 'test@here' }),
+    );
     const received: ExecOutput[] = [];
     for await (const message of out) {
       const decoded = execOutputCodec.decode(message.data);
@@ -107,7 +135,11 @@ describe("the agent's exec service", () => {
     // `cat` waits on stdin for ever; no keep-alive comes, so the agent closes it.
     const outputs = await session({ command: ['cat'] });
     expect(outputs.at(-1)).toMatchObject({ v: 1, type: 'exit' });
-    await waitFor(() => lines.some((line) => /^exec [0-9a-f]+: nothing heard from the client for 1\.5s; ending it$/.test(line)), { what: 'the idle line' });
-    expect(lines.filter((line) => line.startsWith('exec ') && line.includes(' by test@here in r-exec/sleeper attempt 1: '))).toHaveLength(3 + 3);
+    await waitFor(() => lines.some((line) => /^exec [0-9a-f]+: nothing heard from the client for 1\.5s; ending it$/.test(line)), {
+      what: 'the idle line',
+    });
+    expect(lines.filter((line) => line.startsWith('exec ') && line.includes(' by test@here in r-exec/sleeper attempt 1: '))).toHaveLength(
+      3 + 3,
+    );
   });
 });

@@ -36,8 +36,19 @@ describe('pulling from a registry that needs credentials', () => {
   let image: string;
   const localRef = `katapult-test/pull-auth:${process.pid}-${Date.now()}`;
 
-  const removeLocal = () => docker.getImage(image).remove({ force: true }).catch(() => undefined);
-  const pulled = () => docker.getImage(image).inspect().then(() => true, () => false);
+  const removeLocal = () =>
+    docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => undefined);
+  const pulled = () =>
+    docker
+      .getImage(image)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
 
   beforeAll(async () => {
     await requireDocker();
@@ -49,17 +60,19 @@ describe('pulling from a registry that needs credentials', () => {
     const [repo, tag] = localRef.split(':');
     await new Promise<void>((resolve, reject) => {
       // tar-stream's pack is a streamx stream, which dockerode reads like a Node one.
-      void docker.importImage(archive as unknown as NodeJS.ReadableStream, { repo, tag }).then(
-        (stream) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
-        reject,
-      );
+      void docker
+        .importImage(archive as unknown as NodeJS.ReadableStream, { repo, tag })
+        .then((stream) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())), reject);
     });
     image = `${registry.host}/katapult/env:auth-test`;
     await pushImage(docker, localRef, image, undefined, { username: USER, password: PASSWORD });
   });
   afterAll(async () => {
     if (image) await removeLocal();
-    await docker.getImage(localRef).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(localRef)
+      .remove({ force: true })
+      .catch(() => undefined);
     await registry?.stop();
   });
 
@@ -91,7 +104,9 @@ describe('pulling from a registry that needs credentials', () => {
     await removeLocal();
     const source = staticSource(registry.host, ['wrong', 'still-wrong']);
     const failure = imagePuller(() => source)(docker, image);
-    await expect(failure).rejects.toThrow(new RegExp(`^KP_PULL_AUTH: ${registry.host} refused the credentials for ${image}, even fresh ones: `));
+    await expect(failure).rejects.toThrow(
+      new RegExp(`^KP_PULL_AUTH: ${registry.host} refused the credentials for ${image}, even fresh ones: `),
+    );
     expect(source.asked).toEqual([false, true]);
     expect(await pulled()).toBe(false);
   });

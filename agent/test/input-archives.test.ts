@@ -33,7 +33,7 @@ async function entries(archive: Readable): Promise<{ name: string; type: string;
   return found;
 }
 
-describe('inputs_from: the outputs of earlier jobs in a job\'s work folder', () => {
+describe("inputs_from: the outputs of earlier jobs in a job's work folder", () => {
   it("puts each archive's files under its folder (or at their own paths), owned by the job user, with the folders they need", async () => {
     const archive = packInputArchives(
       [
@@ -57,7 +57,9 @@ describe('inputs_from: the outputs of earlier jobs in a job\'s work folder', () 
     const archive = packInputArchives([
       {
         dir: 'split',
-        open: outputArchive({ 'ok.txt': 'ok', '../escape.txt': 'no' }, (pack) => pack.entry({ name: 'link', type: 'symlink', linkname: '/etc/passwd' })),
+        open: outputArchive({ 'ok.txt': 'ok', '../escape.txt': 'no' }, (pack) =>
+          pack.entry({ name: 'link', type: 'symlink', linkname: '/etc/passwd' }),
+        ),
       },
     ]);
     expect((await entries(archive)).map((entry) => entry.name)).toEqual(['work/split', 'work/split/ok.txt']);

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage } from '@katapult/images';
 import { ensureStreams, jetStreamLogSource, openJetStreamStore } from '@katapult/coordinator';
 import { requireDocker, startNats, tempDir, waitFor, type NatsServer } from '@katapult/testkit';
-import { clusterNames, jobReportCodec, LOG_CHUNK_BYTES, LOG_WINDOW, logRecordCodec, type Assignment, type JobReport, type LogEntry } from '@katapult/core';
+import {
+  clusterNames,
+  jobReportCodec,
+  LOG_CHUNK_BYTES,
+  LOG_WINDOW,
+  logRecordCodec,
+  type Assignment,
+  type JobReport,
+  type LogEntry,
+} from '@katapult/core';
 import { openJobFileStore, runJobAttempt, type JobFileStore } from '../src/index.js';
 import { connectAgentBus, type AgentBus } from '../src/bus/agent-bus.js';
 
@@ -27,7 +36,15 @@ describe('job log in chunks', () => {
     nc = await connect({ servers: nats.url });
     await ensureStreams(nc, names);
     await openJetStreamStore(nc, names, { agentTtlMs: 60_000 }); // the agents bucket the bus writes its heartbeat to
-    bus = await connectAgentBus({ natsUrl: nats.url, cluster: names.cluster, agentId: 'log-0', instanceId: 'log-0', cpus: 1, gpus: 0, log: (line) => agentLog.push(line) });
+    bus = await connectAgentBus({
+      natsUrl: nats.url,
+      cluster: names.cluster,
+      agentId: 'log-0',
+      instanceId: 'log-0',
+      cpus: 1,
+      gpus: 0,
+      log: (line) => agentLog.push(line),
+    });
     files = await openJobFileStore(bus.nc, names, 'log-0', await tempDir('job-log-cache'));
     image = (await ensureBaseImage(docker)).ref;
   }, 300_000);
@@ -73,7 +90,10 @@ describe('job log in chunks', () => {
 
   /** The job's reports, as the coordinator would read them. */
   async function reports(job: Assignment): Promise<JobReport[]> {
-    const consumer = await jetstream(nc).consumers.get(names.streams.events, { filter_subjects: names.eventSubject('log-0', job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
+    const consumer = await jetstream(nc).consumers.get(names.streams.events, {
+      filter_subjects: names.eventSubject('log-0', job.runId, job.jobId),
+      deliver_policy: DeliverPolicy.All,
+    });
     const found: JobReport[] = [];
     const pending = (await consumer.info(true)).num_pending;
     for await (const message of await consumer.fetch({ max_messages: pending, expires: 1_000 })) {
@@ -86,7 +106,10 @@ describe('job log in chunks', () => {
 
   /** The chunk numbers stored on the job's log subject, in stored order. */
   async function storedChunks(job: Assignment): Promise<number[]> {
-    const consumer = await jetstream(nc).consumers.get(names.streams.logs, { filter_subjects: names.jobLogWildcard(job.runId, job.jobId), deliver_policy: DeliverPolicy.All });
+    const consumer = await jetstream(nc).consumers.get(names.streams.logs, {
+      filter_subjects: names.jobLogWildcard(job.runId, job.jobId),
+      deliver_policy: DeliverPolicy.All,
+    });
     const chunks: number[] = [];
     let pending = (await consumer.info(true)).num_pending;
     while (pending > 0) {
@@ -113,7 +136,9 @@ describe('job log in chunks', () => {
     expect(exitCode).toBe(0);
     const stdout = lines.filter((line) => 'stream' in line && line.stream === 'stdout').map((line) => ('line' in line ? line.line : ''));
     expect(stdout).toEqual(Array.from({ length: 100_000 }, (_, index) => String(index + 1)));
-    expect(lines.filter((line) => 'stream' in line && line.stream === 'stderr').map((line) => ('line' in line ? line.line : ''))).toEqual(['middle']);
+    expect(lines.filter((line) => 'stream' in line && line.stream === 'stderr').map((line) => ('line' in line ? line.line : ''))).toEqual([
+      'middle',
+    ]);
     const times = lines.map((line) => line.at);
     expect(times).toEqual([...times].sort((a, b) => a - b));
     // In chunks, not a message a line.
@@ -142,7 +167,9 @@ describe('job log in chunks', () => {
     await done;
     const { lines, exitCode } = await storedLog(job);
     expect(exitCode).toBe(0);
-    expect(lines.map((line) => ('line' in line ? line.line : ''))).toEqual(Array.from({ length: 200_000 }, (_, index) => String(index + 1)));
+    expect(lines.map((line) => ('line' in line ? line.line : ''))).toEqual(
+      Array.from({ length: 200_000 }, (_, index) => String(index + 1)),
+    );
     const chunks = await storedChunks(job);
     expect(new Set(chunks).size).toBe(chunks.length);
     expect(Math.max(...chunks)).toBe(chunks.length);

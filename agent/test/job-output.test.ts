@@ -46,26 +46,32 @@ describe('a container attach stream into pieces of lines', () => {
   it('gives every line of both streams, however frames and reads are cut, multibyte characters whole', async () => {
     const line = fc.array(fc.constantFrom('a', 'b', 'é', '😀', ' ', '\t'), { maxLength: 12 }).map((characters) => characters.join(''));
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), line), { maxLength: 20 }), fc.integer({ min: 1, max: 9 }), async (written, cut) => {
-        // Frames split the bytes anywhere (Docker reads the container's pipe in whatever sizes), even inside a character.
-        const bytes = Buffer.concat(
-          written.flatMap(([stream, text]) => {
-            const encoded = Buffer.from(`${text}\n`);
-            const middle = Math.floor(encoded.length / 2);
-            return [frame(stream, encoded.subarray(0, middle)), frame(stream, encoded.subarray(middle))];
-          }),
-        );
-        const attach = new PassThrough();
-        const collector = new Collector();
-        const done = forwardOutput(attach, collector, 4);
-        for (let offset = 0; offset < bytes.length; offset += cut) attach.write(bytes.subarray(offset, offset + cut));
-        attach.end();
-        await done;
-        const expected = written.map(([stream, text]) => `${stream === 1 ? 'stdout' : 'stderr'}: ${text}`);
-        for (const stream of ['stdout', 'stderr']) {
-          expect(collector.lines.filter((entry) => entry.startsWith(stream))).toEqual(expected.filter((entry) => entry.startsWith(stream)));
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), line), { maxLength: 20 }),
+        fc.integer({ min: 1, max: 9 }),
+        async (written, cut) => {
+          // Frames split the bytes anywhere (Docker reads the container's pipe in whatever sizes), even inside a character.
+          const bytes = Buffer.concat(
+            written.flatMap(([stream, text]) => {
+              const encoded = Buffer.from(`${text}\n`);
+              const middle = Math.floor(encoded.length / 2);
+              return [frame(stream, encoded.subarray(0, middle)), frame(stream, encoded.subarray(middle))];
+            }),
+          );
+          const attach = new PassThrough();
+          const collector = new Collector();
+          const done = forwardOutput(attach, collector, 4);
+          for (let offset = 0; offset < bytes.length; offset += cut) attach.write(bytes.subarray(offset, offset + cut));
+          attach.end();
+          await done;
+          const expected = written.map(([stream, text]) => `${stream === 1 ? 'stdout' : 'stderr'}: ${text}`);
+          for (const stream of ['stdout', 'stderr']) {
+            expect(collector.lines.filter((entry) => entry.startsWith(stream))).toEqual(
+              expected.filter((entry) => entry.startsWith(stream)),
+            );
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

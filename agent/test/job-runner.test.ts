@@ -76,7 +76,10 @@ describe('job runner', () => {
     const base = await ensureBaseImage(docker);
     image = `${registry.host}/katapult/base:runner-test`;
     await pushImage(docker, base.ref, image);
-    await docker.getImage(image).remove().catch(() => undefined); // so the runner has to pull it
+    await docker
+      .getImage(image)
+      .remove()
+      .catch(() => undefined); // so the runner has to pull it
     // A real environment image, built by its recipe: it carries the job user and its label.
     const built = await buildEnvironment(docker, {
       env: environmentSpec({ name: 'runner-user', command: 'echo ready > /opt/ready' }),
@@ -168,7 +171,12 @@ describe('job runner', () => {
   it('names the container kp-<run>-<job>-<attempt>, replacing one of this stack an agent left behind under that name', async () => {
     const job = { ...assignment('echo hi'), runId: 'r-20261201-101500-ab12', jobId: `name.test/${Date.now()}`, attempt: 2 };
     const name = `kp-r-20261201-101500-ab12-${job.jobId.replace('/', '-')}-2`;
-    const leftover = await docker.createContainer({ name, Image: image, Cmd: ['true'], Labels: { [LABELS.stack]: options.stackLabel, [LABELS.role]: 'job' } });
+    const leftover = await docker.createContainer({
+      name,
+      Image: image,
+      Cmd: ['true'],
+      Labels: { [LABELS.stack]: options.stackLabel, [LABELS.role]: 'job' },
+    });
     const seen: string[] = [];
     const sink = new RecordingSink();
     sink.report = async (type) => {
@@ -314,8 +322,17 @@ describe('job runner', () => {
     await runJobAttempt(docker, job, sink, options);
     expect(sink.events.at(-1)).toBe('exited 0');
     const [capEff, capBnd, noNewPrivs, socket, socketMounts, pids, memory, chown] = sink.lines;
-    expect([capEff, capBnd, noNewPrivs]).toEqual(['stdout: CapEff:\t0000000000000000', 'stdout: CapBnd:\t0000000000000000', 'stdout: NoNewPrivs:\t1']);
-    expect([socket, socketMounts, pids, chown]).toEqual(['stdout: no docker socket', 'stdout: 0', `stdout: ${JOB_PIDS_LIMIT}`, 'stdout: chown refused']);
+    expect([capEff, capBnd, noNewPrivs]).toEqual([
+      'stdout: CapEff:\t0000000000000000',
+      'stdout: CapBnd:\t0000000000000000',
+      'stdout: NoNewPrivs:\t1',
+    ]);
+    expect([socket, socketMounts, pids, chown]).toEqual([
+      'stdout: no docker socket',
+      'stdout: 0',
+      `stdout: ${JOB_PIDS_LIMIT}`,
+      'stdout: chown refused',
+    ]);
     // No memory of its own and no instance memory: no limit (the kernel's "max", or cgroup v1's huge number).
     expect(memory).toMatch(/^stdout: (max|\d{16,})$/);
   });
@@ -329,11 +346,18 @@ describe('job runner', () => {
     const readLimit = 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes';
     expect(await limitOf({ ...assignment(readLimit), memoryBytes: 48 * MiB })).toEqual([`stdout: ${48 * MiB}`]);
     expect(await limitOf({ ...assignment(readLimit), cpus: 1 }, { cpus: 4, memoryBytes: 256 * MiB })).toEqual([`stdout: ${64 * MiB}`]);
-    expect(await limitOf({ ...assignment(readLimit), memoryBytes: 48 * MiB }, { cpus: 4, memoryBytes: 256 * MiB })).toEqual([`stdout: ${48 * MiB}`]);
+    expect(await limitOf({ ...assignment(readLimit), memoryBytes: 48 * MiB }, { cpus: 4, memoryBytes: 256 * MiB })).toEqual([
+      `stdout: ${48 * MiB}`,
+    ]);
 
     // tail holds a whole "line" of 200 MB of zeros in memory: far past 32m, and there is no swap to spill into.
     const sink = new RecordingSink();
-    await runJobAttempt(docker, { ...assignment('head -c 200000000 /dev/zero | tail -n 1 > /dev/null'), memoryBytes: 32 * MiB }, sink, options);
+    await runJobAttempt(
+      docker,
+      { ...assignment('head -c 200000000 /dev/zero | tail -n 1 > /dev/null'), memoryBytes: 32 * MiB },
+      sink,
+      options,
+    );
     expect(sink.events.at(-1)).toBe('exited 137');
   });
 

@@ -35,7 +35,14 @@ describe('an agent that loses its lease', () => {
   afterAll(async () => {
     nats?.resume();
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.stack}=${stackLabel}`] } });
-    await Promise.all(left.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      left.map((info) =>
+        docker
+          .getContainer(info.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     await agent?.stop().catch(() => undefined);
     await nc?.close();
     await nats?.stop();
@@ -67,7 +74,19 @@ describe('an agent that loses its lease', () => {
     const { reports, sub } = watchReports(nc, names);
     await jetstream(nc).publish(
       names.assignmentSubject('lease-1'),
-      assignmentCodec.encode({ v: 1, runId: 'r-lease', jobId: 'sleeper', attempt: 1, image, runCommand: 'sleep 120', cpus: 1, memoryBytes: null, network: 'bridge', files: [], outputFiles: [] }),
+      assignmentCodec.encode({
+        v: 1,
+        runId: 'r-lease',
+        jobId: 'sleeper',
+        attempt: 1,
+        image,
+        runCommand: 'sleep 120',
+        cpus: 1,
+        memoryBytes: null,
+        network: 'bridge',
+        files: [],
+        outputFiles: [],
+      }),
     );
     await waitFor(() => reports.some((report) => report.type === 'running'), { what: 'the job running', timeoutMs: 60_000 });
     const jobContainers = () => docker.listContainers({ filters: { label: [`${LABELS.stack}=${stackLabel}`, `${LABELS.job}=sleeper`] } });
@@ -77,7 +96,11 @@ describe('an agent that loses its lease', () => {
     nats.pause();
     await waitFor(async () => (await jobContainers()).length === 0, { what: 'the job container stopped', timeoutMs: 60_000 });
     const line = lines.find((entry) => entry.startsWith('no heartbeat stored for'));
-    expect(line).toMatch(new RegExp(`^no heartbeat stored for [0-9.]+s \\(the coordinator takes an agent for lost after ${agentLeaseMs(heartbeatMs) / 1000}s\\): stopping 1 job container\\(s\\), to be run again elsewhere$`));
+    expect(line).toMatch(
+      new RegExp(
+        `^no heartbeat stored for [0-9.]+s \\(the coordinator takes an agent for lost after ${agentLeaseMs(heartbeatMs) / 1000}s\\): stopping 1 job container\\(s\\), to be run again elsewhere$`,
+      ),
+    );
 
     nats.resume();
     await waitFor(() => reports.some((report) => report.type === 'lost'), { what: 'the attempt given up as lost', timeoutMs: 60_000 });

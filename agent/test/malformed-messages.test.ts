@@ -15,7 +15,10 @@ import { watchReports } from './report-watch.js';
  * Every message of the malformed corpus (core/test/fixtures/messages) thrown at a live coordinator and agent,
  * on the subjects they listen to. Each must be dropped with its one-line reason, and both must go on working.
  */
-const corpusSpec = () => loadConfig('project: corpus\ninstances: [{cpus: 1}]\njobs:\n  - {name: after, run_command: "echo still here"}\n', 'corpus.yaml', { defaultCpus: 1 });
+const corpusSpec = () =>
+  loadConfig('project: corpus\ninstances: [{cpus: 1}]\njobs:\n  - {name: after, run_command: "echo still here"}\n', 'corpus.yaml', {
+    defaultCpus: 1,
+  });
 
 describe('malformed NATS messages against a running coordinator and agent', () => {
   const docker = new Docker();
@@ -73,7 +76,14 @@ describe('malformed NATS messages against a running coordinator and agent', () =
     coordinator?.stop();
     await agent?.stop().catch(() => undefined);
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.stack}=${stackLabel}`] } });
-    await Promise.all(left.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      left.map((info) =>
+        docker
+          .getContainer(info.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     await nc?.close();
     await nats?.stop();
     await registry?.stop();
@@ -93,7 +103,8 @@ describe('malformed NATS messages against a running coordinator and agent', () =
     for (const [index, message] of bogusAgents.entries()) await agentsKv.put(`bogus-${index}`, message.bytes);
     await nc.flush();
 
-    const droppedWith = (lines: string[], prefix: string, expected: string) => lines.some((line) => line.startsWith(prefix) && line.includes(expected));
+    const droppedWith = (lines: string[], prefix: string, expected: string) =>
+      lines.some((line) => line.startsWith(prefix) && line.includes(expected));
     const expectations = corpus.flatMap((message) =>
       message.codec === 'report'
         ? [{ file: message.file, lines: coordinatorLines, prefix: 'dropping a malformed report on ', expect: message.expect }]
@@ -114,7 +125,10 @@ describe('malformed NATS messages against a running coordinator and agent', () =
     // Both still work: the coordinator places a job on the agent, the agent runs it, its reports are applied.
     const spec = corpusSpec();
     const { runId } = await service.create({ spec, configFile: 'corpus.yaml', images: { default: image }, files: {} });
-    await waitFor(async () => (await service.get(runId)).state !== 'running', { what: 'the run after the corpus to end', timeoutMs: 30_000 });
+    await waitFor(async () => (await service.get(runId)).state !== 'running', {
+      what: 'the run after the corpus to end',
+      timeoutMs: 30_000,
+    });
     const run = await service.get(runId);
     expect(run.jobs.map((job) => [job.id, job.state, job.exitCode, job.agentId])).toEqual([['after', 'done', 0, agentId]]);
     // The malformed heartbeat records are not taken for agents.

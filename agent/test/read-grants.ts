@@ -12,9 +12,16 @@ export function grantEveryRead(nc: NatsConnection, names: ClusterNames): Subscri
       const request = readGrantRequestCodec.decode(msg.data);
       if (!request.ok) throw new Error(request.error);
       const { object, after } = request.value;
-      const granted = names.isOutputSubject(object) ? grantSubjectRead(nc, names.streams.outputs, object, after) : grantObjectRead(nc, names.fileStore, object, after);
+      const granted = names.isOutputSubject(object)
+        ? grantSubjectRead(nc, names.streams.outputs, object, after)
+        : grantObjectRead(nc, names.fileStore, object, after);
       void granted.then(
-        (grant) => msg.respond(readGrantReplyCodec.encode(grant ? { v: 1, ok: true, ...grant } : { v: 1, ok: false, message: `${object} is no longer stored` })),
+        (grant) =>
+          msg.respond(
+            readGrantReplyCodec.encode(
+              grant ? { v: 1, ok: true, ...grant } : { v: 1, ok: false, message: `${object} is no longer stored` },
+            ),
+          ),
         (error: unknown) => msg.respond(readGrantReplyCodec.encode({ v: 1, ok: false, message: String(error) })),
       );
     },

@@ -27,7 +27,11 @@ function answerTokens(clock: { now: number }): void {
   let issued = 0;
   ecr.on(GetAuthorizationTokenCommand).callsFake(() => {
     issued += 1;
-    return { authorizationData: [{ authorizationToken: token(`password-${issued}`), expiresAt: new Date(clock.now + 12 * HOUR), proxyEndpoint: `https://${HOST}` }] };
+    return {
+      authorizationData: [
+        { authorizationToken: token(`password-${issued}`), expiresAt: new Date(clock.now + 12 * HOUR), proxyEndpoint: `https://${HOST}` },
+      ],
+    };
   });
 }
 
@@ -105,7 +109,9 @@ describe('ECR login for pulls', () => {
   it('gets a fresh token once when the registry refuses the cached one, and pulls again', async () => {
     answerTokens({ now: Date.now() });
     const { docker, pulls } = fakeDocker((auth) =>
-      auth?.password === 'password-1' ? 'Head "https://…/manifests/abc": denied: Your authorization token has expired. Reauthenticate and try again.' : undefined,
+      auth?.password === 'password-1'
+        ? 'Head "https://…/manifests/abc": denied: Your authorization token has expired. Reauthenticate and try again.'
+        : undefined,
     );
     await imagePuller(ecrAuthSources())(docker, IMAGE);
     expect(pulls.map((p) => p.auth?.password)).toEqual(['password-1', 'password-2']);
@@ -151,9 +157,14 @@ describe('ECR login for pulls', () => {
   });
 
   it("reports a token refused to the instance role as the job's start failure, in one line", async () => {
-    const denied = Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/katapult-agent/i-0abc is not authorized to perform: ecr:GetAuthorizationToken'), {
-      name: 'AccessDeniedException',
-    });
+    const denied = Object.assign(
+      new Error(
+        'User: arn:aws:sts::123456789012:assumed-role/katapult-agent/i-0abc is not authorized to perform: ecr:GetAuthorizationToken',
+      ),
+      {
+        name: 'AccessDeniedException',
+      },
+    );
     ecr.on(GetAuthorizationTokenCommand).rejects(denied);
     const image = '123456789012.dkr.ecr.us-east-1.amazonaws.com/katapult/env:denied';
     const events: string[] = [];
@@ -168,7 +179,17 @@ describe('ECR login for pulls', () => {
       endOfLog: async () => undefined,
     };
     const assignment: Assignment = {
-      v: 1, runId: 'r-test', jobId: 'j1', attempt: 1, image, runCommand: 'true', cpus: 1, memoryBytes: null, network: 'bridge', files: [], outputFiles: [],
+      v: 1,
+      runId: 'r-test',
+      jobId: 'j1',
+      attempt: 1,
+      image,
+      runCommand: 'true',
+      cpus: 1,
+      memoryBytes: null,
+      network: 'bridge',
+      files: [],
+      outputFiles: [],
     };
     const files = {} as unknown as JobFileStore; // not reached: the attempt ends at the pull
     // runJobAttempt pulls with the agent's own puller (ECR login from the default credential chain).

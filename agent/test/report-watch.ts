@@ -18,5 +18,9 @@ export function watchReports(nc: NatsConnection, names: ClusterNames): ReportWat
       if (decoded.ok) reports.push(decoded.value);
     }
   })();
-  return { reports, seen: (jobId, attempt, type) => reports.find((r) => r.jobId === jobId && r.attempt === attempt && r.type === type), sub };
+  return {
+    reports,
+    seen: (jobId, attempt, type) => reports.find((r) => r.jobId === jobId && r.attempt === attempt && r.type === type),
+    sub,
+  };
 }

@@ -19,7 +19,9 @@ describe('retryUntilDone', () => {
 
   it('gives up only when the connection was closed on purpose', async () => {
     const failing = () => Promise.reject(new Error('connection closed'));
-    await expect(retryUntilDone(failing, { what: 'storing y', log: () => undefined, closed: () => true })).rejects.toThrow('connection closed');
+    await expect(retryUntilDone(failing, { what: 'storing y', log: () => undefined, closed: () => true })).rejects.toThrow(
+      'connection closed',
+    );
   });
 
   it('does not retry what a stream limit refuses: the same message would be refused forever', async () => {
@@ -29,7 +31,9 @@ describe('retryUntilDone', () => {
       calls += 1;
       return Promise.reject(new Error('message size exceeds maximum allowed'));
     };
-    await expect(retryUntilDone(refused, { what: 'storing z', log: (line) => log.push(line), closed: () => false })).rejects.toThrow('message size exceeds maximum');
+    await expect(retryUntilDone(refused, { what: 'storing z', log: (line) => log.push(line), closed: () => false })).rejects.toThrow(
+      'message size exceeds maximum',
+    );
     expect(calls).toBe(1);
     expect(log).toEqual(['storing z refused by NATS, not retried: Error: message size exceeds maximum allowed']);
   });
@@ -46,6 +50,9 @@ describe('retryUntilDone', () => {
       { what: 'storing an outcome', log: (line) => log.push(line), closed: () => false },
     );
     expect([result, calls]).toEqual(['stored', 3]);
-    expect(log).toEqual(['storing an outcome failed (Error: insufficient resources); retrying until NATS has disk space again', 'storing an outcome: done after 2 retries']);
+    expect(log).toEqual([
+      'storing an outcome failed (Error: insufficient resources); retrying until NATS has disk space again',
+      'storing an outcome: done after 2 retries',
+    ]);
   });
 });

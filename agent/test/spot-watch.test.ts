@@ -10,7 +10,9 @@ describe('reading the spot instance action', () => {
       time: '2026-11-25T10:00:00Z',
     });
     expect(parseInstanceAction(200, '{"action":"stop"}')).toEqual({ action: 'stop' });
-    expect(parseInstanceAction(200, '{"action":"hibernate","time":"2026-11-25T10:00:00Z","extra":1}')).toMatchObject({ action: 'hibernate' });
+    expect(parseInstanceAction(200, '{"action":"hibernate","time":"2026-11-25T10:00:00Z","extra":1}')).toMatchObject({
+      action: 'hibernate',
+    });
   });
 
   it('refuses other statuses and a 200 that is not what AWS sends', () => {

@@ -24,7 +24,8 @@ import { watchReports as watchReportsOn } from './report-watch.js';
  * A spot interruption, with real parts: nats-server, Docker, a registry, the agent in this process, and the
  * metadata stand-in playing the EC2 instance metadata service.
  */
-const spotSpec = () => loadConfig('project: spot\ninstances: [{cpus: 1}]\njobs:\n  - {name: long, run_command: "sleep 60"}\n', 'spot.yaml', { defaultCpus: 1 });
+const spotSpec = () =>
+  loadConfig('project: spot\ninstances: [{cpus: 1}]\njobs:\n  - {name: long, run_command: "sleep 60"}\n', 'spot.yaml', { defaultCpus: 1 });
 
 describe('spot interruption', () => {
   const docker = new Docker();
@@ -55,7 +56,14 @@ describe('spot interruption', () => {
   afterEach(async () => {
     // Job containers first, and their runners given the time to report, so no agent closes NATS under one.
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.stack}=${stackLabel}`] } });
-    await Promise.all(left.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      left.map((info) =>
+        docker
+          .getContainer(info.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     const agents = started.splice(0);
     await waitFor(() => agents.every(({ agent }) => agent.running().length === 0), { what: 'the runners done' }).catch(() => undefined);
     for (const { agent, metadata } of agents) {

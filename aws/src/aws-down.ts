@@ -72,7 +72,11 @@ export function describeItem(item: { kind: string; id: string; name?: string | u
  * Every resource tagged `katapult:project=<project>` (the IAM roles and profiles, the agents' and the maestro's, by
  * name, checked by tag), in deletion order. The maestro's instance is one of the project's instances.
  */
-export async function listProjectResources(clients: AwsClients, project: string, options: { regionalOnly?: boolean } = {}): Promise<DownItem[]> {
+export async function listProjectResources(
+  clients: AwsClients,
+  project: string,
+  options: { regionalOnly?: boolean } = {},
+): Promise<DownItem[]> {
   const { ec2: client } = clients;
   const byProject = [tagFilter(TAG.project, project)];
   const items: DownItem[] = [];
@@ -94,9 +98,15 @@ export async function listProjectResources(clients: AwsClients, project: string,
 
   // The agents' role and profile, then the maestro's.
   for (const name of options.regionalOnly ? [] : [resourceName(project), resourceName(project, '-maestro')]) {
-    const profile = await iamGet(iam('GetInstanceProfile'), () => clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
+    const profile = await iamGet(iam('GetInstanceProfile'), () =>
+      clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })),
+    );
     if (profile && tagValue(profile.InstanceProfile?.Tags, TAG.project) === project) {
-      items.push({ kind: 'instance profile', id: name, roles: (profile.InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? '').filter(Boolean) });
+      items.push({
+        kind: 'instance profile',
+        id: name,
+        roles: (profile.InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? '').filter(Boolean),
+      });
     }
     const role = await iamGet(iam('GetRole'), () => clients.iam.send(new GetRoleCommand({ RoleName: name })));
     if (role && tagValue(role.Role?.Tags, TAG.project) === project) items.push({ kind: 'role', id: name });
@@ -105,7 +115,9 @@ export async function listProjectResources(clients: AwsClients, project: string,
   const keys = await awsCall(ec2('DescribeKeyPairs'), () => client.send(new DescribeKeyPairsCommand({ Filters: byProject })));
   for (const key of keys.KeyPairs ?? []) if (key.KeyPairId) items.push({ kind: 'key pair', id: key.KeyPairId, name: key.KeyName });
 
-  const gateways = await awsCall(ec2('DescribeInternetGateways'), () => client.send(new DescribeInternetGatewaysCommand({ Filters: byProject })));
+  const gateways = await awsCall(ec2('DescribeInternetGateways'), () =>
+    client.send(new DescribeInternetGatewaysCommand({ Filters: byProject })),
+  );
   for (const gateway of gateways.InternetGateways ?? []) {
     if (!gateway.InternetGatewayId) continue;
     const vpcIds = (gateway.Attachments ?? []).map((attachment) => attachment.VpcId ?? '').filter(Boolean);
@@ -147,7 +159,11 @@ export async function downProject(clients: AwsClients, project: string, options:
   return { dryRun: false, items };
 }
 
-async function waitTerminated(clients: AwsClients, ids: string[], options: DownOptions & { sleep: (ms: number) => Promise<void> }): Promise<void> {
+async function waitTerminated(
+  clients: AwsClients,
+  ids: string[],
+  options: DownOptions & { sleep: (ms: number) => Promise<void> },
+): Promise<void> {
   const now = options.now ?? Date.now;
   const deadline = now() + (options.timeoutMs ?? 600_000);
   for (;;) {
@@ -158,7 +174,9 @@ async function waitTerminated(clients: AwsClients, ids: string[], options: DownO
       .map((instance) => instance.InstanceId);
     if (left.length === 0) return;
     if (now() >= deadline) {
-      throw new KatapultError('KP_AWS_DOWN_TIMEOUT', `instances still not terminated: ${left.join(', ')}`, { hint: 'run katapult down again in a minute' });
+      throw new KatapultError('KP_AWS_DOWN_TIMEOUT', `instances still not terminated: ${left.join(', ')}`, {
+        hint: 'run katapult down again in a minute',
+      });
     }
     await options.sleep(options.pollMs ?? 5_000);
   }
@@ -184,9 +202,13 @@ async function removeOne(clients: AwsClients, item: DownItem, sleep: (ms: number
       for (const policy of inline?.PolicyNames ?? []) {
         await gone(iam('DeleteRolePolicy'), () => clients.iam.send(new DeleteRolePolicyCommand({ RoleName: item.id, PolicyName: policy })));
       }
-      const attached = await iamGet(iam('ListAttachedRolePolicies'), () => clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: item.id })));
+      const attached = await iamGet(iam('ListAttachedRolePolicies'), () =>
+        clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: item.id })),
+      );
       for (const policy of attached?.AttachedPolicies ?? []) {
-        await gone(iam('DetachRolePolicy'), () => clients.iam.send(new DetachRolePolicyCommand({ RoleName: item.id, PolicyArn: policy.PolicyArn })));
+        await gone(iam('DetachRolePolicy'), () =>
+          clients.iam.send(new DetachRolePolicyCommand({ RoleName: item.id, PolicyArn: policy.PolicyArn })),
+        );
       }
       return gone(iam('DeleteRole'), () => clients.iam.send(new DeleteRoleCommand({ RoleName: item.id })));
     }
@@ -194,7 +216,9 @@ async function removeOne(clients: AwsClients, item: DownItem, sleep: (ms: number
       return gone(ec2('DeleteKeyPair'), () => client.send(new DeleteKeyPairCommand({ KeyPairId: item.id })));
     case 'internet gateway':
       for (const vpcId of item.vpcIds) {
-        await gone(ec2('DetachInternetGateway'), () => client.send(new DetachInternetGatewayCommand({ InternetGatewayId: item.id, VpcId: vpcId })));
+        await gone(ec2('DetachInternetGateway'), () =>
+          client.send(new DetachInternetGatewayCommand({ InternetGatewayId: item.id, VpcId: vpcId })),
+        );
       }
       return gone(ec2('DeleteInternetGateway'), () => client.send(new DeleteInternetGatewayCommand({ InternetGatewayId: item.id })));
     case 'subnet':

@@ -17,7 +17,13 @@ export const iamOperation = (operation: string): AwsCallContext => ({ service: '
 
 const CAPACITY = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
 const SPOT_PRICE = new Set(['SpotMaxPriceTooLow']);
-const QUOTA = new Set(['InstanceLimitExceeded', 'VcpuLimitExceeded', 'MaxSpotInstanceCountExceeded', 'LimitExceededException', 'LimitExceeded']);
+const QUOTA = new Set([
+  'InstanceLimitExceeded',
+  'VcpuLimitExceeded',
+  'MaxSpotInstanceCountExceeded',
+  'LimitExceededException',
+  'LimitExceeded',
+]);
 const NOT_ALLOWED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'Blocked', 'OptInRequired']);
 const BAD_CREDENTIALS = new Set([
   'AuthFailure',
@@ -28,7 +34,15 @@ const BAD_CREDENTIALS = new Set([
   'ExpiredTokenException',
   'RequestExpired',
 ]);
-const THROTTLED = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled', 'RequestThrottledException', 'SlowDown']);
+const THROTTLED = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+]);
 const BAD_IMAGE = /^InvalidAMIID\./;
 const BAD_TYPE = new Set(['InvalidInstanceType', 'Unsupported']);
 
@@ -76,54 +90,76 @@ export function toKatapultError(error: unknown, context: AwsCallContext): Katapu
   const options = (hint: string, exitCode: ExitCode = ExitCode.infrastructure) => ({ hint, exitCode, cause: error });
 
   if (CAPACITY.has(name)) {
-    return new KatapultError('KP_AWS_NO_CAPACITY', `${call}: AWS has no ${type} capacity${where} right now (${name})`, options(
-      'try another type or region, or later; with eco: true, eco_fallback: true launches on-demand instead',
-    ));
+    return new KatapultError(
+      'KP_AWS_NO_CAPACITY',
+      `${call}: AWS has no ${type} capacity${where} right now (${name})`,
+      options('try another type or region, or later; with eco: true, eco_fallback: true launches on-demand instead'),
+    );
   }
   if (SPOT_PRICE.has(name)) {
     const bid = context.maxBid ? `max_bid ${context.maxBid} $/h` : 'the max price';
-    return new KatapultError('KP_AWS_SPOT_PRICE', `${call}: ${bid} is below the current spot price of ${type}${where} (${name})`, options(
-      'raise instances[].max_bid, or remove it to pay the current spot price',
-    ));
+    return new KatapultError(
+      'KP_AWS_SPOT_PRICE',
+      `${call}: ${bid} is below the current spot price of ${type}${where} (${name})`,
+      options('raise instances[].max_bid, or remove it to pay the current spot price'),
+    );
   }
   if (QUOTA.has(name)) {
-    return new KatapultError('KP_AWS_QUOTA', `${call}: an AWS quota is reached (${name}): ${message}`, options(
-      'lower instances[].number or ask AWS for a higher quota (Service Quotas, EC2)',
-    ));
+    return new KatapultError(
+      'KP_AWS_QUOTA',
+      `${call}: an AWS quota is reached (${name}): ${message}`,
+      options('lower instances[].number or ask AWS for a higher quota (Service Quotas, EC2)'),
+    );
   }
   if (BAD_CREDENTIALS.has(name)) {
-    return new KatapultError('KP_AWS_UNAUTHORIZED', `${call}: AWS refused the credentials (${name})`, options(
-      'check the profile (config `profile` or AWS_PROFILE) and that its keys are valid and not expired',
-    ));
+    return new KatapultError(
+      'KP_AWS_UNAUTHORIZED',
+      `${call}: AWS refused the credentials (${name})`,
+      options('check the profile (config `profile` or AWS_PROFILE) and that its keys are valid and not expired'),
+    );
   }
   if (NOT_ALLOWED.has(name)) {
     const action = `${context.service.toLowerCase()}:${context.operation}`;
-    return new KatapultError('KP_AWS_UNAUTHORIZED', `${call}: the credentials may not use ${action} (${name})`, options(
-      `allow ${action} to the profile's user or role (see README, AWS)`,
-    ));
+    return new KatapultError(
+      'KP_AWS_UNAUTHORIZED',
+      `${call}: the credentials may not use ${action} (${name})`,
+      options(`allow ${action} to the profile's user or role (see README, AWS)`),
+    );
   }
   if (isThrottling(error)) {
     const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
-    return new KatapultError('KP_AWS_THROTTLED', `${call}: AWS is throttling requests${attempts ? ` (still after ${attempts} attempts)` : ''} (${name})`, options(
-      'wait a minute and run it again; AWS_MAX_ATTEMPTS raises the number of retries',
-    ));
+    return new KatapultError(
+      'KP_AWS_THROTTLED',
+      `${call}: AWS is throttling requests${attempts ? ` (still after ${attempts} attempts)` : ''} (${name})`,
+      options('wait a minute and run it again; AWS_MAX_ATTEMPTS raises the number of retries'),
+    );
   }
   if (/CredentialsProviderError|CredentialsError/.test(name) || /Could not load credentials/i.test(message)) {
-    return new KatapultError('KP_AWS_NO_CREDENTIALS', `${call}: no AWS credentials found`, options(
-      'set `profile` in the config or AWS_PROFILE, or run `aws configure`',
-    ));
+    return new KatapultError(
+      'KP_AWS_NO_CREDENTIALS',
+      `${call}: no AWS credentials found`,
+      options('set `profile` in the config or AWS_PROFILE, or run `aws configure`'),
+    );
   }
   if (BAD_IMAGE.test(name)) {
-    return new KatapultError('KP_AWS_IMAGE_NOT_FOUND', `${call}: ${message} (${name})`, options(
-      `${context.imageKey ?? 'instances[].img_id'} must be an AMI of this region that the account can use; leave it out for the latest Debian 12`,
-      ExitCode.badInput,
-    ));
+    return new KatapultError(
+      'KP_AWS_IMAGE_NOT_FOUND',
+      `${call}: ${message} (${name})`,
+      options(
+        `${context.imageKey ?? 'instances[].img_id'} must be an AMI of this region that the account can use; leave it out for the latest Debian 12`,
+        ExitCode.badInput,
+      ),
+    );
   }
   if (BAD_TYPE.has(name)) {
-    return new KatapultError('KP_AWS_INSTANCE_TYPE', `${call}: ${message} (${name})`, options(
-      'instances[].type must be an EC2 instance type offered in this region (aws ec2 describe-instance-type-offerings)',
-      ExitCode.badInput,
-    ));
+    return new KatapultError(
+      'KP_AWS_INSTANCE_TYPE',
+      `${call}: ${message} (${name})`,
+      options(
+        'instances[].type must be an EC2 instance type offered in this region (aws ec2 describe-instance-type-offerings)',
+        ExitCode.badInput,
+      ),
+    );
   }
   return new KatapultError('KP_AWS_ERROR', `${call}: ${name}: ${message}`, { cause: error });
 }
@@ -140,6 +176,9 @@ export async function awsCall<T>(context: AwsCallContext, work: () => Promise<T>
 /** One line: AWS's encoded authorization blobs and line breaks removed, and no longer than 300 characters. */
 function cleanMessage(error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
-  const text = raw.replace(/\s*Encoded authorization failure message:.*$/s, '').replace(/\s+/g, ' ').trim();
+  const text = raw
+    .replace(/\s*Encoded authorization failure message:.*$/s, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

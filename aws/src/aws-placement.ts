@@ -34,14 +34,30 @@ export function instanceNatsUrl(coordinatorNatsUrl: string, maestroAddress: stri
  */
 export function awsProviderFactory(settings: AwsPlacementSettings): AwsProviderFactory {
   return (placement, region, fallbackRegions) => {
-    const refuse = (code: ErrorCode, message: string, hint: string) => new KatapultError(code, message, { hint, exitCode: ExitCode.badInput });
-    if (!placement.maestroAddress) throw refuse('KP_AWS_NO_MAESTRO_ADDRESS', 'the run has no maestro_address, so EC2 instances cannot reach this machine', 'set maestro_address in the config');
-    if (!placement.agentImage) throw refuse('KP_AWS_NO_AGENT_IMAGE', 'the run names no agent image that EC2 instances can pull', 'launch it with the katapult CLI, which pushes the agent image to the registry');
+    const refuse = (code: ErrorCode, message: string, hint: string) =>
+      new KatapultError(code, message, { hint, exitCode: ExitCode.badInput });
+    if (!placement.maestroAddress)
+      throw refuse(
+        'KP_AWS_NO_MAESTRO_ADDRESS',
+        'the run has no maestro_address, so EC2 instances cannot reach this machine',
+        'set maestro_address in the config',
+      );
+    if (!placement.agentImage)
+      throw refuse(
+        'KP_AWS_NO_AGENT_IMAGE',
+        'the run names no agent image that EC2 instances can pull',
+        'launch it with the katapult CLI, which pushes the agent image to the registry',
+      );
     if (!settings.natsCa) {
-      throw refuse('KP_AWS_NEEDS_TLS', "the stack's NATS does not speak TLS, and agents on EC2 would send their credentials in clear", 'katapult down, then launch again with KATAPULT_TLS=1');
+      throw refuse(
+        'KP_AWS_NEEDS_TLS',
+        "the stack's NATS does not speak TLS, and agents on EC2 would send their credentials in clear",
+        'katapult down, then launch again with KATAPULT_TLS=1',
+      );
     }
     const clientsOf = settings.clients ?? ((r, profile) => awsClients({ region: r, profile }));
-    const clients = fallbackRegions.length > 0 ? (r: string | null) => clientsOf(r, placement.profile) : clientsOf(region, placement.profile);
+    const clients =
+      fallbackRegions.length > 0 ? (r: string | null) => clientsOf(r, placement.profile) : clientsOf(region, placement.profile);
     return new AwsProvider(clients, {
       cluster: settings.cluster,
       region,

@@ -21,7 +21,15 @@ import { describeInstanceType, resolveImage, type InstanceTypeInfo, type Resolve
 import { ensureInstanceProfile } from './resources/instance-role.js';
 import { ensureKeyPair } from './resources/key-pair.js';
 import { ensureSecurityGroup, resolveNetwork, type ZoneSubnet } from './resources/network.js';
-import { DEFAULT_INSTANCE_TYPE, candidateTypes, instanceLayout, lifetimeSeconds, runInstancesInput, type LaunchInput, type Market } from './launch-input.js';
+import {
+  DEFAULT_INSTANCE_TYPE,
+  candidateTypes,
+  instanceLayout,
+  lifetimeSeconds,
+  runInstancesInput,
+  type LaunchInput,
+  type Market,
+} from './launch-input.js';
 import { TAG, tagFilter, tagValue, type Owner } from './tags.js';
 import { renderUserData } from './user-data.js';
 import { awsPriceLookup } from './prices.js';
@@ -192,7 +200,12 @@ export class AwsProvider implements Provider {
       const now = this.now();
       const instances: LiveInstance[] = [];
       for (const region of this.regions()) {
-        instances.push(...(await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopped'] }], region)));
+        instances.push(
+          ...(await this.describe(
+            [tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopped'] }],
+            region,
+          )),
+        );
       }
       const orphans = instances.filter(
         (instance) =>
@@ -206,7 +219,10 @@ export class AwsProvider implements Provider {
       const ids = orphans.map((instance) => instance.id);
       for (const region of this.regions()) {
         const here = orphans.filter((instance) => instance.region === region).map((instance) => instance.id);
-        if (here.length > 0) await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () => this.clientsIn(region).ec2.send(new TerminateInstancesCommand({ InstanceIds: here })));
+        if (here.length > 0)
+          await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () =>
+            this.clientsIn(region).ec2.send(new TerminateInstancesCommand({ InstanceIds: here })),
+          );
       }
       for (const instance of orphans) {
         if (instance.agent) this.options.credentials?.revoke(instance.agent);
@@ -235,13 +251,19 @@ export class AwsProvider implements Provider {
       const instances: LiveInstance[] = [];
       for (const region of this.regions()) {
         const here = await this.describe(
-          [tagFilter(TAG.cluster, this.options.cluster), ...filters, { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopping', 'stopped'] }],
+          [
+            tagFilter(TAG.cluster, this.options.cluster),
+            ...filters,
+            { Name: 'instance-state-name', Values: [...LIVE_STATES, 'stopping', 'stopped'] },
+          ],
           region,
         );
         const ids = here.map((instance) => instance.id);
         for (let i = 0; i < ids.length; i += 500) {
           const batch = ids.slice(i, i + 500);
-          await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () => this.clientsIn(region).ec2.send(new TerminateInstancesCommand({ InstanceIds: batch })));
+          await awsCall({ service: 'EC2', operation: 'TerminateInstances' }, () =>
+            this.clientsIn(region).ec2.send(new TerminateInstancesCommand({ InstanceIds: batch })),
+          );
         }
         instances.push(...here);
       }
@@ -260,14 +282,21 @@ export class AwsProvider implements Provider {
   }
 
   private async ensureNow(instances: readonly InstanceSpec[], context: EnsureContext | undefined): Promise<string[]> {
-    const owner: Owner = { project: context?.project ?? this.options.project ?? DEFAULT_PROJECT, runId: context?.runId ?? this.options.runId ?? 'none' };
+    const owner: Owner = {
+      project: context?.project ?? this.options.project ?? DEFAULT_PROJECT,
+      runId: context?.runId ?? this.options.runId ?? 'none',
+    };
     this.checkRegions(instances);
     // The first region's network, group and role are made before anything is counted; the others' when first tried.
     await this.projectResources(owner, this.options.region);
     const live = await this.liveInstances(owner.project);
     const cap = context?.maxHourlyCost;
     // What the project's instances cost per hour now, or why that cannot be known (then nothing is launched under a cap).
-    let perHour: number | string = cap ? await this.hourlyCostOf(live).then((here) => here + (context?.elsewherePerHour ?? 0)).catch((error: unknown) => oneLine(error)) : 0;
+    let perHour: number | string = cap
+      ? await this.hourlyCostOf(live)
+          .then((here) => here + (context?.elsewherePerHour ?? 0))
+          .catch((error: unknown) => oneLine(error))
+      : 0;
     const ids: string[] = [];
     for (const spec of instances) {
       const pool = poolIdOf(owner.project, 'aws', spec);
@@ -282,9 +311,18 @@ export class AwsProvider implements Provider {
       }
       // The cap is checked at the price of the entry's first choice; a fallback type or region may cost more.
       const [first] = this.choicesOf(spec);
-      const next = typeof perHour === 'number' ? await this.pricesIn(this.options.region).price(first!.type, first!.market).catch((error: unknown) => oneLine(error)) : perHour;
+      const next =
+        typeof perHour === 'number'
+          ? await this.pricesIn(this.options.region)
+              .price(first!.type, first!.market)
+              .catch((error: unknown) => oneLine(error))
+          : perHour;
       if (typeof perHour !== 'number' || typeof next !== 'number') {
-        this.capLine(spec, pool, `max_hourly_cost $${money(cap)}/h cannot be checked (${typeof perHour === 'number' ? String(next) : perHour}); no instance launched`);
+        this.capLine(
+          spec,
+          pool,
+          `max_hourly_cost $${money(cap)}/h cannot be checked (${typeof perHour === 'number' ? String(next) : perHour}); no instance launched`,
+        );
         continue;
       }
       const decision = hourlyCapDecision(perHour, next, missing, cap);
@@ -336,7 +374,12 @@ export class AwsProvider implements Provider {
     return this.serialized(async () => {
       const live: LiveInstance[] = [];
       for (const region of this.regions()) {
-        live.push(...(await this.describe([tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: LIVE_STATES }], region)));
+        live.push(
+          ...(await this.describe(
+            [tagFilter(TAG.cluster, this.options.cluster), { Name: 'instance-state-name', Values: LIVE_STATES }],
+            region,
+          )),
+        );
       }
       const seen = new Set(live.map((instance) => instance.id));
       for (const recent of this.launched.values()) if (!seen.has(recent.id)) live.push(recent);
@@ -349,10 +392,16 @@ export class AwsProvider implements Provider {
     const other = instances.find((spec) => spec.region !== null && JSON.stringify([spec.region, ...(spec.fallbackRegions ?? [])]) !== mine);
     if (other) {
       const asked = [other.region, ...(other.fallbackRegions ?? [])].join(', ');
-      throw new KatapultError('KP_AWS_REGION', `instances[${other.group}].region is ${asked} but this AWS provider works in ${this.regions().map((region) => region ?? "the profile's default region").join(', ')}`, {
-        exitCode: ExitCode.badInput,
-        hint: 'each region list is served by its own provider: this is a bug of the coordinator',
-      });
+      throw new KatapultError(
+        'KP_AWS_REGION',
+        `instances[${other.group}].region is ${asked} but this AWS provider works in ${this.regions()
+          .map((region) => region ?? "the profile's default region")
+          .join(', ')}`,
+        {
+          exitCode: ExitCode.badInput,
+          hint: 'each region list is served by its own provider: this is a bug of the coordinator',
+        },
+      );
     }
   }
 
@@ -380,7 +429,14 @@ export class AwsProvider implements Provider {
     const listed: LiveInstance[] = [];
     for (const region of this.regions()) {
       listed.push(
-        ...(await this.describe([tagFilter(TAG.cluster, this.options.cluster), tagFilter(TAG.project, project), { Name: 'instance-state-name', Values: LIVE_STATES }], region)),
+        ...(await this.describe(
+          [
+            tagFilter(TAG.cluster, this.options.cluster),
+            tagFilter(TAG.project, project),
+            { Name: 'instance-state-name', Values: LIVE_STATES },
+          ],
+          region,
+        )),
       );
     }
     const seen = new Set(listed.map((instance) => instance.id));
@@ -440,19 +496,32 @@ export class AwsProvider implements Provider {
    * (launchMarket); a region where every choice is refused passes to the next. A region whose choices were all
    * refused moments ago is not asked again, unless every region was. All refused everywhere is one line.
    */
-  private async launchRegions(spec: InstanceSpec, pool: string, cpus: number, count: number, owner: Owner, agentUser: AgentUser | undefined): Promise<string[]> {
+  private async launchRegions(
+    spec: InstanceSpec,
+    pool: string,
+    cpus: number,
+    count: number,
+    owner: Owner,
+    agentUser: AgentUser | undefined,
+  ): Promise<string[]> {
     const regions = this.regions();
     if (regions.length === 1) return this.launchMarket(spec, pool, cpus, count, owner, regions[0]!, false, agentUser);
     const recent = this.refusalsOf(pool);
     const now = this.now();
     const allRefusedRecently = (region: string | null) =>
-      this.choicesOf(spec).every(({ market, type }) => now - (recent.get(`${region} ${market} ${type}`)?.at ?? Number.NEGATIVE_INFINITY) < REFUSAL_MEMORY_MS);
+      this.choicesOf(spec).every(
+        ({ market, type }) => now - (recent.get(`${region} ${market} ${type}`)?.at ?? Number.NEGATIVE_INFINITY) < REFUSAL_MEMORY_MS,
+      );
     const fresh = regions.filter((region) => !allRefusedRecently(region));
     const order = fresh.length > 0 ? fresh : regions;
     // The regions skipped, with what each of their choices was refused for moments ago.
     const refused: string[] = regions
       .filter((region) => !order.includes(region))
-      .flatMap((region) => this.choicesOf(spec).map(({ market, type }) => `${region} ${market} ${type}: ${recent.get(`${region} ${market} ${type}`)?.code ?? 'refused'}`));
+      .flatMap((region) =>
+        this.choicesOf(spec).map(
+          ({ market, type }) => `${region} ${market} ${type}: ${recent.get(`${region} ${market} ${type}`)?.code ?? 'refused'}`,
+        ),
+      );
     for (const [index, region] of order.entries()) {
       try {
         return await this.launchMarket(spec, pool, cpus, count, owner, region, true, agentUser, refused);
@@ -464,10 +533,14 @@ export class AwsProvider implements Provider {
       }
     }
     this.notes.set(pool, `no instance launched: AWS refused ${refused.join('; ')}`);
-    throw new KatapultError('KP_AWS_NO_CAPACITY', `instances[${spec.group}]: AWS refused every choice in every region (${regions.join(', ')}): ${refused.join('; ')}`, {
-      hint: 'add types to instances[].type or regions to instances[].region (lists are tried in order), raise max_bid, or try later',
-      exitCode: ExitCode.infrastructure,
-    });
+    throw new KatapultError(
+      'KP_AWS_NO_CAPACITY',
+      `instances[${spec.group}]: AWS refused every choice in every region (${regions.join(', ')}): ${refused.join('; ')}`,
+      {
+        hint: 'add types to instances[].type or regions to instances[].region (lists are tried in order), raise max_bid, or try later',
+        exitCode: ExitCode.infrastructure,
+      },
+    );
   }
 
   /** Spot of each type first when `eco`, then on-demand of each when `eco_fallback` allows it. */
@@ -514,19 +587,42 @@ export class AwsProvider implements Provider {
     const refused: string[] = [];
     const resources = await this.projectResources(owner, region);
     for (const [index, { market, type }] of choices.entries()) {
-      const context = { service: 'EC2' as const, operation: 'RunInstances', instanceType: type, maxBid: spec.maxBid, ...(region ? { region } : {}) };
+      const context = {
+        service: 'EC2' as const,
+        operation: 'RunInstances',
+        instanceType: type,
+        maxBid: spec.maxBid,
+        ...(region ? { region } : {}),
+      };
       const inZones: string[] = [];
       try {
         // Another type may have other vCPUs: an entry without `cpus` offers all of the one launched.
         const cpusOfType = type === types[0] ? cpus : instanceLayout({ ...spec, type }, (await this.typeInfo(type, region)).vcpus).cpusEach;
-        const launched = await this.launchInZones(spec, type, market, pool, cpusOfType, count, owner, region, resources, agentUser, inZones);
-        const skipped = all.filter((choice) => !choices.includes(choice)).map((choice) => `${choice.market} ${choice.type}: ${recent.get(key(choice))?.code ?? 'refused'}`);
+        const launched = await this.launchInZones(
+          spec,
+          type,
+          market,
+          pool,
+          cpusOfType,
+          count,
+          owner,
+          region,
+          resources,
+          agentUser,
+          inZones,
+        );
+        const skipped = all
+          .filter((choice) => !choices.includes(choice))
+          .map((choice) => `${choice.market} ${choice.type}: ${recent.get(key(choice))?.code ?? 'refused'}`);
         const here = [...skipped, ...refused, ...inZones];
         const where = launched.zone ?? (nextRegion ? region : null);
         const refusedAll = nextRegion ? [...refusedBefore, ...here.map((refusal) => `${region} ${refusal}`)] : here;
         // A note when there was a choice (types, zones or regions): what was taken, where, and what was refused.
         if (all.length > 1 || nextRegion || inZones.length > 0) {
-          this.notes.set(pool, `launched ${market} ${type}${where ? ` in ${where}` : ''}${refusedAll.length > 0 ? ` (refused: ${refusedAll.join('; ')})` : ''}`);
+          this.notes.set(
+            pool,
+            `launched ${market} ${type}${where ? ` in ${where}` : ''}${refusedAll.length > 0 ? ` (refused: ${refusedAll.join('; ')})` : ''}`,
+          );
         }
         return launched.ids;
       } catch (error) {
@@ -536,15 +632,22 @@ export class AwsProvider implements Provider {
         refused.push(`${market} ${type}: ${errorName(error)}`);
         const next = choices[index + 1];
         const why = next && next.market !== market ? ' (eco_fallback)' : '';
-        if (next) this.log(`instances[${spec.group}]: no ${market} ${type}${nextRegion ? ` in ${region}` : ''} (${errorName(error)}); trying ${next.market} ${next.type}${why}`);
+        if (next)
+          this.log(
+            `instances[${spec.group}]: no ${market} ${type}${nextRegion ? ` in ${region}` : ''} (${errorName(error)}); trying ${next.market} ${next.type}${why}`,
+          );
       }
     }
     if (nextRegion) throw new RegionRefused(refused);
     this.notes.set(pool, `no instance launched: AWS refused ${refused.join('; ')}`);
-    throw new KatapultError('KP_AWS_NO_CAPACITY', `instances[${spec.group}]: AWS refused every choice${region ? ` in ${region}` : ''}: ${refused.join('; ')}`, {
-      hint: 'add types to instances[].type (a list is tried in order), raise max_bid, or try later',
-      exitCode: ExitCode.infrastructure,
-    });
+    throw new KatapultError(
+      'KP_AWS_NO_CAPACITY',
+      `instances[${spec.group}]: AWS refused every choice${region ? ` in ${region}` : ''}: ${refused.join('; ')}`,
+      {
+        hint: 'add types to instances[].type (a list is tried in order), raise max_bid, or try later',
+        exitCode: ExitCode.infrastructure,
+      },
+    );
   }
 
   /**
@@ -574,14 +677,17 @@ export class AwsProvider implements Provider {
       try {
         const launched = await this.launchType(spec, type, market, pool, cpus, count, owner, region, resources, subnet.subnetId, agentUser);
         // The zones not asked because they refused moments ago are refusals too.
-        for (const skipped of zones.slice(index + 1).filter(refusedLately)) inZones.push(`${market} ${type} in ${skipped.zone ?? skipped.subnetId}: ${recent.get(key(skipped))?.code ?? 'refused'}`);
+        for (const skipped of zones.slice(index + 1).filter(refusedLately))
+          inZones.push(`${market} ${type} in ${skipped.zone ?? skipped.subnetId}: ${recent.get(key(skipped))?.code ?? 'refused'}`);
         return launched;
       } catch (error) {
         const next = zones[index + 1];
         if (!next || !isCapacityRefusal(error)) throw error;
         recent.set(key(subnet), { at: this.now(), code: errorName(error) });
         inZones.push(`${market} ${type} in ${subnet.zone ?? subnet.subnetId}: ${errorName(error)}`);
-        this.log(`instances[${spec.group}]: no ${market} ${type} in ${subnet.zone ?? subnet.subnetId} (${errorName(error)}); trying ${next.zone ?? next.subnetId}`);
+        this.log(
+          `instances[${spec.group}]: no ${market} ${type} in ${subnet.zone ?? subnet.subnetId} (${errorName(error)}); trying ${next.zone ?? next.subnetId}`,
+        );
       }
     }
     throw new Error('no subnet to launch in');
@@ -644,16 +750,31 @@ export class AwsProvider implements Provider {
   private async runInstances(input: LaunchInput, region: string | null): Promise<{ ids: string[]; zone: string | undefined }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const started = await this.clientsIn(region).ec2.send(new RunInstancesCommand(runInstancesInput(attempt === 1 ? input : { ...input, clientToken: this.newToken() })));
+        const started = await this.clientsIn(region).ec2.send(
+          new RunInstancesCommand(runInstancesInput(attempt === 1 ? input : { ...input, clientToken: this.newToken() })),
+        );
         const ids = (started.Instances ?? []).map((instance) => instance.InstanceId).filter((id): id is string => Boolean(id));
         const at = this.now();
         const type = input.instanceType ?? input.spec.type ?? DEFAULT_INSTANCE_TYPE;
-        for (const id of ids) this.launched.set(id, { id, region, type, market: input.market, pool: input.pool, project: input.owner.project, at, launchedAt: at });
-        this.log(`instances[${input.spec.group}]: launched ${input.market} ${input.instanceType ?? input.spec.type ?? DEFAULT_INSTANCE_TYPE} ${ids.join(', ')}${this.regions().length > 1 ? ` in ${region}` : ''}`);
+        for (const id of ids)
+          this.launched.set(id, {
+            id,
+            region,
+            type,
+            market: input.market,
+            pool: input.pool,
+            project: input.owner.project,
+            at,
+            launchedAt: at,
+          });
+        this.log(
+          `instances[${input.spec.group}]: launched ${input.market} ${input.instanceType ?? input.spec.type ?? DEFAULT_INSTANCE_TYPE} ${ids.join(', ')}${this.regions().length > 1 ? ` in ${region}` : ''}`,
+        );
         return { ids, zone: started.Instances?.[0]?.Placement?.AvailabilityZone };
       } catch (error) {
         // A new instance profile takes a few seconds to reach EC2: "Invalid IAM Instance Profile name".
-        const propagating = errorName(error) === 'InvalidParameterValue' && /iam ?instance ?profile/i.test(error instanceof Error ? error.message : '');
+        const propagating =
+          errorName(error) === 'InvalidParameterValue' && /iam ?instance ?profile/i.test(error instanceof Error ? error.message : '');
         if (!propagating || attempt >= PROFILE_ATTEMPTS) throw error;
         await this.sleep(attempt * 2_000);
       }

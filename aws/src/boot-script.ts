@@ -27,7 +27,7 @@ export function failHandler(bootLine: string): string[] {
     '  shutdown -h +5 "katapult: boot failed" || true',
     '  exit 1',
     '}',
-    "trap 'fail \"line $LINENO\"' ERR",
+    'trap \'fail "line $LINENO"\' ERR',
     `echo "katapult: ${bootLine} $(date -u +%Y-%m-%dT%H:%M:%SZ)"`,
     // It goes into an env file, where a space or line break would cut it.
     '[[ "$IMDS" =~ ^https?://[^[:space:]]+$ ]] || fail "KATAPULT_IMDS_URL is not an http address"',
@@ -69,7 +69,7 @@ export function imdsFunction(): string[] {
   return [
     'imds() {',
     '  local token',
-    "  token=$(curl -fsS --retry 5 -X PUT \"$IMDS/latest/api/token\" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
+    '  token=$(curl -fsS --retry 5 -X PUT "$IMDS/latest/api/token" -H \'X-aws-ec2-metadata-token-ttl-seconds: 300\')',
     '  curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"',
     '}',
   ];

@@ -17,7 +17,13 @@ export {
   type MaestroLaunchOptions,
 } from './maestro.js';
 export { maestroPolicy, maestroResourceName, MAESTRO_POLICY, MAESTRO_ROLE } from './maestro-resources.js';
-export { renderMaestroUserData, MAESTRO_CONTAINER, MAESTRO_ENV_FILE, MAESTRO_STATE_DIR, type MaestroUserDataOptions } from './maestro-user-data.js';
+export {
+  renderMaestroUserData,
+  MAESTRO_CONTAINER,
+  MAESTRO_ENV_FILE,
+  MAESTRO_STATE_DIR,
+  type MaestroUserDataOptions,
+} from './maestro-user-data.js';
 export { listTaggedEc2, listTaggedIam, type TaggedResource } from './tagged-resources.js';
 export { AwsPriceLookup, awsPriceLookup, type PriceClients, type PriceLookupOptions } from './prices.js';
 export { awsProviderFactory, instanceNatsUrl, type AwsPlacementSettings } from './aws-placement.js';

@@ -43,7 +43,20 @@ export function instanceSpecHash(spec: InstanceSpec): string {
   // `cpus` counts only when the config gave it: otherwise it is the coordinator machine's, which EC2 does not use.
   const cpus = spec.cpusGiven ? spec.cpus : null;
   const fallbacks = spec.fallbackTypes?.length ? { fallbackTypes: spec.fallbackTypes } : {};
-  const key = JSON.stringify({ type, ...fallbacks, imgId, diskSize, diskType, eco, ecoLife, maxBid, cpus, memoryBytes, gpu, ...(explode ? {} : { explode }) });
+  const key = JSON.stringify({
+    type,
+    ...fallbacks,
+    imgId,
+    diskSize,
+    diskType,
+    eco,
+    ecoLife,
+    maxBid,
+    cpus,
+    memoryBytes,
+    gpu,
+    ...(explode ? {} : { explode }),
+  });
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
@@ -93,7 +106,9 @@ export function formatPrice(dollarsPerHour: number): string {
   return dollarsPerHour.toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
 }
 
-export function instanceTags(input: Pick<LaunchInput, 'spec' | 'pool' | 'owner' | 'cluster' | 'market' | 'now' | 'agentId'>): Record<string, string> {
+export function instanceTags(
+  input: Pick<LaunchInput, 'spec' | 'pool' | 'owner' | 'cluster' | 'market' | 'now' | 'agentId'>,
+): Record<string, string> {
   const life = lifetimeSeconds(input.spec);
   return ownerTags(input.owner, {
     Name: `${resourceName(input.owner.project)}-${input.spec.group}`,
@@ -158,6 +173,9 @@ export function runInstancesInput(input: LaunchInput): RunInstancesCommandInput 
           },
         }
       : {}),
-    TagSpecifications: tagSpecifications(market === 'spot' ? ['instance', 'volume', 'spot-instances-request'] : ['instance', 'volume'], tags),
+    TagSpecifications: tagSpecifications(
+      market === 'spot' ? ['instance', 'volume', 'spot-instances-request'] : ['instance', 'volume'],
+      tags,
+    ),
   };
 }

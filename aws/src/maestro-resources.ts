@@ -94,7 +94,8 @@ function fromPermissions(permissions: IpPermission[] | undefined): MaestroRule[]
     for (const range of permission.IpRanges ?? []) if (range.CidrIp) rules.push({ ...base, source: { cidr: range.CidrIp } });
     for (const range of permission.Ipv6Ranges ?? []) if (range.CidrIpv6) rules.push({ ...base, source: { cidr6: range.CidrIpv6 } });
     for (const pair of permission.UserIdGroupPairs ?? []) if (pair.GroupId) rules.push({ ...base, source: { group: pair.GroupId } });
-    for (const list of permission.PrefixListIds ?? []) if (list.PrefixListId) rules.push({ ...base, source: { prefixList: list.PrefixListId } });
+    for (const list of permission.PrefixListIds ?? [])
+      if (list.PrefixListId) rules.push({ ...base, source: { prefixList: list.PrefixListId } });
   }
   return rules;
 }
@@ -104,12 +105,7 @@ function fromPermissions(permissions: IpPermission[] | undefined): MaestroRule[]
  * project's others plus `katapult:role=maestro`. Its inbound rules are made exactly `maestroRules`: missing ones
  * are added, any other is removed (an address the CLI had before, a rule added by hand). Outbound is AWS's default.
  */
-export async function ensureMaestroSecurityGroup(
-  client: EC2Client,
-  owner: Owner,
-  vpcId: string,
-  rules: MaestroRule[],
-): Promise<string> {
+export async function ensureMaestroSecurityGroup(client: EC2Client, owner: Owner, vpcId: string, rules: MaestroRule[]): Promise<string> {
   const name = maestroResourceName(owner.project);
   const found = await awsCall(ec2('DescribeSecurityGroups'), () =>
     client.send(
@@ -146,7 +142,9 @@ export async function ensureMaestroSecurityGroup(
   }
   if (missing.length > 0) {
     await awsCall(ec2('AuthorizeSecurityGroupIngress'), () =>
-      client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: missing.map((rule) => toPermission(rule, true)) })),
+      client.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: missing.map((rule) => toPermission(rule, true)) }),
+      ),
     );
   }
   return id;
@@ -216,24 +214,48 @@ export function maestroPolicy(options: { project: string; cluster: string; regio
         Action: 'ec2:RunInstances',
         Resource: [`arn:${partition}:ec2:*::image/*`, ec2Arn('subnet'), ec2Arn('network-interface'), ec2Arn('key-pair')],
       },
-      { Sid: 'TagAtLaunch', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: '*', Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } },
+      {
+        Sid: 'TagAtLaunch',
+        Effect: 'Allow',
+        Action: 'ec2:CreateTags',
+        Resource: '*',
+        Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      },
       {
         Sid: 'TerminateProjectAgents',
         Effect: 'Allow',
         Action: 'ec2:TerminateInstances',
         Resource: `arn:${partition}:ec2:*:*:instance/*`,
-        Condition: { StringEquals: { [`aws:ResourceTag/${TAG.project}`]: options.project, [`aws:ResourceTag/${TAG.cluster}`]: options.cluster } },
+        Condition: {
+          StringEquals: { [`aws:ResourceTag/${TAG.project}`]: options.project, [`aws:ResourceTag/${TAG.cluster}`]: options.cluster },
+        },
       },
       { Sid: 'ReadAgentRole', Effect: 'Allow', Action: ['iam:GetRole', 'iam:GetRolePolicy'], Resource: role },
-      { Sid: 'ReadAgentProfile', Effect: 'Allow', Action: 'iam:GetInstanceProfile', Resource: `arn:${partition}:iam::*:instance-profile/katapult/${agents}` },
-      { Sid: 'PassAgentRole', Effect: 'Allow', Action: 'iam:PassRole', Resource: role, Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } },
+      {
+        Sid: 'ReadAgentProfile',
+        Effect: 'Allow',
+        Action: 'iam:GetInstanceProfile',
+        Resource: `arn:${partition}:iam::*:instance-profile/katapult/${agents}`,
+      },
+      {
+        Sid: 'PassAgentRole',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: role,
+        Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      },
       ...ecrPullStatements(options.region),
     ],
   });
 }
 
 /** The maestro's role and instance profile `katapult-<project>-maestro`, with `maestroPolicy` as its one inline policy. */
-export function ensureMaestroInstanceProfile(client: IAMClient, owner: Owner, cluster: string, region: string | null | undefined): Promise<{ name: string; created: boolean }> {
+export function ensureMaestroInstanceProfile(
+  client: IAMClient,
+  owner: Owner,
+  cluster: string,
+  region: string | null | undefined,
+): Promise<{ name: string; created: boolean }> {
   return ensureInstanceRole(client, owner, {
     name: maestroResourceName(owner.project),
     description: `Katapult maestro of ${owner.project}: launches and terminates its agents`,

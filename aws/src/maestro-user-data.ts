@@ -21,7 +21,8 @@ export const USER_DATA_MAX_BYTES = 16 * 1024;
 /** Set by the script itself. */
 const RESERVED_ENV = ['AWS_REGION', MAESTRO_ENV.tlsName];
 
-const refuse = (message: string, hint?: string) => new KatapultError('KP_AWS_USER_DATA', message, { exitCode: ExitCode.badInput, ...(hint ? { hint } : {}) });
+const refuse = (message: string, hint?: string) =>
+  new KatapultError('KP_AWS_USER_DATA', message, { exitCode: ExitCode.badInput, ...(hint ? { hint } : {}) });
 
 function checkStatePath(path: string): void {
   const segments = path.split('/');
@@ -67,7 +68,11 @@ export function renderMaestroUserData(options: MaestroUserDataOptions): string {
   const folders = stateFolders(files.map(([path]) => path));
 
   const script = [
-    ...bootPreamble('Katapult maestro boot script (EC2 user-data), written by launchMaestro. Runs once, as root, at first boot.', 'MAESTRO_IMAGE', options.image),
+    ...bootPreamble(
+      'Katapult maestro boot script (EC2 user-data), written by launchMaestro. Runs once, as root, at first boot.',
+      'MAESTRO_IMAGE',
+      options.image,
+    ),
     `STATE="$ROOT${MAESTRO_STATE_DIR}"`,
     '',
     ...failHandler('maestro boot'),
@@ -79,7 +84,7 @@ export function renderMaestroUserData(options: MaestroUserDataOptions): string {
     '[[ "$REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || fail "unexpected region \\"$REGION\\""',
     '',
     ...ecrLogin(ecrHost),
-    '# The state folder: certificates, credentials and, made by the container, NATS\'s data. Root only.',
+    "# The state folder: certificates, credentials and, made by the container, NATS's data. Root only.",
     'write_state() {',
     '  (umask 077; printf \'%s\' "$2" | base64 -d >"$STATE/$1")',
     '  chmod 600 "$STATE/$1"',
@@ -88,7 +93,7 @@ export function renderMaestroUserData(options: MaestroUserDataOptions): string {
     `chmod 700 "$STATE"${folders.map((folder) => ` "$STATE/${folder}"`).join('')}`,
     ...files.map(([path, content]) => `write_state ${path} '${Buffer.from(content, 'utf8').toString('base64')}'`),
     '',
-    '# The container\'s environment, readable by root only.',
+    "# The container's environment, readable by root only.",
     'mkdir -p "$ROOT/etc/katapult"',
     '(',
     '  umask 077',
@@ -110,7 +115,10 @@ export function renderMaestroUserData(options: MaestroUserDataOptions): string {
   ].join('\n');
   const size = Buffer.byteLength(script, 'utf8');
   if (size > USER_DATA_MAX_BYTES) {
-    throw refuse(`the maestro's boot script is ${size} bytes, more than EC2's ${USER_DATA_MAX_BYTES}`, 'make the state files smaller (an EC key rather than RSA)');
+    throw refuse(
+      `the maestro's boot script is ${size} bytes, more than EC2's ${USER_DATA_MAX_BYTES}`,
+      'make the state files smaller (an EC key rather than RSA)',
+    );
   }
   return script;
 }

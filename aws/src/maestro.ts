@@ -13,7 +13,14 @@ import { describeInstanceType, resolveImage, type ResolvedImage } from './resour
 import { ensureInstanceProfile } from './resources/instance-role.js';
 import { ensureKeyPair } from './resources/key-pair.js';
 import { ensureSecurityGroup, resolveNetwork } from './resources/network.js';
-import { MAESTRO_ROLE, checkCidr, ensureMaestroInstanceProfile, ensureMaestroSecurityGroup, maestroResourceName, maestroRules } from './maestro-resources.js';
+import {
+  MAESTRO_ROLE,
+  checkCidr,
+  ensureMaestroInstanceProfile,
+  ensureMaestroSecurityGroup,
+  maestroResourceName,
+  maestroRules,
+} from './maestro-resources.js';
 import { TAG, ownerTags, tagFilter, tagSpecifications, type Owner } from './tags.js';
 
 export const MAESTRO_INSTANCE_TYPE = 't3.small';
@@ -96,14 +103,25 @@ export function maestroRunInstancesInput(input: MaestroRunInput): RunInstancesCo
     MaxCount: 1,
     ClientToken: input.clientToken,
     NetworkInterfaces: [
-      { DeviceIndex: 0, SubnetId: input.subnetId, Groups: [input.securityGroupId], AssociatePublicIpAddress: true, DeleteOnTermination: true },
+      {
+        DeviceIndex: 0,
+        SubnetId: input.subnetId,
+        Groups: [input.securityGroupId],
+        AssociatePublicIpAddress: true,
+        DeleteOnTermination: true,
+      },
     ],
     IamInstanceProfile: { Name: input.instanceProfileName },
     ...(input.keyName ? { KeyName: input.keyName } : {}),
     UserData: Buffer.from(input.userData, 'utf8').toString('base64'),
     InstanceInitiatedShutdownBehavior: 'stop',
     MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
-    BlockDeviceMappings: [{ DeviceName: input.image.rootDeviceName ?? '/dev/xvda', Ebs: { DeleteOnTermination: true, VolumeSize: input.diskSize, VolumeType: 'gp3' } }],
+    BlockDeviceMappings: [
+      {
+        DeviceName: input.image.rootDeviceName ?? '/dev/xvda',
+        Ebs: { DeleteOnTermination: true, VolumeSize: input.diskSize, VolumeType: 'gp3' },
+      },
+    ],
     TagSpecifications: tagSpecifications(['instance', 'volume'], maestroTags(input.owner)),
   };
 }
@@ -126,7 +144,12 @@ export async function launchMaestro(clients: AwsClients, options: MaestroLaunchO
   const network = await resolveNetwork(clients.ec2, owner);
   const agentsGroupId = await ensureSecurityGroup(clients.ec2, owner, network.vpcId);
   await ensureInstanceProfile(clients.iam, owner, region);
-  const groupId = await ensureMaestroSecurityGroup(clients.ec2, owner, network.vpcId, maestroRules(options.allowedCidr, agentsGroupId, ports, options.sshCidr));
+  const groupId = await ensureMaestroSecurityGroup(
+    clients.ec2,
+    owner,
+    network.vpcId,
+    maestroRules(options.allowedCidr, agentsGroupId, ports, options.sshCidr),
+  );
   const profile = await ensureMaestroInstanceProfile(clients.iam, owner, options.cluster, region);
 
   const existing = await findMaestro(clients, owner.project);
@@ -170,7 +193,11 @@ async function findMaestro(clients: AwsClients, project: string): Promise<Instan
   const found = await awsCall(ec2('DescribeInstances'), () =>
     clients.ec2.send(
       new DescribeInstancesCommand({
-        Filters: [tagFilter(TAG.project, project), tagFilter(TAG.role, MAESTRO_ROLE), { Name: 'instance-state-name', Values: ['pending', 'running', 'stopped'] }],
+        Filters: [
+          tagFilter(TAG.project, project),
+          tagFilter(TAG.role, MAESTRO_ROLE),
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopped'] },
+        ],
       }),
     ),
   );
@@ -178,19 +205,28 @@ async function findMaestro(clients: AwsClients, project: string): Promise<Instan
   return instances.find((instance) => instance.State?.Name !== 'stopped') ?? instances[0];
 }
 
-async function runMaestro(clients: AwsClients, input: MaestroRunInput, options: MaestroLaunchOptions, sleep: (ms: number) => Promise<void>, region: string): Promise<string> {
+async function runMaestro(
+  clients: AwsClients,
+  input: MaestroRunInput,
+  options: MaestroLaunchOptions,
+  sleep: (ms: number) => Promise<void>,
+  region: string,
+): Promise<string> {
   const context = { ...ec2('RunInstances'), instanceType: input.instanceType, region, imageKey: 'maestro_img_id' };
   for (let attempt = 1; ; attempt++) {
     try {
       const started = await clients.ec2.send(
-        new RunInstancesCommand(maestroRunInstancesInput(attempt === 1 ? input : { ...input, clientToken: (options.newToken ?? randomUUID)() })),
+        new RunInstancesCommand(
+          maestroRunInstancesInput(attempt === 1 ? input : { ...input, clientToken: (options.newToken ?? randomUUID)() }),
+        ),
       );
       const id = started.Instances?.[0]?.InstanceId;
       if (!id) throw new KatapultError('KP_AWS_ERROR', 'EC2 RunInstances returned no instance id');
       return id;
     } catch (error) {
       // A new instance profile takes a few seconds to reach EC2: "Invalid IAM Instance Profile name".
-      const propagating = errorName(error) === 'InvalidParameterValue' && /iam ?instance ?profile/i.test(error instanceof Error ? error.message : '');
+      const propagating =
+        errorName(error) === 'InvalidParameterValue' && /iam ?instance ?profile/i.test(error instanceof Error ? error.message : '');
       if (!propagating || attempt >= PROFILE_ATTEMPTS) throw toKatapultError(error, context);
       await sleep(attempt * 2_000);
     }
@@ -232,10 +268,14 @@ async function waitReady(
       });
     }
     if (now() >= deadline) {
-      throw new KatapultError('KP_AWS_MAESTRO_TIMEOUT', `the maestro ${instanceId} is not running with a public address after ${Math.round(timeoutMs / 1000)} s (it is ${state})`, {
-        hint: 'launch again to keep waiting, or look at it in the EC2 console',
-        exitCode: ExitCode.infrastructure,
-      });
+      throw new KatapultError(
+        'KP_AWS_MAESTRO_TIMEOUT',
+        `the maestro ${instanceId} is not running with a public address after ${Math.round(timeoutMs / 1000)} s (it is ${state})`,
+        {
+          hint: 'launch again to keep waiting, or look at it in the EC2 console',
+          exitCode: ExitCode.infrastructure,
+        },
+      );
     }
     await sleep(options.pollMs ?? 5_000);
   }

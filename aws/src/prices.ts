@@ -49,7 +49,8 @@ export class AwsPriceLookup implements PriceLookup {
       this.clients.pricing.send(new GetProductsCommand(getProductsInput(type, region))),
     );
     const price = onDemandPrice(answer.PriceList ?? [], type);
-    if (price === undefined) throw new Error(`no Linux on-demand price for ${type} in ${region} (is it an EC2 instance type offered there?)`);
+    if (price === undefined)
+      throw new Error(`no Linux on-demand price for ${type} in ${region} (is it an EC2 instance type offered there?)`);
     return price;
   }
 
@@ -60,7 +61,8 @@ export class AwsPriceLookup implements PriceLookup {
       this.clients.ec2.send(new DescribeSpotPriceHistoryCommand(input)),
     );
     const price = currentSpotPrice(answer.SpotPriceHistory ?? []);
-    if (price === undefined) throw new Error(`no Linux/UNIX spot price for ${type} in ${region} (is it an EC2 instance type offered there?)`);
+    if (price === undefined)
+      throw new Error(`no Linux/UNIX spot price for ${type} in ${region} (is it an EC2 instance type offered there?)`);
     return price;
   }
 
@@ -70,7 +72,7 @@ export class AwsPriceLookup implements PriceLookup {
       try {
         return await this.clients.ec2.config.region();
       } catch {
-        throw new Error('no AWS region: set instances[].region, AWS_REGION or the profile\'s region');
+        throw new Error("no AWS region: set instances[].region, AWS_REGION or the profile's region");
       }
     })();
     return this.regionCode;
@@ -136,7 +138,9 @@ export function spotPriceInput(type: string, now: Date): DescribeSpotPriceHistor
  */
 export function onDemandPrice(priceList: readonly unknown[], type: string): number | undefined {
   const products = priceList.map(parseEntry).filter((product) => product.product?.attributes?.instanceType === type);
-  products.sort((a, b) => Number(b.product?.attributes?.operation === 'RunInstances') - Number(a.product?.attributes?.operation === 'RunInstances'));
+  products.sort(
+    (a, b) => Number(b.product?.attributes?.operation === 'RunInstances') - Number(a.product?.attributes?.operation === 'RunInstances'),
+  );
   for (const product of products) {
     for (const offer of Object.values(product.terms?.OnDemand ?? {})) {
       for (const dimension of Object.values(offer.priceDimensions ?? {})) {
@@ -169,21 +173,37 @@ interface PriceListProduct {
 /** The SDK gives each product as a JSON string (or a lazy JSON value whose text is the same). */
 function parseEntry(entry: unknown): PriceListProduct {
   try {
-    const parsed: unknown = typeof entry === 'string' ? JSON.parse(entry) : entry !== null && typeof entry === 'object' && !('terms' in entry) ? JSON.parse(String(entry)) : entry;
-    return parsed !== null && typeof parsed === 'object' ? (parsed) : {};
+    const parsed: unknown =
+      typeof entry === 'string'
+        ? JSON.parse(entry)
+        : entry !== null && typeof entry === 'object' && !('terms' in entry)
+          ? JSON.parse(String(entry))
+          : entry;
+    return parsed !== null && typeof parsed === 'object' ? parsed : {};
   } catch {
     return {};
   }
 }
 
 const NO_CREDENTIALS = /CredentialsProviderError|CredentialsError/;
-const BAD_CREDENTIALS = new Set(['AuthFailure', 'InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'RequestExpired']);
+const BAD_CREDENTIALS = new Set([
+  'AuthFailure',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'RequestExpired',
+]);
 const NOT_ALLOWED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'OptInRequired']);
 
 /** One line saying why a price is unknown, for the launch's progress. */
 export function failureReason(error: unknown, call: string, action: string): string {
   const name = errorName(error);
-  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*Encoded authorization failure message:.*$/s, '').replace(/\s+/g, ' ').trim();
+  const message = (error instanceof Error ? error.message : String(error))
+    .replace(/\s*Encoded authorization failure message:.*$/s, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (NO_CREDENTIALS.test(name) || /Could not load credentials/i.test(message)) return `${call}: no AWS credentials found`;
   if (BAD_CREDENTIALS.has(name)) return `${call}: AWS refused the credentials (${name})`;
   if (NOT_ALLOWED.has(name)) return `${call}: the credentials may not use ${action} (${name})`;

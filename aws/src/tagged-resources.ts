@@ -43,7 +43,12 @@ export async function listTaggedEc2(clients: AwsClients, region: string): Promis
   let token: string | undefined;
   do {
     const page = await awsCall(ec2('DescribeInstances'), () =>
-      client.send(new DescribeInstancesCommand({ Filters: [...anyProject, { Name: 'instance-state-name', Values: NOT_GONE }], ...(token ? { NextToken: token } : {}) })),
+      client.send(
+        new DescribeInstancesCommand({
+          Filters: [...anyProject, { Name: 'instance-state-name', Values: NOT_GONE }],
+          ...(token ? { NextToken: token } : {}),
+        }),
+      ),
     );
     for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
       add('instance', instance.InstanceId, instance.Tags, {
@@ -55,19 +60,26 @@ export async function listTaggedEc2(clients: AwsClients, region: string): Promis
     }
     token = page.NextToken;
   } while (token);
-  for (const group of (await awsCall(ec2('DescribeSecurityGroups'), () => client.send(new DescribeSecurityGroupsCommand({ Filters: anyProject })))).SecurityGroups ?? []) {
+  for (const group of (
+    await awsCall(ec2('DescribeSecurityGroups'), () => client.send(new DescribeSecurityGroupsCommand({ Filters: anyProject })))
+  ).SecurityGroups ?? []) {
     add('security group', group.GroupId, group.Tags);
   }
-  for (const key of (await awsCall(ec2('DescribeKeyPairs'), () => client.send(new DescribeKeyPairsCommand({ Filters: anyProject })))).KeyPairs ?? []) {
+  for (const key of (await awsCall(ec2('DescribeKeyPairs'), () => client.send(new DescribeKeyPairsCommand({ Filters: anyProject }))))
+    .KeyPairs ?? []) {
     add('key pair', key.KeyName, key.Tags, { createdAt: key.CreateTime ?? null });
   }
-  for (const gateway of (await awsCall(ec2('DescribeInternetGateways'), () => client.send(new DescribeInternetGatewaysCommand({ Filters: anyProject })))).InternetGateways ?? []) {
+  for (const gateway of (
+    await awsCall(ec2('DescribeInternetGateways'), () => client.send(new DescribeInternetGatewaysCommand({ Filters: anyProject })))
+  ).InternetGateways ?? []) {
     add('internet gateway', gateway.InternetGatewayId, gateway.Tags);
   }
-  for (const subnet of (await awsCall(ec2('DescribeSubnets'), () => client.send(new DescribeSubnetsCommand({ Filters: anyProject })))).Subnets ?? []) {
+  for (const subnet of (await awsCall(ec2('DescribeSubnets'), () => client.send(new DescribeSubnetsCommand({ Filters: anyProject }))))
+    .Subnets ?? []) {
     add('subnet', subnet.SubnetId, subnet.Tags);
   }
-  for (const vpc of (await awsCall(ec2('DescribeVpcs'), () => client.send(new DescribeVpcsCommand({ Filters: anyProject })))).Vpcs ?? []) add('vpc', vpc.VpcId, vpc.Tags);
+  for (const vpc of (await awsCall(ec2('DescribeVpcs'), () => client.send(new DescribeVpcsCommand({ Filters: anyProject })))).Vpcs ?? [])
+    add('vpc', vpc.VpcId, vpc.Tags);
   return found;
 }
 
@@ -82,12 +94,16 @@ export async function listTaggedIam(clients: AwsClients): Promise<TaggedResource
     const project = tagValue(tags, TAG.project);
     if (project) found.push({ project, kind: 'role', id: name, region: null, createdAt: role.CreateDate ?? null });
   }
-  const profiles = await awsCall(iam('ListInstanceProfiles'), () => clients.iam.send(new ListInstanceProfilesCommand({ PathPrefix: '/katapult/' })));
+  const profiles = await awsCall(iam('ListInstanceProfiles'), () =>
+    clients.iam.send(new ListInstanceProfilesCommand({ PathPrefix: '/katapult/' })),
+  );
   for (const listed of profiles.InstanceProfiles ?? []) {
     if (!listed.InstanceProfileName) continue;
     const name = listed.InstanceProfileName;
     // GetInstanceProfile carries the tags (ListInstanceProfileTags is newer and not everywhere).
-    const profile = await awsCall(iam('GetInstanceProfile'), () => clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })));
+    const profile = await awsCall(iam('GetInstanceProfile'), () =>
+      clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })),
+    );
     const project = tagValue(profile.InstanceProfile?.Tags, TAG.project);
     if (project) found.push({ project, kind: 'instance profile', id: name, region: null, createdAt: listed.CreateDate ?? null });
   }

@@ -48,7 +48,10 @@ export function tagFilter(key: string, ...values: string[]): Filter {
   return { Name: `tag:${key}`, Values: values };
 }
 
-export function tagValue(tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined, key: string): string | undefined {
+export function tagValue(
+  tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined,
+  key: string,
+): string | undefined {
   return tags?.find((tag) => tag.Key === key)?.Value;
 }
 

@@ -81,7 +81,11 @@ export function renderUserData(options: UserDataOptions): string {
   const lifeMinutes = options.lifetimeSeconds ? Math.max(1, Math.ceil(options.lifetimeSeconds / 60)) : null;
 
   return [
-    ...bootPreamble('Katapult agent boot script (EC2 user-data), written by the AWS provider. Runs once, as root, at first boot.', 'AGENT_IMAGE', options.agentImage),
+    ...bootPreamble(
+      'Katapult agent boot script (EC2 user-data), written by the AWS provider. Runs once, as root, at first boot.',
+      'AGENT_IMAGE',
+      options.agentImage,
+    ),
     '',
     ...failHandler('boot'),
     '',
@@ -94,14 +98,14 @@ export function renderUserData(options: UserDataOptions): string {
       : []),
     '# A reboot would bring the instance back with no agent: it powers off instead, as it was replaced meanwhile.',
     'mkdir -p "$ROOT/var/lib/cloud/scripts/per-boot"',
-    "printf '#!/bin/sh\\nshutdown -h now \"katapult: rebooted, replaced\"\\n' >\"$ROOT/var/lib/cloud/scripts/per-boot/katapult-replaced.sh\"",
+    'printf \'#!/bin/sh\\nshutdown -h now "katapult: rebooted, replaced"\\n\' >"$ROOT/var/lib/cloud/scripts/per-boot/katapult-replaced.sh"',
     'chmod 755 "$ROOT/var/lib/cloud/scripts/per-boot/katapult-replaced.sh"',
     '',
     ...installTools(Boolean(ecrHost)),
     '',
     ...(options.gpu ? gpuSetup() : []),
     '# IMDSv2 (a session token first); the provider launches with HttpTokens=required and a hop limit of 1, so',
-    '# job containers on Docker\'s bridge network cannot reach it, nor the instance role\'s credentials.',
+    "# job containers on Docker's bridge network cannot reach it, nor the instance role's credentials.",
     ...imdsFunction(),
     'INSTANCE_ID=$(imds instance-id)',
     '[[ "$INSTANCE_ID" =~ ^i-[0-9a-f]+$ ]] || fail "unexpected instance id \\"$INSTANCE_ID\\""',
@@ -110,7 +114,7 @@ export function renderUserData(options: UserDataOptions): string {
     '[[ "$INSTANCE_TYPE" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || INSTANCE_TYPE=',
     '',
     ...ecrLogin(ecrHost),
-    '# The agent\'s environment, readable by root only; its id is the instance id, so a replacement is a new agent.',
+    "# The agent's environment, readable by root only; its id is the instance id, so a replacement is a new agent.",
     'mkdir -p "$ROOT/etc/katapult"',
     '(',
     '  umask 077',

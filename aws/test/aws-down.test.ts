@@ -35,7 +35,10 @@ import { callOrder, ec2Error } from './aws-helpers.js';
 const ec2 = mockClient(EC2Client);
 const iam = mockClient(IAMClient);
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
-const clients = () => ({ ec2: new EC2Client({ region: 'eu-west-3', credentials }), iam: new IAMClient({ region: 'eu-west-3', credentials }) });
+const clients = () => ({
+  ec2: new EC2Client({ region: 'eu-west-3', credentials }),
+  iam: new IAMClient({ region: 'eu-west-3', credentials }),
+});
 const owned = [{ Key: 'katapult:project', Value: 'demo' }];
 const byProject = [{ Name: 'tag:katapult:project', Values: ['demo'] }];
 const noSuchEntity = () => new NoSuchEntityException({ message: 'not found', $metadata: {} });
@@ -66,11 +69,17 @@ function account(options: { maestro?: boolean } = {}) {
     if (input.InstanceIds) {
       // Termination takes two looks: shutting-down, then terminated.
       polls++;
-      return { Reservations: [{ Instances: input.InstanceIds.map((id) => ({ InstanceId: id, State: { Name: polls < 2 ? 'shutting-down' : 'terminated' } })) }] };
+      return {
+        Reservations: [
+          { Instances: input.InstanceIds.map((id) => ({ InstanceId: id, State: { Name: polls < 2 ? 'shutting-down' : 'terminated' } })) },
+        ],
+      };
     }
     const live = [...state.instances].filter(([, s]) => s !== 'terminated');
     const name = (id: string) => (id === 'i-0m' ? 'katapult-demo-maestro' : 'katapult-demo-0');
-    return { Reservations: live.length ? [{ Instances: live.map(([id]) => ({ InstanceId: id, Tags: [{ Key: 'Name', Value: name(id) }] })) }] : [] };
+    return {
+      Reservations: live.length ? [{ Instances: live.map(([id]) => ({ InstanceId: id, Tags: [{ Key: 'Name', Value: name(id) }] })) }] : [],
+    };
   });
   ec2.on(TerminateInstancesCommand).callsFake((input: { InstanceIds: string[] }) => {
     for (const id of input.InstanceIds) state.instances.set(id, 'terminated');
@@ -85,14 +94,17 @@ function account(options: { maestro?: boolean } = {}) {
   }));
   ec2.on(DeleteSecurityGroupCommand).callsFake((input: { GroupId: string }) => {
     // The maestro's group has a rule naming the agents' group, as in EC2.
-    if (input.GroupId === 'sg-1' && state.groups.includes('sg-m')) throw ec2Error('DependencyViolation', 'resource sg-1 has a dependent object');
+    if (input.GroupId === 'sg-1' && state.groups.includes('sg-m'))
+      throw ec2Error('DependencyViolation', 'resource sg-1 has a dependent object');
     state.groups = state.groups.filter((id) => id !== input.GroupId);
     return {};
   });
   const isMaestro = (name: string) => name === 'katapult-demo-maestro';
   iam.on(GetInstanceProfileCommand).callsFake((input: { InstanceProfileName: string }) => {
     if (!(isMaestro(input.InstanceProfileName) ? state.maestroProfile : state.profile)) throw noSuchEntity();
-    return { InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: input.InstanceProfileName }], Tags: owned } };
+    return {
+      InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: input.InstanceProfileName }], Tags: owned },
+    };
   });
   iam.on(GetRoleCommand).callsFake((input: { RoleName: string }) => {
     if (!(isMaestro(input.RoleName) ? state.maestroRole : state.role)) throw noSuchEntity();
@@ -105,7 +117,9 @@ function account(options: { maestro?: boolean } = {}) {
     return {};
   });
   iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: ['katapult-ecr-pull'] });
-  iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly' }] });
+  iam
+    .on(ListAttachedRolePoliciesCommand)
+    .resolves({ AttachedPolicies: [{ PolicyArn: 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly' }] });
   iam.on(DeleteRolePolicyCommand).resolves({});
   iam.on(DetachRolePolicyCommand).resolves({});
   iam.on(DeleteRoleCommand).callsFake((input: { RoleName: string }) => {
@@ -118,7 +132,9 @@ function account(options: { maestro?: boolean } = {}) {
     state.keys = state.keys.filter((id) => id !== input.KeyPairId);
     return {};
   });
-  ec2.on(DescribeInternetGatewaysCommand).callsFake(() => ({ InternetGateways: state.gateways.map((id) => ({ InternetGatewayId: id, Attachments: [{ VpcId: 'vpc-1' }] })) }));
+  ec2
+    .on(DescribeInternetGatewaysCommand)
+    .callsFake(() => ({ InternetGateways: state.gateways.map((id) => ({ InternetGatewayId: id, Attachments: [{ VpcId: 'vpc-1' }] })) }));
   ec2.on(DetachInternetGatewayCommand).resolves({});
   ec2.on(DeleteInternetGatewayCommand).callsFake((input: { InternetGatewayId: string }) => {
     state.gateways = state.gateways.filter((id) => id !== input.InternetGatewayId);
@@ -184,8 +200,17 @@ describe('AWS down', () => {
       'ec2.DeleteSubnet',
       'ec2.DeleteVpc',
     ]);
-    for (const command of [DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeKeyPairsCommand, DescribeInternetGatewaysCommand, DescribeSubnetsCommand, DescribeVpcsCommand]) {
-      expect((ec2.commandCalls(command as never)[0]!.args[0] as { input: { Filters: unknown[] } }).input.Filters.slice(0, 1)).toEqual(byProject);
+    for (const command of [
+      DescribeInstancesCommand,
+      DescribeSecurityGroupsCommand,
+      DescribeKeyPairsCommand,
+      DescribeInternetGatewaysCommand,
+      DescribeSubnetsCommand,
+      DescribeVpcsCommand,
+    ]) {
+      expect((ec2.commandCalls(command as never)[0]!.args[0] as { input: { Filters: unknown[] } }).input.Filters.slice(0, 1)).toEqual(
+        byProject,
+      );
     }
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters![1]).toEqual({
       Name: 'instance-state-name',
@@ -194,9 +219,22 @@ describe('AWS down', () => {
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01', 'i-02'] });
     expect(ec2.commandCalls(DescribeInstancesCommand)[1]!.args[0].input).toEqual({ InstanceIds: ['i-01', 'i-02'] });
     expect(slept).toEqual([5000]);
-    expect(iam.commandCalls(DeleteRolePolicyCommand)[0]!.args[0].input).toEqual({ RoleName: 'katapult-demo', PolicyName: 'katapult-ecr-pull' });
+    expect(iam.commandCalls(DeleteRolePolicyCommand)[0]!.args[0].input).toEqual({
+      RoleName: 'katapult-demo',
+      PolicyName: 'katapult-ecr-pull',
+    });
     expect(ec2.commandCalls(DetachInternetGatewayCommand)[0]!.args[0].input).toEqual({ InternetGatewayId: 'igw-1', VpcId: 'vpc-1' });
-    expect(result.items.map((item) => item.kind)).toEqual(['instance', 'instance', 'security group', 'instance profile', 'role', 'key pair', 'internet gateway', 'subnet', 'vpc']);
+    expect(result.items.map((item) => item.kind)).toEqual([
+      'instance',
+      'instance',
+      'security group',
+      'instance profile',
+      'role',
+      'key pair',
+      'internet gateway',
+      'subnet',
+      'vpc',
+    ]);
     expect(logs).toEqual([
       'removed instance i-01 (katapult-demo-0)',
       'removed instance i-02 (katapult-demo-0)',
@@ -234,26 +272,25 @@ describe('AWS down', () => {
   it('leaves a role or profile of the same name that is not tagged for the project', async () => {
     account();
     iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'katapult-demo', Tags: [] } as never });
-    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [], Tags: [{ Key: 'katapult:project', Value: 'other' }] } as never });
+    iam.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [], Tags: [{ Key: 'katapult:project', Value: 'other' }] } as never,
+    });
     const result = await downProject(clients(), 'demo', options());
     expect(result.items.map((item) => item.kind)).not.toContain('role');
     expect(result.items.map((item) => item.kind)).not.toContain('instance profile');
     expect(iam.commandCalls(DeleteRoleCommand)).toHaveLength(0);
   });
 
-  it('retries a security group still held by a terminated instance\'s network interface; skips what vanished meanwhile', async () => {
+  it("retries a security group still held by a terminated instance's network interface; skips what vanished meanwhile", async () => {
     account();
-    ec2
-      .on(DeleteSecurityGroupCommand)
-      .rejectsOnce(ec2Error('DependencyViolation', 'resource sg-1 has a dependent object'))
-      .resolves({});
+    ec2.on(DeleteSecurityGroupCommand).rejectsOnce(ec2Error('DependencyViolation', 'resource sg-1 has a dependent object')).resolves({});
     ec2.on(DeleteKeyPairCommand).rejects(ec2Error('InvalidKeyPair.NotFound', 'The key pair does not exist'));
     await downProject(clients(), 'demo', options());
     expect(ec2.commandCalls(DeleteSecurityGroupCommand)).toHaveLength(2);
     expect(slept).toEqual([5000, 5000]);
   });
 
-  it('with a maestro: terminates it with the agents, deletes its security group before the agents\' one, then its profile and role', async () => {
+  it("with a maestro: terminates it with the agents, deletes its security group before the agents' one, then its profile and role", async () => {
     account({ maestro: true });
     const result = await downProject(clients(), 'demo', options());
     expect(callOrder({ ec2, iam })).toEqual([
@@ -287,15 +324,24 @@ describe('AWS down', () => {
       { InstanceProfileName: 'katapult-demo' },
       { InstanceProfileName: 'katapult-demo-maestro' },
     ]);
-    expect(iam.commandCalls(GetRoleCommand).map((call) => call.args[0].input)).toEqual([{ RoleName: 'katapult-demo' }, { RoleName: 'katapult-demo-maestro' }]);
+    expect(iam.commandCalls(GetRoleCommand).map((call) => call.args[0].input)).toEqual([
+      { RoleName: 'katapult-demo' },
+      { RoleName: 'katapult-demo-maestro' },
+    ]);
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-01', 'i-02', 'i-0m'] });
     // No DependencyViolation: the maestro's group, which names the agents' one, goes first.
-    expect(ec2.commandCalls(DeleteSecurityGroupCommand).map((call) => call.args[0].input)).toEqual([{ GroupId: 'sg-m' }, { GroupId: 'sg-1' }]);
+    expect(ec2.commandCalls(DeleteSecurityGroupCommand).map((call) => call.args[0].input)).toEqual([
+      { GroupId: 'sg-m' },
+      { GroupId: 'sg-1' },
+    ]);
     expect(iam.commandCalls(RemoveRoleFromInstanceProfileCommand).map((call) => call.args[0].input)).toEqual([
       { InstanceProfileName: 'katapult-demo', RoleName: 'katapult-demo' },
       { InstanceProfileName: 'katapult-demo-maestro', RoleName: 'katapult-demo-maestro' },
     ]);
-    expect(iam.commandCalls(DeleteRoleCommand).map((call) => call.args[0].input)).toEqual([{ RoleName: 'katapult-demo' }, { RoleName: 'katapult-demo-maestro' }]);
+    expect(iam.commandCalls(DeleteRoleCommand).map((call) => call.args[0].input)).toEqual([
+      { RoleName: 'katapult-demo' },
+      { RoleName: 'katapult-demo-maestro' },
+    ]);
     expect(slept).toEqual([5000]);
     expect(result.items.map((item) => `${item.kind} ${item.id}`)).toEqual([
       'instance i-01',
@@ -331,7 +377,9 @@ describe('AWS down', () => {
 
   it('leaves a maestro role of that name that is not tagged for the project', async () => {
     account({ maestro: true });
-    iam.on(GetRoleCommand, { RoleName: 'katapult-demo-maestro' }).resolves({ Role: { RoleName: 'katapult-demo-maestro', Tags: [{ Key: 'katapult:project', Value: 'other' }] } as never });
+    iam
+      .on(GetRoleCommand, { RoleName: 'katapult-demo-maestro' })
+      .resolves({ Role: { RoleName: 'katapult-demo-maestro', Tags: [{ Key: 'katapult:project', Value: 'other' }] } as never });
     const result = await downProject(clients(), 'demo', options());
     expect(result.items.filter((item) => item.kind === 'role').map((item) => item.id)).toEqual(['katapult-demo']);
     expect(iam.commandCalls(DeleteRoleCommand).map((call) => call.args[0].input)).toEqual([{ RoleName: 'katapult-demo' }]);
@@ -339,10 +387,16 @@ describe('AWS down', () => {
 
   it('gives up waiting for instances after the timeout, in one line', async () => {
     account();
-    ec2.on(DescribeInstancesCommand, { InstanceIds: ['i-01', 'i-02'] }).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01', State: { Name: 'shutting-down' } }] }] });
+    ec2
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-01', 'i-02'] })
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01', State: { Name: 'shutting-down' } }] }] });
     let clock = 0;
-    const error = await downProject(clients(), 'demo', { ...options(), now: () => (clock += 60_000), timeoutMs: 180_000 }).catch((caught: unknown) => caught);
-    expect((error as { toLine(): string }).toLine()).toBe('KP_AWS_DOWN_TIMEOUT instances still not terminated: i-01 (run katapult down again in a minute)');
+    const error = await downProject(clients(), 'demo', { ...options(), now: () => (clock += 60_000), timeoutMs: 180_000 }).catch(
+      (caught: unknown) => caught,
+    );
+    expect((error as { toLine(): string }).toLine()).toBe(
+      'KP_AWS_DOWN_TIMEOUT instances still not terminated: i-01 (run katapult down again in a minute)',
+    );
     expect(ec2.commandCalls(DeleteSecurityGroupCommand)).toHaveLength(0);
   });
 });

@@ -15,20 +15,29 @@ describe('AWS errors, one line each', () => {
   const cases: [string, Error, string, number][] = [
     [
       'no capacity',
-      ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient c5.4xlarge capacity in the Availability Zone you requested (eu-west-3a).\nOur system will be working on provisioning additional capacity.'),
+      ec2Error(
+        'InsufficientInstanceCapacity',
+        'We currently do not have sufficient c5.4xlarge capacity in the Availability Zone you requested (eu-west-3a).\nOur system will be working on provisioning additional capacity.',
+      ),
       'KP_AWS_NO_CAPACITY EC2 RunInstances: AWS has no c5.4xlarge capacity in eu-west-3 right now (InsufficientInstanceCapacity) (try another type or region, or later; with eco: true, eco_fallback: true launches on-demand instead)',
       3,
     ],
     [
       'spot price too low',
-      ec2Error('SpotMaxPriceTooLow', 'Your Spot request price of 0.1 is lower than the minimum required Spot request fulfillment price of 0.2684.'),
+      ec2Error(
+        'SpotMaxPriceTooLow',
+        'Your Spot request price of 0.1 is lower than the minimum required Spot request fulfillment price of 0.2684.',
+      ),
       'KP_AWS_SPOT_PRICE EC2 RunInstances: max_bid 0.1 $/h is below the current spot price of c5.4xlarge in eu-west-3 (SpotMaxPriceTooLow) (raise instances[].max_bid, or remove it to pay the current spot price)',
       3,
     ],
     [
       'unauthorized operation',
-      ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation. User: arn:aws:iam::1:user/x is not authorized to perform: ec2:RunInstances. Encoded authorization failure message: AbCdEf0123456789\nmore'),
-      'KP_AWS_UNAUTHORIZED EC2 RunInstances: the credentials may not use ec2:RunInstances (UnauthorizedOperation) (allow ec2:RunInstances to the profile\'s user or role (see README, AWS))',
+      ec2Error(
+        'UnauthorizedOperation',
+        'You are not authorized to perform this operation. User: arn:aws:iam::1:user/x is not authorized to perform: ec2:RunInstances. Encoded authorization failure message: AbCdEf0123456789\nmore',
+      ),
+      "KP_AWS_UNAUTHORIZED EC2 RunInstances: the credentials may not use ec2:RunInstances (UnauthorizedOperation) (allow ec2:RunInstances to the profile's user or role (see README, AWS))",
       3,
     ],
     [
@@ -38,7 +47,7 @@ describe('AWS errors, one line each', () => {
       3,
     ],
     [
-      'throttled after the SDK\'s retries',
+      "throttled after the SDK's retries",
       ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 3),
       'KP_AWS_THROTTLED EC2 RunInstances: AWS is throttling requests (still after 3 attempts) (RequestLimitExceeded) (wait a minute and run it again; AWS_MAX_ATTEMPTS raises the number of retries)',
       3,
@@ -61,7 +70,12 @@ describe('AWS errors, one line each', () => {
       'KP_AWS_NO_CREDENTIALS EC2 RunInstances: no AWS credentials found (set `profile` in the config or AWS_PROFILE, or run `aws configure`)',
       3,
     ],
-    ['anything else', ec2Error('InternalError', 'An internal error has occurred'), 'KP_AWS_ERROR EC2 RunInstances: InternalError: An internal error has occurred', 3],
+    [
+      'anything else',
+      ec2Error('InternalError', 'An internal error has occurred'),
+      'KP_AWS_ERROR EC2 RunInstances: InternalError: An internal error has occurred',
+      3,
+    ],
   ];
 
   for (const [what, error, line, exitCode] of cases) {
@@ -75,7 +89,9 @@ describe('AWS errors, one line each', () => {
   }
 
   it('IAM throttling (Throttling) and IAM errors the same way', () => {
-    const throttled = Object.assign(new ServiceFailureException({ message: 'Rate exceeded', $metadata: { attempts: 3 } }), { name: 'Throttling' });
+    const throttled = Object.assign(new ServiceFailureException({ message: 'Rate exceeded', $metadata: { attempts: 3 } }), {
+      name: 'Throttling',
+    });
     expect(toKatapultError(throttled, { service: 'IAM', operation: 'CreateRole' }).toLine()).toBe(
       'KP_AWS_THROTTLED IAM CreateRole: AWS is throttling requests (still after 3 attempts) (Throttling) (wait a minute and run it again; AWS_MAX_ATTEMPTS raises the number of retries)',
     );
@@ -87,11 +103,14 @@ describe('AWS errors, one line each', () => {
   });
 });
 
-describe('AWS errors through the provider\'s calls', () => {
+describe("AWS errors through the provider's calls", () => {
   const ec2 = mockClient(EC2Client);
   const iam = mockClient(IAMClient);
   const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
-  const clients = () => ({ ec2: new EC2Client({ region: 'eu-west-3', credentials }), iam: new IAMClient({ region: 'eu-west-3', credentials }) });
+  const clients = () => ({
+    ec2: new EC2Client({ region: 'eu-west-3', credentials }),
+    iam: new IAMClient({ region: 'eu-west-3', credentials }),
+  });
   beforeEach(() => {
     ec2.reset();
     iam.reset();
@@ -112,6 +131,9 @@ describe('AWS errors through the provider\'s calls', () => {
     ec2.on(DescribeImagesCommand).rejects(ec2Error('InvalidAMIID.Malformed', 'Invalid id: "ami-x"'));
     await expect(resolveImage(clients().ec2, 'ami-x', 't3.micro')).rejects.toMatchObject({ code: 'KP_AWS_IMAGE_NOT_FOUND', exitCode: 2 });
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });
-    await expect(resolveImage(clients().ec2, 'ami-0gone', 't3.micro')).rejects.toMatchObject({ code: 'KP_AWS_IMAGE_NOT_FOUND', message: 'EC2 DescribeImages: the AMI ami-0gone was not found' });
+    await expect(resolveImage(clients().ec2, 'ami-0gone', 't3.micro')).rejects.toMatchObject({
+      code: 'KP_AWS_IMAGE_NOT_FOUND',
+      message: 'EC2 DescribeImages: the AMI ami-0gone was not found',
+    });
   });
 });

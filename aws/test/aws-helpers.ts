@@ -11,7 +11,12 @@ export function instancesOf(yaml: string): InstanceSpec[] {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function callOrder(mocks: Record<string, AwsStub<any, any, any>>): string[] {
   return Object.entries(mocks)
-    .flatMap(([client, mock]) => mock.calls().map((call) => ({ id: (call as typeof call & { callId: number }).callId, name: `${client}.${(call.args[0] as object).constructor.name.replace(/Command$/, '')}` })))
+    .flatMap(([client, mock]) =>
+      mock.calls().map((call) => ({
+        id: (call as typeof call & { callId: number }).callId,
+        name: `${client}.${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`,
+      })),
+    )
     .sort((a, b) => a.id - b.id)
     .map((call) => call.name);
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { blockDeviceMappings, formatPrice, instanceSpecHash, lifetimeSeconds, runInstancesInput, type LaunchInput } from '../src/launch-input.js';
+import {
+  blockDeviceMappings,
+  formatPrice,
+  instanceSpecHash,
+  lifetimeSeconds,
+  runInstancesInput,
+  type LaunchInput,
+} from '../src/launch-input.js';
 import { resourceName } from '../src/tags.js';
 import { instancesOf } from './aws-helpers.js';
 
@@ -96,9 +103,13 @@ describe('RunInstances input', () => {
 
   it('disk: only the size, only the type, or neither; the root device of the AMI', () => {
     const [sized] = instancesOf('instances: [{disk_size: 100}]');
-    expect(blockDeviceMappings(sized!, '/dev/sda1')).toEqual([{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 100 } }]);
+    expect(blockDeviceMappings(sized!, '/dev/sda1')).toEqual([
+      { DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 100 } },
+    ]);
     const [typed] = instancesOf('instances: [{disk_type: io2}]');
-    expect(blockDeviceMappings(typed!, undefined)).toEqual([{ DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: true, VolumeType: 'io2' } }]);
+    expect(blockDeviceMappings(typed!, undefined)).toEqual([
+      { DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: true, VolumeType: 'io2' } },
+    ]);
     expect(blockDeviceMappings(instancesOf('instances: [{}]')[0]!, '/dev/xvda')).toBeUndefined();
   });
 

@@ -8,7 +8,7 @@ import { renderMaestroUserData, type MaestroUserDataOptions } from '../src/maest
 
 const ECR_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/maestro:0a1b2c';
 /** Everything that could end a heredoc, a quote or a substitution, if it were pasted into the script. */
-const HOSTILE = "it's \"quoted\" $HOME ${PATH} `id` $(touch /tmp/kp-pwned) \\n\nKATAPULT_ENV_END\n'\nEOF\n\n";
+const HOSTILE = 'it\'s "quoted" $HOME ${PATH} `id` $(touch /tmp/kp-pwned) \\n\nKATAPULT_ENV_END\n\'\nEOF\n\n';
 const options: MaestroUserDataOptions = {
   image: ECR_IMAGE,
   stateFiles: {
@@ -20,13 +20,13 @@ const options: MaestroUserDataOptions = {
   },
   env: {
     KATAPULT_CLUSTER: 'demo',
-    KATAPULT_NATS_PASSWORD: "p4ss'w$rd`x`\"",
+    KATAPULT_NATS_PASSWORD: 'p4ss\'w$rd`x`"',
     KATAPULT_ODD: 'KATAPULT_ENV_END',
   },
   tlsName: 'katapult-maestro',
 };
 
-describe('the maestro\'s boot script', () => {
+describe("the maestro's boot script", () => {
   it('is valid bash', () => {
     for (const variant of [options, { ...options, image: 'registry.example.com/katapult/maestro:1', stateFiles: {}, env: {} }]) {
       const checked = spawnSync('bash', ['-n'], { input: renderMaestroUserData(variant), encoding: 'utf8' });
@@ -55,7 +55,7 @@ describe('the maestro\'s boot script', () => {
       [
         "    cat <<'KATAPULT_ENV_END'",
         'KATAPULT_CLUSTER=demo',
-        "KATAPULT_NATS_PASSWORD=p4ss'w$rd`x`\"",
+        'KATAPULT_NATS_PASSWORD=p4ss\'w$rd`x`"',
         'KATAPULT_ODD=KATAPULT_ENV_END',
         'KATAPULT_TLS_NAME=katapult-maestro',
         'KATAPULT_ENV_END',
@@ -91,11 +91,15 @@ describe('the maestro\'s boot script', () => {
       try {
         renderMaestroUserData({ ...options, ...variant });
       } catch (error) {
-        return (error as { code: string; message: string; exitCode: number });
+        return error as { code: string; message: string; exitCode: number };
       }
       throw new Error('not refused');
     };
-    expect(refused({ env: { KATAPULT_X: 'a\nKATAPULT_CLUSTER=other' } })).toMatchObject({ code: 'KP_AWS_USER_DATA', message: 'KATAPULT_X cannot hold a line break or a NUL character', exitCode: 2 });
+    expect(refused({ env: { KATAPULT_X: 'a\nKATAPULT_CLUSTER=other' } })).toMatchObject({
+      code: 'KP_AWS_USER_DATA',
+      message: 'KATAPULT_X cannot hold a line break or a NUL character',
+      exitCode: 2,
+    });
     expect(refused({ env: { KATAPULT_X: 'a\rb' } }).message).toBe('KATAPULT_X cannot hold a line break or a NUL character');
     expect(refused({ env: { 'A B': 'x' } }).message).toBe('"A B" is not an environment variable name');
     expect(refused({ env: { 'A=B': 'x' } }).message).toBe('"A=B" is not an environment variable name');
@@ -105,7 +109,9 @@ describe('the maestro\'s boot script', () => {
       expect(refused({ stateFiles: { [path]: 'x' } }).message).toContain('must be a relative path');
     }
     for (const tlsName of ['', 'a b', 'x\ny', '-x', 'x.', "a'b"]) expect(refused({ tlsName }).message).toContain('is not a host name');
-    expect(refused({ stateFiles: { big: 'x'.repeat(13_000) } }).message).toMatch(/^the maestro's boot script is \d+ bytes, more than EC2's 16384$/);
+    expect(refused({ stateFiles: { big: 'x'.repeat(13_000) } }).message).toMatch(
+      /^the maestro's boot script is \d+ bytes, more than EC2's 16384$/,
+    );
   });
 });
 
@@ -114,7 +120,7 @@ describe('the maestro\'s boot script', () => {
  * PATH recording its arguments (IMDS answers through the curl stub), KATAPULT_BOOT_ROOT moves every file it
  * writes into a temporary folder; only mkdir, chmod, cat, date and base64 are the real tools.
  */
-describe('the maestro\'s boot script, run in a sandbox', () => {
+describe("the maestro's boot script, run in a sandbox", () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -156,7 +162,7 @@ describe('the maestro\'s boot script, run in a sandbox', () => {
     const envFile = join(root, 'etc/katapult/maestro.env');
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(envFile, 'utf8')).toBe(
-      "KATAPULT_CLUSTER=demo\nKATAPULT_NATS_PASSWORD=p4ss'w$rd`x`\"\nKATAPULT_ODD=KATAPULT_ENV_END\nKATAPULT_TLS_NAME=katapult-maestro\nAWS_REGION=eu-west-3\n",
+      'KATAPULT_CLUSTER=demo\nKATAPULT_NATS_PASSWORD=p4ss\'w$rd`x`"\nKATAPULT_ODD=KATAPULT_ENV_END\nKATAPULT_TLS_NAME=katapult-maestro\nAWS_REGION=eu-west-3\n',
     );
     expect(JSON.parse(readFileSync(join(root, 'root/.docker/config.json'), 'utf8'))).toEqual({
       credHelpers: { '123456789012.dkr.ecr.eu-west-3.amazonaws.com': 'ecr-login' },
@@ -169,13 +175,21 @@ describe('the maestro\'s boot script, run in a sandbox', () => {
     const { run, calls } = sandbox(ALL.filter((name) => name !== 'docker' && name !== 'docker-credential-ecr-login'));
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(calls.slice(0, 3)).toEqual(['apt-get update -q', 'apt-get install -y -q --no-install-recommends docker.io amazon-ecr-credential-helper', 'systemctl enable --now docker']);
+    expect(calls.slice(0, 3)).toEqual([
+      'apt-get update -q',
+      'apt-get install -y -q --no-install-recommends docker.io amazon-ecr-credential-helper',
+      'systemctl enable --now docker',
+    ]);
     expect(calls).toContain(`docker pull ${ECR_IMAGE}`);
   });
 
   it('from another registry: no credential helper, no docker config', () => {
     const image = 'registry.example.com/katapult/maestro:1';
-    const { run, calls, root } = sandbox(ALL.filter((name) => name !== 'docker-credential-ecr-login'), {}, { ...options, image });
+    const { run, calls, root } = sandbox(
+      ALL.filter((name) => name !== 'docker-credential-ecr-login'),
+      {},
+      { ...options, image },
+    );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(calls.some((call) => call.startsWith('apt-get'))).toBe(false);

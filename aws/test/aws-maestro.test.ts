@@ -44,7 +44,10 @@ import { callOrder, ec2Error, instancesOf } from './aws-helpers.js';
 const ec2 = mockClient(EC2Client);
 const iam = mockClient(IAMClient);
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
-const clients = () => ({ ec2: new EC2Client({ region: 'eu-west-3', credentials }), iam: new IAMClient({ region: 'eu-west-3', credentials }) });
+const clients = () => ({
+  ec2: new EC2Client({ region: 'eu-west-3', credentials }),
+  iam: new IAMClient({ region: 'eu-west-3', credentials }),
+});
 const owner = { project: 'demo', runId: 'r-20261125-100000-abcd' };
 const owned = [{ Key: 'katapult:project', Value: 'demo' }];
 const noSuchEntity = () => new NoSuchEntityException({ message: 'not found', $metadata: {} });
@@ -87,12 +90,16 @@ function freshAccount() {
   ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-default', IsDefault: true }] });
   ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: 'subnet-a', AvailabilityZone: 'eu-west-3a' }] });
   ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
-  ec2.on(CreateSecurityGroupCommand).callsFake((input: { GroupName: string }) => ({ GroupId: input.GroupName.endsWith('-maestro') ? 'sg-maestro' : 'sg-agents' }));
+  ec2
+    .on(CreateSecurityGroupCommand)
+    .callsFake((input: { GroupName: string }) => ({ GroupId: input.GroupName.endsWith('-maestro') ? 'sg-maestro' : 'sg-agents' }));
   iam.on(GetRoleCommand).rejects(noSuchEntity());
   iam.on(GetInstanceProfileCommand).rejects(noSuchEntity());
   iam.on(CreateRoleCommand).resolves({});
   iam.on(CreateInstanceProfileCommand).resolves({});
-  ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: 't3.small', ProcessorInfo: { SupportedArchitectures: ['x86_64'] }, VCpuInfo: { DefaultVCpus: 2 } }] });
+  ec2.on(DescribeInstanceTypesCommand).resolves({
+    InstanceTypes: [{ InstanceType: 't3.small', ProcessorInfo: { SupportedArchitectures: ['x86_64'] }, VCpuInfo: { DefaultVCpus: 2 } }],
+  });
   ec2.on(DescribeImagesCommand).resolves({
     Images: [
       { ImageId: 'ami-old', CreationDate: '2026-01-01T00:00:00.000Z', RootDeviceName: '/dev/xvda' },
@@ -100,15 +107,25 @@ function freshAccount() {
     ],
   });
   ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0maestro' }] });
-  ec2.on(DescribeInstancesCommand).callsFake(
-    maestroLooks({ State: { Name: 'pending' } }, { State: { Name: 'running' }, PrivateIpAddress: '172.31.5.6', PublicIpAddress: '203.0.113.9' }),
-  );
+  ec2
+    .on(DescribeInstancesCommand)
+    .callsFake(
+      maestroLooks(
+        { State: { Name: 'pending' } },
+        { State: { Name: 'running' }, PrivateIpAddress: '172.31.5.6', PublicIpAddress: '203.0.113.9' },
+      ),
+    );
 }
 
 const MAESTRO_RULES = [
   { IpProtocol: 'tcp', FromPort: 4222, ToPort: 4222, IpRanges: [{ CidrIp: '198.51.100.7/32', Description: 'katapult: NATS' }] },
   { IpProtocol: 'tcp', FromPort: 8443, ToPort: 8443, IpRanges: [{ CidrIp: '198.51.100.7/32', Description: 'katapult: API' }] },
-  { IpProtocol: 'tcp', FromPort: 4222, ToPort: 4222, UserIdGroupPairs: [{ GroupId: 'sg-agents', Description: 'katapult: NATS from the agents' }] },
+  {
+    IpProtocol: 'tcp',
+    FromPort: 4222,
+    ToPort: 4222,
+    UserIdGroupPairs: [{ GroupId: 'sg-agents', Description: 'katapult: NATS from the agents' }],
+  },
 ];
 
 /** As EC2 describes the maestro's group once its rules are in place. */
@@ -117,7 +134,13 @@ const MAESTRO_GROUP = {
   GroupName: 'katapult-demo-maestro',
   Tags: [...owned, { Key: 'katapult:role', Value: 'maestro' }],
   IpPermissions: [
-    { IpProtocol: 'tcp', FromPort: 4222, ToPort: 4222, IpRanges: [{ CidrIp: '198.51.100.7/32', Description: 'katapult: NATS' }], UserIdGroupPairs: [{ GroupId: 'sg-agents', UserId: '123456789012' }] },
+    {
+      IpProtocol: 'tcp',
+      FromPort: 4222,
+      ToPort: 4222,
+      IpRanges: [{ CidrIp: '198.51.100.7/32', Description: 'katapult: NATS' }],
+      UserIdGroupPairs: [{ GroupId: 'sg-agents', UserId: '123456789012' }],
+    },
     { IpProtocol: 'tcp', FromPort: 8443, ToPort: 8443, IpRanges: [{ CidrIp: '198.51.100.7/32' }] },
   ],
 };
@@ -126,14 +149,20 @@ const MAESTRO_GROUP = {
 function accountWithEverything() {
   freshAccount();
   ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { Filters?: Filter[] }) => ({
-    SecurityGroups: isMaestroFilter(input.Filters) ? [MAESTRO_GROUP] : [MAESTRO_GROUP, { GroupId: 'sg-agents', GroupName: 'katapult-demo', Tags: owned }],
+    SecurityGroups: isMaestroFilter(input.Filters)
+      ? [MAESTRO_GROUP]
+      : [MAESTRO_GROUP, { GroupId: 'sg-agents', GroupName: 'katapult-demo', Tags: owned }],
   }));
   iam.on(GetRoleCommand).callsFake((input: { RoleName: string }) => ({ Role: { RoleName: input.RoleName, Tags: owned } }));
   iam.on(GetInstanceProfileCommand).callsFake((input: { InstanceProfileName: string }) => ({
     InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: input.InstanceProfileName }], Tags: owned },
   }));
   iam.on(GetRolePolicyCommand).callsFake((input: { RoleName: string }) => ({
-    PolicyDocument: encodeURIComponent(input.RoleName === 'katapult-demo' ? ecrPullPolicy('eu-west-3') : maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' })),
+    PolicyDocument: encodeURIComponent(
+      input.RoleName === 'katapult-demo'
+        ? ecrPullPolicy('eu-west-3')
+        : maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' }),
+    ),
   }));
 }
 
@@ -146,7 +175,7 @@ describe('launchMaestro', () => {
     clock = 1_000_000;
   });
 
-  it('in a fresh account: network, the agents\' group and role, the maestro\'s group and role, then one instance, and waits for its public address', async () => {
+  it("in a fresh account: network, the agents' group and role, the maestro's group and role, then one instance, and waits for its public address", async () => {
     freshAccount();
     const maestro = await launchMaestro(clients(), options());
 
@@ -204,7 +233,9 @@ describe('launchMaestro', () => {
         { Name: 'tag:katapult:role', Values: ['maestro'] },
       ],
     });
-    expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand).map((call) => call.args[0].input)).toEqual([{ GroupId: 'sg-maestro', IpPermissions: MAESTRO_RULES }]);
+    expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand).map((call) => call.args[0].input)).toEqual([
+      { GroupId: 'sg-maestro', IpPermissions: MAESTRO_RULES },
+    ]);
 
     const roles = iam.commandCalls(CreateRoleCommand).map((call) => call.args[0].input);
     expect(roles[0]!.RoleName).toBe('katapult-demo');
@@ -221,7 +252,11 @@ describe('launchMaestro', () => {
     });
     expect(iam.commandCalls(PutRolePolicyCommand).map((call) => call.args[0].input)).toEqual([
       { RoleName: 'katapult-demo', PolicyName: 'katapult-ecr-pull', PolicyDocument: ecrPullPolicy('eu-west-3') },
-      { RoleName: 'katapult-demo-maestro', PolicyName: 'katapult-maestro', PolicyDocument: maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' }) },
+      {
+        RoleName: 'katapult-demo-maestro',
+        PolicyName: 'katapult-maestro',
+        PolicyDocument: maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' }),
+      },
     ]);
     expect(iam.commandCalls(CreateInstanceProfileCommand)[1]!.args[0].input).toEqual({
       InstanceProfileName: 'katapult-demo-maestro',
@@ -232,7 +267,10 @@ describe('launchMaestro', () => {
         { Key: 'katapult:role', Value: 'maestro' },
       ],
     });
-    expect(iam.commandCalls(AddRoleToInstanceProfileCommand)[1]!.args[0].input).toEqual({ InstanceProfileName: 'katapult-demo-maestro', RoleName: 'katapult-demo-maestro' });
+    expect(iam.commandCalls(AddRoleToInstanceProfileCommand)[1]!.args[0].input).toEqual({
+      InstanceProfileName: 'katapult-demo-maestro',
+      RoleName: 'katapult-demo-maestro',
+    });
 
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input).toEqual({
       Filters: [
@@ -248,7 +286,9 @@ describe('launchMaestro', () => {
       MinCount: 1,
       MaxCount: 1,
       ClientToken: 'token-1',
-      NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: 'subnet-a', Groups: ['sg-maestro'], AssociatePublicIpAddress: true, DeleteOnTermination: true }],
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: 'subnet-a', Groups: ['sg-maestro'], AssociatePublicIpAddress: true, DeleteOnTermination: true },
+      ],
       IamInstanceProfile: { Name: 'katapult-demo-maestro' },
       UserData: Buffer.from(USER_DATA).toString('base64'),
       InstanceInitiatedShutdownBehavior: 'stop',
@@ -269,10 +309,14 @@ describe('launchMaestro', () => {
     expect(logs).toEqual(['aws: launched the maestro i-0maestro (t3.small)']);
   });
 
-  it('with the agents\' resources and a running maestro: creates nothing, changes nothing, launches nothing', async () => {
+  it("with the agents' resources and a running maestro: creates nothing, changes nothing, launches nothing", async () => {
     accountWithEverything();
     ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [{ Instances: [{ InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.4' }] }],
+      Reservations: [
+        {
+          Instances: [{ InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.4' }],
+        },
+      ],
     });
     const maestro = await launchMaestro(clients(), options());
     expect(maestro).toEqual({ instanceId: 'i-0old', publicIp: '203.0.113.4', privateIp: '172.31.1.2', reused: true });
@@ -300,31 +344,61 @@ describe('launchMaestro', () => {
     accountWithEverything();
     ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) =>
       input.InstanceIds
-        ? { Reservations: [{ Instances: [{ InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.4' }] }] }
+        ? {
+            Reservations: [
+              {
+                Instances: [
+                  { InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.4' },
+                ],
+              },
+            ],
+          }
         : { Reservations: [{ Instances: [{ InstanceId: 'i-0old', State: { Name: 'pending' } }] }] },
     );
-    expect(await launchMaestro(clients(), options())).toEqual({ instanceId: 'i-0old', publicIp: '203.0.113.4', privateIp: '172.31.1.2', reused: true });
+    expect(await launchMaestro(clients(), options())).toEqual({
+      instanceId: 'i-0old',
+      publicIp: '203.0.113.4',
+      privateIp: '172.31.1.2',
+      reused: true,
+    });
     expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
     expect(callOrder({ ec2 }).slice(-2)).toEqual(['ec2.DescribeInstances', 'ec2.DescribeInstances']);
   });
 
-  it('a stopped maestro is started again (its disk holds the cluster\'s state), and its new address returned', async () => {
+  it("a stopped maestro is started again (its disk holds the cluster's state), and its new address returned", async () => {
     accountWithEverything();
     ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) =>
       input.InstanceIds
-        ? { Reservations: [{ Instances: [{ InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.8' }] }] }
+        ? {
+            Reservations: [
+              {
+                Instances: [
+                  { InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.8' },
+                ],
+              },
+            ],
+          }
         : { Reservations: [{ Instances: [{ InstanceId: 'i-0old', State: { Name: 'stopped' }, PrivateIpAddress: '172.31.1.2' }] }] },
     );
     ec2.on(StartInstancesCommand).resolves({});
-    expect(await launchMaestro(clients(), options())).toEqual({ instanceId: 'i-0old', publicIp: '203.0.113.8', privateIp: '172.31.1.2', reused: true });
+    expect(await launchMaestro(clients(), options())).toEqual({
+      instanceId: 'i-0old',
+      publicIp: '203.0.113.8',
+      privateIp: '172.31.1.2',
+      reused: true,
+    });
     expect(ec2.commandCalls(StartInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-0old'] });
     expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
   });
 
-  it('makes the maestro\'s rules exactly the wanted ones: a former address is revoked, the new one authorized', async () => {
+  it("makes the maestro's rules exactly the wanted ones: a former address is revoked, the new one authorized", async () => {
     accountWithEverything();
     ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [{ Instances: [{ InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.4' }] }],
+      Reservations: [
+        {
+          Instances: [{ InstanceId: 'i-0old', State: { Name: 'running' }, PrivateIpAddress: '172.31.1.2', PublicIpAddress: '203.0.113.4' }],
+        },
+      ],
     });
     await launchMaestro(clients(), options({ allowedCidr: '192.0.2.1/32' }));
     expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand).map((call) => call.args[0].input)).toEqual([
@@ -345,7 +419,9 @@ describe('launchMaestro', () => {
         ],
       },
     ]);
-    expect(callOrder({ ec2 }).indexOf('ec2.RevokeSecurityGroupIngress')).toBeLessThan(callOrder({ ec2 }).indexOf('ec2.AuthorizeSecurityGroupIngress'));
+    expect(callOrder({ ec2 }).indexOf('ec2.RevokeSecurityGroupIngress')).toBeLessThan(
+      callOrder({ ec2 }).indexOf('ec2.AuthorizeSecurityGroupIngress'),
+    );
   });
 
   it('other ports, an SSH range and an IPv6 range are rules of their own; a rule added by hand is removed', async () => {
@@ -365,7 +441,12 @@ describe('launchMaestro', () => {
       IpPermissions: [
         { IpProtocol: 'tcp', FromPort: 14222, ToPort: 14222, Ipv6Ranges: [{ CidrIpv6: '2001:db8::/64', Description: 'katapult: NATS' }] },
         { IpProtocol: 'tcp', FromPort: 18443, ToPort: 18443, Ipv6Ranges: [{ CidrIpv6: '2001:db8::/64', Description: 'katapult: API' }] },
-        { IpProtocol: 'tcp', FromPort: 14222, ToPort: 14222, UserIdGroupPairs: [{ GroupId: 'sg-agents', Description: 'katapult: NATS from the agents' }] },
+        {
+          IpProtocol: 'tcp',
+          FromPort: 14222,
+          ToPort: 14222,
+          UserIdGroupPairs: [{ GroupId: 'sg-agents', Description: 'katapult: NATS from the agents' }],
+        },
         { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '198.51.100.7/32', Description: 'katapult: SSH' }] },
       ],
     });
@@ -392,7 +473,7 @@ describe('launchMaestro', () => {
     ]);
   });
 
-  it('an image that cannot be found is an error naming maestro_img_id, not the agents\' img_id', async () => {
+  it("an image that cannot be found is an error naming maestro_img_id, not the agents' img_id", async () => {
     freshAccount();
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });
     const unset = await launchMaestro(clients(), options({ imageId: null })).catch((error: KatapultError) => error);
@@ -404,7 +485,7 @@ describe('launchMaestro', () => {
     expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
   });
 
-  it('with keyPairFile, launches with the project\'s key pair (made once, shared with the agents)', async () => {
+  it("with keyPairFile, launches with the project's key pair (made once, shared with the agents)", async () => {
     freshAccount();
     const dir = mkdtempSync(join(tmpdir(), 'kp-maestro-key-'));
     try {
@@ -412,7 +493,14 @@ describe('launchMaestro', () => {
       writeFileSync(file, 'key');
       ec2.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [{ KeyName: 'katapult-demo', KeyPairId: 'key-1' }] });
       await launchMaestro(clients(), options({ keyPairFile: file }));
-      expect(callOrder({ ec2 }).slice(-6)).toEqual(['ec2.DescribeInstanceTypes', 'ec2.DescribeImages', 'ec2.DescribeKeyPairs', 'ec2.RunInstances', 'ec2.DescribeInstances', 'ec2.DescribeInstances']);
+      expect(callOrder({ ec2 }).slice(-6)).toEqual([
+        'ec2.DescribeInstanceTypes',
+        'ec2.DescribeImages',
+        'ec2.DescribeKeyPairs',
+        'ec2.RunInstances',
+        'ec2.DescribeInstances',
+        'ec2.DescribeInstances',
+      ]);
       expect(ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input.KeyName).toBe('katapult-demo');
       // A key pair opens no port: SSH needs sshCidr.
       expect(JSON.stringify(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input)).not.toContain('"FromPort":22');
@@ -426,7 +514,12 @@ describe('launchMaestro', () => {
     let tokens = 0;
     ec2
       .on(RunInstancesCommand)
-      .rejectsOnce(ec2Error('InvalidParameterValue', "Value (katapult-demo-maestro) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"))
+      .rejectsOnce(
+        ec2Error(
+          'InvalidParameterValue',
+          'Value (katapult-demo-maestro) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
+        ),
+      )
       .resolves({ Instances: [{ InstanceId: 'i-0maestro' }] });
     await launchMaestro(clients(), options({ newToken: () => `token-${++tokens}` }));
     expect(ec2.commandCalls(RunInstancesCommand).map((call) => call.args[0].input.ClientToken)).toEqual(['token-1', 'token-2']);
@@ -439,7 +532,7 @@ describe('launchMaestro', () => {
     const error = await launchMaestro(clients(), options()).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KatapultError);
     expect((error as KatapultError).toLine()).toBe(
-      'KP_AWS_UNAUTHORIZED EC2 RunInstances: the credentials may not use ec2:RunInstances (UnauthorizedOperation) (allow ec2:RunInstances to the profile\'s user or role (see README, AWS))',
+      "KP_AWS_UNAUTHORIZED EC2 RunInstances: the credentials may not use ec2:RunInstances (UnauthorizedOperation) (allow ec2:RunInstances to the profile's user or role (see README, AWS))",
     );
   });
 
@@ -462,7 +555,11 @@ describe('launchMaestro', () => {
 
   it('a maestro terminated while starting is one line, at once', async () => {
     freshAccount();
-    ec2.on(DescribeInstancesCommand).callsFake(maestroLooks({ State: { Name: 'terminated' }, StateReason: { Message: 'Server.InternalError: Internal error on launch' } }));
+    ec2
+      .on(DescribeInstancesCommand)
+      .callsFake(
+        maestroLooks({ State: { Name: 'terminated' }, StateReason: { Message: 'Server.InternalError: Internal error on launch' } }),
+      );
     await expect(launchMaestro(clients(), options())).rejects.toMatchObject({
       code: 'KP_AWS_MAESTRO_GONE',
       message: 'the maestro i-0maestro is terminated (Server.InternalError: Internal error on launch)',
@@ -471,7 +568,7 @@ describe('launchMaestro', () => {
   });
 });
 
-describe('the maestro\'s resources', () => {
+describe("the maestro's resources", () => {
   it('are named katapult-<project>-maestro, shortened with a hash past 64 characters but keeping the suffix', () => {
     expect(maestroResourceName('demo')).toBe('katapult-demo-maestro');
     const long = 'p'.repeat(63);
@@ -481,7 +578,7 @@ describe('the maestro\'s resources', () => {
     expect(resourceName(long)).toHaveLength(64);
   });
 
-  it('the policy allows exactly what the coordinator does once the agents\' resources exist', () => {
+  it("the policy allows exactly what the coordinator does once the agents' resources exist", () => {
     expect(JSON.parse(maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' }))).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -529,9 +626,20 @@ describe('the maestro\'s resources', () => {
           Sid: 'LaunchFrom',
           Effect: 'Allow',
           Action: 'ec2:RunInstances',
-          Resource: ['arn:aws:ec2:*::image/*', 'arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:network-interface/*', 'arn:aws:ec2:*:*:key-pair/*'],
+          Resource: [
+            'arn:aws:ec2:*::image/*',
+            'arn:aws:ec2:*:*:subnet/*',
+            'arn:aws:ec2:*:*:network-interface/*',
+            'arn:aws:ec2:*:*:key-pair/*',
+          ],
         },
-        { Sid: 'TagAtLaunch', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: '*', Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } },
+        {
+          Sid: 'TagAtLaunch',
+          Effect: 'Allow',
+          Action: 'ec2:CreateTags',
+          Resource: '*',
+          Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+        },
         {
           Sid: 'TerminateProjectAgents',
           Effect: 'Allow',
@@ -539,8 +647,18 @@ describe('the maestro\'s resources', () => {
           Resource: 'arn:aws:ec2:*:*:instance/*',
           Condition: { StringEquals: { 'aws:ResourceTag/katapult:project': 'demo', 'aws:ResourceTag/katapult:cluster': 'c1' } },
         },
-        { Sid: 'ReadAgentRole', Effect: 'Allow', Action: ['iam:GetRole', 'iam:GetRolePolicy'], Resource: 'arn:aws:iam::*:role/katapult/katapult-demo' },
-        { Sid: 'ReadAgentProfile', Effect: 'Allow', Action: 'iam:GetInstanceProfile', Resource: 'arn:aws:iam::*:instance-profile/katapult/katapult-demo' },
+        {
+          Sid: 'ReadAgentRole',
+          Effect: 'Allow',
+          Action: ['iam:GetRole', 'iam:GetRolePolicy'],
+          Resource: 'arn:aws:iam::*:role/katapult/katapult-demo',
+        },
+        {
+          Sid: 'ReadAgentProfile',
+          Effect: 'Allow',
+          Action: 'iam:GetInstanceProfile',
+          Resource: 'arn:aws:iam::*:instance-profile/katapult/katapult-demo',
+        },
         {
           Sid: 'PassAgentRole',
           Effect: 'Allow',
@@ -557,16 +675,22 @@ describe('the maestro\'s resources', () => {
         },
       ],
     });
-    expect(maestroPolicy({ project: 'demo', cluster: 'c1', region: 'cn-north-1' })).toContain('arn:aws-cn:iam::*:role/katapult/katapult-demo');
+    expect(maestroPolicy({ project: 'demo', cluster: 'c1', region: 'cn-north-1' })).toContain(
+      'arn:aws-cn:iam::*:role/katapult/katapult-demo',
+    );
   });
 
-  it('an instance role\'s policy is written when it differs, or when it may not be read; not when it is the same', async () => {
+  it("an instance role's policy is written when it differs, or when it may not be read; not when it is the same", async () => {
     const ensure = () => ensureInstanceProfile(clients().iam, owner, 'eu-west-3');
     const puts = () => iam.commandCalls(PutRolePolicyCommand).length;
     iam.reset();
     iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'katapult-demo', Tags: owned } as never });
-    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [{ RoleName: 'katapult-demo' }], Tags: owned } as never });
-    iam.on(GetRolePolicyCommand).resolves({ PolicyDocument: encodeURIComponent(JSON.stringify(JSON.parse(ecrPullPolicy('eu-west-3')), null, 2)) });
+    iam.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [{ RoleName: 'katapult-demo' }], Tags: owned } as never,
+    });
+    iam
+      .on(GetRolePolicyCommand)
+      .resolves({ PolicyDocument: encodeURIComponent(JSON.stringify(JSON.parse(ecrPullPolicy('eu-west-3')), null, 2)) });
     await ensure();
     expect(puts()).toBe(0);
     iam.on(GetRolePolicyCommand).resolves({ PolicyDocument: encodeURIComponent(ecrPullPolicy('cn-north-1')) });
@@ -596,7 +720,9 @@ describe('the maestro\'s resources', () => {
     expect(input.SubnetId).toBeUndefined();
     expect(input.SecurityGroupIds).toBeUndefined();
     expect(input.InstanceMarketOptions).toBeUndefined();
-    expect(input.BlockDeviceMappings).toEqual([{ DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: true, VolumeSize: 30, VolumeType: 'gp3' } }]);
+    expect(input.BlockDeviceMappings).toEqual([
+      { DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: true, VolumeSize: 30, VolumeType: 'gp3' } },
+    ]);
   });
 });
 
@@ -611,12 +737,14 @@ describe('the coordinator on the maestro', () => {
   });
 
   function allowedActions(): Set<string> {
-    const policy = JSON.parse(maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' })) as { Statement: { Action: string | string[] }[] };
+    const policy = JSON.parse(maestroPolicy({ project: 'demo', cluster: 'c1', region: 'eu-west-3' })) as {
+      Statement: { Action: string | string[] }[];
+    };
     return new Set(policy.Statement.flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action])));
   }
   const asAction = (call: string) => call.replace(/^(ec2|iam)\./, (_, service: string) => `${service}:`);
 
-  it('ensure and terminateAll, with the agents\' resources there, call only what the maestro\'s policy allows; the maestro\'s group is not the agents\'', async () => {
+  it("ensure and terminateAll, with the agents' resources there, call only what the maestro's policy allows; the maestro's group is not the agents'", async () => {
     accountWithEverything();
     let launched = 0;
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
@@ -625,12 +753,19 @@ describe('the coordinator on the maestro', () => {
     const provider = new AwsProvider(clients(), {
       cluster: 'c1',
       region: 'eu-west-3',
-      agent: { image: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:1', natsUrl: 'tls://172.31.5.6:4222', natsCa: 'CA', stackLabel: 's1' },
+      agent: {
+        image: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:1',
+        natsUrl: 'tls://172.31.5.6:4222',
+        natsCa: 'CA',
+        stackLabel: 's1',
+      },
       newToken: () => 'token',
       sleep: async () => undefined,
     });
     await provider.ensure(instancesOf('instances: [{type: t3.large, number: 2, eco: true}]'), owner);
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0agent1' }, { InstanceId: 'i-0agent2' }] }] });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0agent1' }, { InstanceId: 'i-0agent2' }] }] });
     await provider.terminateAll();
 
     const calls = callOrder({ ec2, iam });

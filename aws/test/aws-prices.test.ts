@@ -126,7 +126,7 @@ describe('on-demand prices (Price List API)', () => {
     expect(ec2.calls()).toHaveLength(0);
   });
 
-  it('the Pricing client works in us-east-1 whatever the instances\' region', async () => {
+  it("the Pricing client works in us-east-1 whatever the instances' region", async () => {
     pricing.on(GetProductsCommand).resolves({ PriceList: [product()] });
     const real = awsPriceLookup({ region: 'eu-west-3', profile: null });
     await real.price('t3.micro', 'on-demand');
@@ -135,7 +135,12 @@ describe('on-demand prices (Price List API)', () => {
   });
 
   it('prefers the plain RunInstances product, skips zero prices and other types', () => {
-    const list = [product({ type: 't3.small', usd: '0.0236000000' }), product({ operation: 'RunInstances:0004', usd: '0.0500000000' }), product({ usd: '0.0000000000', sku: 'ZERO' }), product()];
+    const list = [
+      product({ type: 't3.small', usd: '0.0236000000' }),
+      product({ operation: 'RunInstances:0004', usd: '0.0500000000' }),
+      product({ usd: '0.0000000000', sku: 'ZERO' }),
+      product(),
+    ];
     expect(onDemandPrice(list, 't3.micro')).toBe(0.0118);
     expect(onDemandPrice(['not json', product({ type: 't3.small' })], 't3.micro')).toBeUndefined();
   });
@@ -143,12 +148,16 @@ describe('on-demand prices (Price List API)', () => {
   it('takes the region from the EC2 client when no instances entry names one', async () => {
     pricing.on(GetProductsCommand).resolves({ PriceList: [product()] });
     await lookup(null, 'eu-west-3').price('t3.micro', 'on-demand');
-    expect(pricing.commandCalls(GetProductsCommand)[0]!.args[0].input.Filters).toContainEqual({ Type: 'TERM_MATCH', Field: 'regionCode', Value: 'eu-west-3' });
+    expect(pricing.commandCalls(GetProductsCommand)[0]!.args[0].input.Filters).toContainEqual({
+      Type: 'TERM_MATCH',
+      Field: 'regionCode',
+      Value: 'eu-west-3',
+    });
   });
 });
 
 describe('spot prices (EC2 DescribeSpotPriceHistory)', () => {
-  it('asks for the current Linux/UNIX price of the type and takes the highest of the zones\' latest', async () => {
+  it("asks for the current Linux/UNIX price of the type and takes the highest of the zones' latest", async () => {
     ec2.on(DescribeSpotPriceHistoryCommand).resolves({
       SpotPriceHistory: [
         spot('eu-west-3a', '0.071200', '2026-11-25T09:58:00Z'),
@@ -192,23 +201,48 @@ describe('failures: one line saying why', () => {
   });
 
   it('no permission, for each API', async () => {
-    pricing.on(GetProductsCommand).rejects(new AccessDeniedException({ message: 'User: arn:aws:iam::123456789012:user/ci is not authorized to perform: pricing:GetProducts', $metadata: {} }));
-    ec2.on(DescribeSpotPriceHistoryCommand).rejects(ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation. Encoded authorization failure message: AbC123'));
-    await expect(lookup().price('t3.micro', 'on-demand')).rejects.toThrow('Pricing GetProducts: the credentials may not use pricing:GetProducts (AccessDeniedException)');
-    await expect(lookup().price('t3.micro', 'spot')).rejects.toThrow('EC2 DescribeSpotPriceHistory: the credentials may not use ec2:DescribeSpotPriceHistory (UnauthorizedOperation)');
+    pricing.on(GetProductsCommand).rejects(
+      new AccessDeniedException({
+        message: 'User: arn:aws:iam::123456789012:user/ci is not authorized to perform: pricing:GetProducts',
+        $metadata: {},
+      }),
+    );
+    ec2
+      .on(DescribeSpotPriceHistoryCommand)
+      .rejects(
+        ec2Error(
+          'UnauthorizedOperation',
+          'You are not authorized to perform this operation. Encoded authorization failure message: AbC123',
+        ),
+      );
+    await expect(lookup().price('t3.micro', 'on-demand')).rejects.toThrow(
+      'Pricing GetProducts: the credentials may not use pricing:GetProducts (AccessDeniedException)',
+    );
+    await expect(lookup().price('t3.micro', 'spot')).rejects.toThrow(
+      'EC2 DescribeSpotPriceHistory: the credentials may not use ec2:DescribeSpotPriceHistory (UnauthorizedOperation)',
+    );
   });
 
   it('an unknown type: no product, no spot price, or EC2 refusing it', async () => {
     pricing.on(GetProductsCommand).resolves({ FormatVersion: 'aws_v1', PriceList: [] });
-    ec2.on(DescribeSpotPriceHistoryCommand).resolvesOnce({ SpotPriceHistory: [] }).rejectsOnce(ec2Error('InvalidParameterValue', "Value (t9.huge) for parameter instanceType is invalid."));
-    await expect(lookup().price('t9.huge', 'on-demand')).rejects.toThrow('no Linux on-demand price for t9.huge in eu-west-3 (is it an EC2 instance type offered there?)');
+    ec2
+      .on(DescribeSpotPriceHistoryCommand)
+      .resolvesOnce({ SpotPriceHistory: [] })
+      .rejectsOnce(ec2Error('InvalidParameterValue', 'Value (t9.huge) for parameter instanceType is invalid.'));
+    await expect(lookup().price('t9.huge', 'on-demand')).rejects.toThrow(
+      'no Linux on-demand price for t9.huge in eu-west-3 (is it an EC2 instance type offered there?)',
+    );
     await expect(lookup().price('t9.huge', 'spot')).rejects.toThrow('no Linux/UNIX spot price for t9.huge in eu-west-3');
-    await expect(lookup().price('t9.huge', 'spot')).rejects.toThrow('EC2 DescribeSpotPriceHistory: InvalidParameterValue: Value (t9.huge) for parameter instanceType is invalid.');
+    await expect(lookup().price('t9.huge', 'spot')).rejects.toThrow(
+      'EC2 DescribeSpotPriceHistory: InvalidParameterValue: Value (t9.huge) for parameter instanceType is invalid.',
+    );
   });
 
   it('no region anywhere', async () => {
     const noRegion = lookup(null, () => Promise.reject(new Error('Region is missing')));
-    await expect(noRegion.price('t3.micro', 'on-demand')).rejects.toThrow("no AWS region: set instances[].region, AWS_REGION or the profile's region");
+    await expect(noRegion.price('t3.micro', 'on-demand')).rejects.toThrow(
+      "no AWS region: set instances[].region, AWS_REGION or the profile's region",
+    );
     expect(pricing.calls()).toHaveLength(0);
   });
 });

@@ -41,7 +41,10 @@ import { callOrder, ec2Error, instancesOf } from './aws-helpers.js';
 const ec2 = mockClient(EC2Client);
 const iam = mockClient(IAMClient);
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
-const clients = () => ({ ec2: new EC2Client({ region: 'eu-west-3', credentials }), iam: new IAMClient({ region: 'eu-west-3', credentials }) });
+const clients = () => ({
+  ec2: new EC2Client({ region: 'eu-west-3', credentials }),
+  iam: new IAMClient({ region: 'eu-west-3', credentials }),
+});
 const AGENT_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:0a1b2c';
 const NOW = Date.parse('2026-11-25T10:00:00Z');
 const context = { project: 'demo', runId: 'r-20261125-100000-abcd' };
@@ -54,7 +57,14 @@ function providerOptions(extra: Partial<AwsProviderOptions> = {}): AwsProviderOp
   return {
     cluster: 'c1',
     region: 'eu-west-3',
-    agent: { image: AGENT_IMAGE, natsUrl: 'nats://203.0.113.5:4222', natsUser: 'katapult-agent', natsPassword: 'pw', stackLabel: 's1', heartbeatMs: 2000 },
+    agent: {
+      image: AGENT_IMAGE,
+      natsUrl: 'nats://203.0.113.5:4222',
+      natsUser: 'katapult-agent',
+      natsPassword: 'pw',
+      stackLabel: 's1',
+      heartbeatMs: 2000,
+    },
     newToken: () => `token-${++tokens}`,
     now: () => NOW,
     sleep: async (ms) => void slept.push(ms),
@@ -82,7 +92,9 @@ function freshAccount() {
   iam.on(CreateRoleCommand).resolves({});
   iam.on(CreateInstanceProfileCommand).resolves({});
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
-  ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: 't3.large', ProcessorInfo: { SupportedArchitectures: ['x86_64'] }, VCpuInfo: { DefaultVCpus: 2 } }] });
+  ec2.on(DescribeInstanceTypesCommand).resolves({
+    InstanceTypes: [{ InstanceType: 't3.large', ProcessorInfo: { SupportedArchitectures: ['x86_64'] }, VCpuInfo: { DefaultVCpus: 2 } }],
+  });
   ec2.on(DescribeImagesCommand).resolves({
     Images: [
       { ImageId: 'ami-old', CreationDate: '2026-01-01T00:00:00.000Z', RootDeviceName: '/dev/xvda' },
@@ -150,7 +162,9 @@ describe('AWS provider: launch', () => {
       Description: 'Katapult agents of demo: pull images from ECR',
       Tags: tags.slice(0, 2),
     });
-    expect(JSON.parse(EC2_TRUST_POLICY).Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(JSON.parse(EC2_TRUST_POLICY).Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
     const policy = iam.commandCalls(PutRolePolicyCommand)[0]!.args[0].input;
     expect(policy).toEqual({ RoleName: 'katapult-demo', PolicyName: 'katapult-ecr-pull', PolicyDocument: ecrPullPolicy('eu-west-3') });
     expect(JSON.parse(policy.PolicyDocument!).Statement.flatMap((statement: { Action: string | string[] }) => statement.Action)).toEqual([
@@ -159,8 +173,15 @@ describe('AWS provider: launch', () => {
       'ecr:GetDownloadUrlForLayer',
       'ecr:BatchCheckLayerAvailability',
     ]);
-    expect(iam.commandCalls(CreateInstanceProfileCommand)[0]!.args[0].input).toEqual({ InstanceProfileName: 'katapult-demo', Path: '/katapult/', Tags: tags.slice(0, 2) });
-    expect(iam.commandCalls(AddRoleToInstanceProfileCommand)[0]!.args[0].input).toEqual({ InstanceProfileName: 'katapult-demo', RoleName: 'katapult-demo' });
+    expect(iam.commandCalls(CreateInstanceProfileCommand)[0]!.args[0].input).toEqual({
+      InstanceProfileName: 'katapult-demo',
+      Path: '/katapult/',
+      Tags: tags.slice(0, 2),
+    });
+    expect(iam.commandCalls(AddRoleToInstanceProfileCommand)[0]!.args[0].input).toEqual({
+      InstanceProfileName: 'katapult-demo',
+      RoleName: 'katapult-demo',
+    });
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([
       { Name: 'tag:katapult:cluster', Values: ['c1'] },
       { Name: 'tag:katapult:project', Values: ['demo'] },
@@ -207,7 +228,14 @@ describe('AWS provider: launch', () => {
         now: new Date(NOW),
       }),
     ]);
-    expect(runInputs()[0]).toMatchObject({ ImageId: 'ami-new', InstanceType: 't3.large', MinCount: 1, MaxCount: 2, SubnetId: 'subnet-a', SecurityGroupIds: ['sg-1'] });
+    expect(runInputs()[0]).toMatchObject({
+      ImageId: 'ami-new',
+      InstanceType: 't3.large',
+      MinCount: 1,
+      MaxCount: 2,
+      SubnetId: 'subnet-a',
+      SecurityGroupIds: ['sg-1'],
+    });
     expect(runInputs()[0]).not.toHaveProperty('InstanceMarketOptions');
     expect(logs).toEqual(['aws: instances[0]: launched on-demand t3.large i-00001, i-00002']);
   });
@@ -220,8 +248,20 @@ describe('AWS provider: launch', () => {
       Reservations: [
         {
           Instances: [
-            { InstanceId: 'i-0live', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:pool', Value: pool }] },
-            { InstanceId: 'i-0other', Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:pool', Value: 'demo/ffffffff' }] },
+            {
+              InstanceId: 'i-0live',
+              Tags: [
+                { Key: 'katapult:group', Value: '0' },
+                { Key: 'katapult:pool', Value: pool },
+              ],
+            },
+            {
+              InstanceId: 'i-0other',
+              Tags: [
+                { Key: 'katapult:group', Value: '0' },
+                { Key: 'katapult:pool', Value: 'demo/ffffffff' },
+              ],
+            },
           ],
         },
       ],
@@ -232,7 +272,10 @@ describe('AWS provider: launch', () => {
     const input = runInputs()[0]!;
     expect(input).toMatchObject({
       MaxCount: 2,
-      InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', MaxPrice: '0.04' } },
+      InstanceMarketOptions: {
+        MarketType: 'spot',
+        SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', MaxPrice: '0.04' },
+      },
     });
     expect(input.TagSpecifications!.map((spec) => spec.ResourceType)).toEqual(['instance', 'volume', 'spot-instances-request']);
     expect(input.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'katapult:expires', Value: '2026-11-25T11:30:00.000Z' });
@@ -241,11 +284,19 @@ describe('AWS provider: launch', () => {
 
   it('spot without capacity in any zone falls back to on-demand (eco_fallback, the default), with a new client token', async () => {
     freshAccount();
-    ec2.on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } }).rejects(ec2Error('InsufficientInstanceCapacity', 'There is no Spot capacity available'));
+    ec2
+      .on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } })
+      .rejects(ec2Error('InsufficientInstanceCapacity', 'There is no Spot capacity available'));
     const ids = await provider().ensure(instancesOf('instances: [{type: t3.large, number: 1, eco: true}]'), context);
     expect(ids).toEqual(['i-00001']);
     // Spot in each zone's subnet, then on-demand in the first.
-    expect(runInputs().map((input) => [input.InstanceMarketOptions?.MarketType ?? 'on-demand', input.ClientToken, input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId])).toEqual([
+    expect(
+      runInputs().map((input) => [
+        input.InstanceMarketOptions?.MarketType ?? 'on-demand',
+        input.ClientToken,
+        input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId,
+      ]),
+    ).toEqual([
       ['spot', 'token-1', 'subnet-a'],
       ['spot', 'token-2', 'subnet-b'],
       ['on-demand', 'token-3', 'subnet-a'],
@@ -262,26 +313,45 @@ describe('AWS provider: launch', () => {
   it('a zone without capacity passes to the next zone of the region before any other type; status says which zone', async () => {
     freshAccount();
     let next = 0;
-    ec2.on(RunInstancesCommand).callsFake((input: { MaxCount: number; NetworkInterfaces?: Array<{ SubnetId?: string }>; SubnetId?: string }) => {
-      const subnet = input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId;
-      if (subnet === 'subnet-a') throw ec2Error('InsufficientInstanceCapacity', 'no capacity in eu-west-3a');
-      return { Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`, Placement: { AvailabilityZone: 'eu-west-3b' } })) };
-    });
+    ec2
+      .on(RunInstancesCommand)
+      .callsFake((input: { MaxCount: number; NetworkInterfaces?: Array<{ SubnetId?: string }>; SubnetId?: string }) => {
+        const subnet = input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId;
+        if (subnet === 'subnet-a') throw ec2Error('InsufficientInstanceCapacity', 'no capacity in eu-west-3a');
+        return {
+          Instances: Array.from({ length: input.MaxCount }, () => ({
+            InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`,
+            Placement: { AvailabilityZone: 'eu-west-3b' },
+          })),
+        };
+      });
     const specs = instancesOf('instances: [{type: [t3.large, c5.large], number: 1}]');
     const zoned = provider();
     await expect(zoned.ensure(specs, context)).resolves.toEqual(['i-00001']);
-    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual(['t3.large subnet-a', 't3.large subnet-b']);
-    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe('launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)');
+    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual([
+      't3.large subnet-a',
+      't3.large subnet-b',
+    ]);
+    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe(
+      'launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)',
+    );
     // The next launch goes to eu-west-3b first, and still says what eu-west-3a refused a moment ago.
     ec2.resetHistory();
     await zoned.ensure(instancesOf('instances: [{type: [t3.large, c5.large], number: 2}]'), context);
-    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual(['t3.large subnet-b']);
-    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe('launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)');
+    expect(runInputs().map((input) => `${input.InstanceType} ${input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId}`)).toEqual([
+      't3.large subnet-b',
+    ]);
+    expect(zoned.launchNote(poolIdOf('demo', 'aws', specs[0]!))).toBe(
+      'launched on-demand t3.large in eu-west-3b (refused: on-demand t3.large in eu-west-3a: InsufficientInstanceCapacity)',
+    );
   });
 
-  it('terminates the cluster\'s instances of no stored run\'s pool once past the grace period, and only those', async () => {
+  it("terminates the cluster's instances of no stored run's pool once past the grace period, and only those", async () => {
     const minutesAgo = (minutes: number) => new Date(NOW - minutes * 60_000);
-    const tagged = (pool: string | undefined) => [{ Key: 'katapult:cluster', Value: 'c1' }, ...(pool ? [{ Key: 'katapult:pool', Value: pool }] : [])];
+    const tagged = (pool: string | undefined) => [
+      { Key: 'katapult:cluster', Value: 'c1' },
+      ...(pool ? [{ Key: 'katapult:pool', Value: pool }] : []),
+    ];
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [
         {
@@ -296,7 +366,10 @@ describe('AWS provider: launch', () => {
     });
     ec2.on(TerminateInstancesCommand).resolves({});
     await expect(provider().terminateOrphans(new Set(['demo/aaaa1111']))).resolves.toEqual(['i-0orphan']);
-    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({ Name: 'tag:katapult:cluster', Values: ['c1'] });
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({
+      Name: 'tag:katapult:cluster',
+      Values: ['c1'],
+    });
     expect(ec2.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input.InstanceIds)).toEqual([['i-0orphan']]);
     expect(logs).toEqual(['aws: orphans: terminated i-0orphan of pool demo/dead0000, which no stored run has (up 30 min)']);
     ec2.resetHistory();
@@ -306,8 +379,12 @@ describe('AWS provider: launch', () => {
 
   it('a type list is tried in order: a type without capacity or not offered passes to the next; all refused is one line', async () => {
     freshAccount();
-    ec2.on(RunInstancesCommand, { InstanceType: 'c5.large' }).rejects(ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient c5.large capacity'));
-    ec2.on(RunInstancesCommand, { InstanceType: 'c6i.large' }).rejects(ec2Error('Unsupported', 'The requested configuration is currently not supported'));
+    ec2
+      .on(RunInstancesCommand, { InstanceType: 'c5.large' })
+      .rejects(ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient c5.large capacity'));
+    ec2
+      .on(RunInstancesCommand, { InstanceType: 'c6i.large' })
+      .rejects(ec2Error('Unsupported', 'The requested configuration is currently not supported'));
     const specs = instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]');
     expect(specs[0]).toMatchObject({ type: 'c5.large', fallbackTypes: ['c6i.large', 'm5.large'] });
     await expect(provider().ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
@@ -327,7 +404,14 @@ describe('AWS provider: launch', () => {
     const same = provider();
     await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 1}]'), context);
     await same.ensure(instancesOf('instances: [{type: [c5.large, c6i.large, m5.large], number: 2}]'), context);
-    expect(runInputs().map((input) => input.InstanceType)).toEqual(['c5.large', 'c5.large', 'c6i.large', 'c6i.large', 'm5.large', 'm5.large']);
+    expect(runInputs().map((input) => input.InstanceType)).toEqual([
+      'c5.large',
+      'c5.large',
+      'c6i.large',
+      'c6i.large',
+      'm5.large',
+      'm5.large',
+    ]);
     expect(same.launchNote(poolIdOf('demo', 'aws', instancesOf('instances: [{type: [c5.large, c6i.large, m5.large]}]')[0]!))).toBe(
       'launched on-demand m5.large (refused: on-demand c5.large: InsufficientInstanceCapacity; on-demand c6i.large: Unsupported)',
     );
@@ -356,7 +440,9 @@ describe('AWS provider: launch', () => {
     // Any other error stops at once.
     ec2.resetHistory();
     ec2.on(RunInstancesCommand).rejects(ec2Error('UnauthorizedOperation', 'not allowed'));
-    await expect(provider().ensure(instancesOf('instances: [{type: [c5.large, m5.large]}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_UNAUTHORIZED' });
+    await expect(provider().ensure(instancesOf('instances: [{type: [c5.large, m5.large]}]'), context)).rejects.toMatchObject({
+      code: 'KP_AWS_UNAUTHORIZED',
+    });
     expect(runInputs()).toHaveLength(1);
   });
 
@@ -369,15 +455,31 @@ describe('AWS provider: launch', () => {
       const region = await getClient().config.region();
       regionsAsked.push(`${region} ${input.InstanceType}`);
       if (region === 'eu-west-3' || input.InstanceType === 'c5.large') throw ec2Error('InsufficientInstanceCapacity', 'no capacity');
-      return { Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`, Placement: { AvailabilityZone: `${region}a` } })) };
+      return {
+        Instances: Array.from({ length: input.MaxCount }, () => ({
+          InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}`,
+          Placement: { AvailabilityZone: `${region}a` },
+        })),
+      };
     });
-    const regional = (region: string | null) => ({ ec2: new EC2Client({ region: region ?? 'us-east-1', credentials }), iam: new IAMClient({ region: region ?? 'us-east-1', credentials }) });
+    const regional = (region: string | null) => ({
+      ec2: new EC2Client({ region: region ?? 'us-east-1', credentials }),
+      iam: new IAMClient({ region: region ?? 'us-east-1', credentials }),
+    });
     const specs = instancesOf('instances: [{type: [c5.large, t3.large], number: 2, region: [eu-west-3, eu-west-1]}]');
     expect(specs[0]).toMatchObject({ region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
     const multi = new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] });
     await expect(multi.ensure(specs, context)).resolves.toEqual(['i-00001', 'i-00002']);
     // Each type in each zone of a region, then the next region.
-    expect(regionsAsked).toEqual(['eu-west-3 c5.large', 'eu-west-3 c5.large', 'eu-west-3 t3.large', 'eu-west-3 t3.large', 'eu-west-1 c5.large', 'eu-west-1 c5.large', 'eu-west-1 t3.large']);
+    expect(regionsAsked).toEqual([
+      'eu-west-3 c5.large',
+      'eu-west-3 c5.large',
+      'eu-west-3 t3.large',
+      'eu-west-3 t3.large',
+      'eu-west-1 c5.large',
+      'eu-west-1 c5.large',
+      'eu-west-1 t3.large',
+    ]);
     expect(logs).toContain('aws: instances[0]: AWS refused every choice in eu-west-3; trying eu-west-1');
     expect(logs).toContain('aws: instances[0]: launched on-demand t3.large i-00001, i-00002 in eu-west-1');
     const pool = poolIdOf('demo', 'aws', specs[0]!);
@@ -388,7 +490,11 @@ describe('AWS provider: launch', () => {
     // Both regions are counted: the pool is full, nothing more is launched.
     ec2.on(DescribeInstancesCommand).callsFake(async (_input: unknown, getClient: () => EC2Client) =>
       (await getClient().config.region()) === 'eu-west-1'
-        ? { Reservations: [{ Instances: ['i-00001', 'i-00002'].map((id) => ({ InstanceId: id, Tags: [{ Key: 'katapult:pool', Value: pool }] })) }] }
+        ? {
+            Reservations: [
+              { Instances: ['i-00001', 'i-00002'].map((id) => ({ InstanceId: id, Tags: [{ Key: 'katapult:pool', Value: pool }] })) },
+            ],
+          }
         : { Reservations: [] },
     );
     regionsAsked.length = 0;
@@ -398,28 +504,42 @@ describe('AWS provider: launch', () => {
     // A single type refused in every region: one line naming each region's refusal.
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
     const single = instancesOf('instances: [{type: c5.large, region: [eu-west-3, eu-west-1]}]');
-    const error = await new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] }).ensure(single, context).catch((caught: KatapultError) => caught);
+    const error = await new AwsProvider(regional, { ...providerOptions(), region: 'eu-west-3', fallbackRegions: ['eu-west-1'] })
+      .ensure(single, context)
+      .catch((caught: KatapultError) => caught);
     expect((error as KatapultError).toLine()).toBe(
       'KP_AWS_NO_CAPACITY instances[0]: AWS refused every choice in every region (eu-west-3, eu-west-1): eu-west-3 on-demand c5.large: InsufficientInstanceCapacity; ' +
         'eu-west-1 on-demand c5.large: InsufficientInstanceCapacity (add types to instances[].type or regions to instances[].region (lists are tried in order), raise max_bid, or try later)',
     );
   });
 
-  it('max_hourly_cost: only as many instances as fit under the cap are launched, counting the project\'s running ones; a price not had launches none', async () => {
+  it("max_hourly_cost: only as many instances as fit under the cap are launched, counting the project's running ones; a price not had launches none", async () => {
     freshAccount();
-    const prices = { price: async (type: string, market: string) => (type === 't3.large' && market === 'on-demand' ? 0.1 : Promise.reject(new Error(`no ${market} price for ${type}`))) };
+    const prices = {
+      price: async (type: string, market: string) =>
+        type === 't3.large' && market === 'on-demand' ? 0.1 : Promise.reject(new Error(`no ${market} price for ${type}`)),
+    };
     const specs = instancesOf('instances: [{type: t3.large, number: 3}]');
     const pool = poolIdOf('demo', 'aws', specs[0]!);
     const capped = provider({ prices: () => prices });
     await expect(capped.ensure(specs, { ...context, maxHourlyCost: 0.25 })).resolves.toEqual(['i-00001', 'i-00002']);
     expect(runInputs().map((input) => input.MaxCount)).toEqual([2]);
-    const line = "max_hourly_cost $0.25/h reached: the project's instances cost $0.20/h, another at $0.10/h would make $0.30/h; 1 not launched";
+    const line =
+      "max_hourly_cost $0.25/h reached: the project's instances cost $0.20/h, another at $0.10/h would make $0.30/h; 1 not launched";
     expect(capped.launchNote(pool)).toBe(line);
     expect(logs).toContain(`aws: instances[0]: ${line}`);
 
     // Another pool of the project: the two running count, so nothing more fits.
     ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [{ Instances: ['i-00001', 'i-00002'].map((id) => ({ InstanceId: id, InstanceType: 't3.large', Tags: [{ Key: 'katapult:pool', Value: pool }] })) }],
+      Reservations: [
+        {
+          Instances: ['i-00001', 'i-00002'].map((id) => ({
+            InstanceId: id,
+            InstanceType: 't3.large',
+            Tags: [{ Key: 'katapult:pool', Value: pool }],
+          })),
+        },
+      ],
     });
     ec2.resetHistory();
     const other = instancesOf('instances: [{type: t3.large, number: 1, disk_size: 30}]');
@@ -428,21 +548,34 @@ describe('AWS provider: launch', () => {
 
     // What the project's instances cost in other region lists counts too.
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
-    await expect(provider({ prices: () => prices }).ensure(other, { ...context, maxHourlyCost: 0.25, elsewherePerHour: 0.2 })).resolves.toEqual([]);
+    await expect(
+      provider({ prices: () => prices }).ensure(other, { ...context, maxHourlyCost: 0.25, elsewherePerHour: 0.2 }),
+    ).resolves.toEqual([]);
     expect(runInputs()).toEqual([]);
 
     // A price that cannot be had: under a cap nothing is launched, and the note says why.
     const unpriced = instancesOf('instances: [{type: c5.large}]');
     const blind = provider({ prices: () => prices });
     await expect(blind.ensure(unpriced, { ...context, maxHourlyCost: 1 })).resolves.toEqual([]);
-    expect(blind.launchNote(poolIdOf('demo', 'aws', unpriced[0]!))).toBe('max_hourly_cost $1.00/h cannot be checked (no on-demand price for c5.large); no instance launched');
+    expect(blind.launchNote(poolIdOf('demo', 'aws', unpriced[0]!))).toBe(
+      'max_hourly_cost $1.00/h cannot be checked (no on-demand price for c5.large); no instance launched',
+    );
     expect(runInputs()).toEqual([]);
   });
 
   it('a max_bid below the spot price falls back too; with eco_fallback: false it is the one-line error', async () => {
     freshAccount();
-    ec2.on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } }).rejects(ec2Error('SpotMaxPriceTooLow', 'Your Spot request price of 0.001 is lower than the minimum required Spot request fulfillment price of 0.0213.'));
-    await expect(provider().ensure(instancesOf('instances: [{type: t3.large, eco: true, max_bid: 0.001}]'), context)).resolves.toEqual(['i-00001']);
+    ec2
+      .on(RunInstancesCommand, { InstanceMarketOptions: { MarketType: 'spot' } })
+      .rejects(
+        ec2Error(
+          'SpotMaxPriceTooLow',
+          'Your Spot request price of 0.001 is lower than the minimum required Spot request fulfillment price of 0.0213.',
+        ),
+      );
+    await expect(provider().ensure(instancesOf('instances: [{type: t3.large, eco: true, max_bid: 0.001}]'), context)).resolves.toEqual([
+      'i-00001',
+    ]);
 
     ec2.resetHistory();
     const error = await provider()
@@ -459,8 +592,18 @@ describe('AWS provider: launch', () => {
     freshAccount();
     ec2
       .on(RunInstancesCommand)
-      .rejectsOnce(ec2Error('InvalidParameterValue', 'Value (katapult-demo) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name'))
-      .rejectsOnce(ec2Error('InvalidParameterValue', 'Value (katapult-demo) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name'))
+      .rejectsOnce(
+        ec2Error(
+          'InvalidParameterValue',
+          'Value (katapult-demo) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
+        ),
+      )
+      .rejectsOnce(
+        ec2Error(
+          'InvalidParameterValue',
+          'Value (katapult-demo) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
+        ),
+      )
       .resolves({ Instances: [{ InstanceId: 'i-0late' }] });
     await expect(provider().ensure(instancesOf('instances: [{type: t3.large}]'), context)).resolves.toEqual(['i-0late']);
     expect(slept).toEqual([2000, 4000]);
@@ -484,16 +627,20 @@ describe('AWS provider: launch', () => {
     const owned = [{ Key: 'katapult:project', Value: 'demo' }];
     ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-old' }] });
     iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'katapult-demo', Tags: owned } as never });
-    iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [{ RoleName: 'katapult-demo' }], Tags: owned } as never });
+    iam.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: { InstanceProfileName: 'katapult-demo', Roles: [{ RoleName: 'katapult-demo' }], Tags: owned } as never,
+    });
     await provider().ensure(instancesOf('instances: [{type: t3.large}]'), context);
     expect(callOrder({ ec2, iam }).filter((call) => /Create|Add/.test(call))).toEqual([]);
     expect(runInputs()[0]!.SecurityGroupIds).toEqual(['sg-old']);
   });
 
-  it('refuses to take over a role of the same name that is not the project\'s', async () => {
+  it("refuses to take over a role of the same name that is not the project's", async () => {
     freshAccount();
     iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'katapult-demo', Tags: [] } as never });
-    await expect(provider().ensure(instancesOf('instances: [{type: t3.large}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_NAME_TAKEN' });
+    await expect(provider().ensure(instancesOf('instances: [{type: t3.large}]'), context)).rejects.toMatchObject({
+      code: 'KP_AWS_NAME_TAKEN',
+    });
     expect(runInputs()).toHaveLength(0);
   });
 
@@ -503,7 +650,9 @@ describe('AWS provider: launch', () => {
     ec2.on(CreateVpcCommand).resolves({ Vpc: { VpcId: 'vpc-kp' } });
     ec2.on(DescribeInternetGatewaysCommand).resolves({ InternetGateways: [] });
     ec2.on(CreateInternetGatewayCommand).resolves({ InternetGateway: { InternetGatewayId: 'igw-kp' } });
-    ec2.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-main', Routes: [{ DestinationCidrBlock: '10.87.0.0/16' }] }] });
+    ec2
+      .on(DescribeRouteTablesCommand)
+      .resolves({ RouteTables: [{ RouteTableId: 'rtb-main', Routes: [{ DestinationCidrBlock: '10.87.0.0/16' }] }] });
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
     ec2.on(CreateSubnetCommand).resolves({ Subnet: { SubnetId: 'subnet-kp' } });
     await provider().ensure(instancesOf('instances: [{type: t3.large}]'), context);
@@ -524,12 +673,28 @@ describe('AWS provider: launch', () => {
       { Key: 'katapult:run', Value: 'r-20261125-100000-abcd' },
       { Key: 'Name', Value: 'katapult-demo' },
     ];
-    expect(ec2.commandCalls(CreateVpcCommand)[0]!.args[0].input).toEqual({ CidrBlock: '10.87.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: tags }] });
-    expect(ec2.commandCalls(CreateInternetGatewayCommand)[0]!.args[0].input).toEqual({ TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: tags }] });
+    expect(ec2.commandCalls(CreateVpcCommand)[0]!.args[0].input).toEqual({
+      CidrBlock: '10.87.0.0/16',
+      TagSpecifications: [{ ResourceType: 'vpc', Tags: tags }],
+    });
+    expect(ec2.commandCalls(CreateInternetGatewayCommand)[0]!.args[0].input).toEqual({
+      TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: tags }],
+    });
     expect(ec2.commandCalls(AttachInternetGatewayCommand)[0]!.args[0].input).toEqual({ InternetGatewayId: 'igw-kp', VpcId: 'vpc-kp' });
-    expect(ec2.commandCalls(CreateRouteCommand)[0]!.args[0].input).toEqual({ RouteTableId: 'rtb-main', DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-kp' });
-    expect(ec2.commandCalls(CreateSubnetCommand)[0]!.args[0].input).toEqual({ VpcId: 'vpc-kp', CidrBlock: '10.87.0.0/20', TagSpecifications: [{ ResourceType: 'subnet', Tags: tags }] });
-    expect(ec2.commandCalls(ModifySubnetAttributeCommand)[0]!.args[0].input).toEqual({ SubnetId: 'subnet-kp', MapPublicIpOnLaunch: { Value: true } });
+    expect(ec2.commandCalls(CreateRouteCommand)[0]!.args[0].input).toEqual({
+      RouteTableId: 'rtb-main',
+      DestinationCidrBlock: '0.0.0.0/0',
+      GatewayId: 'igw-kp',
+    });
+    expect(ec2.commandCalls(CreateSubnetCommand)[0]!.args[0].input).toEqual({
+      VpcId: 'vpc-kp',
+      CidrBlock: '10.87.0.0/20',
+      TagSpecifications: [{ ResourceType: 'subnet', Tags: tags }],
+    });
+    expect(ec2.commandCalls(ModifySubnetAttributeCommand)[0]!.args[0].input).toEqual({
+      SubnetId: 'subnet-kp',
+      MapPublicIpOnLaunch: { Value: true },
+    });
     expect(runInputs()[0]!.SubnetId).toBe('subnet-kp');
   });
 
@@ -538,8 +703,14 @@ describe('AWS provider: launch', () => {
     ec2.on(DescribeImagesCommand, { ImageIds: ['ami-mine'] }).resolves({ Images: [{ ImageId: 'ami-mine', RootDeviceName: '/dev/sda1' }] });
     await provider().ensure(instancesOf('instances: [{type: t3.large, img_id: ami-mine, disk_size: 50}]'), context);
     // The type is still described, for its vCPUs, but no Debian AMI is looked up.
-    expect(callOrder({ ec2 }).filter((call) => /Describe(Images|InstanceTypes)/.test(call))).toEqual(['ec2.DescribeInstanceTypes', 'ec2.DescribeImages']);
-    expect(runInputs()[0]).toMatchObject({ ImageId: 'ami-mine', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 50 } }] });
+    expect(callOrder({ ec2 }).filter((call) => /Describe(Images|InstanceTypes)/.test(call))).toEqual([
+      'ec2.DescribeInstanceTypes',
+      'ec2.DescribeImages',
+    ]);
+    expect(runInputs()[0]).toMatchObject({
+      ImageId: 'ami-mine',
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true, VolumeSize: 50 } }],
+    });
   });
 
   it('a gpu instance boots with the NVIDIA container toolkit, the others without', async () => {
@@ -561,13 +732,16 @@ describe('AWS provider: launch', () => {
     ]);
   });
 
-  it('instances in another region than the provider\'s are a config error, before any call', async () => {
+  it("instances in another region than the provider's are a config error, before any call", async () => {
     freshAccount();
-    await expect(provider().ensure(instancesOf('instances: [{region: us-east-1}]'), context)).rejects.toMatchObject({ code: 'KP_AWS_REGION', exitCode: 2 });
+    await expect(provider().ensure(instancesOf('instances: [{region: us-east-1}]'), context)).rejects.toMatchObject({
+      code: 'KP_AWS_REGION',
+      exitCode: 2,
+    });
     expect(callOrder({ ec2, iam })).toEqual([]);
   });
 
-  it('terminateAll terminates the cluster\'s instances and returns their ids', async () => {
+  it("terminateAll terminates the cluster's instances and returns their ids", async () => {
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01' }, { InstanceId: 'i-02' }] }] });
     ec2.on(TerminateInstancesCommand).resolves({});
     expect(await provider().terminateAll()).toEqual(['i-01', 'i-02']);
@@ -581,7 +755,9 @@ describe('AWS provider: launch', () => {
   it("stopPool terminates only that pool's instances and returns their agents", async () => {
     const [spec] = instancesOf('instances: [{type: t3.large}]');
     const pool = { id: poolIdOf('demo', 'aws', spec!), spec: spec!, groups: [0] };
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01', Tags: [{ Key: 'katapult:agent', Value: 'aws-0-01' }] }] }] });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01', Tags: [{ Key: 'katapult:agent', Value: 'aws-0-01' }] }] }] });
     ec2.on(TerminateInstancesCommand).resolves({});
     expect(await provider().stopPool(pool)).toEqual(['aws-0-01']);
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([
@@ -593,10 +769,15 @@ describe('AWS provider: launch', () => {
   });
 
   it('fence terminates the instance of an agent taken for lost, found by its agent tag or its instance id', async () => {
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-07', Tags: [{ Key: 'katapult:agent', Value: 'aws-0-07' }] }] }] });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-07', Tags: [{ Key: 'katapult:agent', Value: 'aws-0-07' }] }] }] });
     ec2.on(TerminateInstancesCommand).resolves({});
     await provider().fence('aws-0-07');
-    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({ Name: 'tag:katapult:agent', Values: ['aws-0-07'] });
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({
+      Name: 'tag:katapult:agent',
+      Values: ['aws-0-07'],
+    });
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-07'] });
     await provider().fence('i-07');
     expect(ec2.commandCalls(DescribeInstancesCommand)[1]!.args[0].input.Filters).toContainEqual({ Name: 'instance-id', Values: ['i-07'] });
@@ -611,7 +792,10 @@ describe('AWS provider: launch', () => {
       revoke: (agentId: string) => void revoked.push(agentId),
     };
     const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-    const aws = provider({ credentials: issuer, agent: { image: AGENT_IMAGE, natsUrl: 'tls://203.0.113.5:4222', natsCa: ca, stackLabel: 's1' } });
+    const aws = provider({
+      credentials: issuer,
+      agent: { image: AGENT_IMAGE, natsUrl: 'tls://203.0.113.5:4222', natsCa: ca, stackLabel: 's1' },
+    });
     expect(await aws.ensure(instancesOf('instances: [{type: t3.large, number: 2}]'), context)).toEqual(['i-00001', 'i-00002']);
     expect(issued).toHaveLength(2);
     expect(issued.every((id) => /^aws-0-[0-9a-f]{8}$/.test(id))).toBe(true);
@@ -631,14 +815,17 @@ describe('AWS provider: launch', () => {
     await expect(aws.ensure(instancesOf('instances: [{type: t3.large, number: 3}]'), context)).rejects.toMatchObject({ exitCode: 3 });
     expect(revoked).toEqual([issued[2]]);
 
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-00001', Tags: [{ Key: 'katapult:agent', Value: issued[0] }] }] }] });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-00001', Tags: [{ Key: 'katapult:agent', Value: issued[0] }] }] }] });
     ec2.on(TerminateInstancesCommand).resolves({});
     await aws.terminateAll();
     expect(revoked).toEqual([issued[2], issued[0]]);
   });
 
-  it('cpus: the type\'s vCPUs when not given; more than the type has is made of several instances (explode), or refused', async () => {
-    const cpusOf = (input: { UserData?: string }) => /KATAPULT_CPUS=(\d+)/.exec(Buffer.from(input.UserData!, 'base64').toString('utf8'))?.[1];
+  it("cpus: the type's vCPUs when not given; more than the type has is made of several instances (explode), or refused", async () => {
+    const cpusOf = (input: { UserData?: string }) =>
+      /KATAPULT_CPUS=(\d+)/.exec(Buffer.from(input.UserData!, 'base64').toString('utf8'))?.[1];
     freshAccount();
     await provider().ensure(instancesOf('instances: [{type: t3.large}]'), context);
     expect(runInputs().map((input) => [input.MaxCount, cpusOf(input)])).toEqual([[1, '2']]);
@@ -651,7 +838,9 @@ describe('AWS provider: launch', () => {
 
     // Listed by EC2 with the entry's tags, the six count: nothing more is launched.
     const tags = runInputs()[0]!.TagSpecifications![0]!.Tags!;
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: Array.from({ length: 6 }, (_, i) => ({ InstanceId: `i-0${i}`, Tags: tags })) }] });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: Array.from({ length: 6 }, (_, i) => ({ InstanceId: `i-0${i}`, Tags: tags })) }] });
     ec2.resetHistory();
     expect(await provider().ensure(exploded, context)).toHaveLength(6);
     expect(runInputs()).toHaveLength(0);

@@ -46,13 +46,17 @@ describe('AWS resources', () => {
     expect(await ensureSecurityGroup(client(), owner, 'vpc-1', '198.51.100.7/32')).toBe('sg-1');
     expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input).toEqual({
       GroupId: 'sg-1',
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '198.51.100.7/32', Description: 'katapult: SSH' }] }],
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '198.51.100.7/32', Description: 'katapult: SSH' }] },
+      ],
     });
   });
 
   it('a new key pair is tagged, and its private key written to a new file with mode 0600', async () => {
     ec2.on(DescribeKeyPairsCommand).resolves({ KeyPairs: [] });
-    ec2.on(CreateKeyPairCommand).resolves({ KeyName: 'katapult-demo', KeyMaterial: '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n' });
+    ec2
+      .on(CreateKeyPairCommand)
+      .resolves({ KeyName: 'katapult-demo', KeyMaterial: '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n' });
     const file = join(dir, 'katapult-demo.pem');
     expect(await ensureKeyPair(client(), owner, file)).toBe('katapult-demo');
     expect(statSync(file).mode & 0o777).toBe(0o600);

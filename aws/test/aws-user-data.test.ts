@@ -22,7 +22,11 @@ const options: UserDataOptions = {
 
 describe('EC2 user-data (the boot script)', () => {
   it('is valid bash', () => {
-    for (const variant of [options, { ...options, agentImage: 'registry.example.com/katapult/agent:1', lifetimeSeconds: null, natsUser: undefined }, { ...options, gpu: 'nvidia-t4' }]) {
+    for (const variant of [
+      options,
+      { ...options, agentImage: 'registry.example.com/katapult/agent:1', lifetimeSeconds: null, natsUser: undefined },
+      { ...options, gpu: 'nvidia-t4' },
+    ]) {
       const checked = spawnSync('bash', ['-n'], { input: renderUserData(variant), encoding: 'utf8' });
       expect(checked.stderr).toBe('');
       expect(checked.status).toBe(0);
@@ -68,11 +72,11 @@ describe('EC2 user-data (the boot script)', () => {
 
   it('gives the agent a metadata address of its own when told one', () => {
     const script = renderUserData({ ...options, metadataUrl: 'http://10.0.0.9:8080' });
-    expect(script).toContain("KATAPULT_HEARTBEAT_MS=2000\nKATAPULT_METADATA_URL=http://10.0.0.9:8080\nKATAPULT_ENV_END\n");
+    expect(script).toContain('KATAPULT_HEARTBEAT_MS=2000\nKATAPULT_METADATA_URL=http://10.0.0.9:8080\nKATAPULT_ENV_END\n');
     expect(script).not.toContain('echo "KATAPULT_METADATA_URL=$IMDS"');
   });
 
-  it('with a GPU, installs the NVIDIA container toolkit from NVIDIA\'s repository and registers it with Docker', () => {
+  it("with a GPU, installs the NVIDIA container toolkit from NVIDIA's repository and registers it with Docker", () => {
     const script = renderUserData({ ...options, gpu: 'nvidia-t4' });
     const keyring = '/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg';
     expect(script).toContain(
@@ -115,12 +119,16 @@ describe('EC2 user-data (the boot script)', () => {
   });
 
   it('refuses a value that would break the env file', () => {
-    expect(() => renderUserData({ ...options, natsPassword: 'a\nKATAPULT_CLUSTER=other' })).toThrow(/KATAPULT_NATS_PASSWORD cannot hold a line break/);
+    expect(() => renderUserData({ ...options, natsPassword: 'a\nKATAPULT_CLUSTER=other' })).toThrow(
+      /KATAPULT_NATS_PASSWORD cannot hold a line break/,
+    );
   });
 
   it('recognizes ECR registries', () => {
     expect(ecrRegistryHost(ECR_IMAGE)).toBe('123456789012.dkr.ecr.eu-west-3.amazonaws.com');
-    expect(ecrRegistryHost('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/katapult/agent:1')).toBe('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn');
+    expect(ecrRegistryHost('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/katapult/agent:1')).toBe(
+      '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn',
+    );
     expect(ecrRegistryHost('127.0.0.1:5000/katapult/agent:1')).toBeUndefined();
   });
 });
@@ -163,7 +171,7 @@ describe('the boot script, run in a sandbox', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(calls).toEqual([
-      "shutdown -h +120 katapult: eco_life reached",
+      'shutdown -h +120 katapult: eco_life reached',
       'systemctl enable --now docker',
       'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
       'curl -fsS --retry 5 -H X-aws-ec2-metadata-token: token-1 http://169.254.169.254/latest/meta-data/instance-id',
@@ -179,11 +187,15 @@ describe('the boot script, run in a sandbox', () => {
     const env = readFileSync(envFile, 'utf8');
     expect(env).toContain("KATAPULT_NATS_PASSWORD=p4ss'word$x\n");
     expect(env).toContain('KATAPULT_METADATA_URL=http://169.254.169.254\n');
-    expect(env.endsWith('KATAPULT_AGENT_ID=i-0abc123\nKATAPULT_INSTANCE_ID=i-0abc123\nKATAPULT_GPUS=0\nKATAPULT_INSTANCE_TYPE=g4dn.xlarge\n')).toBe(true);
+    expect(
+      env.endsWith('KATAPULT_AGENT_ID=i-0abc123\nKATAPULT_INSTANCE_ID=i-0abc123\nKATAPULT_GPUS=0\nKATAPULT_INSTANCE_TYPE=g4dn.xlarge\n'),
+    ).toBe(true);
     expect(JSON.parse(readFileSync(join(root, 'root/.docker/config.json'), 'utf8'))).toEqual({
       credHelpers: { '123456789012.dkr.ecr.eu-west-3.amazonaws.com': 'ecr-login' },
     });
-    expect(readFileSync(join(root, 'var/lib/cloud/scripts/per-boot/katapult-replaced.sh'), 'utf8')).toBe('#!/bin/sh\nshutdown -h now "katapult: rebooted, replaced"\n');
+    expect(readFileSync(join(root, 'var/lib/cloud/scripts/per-boot/katapult-replaced.sh'), 'utf8')).toBe(
+      '#!/bin/sh\nshutdown -h now "katapult: rebooted, replaced"\n',
+    );
     expect(run.stdout).toContain('katapult: agent i-0abc123 started');
   });
 
@@ -191,7 +203,10 @@ describe('the boot script, run in a sandbox', () => {
     const { run, calls } = sandbox(ALL.filter((name) => name !== 'docker' && name !== 'docker-credential-ecr-login'));
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(calls.slice(1, 3)).toEqual(['apt-get update -q', 'apt-get install -y -q --no-install-recommends docker.io amazon-ecr-credential-helper']);
+    expect(calls.slice(1, 3)).toEqual([
+      'apt-get update -q',
+      'apt-get install -y -q --no-install-recommends docker.io amazon-ecr-credential-helper',
+    ]);
     expect(calls).toContain(`docker pull ${ECR_IMAGE}`);
   });
 
@@ -227,7 +242,9 @@ describe('the boot script, run in a sandbox', () => {
       'curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H X-aws-ec2-metadata-token-ttl-seconds: 300',
     ]);
     expect(calls.some((call) => call.includes('nvidia.github.io'))).toBe(false);
-    expect(readFileSync(join(root, 'etc/katapult/agent.env'), 'utf8')).toContain('KATAPULT_INSTANCE_ID=i-0abc123\nKATAPULT_GPUS=2\nKATAPULT_INSTANCE_TYPE=g4dn.xlarge\n');
+    expect(readFileSync(join(root, 'etc/katapult/agent.env'), 'utf8')).toContain(
+      'KATAPULT_INSTANCE_ID=i-0abc123\nKATAPULT_GPUS=2\nKATAPULT_INSTANCE_TYPE=g4dn.xlarge\n',
+    );
   });
 
   it('with a GPU but no driver to list it: says so, and the agent starts offering none', () => {
@@ -246,13 +263,16 @@ describe('the boot script, run in a sandbox', () => {
     expect(calls.some((call) => call.startsWith('docker run'))).toBe(true);
   });
 
-  it('with a GPU and no toolkit: adds NVIDIA\'s apt repository with its key, installs the toolkit, then configures Docker', () => {
+  it("with a GPU and no toolkit: adds NVIDIA's apt repository with its key, installs the toolkit, then configures Docker", () => {
     const { run, calls, root } = sandbox([...ALL, 'gpg', 'nvidia-smi'], {}, { ...options, gpu: 'nvidia-t4' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const keyring = '/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg';
     // `curl … | gpg …` runs both at once: either may record its call first.
-    expect(calls.slice(2, 4).sort()).toEqual(['curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/gpgkey', `gpg --batch --yes --dearmor -o ${root}${keyring}`]);
+    expect(calls.slice(2, 4).sort()).toEqual([
+      'curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/gpgkey',
+      `gpg --batch --yes --dearmor -o ${root}${keyring}`,
+    ]);
     expect(calls.slice(4, 10)).toEqual([
       'curl -fsSL --retry 5 https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list',
       'apt-get update -q',

@@ -23,7 +23,9 @@ function fixedPrices(table: Record<string, Partial<Record<Market, number>>>): Pr
 }
 
 const PRICES = { 't3.micro': { 'on-demand': 0.0118, spot: 0.0036 }, 'c5.xlarge': { 'on-demand': 0.202, spot: 0.0712 } };
-const AWS = config('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances:\n  - {type: c5.xlarge, number: 3, eco: true, region: eu-west-3}\n  - {number: 2}\n  - {type: c5.xlarge}');
+const AWS = config(
+  'provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances:\n  - {type: c5.xlarge, number: 3, eco: true, region: eu-west-3}\n  - {number: 2}\n  - {type: c5.xlarge}',
+);
 
 describe('dollars as launch prints them', () => {
   it('cents from ten cents up, two significant digits below', () => {
@@ -36,7 +38,7 @@ describe('dollars as launch prints them', () => {
     expect(formatUsd(0.00000042)).toBe('<$0.0001');
   });
 
-  it('a progress line\'s part and the line under the final table', () => {
+  it("a progress line's part and the line under the final table", () => {
     expect(formatCost({ currency: 'USD', perHour: 1.23, soFar: 0.42 })).toBe('~$0.42 so far, $1.23/h');
     expect(formatCost({ currency: 'USD', perHour: null, soFar: null, unavailable: 'Pricing GetProducts: no AWS credentials found' })).toBe(
       'cost estimate unavailable: Pricing GetProducts: no AWS credentials found',
@@ -67,9 +69,17 @@ describe('the estimator launch uses', () => {
   });
 
   it('a failed lookup makes it unavailable with the reason, and load still resolves', async () => {
-    const estimator = new CostEstimator(config('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances:\n  - {type: t9.huge}').instances, fixedPrices(PRICES));
+    const estimator = new CostEstimator(
+      config('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances:\n  - {type: t9.huge}').instances,
+      fixedPrices(PRICES),
+    );
     await expect(estimator.load()).resolves.toBeUndefined();
-    expect(estimator.estimate(60_000)).toEqual({ currency: 'USD', perHour: null, soFar: null, unavailable: 'no on-demand price for t9.huge in eu-west-3' });
+    expect(estimator.estimate(60_000)).toEqual({
+      currency: 'USD',
+      perHour: null,
+      soFar: null,
+      unavailable: 'no on-demand price for t9.huge in eu-west-3',
+    });
   });
 
   it('gives up on an AWS that does not answer', async () => {
@@ -83,7 +93,7 @@ describe('the estimator launch uses', () => {
     expect(costEstimatorFor(AWS)).toBeInstanceOf(CostEstimator);
   });
 
-  it('counts from the run\'s creation to its end, or to now', () => {
+  it("counts from the run's creation to its end, or to now", () => {
     expect(runElapsedMs({ createdAt: 1_000, finishedAt: 61_000 }, 500_000)).toBe(60_000);
     expect(runElapsedMs({ createdAt: 1_000, finishedAt: null }, 31_000)).toBe(30_000);
     expect(runElapsedMs({ createdAt: 5_000, finishedAt: null }, 4_000)).toBe(0);

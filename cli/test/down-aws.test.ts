@@ -39,15 +39,22 @@ function account(repositories: string[] = []) {
     return {};
   });
   ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
-    if (input.InstanceIds) return { Reservations: [{ Instances: input.InstanceIds.map((id) => ({ InstanceId: id, State: { Name: 'terminated' } })) }] };
+    if (input.InstanceIds)
+      return { Reservations: [{ Instances: input.InstanceIds.map((id) => ({ InstanceId: id, State: { Name: 'terminated' } })) }] };
     expect(input.Filters).toContainEqual({ Name: 'tag:katapult:project', Values: ['demo'] });
-    return { Reservations: state.instances.length ? [{ Instances: state.instances.map((id) => ({ InstanceId: id, Tags: [{ Key: 'Name', Value: 'katapult-demo-0' }] })) }] : [] };
+    return {
+      Reservations: state.instances.length
+        ? [{ Instances: state.instances.map((id) => ({ InstanceId: id, Tags: [{ Key: 'Name', Value: 'katapult-demo-0' }] })) }]
+        : [],
+    };
   });
   ec2.on(TerminateInstancesCommand).callsFake(() => {
     state.instances = [];
     return {};
   });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake(() => ({ SecurityGroups: state.groups.map((id) => ({ GroupId: id, GroupName: 'katapult-demo' })) }));
+  ec2
+    .on(DescribeSecurityGroupsCommand)
+    .callsFake(() => ({ SecurityGroups: state.groups.map((id) => ({ GroupId: id, GroupName: 'katapult-demo' })) }));
   ec2.on(DeleteSecurityGroupCommand).callsFake(() => {
     state.groups = [];
     return {};
@@ -69,7 +76,10 @@ describe('katapult down CONFIG with provider: aws', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kp-down-aws-'));
     config = join(dir, 'katapult.yaml');
-    writeFileSync(config, 'project: demo\nprovider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances: [{type: t3.large, region: eu-west-3}]\njobs: [{run_command: "true"}]\n');
+    writeFileSync(
+      config,
+      'project: demo\nprovider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances: [{type: t3.large, region: eu-west-3}]\njobs: [{run_command: "true"}]\n',
+    );
     // An empty state folder: no local stack is running, so only AWS is touched.
     Object.assign(process.env, { KATAPULT_HOME: join(dir, 'home'), AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' });
   });
@@ -90,7 +100,9 @@ describe('katapult down CONFIG with provider: aws', () => {
       if (!this.jsonEnabled()) lines.push(line ?? '');
     });
     // logJson is protected: spied on through the shape it has.
-    const json = vi.spyOn(Down.prototype as unknown as { logJson(value: unknown): void }, 'logJson').mockImplementation((value: unknown) => void lines.push(JSON.stringify(value)));
+    const json = vi
+      .spyOn(Down.prototype as unknown as { logJson(value: unknown): void }, 'logJson')
+      .mockImplementation((value: unknown) => void lines.push(JSON.stringify(value)));
     try {
       const result = await Down.run(argv, CLI_ROOT);
       return { lines, result };
@@ -115,13 +127,21 @@ describe('katapult down CONFIG with provider: aws', () => {
   it('removes them, instances first, then finds nothing the second time', async () => {
     account();
     const first = await down(config);
-    expect(first.lines).toEqual(['nothing was running', 'removed instance i-0abc (katapult-demo-0)', 'removed security group sg-1 (katapult-demo)']);
+    expect(first.lines).toEqual([
+      'nothing was running',
+      'removed instance i-0abc (katapult-demo-0)',
+      'removed security group sg-1 (katapult-demo)',
+    ]);
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: ['i-0abc'] });
     const second = await down(config, '--json');
-    expect(JSON.parse(second.lines.join('\n'))).toEqual({ containers: [], processes: [], aws: { project: 'demo', dryRun: false, items: [], kept: [] } });
+    expect(JSON.parse(second.lines.join('\n'))).toEqual({
+      containers: [],
+      processes: [],
+      aws: { project: 'demo', dryRun: false, items: [], kept: [] },
+    });
   });
 
-  it('says it keeps the project\'s ECR repository, and why; --images removes it with its images, and no other project\'s', async () => {
+  it("says it keeps the project's ECR repository, and why; --images removes it with its images, and no other project's", async () => {
     const state = account(['katapult/env']);
     const first = await down(config);
     expect(first.lines.slice(1)).toEqual([
@@ -132,14 +152,18 @@ describe('katapult down CONFIG with provider: aws', () => {
     expect(state.repositories).toEqual(['katapult/env']);
     // Nothing else left: it is not "no AWS resource is tagged", since the repository is.
     const second = await down(config, '--json');
-    expect(JSON.parse(second.lines.join('\n')).aws.kept).toEqual([{ kind: 'ECR repository', id: 'katapult/env', reason: expect.stringContaining('--images removes it') }]);
+    expect(JSON.parse(second.lines.join('\n')).aws.kept).toEqual([
+      { kind: 'ECR repository', id: 'katapult/env', reason: expect.stringContaining('--images removes it') },
+    ]);
 
     const dry = await down(config, '--images', '--dry-run');
     expect(dry.lines.at(-1)).toBe('would remove ECR repository katapult/env with its images');
     expect(state.repositories).toEqual(['katapult/env']);
     const images = await down(config, '--images');
     expect(images.lines.at(-1)).toBe('removed ECR repository katapult/env with its images');
-    expect(ecr.commandCalls(DeleteRepositoryCommand).map((call) => call.args[0].input)).toEqual([{ repositoryName: 'katapult/env', force: true }]);
+    expect(ecr.commandCalls(DeleteRepositoryCommand).map((call) => call.args[0].input)).toEqual([
+      { repositoryName: 'katapult/env', force: true },
+    ]);
     expect(state.repositories).toEqual([]);
     expect((await down(config)).lines.at(-1)).toBe('no AWS resource is tagged katapult:project=demo');
   });
@@ -147,7 +171,19 @@ describe('katapult down CONFIG with provider: aws', () => {
   it('a state folder recording a maestro keeps its secrets until that project is brought down', async () => {
     const home = process.env['KATAPULT_HOME']!;
     mkdirSync(home, { recursive: true });
-    const remote = { project: 'demo', region: 'eu-west-3', profile: null, instanceId: 'i-0abc', publicIp: '203.0.113.9', privateIp: '10.0.0.9', natsPort: 4222, httpPort: 8443, tlsName: 'maestro.demo.katapult', cluster: 'demo', label: 'maestro-demo' };
+    const remote = {
+      project: 'demo',
+      region: 'eu-west-3',
+      profile: null,
+      instanceId: 'i-0abc',
+      publicIp: '203.0.113.9',
+      privateIp: '10.0.0.9',
+      natsPort: 4222,
+      httpPort: 8443,
+      tlsName: 'maestro.demo.katapult',
+      cluster: 'demo',
+      label: 'maestro-demo',
+    };
     writeFileSync(join(home, 'remote.json'), JSON.stringify(remote));
     writeFileSync(join(home, 'api-token'), 'token\n');
     account();

@@ -19,7 +19,13 @@ describe('merged log lines', () => {
   });
 
   it('a merged log reads as columns, plain or coloured (escapes shown as \\u001b)', () => {
-    const printed: [string, string][] = [['greet', 'hello from local-0'], ['count-1', 'tick 1'], ['broken', 'about to fail'], ['count-1', 'tick 2'], ['greet', '']];
+    const printed: [string, string][] = [
+      ['greet', 'hello from local-0'],
+      ['count-1', 'tick 1'],
+      ['broken', 'about to fail'],
+      ['count-1', 'tick 2'],
+      ['greet', ''],
+    ];
     const block = (colour: boolean) => printed.map(([job, line]) => logLinePrefixer(jobs, colour)(job, line)).join('\n');
     expect(block(false)).toMatchInlineSnapshot(`
       "greet   | hello from local-0

@@ -35,11 +35,33 @@ const running: RunView = {
   createdAt: T0,
   finishedAt: null,
   jobs: [
-    job('greet', { state: 'done', agentId: 'local-0-1a2b', pool: 'hello/1a2b3c4d', exitCode: 0, reason: 'exit_zero', startedAt: T0 + 1_000, finishedAt: T0 + 2_300 }),
+    job('greet', {
+      state: 'done',
+      agentId: 'local-0-1a2b',
+      pool: 'hello/1a2b3c4d',
+      exitCode: 0,
+      reason: 'exit_zero',
+      startedAt: T0 + 1_000,
+      finishedAt: T0 + 2_300,
+    }),
     job('count-1', { state: 'running', agentId: 'local-0-1a2b', pool: 'hello/1a2b3c4d', startedAt: T0 + 1_200 }),
     job('count-2', { state: 'pulling', agentId: 'local-1-9f8e', pool: 'hello/1a2b3c4d' }),
-    job('simulation-long-name', { envName: 'science', state: 'pending', attempt: 2, reason: 'agent_lost', waiting: 'needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2' }),
-    job('broken', { state: 'failed', agentId: 'local-1-9f8e', pool: 'hello/1a2b3c4d', exitCode: 3, reason: 'exit_nonzero', startedAt: T0 + 1_000, finishedAt: T0 + 126_400 }),
+    job('simulation-long-name', {
+      envName: 'science',
+      state: 'pending',
+      attempt: 2,
+      reason: 'agent_lost',
+      waiting: 'needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2',
+    }),
+    job('broken', {
+      state: 'failed',
+      agentId: 'local-1-9f8e',
+      pool: 'hello/1a2b3c4d',
+      exitCode: 3,
+      reason: 'exit_nonzero',
+      startedAt: T0 + 1_000,
+      finishedAt: T0 + 126_400,
+    }),
   ],
 };
 const NOW = T0 + 4_000;
@@ -65,7 +87,14 @@ describe('status and the end of launch', () => {
       finishedAt: T0 + 9_000,
       jobs: [
         job('greet', { state: 'done', agentId: 'local-0-1a2b', exitCode: 0, startedAt: T0, finishedAt: T0 + 59_960 }),
-        job('nap', { state: 'aborted', agentId: 'local-0-1a2b', exitCode: 137, reason: 'cancelled', startedAt: T0, finishedAt: T0 + 3_600_000 }),
+        job('nap', {
+          state: 'aborted',
+          agentId: 'local-0-1a2b',
+          exitCode: 137,
+          reason: 'cancelled',
+          startedAt: T0,
+          finishedAt: T0 + 3_600_000,
+        }),
         job('never', { state: 'aborted', reason: 'cancelled', finishedAt: T0 + 1_000 }),
       ],
     };
@@ -83,7 +112,10 @@ describe('a sweep of many jobs', () => {
   const sweep: RunView = {
     ...running,
     jobs: Array.from({ length: 60 }, (_, i) =>
-      job(`t-${i + 1}`, i < 55 ? { state: 'done', exitCode: 0 } : i < 58 ? { state: 'running', agentId: 'local-0-1a2b' } : { state: 'failed', exitCode: 1 }),
+      job(
+        `t-${i + 1}`,
+        i < 55 ? { state: 'done', exitCode: 0 } : i < 58 ? { state: 'running', agentId: 'local-0-1a2b' } : { state: 'failed', exitCode: 1 },
+      ),
     ),
   };
 
@@ -94,7 +126,7 @@ describe('a sweep of many jobs', () => {
     expect(renderRun(sweep, NOW, { allJobs: true }).split('\n')).toHaveLength(62);
   });
 
-  it("launch gives a line of its own only to a job that failed", () => {
+  it('launch gives a line of its own only to a job that failed', () => {
     const before: RunView = { ...sweep, jobs: sweep.jobs.map((j) => ({ ...j, state: 'running' as const })) };
     expect(describeChanges(before, sweep)).toEqual(['t-59 failed (exit 1)', 't-60 failed (exit 1)']);
   });
@@ -115,22 +147,58 @@ describe("launch's progress lines", () => {
     `);
   });
 
-  it('a summary by state, in the order of a job\'s life, with the instances up and their busy cpus', () => {
-    expect(summarizeRun(running, [{ cpus: 2, usedCpus: 2 }, { cpus: 2, usedCpus: 1 }])).toBe(
+  it("a summary by state, in the order of a job's life, with the instances up and their busy cpus", () => {
+    expect(
+      summarizeRun(running, [
+        { cpus: 2, usedCpus: 2 },
+        { cpus: 2, usedCpus: 1 },
+      ]),
+    ).toBe(
       '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 3/4 cpus busy · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2',
     );
-    expect(summarizeRun({ ...running, jobs: running.jobs.slice(3, 4) }, [])).toBe('1 pending · no instance up yet · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2');
+    expect(summarizeRun({ ...running, jobs: running.jobs.slice(3, 4) }, [])).toBe(
+      '1 pending · no instance up yet · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2',
+    );
   });
 
   it('adds the busy GPUs when an instance has any', () => {
-    const agents = [{ cpus: 4, usedCpus: 2, gpus: 2, usedGpus: 1 }, { cpus: 2, usedCpus: 1, gpus: 0, usedGpus: 0 }];
-    expect(summarizeRun(running, agents)).toBe('1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 3/6 cpus, 1/2 gpus busy · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2');
+    const agents = [
+      { cpus: 4, usedCpus: 2, gpus: 2, usedGpus: 1 },
+      { cpus: 2, usedCpus: 1, gpus: 0, usedGpus: 0 },
+    ];
+    expect(summarizeRun(running, agents)).toBe(
+      '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 3/6 cpus, 1/2 gpus busy · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2',
+    );
   });
 
   it('on AWS, the cost so far and per hour of the instances follow, from their prices', async () => {
-    const instances = [{ group: 0, type: 'c5.xlarge', cpus: 4, cpusGiven: true, number: 2, eco: true, ecoLife: null, ecoFallback: true, maxBid: null, region: 'eu-west-3', imgId: null, gpu: null, diskSize: null, diskType: null, explode: true, memoryBytes: null }];
-    const costs = new CostEstimator(instances, { price: async (type, market) => (type === 'c5.xlarge' && market === 'spot' ? 0.0712 : Promise.reject(new Error('unexpected'))) });
-    const agents = [{ cpus: 4, usedCpus: 4 }, { cpus: 4, usedCpus: 0 }];
+    const instances = [
+      {
+        group: 0,
+        type: 'c5.xlarge',
+        cpus: 4,
+        cpusGiven: true,
+        number: 2,
+        eco: true,
+        ecoLife: null,
+        ecoFallback: true,
+        maxBid: null,
+        region: 'eu-west-3',
+        imgId: null,
+        gpu: null,
+        diskSize: null,
+        diskType: null,
+        explode: true,
+        memoryBytes: null,
+      },
+    ];
+    const costs = new CostEstimator(instances, {
+      price: async (type, market) => (type === 'c5.xlarge' && market === 'spot' ? 0.0712 : Promise.reject(new Error('unexpected'))),
+    });
+    const agents = [
+      { cpus: 4, usedCpus: 4 },
+      { cpus: 4, usedCpus: 0 },
+    ];
     expect(summarizeRun(running, agents, costs.estimate(600_000))).toBe(
       '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 4/8 cpus busy · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2 · cost estimate unavailable: AWS prices are being looked up',
     );
@@ -138,7 +206,9 @@ describe("launch's progress lines", () => {
     expect(summarizeRun(running, agents, costs.estimate(45 * 60_000))).toBe(
       '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 4/8 cpus busy · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2 · ~$0.11 so far, $0.14/h',
     );
-    const failing = new CostEstimator(instances, { price: () => Promise.reject(new Error('Pricing GetProducts: no AWS credentials found')) });
+    const failing = new CostEstimator(instances, {
+      price: () => Promise.reject(new Error('Pricing GetProducts: no AWS credentials found')),
+    });
     await failing.load();
     expect(summarizeRun(running, agents, failing.estimate(60_000))).toBe(
       '1 pending, 1 pulling, 1 running, 1 done, 1 failed · 2 instances up, 4/8 cpus busy · 1 pending: needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2 · cost estimate unavailable: Pricing GetProducts: no AWS credentials found',
@@ -151,7 +221,16 @@ describe('what the table cannot say', () => {
     const run: RunView = {
       ...running,
       state: 'failed',
-      jobs: [job('slow', { state: 'failed', exitCode: 137, reason: 'timeout', message: 'killed: it ran past its timeout of 2s', startedAt: T0, finishedAt: T0 + 2_100 })],
+      jobs: [
+        job('slow', {
+          state: 'failed',
+          exitCode: 137,
+          reason: 'timeout',
+          message: 'killed: it ran past its timeout of 2s',
+          startedAt: T0,
+          finishedAt: T0 + 2_100,
+        }),
+      ],
     };
     expect(renderRun(run, NOW).split('\n').at(-1)).toBe('slow: failed: timeout (killed: it ran past its timeout of 2s)');
   });
@@ -173,8 +252,18 @@ describe('attempts', () => {
             { attempt: 3, agentId: 'local-1-9f8e', reason: 'exit_zero', exitCode: 0 },
           ],
         }),
-        job('again', { state: 'running', attempt: 2, attempts: [{ attempt: 1, agentId: 'local-0-1a2b', reason: 'timeout', exitCode: 137 }] }),
-        job('once', { state: 'failed', exitCode: 3, reason: 'exit_nonzero', message: 'exit code 3 is not one of retry_on_exit_codes (75): not retried', attempts: [{ attempt: 1, agentId: 'a', reason: 'exit_nonzero', exitCode: 3 }] }),
+        job('again', {
+          state: 'running',
+          attempt: 2,
+          attempts: [{ attempt: 1, agentId: 'local-0-1a2b', reason: 'timeout', exitCode: 137 }],
+        }),
+        job('once', {
+          state: 'failed',
+          exitCode: 3,
+          reason: 'exit_nonzero',
+          message: 'exit code 3 is not one of retry_on_exit_codes (75): not retried',
+          attempts: [{ attempt: 1, agentId: 'a', reason: 'exit_nonzero', exitCode: 3 }],
+        }),
       ],
     };
     expect(renderRun(run, NOW).split('\n').slice(-3)).toEqual([

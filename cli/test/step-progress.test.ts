@@ -5,7 +5,11 @@ import { StepProgress, type ProgressMode, type StepEvent } from '../src/render/s
 
 /** A first run's image steps as the images package reports them: a bootstrap's hundreds of lines among them. */
 function firstRunEvents(): StepEvent[] {
-  const retrieving = Array.from({ length: 400 }, (_, n): StepEvent => ({ step: 'debootstrap', message: `I: Retrieving package-${n} 1.0-${n}`, detail: true }));
+  const retrieving = Array.from({ length: 400 }, (_, n): StepEvent => ({
+    step: 'debootstrap',
+    message: `I: Retrieving package-${n} 1.0-${n}`,
+    detail: true,
+  }));
   return [
     { step: 'pull', message: 'pulling debian:bookworm-slim' },
     { step: 'pull', message: 'could not pull debian:bookworm-slim: connect ECONNREFUSED' },
@@ -63,7 +67,13 @@ describe('step progress of a first run', () => {
   it('while a step runs, its live line shows the spinner, the elapsed time, the bytes and the latest output, on one row', () => {
     let written = '';
     let now = 0;
-    const progress = new StepProgress({ mode: 'live', write: (text) => (written += text), now: () => now, columns: () => 60, redrawMs: 60_000 });
+    const progress = new StepProgress({
+      mode: 'live',
+      write: (text) => (written += text),
+      now: () => now,
+      columns: () => 60,
+      redrawMs: 60_000,
+    });
     progress.event({ step: 'import', message: 'importing the rootfs' });
     now = 2_500;
     progress.event({ step: 'import', message: '8388608 bytes sent', detail: true, bytes: 8_388_608 });
@@ -99,7 +109,13 @@ describe('the status line of a followed run', () => {
   it('on a terminal is one line redrawn in place with its bar, under the lines printed meanwhile, and stays when following ends', () => {
     let written = '';
     let now = 0;
-    const progress = new StepProgress({ mode: 'live', write: (text) => (written += text), now: () => now, columns: () => 100, redrawMs: 60_000 });
+    const progress = new StepProgress({
+      mode: 'live',
+      write: (text) => (written += text),
+      now: () => now,
+      columns: () => 100,
+      redrawMs: 60_000,
+    });
     for (let ended = 0; ended <= 400; ended += 100) {
       now += 2_000;
       progress.status(`${400 - ended} running, ${ended} done`, `[${ended}/400]`);
@@ -108,7 +124,11 @@ describe('the status line of a followed run', () => {
     expect(terminalScreen(written)).toEqual(['[  6.0s] job-7 failed on local-1 (exit code 3)', '[ 10.0s] [400/400] 0 running, 400 done']);
     progress.stop();
     progress.line('after');
-    expect(terminalScreen(written)).toEqual(['[  6.0s] job-7 failed on local-1 (exit code 3)', '[ 10.0s] [400/400] 0 running, 400 done', '[ 10.0s] after']);
+    expect(terminalScreen(written)).toEqual([
+      '[  6.0s] job-7 failed on local-1 (exit code 3)',
+      '[ 10.0s] [400/400] 0 running, 400 done',
+      '[ 10.0s] after',
+    ]);
   });
 
   it('off a terminal is a line each time, without the bar, as before', () => {

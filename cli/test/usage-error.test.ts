@@ -21,7 +21,8 @@ describe('usage errors', () => {
   });
 
   it('keep every error of a list on the one line', () => {
-    const message = 'The following errors occurred:\n  --detach=true cannot also be provided when using --wait\n  --wait=true cannot also be provided when using --detach\nSee more help with --help';
+    const message =
+      'The following errors occurred:\n  --detach=true cannot also be provided when using --wait\n  --wait=true cannot also be provided when using --detach\nSee more help with --help';
     expect(usageErrorLine(message, 'katapult launch FILE [--detach] [--wait]')).toBe(
       'KP_USAGE The following errors occurred: --detach=true cannot also be provided when using --wait; --wait=true cannot also be provided when using --detach — usage: katapult launch FILE [--detach] [--wait]',
     );

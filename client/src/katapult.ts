@@ -77,7 +77,11 @@ export class Katapult {
     const environments = await buildEnvironments(context, this.spec, this.configFile);
     // Resolved again: files may have changed since open.
     const projectFiles = await resolveRunFiles(dirname(this.configFile), this.spec);
-    const submitted = await submitLaunch(context, { spec: this.spec, configFile: this.configFile, environments, projectFiles, secrets }, this.launchEvents);
+    const submitted = await submitLaunch(
+      context,
+      { spec: this.spec, configFile: this.configFile, environments, projectFiles, secrets },
+      this.launchEvents,
+    );
     const run = new RunHandle(submitted.runId, submitted, this.onProgress);
     if (options.wait) await run.wait();
     return run;

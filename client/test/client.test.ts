@@ -34,7 +34,10 @@ describe('@katapult/client on the local default, with a private home', () => {
         '',
       ].join('\n'),
     );
-    await writeFile(join(project, 'slow.yaml'), ['project: slow', 'instances: [{ number: 1, cpus: 1 }]', 'jobs:', '  - name: nap', '    run_command: sleep 120', ''].join('\n'));
+    await writeFile(
+      join(project, 'slow.yaml'),
+      ['project: slow', 'instances: [{ number: 1, cpus: 1 }]', 'jobs:', '  - name: nap', '    run_command: sleep 120', ''].join('\n'),
+    );
     kp = await Katapult.open(join(project, 'katapult.yaml'), { home, onProgress: (line) => progress.push(line) });
   });
 
@@ -73,7 +76,7 @@ describe('@katapult/client on the local default, with a private home', () => {
     expect((await kp.attach()).id).toBe(run.id);
   }, 600_000);
 
-  it("wait until done rejects with KP_JOB_FAILED, naming the job that failed", async () => {
+  it('wait until done rejects with KP_JOB_FAILED, naming the job that failed', async () => {
     const error = await run.wait({ until: 'done' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KatapultError);
     expect((error as KatapultError).toLine()).toBe(
@@ -82,7 +85,9 @@ describe('@katapult/client on the local default, with a private home', () => {
   });
 
   it("logs gives each job's lines, and an unknown job is KP_JOB_NOT_FOUND", async () => {
-    expect((await run.logs('answer')).map(({ job, stream, line }) => ({ job, stream, line }))).toEqual([{ job: 'answer', stream: 'stdout', line: 'wrote the answer' }]);
+    expect((await run.logs('answer')).map(({ job, stream, line }) => ({ job, stream, line }))).toEqual([
+      { job: 'answer', stream: 'stdout', line: 'wrote the answer' },
+    ]);
     expect((await run.logs()).map((entry) => entry.line).sort()).toEqual(['about to fail', 'wrote the answer']);
     await expect(run.logs('nope')).rejects.toThrowError(`run ${run.id} has no job named "nope"`);
   });
@@ -90,7 +95,9 @@ describe('@katapult/client on the local default, with a private home', () => {
   it('fetch writes the output files into OUT/<run>/<job>/', async () => {
     const out = await tempDir('client-out');
     const fetched = await run.fetch(out);
-    expect(fetched).toEqual([{ job: 'answer', state: 'done', folder: join(out, run.id, 'answer'), files: ['out/answer.txt'], missing: [] }]);
+    expect(fetched).toEqual([
+      { job: 'answer', state: 'done', folder: join(out, run.id, 'answer'), files: ['out/answer.txt'], missing: [] },
+    ]);
     expect(await readFile(join(out, run.id, 'answer', 'out', 'answer.txt'), 'utf8')).toBe('42\n');
   });
 
@@ -110,13 +117,21 @@ describe('@katapult/client on the local default, with a private home', () => {
   it('the example script runs a config, prints the states and fetches the outputs', async () => {
     const out = await tempDir('client-example-out');
     const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, [EXAMPLE, join(project, 'katapult.yaml'), out], { env: { ...process.env, KATAPULT_HOME: home }, timeout: 300_000 }, (error, stdout) =>
-        resolve({ code: error ? Number(error.code) : 0, stdout }),
+      execFile(
+        process.execPath,
+        [EXAMPLE, join(project, 'katapult.yaml'), out],
+        { env: { ...process.env, KATAPULT_HOME: home }, timeout: 300_000 },
+        (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }),
       );
     });
     expect(result.code).toBe(1);
     const runId = /^run (r-\S+)$/m.exec(result.stdout)?.[1];
-    expect(result.stdout.replaceAll(runId ?? '?', '<run>').replace(/env@sha256:[0-9a-f]{64}/, 'env@<digest>').replace(/127\.0\.0\.1:\d+/, '<registry>')).toBe(
+    expect(
+      result.stdout
+        .replaceAll(runId ?? '?', '<run>')
+        .replace(/env@sha256:[0-9a-f]{64}/, 'env@<digest>')
+        .replace(/127\.0\.0\.1:\d+/, '<registry>'),
+    ).toBe(
       [
         'image default: <registry>/katapult/env@<digest> (reused)',
         'run <run>',

@@ -18,7 +18,15 @@ const job = (id: string, state: JobView['state'], exitCode: number | null = null
   startedAt: null,
   finishedAt: null,
 });
-const run = (state: RunView['state'], jobs: JobView[]): RunView => ({ id: 'r-20261125-081502-3fa9', project: 'p', configFile: 'k.yaml', state, createdAt: 0, finishedAt: null, jobs });
+const run = (state: RunView['state'], jobs: JobView[]): RunView => ({
+  id: 'r-20261125-081502-3fa9',
+  project: 'p',
+  configFile: 'k.yaml',
+  state,
+  createdAt: 0,
+  finishedAt: null,
+  jobs,
+});
 
 describe('what RunHandle.wait waits for', () => {
   it('over: once every job has ended, whichever way', () => {

@@ -112,7 +112,15 @@ export class Coordinator {
     private readonly options: CoordinatorOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.pools = options.pools ?? (options.provider ? new PoolKeeper(store, options.provider, { log: options.log, now: this.now, ...(options.instanceCheckMs ? { checkMs: options.instanceCheckMs } : {}) }) : undefined);
+    this.pools =
+      options.pools ??
+      (options.provider
+        ? new PoolKeeper(store, options.provider, {
+            log: options.log,
+            now: this.now,
+            ...(options.instanceCheckMs ? { checkMs: options.instanceCheckMs } : {}),
+          })
+        : undefined);
   }
 
   /** Why a pending job is not placed yet, as the last placement pass saw it. */
@@ -125,7 +133,9 @@ export class Coordinator {
     const size = `${job.cpusReq}/${job.gpusReq ?? 0}`;
     let reason = rest.bySize.get(size);
     if (reason === undefined) {
-      const why = planAssignments([{ key: job.id, cpusReq: job.cpusReq, gpusReq: job.gpusReq ?? 0, pools: rest.pools }], rest.capacity, { policy: rest.policy }).waiting[0]?.reason;
+      const why = planAssignments([{ key: job.id, cpusReq: job.cpusReq, gpusReq: job.gpusReq ?? 0, pools: rest.pools }], rest.capacity, {
+        policy: rest.policy,
+      }).waiting[0]?.reason;
       reason = rest.noted(why ?? 'waiting for the next placement pass');
       rest.bySize.set(size, reason);
     }
@@ -160,7 +170,10 @@ export class Coordinator {
       await this.stopStrayAttempts(agents);
       for (const run of runs) await this.settleDependencies(run.id);
       for (const run of runs) await this.closeIfFinished(run);
-      this.pools?.manageAside(allRuns, agents.map((agent) => agent.pool));
+      this.pools?.manageAside(
+        allRuns,
+        agents.map((agent) => agent.pool),
+      );
       await this.forgetGoneAgents(agents);
     } catch (error) {
       this.options.log(`tick failed: ${String(error)}`, { level: 'error' });
@@ -205,11 +218,20 @@ export class Coordinator {
       try {
         if (run) await this.pools?.fence(agentId, run);
       } catch (error) {
-        this.options.log(`agent ${agentId} is gone but cannot be fenced yet (${error instanceof KatapultError ? error.toLine() : String(error)}); its ${plural(jobs.length, 'job')} wait`, { agentId, level: 'warn' });
+        this.options.log(
+          `agent ${agentId} is gone but cannot be fenced yet (${error instanceof KatapultError ? error.toLine() : String(error)}); its ${plural(jobs.length, 'job')} wait`,
+          { agentId, level: 'warn' },
+        );
         return;
       }
       for (const job of jobs) {
-        this.options.log(`agent ${agentId} is gone; ${job.runId}/${job.id} attempt ${job.attempt} is lost`, { runId: job.runId, jobId: job.id, attempt: job.attempt, agentId, level: 'warn' });
+        this.options.log(`agent ${agentId} is gone; ${job.runId}/${job.id} attempt ${job.attempt} is lost`, {
+          runId: job.runId,
+          jobId: job.id,
+          attempt: job.attempt,
+          agentId,
+          level: 'warn',
+        });
         await this.applyEvent(job.runId, job.id, { type: 'agent_lost', attempt: job.attempt });
       }
     });
@@ -231,7 +253,11 @@ export class Coordinator {
         !this.leaving.has(agent.agentId) &&
         (this.pools?.accepts(agent) ?? true),
     );
-    let capacity = agentCapacity(fresh, this.store.activeJobs().map((entry) => entry.value), this.committing.values());
+    let capacity = agentCapacity(
+      fresh,
+      this.store.activeJobs().map((entry) => entry.value),
+      this.committing.values(),
+    );
     const waiting = new Map<string, string>();
     const rest = new Map<string, WaitingRest>();
     const assignments: { entry: Versioned<JobRecord>; agent: AgentCapacity; run: RunRecord }[] = [];
@@ -239,7 +265,10 @@ export class Coordinator {
       if (this.store.pendingSizeCount(run.id) === 0) continue;
       const pools = poolIdsOf(run);
       const byId = new Map<string, Versioned<JobRecord>>();
-      const plan = planWindowed(this.plannable(run.id, pools, byId), capacity, { policy: run.jobAssign, uniformSizes: this.store.pendingSizeCount(run.id) <= 1 });
+      const plan = planWindowed(this.plannable(run.id, pools, byId), capacity, {
+        policy: run.jobAssign,
+        uniformSizes: this.store.pendingSizeCount(run.id) <= 1,
+      });
       const notes = pools.map((pool) => this.pools?.launchNote(pool)).filter((note): note is string => Boolean(note));
       const noted = (reason: string) => (notes.length > 0 ? `${reason}; ${notes.join('; ')}` : reason);
       for (const { jobKey: jobId, reason } of plan.waiting) waiting.set(jobKey(run.id, jobId), noted(reason));
@@ -249,7 +278,11 @@ export class Coordinator {
         const entry = byId.get(placement.jobKey)!;
         const agent = capacityOf.get(placement.agentId)!;
         // Held until the commit settles, won or lost: a job that changed meanwhile frees them for a later pass.
-        this.committing.set(jobKey(run.id, entry.value.id), { agentId: agent.id, cpus: entry.value.cpusReq, gpus: entry.value.gpusReq ?? 0 });
+        this.committing.set(jobKey(run.id, entry.value.id), {
+          agentId: agent.id,
+          cpus: entry.value.cpusReq,
+          gpus: entry.value.gpusReq ?? 0,
+        });
         assignments.push({ entry, agent, run });
       }
       capacity = plan.capacity;
@@ -318,7 +351,12 @@ export class Coordinator {
     await jetstream(this.nc).publish(this.names.assignmentSubject(agentId), message, {
       msgID: `${job.runId}.${job.id}.${job.attempt}`,
     });
-    this.options.log(`assigned ${job.runId}/${job.id} attempt ${job.attempt} to ${agentId}`, { runId: job.runId, jobId: job.id, attempt: job.attempt, agentId });
+    this.options.log(`assigned ${job.runId}/${job.id} attempt ${job.attempt} to ${agentId}`, {
+      runId: job.runId,
+      jobId: job.id,
+      attempt: job.attempt,
+      agentId,
+    });
     return true;
   }
 
@@ -326,13 +364,23 @@ export class Coordinator {
    * The job's secret values, opened from the run's record and sealed again for this agent and attempt alone, or
    * why they cannot be (a problem that names no value); undefined for a job without secrets.
    */
-  private sealForAgent(run: RunRecord, job: JobRecord, agentId: string): { ok: true; sealed: string } | { ok: false; problem: string } | undefined {
+  private sealForAgent(
+    run: RunRecord,
+    job: JobRecord,
+    agentId: string,
+  ): { ok: true; sealed: string } | { ok: false; problem: string } | undefined {
     const names = job.secrets ?? [];
     if (names.length === 0) return undefined;
-    const values = run.secrets && this.options.secretsKey ? openSecrets(run.secrets, this.options.secretsKey, runContext(run.id)) : undefined;
-    if (!values) return { ok: false, problem: `KP_SECRETS_UNREADABLE the run's secrets cannot be opened by this coordinator (another API token?); launch the run again` };
+    const values =
+      run.secrets && this.options.secretsKey ? openSecrets(run.secrets, this.options.secretsKey, runContext(run.id)) : undefined;
+    if (!values)
+      return {
+        ok: false,
+        problem: `KP_SECRETS_UNREADABLE the run's secrets cannot be opened by this coordinator (another API token?); launch the run again`,
+      };
     const agentSecret = this.options.agentSecret?.(agentId);
-    if (!agentSecret) return { ok: false, problem: `KP_SECRETS_NO_AGENT_KEY agent ${agentId} has no NATS user of its own to seal the job's secrets for` };
+    if (!agentSecret)
+      return { ok: false, problem: `KP_SECRETS_NO_AGENT_KEY agent ${agentId} has no NATS user of its own to seal the job's secrets for` };
     const own = Object.fromEntries(names.filter((name) => Object.hasOwn(values, name)).map((name) => [name, values[name]!]));
     return { ok: true, sealed: sealSecrets(own, secretsKey(agentSecret, 'agent'), attemptContext(job.runId, job.id, job.attempt)) };
   }
@@ -356,8 +404,16 @@ export class Coordinator {
       const key = `${stop.agentId}.${stop.runId}.${stop.jobId}.${stop.attempt}`;
       if (now - (this.stopsSent.get(key) ?? 0) < STOP_RESEND_MS) continue;
       this.stopsSent.set(key, now);
-      this.nc.publish(this.names.stopSubject(stop.agentId), stopRequestCodec.encode({ v: 1, runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt }));
-      this.options.log(`asked ${stop.agentId} to stop ${stop.runId}/${stop.jobId} attempt ${stop.attempt}`, { runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt, agentId: stop.agentId });
+      this.nc.publish(
+        this.names.stopSubject(stop.agentId),
+        stopRequestCodec.encode({ v: 1, runId: stop.runId, jobId: stop.jobId, attempt: stop.attempt }),
+      );
+      this.options.log(`asked ${stop.agentId} to stop ${stop.runId}/${stop.jobId} attempt ${stop.attempt}`, {
+        runId: stop.runId,
+        jobId: stop.jobId,
+        attempt: stop.attempt,
+        agentId: stop.agentId,
+      });
     }
   }
 
@@ -380,7 +436,8 @@ export class Coordinator {
       this.goneSince.set(name, goneSince);
       if (now - goneSince < GONE_FOR_MS) continue;
       this.goneSince.delete(name);
-      if (consumer.config.filter_subject) await jsm.streams.purge(this.names.streams.assignments, { filter: consumer.config.filter_subject });
+      if (consumer.config.filter_subject)
+        await jsm.streams.purge(this.names.streams.assignments, { filter: consumer.config.filter_subject });
       await jsm.consumers.delete(this.names.streams.assignments, name);
       this.options.log(`forgot gone agent's consumer ${name} and its unclaimed assignments`);
     }
@@ -432,11 +489,21 @@ export class Coordinator {
     const queue = new KeyedBatcher<{ message: JsMsg; event: JobEvent; report: JobReport }>(REPORTS_IN_FLIGHT, async (_key, reports) => {
       const { runId, jobId } = reports[0]!.report;
       try {
-        const outcomes = await applyStoredJobEvents(this.store, runId, jobId, reports.map((entry) => entry.event), this.now());
+        const outcomes = await applyStoredJobEvents(
+          this.store,
+          runId,
+          jobId,
+          reports.map((entry) => entry.event),
+          this.now(),
+        );
         for (const outcome of outcomes) this.afterEvent(runId, jobId, outcome);
         for (const { message } of reports) message.ack();
       } catch (error) {
-        this.options.log(`${plural(reports.length, 'report')} not applied yet (${String(error)}); redelivered later`, { runId, jobId, level: 'warn' });
+        this.options.log(`${plural(reports.length, 'report')} not applied yet (${String(error)}); redelivered later`, {
+          runId,
+          jobId,
+          level: 'warn',
+        });
         for (const { message } of reports) message.nak(1000);
       }
     });
@@ -453,7 +520,11 @@ export class Coordinator {
         // old subjects, without one, are taken at their word, as they were.
         const sender = this.names.eventSender(message.subject) ?? report.agentId;
         if (sender !== report.agentId) {
-          this.options.log(`dropping a report on ${message.subject}: it names agent ${report.agentId} but agent ${sender} sent it`, { ...reportFields(report), agentId: sender, level: 'warn' });
+          this.options.log(`dropping a report on ${message.subject}: it names agent ${report.agentId} but agent ${sender} sent it`, {
+            ...reportFields(report),
+            agentId: sender,
+            level: 'warn',
+          });
           message.term();
           continue;
         }
@@ -477,13 +548,23 @@ export class Coordinator {
   private afterEvent(runId: string, jobId: string, outcome: ApplyOutcome): void {
     if (outcome.applied) {
       const { attempt, agentId } = outcome.after;
-      this.options.log(`${runId}/${jobId} attempt ${attempt}: ${outcome.before.state} -> ${outcome.after.state}`, { runId, jobId, attempt, ...(agentId ? { agentId } : {}) });
+      this.options.log(`${runId}/${jobId} attempt ${attempt}: ${outcome.before.state} -> ${outcome.after.state}`, {
+        runId,
+        jobId,
+        attempt,
+        ...(agentId ? { agentId } : {}),
+      });
       // cpus freed, or a job back in the queue: place at once rather than at the next tick.
       if (!ACTIVE_STATES.has(outcome.after.state)) void this.requestPlacement();
       // Its dependents may start (or be skipped) now rather than at the next tick.
-      if (outcome.after.state !== outcome.before.state && isFinal(outcome.after.state)) void this.settleDependencies(runId).catch((error: unknown) => this.options.log(`dependencies of ${runId} not settled yet: ${String(error)}`, { runId, level: 'warn' }));
-    } else if (outcome.why.startsWith('no job')) this.options.log(`report for unknown job ${runId}/${jobId} dropped`, { runId, jobId, level: 'warn' });
-    else if (outcome.why.startsWith('report from agent')) this.options.log(`${runId}/${jobId}: ${outcome.why}; dropped`, { runId, jobId, level: 'warn' });
+      if (outcome.after.state !== outcome.before.state && isFinal(outcome.after.state))
+        void this.settleDependencies(runId).catch((error: unknown) =>
+          this.options.log(`dependencies of ${runId} not settled yet: ${String(error)}`, { runId, level: 'warn' }),
+        );
+    } else if (outcome.why.startsWith('no job'))
+      this.options.log(`report for unknown job ${runId}/${jobId} dropped`, { runId, jobId, level: 'warn' });
+    else if (outcome.why.startsWith('report from agent'))
+      this.options.log(`${runId}/${jobId}: ${outcome.why}; dropped`, { runId, jobId, level: 'warn' });
   }
 }
 

@@ -1,6 +1,15 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { isFinal, logSenderVerdict, LogJoiner, logRecordCodec, type AttemptAgents, type ClusterNames, type JobState, type LogEntry } from '@katapult/core';
+import {
+  isFinal,
+  logSenderVerdict,
+  LogJoiner,
+  logRecordCodec,
+  type AttemptAgents,
+  type ClusterNames,
+  type JobState,
+  type LogEntry,
+} from '@katapult/core';
 
 export interface JobLogSource {
   /**
@@ -29,7 +38,8 @@ export function jetStreamLogSource(nc: NatsConnection, names: ClusterNames, jobO
     async follow(runId, jobId, onRecord, signal) {
       if (signal.aborted) return;
       const legacy = names.legacyLogSubject(runId, jobId);
-      const stored = (await (await jetstreamManager(nc)).streams.info(names.streams.logs, { subjects_filter: legacy })).state.subjects?.[legacy] ?? 0;
+      const stored =
+        (await (await jetstreamManager(nc)).streams.info(names.streams.logs, { subjects_filter: legacy })).state.subjects?.[legacy] ?? 0;
       const consumer = await js.consumers.get(names.streams.logs, {
         // A single string (not a list) so nats-server 2.9, which knows only filter_subject, accepts it.
         filter_subjects: stored > 0 ? legacy : names.jobLogWildcard(runId, jobId),

@@ -74,7 +74,10 @@ export class NatsWatchdog {
     try {
       const low = this.lowSpace();
       if (low) {
-        if (!this.reportedFull) this.options.log(`KP_DISK_FULL ${lowDiskMessage(low, this.options.minFreeBytes)}; JetStream may stop answering until space is freed`);
+        if (!this.reportedFull)
+          this.options.log(
+            `KP_DISK_FULL ${lowDiskMessage(low, this.options.minFreeBytes)}; JetStream may stop answering until space is freed`,
+          );
         this.reportedFull = true;
         this.failures = 0;
         return;
@@ -93,7 +96,9 @@ export class NatsWatchdog {
       this.failures += 1;
       if (this.failures < (this.options.probesBeforeRestart ?? 3)) return;
       this.failures = 0;
-      this.options.log(`nats-server (pid ${pid}) is running but JetStream has not answered for ${this.options.probesBeforeRestart ?? 3} checks: restarting it`);
+      this.options.log(
+        `nats-server (pid ${pid}) is running but JetStream has not answered for ${this.options.probesBeforeRestart ?? 3} checks: restarting it`,
+      );
       await this.restart(pid);
     } finally {
       this.checking = false;

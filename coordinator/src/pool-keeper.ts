@@ -62,7 +62,11 @@ export class PoolKeeper {
   /** Starts what the pools of these runs lack, each at the largest `number` asked for. */
   async ensure(runs: readonly RunRecord[]): Promise<void> {
     const going = runs.filter((run) => !run.stopReason);
-    const plan = planPoolSizes(going.map((run) => sizingRun({ ...run, state: 'running' })), this.now(), this.stoppedAt);
+    const plan = planPoolSizes(
+      going.map((run) => sizingRun({ ...run, state: 'running' })),
+      this.now(),
+      this.stoppedAt,
+    );
     await this.ensurePlanned(plan.keep, going);
   }
 
@@ -141,7 +145,8 @@ export class PoolKeeper {
       this.options.log?.(`max_cost: run ${run.id}: ${line}`);
     }
     for (const { value: job } of await this.store.listJobs(run.id)) {
-      if (!isFinal(job.state)) await applyStoredJobEvent(this.store, run.id, job.id, { type: 'cancel', message: stored.stopReason ?? line }, this.now());
+      if (!isFinal(job.state))
+        await applyStoredJobEvent(this.store, run.id, job.id, { type: 'cancel', message: stored.stopReason ?? line }, this.now());
     }
     await this.serialized(async () => {
       const others = (await this.store.listRuns()).filter((other) => other.id !== run.id && other.state === 'running');
@@ -164,7 +169,9 @@ export class PoolKeeper {
   private pricedInstances(run: RunRecord) {
     return this.provider.instanceCosts!(new Set(poolIdsOf(run))).catch((error: unknown) => {
       const why = error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error);
-      throw new KatapultError('KP_COST_UNAVAILABLE', `max_cost of run ${run.id} cannot be checked: ${why}`, { hint: 'the coordinator goes on trying; katapult cancel stops the run' });
+      throw new KatapultError('KP_COST_UNAVAILABLE', `max_cost of run ${run.id} cannot be checked: ${why}`, {
+        hint: 'the coordinator goes on trying; katapult cancel stops the run',
+      });
     });
   }
 
@@ -214,4 +221,3 @@ export class PoolKeeper {
     return next;
   }
 }
-

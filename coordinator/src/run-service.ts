@@ -72,16 +72,24 @@ export class RunService {
     for (const job of spec.jobs) {
       if (job.network === 'host' && spec.allowHostNetwork !== true) {
         // The config's rule, kept here too: a script posting a run directly gets no way around it.
-        throw new KatapultError('KP_API_HOST_NETWORK', `job "${job.id}" network: "host" needs allowHostNetwork: true in the run's spec (allow_host_network in the config)`, {
-          exitCode: ExitCode.badInput,
-        });
+        throw new KatapultError(
+          'KP_API_HOST_NETWORK',
+          `job "${job.id}" network: "host" needs allowHostNetwork: true in the run's spec (allow_host_network in the config)`,
+          {
+            exitCode: ExitCode.badInput,
+          },
+        );
       }
       checkJobPaths(job);
       stagedFiles(job, request); // refuse a run that names a file it did not upload
     }
     const secretValues = neededSecrets(request);
     if (Object.keys(secretValues).length > 0 && !this.options.secretsKey) {
-      throw new KatapultError('KP_SECRETS_UNAVAILABLE', 'this coordinator has no key to keep secrets with; it cannot take a run with secrets', { exitCode: ExitCode.infrastructure });
+      throw new KatapultError(
+        'KP_SECRETS_UNAVAILABLE',
+        'this coordinator has no key to keep secrets with; it cannot take a run with secrets',
+        { exitCode: ExitCode.infrastructure },
+      );
     }
     const placement: RunPlacement = {
       provider: spec.provider,
@@ -175,7 +183,9 @@ export class RunService {
     const targets = run.jobs.filter((job) => !jobIds || jobIds.includes(job.id));
     const cancelled: string[] = [];
     const alreadyOver: string[] = [];
-    const outcomes = await inParallel(targets, WRITES_IN_FLIGHT, (job) => applyStoredJobEvent(this.store, runId, job.id, { type: 'cancel' }, this.now()));
+    const outcomes = await inParallel(targets, WRITES_IN_FLIGHT, (job) =>
+      applyStoredJobEvent(this.store, runId, job.id, { type: 'cancel' }, this.now()),
+    );
     outcomes.forEach((outcome, index) => (outcome.applied ? cancelled : alreadyOver).push(targets[index]!.id));
     return { runId, cancelled, alreadyOver };
   }
@@ -186,7 +196,14 @@ export class RunService {
 
   /** Every run with its jobs counted by state, not listed: what a page polling every second can afford at sweep size. */
   async summaries(): Promise<RunSummary[]> {
-    return Promise.all((await this.store.listRuns()).map(async (run) => runSummaryOf(run, (await this.store.listJobs(run.id)).map(({ value }) => value))));
+    return Promise.all(
+      (await this.store.listRuns()).map(async (run) =>
+        runSummaryOf(
+          run,
+          (await this.store.listJobs(run.id)).map(({ value }) => value),
+        ),
+      ),
+    );
   }
 
   async get(runId: string): Promise<RunView> {
@@ -234,14 +251,18 @@ export class RunService {
     const jobs = (await this.store.listJobs(run.id)).map(({ value }) => value);
     return runViewOf(run, jobs, this.options.waiting);
   }
-
 }
 
 /** The API takes any client's word: a job waiting for one that does not exist, or for itself through others, would never run. */
 function checkDependencies(jobs: readonly JobSpec[]): void {
-  const issues = dependencyIssues(jobs.map((job) => ({ name: job.id, after: [...(job.after ?? []), ...(job.inputsFrom ?? []).map((input) => input.job)] })));
+  const issues = dependencyIssues(
+    jobs.map((job) => ({ name: job.id, after: [...(job.after ?? []), ...(job.inputsFrom ?? []).map((input) => input.job)] })),
+  );
   const first = issues[0];
-  if (first) throw new KatapultError('KP_API_BAD_DEPENDENCY', `job "${jobs[first.job]!.id}" after: ${first.message}`, { exitCode: ExitCode.badInput });
+  if (first)
+    throw new KatapultError('KP_API_BAD_DEPENDENCY', `job "${jobs[first.job]!.id}" after: ${first.message}`, {
+      exitCode: ExitCode.badInput,
+    });
 }
 
 /**
@@ -253,10 +274,14 @@ function neededSecrets(request: CreateRunRequest): Record<string, string> {
   const given = request.secrets ?? {};
   const missing = names.filter((name) => !Object.hasOwn(given, name));
   if (missing.length > 0) {
-    throw new KatapultError('KP_SECRET_MISSING', `no value was given for the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
-      exitCode: ExitCode.badInput,
-      hint: 'set it in the environment of the launching shell, or in the file given with --secrets-file',
-    });
+    throw new KatapultError(
+      'KP_SECRET_MISSING',
+      `no value was given for the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      {
+        exitCode: ExitCode.badInput,
+        hint: 'set it in the environment of the launching shell, or in the file given with --secrets-file',
+      },
+    );
   }
   return Object.fromEntries(names.map((name) => [name, given[name]!]));
 }
@@ -267,10 +292,16 @@ function fingerprintOf(request: CreateRunRequest): string {
     Array.isArray(value)
       ? value.map(stable)
       : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, item]) => [key, stable(item)]))
+        ? Object.fromEntries(
+            Object.entries(value)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([key, item]) => [key, stable(item)]),
+          )
         : value;
   const { spec, images, files } = request;
-  return createHash('sha256').update(JSON.stringify(stable({ spec, images, files }))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(stable({ spec, images, files })))
+    .digest('hex');
 }
 
 /**

@@ -128,13 +128,17 @@ function httpsFiles(boot: CoordinatorBootEnv): { httpsCert?: string; httpsKey?: 
   const { httpsCertFile: certFile, httpsKeyFile: keyFile } = boot;
   if (!certFile && !keyFile) return {};
   if (!certFile || !keyFile) {
-    throw new KatapultError('KP_COORDINATOR_CONFIG', `${COORDINATOR_ENV.httpsCertFile} and ${COORDINATOR_ENV.httpsKeyFile} go together`, { exitCode: ExitCode.badInput });
+    throw new KatapultError('KP_COORDINATOR_CONFIG', `${COORDINATOR_ENV.httpsCertFile} and ${COORDINATOR_ENV.httpsKeyFile} go together`, {
+      exitCode: ExitCode.badInput,
+    });
   }
   const read = (name: string, file: string) => {
     try {
       return readFileSync(file, 'utf8');
     } catch (error) {
-      throw new KatapultError('KP_COORDINATOR_CONFIG', `${name} ${file} cannot be read: ${(error as Error).message}`, { exitCode: ExitCode.badInput });
+      throw new KatapultError('KP_COORDINATOR_CONFIG', `${name} ${file} cannot be read: ${(error as Error).message}`, {
+        exitCode: ExitCode.badInput,
+      });
     }
   };
   return { httpsCert: read(COORDINATOR_ENV.httpsCertFile, certFile), httpsKey: read(COORDINATOR_ENV.httpsKeyFile, keyFile) };
@@ -184,7 +188,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Log, opti
   await ensureStreams(nc, names, { ...(config.streamBudgetBytes === undefined ? {} : { budgetBytes: config.streamBudgetBytes }), log });
   const store = await openJetStreamStore(nc, names, { agentTtlMs: agentLeaseMs(config.heartbeatMs) });
   const credentials =
-    config.natsUsersFiles && config.natsUser ? new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles) : undefined;
+    config.natsUsersFiles && config.natsUser
+      ? new NatsUsersFile(names, { user: config.natsUser, pass: config.natsPassword ?? '' }, config.natsUsersFiles)
+      : undefined;
   const local: Provider = config.agentImage
     ? new LocalProvider(new Docker(), {
         agentImage: config.agentImage,
@@ -199,24 +205,29 @@ export async function startCoordinator(config: CoordinatorConfig, log: Log, opti
       })
     : new NoLocalProvider();
   // Each run's placement picks where its instances come from: agent containers here, or EC2.
-  const provider = options.provider ?? new ProviderRouter(
-    local,
-    awsProviderFactory({
-      cluster: config.cluster,
-      natsUrl: config.natsUrl,
-      natsCa: config.natsCa,
-      natsTlsName: config.natsTlsName,
-      credentials,
-      stackLabel: config.stackLabel,
-      heartbeatMs: config.heartbeatMs,
-      ...(config.orphanGraceMs === undefined ? {} : { orphanGraceMs: config.orphanGraceMs }),
-      log,
-    }),
-  );
+  const provider =
+    options.provider ??
+    new ProviderRouter(
+      local,
+      awsProviderFactory({
+        cluster: config.cluster,
+        natsUrl: config.natsUrl,
+        natsCa: config.natsCa,
+        natsTlsName: config.natsTlsName,
+        credentials,
+        stackLabel: config.stackLabel,
+        heartbeatMs: config.heartbeatMs,
+        ...(config.orphanGraceMs === undefined ? {} : { orphanGraceMs: config.orphanGraceMs }),
+        log,
+      }),
+    );
   const link = watchNatsLink(nc, Date.now, log);
   // Secret values are kept under a key only the API token's holders can make: the JetStream files hold none readable.
   const runSecretsKey = secretsKey(config.apiToken, 'run');
-  const pools = new PoolKeeper(store, provider, { log, ...(config.orphanCheckMs === undefined ? {} : { orphanCheckMs: config.orphanCheckMs }) });
+  const pools = new PoolKeeper(store, provider, {
+    log,
+    ...(config.orphanCheckMs === undefined ? {} : { orphanCheckMs: config.orphanCheckMs }),
+  });
   const coordinator = new Coordinator(nc, names, store, {
     tickMs: 500,
     lostGraceMs: agentLeaseMs(config.heartbeatMs),

@@ -1,5 +1,13 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { bucketStream } from '@katapult/object-files';
 import { JETSTREAM_API_TIMEOUT_MS, STREAM_MAX_MSG_BYTES, STREAM_MIN_MAX_BYTES, streamMaxBytes, type ClusterNames } from '@katapult/core';
@@ -70,14 +78,20 @@ export async function ensureStreams(nc: NatsConnection, names: ClusterNames, lim
   // nats-server reserves each stream's max_bytes out of its store: on a small disk the new streams share what is left.
   const asked = [...wanted, fileStore].filter((config) => missing.has(config.name)).reduce((sum, config) => sum + config.max_bytes, 0);
   const scale = missing.size === 0 || asked < 0 ? 1 : Math.min(1, (await reservable(jsm, names, asked)) / asked);
-  if (scale < 1) log(`JetStream's store has room for ${Math.round(scale * 100)} % of the stream budget: the new streams get that share of their limits`);
+  if (scale < 1)
+    log(`JetStream's store has room for ${Math.round(scale * 100)} % of the stream budget: the new streams get that share of their limits`);
   const scaled = (config: Wanted): Wanted =>
-    missing.has(config.name) && config.max_bytes > 0 ? { ...config, max_bytes: Math.max(STREAM_MIN_MAX_BYTES, Math.floor(config.max_bytes * scale)) } : config;
+    missing.has(config.name) && config.max_bytes > 0
+      ? { ...config, max_bytes: Math.max(STREAM_MIN_MAX_BYTES, Math.floor(config.max_bytes * scale)) }
+      : config;
   for (const config of wanted) await ensureStream(jsm, scaled(config), log);
   // Files outlive the processes that wrote them: a run's inputs are read by its jobs whenever they start.
   if (missing.has(files)) {
     // An object store refuses what does not fit (discard new) already.
-    await new Objm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).create(names.fileStore, { storage: StorageType.File, max_bytes: scaled(fileStore).max_bytes });
+    await new Objm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).create(names.fileStore, {
+      storage: StorageType.File,
+      max_bytes: scaled(fileStore).max_bytes,
+    });
   } else {
     await ensureStream(jsm, fileStore, log);
   }
@@ -118,7 +132,8 @@ async function ensureStream(jsm: JetStreamManager, config: Wanted, log: (line: s
   // A budget given changes the limits (none given leaves them). Never below what a stream holds: nats-server
   // would delete its oldest messages to get under a lower limit.
   const stored = (await jsm.streams.info(config.name)).state.bytes;
-  const maxBytes = config.max_bytes > 0 && existing.max_bytes !== config.max_bytes ? Math.max(config.max_bytes, stored) : existing.max_bytes;
+  const maxBytes =
+    config.max_bytes > 0 && existing.max_bytes !== config.max_bytes ? Math.max(config.max_bytes, stored) : existing.max_bytes;
   const update: Partial<StreamConfig> = {
     ...(config.max_msg_size !== undefined && existing.max_msg_size !== config.max_msg_size ? { max_msg_size: config.max_msg_size } : {}),
     ...(maxBytes !== existing.max_bytes ? { max_bytes: maxBytes } : {}),

@@ -10,7 +10,14 @@ import {
   EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateInstanceProfileCommand, CreateRoleCommand, GetInstanceProfileCommand, GetRoleCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
+import {
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  IAMClient,
+  NoSuchEntityException,
+} from '@aws-sdk/client-iam';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -37,8 +44,12 @@ function awsAccount() {
   iam.on(CreateRoleCommand).resolves({});
   iam.on(CreateInstanceProfileCommand).resolves({});
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
-  ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: 't3.large', ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }] });
-  ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-1', CreationDate: '2026-11-01T00:00:00.000Z', RootDeviceName: '/dev/xvda' }] });
+  ec2
+    .on(DescribeInstanceTypesCommand)
+    .resolves({ InstanceTypes: [{ InstanceType: 't3.large', ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }] });
+  ec2
+    .on(DescribeImagesCommand)
+    .resolves({ Images: [{ ImageId: 'ami-1', CreationDate: '2026-11-01T00:00:00.000Z', RootDeviceName: '/dev/xvda' }] });
   let next = 0;
   ec2.on(RunInstancesCommand).callsFake((input: { MaxCount: number }) => ({
     Instances: Array.from({ length: input.MaxCount }, () => ({ InstanceId: `i-0${(++next).toString(16).padStart(4, '0')}` })),
@@ -60,7 +71,7 @@ class LocalStandIn implements Provider {
   }
 }
 
-describe('where a run\'s instances come from (placement)', () => {
+describe("where a run's instances come from (placement)", () => {
   describe('through the coordinator, on a real NATS', () => {
     let nats: NatsServer;
     let nc: NatsConnection;
@@ -86,7 +97,10 @@ describe('where a run\'s instances come from (placement)', () => {
           cluster: 'placement',
           natsUrl: 'nats://127.0.0.1:41234',
           natsCa: CA,
-          credentials: { issue: (agentId) => (issued.push(agentId), { user: `agent-${agentId}`, pass: 'secret' }), revoke: () => undefined },
+          credentials: {
+            issue: (agentId) => (issued.push(agentId), { user: `agent-${agentId}`, pass: 'secret' }),
+            revoke: () => undefined,
+          },
           stackLabel: 's1',
           heartbeatMs: 2000,
           log: () => undefined,
@@ -104,12 +118,16 @@ describe('where a run\'s instances come from (placement)', () => {
           'demo.yaml',
           { defaultCpus: 2 },
         );
-      const submit = (request: CreateRunRequest) => api.inject({ method: 'POST', url: '/runs', payload: request, headers: { authorization: `Bearer ${TOKEN}` } });
+      const submit = (request: CreateRunRequest) =>
+        api.inject({ method: 'POST', url: '/runs', payload: request, headers: { authorization: `Bearer ${TOKEN}` } });
 
       const onAws = await submit({
         spec: config('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\n'),
         configFile: 'demo.yaml',
-        images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+        images: {
+          default:
+            '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        },
         agentImage: AGENT_IMAGE,
         files: {},
       });
@@ -122,7 +140,12 @@ describe('where a run\'s instances come from (placement)', () => {
       expect(script).toContain(`AGENT_IMAGE=${AGENT_IMAGE}`);
       expect(local.ensured).toEqual([]);
 
-      const onLocal = await submit({ spec: config(''), configFile: 'local.yaml', images: { default: '127.0.0.1:5000/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} });
+      const onLocal = await submit({
+        spec: config(''),
+        configFile: 'local.yaml',
+        images: { default: '127.0.0.1:5000/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+        files: {},
+      });
       expect(onLocal.statusCode).toBe(201);
       expect(local.ensured).toEqual([onLocal.json<{ runId: string }>().runId]);
       expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(2);
@@ -130,7 +153,17 @@ describe('where a run\'s instances come from (placement)', () => {
       // A new coordinator process (new providers, nothing in memory) finds the AWS run's placement in the store
       // and checks its instances on EC2, where DescribeInstances lists the two it launched.
       ec2.on(DescribeInstancesCommand).resolves({
-        Reservations: [{ Instances: ['i-00001', 'i-00002'].map((InstanceId) => ({ InstanceId, Tags: [{ Key: 'katapult:group', Value: '0' }, { Key: 'katapult:pool', Value: tagOf(launched[0]!, 'katapult:pool') }] })) }],
+        Reservations: [
+          {
+            Instances: ['i-00001', 'i-00002'].map((InstanceId) => ({
+              InstanceId,
+              Tags: [
+                { Key: 'katapult:group', Value: '0' },
+                { Key: 'katapult:pool', Value: tagOf(launched[0]!, 'katapult:pool') },
+              ],
+            })),
+          },
+        ],
       });
       ec2.resetHistory();
       const restarted = new Coordinator(nc, names, await openJetStreamStore(nc, names, { agentTtlMs: 60_000 }), {
@@ -141,8 +174,14 @@ describe('where a run\'s instances come from (placement)', () => {
         provider: router(new LocalStandIn()),
       });
       await restarted.tick();
-      await waitFor(() => ec2.commandCalls(DescribeInstancesCommand).length > 0, { what: 'the restarted coordinator to look at EC2', timeoutMs: 5_000 });
-      expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({ Name: 'tag:katapult:project', Values: ['demo'] });
+      await waitFor(() => ec2.commandCalls(DescribeInstancesCommand).length > 0, {
+        what: 'the restarted coordinator to look at EC2',
+        timeoutMs: 5_000,
+      });
+      expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toContainEqual({
+        Name: 'tag:katapult:project',
+        Values: ['demo'],
+      });
       expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
       restarted.stop();
       await api.close();
@@ -155,19 +194,35 @@ describe('where a run\'s instances come from (placement)', () => {
       const store = await openJetStreamStore(nc, maestro, { agentTtlMs: 60_000 });
       const routed = new ProviderRouter(
         new NoLocalProvider(),
-        awsProviderFactory({ cluster: 'maestro-placement', natsUrl: 'tls://127.0.0.1:4222', natsCa: CA, natsTlsName: 'maestro.katapult', stackLabel: 's2', heartbeatMs: 2000, log: () => undefined }),
+        awsProviderFactory({
+          cluster: 'maestro-placement',
+          natsUrl: 'tls://127.0.0.1:4222',
+          natsCa: CA,
+          natsTlsName: 'maestro.katapult',
+          stackLabel: 's2',
+          heartbeatMs: 2000,
+          log: () => undefined,
+        }),
       );
       const api = buildServer(new RunService(store, routed), { token: TOKEN });
       const spec = (provider: string) =>
-        loadConfig(`project: far\n${provider}instances: [{type: t3.large, cpus: 2, number: 1, region: eu-west-3}]\njobs: [{name: a, run_command: "true"}]\n`, 'far.yaml', {
-          defaultCpus: 2,
-        });
-      const submit = (request: CreateRunRequest) => api.inject({ method: 'POST', url: '/runs', payload: request, headers: { authorization: `Bearer ${TOKEN}` } });
+        loadConfig(
+          `project: far\n${provider}instances: [{type: t3.large, cpus: 2, number: 1, region: eu-west-3}]\njobs: [{name: a, run_command: "true"}]\n`,
+          'far.yaml',
+          {
+            defaultCpus: 2,
+          },
+        );
+      const submit = (request: CreateRunRequest) =>
+        api.inject({ method: 'POST', url: '/runs', payload: request, headers: { authorization: `Bearer ${TOKEN}` } });
 
       const onAws = await submit({
         spec: spec('provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.9\n'),
         configFile: 'far.yaml',
-        images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+        images: {
+          default:
+            '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        },
         agentImage: AGENT_IMAGE,
         files: {},
       });
@@ -176,7 +231,12 @@ describe('where a run\'s instances come from (placement)', () => {
       expect(script).toContain('KATAPULT_NATS_URL=tls://203.0.113.9:4222\n');
       expect(script).toContain('KATAPULT_NATS_TLS_NAME=maestro.katapult\n');
 
-      const onLocal = await submit({ spec: spec(''), configFile: 'far.yaml', images: { default: '127.0.0.1:5000/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} });
+      const onLocal = await submit({
+        spec: spec(''),
+        configFile: 'far.yaml',
+        images: { default: '127.0.0.1:5000/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+        files: {},
+      });
       expect(onLocal.statusCode).toBe(400);
       expect(onLocal.json()).toMatchObject({ code: 'KP_MAESTRO_NO_LOCAL' });
       expect((await store.listRuns()).map((run) => run.id)).toEqual([onAws.json<{ runId: string }>().runId]);

@@ -30,7 +30,12 @@ const spec = loadConfig(
   'demo.yaml',
   { defaultCpus: 2 },
 );
-const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} };
+const request: CreateRunRequest = {
+  spec,
+  configFile: 'demo.yaml',
+  images: { default: '127.0.0.1:5000/katapult/base@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+  files: {},
+};
 /** The pool of a config's first `instances` entry: where its run's jobs may go. */
 const poolOf = (of: typeof spec) => poolsOf(of)[0]!.id;
 
@@ -104,7 +109,16 @@ describe('coordinator', () => {
     const kv = await new Kvm(nc).open(names.buckets.agents);
     const now = Date.now();
     const attempts = running.map(({ runId, jobId, attempt }) => ({ runId, jobId, attempt }));
-    const record = { v: 1 as const, agentId, instanceId: agentId, cpus, ...(pool ? { pool } : {}), startedAt: now, at: now, running: attempts };
+    const record = {
+      v: 1 as const,
+      agentId,
+      instanceId: agentId,
+      cpus,
+      ...(pool ? { pool } : {}),
+      startedAt: now,
+      at: now,
+      running: attempts,
+    };
     await kv.put(agentId, agentRecordCodec.encode(record));
     return kv;
   }
@@ -128,7 +142,16 @@ describe('coordinator', () => {
   }
 
   async function report(assignment: Assignment, agentId: string, type: 'pulling' | 'running' | 'exited', exitCode?: number) {
-    const message = { v: 1 as const, runId: assignment.runId, jobId: assignment.jobId, attempt: assignment.attempt, agentId, type, at: Date.now(), ...(exitCode === undefined ? {} : { exitCode }) };
+    const message = {
+      v: 1 as const,
+      runId: assignment.runId,
+      jobId: assignment.jobId,
+      attempt: assignment.attempt,
+      agentId,
+      type,
+      at: Date.now(),
+      ...(exitCode === undefined ? {} : { exitCode }),
+    };
     await jetstream(nc).publish(names.eventSubject(agentId, assignment.runId, assignment.jobId), jobReportCodec.encode(message));
   }
 
@@ -152,7 +175,12 @@ describe('coordinator', () => {
     await registerAgent('agent-fresh', 2);
     coordinator.stop();
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, freshAgentMs: 1_000, log: (line) => logs.push(line) });
+    coordinator = new Coordinator(nc, names, store, {
+      tickMs: 3_600_000,
+      lostGraceMs: 0,
+      freshAgentMs: 1_000,
+      log: (line) => logs.push(line),
+    });
     await coordinator.start();
     await coordinator.tick();
     expect((await run(runId)).jobs.map((job) => [job.id, job.state, job.agentId])).toEqual([
@@ -202,7 +230,14 @@ describe('coordinator', () => {
     await coordinator.tick();
     const b = (await run(runId)).jobs.find((job) => job.id === 'b');
     expect(b).toMatchObject({ state: 'assigned', attempt: 2, agentId: 'agent-2' });
-    expect(records).toContainEqual({ line: `agent agent-1 is gone; ${runId}/b attempt 1 is lost`, runId, jobId: 'b', attempt: 1, agentId: 'agent-1', level: 'warn' });
+    expect(records).toContainEqual({
+      line: `agent agent-1 is gone; ${runId}/b attempt 1 is lost`,
+      runId,
+      jobId: 'b',
+      attempt: 1,
+      agentId: 'agent-1',
+      level: 'warn',
+    });
     expect(records).toContainEqual({ line: `assigned ${runId}/b attempt 2 to agent-2`, runId, jobId: 'b', attempt: 2, agentId: 'agent-2' });
     const [second] = await takeAssignments('agent-2', 1);
     expect([second?.jobId, second?.attempt]).toEqual(['b', 2]);
@@ -224,7 +259,12 @@ describe('coordinator', () => {
     });
     coordinator.stop();
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line), provider: fencing });
+    coordinator = new Coordinator(nc, names, store, {
+      tickMs: 3_600_000,
+      lostGraceMs: 0,
+      log: (line) => logs.push(line),
+      provider: fencing,
+    });
     await coordinator.start();
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     const agents = await registerAgent('agent-1', 2);
@@ -244,7 +284,10 @@ describe('coordinator', () => {
   it('drops a malformed report and keeps going', async () => {
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     await jetstream(nc).publish(names.eventSubject('x', runId, 'a'), new TextEncoder().encode('{"v":1,"type":"exited"'));
-    await jetstream(nc).publish(names.eventSubject('x', runId, 'a'), jobReportCodec.encode({ v: 1, runId, jobId: 'a', attempt: 1, agentId: 'x', type: 'running', at: 1 }));
+    await jetstream(nc).publish(
+      names.eventSubject('x', runId, 'a'),
+      jobReportCodec.encode({ v: 1, runId, jobId: 'a', attempt: 1, agentId: 'x', type: 'running', at: 1 }),
+    );
     await waitFor(() => logs.some((line) => line.includes('dropping a malformed report')), { what: 'the malformed report logged' });
     await registerAgent('agent-1', 2);
     await coordinator.tick();
@@ -264,11 +307,17 @@ describe('coordinator', () => {
     // Another agent, as itself; and another agent naming the right one in the body.
     await forged('agent-9', 'agent-9');
     await forged('agent-1', 'agent-9');
-    await waitFor(() => logs.some((line) => line.includes('it names agent agent-1 but agent agent-9 sent it')), { what: 'the mismatched report dropped' });
-    await waitFor(() => logs.some((line) => line.includes(`report from agent agent-9, but attempt 1 is on agent agent-1; dropped`)), { what: 'the foreign report dropped' });
+    await waitFor(() => logs.some((line) => line.includes('it names agent agent-1 but agent agent-9 sent it')), {
+      what: 'the mismatched report dropped',
+    });
+    await waitFor(() => logs.some((line) => line.includes(`report from agent agent-9, but attempt 1 is on agent agent-1; dropped`)), {
+      what: 'the foreign report dropped',
+    });
     expect((await run(runId)).jobs.find((job) => job.id === assignment!.jobId)).toMatchObject({ state: 'assigned', exitCode: null });
     await report(assignment!, 'agent-1', 'exited', 0);
-    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === assignment!.jobId)?.state === 'done', { what: 'the real report applied' });
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === assignment!.jobId)?.state === 'done', {
+      what: 'the real report applied',
+    });
   });
 
   it('a restarted coordinator carries on from what JetStream holds', async () => {
@@ -309,7 +358,12 @@ describe('coordinator', () => {
     ]);
     // The job's late exit, after the kill, does not undo the cancellation.
     await report(b, 'agent-1', 'exited', 137);
-    await report(assignments.find((a) => a.jobId === 'a')!, 'agent-1', 'exited', 0);
+    await report(
+      assignments.find((a) => a.jobId === 'a')!,
+      'agent-1',
+      'exited',
+      0,
+    );
     await waitFor(async () => (await run(runId)).jobs[0]?.state === 'done', { what: 'a done' });
     await coordinator.tick();
     expect(await run(runId)).toMatchObject({ state: 'aborted', jobs: [{ state: 'done' }, { state: 'aborted', exitCode: null }] });
@@ -324,7 +378,10 @@ describe('coordinator', () => {
     const first = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string; resumed: boolean }>();
     const again = (await call({ method: 'POST', url: '/runs', payload: { ...request, configFile: 'renamed.yaml' } })).json();
     expect(again).toEqual({ runId: first.runId, jobs: 2, resumed: true });
-    const changed = { ...request, images: { default: '127.0.0.1:5000/katapult/base@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' } };
+    const changed = {
+      ...request,
+      images: { default: '127.0.0.1:5000/katapult/base@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' },
+    };
     expect((await call({ method: 'POST', url: '/runs', payload: changed })).json()).toMatchObject({ resumed: false });
     const noRecover = { ...request, spec: { ...request.spec, recover: false } };
     const fresh = (await call({ method: 'POST', url: '/runs', payload: noRecover })).json<{ runId: string; resumed: boolean }>();
@@ -346,7 +403,12 @@ describe('coordinator', () => {
     await agents.delete('agent-1');
     let clock = Date.now() + 60_000;
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    const later = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log: (line) => logs.push(line), now: () => clock });
+    const later = new Coordinator(nc, names, store, {
+      tickMs: 3_600_000,
+      lostGraceMs: 0,
+      log: (line) => logs.push(line),
+      now: () => clock,
+    });
     await later.tick();
     expect((await jsm.streams.info(names.streams.assignments)).state.messages).toBe(2);
     clock += 61_000;
@@ -377,14 +439,17 @@ describe('coordinator', () => {
       ] as const) {
         const response = await api.inject({ method, url, headers, ...(payload ? { payload } : {}) });
         expect([what, method, url, response.statusCode]).toEqual([what, method, url, 401]);
-        expect(response.json()).toEqual({ code: 'KP_API_UNAUTHORIZED', message: 'this request has no valid API token (Authorization: Bearer <token>)' });
+        expect(response.json()).toEqual({
+          code: 'KP_API_UNAUTHORIZED',
+          message: 'this request has no valid API token (Authorization: Bearer <token>)',
+        });
         expect(response.body).not.toContain(TOKEN);
       }
     }
     // Nothing was created or cancelled by the refused requests.
-    expect((await call({ method: 'GET', url: '/runs' })).json<RunView[]>().map((run) => [run.id, run.jobs.map((job) => job.state)])).toEqual([
-      [runId, ['pending', 'pending']],
-    ]);
+    expect(
+      (await call({ method: 'GET', url: '/runs' })).json<RunView[]>().map((run) => [run.id, run.jobs.map((job) => job.state)]),
+    ).toEqual([[runId, ['pending', 'pending']]]);
     expect((await api.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     expect((await call({ method: 'GET', url: `/runs/${runId}` })).statusCode).toBe(200);
     expect((await api.inject({ method: 'GET', url: '/agents', headers: { authorization: `bearer ${TOKEN}` } })).statusCode).toBe(200);
@@ -394,13 +459,20 @@ describe('coordinator', () => {
     const service = new RunService({} as never, provider);
     for (const token of ['', 'short']) {
       expect(() => buildServer(service, { token })).toThrow(
-        expect.objectContaining({ code: 'KP_API_TOKEN_MISSING', message: "the coordinator's API needs a token of at least 32 characters (KATAPULT_API_TOKEN)" }),
+        expect.objectContaining({
+          code: 'KP_API_TOKEN_MISSING',
+          message: "the coordinator's API needs a token of at least 32 characters (KATAPULT_API_TOKEN)",
+        }),
       );
     }
   });
 
   it("carries a job's memory and network to its assignment", async () => {
-    const limited = loadConfig('instances: [{cpus: 2}]\njobs:\n  - {name: m, run_command: "true", memory: 256m, network: none}\n', 'm.yaml', { defaultCpus: 2 });
+    const limited = loadConfig(
+      'instances: [{cpus: 2}]\njobs:\n  - {name: m, run_command: "true", memory: 256m, network: none}\n',
+      'm.yaml',
+      { defaultCpus: 2 },
+    );
     await call({ method: 'POST', url: '/runs', payload: { ...request, spec: limited } });
     await registerAgent('agent-1', 2, [], poolOf(limited));
     await coordinator.tick();
@@ -408,7 +480,7 @@ describe('coordinator', () => {
     expect([assignment?.jobId, assignment?.memoryBytes, assignment?.network]).toEqual(['m', 256 * 1024 * 1024, 'none']);
   });
 
-  it('places a GPU job only on an agent with free GPUs, gives it their count, and lists the agents\' GPUs and type', async () => {
+  it("places a GPU job only on an agent with free GPUs, gives it their count, and lists the agents' GPUs and type", async () => {
     const gpuSpec = loadConfig(
       'instances: [{cpus: 4, gpus: 1}]\njobs:\n  - {name: cuda, run_command: "true", gpus_req: 1}\n  - {name: cuda2, run_command: "true", gpus_req: 1}\n  - {name: plain, run_command: "true"}\n',
       'g.yaml',
@@ -419,7 +491,21 @@ describe('coordinator', () => {
     const kv = await new Kvm(nc).open(names.buckets.agents);
     const now = Date.now();
     const pool = poolOf(gpuSpec);
-    await kv.put('gpu-1', agentRecordCodec.encode({ v: 1, agentId: 'gpu-1', instanceId: 'i-0abc', instanceType: 'g4dn.xlarge', cpus: 4, gpus: 1, pool, startedAt: now, at: now, running: [] }));
+    await kv.put(
+      'gpu-1',
+      agentRecordCodec.encode({
+        v: 1,
+        agentId: 'gpu-1',
+        instanceId: 'i-0abc',
+        instanceType: 'g4dn.xlarge',
+        cpus: 4,
+        gpus: 1,
+        pool,
+        startedAt: now,
+        at: now,
+        running: [],
+      }),
+    );
     await coordinator.tick();
     const onGpu = await takeAssignments('gpu-1', 3);
     expect(onGpu.map((a) => [a.jobId, a.gpus])).toEqual([['cuda', 1]]);
@@ -434,9 +520,15 @@ describe('coordinator', () => {
   });
 
   it("places a run's jobs only on the agents of its own pools, and says why the others wait", async () => {
-    const other = loadConfig('project: other\ninstances: [{cpus: 2}]\njobs:\n  - {name: big, run_command: "true", cpus_req: 2}\n', 'o.yaml', { defaultCpus: 2 });
+    const other = loadConfig(
+      'project: other\ninstances: [{cpus: 2}]\njobs:\n  - {name: big, run_command: "true", cpus_req: 2}\n',
+      'o.yaml',
+      { defaultCpus: 2 },
+    );
     const { runId: demoRun } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
-    const { runId: otherRun } = (await call({ method: 'POST', url: '/runs', payload: { ...request, spec: other, configFile: 'o.yaml' } })).json<{ runId: string }>();
+    const { runId: otherRun } = (
+      await call({ method: 'POST', url: '/runs', payload: { ...request, spec: other, configFile: 'o.yaml' } })
+    ).json<{ runId: string }>();
     // Same spec, other project: another pool. An agent from before pools (no pool) takes nothing.
     await registerAgent('demo-1', 2, [], poolOf(spec));
     await registerAgent('nobody-1', 8, [], null);
@@ -451,7 +543,12 @@ describe('coordinator', () => {
     expect((await takeAssignments('other-1', 3)).map((a) => `${a.runId}/${a.jobId}`)).toEqual([`${otherRun}/big`]);
     const placed = (await run(otherRun)).jobs[0]!;
     expect([placed.agentId, placed.pool]).toEqual(['other-1', poolOf(other)]);
-    expect((await call({ method: 'GET', url: '/agents' })).json<AgentView[]>().map((a) => [a.agentId, a.pool]).sort()).toEqual([
+    expect(
+      (await call({ method: 'GET', url: '/agents' }))
+        .json<AgentView[]>()
+        .map((a) => [a.agentId, a.pool])
+        .sort(),
+    ).toEqual([
       ['demo-1', poolOf(spec)],
       ['nobody-1', null],
       ['other-1', poolOf(other)],
@@ -482,9 +579,17 @@ describe('coordinator', () => {
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     await registerAgent('agent-1', 2);
     await coordinator.tick();
-    const page = (await call({ method: 'GET', url: `/runs/${runId}/jobs?offset=1&limit=1` })).json<{ total: number; offset: number; jobs: { id: string }[]; counts: Record<string, number> }>();
+    const page = (await call({ method: 'GET', url: `/runs/${runId}/jobs?offset=1&limit=1` })).json<{
+      total: number;
+      offset: number;
+      jobs: { id: string }[];
+      counts: Record<string, number>;
+    }>();
     expect([page.total, page.offset, page.jobs.map((job) => job.id), page.counts]).toEqual([2, 1, ['b'], { pending: 1, assigned: 1 }]);
-    const pending = (await call({ method: 'GET', url: `/runs/${runId}/jobs?state=pending` })).json<{ total: number; jobs: { id: string }[] }>();
+    const pending = (await call({ method: 'GET', url: `/runs/${runId}/jobs?state=pending` })).json<{
+      total: number;
+      jobs: { id: string }[];
+    }>();
     expect([pending.total, pending.jobs.map((job) => job.id)]).toEqual([1, ['a']]);
     expect((await call({ method: 'GET', url: `/runs/${runId}/jobs?limit=lots` })).statusCode).toBe(400);
     expect((await call({ method: 'GET', url: '/runs/r-nope/jobs' })).statusCode).toBe(404);
@@ -515,14 +620,28 @@ describe('coordinator', () => {
     for (const ref of ['127.0.0.1:5000/katapult/base:x', '127.0.0.1:5000/katapult/base', '127.0.0.1:5000/katapult/base@sha256:abc']) {
       const response = await call({ method: 'POST', url: '/runs', payload: { ...request, images: { default: ref } } });
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toEqual({ code: 'KP_API_IMAGE_NOT_PINNED', message: `images.default: "${ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)` });
+      expect(response.json()).toEqual({
+        code: 'KP_API_IMAGE_NOT_PINNED',
+        message: `images.default: "${ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)`,
+      });
     }
-    const agent = await call({ method: 'POST', url: '/runs', payload: { ...request, agentImage: 'registry.example.com/katapult/agent:1' } });
+    const agent = await call({
+      method: 'POST',
+      url: '/runs',
+      payload: { ...request, agentImage: 'registry.example.com/katapult/agent:1' },
+    });
     expect(agent.statusCode).toBe(400);
-    expect(agent.json()).toEqual({ code: 'KP_API_IMAGE_NOT_PINNED', message: 'agentImage: "registry.example.com/katapult/agent:1" is not pinned by digest (<repository>@sha256:<64 hex digits>)' });
+    expect(agent.json()).toEqual({
+      code: 'KP_API_IMAGE_NOT_PINNED',
+      message: 'agentImage: "registry.example.com/katapult/agent:1" is not pinned by digest (<repository>@sha256:<64 hex digits>)',
+    });
     expect((await call({ method: 'GET', url: '/runs' })).json()).toEqual([]);
     // A tag before the digest is fine: the digest is what is pulled.
-    const tagged = await call({ method: 'POST', url: '/runs', payload: { ...request, images: { default: `127.0.0.1:5000/katapult/base:x@sha256:${'c'.repeat(64)}` } } });
+    const tagged = await call({
+      method: 'POST',
+      url: '/runs',
+      payload: { ...request, images: { default: `127.0.0.1:5000/katapult/base:x@sha256:${'c'.repeat(64)}` } },
+    });
     expect(tagged.statusCode).toBe(201);
   });
 
@@ -533,12 +652,21 @@ describe('coordinator', () => {
       [{ number: 100_000 }, '/spec/instances/0/number'],
       [{ diskSize: '' }, '/spec/instances/0/diskSize'],
     ] as const) {
-      const response = await call({ method: 'POST', url: '/runs', payload: { ...request, spec: { ...spec, instances: [{ ...instance, ...patch }] } } });
+      const response = await call({
+        method: 'POST',
+        url: '/runs',
+        payload: { ...request, spec: { ...spec, instances: [{ ...instance, ...patch }] } },
+      });
       expect(response.statusCode).toBe(400);
       expect(response.json<{ message: string }>().message).toContain(field.replace('/spec', 'body/spec'));
     }
     expect(provider.ensured).toEqual([]);
-    const malformed = await api.inject({ method: 'POST', url: '/runs', payload: '{"spec":', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
+    const malformed = await api.inject({
+      method: 'POST',
+      url: '/runs',
+      payload: '{"spec":',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    });
     expect([malformed.statusCode, malformed.json<{ code: string }>().code]).toEqual([400, 'KP_API_BAD_REQUEST']);
   });
 });

@@ -12,7 +12,12 @@ import { buildServer, ensureStreams, jetStreamLogSource, openJetStreamStore, Run
 const names = clusterNames('dash');
 const TOKEN = randomBytes(32).toString('hex');
 const spec = loadConfig('project: demo\njobs:\n  - {name: ticker, run_command: "true"}\n', 'demo.yaml', { defaultCpus: 2 });
-const request: CreateRunRequest = { spec, configFile: 'demo.yaml', images: { default: '127.0.0.1:5000/katapult/base@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, files: {} };
+const request: CreateRunRequest = {
+  spec,
+  configFile: 'demo.yaml',
+  images: { default: '127.0.0.1:5000/katapult/base@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+  files: {},
+};
 const idleProvider: Provider = { name: 'idle', ensure: async () => [], stopPool: async () => [], terminateAll: async () => [] };
 
 describe('dashboard', () => {
@@ -34,7 +39,9 @@ describe('dashboard', () => {
     for (const bucket of Object.values(names.buckets)) await (await new Kvm(nc).open(bucket)).destroy().catch(() => undefined);
     await ensureStreams(nc, names);
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    api = buildServer(new RunService(store, idleProvider), { token: TOKEN, logs: jetStreamLogSource(nc, names, async (run, job) => {
+    api = buildServer(new RunService(store, idleProvider), {
+      token: TOKEN,
+      logs: jetStreamLogSource(nc, names, async (run, job) => {
         const stored = (await store.getJob(run, job))?.value;
         // The jobs here are never placed: their lines are written as the agent `agent-1` would.
         return stored && { ...stored, agentId: 'agent-1' };
@@ -48,8 +55,15 @@ describe('dashboard', () => {
     await nc.close();
   });
 
-  const publishLog = (jobId: string, record: LogRecord) => jetstream(nc).publish(names.logSubject(runId, jobId, 'agent-1'), logRecordCodec.encode(record));
-  const line = (text: string, stream: 'stdout' | 'stderr' = 'stdout'): LogRecord => ({ v: 1, attempt: 1, stream, line: text, at: Date.now() });
+  const publishLog = (jobId: string, record: LogRecord) =>
+    jetstream(nc).publish(names.logSubject(runId, jobId, 'agent-1'), logRecordCodec.encode(record));
+  const line = (text: string, stream: 'stdout' | 'stderr' = 'stdout'): LogRecord => ({
+    v: 1,
+    attempt: 1,
+    stream,
+    line: text,
+    at: Date.now(),
+  });
   const logConsumers = async () => (await (await jetstreamManager(nc)).streams.info(names.streams.logs)).state.consumer_count;
 
   /** Opens the log WebSocket as the page does, over a real connection: the token as a subprotocol. */
@@ -75,7 +89,7 @@ describe('dashboard', () => {
     expect(page.body).toContain('<script src="/dashboard/app.js" defer></script>');
     const script = await api.inject({ method: 'GET', url: '/dashboard/app.js' });
     expect([script.statusCode, script.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
-    expect(script.body).toContain("fetch(path, { headers: { authorization: `Bearer ${token}` }");
+    expect(script.body).toContain('fetch(path, { headers: { authorization: `Bearer ${token}` }');
     expect((await api.inject({ method: 'GET', url: '/dashboard/style.css' })).statusCode).toBe(200);
     // The data stays behind the token.
     expect((await api.inject({ method: 'GET', url: '/runs' })).statusCode).toBe(401);
@@ -107,7 +121,11 @@ describe('dashboard', () => {
 
   it('refuses a WebSocket without the token before sending anything', async () => {
     await publishLog('ticker', line('secret line'));
-    for (const protocols of [['katapult.logs'], ['katapult.logs', `katapult.bearer.${randomBytes(32).toString('hex')}`], [`katapult.bearer.${TOKEN.slice(0, 32)}`]]) {
+    for (const protocols of [
+      ['katapult.logs'],
+      ['katapult.logs', `katapult.bearer.${randomBytes(32).toString('hex')}`],
+      [`katapult.bearer.${TOKEN.slice(0, 32)}`],
+    ]) {
       const tail = await openLogSocket('ticker', protocols);
       await expect(tail.opened).rejects.toThrow('Unexpected server response: 401');
       expect(tail.received).toEqual([]);

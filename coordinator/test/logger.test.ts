@@ -16,14 +16,32 @@ describe('processLogger', () => {
     log('KP_DISK_FULL "/tmp" is full', { level: 'error' });
     const [first, second, ...rest] = out.lines().map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rest).toEqual([]);
-    expect(first).toEqual({ level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), name: 'agent', agentId: 'a1', runId: 'r-1', jobId: 'b', attempt: 2, msg: 'running r-1/b attempt 2' });
+    expect(first).toEqual({
+      level: 'info',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+      name: 'agent',
+      agentId: 'a1',
+      runId: 'r-1',
+      jobId: 'b',
+      attempt: 2,
+      msg: 'running r-1/b attempt 2',
+    });
     expect(second).toMatchObject({ level: 'error', agentId: 'a1', msg: 'KP_DISK_FULL "/tmp" is full' });
   });
 
   it('writes one readable line a record on a terminal', () => {
     const out = capture(true);
-    processLogger('coordinator', {}, out.stream).log('assigned r-1/b attempt 1 to a1', { runId: 'r-1', jobId: 'b', attempt: 1, agentId: 'a1' });
-    expect(out.lines()).toEqual([expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3} INFO  coordinator assigned r-1\/b attempt 1 to a1 runId=r-1 jobId=b attempt=1 agentId=a1$/)]);
+    processLogger('coordinator', {}, out.stream).log('assigned r-1/b attempt 1 to a1', {
+      runId: 'r-1',
+      jobId: 'b',
+      attempt: 1,
+      agentId: 'a1',
+    });
+    expect(out.lines()).toEqual([
+      expect.stringMatching(
+        /^\d\d:\d\d:\d\d\.\d{3} INFO  coordinator assigned r-1\/b attempt 1 to a1 runId=r-1 jobId=b attempt=1 agentId=a1$/,
+      ),
+    ]);
   });
 
   it("takes Fastify's request log at info, without the request's headers (the API token)", async () => {

@@ -38,7 +38,9 @@ describe("the maestro's settings", () => {
       natsPid: '/state/nats.pid',
       natsStore: '/state/nats',
     });
-    expect(readMaestroSettings({ ...env, KATAPULT_NATS_PORT: '14222', KATAPULT_HTTP_PORT: '18443', KATAPULT_LISTEN: '127.0.0.1' })).toMatchObject({
+    expect(
+      readMaestroSettings({ ...env, KATAPULT_NATS_PORT: '14222', KATAPULT_HTTP_PORT: '18443', KATAPULT_LISTEN: '127.0.0.1' }),
+    ).toMatchObject({
       natsPort: 14222,
       httpPort: 18443,
       listen: '127.0.0.1',
@@ -47,10 +49,18 @@ describe("the maestro's settings", () => {
 
   it('refuses what is missing or malformed, in one line', () => {
     expect(() => readMaestroSettings({ ...env, KATAPULT_TLS_NAME: '' })).toThrow('KATAPULT_TLS_NAME is not set');
-    expect(() => readMaestroSettings({ ...env, KATAPULT_CLUSTER: undefined })).toThrow(expect.objectContaining({ code: 'KP_MAESTRO_CONFIG', exitCode: 2 }));
-    expect(() => readMaestroSettings({ ...env, KATAPULT_TLS_NAME: 'bad name' })).toThrow('KATAPULT_TLS_NAME must be a DNS name, got "bad name"');
-    expect(() => readMaestroSettings({ ...env, KATAPULT_NATS_PORT: '70000' })).toThrow('KATAPULT_NATS_PORT must be a port number (1-65535), got "70000"');
-    expect(() => readMaestroSettings({ ...env, KATAPULT_HTTP_PORT: '4222' })).toThrow('KATAPULT_NATS_PORT and KATAPULT_HTTP_PORT are both 4222');
+    expect(() => readMaestroSettings({ ...env, KATAPULT_CLUSTER: undefined })).toThrow(
+      expect.objectContaining({ code: 'KP_MAESTRO_CONFIG', exitCode: 2 }),
+    );
+    expect(() => readMaestroSettings({ ...env, KATAPULT_TLS_NAME: 'bad name' })).toThrow(
+      'KATAPULT_TLS_NAME must be a DNS name, got "bad name"',
+    );
+    expect(() => readMaestroSettings({ ...env, KATAPULT_NATS_PORT: '70000' })).toThrow(
+      'KATAPULT_NATS_PORT must be a port number (1-65535), got "70000"',
+    );
+    expect(() => readMaestroSettings({ ...env, KATAPULT_HTTP_PORT: '4222' })).toThrow(
+      'KATAPULT_NATS_PORT and KATAPULT_HTTP_PORT are both 4222',
+    );
   });
 
   it('dials loopback for a wildcard listen address, and brackets IPv6 hosts', () => {
@@ -92,7 +102,21 @@ describe("the maestro's NATS configuration", () => {
     const dir = await tempDir('maestro-nats-conf');
     const settings = readMaestroSettings({ ...env, KATAPULT_STATE_DIR: dir, KATAPULT_LISTEN: '127.0.0.1' });
     await mkdir(join(dir, 'tls'));
-    await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=maestro.katapult', '-keyout', settings.files.key, '-out', settings.files.cert]);
+    await exec('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=maestro.katapult',
+      '-keyout',
+      settings.files.key,
+      '-out',
+      settings.files.cert,
+    ]);
     await writeFile(settings.files.natsConfig, maestroNatsConfig(settings));
     await writeFile(settings.files.natsUsers, maestroNatsUsers(settings, admin, { a1: { user: 'agent-a1', pass: 'p' } }));
     const { stderr } = await exec('nats-server', ['-c', settings.files.natsConfig, '-t']);
@@ -107,7 +131,12 @@ describe("the maestro's state folder", () => {
     await mkdir(join(dir, 'tls'));
     await writeFile(files.auth, JSON.stringify({ admin }));
     await writeFile(files.apiToken, `${'t'.repeat(64)}\n`);
-    for (const [file, text] of [[files.ca, 'CA'], [files.cert, 'CERT'], [files.key, 'KEY']] as const) await writeFile(file, text);
+    for (const [file, text] of [
+      [files.ca, 'CA'],
+      [files.cert, 'CERT'],
+      [files.key, 'KEY'],
+    ] as const)
+      await writeFile(file, text);
     expect(readMaestroState(files)).toEqual({ admin, apiToken: 't'.repeat(64), ca: 'CA', cert: 'CERT', key: 'KEY' });
     expect(readIssuedAgents(files.natsAgents)).toEqual({});
     await writeFile(files.natsAgents, JSON.stringify({ a1: { user: 'agent-a1', pass: 'p' } }));
@@ -116,7 +145,9 @@ describe("the maestro's state folder", () => {
 
   it('names the file that is missing or malformed', async () => {
     const dir = await tempDir('maestro-state-bad');
-    expect(() => readMaestroState(maestroFiles(dir))).toThrow(expect.objectContaining({ code: 'KP_MAESTRO_STATE', message: `${dir}/api-token cannot be read: ENOENT` }));
+    expect(() => readMaestroState(maestroFiles(dir))).toThrow(
+      expect.objectContaining({ code: 'KP_MAESTRO_STATE', message: `${dir}/api-token cannot be read: ENOENT` }),
+    );
     expect(() => parseNatsAuth('{"admin":{"user":"x"}}', 'nats-auth.json')).toThrow('nats-auth.json has no admin user and password');
     expect(() => parseNatsAuth('nope', 'nats-auth.json')).toThrow('nats-auth.json is not JSON');
     await writeFile(join(dir, 'agents.json'), '[1]');
@@ -126,7 +157,12 @@ describe("the maestro's state folder", () => {
 
 describe("the maestro's coordinator", () => {
   it('dials its NATS at loopback over TLS checked against the certificate name, serves HTTPS, has no local provider', () => {
-    const settings = readMaestroSettings({ ...env, KATAPULT_LISTEN: '127.0.0.1', KATAPULT_NATS_PORT: '14222', KATAPULT_HTTP_PORT: '18443' });
+    const settings = readMaestroSettings({
+      ...env,
+      KATAPULT_LISTEN: '127.0.0.1',
+      KATAPULT_NATS_PORT: '14222',
+      KATAPULT_HTTP_PORT: '18443',
+    });
     const config = maestroCoordinatorConfig(settings, { admin, apiToken: 't'.repeat(64), ca: 'CA', cert: 'CERT', key: 'KEY' });
     expect(config).toMatchObject({
       natsUrl: 'tls://127.0.0.1:14222',
@@ -146,7 +182,12 @@ describe("the maestro's coordinator", () => {
   });
 
   it('the local stack keeps its config; the NATS certificate name and HTTPS files are optional variables', async () => {
-    const base = { KATAPULT_NATS_URL: 'nats://127.0.0.1:4222', KATAPULT_AGENT_IMAGE: 'katapult/agent:x', KATAPULT_STACK_LABEL: 's', KATAPULT_API_TOKEN: 't'.repeat(64) };
+    const base = {
+      KATAPULT_NATS_URL: 'nats://127.0.0.1:4222',
+      KATAPULT_AGENT_IMAGE: 'katapult/agent:x',
+      KATAPULT_STACK_LABEL: 's',
+      KATAPULT_API_TOKEN: 't'.repeat(64),
+    };
     const plain = readCoordinatorConfig(base);
     expect(plain).not.toHaveProperty('natsTlsName');
     expect(plain).not.toHaveProperty('httpsCert');
@@ -163,10 +204,12 @@ describe("the maestro's coordinator", () => {
       KATAPULT_HTTPS_KEY_FILE: join(dir, 'key.pem'),
     });
     expect(secure).toMatchObject({ natsTlsName: 'maestro.katapult', httpsCert: 'CERT', httpsKey: 'KEY' });
-    expect(() => readCoordinatorConfig({ ...base, KATAPULT_HTTPS_CERT_FILE: join(dir, 'cert.pem') })).toThrow('KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE go together');
-    expect(() => readCoordinatorConfig({ ...base, KATAPULT_HTTPS_CERT_FILE: join(dir, 'none.pem'), KATAPULT_HTTPS_KEY_FILE: join(dir, 'key.pem') })).toThrow(
-      /KATAPULT_HTTPS_CERT_FILE .*none\.pem cannot be read/,
+    expect(() => readCoordinatorConfig({ ...base, KATAPULT_HTTPS_CERT_FILE: join(dir, 'cert.pem') })).toThrow(
+      'KATAPULT_HTTPS_CERT_FILE and KATAPULT_HTTPS_KEY_FILE go together',
     );
+    expect(() =>
+      readCoordinatorConfig({ ...base, KATAPULT_HTTPS_CERT_FILE: join(dir, 'none.pem'), KATAPULT_HTTPS_KEY_FILE: join(dir, 'key.pem') }),
+    ).toThrow(/KATAPULT_HTTPS_CERT_FILE .*none\.pem cannot be read/);
     expect(await readFile(join(dir, 'cert.pem'), 'utf8')).toBe('CERT');
   });
 });

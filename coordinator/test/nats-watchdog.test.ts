@@ -27,7 +27,13 @@ describe('nats watchdog', () => {
     let free = 1_000;
     const lines: string[] = [];
     const watchdog = new NatsWatchdog({
-      server: { binary: '/bin/sh', config: `echo $$ > ${pidFile}; exec sleep 600`, pidFile, logFile: join(dir, 'nats.log'), folders: [dir] },
+      server: {
+        binary: '/bin/sh',
+        config: `echo $$ > ${pidFile}; exec sleep 600`,
+        pidFile,
+        logFile: join(dir, 'nats.log'),
+        folders: [dir],
+      },
       minFreeBytes: 64 * 1024 * 1024,
       jetStreamAnswers: async () => false,
       freeBytes: () => free,
@@ -35,7 +41,9 @@ describe('nats watchdog', () => {
     });
     await watchdog.check();
     await watchdog.check();
-    expect(lines).toEqual([`KP_DISK_FULL ${dir} has 1.0 kB free; the stack needs at least 67.1 MB there to store its state; JetStream may stop answering until space is freed`]);
+    expect(lines).toEqual([
+      `KP_DISK_FULL ${dir} has 1.0 kB free; the stack needs at least 67.1 MB there to store its state; JetStream may stop answering until space is freed`,
+    ]);
     expect(alive(wedged.pid!)).toBe(true);
 
     free = 10 * 1024 * 1024 * 1024;
@@ -44,11 +52,16 @@ describe('nats watchdog', () => {
       'free space is back where the stack keeps its state',
       `nats-server (pid ${wedged.pid}) is running but JetStream has not answered for 3 checks: restarting it`,
     ]);
-    await waitFor(() => !alive(wedged.pid!) || wedged.exitCode !== null || wedged.signalCode === 'SIGKILL', { what: 'the wedged server killed' });
-    const restarted = await waitFor(() => {
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      return pid !== wedged.pid && alive(pid) ? pid : undefined;
-    }, { what: 'the server started again' });
+    await waitFor(() => !alive(wedged.pid!) || wedged.exitCode !== null || wedged.signalCode === 'SIGKILL', {
+      what: 'the wedged server killed',
+    });
+    const restarted = await waitFor(
+      () => {
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        return pid !== wedged.pid && alive(pid) ? pid : undefined;
+      },
+      { what: 'the server started again' },
+    );
     expect(lines[3]).toMatch(/^nats-server started again \(pid \d+\)$/);
     process.kill(restarted, 'SIGKILL');
   });

@@ -11,7 +11,9 @@ import { openJetStreamStore, PoolKeeper, type EnsureContext, type Provider, type
  */
 const names = clusterNames('pools');
 const specOf = (project: string, autoStop = 0) =>
-  loadConfig(`project: ${project}\nauto_stop: ${autoStop}\ninstances: [{cpus: 1, number: 2}]\njobs: [{run_command: "true"}]\n`, 'k.yaml', { defaultCpus: 2 });
+  loadConfig(`project: ${project}\nauto_stop: ${autoStop}\ninstances: [{cpus: 1, number: 2}]\njobs: [{run_command: "true"}]\n`, 'k.yaml', {
+    defaultCpus: 2,
+  });
 
 class HeldProvider implements Provider {
   readonly name = 'held';

@@ -39,7 +39,7 @@ describe('provider router', () => {
     return { local, made, routed };
   }
 
-  it("asks the local provider whether it takes a local placement, never about an AWS one", () => {
+  it('asks the local provider whether it takes a local placement, never about an AWS one', () => {
     const refusing = Object.assign(new FakeProvider('local'), {
       check: () => {
         throw new Error('no local here');
@@ -55,7 +55,11 @@ describe('provider router', () => {
     const { local, made, routed } = router();
     const instances = instancesOf('instances: [{number: 2}]');
     expect(await routed.ensure(instances, { project: 'p', runId: 'r1' })).toEqual(['local-1']);
-    await routed.ensure(instances, { project: 'p', runId: 'r2', placement: { provider: 'local', profile: null, agentImage: null, maestroAddress: null } });
+    await routed.ensure(instances, {
+      project: 'p',
+      runId: 'r2',
+      placement: { provider: 'local', profile: null, agentImage: null, maestroAddress: null },
+    });
     expect(local.calls).toEqual(['ensure r1 1', 'ensure r2 1']);
     expect(made).toEqual([]);
   });
@@ -80,7 +84,9 @@ describe('provider router', () => {
       made.push({ provider, region, fallbackRegions });
       return provider;
     });
-    const instances = instancesOf('instances: [{type: t3.large, region: [eu-west-3, eu-west-1]}, {type: c5.large, region: eu-west-3}, {type: m5.large}]');
+    const instances = instancesOf(
+      'instances: [{type: t3.large, region: [eu-west-3, eu-west-1]}, {type: c5.large, region: eu-west-3}, {type: m5.large}]',
+    );
     expect(await routed.ensure(instances, { project: 'p', runId: 'r1', placement: aws() })).toEqual(['aws0-1', 'aws1-1']);
     expect(made.map(({ region, fallbackRegions }) => [region, fallbackRegions])).toEqual([
       ['eu-west-3', ['eu-west-1']],
@@ -123,6 +129,8 @@ describe('provider router', () => {
     const routed = new ProviderRouter(new FakeProvider('local'), () => {
       throw new Error('no maestro_address');
     });
-    await expect(routed.ensure(instancesOf('instances: [{}]'), { project: 'p', runId: 'r', placement: aws() })).rejects.toThrow('no maestro_address');
+    await expect(routed.ensure(instancesOf('instances: [{}]'), { project: 'p', runId: 'r', placement: aws() })).rejects.toThrow(
+      'no maestro_address',
+    );
   });
 });

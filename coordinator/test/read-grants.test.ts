@@ -2,7 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterNames, readGrantReplyCodec, readGrantRequestCodec, type JobRecord, type ReadGrantReply, type ReadGrantRequest } from '@katapult/core';
+import {
+  clusterNames,
+  readGrantReplyCodec,
+  readGrantRequestCodec,
+  type JobRecord,
+  type ReadGrantReply,
+  type ReadGrantRequest,
+} from '@katapult/core';
 import { putObject, putSubjectFile, readGrantedObject, readGrantedSubjectFile } from '@katapult/object-files';
 import { startNats, type NatsServer } from '@katapult/testkit';
 import { ensureStreams, openJetStreamStore, serveReadGrants, type Store } from '../src/index.js';
@@ -84,11 +91,20 @@ describe('read grants', () => {
 
   it('refuses another agent, another attempt, a finished job, and an object the attempt does not name', async () => {
     expect(await ask('agent-b')).toEqual({ v: 1, ok: false, message: 'attempt 2 of r-grants/second is not assigned to agent-b now' });
-    expect(await ask('agent-a', { attempt: 1 })).toMatchObject({ ok: false, message: 'attempt 1 of r-grants/second is not assigned to agent-a now' });
-    expect(await ask('agent-a', { jobId: 'done' })).toMatchObject({ ok: false, message: 'attempt 2 of r-grants/done is not assigned to agent-a now' });
+    expect(await ask('agent-a', { attempt: 1 })).toMatchObject({
+      ok: false,
+      message: 'attempt 1 of r-grants/second is not assigned to agent-a now',
+    });
+    expect(await ask('agent-a', { jobId: 'done' })).toMatchObject({
+      ok: false,
+      message: 'attempt 2 of r-grants/done is not assigned to agent-a now',
+    });
     expect(await ask('agent-a', { jobId: 'nothing' })).toMatchObject({ ok: false, message: 'attempt 2 of r-grants/nothing: no such job' });
     const other = names.outputSubject('agent-w', 'r-other', 'first', 1);
-    expect(await ask('agent-a', { object: other })).toMatchObject({ ok: false, message: `${other} is not an input of attempt 2 of r-grants/second` });
+    expect(await ask('agent-a', { object: other })).toMatchObject({
+      ok: false,
+      message: `${other} is not an input of attempt 2 of r-grants/second`,
+    });
     expect(logs).toContain('refused agent-b a read: attempt 2 of r-grants/second is not assigned to agent-b now');
   });
 

@@ -91,7 +91,9 @@ describe('stream limits', () => {
     const total = Object.values(limits).reduce((sum, stream) => sum + stream.max_bytes, 0);
     expect(total).toBeLessThanOrEqual(64 * 1000 * 1000);
     expect(Object.values(limits).every((stream) => stream.max_bytes >= MiB)).toBe(true);
-    expect(logs).toEqual([expect.stringMatching(/^JetStream's store has room for \d+ % of the stream budget: the new streams get that share of their limits$/)]);
+    expect(logs).toEqual([
+      expect.stringMatching(/^JetStream's store has room for \d+ % of the stream budget: the new streams get that share of their limits$/),
+    ]);
     // Shared as the budget is: the file store still gets the most.
     expect(limits.files.max_bytes).toBeGreaterThan(limits.outputs.max_bytes);
     expect(limits.files.max_bytes).toBeGreaterThan(20 * MiB);

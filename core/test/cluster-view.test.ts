@@ -5,10 +5,31 @@ import { applyJobEvent, ClusterView, type JobEvent, type JobRecord, type Version
 /** A job record as a run stores it, before any event. */
 function newJob(runId: string, index: number): JobRecord {
   return {
-    runId, id: `j${index}`, index, envName: 'default', image: 'img', runCommand: 'true', files: [], outputFiles: [], outputs: null,
+    runId,
+    id: `j${index}`,
+    index,
+    envName: 'default',
+    image: 'img',
+    runCommand: 'true',
+    files: [],
+    outputFiles: [],
+    outputs: null,
     // The last two wait on dependencies, as jobs with depends_on start.
-    cpusReq: 1, memoryBytes: null, network: 'bridge', retries: 1, maxAttempts: 2, state: index >= 3 ? 'blocked' : 'pending', attempt: 1, agentId: null,
-    exitCode: null, reason: null, message: null, createdAt: 1, assignedAt: null, startedAt: null, finishedAt: null,
+    cpusReq: 1,
+    memoryBytes: null,
+    network: 'bridge',
+    retries: 1,
+    maxAttempts: 2,
+    state: index >= 3 ? 'blocked' : 'pending',
+    attempt: 1,
+    agentId: null,
+    exitCode: null,
+    reason: null,
+    message: null,
+    createdAt: 1,
+    assignedAt: null,
+    startedAt: null,
+    finishedAt: null,
   };
 }
 
@@ -28,7 +49,10 @@ function picture(view: ClusterView<{ id: string; state: 'running'; createdAt: nu
     jobs: view.jobs().map((entry) => [entry.revision, entry.value]),
     pending: runs.map((runId) => view.pendingJobs(runId).map((entry) => entry.value.id)),
     pendingSizes: runs.map((runId) => view.pendingSizeCount(runId)),
-    active: view.activeJobs().map((entry) => `${entry.value.runId}.${entry.value.id}`).sort(),
+    active: view
+      .activeJobs()
+      .map((entry) => `${entry.value.runId}.${entry.value.id}`)
+      .sort(),
     unfinished: runs.map((runId) => view.unfinished(runId)),
     blocked: runs.map((runId) => view.blocked(runId)),
   };
@@ -84,7 +108,9 @@ describe('the coordinator view', () => {
             const jobs = finals.filter((entry) => entry.value.runId === runId).map((entry) => entry.value);
             expect(live.unfinished(runId)).toBe(jobs.filter((job) => !['done', 'failed', 'aborted', 'skipped'].includes(job.state)).length);
             expect(live.blocked(runId)).toBe(jobs.filter((job) => job.state === 'blocked').length);
-            expect(live.pendingJobs(runId).map((entry) => entry.value.id)).toEqual(jobs.filter((job) => job.state === 'pending').map((job) => job.id));
+            expect(live.pendingJobs(runId).map((entry) => entry.value.id)).toEqual(
+              jobs.filter((job) => job.state === 'pending').map((job) => job.id),
+            );
           }
         },
       ),

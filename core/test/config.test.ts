@@ -30,9 +30,7 @@ describe('broken configs: one line naming the file, position, field and problem'
   }
 
   it('JSON configs are located too', () => {
-    expect(errorLines('bad-enum.json')).toEqual([
-      'KP_CONFIG_INVALID bad-enum.json:2:3 job_assign: must be one of random, multi_knapsack',
-    ]);
+    expect(errorLines('bad-enum.json')).toEqual(['KP_CONFIG_INVALID bad-enum.json:2:3 job_assign: must be one of random, multi_knapsack']);
   });
 
   it('reports every problem at once, in file order', () => {
@@ -98,10 +96,12 @@ jobs:
     expect(load('instances: [{cpus: 4}]\njobs:\n  - run_command: "true"\n').instances[0]).toMatchObject({ cpus: 4, cpusGiven: true });
   });
 
-  it('on AWS, an instance without cpus has its type\'s vCPUs: cpus_req is not checked against this machine', () => {
+  it("on AWS, an instance without cpus has its type's vCPUs: cpus_req is not checked against this machine", () => {
     const aws = 'provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\n';
     expect(load(`${aws}instances: [{type: c5.4xlarge}]\njobs:\n  - {run_command: "true", cpus_req: 16}\n`).jobs[0]!.cpusReq).toBe(16);
-    expect(() => load(`${aws}instances: [{type: c5.4xlarge, cpus: 8}]\njobs:\n  - {run_command: "true", cpus_req: 16}\n`)).toThrow('jobs[0].cpus_req: 16 exceeds the largest instance (8 cpus)');
+    expect(() => load(`${aws}instances: [{type: c5.4xlarge, cpus: 8}]\njobs:\n  - {run_command: "true", cpus_req: 16}\n`)).toThrow(
+      'jobs[0].cpus_req: 16 exceeds the largest instance (8 cpus)',
+    );
   });
 
   it("refuses a local instance with more cpus than this machine's Docker gives a container, naming the field and the limit", () => {
@@ -111,7 +111,8 @@ jobs:
     );
     expect(loadConfig(text.replace('cpus: 3', 'cpus: 2'), 'k.yaml', { defaultCpus: 2, localCpuLimit: 2 }).instances[0]!.cpus).toBe(2);
     // On AWS the instance is an EC2 machine, not a container here.
-    const aws = 'provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances:\n  - {type: c5.xlarge, cpus: 4}\njobs:\n  - run_command: x\n';
+    const aws =
+      'provider: aws\nregistry: ecr\nmaestro_address: 203.0.113.5\ninstances:\n  - {type: c5.xlarge, cpus: 4}\njobs:\n  - run_command: x\n';
     expect(loadConfig(aws, 'k.yaml', { defaultCpus: 2, localCpuLimit: 2 }).instances[0]!.cpus).toBe(4);
   });
 

@@ -20,13 +20,19 @@ describe('max_hourly_cost: what may launch', () => {
 
   it('never launches past the cap, and launches all that fit (property)', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 100, noNaN: true }), fc.double({ min: 0.001, max: 10, noNaN: true }), fc.integer({ min: 0, max: 50 }), fc.double({ min: 0.01, max: 200, noNaN: true }), (running, next, wanted, cap) => {
-        const { launch } = hourlyCapDecision(running, next, wanted, cap);
-        expect(launch).toBeGreaterThanOrEqual(0);
-        expect(launch).toBeLessThanOrEqual(wanted);
-        if (launch > 0) expect(running + launch * next).toBeLessThanOrEqual(cap + 1e-6);
-        if (launch < wanted) expect(running + (launch + 1) * next).toBeGreaterThan(cap - 1e-6);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.double({ min: 0.001, max: 10, noNaN: true }),
+        fc.integer({ min: 0, max: 50 }),
+        fc.double({ min: 0.01, max: 200, noNaN: true }),
+        (running, next, wanted, cap) => {
+          const { launch } = hourlyCapDecision(running, next, wanted, cap);
+          expect(launch).toBeGreaterThanOrEqual(0);
+          expect(launch).toBeLessThanOrEqual(wanted);
+          if (launch > 0) expect(running + launch * next).toBeLessThanOrEqual(cap + 1e-6);
+          if (launch < wanted) expect(running + (launch + 1) * next).toBeGreaterThan(cap - 1e-6);
+        },
+      ),
     );
   });
 });
@@ -55,7 +61,10 @@ describe('the config keys', () => {
   it('max_hourly_cost and max_cost are numbers above 0; absent is no cap', () => {
     const spec = loadConfig('max_hourly_cost: 0.5\nmax_cost: 2\njobs: [{run_command: "true"}]\n', 'k.yaml', { defaultCpus: 2 });
     expect(spec).toMatchObject({ maxHourlyCost: 0.5, maxCost: 2 });
-    expect(loadConfig('jobs: [{run_command: "true"}]\n', 'k.yaml', { defaultCpus: 2 })).toMatchObject({ maxHourlyCost: null, maxCost: null });
+    expect(loadConfig('jobs: [{run_command: "true"}]\n', 'k.yaml', { defaultCpus: 2 })).toMatchObject({
+      maxHourlyCost: null,
+      maxCost: null,
+    });
     expect(() => loadConfig('max_cost: 0\njobs: [{run_command: "true"}]\n', 'k.yaml', { defaultCpus: 2 })).toThrow(/max_cost/);
   });
 });

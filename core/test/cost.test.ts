@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { billedMarket, billedSeconds, estimateCost, hourlyCost, marketsNeeded, unavailableCost, type PricedInstances, type TypePrices } from '../src/index.js';
+import {
+  billedMarket,
+  billedSeconds,
+  estimateCost,
+  hourlyCost,
+  marketsNeeded,
+  unavailableCost,
+  type PricedInstances,
+  type TypePrices,
+} from '../src/index.js';
 
-const entry = (patch: Partial<PricedInstances>): PricedInstances => ({ type: 't3.micro', number: 1, eco: false, maxBid: null, ecoFallback: true, ...patch });
+const entry = (patch: Partial<PricedInstances>): PricedInstances => ({
+  type: 't3.micro',
+  number: 1,
+  eco: false,
+  maxBid: null,
+  ecoFallback: true,
+  ...patch,
+});
 
 // us-east-1 Linux prices as AWS listed them (on-demand) and a plausible spot price.
 const PRICES = new Map<string, TypePrices>([
@@ -48,18 +64,29 @@ describe('the cost of a run', () => {
   });
 
   it('so far: every instance billed for the elapsed time, a minute at least', () => {
-    expect(estimateCost(entries, PRICES, 30 * 60_000)).toEqual({ currency: 'USD', perHour: 0.227200, soFar: 0.1136 });
+    expect(estimateCost(entries, PRICES, 30 * 60_000)).toEqual({ currency: 'USD', perHour: 0.2272, soFar: 0.1136 });
     expect(estimateCost(entries, PRICES, 10_000)).toEqual({ currency: 'USD', perHour: 0.2272, soFar: 0.003787 });
     expect(estimateCost(entries, PRICES, 0)).toEqual({ currency: 'USD', perHour: 0.2272, soFar: 0 });
-    expect(estimateCost([entry({ type: 'c5.xlarge', number: 10 })], PRICES, 2 * 3_600_000 + 1)).toEqual({ currency: 'USD', perHour: 1.7, soFar: 3.400472 });
+    expect(estimateCost([entry({ type: 'c5.xlarge', number: 10 })], PRICES, 2 * 3_600_000 + 1)).toEqual({
+      currency: 'USD',
+      perHour: 1.7,
+      soFar: 3.400472,
+    });
   });
 
   it('a missing price is named, not counted as free', () => {
     expect(() => hourlyCost([entry({ type: 'm7i.large' })], PRICES)).toThrow('no on-demand price for m7i.large');
-    expect(() => hourlyCost([entry({ eco: true, type: 'm7i.large' })], new Map([['m7i.large', { onDemand: 0.1 }]]))).toThrow('no spot price for m7i.large');
+    expect(() => hourlyCost([entry({ eco: true, type: 'm7i.large' })], new Map([['m7i.large', { onDemand: 0.1 }]]))).toThrow(
+      'no spot price for m7i.large',
+    );
   });
 
   it('unavailable: no figures, the reason', () => {
-    expect(unavailableCost('no AWS credentials found')).toEqual({ currency: 'USD', perHour: null, soFar: null, unavailable: 'no AWS credentials found' });
+    expect(unavailableCost('no AWS credentials found')).toEqual({
+      currency: 'USD',
+      perHour: null,
+      soFar: null,
+      unavailable: 'no AWS credentials found',
+    });
   });
 });

@@ -26,7 +26,14 @@ describe('after and inputs_from in the config', () => {
       ['split', undefined, undefined],
       ['work-1', ['split'], [{ job: 'split', dir: '' }]],
       ['work-2', ['split'], [{ job: 'split', dir: '' }]],
-      ['merge', ['split', 'work-1', 'work-2'], [{ job: 'work-1', dir: 'work-1' }, { job: 'work-2', dir: 'work-2' }]],
+      [
+        'merge',
+        ['split', 'work-1', 'work-2'],
+        [
+          { job: 'work-1', dir: 'work-1' },
+          { job: 'work-2', dir: 'work-2' },
+        ],
+      ],
     ]);
   });
 
@@ -37,14 +44,30 @@ describe('after and inputs_from in the config', () => {
     expect(errors('jobs:\n  - { name: a, run_command: "true", inputs_from: [a] }\n')).toEqual([
       'KP_CONFIG_INVALID katapult.yaml:2:51 jobs[0].inputs_from[0]: "a" is this job itself',
     ]);
-    expect(errors('jobs:\n  - { name: a, run_command: "true", after: [c] }\n  - { name: b, run_command: "true", after: [a] }\n  - { name: c, run_command: "true", inputs_from: [b] }\n')).toEqual([
-      'KP_CONFIG_INVALID katapult.yaml:2:37 jobs[0].after: "a" -> "c" -> "b" -> "a" is a cycle: none of them could ever start',
-    ]);
+    expect(
+      errors(
+        'jobs:\n  - { name: a, run_command: "true", after: [c] }\n  - { name: b, run_command: "true", after: [a] }\n  - { name: c, run_command: "true", inputs_from: [b] }\n',
+      ),
+    ).toEqual(['KP_CONFIG_INVALID katapult.yaml:2:37 jobs[0].after: "a" -> "c" -> "b" -> "a" is a cycle: none of them could ever start']);
   });
 
   it('finds each cycle once, and none in a diamond', () => {
-    expect(dependencyIssues([{ name: 'a', after: [] }, { name: 'b', after: ['a'] }, { name: 'c', after: ['a'] }, { name: 'd', after: ['b', 'c'] }])).toEqual([]);
-    expect(dependencyIssues([{ name: 'a', after: ['b'] }, { name: 'b', after: ['a'] }, { name: 'c', after: ['d'] }, { name: 'd', after: ['c'] }]).map((issue) => issue.message)).toEqual([
+    expect(
+      dependencyIssues([
+        { name: 'a', after: [] },
+        { name: 'b', after: ['a'] },
+        { name: 'c', after: ['a'] },
+        { name: 'd', after: ['b', 'c'] },
+      ]),
+    ).toEqual([]);
+    expect(
+      dependencyIssues([
+        { name: 'a', after: ['b'] },
+        { name: 'b', after: ['a'] },
+        { name: 'c', after: ['d'] },
+        { name: 'd', after: ['c'] },
+      ]).map((issue) => issue.message),
+    ).toEqual([
       '"a" -> "b" -> "a" is a cycle: none of them could ever start',
       '"c" -> "d" -> "c" is a cycle: none of them could ever start',
     ]);
@@ -63,16 +86,52 @@ describe('what becomes of blocked jobs', () => {
       { id: 'waits', state: 'blocked', after: ['split', 'report'] },
     ]);
     expect(decisions).toEqual({ release: ['ready'], skip: [{ id: 'merge', message: 'work-2 failed, and this job runs after it' }] });
-    expect(dependencyDecisions([{ id: 'merge', state: 'skipped' }, { id: 'report', state: 'blocked', after: ['merge'] }]).skip).toEqual([
-      { id: 'report', message: 'merge skipped, and this job runs after it' },
-    ]);
+    expect(
+      dependencyDecisions([
+        { id: 'merge', state: 'skipped' },
+        { id: 'report', state: 'blocked', after: ['merge'] },
+      ]).skip,
+    ).toEqual([{ id: 'report', message: 'merge skipped, and this job runs after it' }]);
   });
 
   it('blocked -> pending on release (with the archives to stage); blocked -> skipped; a blocked job may be cancelled', () => {
-    const blocked = { runId: 'r-1', id: 'merge', index: 0, envName: 'default', image: 'i', runCommand: 'true', files: [], outputFiles: [], outputs: null, cpusReq: 1, memoryBytes: null, network: 'bridge', retries: 0, maxAttempts: 3, state: 'blocked', attempt: 1, agentId: null, exitCode: null, reason: null, message: null, createdAt: 0, assignedAt: null, startedAt: null, finishedAt: null, history: [] } satisfies JobRecord;
+    const blocked = {
+      runId: 'r-1',
+      id: 'merge',
+      index: 0,
+      envName: 'default',
+      image: 'i',
+      runCommand: 'true',
+      files: [],
+      outputFiles: [],
+      outputs: null,
+      cpusReq: 1,
+      memoryBytes: null,
+      network: 'bridge',
+      retries: 0,
+      maxAttempts: 3,
+      state: 'blocked',
+      attempt: 1,
+      agentId: null,
+      exitCode: null,
+      reason: null,
+      message: null,
+      createdAt: 0,
+      assignedAt: null,
+      startedAt: null,
+      finishedAt: null,
+      history: [],
+    } satisfies JobRecord;
     const archives = [{ object: 'outputs/r-1/work-1/1', dir: 'work-1' }];
-    expect(applyJobEvent(blocked, { type: 'release', inputArchives: archives }, 5).job).toMatchObject({ state: 'pending', inputArchives: archives });
-    expect(applyJobEvent(blocked, { type: 'skip', message: 'work-2 failed, and this job runs after it' }, 5).job).toMatchObject({ state: 'skipped', reason: 'dependency', finishedAt: 5 });
+    expect(applyJobEvent(blocked, { type: 'release', inputArchives: archives }, 5).job).toMatchObject({
+      state: 'pending',
+      inputArchives: archives,
+    });
+    expect(applyJobEvent(blocked, { type: 'skip', message: 'work-2 failed, and this job runs after it' }, 5).job).toMatchObject({
+      state: 'skipped',
+      reason: 'dependency',
+      finishedAt: 5,
+    });
     expect(applyJobEvent(blocked, { type: 'assign', agentId: 'a' }, 5).changed).toBe(false);
     expect(applyJobEvent(blocked, { type: 'cancel' }, 5).job).toMatchObject({ state: 'aborted', history: [] });
     expect(applyJobEvent({ ...blocked, state: 'pending' }, { type: 'skip', message: 'x' }, 5).changed).toBe(false);

@@ -20,7 +20,8 @@ describe('durations (eco_life)', () => {
   });
 
   it('a bad eco_life is a config error naming the field', () => {
-    const load = () => loadConfig('instances:\n  - eco: true\n    eco_life: soon\njobs: [{run_command: "true"}]\n', 'k.yaml', { defaultCpus: 2 });
+    const load = () =>
+      loadConfig('instances:\n  - eco: true\n    eco_life: soon\njobs: [{run_command: "true"}]\n', 'k.yaml', { defaultCpus: 2 });
     expect(load).toThrow(ConfigError);
     try {
       load();

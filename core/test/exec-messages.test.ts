@@ -38,13 +38,25 @@ describe('exec over NATS', () => {
   });
 
   it('decodes what it encodes, and names what is wrong in a bad message', () => {
-    const request = { v: 1 as const, session: 'ab'.repeat(8), runId: 'r-1', jobId: 'sleeper', attempt: 1, command: ['sh', '-c', 'exit 7'], tty: false, by: 'me@here' };
+    const request = {
+      v: 1 as const,
+      session: 'ab'.repeat(8),
+      runId: 'r-1',
+      jobId: 'sleeper',
+      attempt: 1,
+      command: ['sh', '-c', 'exit 7'],
+      tty: false,
+      by: 'me@here',
+    };
     expect(execRequestCodec.decode(execRequestCodec.encode(request))).toEqual({ ok: true, value: request });
     expect(execRequestCodec.decode(execRequestCodec.encode({ ...request, session: '../x' }))).toEqual({
       ok: false,
       error: 'exec request: /session must be 16 to 64 hex digits, got "../x"',
     });
     expect(execInputCodec.decode(new TextEncoder().encode('{"v":1,"type":"resize","cols":0,"rows":10}')).ok).toBe(false);
-    expect(execOutputCodec.decode(execOutputCodec.encode({ v: 1, type: 'exit', exitCode: 7 }))).toEqual({ ok: true, value: { v: 1, type: 'exit', exitCode: 7 } });
+    expect(execOutputCodec.decode(execOutputCodec.encode({ v: 1, type: 'exit', exitCode: 7 }))).toEqual({
+      ok: true,
+      value: { v: 1, type: 'exit', exitCode: 7 },
+    });
   });
 });

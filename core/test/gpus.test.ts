@@ -42,7 +42,9 @@ jobs:
     expect(instanceGpus({ gpu: 'nvidia-t4', gpus: null })).toBe(1);
     expect(instanceGpus({ gpu: 'nvidia-t4', gpus: 0 })).toBe(0);
     expect([formatGpus(1), formatGpus(2)]).toEqual(['1 GPU', '2 GPUs']);
-    expect(noGpuRuntimeMessage('train', 1)).toBe("KP_NO_GPU_RUNTIME: job train asked for 1 GPU but this instance's Docker has no NVIDIA runtime");
+    expect(noGpuRuntimeMessage('train', 1)).toBe(
+      "KP_NO_GPU_RUNTIME: job train asked for 1 GPU but this instance's Docker has no NVIDIA runtime",
+    );
   });
 
   it('refuses gpus_req below 0 and a gpus that is not an integer, naming the field', () => {
@@ -54,7 +56,17 @@ jobs:
 describe('GPUs on the wire, old records still valid', () => {
   const agent = { v: 1, agentId: 'agent-1', instanceId: 'i-1', cpus: 2, startedAt: 1, at: 2, running: [] };
   const assignment = {
-    v: 1, runId: 'r-gpu', jobId: 'job-1', attempt: 1, image: 'img', runCommand: 'true', cpus: 1, memoryBytes: null, network: 'bridge', files: [], outputFiles: [],
+    v: 1,
+    runId: 'r-gpu',
+    jobId: 'job-1',
+    attempt: 1,
+    image: 'img',
+    runCommand: 'true',
+    cpus: 1,
+    memoryBytes: null,
+    network: 'bridge',
+    files: [],
+    outputFiles: [],
   };
 
   it('an agent record with or without its GPUs and instance type', () => {

@@ -17,7 +17,7 @@ describe('katapult import of the original config.py', () => {
 
   it('keeps the keys, the values and the comments, and drops the banners', () => {
     const { yaml } = importPythonConfig(fixture('config.example.py'), 'config.py', { maestroAddress: '203.0.113.5' });
-    expect(yaml).toContain("project: test # this will be concatenated with the instance hashes (if not None)\n");
+    expect(yaml).toContain('project: test # this will be concatenated with the instance hashes (if not None)\n');
     expect(yaml).toContain('\n# GLOBALS\nproject: test');
     expect(yaml).toContain('    env_aptget: [ openssh-client ] # None, an array of librarires/binaries for apt-get\n');
     expect(yaml).toContain('    # env_conda + env_pypi  : mamba is used to setup the env (pip dependencies included)\n');
@@ -66,7 +66,9 @@ describe('katapult import of the original config.py', () => {
     expect((error as ConfigError).toLine()).toBe(
       'KP_IMPORT_SYNTAX config.py:3:24: "base" is not a literal: katapult import reads dicts, lists, strings, numbers, None, True, False and datetime.timedelta(...)',
     );
-    expect(() => importPythonConfig("config = {\n  'a': 1\n  'b': 2\n}", 'config.py')).toThrow('config.py:3:3: expected "," or "}", found a string');
+    expect(() => importPythonConfig("config = {\n  'a': 1\n  'b': 2\n}", 'config.py')).toThrow(
+      'config.py:3:3: expected "," or "}", found a string',
+    );
     expect(() => importPythonConfig("config = {'a': 'open\n}", 'config.py')).toThrow('config.py:1:16: a string is not closed on its line');
   });
 });

@@ -3,7 +3,13 @@ import { missingInterpreter } from '../src/model/interpreters.js';
 
 describe('an interpreter for run_script', () => {
   it('python3 comes with pip or conda packages, or a Debian python3 package', () => {
-    for (const env of [{ env_pypi: ['numpy'] }, { env_conda: 'scipy' }, { env_aptget: ['jq', 'python3'] }, { env_aptget: 'python3-numpy' }, { env_aptget: ['python3.11'] }]) {
+    for (const env of [
+      { env_pypi: ['numpy'] },
+      { env_conda: 'scipy' },
+      { env_aptget: ['jq', 'python3'] },
+      { env_aptget: 'python3-numpy' },
+      { env_aptget: ['python3.11'] },
+    ]) {
       expect(missingInterpreter('run.py', env)).toBeUndefined();
     }
     expect(missingInterpreter('run.py', { env_aptget: ['jq', 'pythonic'] })?.interpreter).toBe('python3');

@@ -14,7 +14,9 @@ const errors = (text: string): string[] => {
 
 describe('env: variables of the jobs', () => {
   it("merges the top-level env with each job's, the job's winning, and numbers and booleans as written", () => {
-    const spec = load('env: { MODE: fast, N: 4, DEBUG: true }\njobs:\n  - name: a\n    run_command: "true"\n    env: { MODE: slow, ONLY_A: "x y" }\n  - name: b\n    run_command: "true"\n');
+    const spec = load(
+      'env: { MODE: fast, N: 4, DEBUG: true }\njobs:\n  - name: a\n    run_command: "true"\n    env: { MODE: slow, ONLY_A: "x y" }\n  - name: b\n    run_command: "true"\n',
+    );
     expect(spec.jobs.map((job) => [job.id, job.env])).toEqual([
       ['a', { MODE: 'slow', N: '4', DEBUG: 'true', ONLY_A: 'x y' }],
       ['b', { MODE: 'fast', N: '4', DEBUG: 'true' }],
@@ -32,14 +34,25 @@ describe('env: variables of the jobs', () => {
   });
 
   it('refuses a name that is not a variable name, and the KATAPULT_ ones, naming the field', () => {
-    expect(errors('env: { "1X": a }\njobs:\n  - run_command: "true"\n')[0]).toBe('KP_CONFIG_INVALID katapult.yaml:1:8 env.1X: "1X" is not a variable name: letters, digits and "_", not starting with a digit');
+    expect(errors('env: { "1X": a }\njobs:\n  - run_command: "true"\n')[0]).toBe(
+      'KP_CONFIG_INVALID katapult.yaml:1:8 env.1X: "1X" is not a variable name: letters, digits and "_", not starting with a digit',
+    );
     expect(errors('jobs:\n  - run_command: "true"\n    env: { KATAPULT_JOB: mine }\n')).toEqual([
       'KP_CONFIG_INVALID katapult.yaml:3:12 jobs[0].env.KATAPULT_JOB: KATAPULT_* variables are set by Katapult itself; pick another name',
     ]);
   });
 
   it("gives the container the job's variables and what Katapult tells every job, which the job cannot override", () => {
-    const env = jobEnvironment({ runId: 'r-1', jobId: 'sweep-3', attempt: 2, cpus: 4, gpus: 1, env: { MODE: 'slow', KATAPULT_JOB: 'forged' }, jobIndex: 2, jobCount: 5 });
+    const env = jobEnvironment({
+      runId: 'r-1',
+      jobId: 'sweep-3',
+      attempt: 2,
+      cpus: 4,
+      gpus: 1,
+      env: { MODE: 'slow', KATAPULT_JOB: 'forged' },
+      jobIndex: 2,
+      jobCount: 5,
+    });
     expect(env).toEqual([
       'MODE=slow',
       'KATAPULT_JOB=sweep-3',
@@ -56,7 +69,9 @@ describe('env: variables of the jobs', () => {
 
 describe('secrets: names only, in the config', () => {
   it('gives each job the top-level secrets and its own, by name', () => {
-    const spec = load('secrets: [API_KEY]\njobs:\n  - name: a\n    run_command: "true"\n    secrets: [DB_PASSWORD, API_KEY]\n  - name: b\n    run_command: "true"\n');
+    const spec = load(
+      'secrets: [API_KEY]\njobs:\n  - name: a\n    run_command: "true"\n    secrets: [DB_PASSWORD, API_KEY]\n  - name: b\n    run_command: "true"\n',
+    );
     expect(spec.jobs.map((job) => [job.id, job.secrets])).toEqual([
       ['a', ['API_KEY', 'DB_PASSWORD']],
       ['b', ['API_KEY']],
@@ -67,6 +82,8 @@ describe('secrets: names only, in the config', () => {
     expect(errors('env: { TOKEN: abc }\nsecrets: [TOKEN]\njobs:\n  - run_command: "true"\n')).toEqual([
       'KP_CONFIG_INVALID katapult.yaml:2:11 secrets[0]: "TOKEN" is also given a value in env; a secret\'s value comes only from this machine\'s environment or --secrets-file',
     ]);
-    expect(errors('jobs:\n  - run_command: "true"\n    secrets: [my-token]\n')[0]).toContain('jobs[0].secrets[0]: "my-token" is not a variable name');
+    expect(errors('jobs:\n  - run_command: "true"\n    secrets: [my-token]\n')[0]).toContain(
+      'jobs[0].secrets[0]: "my-token" is not a variable name',
+    );
   });
 });

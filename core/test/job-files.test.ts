@@ -32,7 +32,11 @@ describe('run_script', () => {
 describe('the files a job needs', () => {
   it('lists its script, uploads and inputs once each, with normalized paths', () => {
     const files = jobInputPaths(
-      job({ runScript: './bin/run.py 1', uploadFiles: ['shared.txt', 'bin/run.py'], inputFiles: ['data//in.dat', 'shared.txt', './data/in.dat'] }),
+      job({
+        runScript: './bin/run.py 1',
+        uploadFiles: ['shared.txt', 'bin/run.py'],
+        inputFiles: ['data//in.dat', 'shared.txt', './data/in.dat'],
+      }),
     );
     expect(files).toEqual([
       { path: 'bin/run.py', kind: 'script' },

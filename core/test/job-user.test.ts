@@ -9,7 +9,19 @@ describe('job user label', () => {
   });
 
   it('reads nothing from a name, root, a missing gid or junk', () => {
-    for (const label of ['katapult', 'katapult:katapult', '0:0', '0:1000', '1000', '1000:', ':1000', '-1:5', '1000:1000:1', '1e3:1000', '']) {
+    for (const label of [
+      'katapult',
+      'katapult:katapult',
+      '0:0',
+      '0:1000',
+      '1000',
+      '1000:',
+      ':1000',
+      '-1:5',
+      '1000:1000:1',
+      '1e3:1000',
+      '',
+    ]) {
       expect(parseJobUser(label), label).toBeNull();
     }
   });

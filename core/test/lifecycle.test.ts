@@ -34,8 +34,14 @@ describe('job state machine', () => {
     const assigned = job({ state: 'running', agentId: 'agent-1', attempt: 1 });
     const foreign = applyJobEvent(assigned, { type: 'exited', attempt: 1, exitCode: 0, by: 'agent-2' }, 5);
     expect(foreign).toMatchObject({ changed: false, why: 'report from agent agent-2, but attempt 1 is on agent agent-1' });
-    expect(applyJobEvent(job({ state: 'pending' }), { type: 'running', attempt: 1, by: 'agent-2' }, 5)).toMatchObject({ changed: false, why: 'report from agent agent-2, but attempt 1 is on no agent' });
-    expect(applyJobEvent(assigned, { type: 'exited', attempt: 1, exitCode: 0, by: 'agent-1' }, 5)).toMatchObject({ changed: true, job: { state: 'done' } });
+    expect(applyJobEvent(job({ state: 'pending' }), { type: 'running', attempt: 1, by: 'agent-2' }, 5)).toMatchObject({
+      changed: false,
+      why: 'report from agent agent-2, but attempt 1 is on no agent',
+    });
+    expect(applyJobEvent(assigned, { type: 'exited', attempt: 1, exitCode: 0, by: 'agent-1' }, 5)).toMatchObject({
+      changed: true,
+      job: { state: 'done' },
+    });
     // The coordinator's own events name no sender.
     expect(applyJobEvent(assigned, { type: 'agent_lost', attempt: 1 }, 5).changed).toBe(true);
   });
@@ -55,7 +61,7 @@ describe('job state machine', () => {
     expect(current).toMatchObject({ state: 'done', exitCode: 0, reason: 'exit_zero', agentId: 'ag', finishedAt: 10 });
   });
 
-  it('keeps where the exiting attempt stored its outputs, and ignores a stale attempt\'s', () => {
+  it("keeps where the exiting attempt stored its outputs, and ignores a stale attempt's", () => {
     const outputs = { object: 'outputs/r-1/sim/2', missing: ['extra.dat'] };
     const done = applyJobEvent(job({ state: 'running', attempt: 2 }), { type: 'exited', attempt: 2, exitCode: 0, outputs }, 5);
     expect(done.job).toMatchObject({ state: 'done', outputs });
@@ -63,7 +69,7 @@ describe('job state machine', () => {
     expect(stale).toMatchObject({ changed: false, job: { state: 'running', outputs: null } });
   });
 
-  it("ends a job when its container stopped, not when its report came (after its log was stored)", () => {
+  it('ends a job when its container stopped, not when its report came (after its log was stored)', () => {
     const running = job({ state: 'running', startedAt: 1_000 });
     expect(applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 0, ranMs: 250 }, 9_000).job.finishedAt).toBe(1_250);
     expect(applyJobEvent(running, { type: 'exited', attempt: 1, exitCode: 4, ranMs: 250 }, 9_000).job.finishedAt).toBe(1_250);
@@ -123,16 +129,25 @@ describe('timeouts', () => {
 });
 
 describe('retries by cause', () => {
-  const run = (current: JobRecord, exitCode: number) => applyJobEvent(current, { type: 'exited', attempt: current.attempt, exitCode }, 5).job;
+  const run = (current: JobRecord, exitCode: number) =>
+    applyJobEvent(current, { type: 'exited', attempt: current.attempt, exitCode }, 5).job;
   const lose = (current: JobRecord) => applyJobEvent(current, { type: 'agent_lost', attempt: current.attempt }, 5).job;
   const start = (current: JobRecord) => ({ ...current, state: 'running' as const, agentId: 'ag' });
 
   it('retries only the listed exit codes, and says why another one was not retried', () => {
     const listed = job({ state: 'running', agentId: 'ag', retries: 2, retryOnExitCodes: [75], history: [] });
     const first = run(listed, 75);
-    expect(first).toMatchObject({ state: 'pending', attempt: 2, history: [{ attempt: 1, reason: 'exit_nonzero', exitCode: 75, agentId: 'ag' }] });
+    expect(first).toMatchObject({
+      state: 'pending',
+      attempt: 2,
+      history: [{ attempt: 1, reason: 'exit_nonzero', exitCode: 75, agentId: 'ag' }],
+    });
     const second = run(start(first), 3);
-    expect(second).toMatchObject({ state: 'failed', exitCode: 3, message: 'exit code 3 is not one of retry_on_exit_codes (75): not retried' });
+    expect(second).toMatchObject({
+      state: 'failed',
+      exitCode: 3,
+      message: 'exit code 3 is not one of retry_on_exit_codes (75): not retried',
+    });
     expect(second.history).toHaveLength(2);
   });
 

@@ -62,7 +62,8 @@ function decodeAll(records: LogRecord[]): LogEntry[] {
   });
 }
 
-const asLines = (entries: LogEntry[]) => entries.flatMap((entry) => ('eof' in entry ? [] : [{ stream: entry.stream, text: entry.line, at: entry.at }]));
+const asLines = (entries: LogEntry[]) =>
+  entries.flatMap((entry) => ('eof' in entry ? [] : [{ stream: entry.stream, text: entry.line, at: entry.at }]));
 
 describe('log chunks (pure)', () => {
   it('decode(encode(lines)) gives the same lines, streams and times, in order, for any byte bound', () => {
@@ -126,7 +127,13 @@ describe('log chunks (pure)', () => {
 
   it('a 3 MB line goes in parts under the bound and comes back whole', () => {
     const big = 'x'.repeat(3 * 1024 * 1024 - 1) + 'é';
-    const chunks = encodeAll([{ stream: 'stdout', text: big, at: 5 }, { stream: 'stdout', text: 'after', at: 6 }], 64 * 1024);
+    const chunks = encodeAll(
+      [
+        { stream: 'stdout', text: big, at: 5 },
+        { stream: 'stdout', text: 'after', at: 6 },
+      ],
+      64 * 1024,
+    );
     expect(chunks.length).toBeGreaterThan(40);
     for (const chunk of chunks) expect(logRecordCodec.encode(chunk).length).toBeLessThanOrEqual(64 * 1024);
     expect(asLines(decodeAll(chunks)).map((entry) => entry.text)).toEqual([big, 'after']);
@@ -169,7 +176,9 @@ describe('line splitter (pure)', () => {
   };
 
   it('cuts any text, however it is delivered, into the lines readline would give, long ones in parts', () => {
-    const text = fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('\n', '\r', '\r\n', '\n\n', 'é', '\ud83d\ude00')), { maxLength: 40 });
+    const text = fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('\n', '\r', '\r\n', '\n\n', 'é', '\ud83d\ude00')), {
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(text, fc.array(fc.integer({ min: 0, max: 30 })), fc.integer({ min: 1, max: 12 }), (bits, cuts, maxChars) => {
         const whole = bits.join('');

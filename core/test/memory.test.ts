@@ -24,7 +24,10 @@ describe('memory sizes', () => {
   });
 
   it('says what is wrong with anything else, naming the value', () => {
-    expect(parseMemory('12 parsecs')).toEqual({ ok: false, problem: '"12 parsecs" is not a size; write a number and a unit, like 512m or 2g' });
+    expect(parseMemory('12 parsecs')).toEqual({
+      ok: false,
+      problem: '"12 parsecs" is not a size; write a number and a unit, like 512m or 2g',
+    });
     for (const text of ['', 'm', '-1g', '1e9', '2 gigs', '1,5g', '0x10m', '1ib']) expect(parseMemory(text).ok, text).toBe(false);
     expect(parseMemory('1m')).toEqual({ ok: false, problem: '"1m" is less than the minimum, 6m' });
     expect(parseMemory(512)).toEqual({ ok: false, problem: '512 (bytes) is less than the minimum, 6m' });
@@ -49,7 +52,9 @@ describe('memory and network in a config', () => {
   const load = (text: string) => loadConfig(text, 'katapult.yaml', { defaultCpus: 2 });
 
   it('become bytes and a network mode in the run spec; unset, no limit and the bridge network', () => {
-    const spec = load('instances: [{cpus: 2, memory: 2g}]\njobs:\n  - {name: a, run_command: x, memory: 512m, network: none}\n  - {name: b, run_command: y}\n');
+    const spec = load(
+      'instances: [{cpus: 2, memory: 2g}]\njobs:\n  - {name: a, run_command: x, memory: 512m, network: none}\n  - {name: b, run_command: y}\n',
+    );
     expect(spec.instances[0]?.memoryBytes).toBe(2 * GiB);
     expect(spec.jobs.map((job) => [job.id, job.memoryBytes, job.network])).toEqual([
       ['a', 512 * MiB, 'none'],

@@ -24,7 +24,13 @@ export function loadMessageCorpus(dir = MESSAGE_CORPUS_DIR): CorpusMessage[] {
     .sort()
     .map((file) => {
       const parsed = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { codec?: unknown; raw?: unknown; expect?: unknown };
-      if (typeof parsed.codec !== 'string' || !CODECS.includes(parsed.codec) || typeof parsed.raw !== 'string' || typeof parsed.expect !== 'string' || !parsed.expect) {
+      if (
+        typeof parsed.codec !== 'string' ||
+        !CODECS.includes(parsed.codec) ||
+        typeof parsed.raw !== 'string' ||
+        typeof parsed.expect !== 'string' ||
+        !parsed.expect
+      ) {
         throw new Error(`${file}: needs "codec" (one of ${CODECS.join(', ')}), "raw" and a non-empty "expect"`);
       }
       return { file, codec: parsed.codec as CorpusCodec, bytes: new TextEncoder().encode(parsed.raw), expect: parsed.expect };

@@ -29,7 +29,10 @@ describe('natsConnectionOptions', () => {
   });
 
   it("keeps an agent's first connection trying and its replies under its own inbox prefix", () => {
-    const options = natsConnectionOptions({ url: 'nats://h:1', user: 'u' }, { name: 'a', service: true, waitOnFirstConnect: true, inboxPrefix: '_INBOX_kp.a1' });
+    const options = natsConnectionOptions(
+      { url: 'nats://h:1', user: 'u' },
+      { name: 'a', service: true, waitOnFirstConnect: true, inboxPrefix: '_INBOX_kp.a1' },
+    );
     expect(options).toMatchObject({ waitOnFirstConnect: true, inboxPrefix: '_INBOX_kp.a1', user: 'u', pass: '' });
   });
 });

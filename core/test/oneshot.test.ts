@@ -38,7 +38,8 @@ describe('what a script imports', () => {
   });
 
   it("reads Julia's using, import and include", () => {
-    const source = 'using LinearAlgebra, DataFrames: select\nimport CSV\nusing .Local\n#= using Hidden =#\ninclude("lib/util.jl") # using Nope\n';
+    const source =
+      'using LinearAlgebra, DataFrames: select\nimport CSV\nusing .Local\n#= using Hidden =#\ninclude("lib/util.jl") # using Nope\n';
     expect(juliaImports(source)).toEqual({
       packages: [
         { module: 'LinearAlgebra', level: 0, names: [], line: 1 },
@@ -55,7 +56,8 @@ describe("a script's needs", () => {
     const needs = scriptNeeds(
       'main.py',
       project({
-        'main.py': 'import json, sys\nimport helper\nfrom pkg.sub import tool\nimport cv2\nfrom sklearn.linear_model import Ridge\nimport greeting\n',
+        'main.py':
+          'import json, sys\nimport helper\nfrom pkg.sub import tool\nimport cv2\nfrom sklearn.linear_model import Ridge\nimport greeting\n',
         'helper.py': 'import numpy\nfrom . import nothing_here\n',
         'pkg/__init__.py': '',
         'pkg/sub/__init__.py': 'from .inner import x\n',
@@ -72,13 +74,23 @@ describe("a script's needs", () => {
   });
 
   it("resolves imports from the script's own folder, as python3 does", () => {
-    const needs = scriptNeeds('src/run.py', project({ 'src/run.py': 'import util\n', 'src/util.py': 'import os\n', 'util.py': 'import wrong\n' }));
+    const needs = scriptNeeds(
+      'src/run.py',
+      project({ 'src/run.py': 'import util\n', 'src/util.py': 'import os\n', 'util.py': 'import wrong\n' }),
+    );
     expect(needs.files).toEqual(['src/run.py', 'src/util.py']);
     expect(needs.packages).toEqual([]);
   });
 
   it('follows Julia includes relative to the including file, and skips its standard library', () => {
-    const needs = scriptNeeds('sim.jl', project({ 'sim.jl': 'using Printf, JSON3\ninclude("lib/a.jl")\n', 'lib/a.jl': 'include("b.jl")\nusing Random\n', 'lib/b.jl': 'using CSV\n' }));
+    const needs = scriptNeeds(
+      'sim.jl',
+      project({
+        'sim.jl': 'using Printf, JSON3\ninclude("lib/a.jl")\n',
+        'lib/a.jl': 'include("b.jl")\nusing Random\n',
+        'lib/b.jl': 'using CSV\n',
+      }),
+    );
     expect(needs).toEqual({ language: 'julia', files: ['sim.jl', 'lib/a.jl', 'lib/b.jl'], packages: ['JSON3', 'CSV'] });
   });
 
@@ -141,7 +153,11 @@ describe('the config of a one-shot run', () => {
   });
 
   it('on EC2 with --type: provider aws, the instance, images in ECR, and the address the instance reaches NATS at', () => {
-    const yaml = oneShotConfigYaml({ ...options, cpus: undefined, aws: { type: 'c5.xlarge', region: 'eu-west-3', maestroAddress: '203.0.113.5', eco: true, maxBid: 0.1 } });
+    const yaml = oneShotConfigYaml({
+      ...options,
+      cpus: undefined,
+      aws: { type: 'c5.xlarge', region: 'eu-west-3', maestroAddress: '203.0.113.5', eco: true, maxBid: 0.1 },
+    });
     expect(yaml).toContain(
       [
         'project: "my-proj"',

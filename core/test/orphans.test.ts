@@ -10,7 +10,8 @@ const agent = (agentId: string, running: AgentRecord['running']): AgentRecord =>
   at: 0,
   running,
 });
-const job = (id: string, patch: Partial<JobRecord>) => ({ runId: 'r-1', id, attempt: 1, agentId: 'a', state: 'running', ...patch }) as JobRecord;
+const job = (id: string, patch: Partial<JobRecord>) =>
+  ({ runId: 'r-1', id, attempt: 1, agentId: 'a', state: 'running', ...patch }) as JobRecord;
 
 describe('attempts to stop', () => {
   const jobs = new Map([

@@ -15,7 +15,15 @@ describe('pools', () => {
     expect(poolsOf(specOf('other', '[{cpus: 1, number: 1}]'))[0]!.id).not.toBe(one.replace('hello', 'other'));
     const spec = specOf('hello', '[{cpus: 1}]').instances[0]!;
     expect(poolIdOf('hello', 'aws', spec)).not.toBe(poolIdOf('hello', 'local', spec));
-    for (const change of [{ eco: true }, { type: 'c5.large' }, { region: 'eu-west-3' }, { memoryBytes: 1 << 30 }, { gpus: 1 }, { diskSize: 30 }, { imgId: 'ami-1' }]) {
+    for (const change of [
+      { eco: true },
+      { type: 'c5.large' },
+      { region: 'eu-west-3' },
+      { memoryBytes: 1 << 30 },
+      { gpus: 1 },
+      { diskSize: 30 },
+      { imgId: 'ami-1' },
+    ]) {
       expect(poolIdOf('hello', 'aws', { ...spec, ...change })).not.toBe(poolIdOf('hello', 'aws', spec));
     }
   });
@@ -41,7 +49,14 @@ describe('pools', () => {
 });
 
 describe('pool sizing', () => {
-  const run = (id: string, project: string, state: SizingRun['state'], finishedAt: number | null, instances = '[{cpus: 1, number: 2}]', autoStop: number | null = 60): SizingRun => ({
+  const run = (
+    id: string,
+    project: string,
+    state: SizingRun['state'],
+    finishedAt: number | null,
+    instances = '[{cpus: 1, number: 2}]',
+    autoStop: number | null = 60,
+  ): SizingRun => ({
     id,
     project,
     provider: 'local',
@@ -54,7 +69,11 @@ describe('pool sizing', () => {
   const poolOf = (project: string) => poolsOf(specOf(project, '[{cpus: 1}]'))[0]!.id;
 
   it('keeps the pools of running runs at the largest number asked, the latest run naming it', () => {
-    const plan = planPoolSizes([run('r1', 'a', 'running', null), run('r2', 'a', 'running', null, '[{cpus: 1, number: 5}]'), run('r3', 'b', 'running', null)], 0, new Map());
+    const plan = planPoolSizes(
+      [run('r1', 'a', 'running', null), run('r2', 'a', 'running', null, '[{cpus: 1, number: 5}]'), run('r3', 'b', 'running', null)],
+      0,
+      new Map(),
+    );
     expect(plan.keep.map(({ pool, runId }) => [pool.id, pool.spec.number, runId])).toEqual([
       [poolOf('a'), 5, 'r2'],
       [poolOf('b'), 2, 'r3'],
@@ -62,7 +81,7 @@ describe('pool sizing', () => {
     expect(plan.stop).toEqual([]);
   });
 
-  it("stops a pool after the auto_stop of the last run that used it, whatever other projects do, once per idle period", () => {
+  it('stops a pool after the auto_stop of the last run that used it, whatever other projects do, once per idle period', () => {
     const runs = [run('r1', 'a', 'done', 1_000), run('r2', 'a', 'failed', 5_000, undefined, 10), run('r3', 'b', 'running', null)];
     expect(planPoolSizes(runs, 14_999, new Map()).stop).toEqual([]);
     const plan = planPoolSizes(runs, 15_000, new Map());
@@ -75,15 +94,29 @@ describe('pool sizing', () => {
 
 describe('placement with pools', () => {
   const arbitrary = fc.record({
-    jobs: fc.array(fc.record({ cpus: fc.integer({ min: 1, max: 4 }), pools: fc.subarray(['p/0', 'p/1', 'q/0'], { minLength: 1 }) }), { maxLength: 40 }),
-    agents: fc.array(fc.record({ cpus: fc.integer({ min: 1, max: 8 }), used: fc.integer({ min: 0, max: 8 }), pool: fc.constantFrom('p/0', 'p/1', 'q/0', undefined) }), { maxLength: 8 }),
+    jobs: fc.array(fc.record({ cpus: fc.integer({ min: 1, max: 4 }), pools: fc.subarray(['p/0', 'p/1', 'q/0'], { minLength: 1 }) }), {
+      maxLength: 40,
+    }),
+    agents: fc.array(
+      fc.record({
+        cpus: fc.integer({ min: 1, max: 8 }),
+        used: fc.integer({ min: 0, max: 8 }),
+        pool: fc.constantFrom('p/0', 'p/1', 'q/0', undefined),
+      }),
+      { maxLength: 8 },
+    ),
     policy: fc.constantFrom('random' as const, 'multi_knapsack' as const),
   });
 
   it("never places a job on an agent outside its run's pools, nor an agent over capacity (property)", () => {
     fc.assert(
       fc.property(arbitrary, ({ jobs, agents: raw, policy }) => {
-        const agents: AgentCapacity[] = raw.map((agent, i) => ({ id: `a${i}`, cpus: agent.cpus, usedCpus: Math.min(agent.used, agent.cpus), ...(agent.pool ? { pool: agent.pool } : {}) }));
+        const agents: AgentCapacity[] = raw.map((agent, i) => ({
+          id: `a${i}`,
+          cpus: agent.cpus,
+          usedCpus: Math.min(agent.used, agent.cpus),
+          ...(agent.pool ? { pool: agent.pool } : {}),
+        }));
         const pending = jobs.map((job, i) => ({ key: `j${i}`, cpusReq: job.cpus, pools: job.pools }));
         const plan = planAssignments(pending, agents, { policy, random: () => 0.5 });
         const used = new Map(agents.map((agent) => [agent.id, agent.usedCpus]));
@@ -100,8 +133,12 @@ describe('placement with pools', () => {
   });
 
   it('says why a job waits in terms of its pools', () => {
-    const agents: AgentCapacity[] = [{ id: 'a', cpus: 2, usedCpus: 2, pool: 'hello/0' }, { id: 'b', cpus: 8, usedCpus: 0, pool: 'other/0' }];
-    const waiting = (cpusReq: number, pools: string[]) => planAssignments([{ key: 'j', cpusReq, pools }], agents, { policy: 'multi_knapsack' }).waiting[0]?.reason;
+    const agents: AgentCapacity[] = [
+      { id: 'a', cpus: 2, usedCpus: 2, pool: 'hello/0' },
+      { id: 'b', cpus: 8, usedCpus: 0, pool: 'other/0' },
+    ];
+    const waiting = (cpusReq: number, pools: string[]) =>
+      planAssignments([{ key: 'j', cpusReq, pools }], agents, { policy: 'multi_knapsack' }).waiting[0]?.reason;
     expect(waiting(2, ['hello/0'])).toBe('needs 2 cpus; pool hello/0 has 0 free of 2');
     expect(waiting(4, ['hello/0'])).toBe('needs 4 cpus; the largest agent of pool hello/0 has 2');
     expect(waiting(1, ['new/0'])).toBe('no agent of pool new/0 is up yet');

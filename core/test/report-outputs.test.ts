@@ -21,7 +21,11 @@ describe('foreignOutputs', () => {
   });
 
   it("refuses outputs under another agent's subject, another attempt's, or in the shared file store", () => {
-    for (const object of [names.outputSubject('agent-b', 'r-1', 'job', 2), names.outputSubject('agent-a', 'r-1', 'job', 1), 'outputs/r-1/job/2']) {
+    for (const object of [
+      names.outputSubject('agent-b', 'r-1', 'job', 2),
+      names.outputSubject('agent-a', 'r-1', 'job', 1),
+      'outputs/r-1/job/2',
+    ]) {
       expect(foreignOutputs(names, exited(object), 'agent-a')).toMatch(/not at the sender's kp\.local\.outputs\.agent-a\.r-1\.job\.2/);
     }
   });

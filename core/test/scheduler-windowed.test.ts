@@ -17,11 +17,16 @@ function counted(jobs: readonly PendingJob[]): { jobs: Iterable<PendingJob>; rea
 }
 
 const sweep = (n: number, cpus = 1): PendingJob[] => Array.from({ length: n }, (_, i) => ({ key: `j${i}`, cpusReq: cpus }));
-const cluster = (n: number, cpus: number, used = 0): AgentCapacity[] => Array.from({ length: n }, (_, i) => ({ id: `a${i}`, cpus, usedCpus: used }));
+const cluster = (n: number, cpus: number, used = 0): AgentCapacity[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `a${i}`, cpus, usedCpus: used }));
 
 describe('planWindowed', () => {
   it('places what planAssignments over the whole list places, for any jobs, agents and policy', () => {
-    const agent = fc.record({ cpus: fc.integer({ min: 1, max: 8 }), used: fc.integer({ min: 0, max: 8 }), pool: fc.constantFrom('p', 'q', undefined) });
+    const agent = fc.record({
+      cpus: fc.integer({ min: 1, max: 8 }),
+      used: fc.integer({ min: 0, max: 8 }),
+      pool: fc.constantFrom('p', 'q', undefined),
+    });
     fc.assert(
       fc.property(
         fc.array(agent, { maxLength: 6 }),
@@ -30,11 +35,16 @@ describe('planWindowed', () => {
         fc.constantFrom(undefined, ['p'], ['p', 'q']),
         fc.integer({ min: 0, max: 1000 }),
         (agentSpecs, sizes, policy, pools, seed) => {
-          const agents = agentSpecs.map((spec, i): AgentCapacity => ({ id: `a${i}`, cpus: spec.cpus, usedCpus: Math.min(spec.used, spec.cpus), ...(spec.pool ? { pool: spec.pool } : {}) }));
+          const agents = agentSpecs.map((spec, i): AgentCapacity => ({
+            id: `a${i}`,
+            cpus: spec.cpus,
+            usedCpus: Math.min(spec.used, spec.cpus),
+            ...(spec.pool ? { pool: spec.pool } : {}),
+          }));
           const jobs = sizes.map((cpusReq, i): PendingJob => ({ key: `j${i}`, cpusReq, ...(pools ? { pools } : {}) }));
           const random = () => {
             let state = seed;
-            return () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+            return () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
           };
           const whole = planAssignments(jobs, agents, { policy, random: random() });
           const windowed = planWindowed(jobs, agents, { policy, random: random(), uniformSizes: new Set(sizes).size <= 1 });

@@ -15,7 +15,9 @@ describe('sealed secrets', () => {
     expect(openSecrets(sealed, key, attemptContext('r-1', 'job', 3))).toBeUndefined();
     expect(openSecrets(sealed, key, runContext('r-1'))).toBeUndefined();
     expect(openSecrets(sealed, secretsKey('another agent password', 'agent'), attemptContext('r-1', 'job', 2))).toBeUndefined();
-    expect(openSecrets(sealed, secretsKey('an agent password of 48 hex digits, as NATS users get', 'run'), attemptContext('r-1', 'job', 2))).toBeUndefined();
+    expect(
+      openSecrets(sealed, secretsKey('an agent password of 48 hex digits, as NATS users get', 'run'), attemptContext('r-1', 'job', 2)),
+    ).toBeUndefined();
     // A character in the middle changed: all of its bits are data (the last ones may be base64 padding bits).
     const middle = Math.floor(sealed.length / 2);
     const tampered = `${sealed.slice(0, middle)}${sealed[middle] === 'A' ? 'B' : 'A'}${sealed.slice(middle + 1)}`;

@@ -72,7 +72,10 @@ describe('the timeline of a run', () => {
   it('shows jobs not placed yet in a lane of their own, waiting until now, and counts a running job until now', () => {
     const now = T0 + 10_000;
     const layout = timelineLayout(
-      [job('waits', { state: 'pending' }), job('runs', { state: 'running', agentId: 'a', assignedAt: T0 + 2_000, startedAt: T0 + 3_000, cpus: 2 })],
+      [
+        job('waits', { state: 'pending' }),
+        job('runs', { state: 'running', agentId: 'a', assignedAt: T0 + 2_000, startedAt: T0 + 3_000, cpus: 2 }),
+      ],
       now,
     );
     expect(layout.lanes.map((lane) => lane.agentId)).toEqual(['a', null]);
@@ -99,7 +102,15 @@ describe('the timeline of a run', () => {
     expect(svg).toMatch(/data-phase="running" x="[\d.]+" y="[\d.]+" width="[\d.]+" height="12" rx="2" fill="#cf222e"/);
     expect(svg).toContain('data-chart="cpus"');
     expect(svg).toContain('at most 4');
-    expect([...svg.matchAll(/text-anchor="middle" fill="#57606a">([^<]+)</g)].map((match) => match[1])).toEqual(['0s', '5s', '10s', '15s', '20s', '25s', '30s']);
+    expect([...svg.matchAll(/text-anchor="middle" fill="#57606a">([^<]+)</g)].map((match) => match[1])).toEqual([
+      '0s',
+      '5s',
+      '10s',
+      '15s',
+      '20s',
+      '25s',
+      '30s',
+    ]);
     expect(svg).not.toMatch(/style=|<style/);
   });
 

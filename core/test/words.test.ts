@@ -8,7 +8,9 @@ describe('words', () => {
   });
 
   it("counts jobs by state in the order of a job's life", () => {
-    expect(jobStateCounts([{ state: 'failed' }, { state: 'done' }, { state: 'running' }, { state: 'done' }])).toBe('1 running, 2 done, 1 failed');
+    expect(jobStateCounts([{ state: 'failed' }, { state: 'done' }, { state: 'running' }, { state: 'done' }])).toBe(
+      '1 running, 2 done, 1 failed',
+    );
   });
 
   it("names a job's container kp-<run>-<job>-<attempt>, within Docker's rules", () => {

@@ -5,9 +5,26 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterNames, loadConfig, natsUsersConfig, poolsOf, type AgentView, type CreateRunRequest, type NatsUser, type RunView } from '@katapult/core';
+import {
+  clusterNames,
+  loadConfig,
+  natsUsersConfig,
+  poolsOf,
+  type AgentView,
+  type CreateRunRequest,
+  type NatsUser,
+  type RunView,
+} from '@katapult/core';
 import { renderUserData, type UserDataOptions } from '@katapult/aws';
-import { buildServer, Coordinator, ensureStreams, jetStreamLogSource, openJetStreamStore, RunService, type Provider } from '@katapult/coordinator';
+import {
+  buildServer,
+  Coordinator,
+  ensureStreams,
+  jetStreamLogSource,
+  openJetStreamStore,
+  RunService,
+  type Provider,
+} from '@katapult/coordinator';
 import { ensureAgentImage, ensureBaseImage, ensureNodeImage, pushImage } from '@katapult/images';
 import {
   requireDocker,
@@ -62,7 +79,7 @@ async function takeLock(): Promise<void> {
 /** Docker's multiplexed log format: 8-byte frame headers (stream, 0, 0, 0, big-endian length). */
 function demux(buffer: Buffer): { stdout: string; stderr: string } {
   const out: Record<number, Buffer[]> = { 1: [], 2: [] };
-  for (let at = 0; at + 8 <= buffer.length; ) {
+  for (let at = 0; at + 8 <= buffer.length;) {
     const size = buffer.readUInt32BE(at + 4);
     out[buffer[at] === 2 ? 2 : 1]!.push(buffer.subarray(at + 8, at + 8 + size));
     at += 8 + size;
@@ -76,7 +93,15 @@ async function copyOut(container: Docker.Container, path: string): Promise<{ mod
   const chunks: Buffer[] = [];
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
   const tar = Buffer.concat(chunks);
-  const octal = (start: number, length: number) => parseInt(tar.subarray(start, start + length).toString('ascii').replace(/\0.*$/s, '').trim(), 8);
+  const octal = (start: number, length: number) =>
+    parseInt(
+      tar
+        .subarray(start, start + length)
+        .toString('ascii')
+        .replace(/\0.*$/s, '')
+        .trim(),
+      8,
+    );
   return { mode: octal(100, 8) & 0o777, content: tar.subarray(512, 512 + octal(124, 12)).toString('utf8') };
 }
 
@@ -88,7 +113,11 @@ async function copyOut(container: Docker.Container, path: string): Promise<{ mod
  * and runs a job. Only systemctl, shutdown and systemd-run are stubs.
  */
 const bootSpec = () =>
-  loadConfig('project: aws-boot\ninstances: [{cpus: 2}]\njobs:\n  - {name: hello, run_command: "echo hello from the instance"}\n', 'aws-boot.yaml', { defaultCpus: 2 });
+  loadConfig(
+    'project: aws-boot\ninstances: [{cpus: 2}]\njobs:\n  - {name: hello, run_command: "echo hello from the instance"}\n',
+    'aws-boot.yaml',
+    { defaultCpus: 2 },
+  );
 
 describe('an AWS instance boot, in a container', () => {
   const docker = new Docker();
@@ -114,15 +143,23 @@ describe('an AWS instance boot, in a container', () => {
   let boot: { code: number; stdout: string; stderr: string; seconds: number };
 
   const call = (path: string, init: RequestInit = {}) =>
-    fetch(`${apiUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+    fetch(`${apiUrl}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+    });
 
   /** Our own container of that name, left by a run of this test that died (the lock says none runs now), goes; another is never touched. */
   async function clearAgentName(): Promise<void> {
-    const found = await docker.getContainer(AGENT).inspect().catch(() => undefined);
+    const found = await docker
+      .getContainer(AGENT)
+      .inspect()
+      .catch(() => undefined);
     if (!found) return;
     const label = found.Config.Labels?.['katapult.stack'] ?? '';
     if (!label.startsWith(STACK_PREFIX)) {
-      throw new Error(`a container named ${AGENT} (${found.Id.slice(0, 12)}, stack "${label}") is not this test's; the boot script would replace it, so this test does not run here`);
+      throw new Error(
+        `a container named ${AGENT} (${found.Id.slice(0, 12)}, stack "${label}") is not this test's; the boot script would replace it, so this test does not run here`,
+      );
     }
     await docker.getContainer(found.Id).remove({ force: true });
   }
@@ -151,10 +188,23 @@ describe('an AWS instance boot, in a container', () => {
     const store = await openJetStreamStore(nc, names, { agentTtlMs: heartbeatMs * 5 });
     // The instance is the one this test booted: asked for instances, the provider has it already.
     const instanceId = metadata.instanceId;
-    const provider: Provider = { name: 'aws-boot', ensure: async () => [instanceId], stopPool: async () => [], terminateAll: async () => [] };
-    coordinator = new Coordinator(nc, names, store, { tickMs: 300, lostGraceMs: heartbeatMs * 5, log: (line) => coordinatorLog.push(line), provider });
+    const provider: Provider = {
+      name: 'aws-boot',
+      ensure: async () => [instanceId],
+      stopPool: async () => [],
+      terminateAll: async () => [],
+    };
+    coordinator = new Coordinator(nc, names, store, {
+      tickMs: 300,
+      lostGraceMs: heartbeatMs * 5,
+      log: (line) => coordinatorLog.push(line),
+      provider,
+    });
     await coordinator.start();
-    api = buildServer(new RunService(store, provider), { token, logs: jetStreamLogSource(nc, names, async (run, job) => (await store.getJob(run, job))?.value) });
+    api = buildServer(new RunService(store, provider), {
+      token,
+      logs: jetStreamLogSource(nc, names, async (run, job) => (await store.getJob(run, job))?.value),
+    });
     apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
 
     options = {
@@ -185,10 +235,7 @@ describe('an AWS instance boot, in a container', () => {
       name: bootName,
       Image: base.ref,
       Cmd: ['/bin/bash', '/katapult-test/user-data.sh'],
-      Env: [
-        `PATH=/katapult-test/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-        `KATAPULT_IMDS_URL=${metadata.url}`,
-      ],
+      Env: [`PATH=/katapult-test/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, `KATAPULT_IMDS_URL=${metadata.url}`],
       Labels: { 'katapult.stack': stackLabel, 'katapult.role': 'boot-test' },
       HostConfig: { NetworkMode: 'host', Binds: [`${dir}:/katapult-test`, `${DOCKER_SOCKET}:/var/run/docker.sock`] },
     });
@@ -203,14 +250,23 @@ describe('an AWS instance boot, in a container', () => {
     // The agent first, so that it stops taking jobs, then everything this stack started.
     const ours = await docker.listContainers({ all: true, filters: { label: [`katapult.stack=${stackLabel}`] } }).catch(() => []);
     const agentFirst = ours.sort((a, b) => Number(b.Names.includes(`/${AGENT}`)) - Number(a.Names.includes(`/${AGENT}`)));
-    for (const info of agentFirst) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+    for (const info of agentFirst)
+      await docker
+        .getContainer(info.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     coordinator?.stop();
     await api?.close();
     await nc?.drain().catch(() => undefined);
     await nats?.stop();
     await metadata?.stop();
     await registry?.stop();
-    for (const ref of [agentImage, jobImage]) if (ref) await docker.getImage(ref).remove().catch(() => undefined);
+    for (const ref of [agentImage, jobImage])
+      if (ref)
+        await docker
+          .getImage(ref)
+          .remove()
+          .catch(() => undefined);
     if (dir) await rm(dir, { recursive: true, force: true });
     if (locked) await unlink(LOCK).catch(() => undefined);
   });
@@ -225,7 +281,7 @@ describe('an AWS instance boot, in a container', () => {
     expect(metadata!.requests('GET /latest/meta-data/instance-id')).toBe(1);
     expect(metadata!.requests('GET /latest/meta-data/instance-type')).toBe(1);
     expect((await readFile(join(dir, 'calls'), 'utf8')).trim().split('\n')).toEqual([
-      "shutdown -h +60 katapult: eco_life reached",
+      'shutdown -h +60 katapult: eco_life reached',
       'systemctl enable --now docker',
       `systemd-run --unit katapult-agent-watch --description Katapult: power off when the agent ends /bin/sh -c docker wait ${AGENT}; shutdown -h now "katapult: the agent ended"`,
     ]);
@@ -272,7 +328,14 @@ describe('an AWS instance boot, in a container', () => {
       { what: 'the booted agent in GET /agents', timeoutMs: 60_000, intervalMs: 250 },
     );
     expect(agents).toEqual([
-      expect.objectContaining({ agentId: metadata!.instanceId, instanceId: metadata!.instanceId, instanceType: metadata!.instanceType, cpus: 2, gpus: 0, running: [] }),
+      expect.objectContaining({
+        agentId: metadata!.instanceId,
+        instanceId: metadata!.instanceId,
+        instanceType: metadata!.instanceType,
+        cpus: 2,
+        gpus: 0,
+        running: [],
+      }),
     ]);
     expect((await fetch(`${apiUrl}/agents`)).status).toBe(401);
   });

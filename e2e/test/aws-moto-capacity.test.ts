@@ -2,10 +2,26 @@ import { writeFile } from 'node:fs/promises';
 import { DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logMessages, requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoServer, type RegistryServer } from '@katapult/testkit';
+import {
+  logMessages,
+  requireDocker,
+  startMoto,
+  startRegistry,
+  tempDir,
+  waitFor,
+  type MotoServer,
+  type RegistryServer,
+} from '@katapult/testkit';
 import { startFaultProxy, type FaultProxy } from './aws-fault-proxy.js';
 import { katapult } from './cli.js';
-import { countProjectResources, motoClients, NOTHING_LEFT, projectInstances, TEST_CREDENTIALS, type MotoClients } from './moto-resources.js';
+import {
+  countProjectResources,
+  motoClients,
+  NOTHING_LEFT,
+  projectInstances,
+  TEST_CREDENTIALS,
+  type MotoClients,
+} from './moto-resources.js';
 
 const REGION = 'eu-west-3';
 /** The second region of the region lists. */
@@ -25,7 +41,13 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
   let otherClients: MotoClients;
   let env: NodeJS.ProcessEnv;
   let home: string;
-  const configs: Record<'fallback' | 'refused' | 'regions' | 'nowhere' | 'zones', string> = { fallback: '', refused: '', regions: '', nowhere: '', zones: '' };
+  const configs: Record<'fallback' | 'refused' | 'regions' | 'nowhere' | 'zones', string> = {
+    fallback: '',
+    refused: '',
+    regions: '',
+    nowhere: '',
+    zones: '',
+  };
   /** The default subnet of the region's first zone, which has no capacity for the project e2e-zones. */
   let firstZone = { subnetId: '', zone: '' };
 
@@ -36,14 +58,16 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     proxy = await startFaultProxy(moto.url, (params, region) => {
       if (params['Action'] !== 'RunInstances') return undefined;
       if (region === REGION && Object.values(params).includes('e2e-regions')) return 'InsufficientInstanceCapacity';
-      if (Object.values(params).includes('e2e-zones') && Object.values(params).includes(firstZone.subnetId)) return 'InsufficientInstanceCapacity';
+      if (Object.values(params).includes('e2e-zones') && Object.values(params).includes(firstZone.subnetId))
+        return 'InsufficientInstanceCapacity';
       if (params['InstanceType'] === 'c5.large') return 'InsufficientInstanceCapacity';
       if (params['InstanceType']?.startsWith('m5.')) return 'Unsupported';
       return undefined;
     });
     clients = motoClients(moto.url, REGION);
     otherClients = motoClients(moto.url, OTHER_REGION);
-    const subnets = (await clients.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? [];
+    const subnets =
+      (await clients.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? [];
     const [first] = [...subnets].sort((a, b) => `${a.AvailabilityZone}${a.SubnetId}`.localeCompare(`${b.AvailabilityZone}${b.SubnetId}`));
     firstZone = { subnetId: first!.SubnetId!, zone: first!.AvailabilityZone! };
     home = await tempDir('e2e-aws-capacity');
@@ -98,20 +122,28 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     const launch = await katapult(['launch', configs.fallback, '--detach'], env);
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
-    const live = await waitFor(async () => {
-      const instances = await projectInstances(clients, 'e2e-fallback', ['pending', 'running']);
-      return instances.length >= 2 && instances;
-    }, { what: '2 instances of e2e-fallback', timeoutMs: 120_000, intervalMs: 500 });
+    const live = await waitFor(
+      async () => {
+        const instances = await projectInstances(clients, 'e2e-fallback', ['pending', 'running']);
+        return instances.length >= 2 && instances;
+      },
+      { what: '2 instances of e2e-fallback', timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(live.map((instance) => instance.InstanceType)).toEqual(['t3.large', 't3.large']);
     expect(proxy.refused).toContain('RunInstances c5.large InsufficientInstanceCapacity');
 
     const runId = runIdOf(launch.stdout + launch.stderr)!;
     expect(runId).toBeDefined();
-    const waiting = await waitFor(async () => {
-      const reason = await waitingOf(runId);
-      return reason.includes('launched') && reason;
-    }, { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 });
-    expect(waiting).toContain(`launched on-demand t3.large in ${live[0]!.Placement!.AvailabilityZone} (refused: on-demand c5.large: InsufficientInstanceCapacity)`);
+    const waiting = await waitFor(
+      async () => {
+        const reason = await waitingOf(runId);
+        return reason.includes('launched') && reason;
+      },
+      { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(waiting).toContain(
+      `launched on-demand t3.large in ${live[0]!.Placement!.AvailabilityZone} (refused: on-demand c5.large: InsufficientInstanceCapacity)`,
+    );
   }, 300_000);
 
   it('every type refused: nothing is launched, one line says why, and status shows it', async () => {
@@ -122,10 +154,13 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     );
     expect(launch.code).toBe(3);
     // The run is kept (the coordinator goes on trying), and status says why its job waits.
-    const waiting = await waitFor(async () => {
-      const reason = await waitingOf();
-      return reason.includes('no instance launched') && reason;
-    }, { what: 'the refusals in status', timeoutMs: 120_000, intervalMs: 500 });
+    const waiting = await waitFor(
+      async () => {
+        const reason = await waitingOf();
+        return reason.includes('no instance launched') && reason;
+      },
+      { what: 'the refusals in status', timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(waiting).toContain('no instance launched: AWS refused on-demand m5.large: Unsupported; on-demand m5.xlarge: Unsupported');
     expect(await projectInstances(clients, 'e2e-refused')).toEqual([]);
     expect(proxy.refused).toEqual(expect.arrayContaining(['RunInstances m5.large Unsupported', 'RunInstances m5.xlarge Unsupported']));
@@ -134,13 +169,20 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     expect(log).not.toMatch(/\n\s+at /);
   }, 300_000);
 
-  it('ls --aws lists what every project has, tagged, with the instances\' type, market and age', async () => {
+  it("ls --aws lists what every project has, tagged, with the instances' type, market and age", async () => {
     const ls = await katapult(['ls', '--aws', '--json'], env);
     expect(ls.stderr).toBe('');
     expect(ls.code).toBe(0);
-    const report = JSON.parse(ls.stdout) as { regions: string[]; resources: Array<{ project: string; kind: string; id: string; detail: string; ageSeconds: number | null }> };
+    const report = JSON.parse(ls.stdout) as {
+      regions: string[];
+      resources: Array<{ project: string; kind: string; id: string; detail: string; ageSeconds: number | null }>;
+    };
     expect(report.regions).toEqual([REGION]);
-    const kinds = (project: string) => report.resources.filter((row) => row.project === project).map((row) => row.kind).sort();
+    const kinds = (project: string) =>
+      report.resources
+        .filter((row) => row.project === project)
+        .map((row) => row.kind)
+        .sort();
     expect(kinds('e2e-fallback')).toEqual(['instance', 'instance', 'instance profile', 'role', 'security group']);
     expect(kinds('e2e-refused')).toEqual(['instance profile', 'role', 'security group']);
     const instances = report.resources.filter((row) => row.kind === 'instance');
@@ -150,7 +192,9 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     const text = await katapult(['ls', '--aws'], env);
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')[0]).toMatch(/^PROJECT\s+KIND\s+ID\s+REGION\s+DETAIL\s+AGE\s+\$\/H$/);
-    expect(text.stdout).toMatch(new RegExp(`^e2e-fallback\\s+instance\\s+${instances[0]!.id}\\s+${REGION}\\s+t3\\.large on-demand running`, 'm'));
+    expect(text.stdout).toMatch(
+      new RegExp(`^e2e-fallback\\s+instance\\s+${instances[0]!.id}\\s+${REGION}\\s+t3\\.large on-demand running`, 'm'),
+    );
     expect(text.stdout).toContain(`${report.resources.length} resources in ${REGION}, 2 instances`);
   }, 300_000);
 
@@ -158,21 +202,32 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     const launch = await katapult(['launch', configs.regions, '--detach'], env);
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
-    const live = await waitFor(async () => {
-      const instances = await projectInstances(otherClients, 'e2e-regions', ['pending', 'running']);
-      return instances.length >= 2 && instances;
-    }, { what: `2 instances of e2e-regions in ${OTHER_REGION}`, timeoutMs: 120_000, intervalMs: 500 });
+    const live = await waitFor(
+      async () => {
+        const instances = await projectInstances(otherClients, 'e2e-regions', ['pending', 'running']);
+        return instances.length >= 2 && instances;
+      },
+      { what: `2 instances of e2e-regions in ${OTHER_REGION}`, timeoutMs: 120_000, intervalMs: 500 },
+    );
     // c5.large has no capacity anywhere; t3.large has some in Ireland.
     expect(live.map((instance) => instance.InstanceType)).toEqual(['t3.large', 't3.large']);
     expect(live.map((instance) => instance.Placement?.AvailabilityZone?.startsWith(OTHER_REGION))).toEqual([true, true]);
     expect(await projectInstances(clients, 'e2e-regions')).toEqual([]);
-    expect(proxy.refusedIn).toEqual(expect.arrayContaining([`${REGION} RunInstances c5.large InsufficientInstanceCapacity`, `${REGION} RunInstances t3.large InsufficientInstanceCapacity`]));
+    expect(proxy.refusedIn).toEqual(
+      expect.arrayContaining([
+        `${REGION} RunInstances c5.large InsufficientInstanceCapacity`,
+        `${REGION} RunInstances t3.large InsufficientInstanceCapacity`,
+      ]),
+    );
     const zone = live[0]!.Placement!.AvailabilityZone!;
     const runId = runIdOf(launch.stdout + launch.stderr)!;
-    const waiting = await waitFor(async () => {
-      const reason = await waitingOf(runId);
-      return reason.includes('launched') && reason;
-    }, { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 });
+    const waiting = await waitFor(
+      async () => {
+        const reason = await waitingOf(runId);
+        return reason.includes('launched') && reason;
+      },
+      { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect(waiting).toContain(
       `launched on-demand t3.large in ${zone} (refused: ${REGION} on-demand c5.large: InsufficientInstanceCapacity; ` +
         `${REGION} on-demand t3.large: InsufficientInstanceCapacity; ${OTHER_REGION} on-demand c5.large: InsufficientInstanceCapacity)`,
@@ -181,7 +236,7 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     expect(log).toContain(`aws: instances[0]: AWS refused every choice in ${REGION}; trying ${OTHER_REGION}`);
   }, 300_000);
 
-  it('a region list refused everywhere: one line naming each region\'s refusals, and nothing launched', async () => {
+  it("a region list refused everywhere: one line naming each region's refusals, and nothing launched", async () => {
     const launch = await katapult(['launch', configs.nowhere, '--detach'], env);
     expect(launch.stderr).toBe(
       `KP_AWS_NO_CAPACITY instances[0]: AWS refused every choice in every region (${REGION}, ${OTHER_REGION}): ${REGION} on-demand m5.large: Unsupported; ` +
@@ -196,26 +251,42 @@ describe('provider: aws, type and region lists: the next zone, then type, then r
     const launch = await katapult(['launch', configs.zones, '--detach'], env);
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
-    const live = await waitFor(async () => {
-      const instances = await projectInstances(clients, 'e2e-zones', ['pending', 'running']);
-      return instances.length >= 2 && instances;
-    }, { what: '2 instances of e2e-zones', timeoutMs: 120_000, intervalMs: 500 });
+    const live = await waitFor(
+      async () => {
+        const instances = await projectInstances(clients, 'e2e-zones', ['pending', 'running']);
+        return instances.length >= 2 && instances;
+      },
+      { what: '2 instances of e2e-zones', timeoutMs: 120_000, intervalMs: 500 },
+    );
     const zones = live.map((instance) => instance.Placement?.AvailabilityZone);
     expect(zones).not.toContain(firstZone.zone);
     expect(zones[0]).toMatch(new RegExp(`^${REGION}[a-z]$`));
     expect(proxy.refusedIn).toContain(`${REGION} RunInstances t3.large InsufficientInstanceCapacity`);
     const runId = runIdOf(launch.stdout + launch.stderr)!;
-    const waiting = await waitFor(async () => {
-      const reason = await waitingOf(runId);
-      return reason.includes('launched') && reason;
-    }, { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 });
-    expect(waiting).toContain(`launched on-demand t3.large in ${zones[0]} (refused: on-demand t3.large in ${firstZone.zone}: InsufficientInstanceCapacity)`);
+    const waiting = await waitFor(
+      async () => {
+        const reason = await waitingOf(runId);
+        return reason.includes('launched') && reason;
+      },
+      { what: 'the launch choice in status', timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(waiting).toContain(
+      `launched on-demand t3.large in ${zones[0]} (refused: on-demand t3.large in ${firstZone.zone}: InsufficientInstanceCapacity)`,
+    );
     const log = logMessages({ file: join(home, 'logs', 'coordinator.log') });
-    expect(log).toContain(`aws: instances[0]: no on-demand t3.large in ${firstZone.zone} (InsufficientInstanceCapacity); trying ${zones[0]}`);
+    expect(log).toContain(
+      `aws: instances[0]: no on-demand t3.large in ${firstZone.zone} (InsufficientInstanceCapacity); trying ${zones[0]}`,
+    );
   }, 300_000);
 
   it('down leaves nothing of any project, in either region', async () => {
-    for (const [name, project] of [['fallback', 'e2e-fallback'], ['refused', 'e2e-refused'], ['regions', 'e2e-regions'], ['nowhere', 'e2e-nowhere'], ['zones', 'e2e-zones']] as const) {
+    for (const [name, project] of [
+      ['fallback', 'e2e-fallback'],
+      ['refused', 'e2e-refused'],
+      ['regions', 'e2e-regions'],
+      ['nowhere', 'e2e-nowhere'],
+      ['zones', 'e2e-zones'],
+    ] as const) {
       const down = await katapult(['down', configs[name]], env);
       expect(down.code).toBe(0);
       expect(await countProjectResources(clients, project)).toEqual(NOTHING_LEFT);

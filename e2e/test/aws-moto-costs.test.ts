@@ -2,10 +2,27 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logMessages, MOTO_AMIS, requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoServer, type RegistryServer } from '@katapult/testkit';
+import {
+  logMessages,
+  MOTO_AMIS,
+  requireDocker,
+  startMoto,
+  startRegistry,
+  tempDir,
+  waitFor,
+  type MotoServer,
+  type RegistryServer,
+} from '@katapult/testkit';
 import { startFaultProxy, type FaultProxy } from './aws-fault-proxy.js';
 import { katapult } from './cli.js';
-import { countProjectResources, motoClients, NOTHING_LEFT, projectInstances, TEST_CREDENTIALS, type MotoClients } from './moto-resources.js';
+import {
+  countProjectResources,
+  motoClients,
+  NOTHING_LEFT,
+  projectInstances,
+  TEST_CREDENTIALS,
+  type MotoClients,
+} from './moto-resources.js';
 
 const REGION = 'eu-west-3';
 /** What the Price List answers for t3.large here ($/h): moto has no Pricing, the proxy answers for it. */
@@ -38,7 +55,14 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
       configs[name] = join(dir, `${name}.yaml`);
       await writeFile(
         configs[name],
-        [...lines, 'provider: aws', 'maestro_address: 127.0.0.1', `registry: ${registry.host}`, 'jobs: [{name: hello, run_command: "echo hello"}]', ''].join('\n'),
+        [
+          ...lines,
+          'provider: aws',
+          'maestro_address: 127.0.0.1',
+          `registry: ${registry.host}`,
+          'jobs: [{name: hello, run_command: "echo hello"}]',
+          '',
+        ].join('\n'),
       );
     };
     // Three instances at $0.10/h under a cap of $0.25/h: two fit.
@@ -76,11 +100,15 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
     const runId = runIdOf(launch.stdout)!;
-    const line = "max_hourly_cost $0.25/h reached: the project's instances cost $0.20/h, another at $0.10/h would make $0.30/h; 1 not launched";
-    const waiting = await waitFor(async () => {
-      const reason = (await statusOf(runId)).jobs[0]?.waiting ?? '';
-      return reason.includes('max_hourly_cost') && reason;
-    }, { what: 'the max_hourly_cost line in status', timeoutMs: 120_000, intervalMs: 500 });
+    const line =
+      "max_hourly_cost $0.25/h reached: the project's instances cost $0.20/h, another at $0.10/h would make $0.30/h; 1 not launched";
+    const waiting = await waitFor(
+      async () => {
+        const reason = (await statusOf(runId)).jobs[0]?.waiting ?? '';
+        return reason.includes('max_hourly_cost') && reason;
+      },
+      { what: 'the max_hourly_cost line in status', timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(waiting).toContain(line);
     expect(await projectInstances(clients, 'e2e-hourly', ['pending', 'running'])).toHaveLength(2);
     expect(await coordinatorLog()).toContain(`aws: instances[0]: ${line}`);
@@ -108,27 +136,39 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
       }),
     );
     const orphan = created.Instances![0]!.InstanceId!;
-    const before = (await projectInstances(clients, 'e2e-hourly', ['running'])).map((instance) => instance.InstanceId).filter((id) => id !== orphan).sort();
+    const before = (await projectInstances(clients, 'e2e-hourly', ['running']))
+      .map((instance) => instance.InstanceId)
+      .filter((id) => id !== orphan)
+      .sort();
     expect(before).toHaveLength(2);
-    await waitFor(async () => !(await projectInstances(clients, 'e2e-hourly', ['pending', 'running'])).some((instance) => instance.InstanceId === orphan), {
-      what: `the orphan ${orphan} terminated`,
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
-    expect(await coordinatorLog()).toMatch(new RegExp(`aws: orphans: terminated ${orphan} of pool e2e-hourly/deadbeef, which no stored run has \\(up \\d+ min\\)`));
+    await waitFor(
+      async () =>
+        !(await projectInstances(clients, 'e2e-hourly', ['pending', 'running'])).some((instance) => instance.InstanceId === orphan),
+      {
+        what: `the orphan ${orphan} terminated`,
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
+    expect(await coordinatorLog()).toMatch(
+      new RegExp(`aws: orphans: terminated ${orphan} of pool e2e-hourly/deadbeef, which no stored run has \\(up \\d+ min\\)`),
+    );
     const after = (await projectInstances(clients, 'e2e-hourly', ['running'])).map((instance) => instance.InstanceId).sort();
     expect(after).toEqual(before);
   }, 300_000);
 
-  it('max_cost: once the run\'s instances cost that much, the run is stopped with a line saying so', async () => {
+  it("max_cost: once the run's instances cost that much, the run is stopped with a line saying so", async () => {
     const launch = await katapult(['launch', configs.budget, '--detach'], env);
     expect(launch.stderr).toBe('');
     expect(launch.code).toBe(0);
     const runId = runIdOf(launch.stdout)!;
-    const run = await waitFor(async () => {
-      const status = await statusOf(runId);
-      return status.state === 'aborted' && status;
-    }, { what: 'the run stopped by max_cost', timeoutMs: 120_000, intervalMs: 500 });
+    const run = await waitFor(
+      async () => {
+        const status = await statusOf(runId);
+        return status.state === 'aborted' && status;
+      },
+      { what: 'the run stopped by max_cost', timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(run.stopReason).toMatch(/^max_cost \$0\.001 reached: the run's instances cost ~\$0\.00\d+ so far; the run is stopped$/);
     expect(run.jobs.map((job) => [job.id, job.state, job.message])).toEqual([['hello', 'aborted', run.stopReason]]);
     const text = await katapult(['status', runId], env);
@@ -145,8 +185,13 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
 
   it('down leaves nothing of either project', async () => {
     // The run stopped by max_cost had its one instance and no other: its pool was not started again.
-    expect(await projectInstances(clients, 'e2e-budget', ['pending', 'running', 'shutting-down', 'stopping', 'stopped', 'terminated'])).toHaveLength(1);
-    for (const [name, project] of [['hourly', 'e2e-hourly'], ['budget', 'e2e-budget']] as const) {
+    expect(
+      await projectInstances(clients, 'e2e-budget', ['pending', 'running', 'shutting-down', 'stopping', 'stopped', 'terminated']),
+    ).toHaveLength(1);
+    for (const [name, project] of [
+      ['hourly', 'e2e-hourly'],
+      ['budget', 'e2e-budget'],
+    ] as const) {
       const down = await katapult(['down', configs[name]], env);
       expect(down.code).toBe(0);
       expect(await countProjectResources(clients, project)).toEqual(NOTHING_LEFT);

@@ -4,16 +4,33 @@ import { join } from 'node:path';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '@katapult/core';
-import { requireDocker, startMoto, startRegistry, tempDir, waitFor, type MotoRequest, type MotoServer, type RegistryServer } from '@katapult/testkit';
+import {
+  requireDocker,
+  startMoto,
+  startRegistry,
+  tempDir,
+  waitFor,
+  type MotoRequest,
+  type MotoServer,
+  type RegistryServer,
+} from '@katapult/testkit';
 import { prepareEcr } from '@katapult/images/ecr';
 import { katapult, REPO_ROOT } from './cli.js';
-import { countProjectResources, motoClients, NOTHING_LEFT, projectInstances, TEST_CREDENTIALS, type MotoClients } from './moto-resources.js';
+import {
+  countProjectResources,
+  motoClients,
+  NOTHING_LEFT,
+  projectInstances,
+  TEST_CREDENTIALS,
+  type MotoClients,
+} from './moto-resources.js';
 
 const PROJECT = 'e2e-moto';
 const REGION = 'eu-west-3';
 
 /** The RunInstances calls moto received, as query parameters. */
-const runInstances = (requests: MotoRequest[]) => requests.filter((request) => request.service === 'ec2' && request.action === 'RunInstances').map((request) => request.params);
+const runInstances = (requests: MotoRequest[]) =>
+  requests.filter((request) => request.service === 'ec2' && request.action === 'RunInstances').map((request) => request.params);
 
 describe('provider: aws against moto: launch, replacement, interruption and down leave nothing behind', () => {
   let moto: MotoServer;
@@ -63,10 +80,13 @@ describe('provider: aws against moto: launch, replacement, interruption and down
     expect(launch.stderr).not.toMatch(/NodeVersionSupportWarning|KP_/);
     expect(launch.code).toBe(0);
 
-    const live = await waitFor(async () => {
-      const instances = await projectInstances(clients, PROJECT, ['pending', 'running']);
-      return instances.length >= 4 && instances;
-    }, { what: '4 instances of the project in moto', timeoutMs: 120_000, intervalMs: 500 });
+    const live = await waitFor(
+      async () => {
+        const instances = await projectInstances(clients, PROJECT, ['pending', 'running']);
+        return instances.length >= 4 && instances;
+      },
+      { what: '4 instances of the project in moto', timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(live).toHaveLength(4);
     expect(live.filter((instance) => instance.InstanceLifecycle === 'spot')).toHaveLength(2);
     for (const instance of live) {
@@ -88,7 +108,8 @@ describe('provider: aws against moto: launch, replacement, interruption and down
     expect(spot.map((params) => params['InstanceMarketOptions.SpotOptions.SpotInstanceType'])).toEqual(spot.map(() => 'one-time'));
     expect(spot.reduce((sum, params) => sum + Number(params['MaxCount']), 0)).toBe(2);
     // The boot script says no memory limit rather than 0 bytes.
-    for (const params of calls) expect(Buffer.from(params['UserData'] ?? '', 'base64').toString('utf8')).not.toMatch(/KATAPULT_MEMORY_BYTES=0\b/);
+    for (const params of calls)
+      expect(Buffer.from(params['UserData'] ?? '', 'base64').toString('utf8')).not.toMatch(/KATAPULT_MEMORY_BYTES=0\b/);
 
     const status = await katapult(['status', '--json'], env);
     expect(status.code).toBe(0);
@@ -97,15 +118,18 @@ describe('provider: aws against moto: launch, replacement, interruption and down
     expect(run!.jobs.map((job) => [job.id, job.state])).toEqual([['hello', 'pending']]);
   }, 300_000);
 
-  it('replaces an instance terminated behind the coordinator\'s back', async () => {
+  it("replaces an instance terminated behind the coordinator's back", async () => {
     const before = await projectInstances(clients, PROJECT, ['pending', 'running']);
     expect(before).toHaveLength(4);
     const victim = before.find((instance) => instance.InstanceLifecycle !== 'spot')!;
     await clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [victim.InstanceId!] }));
-    const after = await waitFor(async () => {
-      const instances = await projectInstances(clients, PROJECT, ['pending', 'running']);
-      return instances.length === 4 && !instances.some((instance) => instance.InstanceId === victim.InstanceId) && instances;
-    }, { what: 'a replacement of the terminated instance', timeoutMs: 120_000, intervalMs: 500 });
+    const after = await waitFor(
+      async () => {
+        const instances = await projectInstances(clients, PROJECT, ['pending', 'running']);
+        return instances.length === 4 && !instances.some((instance) => instance.InstanceId === victim.InstanceId) && instances;
+      },
+      { what: 'a replacement of the terminated instance', timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(after.filter((instance) => instance.InstanceLifecycle !== 'spot')).toHaveLength(2);
   }, 300_000);
 
@@ -141,12 +165,20 @@ describe('provider: aws against moto: launch, replacement, interruption and down
 
   it('Ctrl-C during launch, then down: nothing is left', async () => {
     const before = runInstances(await moto.requests()).length;
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', config], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', config], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     // Interrupted once the coordinator has begun launching.
-    await waitFor(async () => runInstances(await moto.requests()).length > before, { what: 'a RunInstances call', timeoutMs: 180_000, intervalMs: 200 });
+    await waitFor(async () => runInstances(await moto.requests()).length > before, {
+      what: 'a RunInstances call',
+      timeoutMs: 180_000,
+      intervalMs: 200,
+    });
     child.kill('SIGINT');
     const code = await exited;
     // The coordinator has the run (the CLI may not have its id yet): it goes on launching until down stops it.

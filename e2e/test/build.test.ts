@@ -57,7 +57,11 @@ describe('environment images through the CLI', () => {
   }, 600_000);
 
   it('images ls shows them; prune removes those no given config uses', async () => {
-    const listed = JSON.parse((await katapult(['images', 'ls', '--json'], env)).stdout) as { tag: string; environment: string; size: number }[];
+    const listed = JSON.parse((await katapult(['images', 'ls', '--json'], env)).stdout) as {
+      tag: string;
+      environment: string;
+      size: number;
+    }[];
     expect(listed.map((image) => image.environment).sort()).toEqual(['python', 'tools']);
     for (const image of listed) expect(image.size).toBeGreaterThan(1_000_000);
     const table = await katapult(['images', 'ls'], env);
@@ -78,7 +82,10 @@ describe('environment images through the CLI', () => {
     try {
       const dir = await tempDir('e2e-registry');
       const file = join(dir, 'katapult.yaml');
-      await writeFile(file, `registry: ${other.host}\nenvironments:\n  - command: echo ready > /opt/ready\njobs:\n  - run_command: cat /opt/ready\n`);
+      await writeFile(
+        file,
+        `registry: ${other.host}\nenvironments:\n  - command: echo ready > /opt/ready\njobs:\n  - run_command: cat /opt/ready\n`,
+      );
       const built = JSON.parse((await katapult(['build', file, '--json'], env)).stdout) as BuiltImage[];
       expect(built[0]?.ref.startsWith(`${other.host}/katapult/env@sha256:`)).toBe(true);
       expect(await new OciRegistry(other.host).hasTag('katapult/env', built[0]!.tag)).toBe(true);

@@ -15,8 +15,12 @@ const lines = (stdout: string) => stdout.split('\n').filter(Boolean);
 function katapultOnTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   const command = [process.execPath, join(REPO_ROOT, 'cli', 'bin', 'run.js'), ...args].join(' ');
   return new Promise((resolve, reject) => {
-    execFile('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout) =>
-      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(stdout.replace(/\r\n/g, '\n')),
+    execFile(
+      'script',
+      ['-qec', command, '/dev/null'],
+      { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(stdout.replace(/\r\n/g, '\n')),
     );
   });
 }
@@ -63,7 +67,9 @@ describe('logs of a whole run, init and doctor', () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout).not.toContain('\x1b');
     const printed = lines(logs.stdout);
-    const expected = Object.entries(PRINTED).flatMap(([job, jobLines]) => jobLines.map((line) => prefixed(job as keyof typeof PRINTED, line)));
+    const expected = Object.entries(PRINTED).flatMap(([job, jobLines]) =>
+      jobLines.map((line) => prefixed(job as keyof typeof PRINTED, line)),
+    );
     expect([...printed].sort()).toEqual([...expected].sort());
     // Interleaved across jobs, but each job's lines in the order it printed them.
     for (const job of Object.keys(PRINTED) as (keyof typeof PRINTED)[]) {
@@ -100,13 +106,18 @@ describe('logs of a whole run, init and doctor', () => {
     expect(lines(lastHour.stdout)).toHaveLength(6);
     const bad = await katapult(['logs', '--since', 'yesterday'], env);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('KP_USAGE --since "yesterday" is neither a duration (30s, 10m, 2h, 1d) nor an ISO timestamp (2026-11-25T08:15:00Z)\n');
+    expect(bad.stderr).toBe(
+      'KP_USAGE --since "yesterday" is neither a duration (30s, 10m, 2h, 1d) nor an ISO timestamp (2026-11-25T08:15:00Z)\n',
+    );
   });
 
   it('--json gives each line with its job, stream, attempt and time', async () => {
     const json = await katapult(['logs', '--json'], env);
     expect(json.code).toBe(0);
-    const result = JSON.parse(json.stdout) as { runId: string; lines: { job: string; stream: string; line: string; attempt: number; at: number }[] };
+    const result = JSON.parse(json.stdout) as {
+      runId: string;
+      lines: { job: string; stream: string; line: string; attempt: number; at: number }[];
+    };
     expect(result.runId).toBe(runId);
     expect(result.lines).toHaveLength(6);
     for (const entry of result.lines) {
@@ -120,7 +131,12 @@ describe('logs of a whole run, init and doctor', () => {
   });
 
   it('logs -f with no job follows every job of a run still going until the run is over', async () => {
-    const file = await config('late', ['  - name: one', '    run_command: sleep 3; echo one late', '  - name: two', '    run_command: echo two early; sleep 5; echo two late']);
+    const file = await config('late', [
+      '  - name: one',
+      '    run_command: sleep 3; echo one late',
+      '  - name: two',
+      '    run_command: echo two early; sleep 5; echo two late',
+    ]);
     const launched = await katapult(['launch', file, '--detach', '--json'], env);
     expect(launched.code).toBe(0);
     const lateRun = (JSON.parse(launched.stdout) as { runId: string }).runId;
@@ -133,7 +149,10 @@ describe('logs of a whole run, init and doctor', () => {
 
   it('a job printing 100,000 lines and a 3 MB line: logs gives every line whole and in order, --tail the last ones', async () => {
     const big = 'y'.repeat(3 * 1024 * 1024);
-    const file = await config('big', ['  - name: big', `    run_command: "seq 1 100000; head -c ${big.length} /dev/zero | tr '\\\\0' y; echo; echo end >&2"`]);
+    const file = await config('big', [
+      '  - name: big',
+      `    run_command: "seq 1 100000; head -c ${big.length} /dev/zero | tr '\\\\0' y; echo; echo end >&2"`,
+    ]);
     const launched = await katapult(['launch', file, '--wait', '--json'], env);
     expect(launched.code).toBe(0);
     const bigRun = (JSON.parse(launched.stdout) as RunView).id;
@@ -153,9 +172,16 @@ describe('logs of a whole run, init and doctor', () => {
     expect((await katapult(['launch', file, '--wait'], env)).code).toBe(1);
 
     expect(lines((await katapult(['logs', 'flaky'], env)).stdout)).toEqual(['── attempt 1 ──', 'ran', '── attempt 2 ──', 'ran']);
-    expect(lines((await katapult(['logs'], env)).stdout)).toEqual(['flaky | ── attempt 1 ──', 'flaky | ran', 'flaky | ── attempt 2 ──', 'flaky | ran']);
+    expect(lines((await katapult(['logs'], env)).stdout)).toEqual([
+      'flaky | ── attempt 1 ──',
+      'flaky | ran',
+      'flaky | ── attempt 2 ──',
+      'flaky | ran',
+    ]);
     const second = await katapult(['logs', 'flaky', '--attempt', '2', '--json'], env);
-    expect((JSON.parse(second.stdout) as { lines: { line: string; attempt: number }[] }).lines.map(({ line, attempt }) => [line, attempt])).toEqual([['ran', 2]]);
+    expect(
+      (JSON.parse(second.stdout) as { lines: { line: string; attempt: number }[] }).lines.map(({ line, attempt }) => [line, attempt]),
+    ).toEqual([['ran', 2]]);
     expect(lines((await katapult(['logs', 'flaky', '--attempt', '1'], env)).stdout)).toEqual(['ran']);
 
     const none = await katapult(['logs', 'flaky', '--attempt', '3'], env);
@@ -183,10 +209,27 @@ describe('logs of a whole run, init and doctor', () => {
     const doctor = await katapult(['doctor', '--json'], env);
     expect(doctor.code).toBe(0);
     const { checks } = JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] };
-    expect(checks.map((check) => check.name)).toEqual(['docker', 'nats-server', 'docker-registry', 'debootstrap', 'local stack', 'free space', 'aws credentials']);
-    expect(checks.find((check) => check.name === 'docker')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^engine \S+ at /) });
-    expect(checks.find((check) => check.name === 'local stack')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^running: nats-server :\d+, registry :\d+, registry \(read-only\) :\d+, coordinator :\d+/) });
-    expect(checks.find((check) => check.name === 'free space')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^[\d.]+ [kMGT]?B free in \//) });
+    expect(checks.map((check) => check.name)).toEqual([
+      'docker',
+      'nats-server',
+      'docker-registry',
+      'debootstrap',
+      'local stack',
+      'free space',
+      'aws credentials',
+    ]);
+    expect(checks.find((check) => check.name === 'docker')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^engine \S+ at /),
+    });
+    expect(checks.find((check) => check.name === 'local stack')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^running: nats-server :\d+, registry :\d+, registry \(read-only\) :\d+, coordinator :\d+/),
+    });
+    expect(checks.find((check) => check.name === 'free space')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^[\d.]+ [kMGT]?B free in \//),
+    });
 
     const noDocker = await katapult(['doctor'], { ...env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(noDocker.code).toBe(3);

@@ -13,10 +13,15 @@ export interface CliResult {
 /** Runs the built `katapult` CLI as a user would, from the repository root. */
 export function katapult(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 600_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -30,10 +35,15 @@ const PEAK_MARK = 'KP_PEAK_RSS_KB';
 /** Runs the built CLI as katapult() does, under /usr/bin/time, which reports its peak RSS (taken off stderr). */
 export async function katapultMeasured(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 600_000): Promise<MeasuredCliResult> {
   const result = await new Promise<CliResult>((resolve) => {
-    execFile('/usr/bin/time', ['-f', `${PEAK_MARK} %M`, process.execPath, BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      '/usr/bin/time',
+      ['-f', `${PEAK_MARK} %M`, process.execPath, BIN, ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
   const mark = new RegExp(`^${PEAK_MARK} (\\d+)\\n`, 'm');
   const peak = mark.exec(result.stderr);

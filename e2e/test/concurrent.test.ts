@@ -22,12 +22,26 @@ describe('concurrent launches', () => {
     const configs = await Promise.all(
       Array.from({ length: 20 }, async (_, index) => {
         const file = join(project, `c${index}.yaml`);
-        await writeFile(file, ['project: concurrent', 'instances: [{ number: 1, cpus: 1 }]', 'jobs:', `  - name: job-${index}`, `    run_command: echo ${index}`, ''].join('\n'));
+        await writeFile(
+          file,
+          [
+            'project: concurrent',
+            'instances: [{ number: 1, cpus: 1 }]',
+            'jobs:',
+            `  - name: job-${index}`,
+            `    run_command: echo ${index}`,
+            '',
+          ].join('\n'),
+        );
         return file;
       }),
     );
     const launches = await Promise.all(configs.map((file) => katapult(['launch', file, '--detach', '--json'], env)));
-    for (const launch of launches) expect({ code: launch.code, error: launch.code === 0 ? undefined : `${launch.stdout}${launch.stderr}` }).toEqual({ code: 0, error: undefined });
+    for (const launch of launches)
+      expect({ code: launch.code, error: launch.code === 0 ? undefined : `${launch.stdout}${launch.stderr}` }).toEqual({
+        code: 0,
+        error: undefined,
+      });
     const submitted = launches.map((launch) => (JSON.parse(launch.stdout) as { runId: string }).runId).sort();
     expect(new Set(submitted).size).toBe(20);
 

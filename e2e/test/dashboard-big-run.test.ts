@@ -31,8 +31,13 @@ describe('the dashboard on a big run', () => {
     nc = await connect({ servers: nats.url });
     await ensureStreams(nc, names);
     const store = await openJetStreamStore(nc, names, { agentTtlMs: 60_000 });
-    api = buildServer(new RunService(store, idle), { token, logs: jetStreamLogSource(nc, names, async (run, job) => (await store.getJob(run, job))?.value) });
-    const spec = loadConfig(`project: big\njobs:\n  - {name: sweep, run_command: "true", repeat: ${JOBS}}\n`, 'big.yaml', { defaultCpus: 1 });
+    api = buildServer(new RunService(store, idle), {
+      token,
+      logs: jetStreamLogSource(nc, names, async (run, job) => (await store.getJob(run, job))?.value),
+    });
+    const spec = loadConfig(`project: big\njobs:\n  - {name: sweep, run_command: "true", repeat: ${JOBS}}\n`, 'big.yaml', {
+      defaultCpus: 1,
+    });
     const created = await api.inject({
       method: 'POST',
       url: '/runs',
@@ -57,7 +62,10 @@ describe('the dashboard on a big run', () => {
   it('shows one page of jobs with the run counted whole, and pages through them', async () => {
     const page = await browser.newPage();
     await page.goto(url);
-    await waitFor(async () => (await page.locator('#jobs-range').innerText()) === `jobs 1–200 of ${JOBS}`, { what: 'the first page', timeoutMs: 20_000 });
+    await waitFor(async () => (await page.locator('#jobs-range').innerText()) === `jobs 1–200 of ${JOBS}`, {
+      what: 'the first page',
+      timeoutMs: 20_000,
+    });
     expect(await rows(page).count()).toBe(200);
     expect(await firstJob(page)).toBe('sweep-1');
     const runCells = (await page.locator('#runs tbody tr').first().locator('td').allInnerTexts()).map((text) => text.trim());
@@ -88,8 +96,15 @@ describe('the dashboard on a big run', () => {
     expect(cancelled.statusCode).toBe(200);
     const page = await browser.newPage();
     await page.goto(url);
-    await waitFor(async () => (await page.locator('#jobs-state option').allInnerTexts()).includes('aborted (2)'), { what: 'the state filter', timeoutMs: 20_000 });
-    expect(await page.locator('#jobs-state option').allInnerTexts()).toEqual([`all states (${JOBS})`, `pending (${JOBS - 2})`, 'aborted (2)']);
+    await waitFor(async () => (await page.locator('#jobs-state option').allInnerTexts()).includes('aborted (2)'), {
+      what: 'the state filter',
+      timeoutMs: 20_000,
+    });
+    expect(await page.locator('#jobs-state option').allInnerTexts()).toEqual([
+      `all states (${JOBS})`,
+      `pending (${JOBS - 2})`,
+      'aborted (2)',
+    ]);
     await page.locator('#jobs-state').selectOption('aborted');
     await waitFor(async () => (await page.locator('#jobs-range').innerText()) === 'jobs 1–2 of 2 aborted', { what: 'the aborted jobs' });
     expect(await rows(page).locator('td:first-child').allInnerTexts()).toEqual(['sweep-3', 'sweep-7']);

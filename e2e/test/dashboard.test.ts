@@ -68,9 +68,19 @@ describe('katapult dashboard', () => {
     // The token leaves the address bar as soon as the page has it.
     expect(page.url()).toBe(url.replace(/#.*$/, ''));
 
-    await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[4] === 'running', { what: 'ticker running on the page', timeoutMs: 300_000 });
+    await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[4] === 'running', {
+      what: 'ticker running on the page',
+      timeoutMs: 300_000,
+    });
     await waitFor(async () => (await cellsOf(page, 'jobs', 'quick'))[4] === 'done', { what: 'quick done on the page', timeoutMs: 30_000 });
-    expect(await cellsOf(page, 'runs', runId)).toEqual([runId, 'dash', 'running', '1 running, 1 done', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), config]);
+    expect(await cellsOf(page, 'runs', runId)).toEqual([
+      runId,
+      'dash',
+      'running',
+      '1 running, 1 done',
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+      config,
+    ]);
     const [job, env_, agent, pool, state, attempt, exitCode, duration] = await cellsOf(page, 'jobs', 'quick');
     expect([job, env_, state, attempt, exitCode]).toEqual(['quick', 'default', 'done', '1', '0']);
     expect(pool).toMatch(/^dash\/[0-9a-f]{8}$/);
@@ -85,7 +95,9 @@ describe('katapult dashboard', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: true });
 
     // Let the job print a few lines first: they are replayed, and the rest arrive as they are printed.
-    await waitFor(async () => /tick 3$/m.test((await katapult(['logs', 'ticker', '--run', runId], env)).stdout), { what: 'tick 3 printed' });
+    await waitFor(async () => /tick 3$/m.test((await katapult(['logs', 'ticker', '--run', runId], env)).stdout), {
+      what: 'tick 3 printed',
+    });
     await page.getByRole('button', { name: 'ticker', exact: true }).click();
     await waitFor(async () => (await logLines(page)).includes('tick 1'), { what: 'the stored lines on the page' });
     const atFirstSight = await logLines(page);
@@ -95,7 +107,9 @@ describe('katapult dashboard', () => {
 
     await waitFor(async () => (await logLines(page)).length === TICKS, { what: 'every line on the page', timeoutMs: 60_000 });
     expect(await logLines(page)).toEqual(Array.from({ length: TICKS }, (_, index) => `tick ${index + 1}`));
-    await waitFor(async () => (await page.locator('#log .marker').allInnerTexts()).includes('— attempt 1 ended, exit code 0 —'), { what: 'the end of the log' });
+    await waitFor(async () => (await page.locator('#log .marker').allInnerTexts()).includes('— attempt 1 ended, exit code 0 —'), {
+      what: 'the end of the log',
+    });
     await waitFor(async () => (await cellsOf(page, 'jobs', 'ticker'))[4] === 'done', { what: 'ticker done on the page' });
     await waitFor(async () => (await cellsOf(page, 'runs', runId))[2] === 'done', { what: 'the run done on the page' });
     expect((await cellsOf(page, 'agents', agent!))[4]).toBe('0 / 2');
@@ -106,7 +120,18 @@ describe('katapult dashboard', () => {
   it("draws a run's timeline: 20 jobs as bars on 2 agents, cpus in use, as status --timeline writes it", async () => {
     const project = await tempDir('e2e-dashboard-timeline');
     const config = join(project, 'katapult.yaml');
-    await writeFile(config, ['project: timeline', 'instances: [{ number: 2, cpus: 1 }]', 'jobs:', '  - name: sim', '    run_command: sleep 0.5', '    repeat: 20', ''].join('\n'));
+    await writeFile(
+      config,
+      [
+        'project: timeline',
+        'instances: [{ number: 2, cpus: 1 }]',
+        'jobs:',
+        '  - name: sim',
+        '    run_command: sleep 0.5',
+        '    repeat: 20',
+        '',
+      ].join('\n'),
+    );
     const launch = await katapult(['launch', config, '--wait', '--json'], env);
     expect(launch.code).toBe(0);
     const run = JSON.parse(launch.stdout) as { id: string; jobs: { id: string; agentId: string }[] };
@@ -152,9 +177,12 @@ describe('katapult dashboard', () => {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(address);
-      await waitFor(async () => (await page.locator('#error').isVisible()) && /^KP_API_UNAUTHORIZED: /.test(await page.locator('#error').innerText()), {
-        what: `the error on the page (${name})`,
-      });
+      await waitFor(
+        async () => (await page.locator('#error').isVisible()) && /^KP_API_UNAUTHORIZED: /.test(await page.locator('#error').innerText()),
+        {
+          what: `the error on the page (${name})`,
+        },
+      );
       expect(await page.locator('#runs tbody tr, #jobs tbody tr, #agents tbody tr').count()).toBe(0);
       await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 

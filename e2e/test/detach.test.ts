@@ -50,7 +50,12 @@ describe('Ctrl-C during launch', () => {
       { what: 'the run to finish', timeoutMs: 60_000 },
     );
     const [run] = JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[];
-    expect(run!.jobs.filter((job) => job.state === 'done').map((job) => job.id).sort()).toEqual(['count-1', 'count-2', 'greet', 'stderr']);
+    expect(
+      run!.jobs
+        .filter((job) => job.state === 'done')
+        .map((job) => job.id)
+        .sort(),
+    ).toEqual(['count-1', 'count-2', 'greet', 'stderr']);
   }, 600_000);
 
   it('launching the same config again follows the run still going instead of starting it twice (recover)', async () => {

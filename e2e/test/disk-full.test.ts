@@ -34,7 +34,7 @@ describe('a full disk under the state folder', () => {
     // Prints 100 kB a second, so JetStream writes while the disk is full (a heartbeat's few bytes may still fit a page).
     await writeFile(
       chatty(),
-      "project: disk\ninstances:\n  - number: 1\n    cpus: 2\njobs:\n  - name: chatty\n    run_command: for i in $(seq 1 40); do head -c 75000 /dev/zero | base64 -w 0; echo; sleep 1; done\n",
+      'project: disk\ninstances:\n  - number: 1\n    cpus: 2\njobs:\n  - name: chatty\n    run_command: for i in $(seq 1 40); do head -c 75000 /dev/zero | base64 -w 0; echo; sleep 1; done\n',
     );
   });
   afterAll(async () => {
@@ -53,17 +53,27 @@ describe('a full disk under the state folder', () => {
 
     const going = await katapult(['launch', chatty(), '--detach'], env);
     expect(going.code, going.stdout + going.stderr).toBe(0);
-    await waitFor(async () => (await katapult(['logs', 'chatty'], env)).stdout.length > 100_000, { timeoutMs: 120_000, intervalMs: 1_000, what: 'chatty printing' });
+    await waitFor(async () => (await katapult(['logs', 'chatty'], env)).stdout.length > 100_000, {
+      timeoutMs: 120_000,
+      intervalMs: 1_000,
+      what: 'chatty printing',
+    });
     // dd stops at the first write the disk refuses: nothing is left.
     await exec('dd', ['if=/dev/zero', `of=${filler()}`, 'bs=1M']).catch(() => undefined);
     const status = await katapult(['status'], env);
     expect(status.code).toBe(3);
     const line = status.stderr.trim().split('\n')[0]!;
-    expect(line).toMatch(new RegExp(`^KP_DISK_FULL ${home.replace(/[/.]/g, '\\$&')}(/nats|/registry)? has [\\d.]+ k?B free; the stack needs at least 67\\.1 MB there to store its state`));
+    expect(line).toMatch(
+      new RegExp(
+        `^KP_DISK_FULL ${home.replace(/[/.]/g, '\\$&')}(/nats|/registry)? has [\\d.]+ k?B free; the stack needs at least 67\\.1 MB there to store its state`,
+      ),
+    );
     const launch = await katapult(['launch', config, '--detach'], env);
     expect(launch.code).toBe(3);
     expect(launch.stderr).toMatch(/^KP_DISK_FULL /);
-    const doctor = JSON.parse((await katapult(['doctor', '--json'], env)).stdout) as { checks: { name: string; status: string; detail: string }[] };
+    const doctor = JSON.parse((await katapult(['doctor', '--json'], env)).stdout) as {
+      checks: { name: string; status: string; detail: string }[];
+    };
     expect(doctor.checks.find((check) => check.name === 'free space')).toMatchObject({ status: 'fail' });
     // The coordinator checks every 5 s: space freed before it looked would leave it nothing to say.
     await waitFor(() => /KP_DISK_FULL .* has [\d.]+ k?B free/.test(logMessages({ file: join(home, 'logs', 'coordinator.log') })), {
@@ -75,12 +85,18 @@ describe('a full disk under the state folder', () => {
     const freedAt = Date.now();
     // By itself: no down, no restart by hand. The coordinator notices the space back and a wedged JetStream.
     // `logs` reads JetStream itself (status may answer from the coordinator's memory).
-    await waitFor(async () => (await katapult(['logs', 'hello'], env)).code === 0, { timeoutMs: 180_000, intervalMs: 2_000, what: 'JetStream answering again' });
+    await waitFor(async () => (await katapult(['logs', 'hello'], env)).code === 0, {
+      timeoutMs: 180_000,
+      intervalMs: 2_000,
+      what: 'JetStream answering again',
+    });
     const recoveredMs = Date.now() - freedAt;
     const watchdog = logMessages({ file: join(home, 'logs', 'coordinator.log') })
       .split('\n')
       .filter((entry) => /KP_DISK_FULL|free space is back|nats-server|watch of|tick failed/.test(entry));
-    console.log(`JetStream answered ${(recoveredMs / 1000).toFixed(1)} s after space was freed; the coordinator said:\n${watchdog.join('\n')}`);
+    console.log(
+      `JetStream answered ${(recoveredMs / 1000).toFixed(1)} s after space was freed; the coordinator said:\n${watchdog.join('\n')}`,
+    );
     const again = await katapult(['launch', config, '--wait'], env);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect((await katapult(['logs', 'hello'], env)).stdout).toBe('hello\n');

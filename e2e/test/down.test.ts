@@ -22,8 +22,15 @@ describe('down during launch', () => {
   it('stops the coordinator before removing containers, so an agent created during down does not survive it', async () => {
     const project = await tempDir('e2e-down-project');
     const file = join(project, 'katapult.yaml');
-    await writeFile(file, ['project: down-midway', 'instances: [{ number: 6, cpus: 1 }]', 'jobs:', '  - run_command: sleep 60', '    repeat: 6', ''].join('\n'));
-    const launch = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', file], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+    await writeFile(
+      file,
+      ['project: down-midway', 'instances: [{ number: 6, cpus: 1 }]', 'jobs:', '  - run_command: sleep 60', '    repeat: 6', ''].join('\n'),
+    );
+    const launch = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', file], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
     const exited = new Promise<void>((resolve) => launch.on('exit', () => resolve()));
     const stackLabel = () => (JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string }).label;
     let label = '';

@@ -19,7 +19,10 @@ describe('katapult exec', () => {
     home = await tempDir('e2e-exec');
     env = { KATAPULT_HOME: home };
     const project = await tempDir('e2e-exec-project');
-    await writeFile(join(project, 'k.yaml'), 'project: exec\njobs:\n  - name: sleeper\n    run_command: sleep 600\n  - name: quick\n    run_command: echo over\n');
+    await writeFile(
+      join(project, 'k.yaml'),
+      'project: exec\njobs:\n  - name: sleeper\n    run_command: sleep 600\n  - name: quick\n    run_command: echo over\n',
+    );
     const launch = await katapult(['launch', join(project, 'k.yaml'), '--detach', '--json'], env);
     expect(launch.code).toBe(0);
     runId = (JSON.parse(launch.stdout) as { runId: string }).runId;
@@ -45,10 +48,17 @@ describe('katapult exec', () => {
 
   it("runs in the job's container, as the job's user, with stdin passed on", async () => {
     const cli = join(REPO_ROOT, 'cli', 'bin', 'run.js');
-    const { stdout } = await promisify(execFile)('sh', ['-c', `printf 'grep -q "sleep 600" /proc/1/cmdline && echo in the job container\\nid -un\\n' | "${process.execPath}" "${cli}" exec sleeper`], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-    });
+    const { stdout } = await promisify(execFile)(
+      'sh',
+      [
+        '-c',
+        `printf 'grep -q "sleep 600" /proc/1/cmdline && echo in the job container\\nid -un\\n' | "${process.execPath}" "${cli}" exec sleeper`,
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...env },
+      },
+    );
     expect(stdout).toBe('in the job container\nkatapult\n');
   });
 
@@ -58,13 +68,29 @@ describe('katapult exec', () => {
       stderr: `KP_JOB_NOT_RUNNING job quick of run ${runId} is done, not running: there is no container to enter (katapult status ${runId} shows its state)\n`,
     });
     const { label } = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string };
-    const agent = (await promisify(execFile)('docker', ['ps', '--filter', `label=katapult.stack=${label}`, '--filter', 'label=katapult.role=agent', '--format', '{{.Names}}'])).stdout.trim();
+    const agent = (
+      await promisify(execFile)('docker', [
+        'ps',
+        '--filter',
+        `label=katapult.stack=${label}`,
+        '--filter',
+        'label=katapult.role=agent',
+        '--format',
+        '{{.Names}}',
+      ])
+    ).stdout.trim();
     const { stdout, stderr } = await promisify(execFile)('docker', ['logs', agent]);
-    expect(`${stdout}${stderr}`).toMatch(new RegExp(`exec [0-9a-f]+ by \\S+ in ${runId}/sleeper attempt 1: \\["sh","-c","echo to stderr >&2; exit 7"\\]\\n.*ended with exit code 7`));
+    expect(`${stdout}${stderr}`).toMatch(
+      new RegExp(
+        `exec [0-9a-f]+ by \\S+ in ${runId}/sleeper attempt 1: \\["sh","-c","echo to stderr >&2; exit 7"\\]\\n.*ended with exit code 7`,
+      ),
+    );
   });
 
   it('ends with the job: cancel stops the sleeper, and exec then refuses', async () => {
     expect((await katapult(['cancel', 'sleeper'], env)).code).toBe(0);
-    expect((await katapult(['exec', 'sleeper', '--', 'true'], env)).stderr).toMatch(/^KP_JOB_NOT_RUNNING job sleeper of run \S+ is aborted/);
+    expect((await katapult(['exec', 'sleeper', '--', 'true'], env)).stderr).toMatch(
+      /^KP_JOB_NOT_RUNNING job sleeper of run \S+ is aborted/,
+    );
   });
 });

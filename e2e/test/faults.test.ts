@@ -17,7 +17,8 @@ describe('fault tolerance on the local default', () => {
   let home: string;
   let project: string;
 
-  const stack = () => JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; nats: { pid: number }; coordinator?: { pid: number } };
+  const stack = () =>
+    JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { label: string; nats: { pid: number }; coordinator?: { pid: number } };
   const run = async (runId: string) => (JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[])[0]!;
   const runIdOf = (stdout: string) => (JSON.parse(stdout) as { runId: string }).runId;
   const config = async (name: string, lines: string[]) => {
@@ -42,7 +43,11 @@ describe('fault tolerance on the local default', () => {
   });
 
   it('a job whose agent container is killed completes on another agent, and the instance is replaced', async () => {
-    const file = await config('agent-killed', ['  - name: long', '    run_command: "sleep 6; echo finished > result.txt"', '    output_files: result.txt']);
+    const file = await config('agent-killed', [
+      '  - name: long',
+      '    run_command: "sleep 6; echo finished > result.txt"',
+      '    output_files: result.txt',
+    ]);
     const runId = runIdOf((await katapult(['launch', file, '--detach', '--json'], env)).stdout);
     await waitFor(async () => (await run(runId)).jobs[0]!.state === 'running', { what: 'the job running', timeoutMs: 60_000 });
     const victim = (await run(runId)).jobs[0]!.agentId!;
@@ -63,7 +68,11 @@ describe('fault tolerance on the local default', () => {
   }, 180_000);
 
   it('a stalled agent (docker pause) is fenced before its job runs again: its job container is gone, so the job never completes twice', async () => {
-    const file = await config('agent-paused', ['  - name: slow', '    run_command: "sleep 15; echo finished > result.txt"', '    output_files: result.txt']);
+    const file = await config('agent-paused', [
+      '  - name: slow',
+      '    run_command: "sleep 15; echo finished > result.txt"',
+      '    output_files: result.txt',
+    ]);
     const runId = runIdOf((await katapult(['launch', file, '--detach', '--json'], env)).stdout);
     await waitFor(async () => (await run(runId)).jobs[0]!.state === 'running', { what: 'the job running', timeoutMs: 120_000 });
     const victim = (await run(runId)).jobs[0]!.agentId!;
@@ -84,7 +93,12 @@ describe('fault tolerance on the local default', () => {
   }, 300_000);
 
   it('the coordinator killed with SIGKILL mid-run: launching the same config again resumes the run, every job done once', async () => {
-    const jobs = ['  - name: step', '    run_command: "sleep 3; echo $HOSTNAME > host.txt; echo step done"', '    output_files: host.txt', '    repeat: 4'];
+    const jobs = [
+      '  - name: step',
+      '    run_command: "sleep 3; echo $HOSTNAME > host.txt; echo step done"',
+      '    output_files: host.txt',
+      '    repeat: 4',
+    ];
     const file = await config('coordinator-killed', jobs);
     const runId = runIdOf((await katapult(['launch', file, '--detach', '--json'], env)).stdout);
     await waitFor(async () => (await run(runId)).jobs.some((job) => job.state === 'running'), { what: 'a job running', timeoutMs: 60_000 });
@@ -103,7 +117,10 @@ describe('fault tolerance on the local default', () => {
   }, 180_000);
 
   it('nats-server stopped and started again mid-run: no log line is missing', async () => {
-    const file = await config('nats-restarted', ['  - name: ticker', '    run_command: "for i in $(seq 1 60); do echo line $i; sleep 0.1; done"']);
+    const file = await config('nats-restarted', [
+      '  - name: ticker',
+      '    run_command: "for i in $(seq 1 60); do echo line $i; sleep 0.1; done"',
+    ]);
     const runId = runIdOf((await katapult(['launch', file, '--detach', '--json'], env)).stdout);
     await waitFor(async () => (await run(runId)).jobs[0]!.state === 'running', { what: 'the ticker running', timeoutMs: 60_000 });
     process.kill(stack().nats.pid, 'SIGTERM');

@@ -27,7 +27,10 @@ describe('job files on the local default', () => {
     await mkdir(join(project, 'lib'));
     await writeFile(join(project, 'data', 'input.dat'), input);
     await writeFile(join(project, 'lib', 'common.txt'), common);
-    await writeFile(join(project, 'sim.sh'), '#!/bin/sh\nset -e\nmkdir -p out\ncat data/input.dat lib/common.txt > out/result.dat\necho "scale=$1 seed=$2 uid=$(id -u)" >> out/result.dat\necho simulated\n');
+    await writeFile(
+      join(project, 'sim.sh'),
+      '#!/bin/sh\nset -e\nmkdir -p out\ncat data/input.dat lib/common.txt > out/result.dat\necho "scale=$1 seed=$2 uid=$(id -u)" >> out/result.dat\necho simulated\n',
+    );
     await chmod(join(project, 'sim.sh'), 0o644); // run_script makes it executable in the job, whatever its mode here
     await writeFile(
       join(project, 'katapult.yaml'),

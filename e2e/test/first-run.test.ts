@@ -17,8 +17,12 @@ describe('a first run on a terminal', () => {
     // `script` gives the CLI a pseudo-terminal as its stdout, as a person's shell would.
     const command = [process.execPath, join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', 'examples/hello/katapult.yaml'].join(' ');
     ({ output, code } = await new Promise<{ output: string; code: number }>((resolve) => {
-      execFile('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 900_000, maxBuffer: 64 << 20 }, (error, stdout) =>
-        resolve({ output: stdout.replace(/\r\n/g, '\n'), code: error ? (typeof error.code === 'number' ? error.code : 1) : 0 }),
+      execFile(
+        'script',
+        ['-qec', command, '/dev/null'],
+        { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 900_000, maxBuffer: 64 << 20 },
+        (error, stdout) =>
+          resolve({ output: stdout.replace(/\r\n/g, '\n'), code: error ? (typeof error.code === 'number' ? error.code : 1) : 0 }),
       );
     }));
   }, 900_000);
@@ -37,14 +41,28 @@ describe('a first run on a terminal', () => {
     expect(screen.filter((line) => /Step \d+\/\d+|--->|I: Retrieving/.test(line))).toEqual([]);
   });
 
-  it("a run of 60 jobs is followed on one line redrawn with the counts and a bar, not a line each time", async () => {
+  it('a run of 60 jobs is followed on one line redrawn with the counts and a bar, not a line each time', async () => {
     const project = await tempDir('e2e-first-run-big');
     const file = join(project, 'katapult.yaml');
-    await writeFile(file, ['project: big-run', 'instances: [{ number: 2, cpus: 1 }]', 'jobs:', '  - name: tick', '    run_command: sleep 0.2', '    repeat: 60', ''].join('\n'));
+    await writeFile(
+      file,
+      [
+        'project: big-run',
+        'instances: [{ number: 2, cpus: 1 }]',
+        'jobs:',
+        '  - name: tick',
+        '    run_command: sleep 0.2',
+        '    repeat: 60',
+        '',
+      ].join('\n'),
+    );
     const command = [process.execPath, join(REPO_ROOT, 'cli', 'bin', 'run.js'), 'launch', file].join(' ');
     const big = await new Promise<string>((resolve) => {
-      execFile('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 900_000, maxBuffer: 64 << 20 }, (_error, stdout) =>
-        resolve(stdout.replace(/\r\n/g, '\n')),
+      execFile(
+        'script',
+        ['-qec', command, '/dev/null'],
+        { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 900_000, maxBuffer: 64 << 20 },
+        (_error, stdout) => resolve(stdout.replace(/\r\n/g, '\n')),
       );
     });
     const status = /^\[ +\d+\.\ds\] \[[#-]{20}\] \d+\/60 /;

@@ -58,7 +58,9 @@ describe('a job asking for a GPU, on a local agent', () => {
       agentId: expect.stringMatching(/^local-[0-9a-f]{8}-0-/),
       message: "KP_NO_GPU_RUNTIME: job cuda asked for 1 GPU but this instance's Docker has no NVIDIA runtime",
     });
-    expect(launch.stdout).toContain("\ncuda: failed to start: KP_NO_GPU_RUNTIME: job cuda asked for 1 GPU but this instance's Docker has no NVIDIA runtime\n");
+    expect(launch.stdout).toContain(
+      "\ncuda: failed to start: KP_NO_GPU_RUNTIME: job cuda asked for 1 GPU but this instance's Docker has no NVIDIA runtime\n",
+    );
   });
 
   it('the agent advertises the GPU the config gives its instance, and the API lists it', async () => {

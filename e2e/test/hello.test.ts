@@ -49,8 +49,13 @@ describe('examples/hello on the local default', () => {
     expect(status.code).toBe(0);
     const [latest] = JSON.parse(status.stdout) as RunView[];
     expect(latest?.state).toBe('failed');
-    expect(Object.fromEntries(latest!.jobs.map((job) => [job.id, [job.state, job.exitCode]]))).toEqual({ fine: ['done', 0], broken: ['failed', 3] });
-    const run = (JSON.parse((await katapult(['status', '--all', '--json'], env)).stdout) as RunView[]).find((one) => one.project === 'hello');
+    expect(Object.fromEntries(latest!.jobs.map((job) => [job.id, [job.state, job.exitCode]]))).toEqual({
+      fine: ['done', 0],
+      broken: ['failed', 3],
+    });
+    const run = (JSON.parse((await katapult(['status', '--all', '--json'], env)).stdout) as RunView[]).find(
+      (one) => one.project === 'hello',
+    );
     expect(run?.state).toBe('done');
     const states = Object.fromEntries(run!.jobs.map((job) => [job.id, [job.state, job.exitCode]]));
     expect(states).toEqual({
@@ -103,11 +108,25 @@ describe('examples/hello on the local default', () => {
     const logs = readdirSync(join(home, 'logs'), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
       .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8'));
-    const agents = await new Docker().listContainers({ all: true, filters: { label: [`katapult.stack=${stack.label}`, 'katapult.role=agent'] } });
-    const agentEnv = await Promise.all(agents.map(async (agent) => (await new Docker().getContainer(agent.Id).inspect()).Config.Env.join('\n')));
+    const agents = await new Docker().listContainers({
+      all: true,
+      filters: { label: [`katapult.stack=${stack.label}`, 'katapult.role=agent'] },
+    });
+    const agentEnv = await Promise.all(
+      agents.map(async (agent) => (await new Docker().getContainer(agent.Id).inspect()).Config.Env.join('\n')),
+    );
     expect(logs.length).toBeGreaterThan(0);
     expect(agentEnv.length).toBe(3);
-    for (const text of [launch.stdout, launch.stderr, failing.stdout, status.stdout, status.stderr, readFileSync(join(home, 'stack.json'), 'utf8'), ...logs, ...agentEnv]) {
+    for (const text of [
+      launch.stdout,
+      launch.stderr,
+      failing.stdout,
+      status.stdout,
+      status.stderr,
+      readFileSync(join(home, 'stack.json'), 'utf8'),
+      ...logs,
+      ...agentEnv,
+    ]) {
       expect(text.includes(token)).toBe(false);
     }
 
@@ -117,7 +136,9 @@ describe('examples/hello on the local default', () => {
     try {
       const refused = await katapult(['status'], env);
       expect(refused.code).toBe(3);
-      expect(refused.stderr).toMatch(/^KP_API_UNAUTHORIZED the coordinator at http:\/\/127\.0\.0\.1:\d+ refused this stack's API token \(.*katapult down.*\)\n$/);
+      expect(refused.stderr).toMatch(
+        /^KP_API_UNAUTHORIZED the coordinator at http:\/\/127\.0\.0\.1:\d+ refused this stack's API token \(.*katapult down.*\)\n$/,
+      );
       expect(refused.stderr.includes(token) || refused.stderr.includes(other)).toBe(false);
     } finally {
       writeFileSync(tokenFile, `${token}\n`);
@@ -137,7 +158,9 @@ describe('examples/hello on the local default', () => {
     // The history stays: status reads it without the stack, and says so.
     const status = await katapult(['status'], env);
     expect(status.code).toBe(0);
-    expect(status.stderr).toBe(`no stack is running: reading the runs kept in ${home}/nats (a nats-server started for this command, stopped after it)\n`);
+    expect(status.stderr).toBe(
+      `no stack is running: reading the runs kept in ${home}/nats (a nats-server started for this command, stopped after it)\n`,
+    );
     expect(status.stdout).toMatch(/^run r-[0-9a-z-]+ \(failing, examples\/failing\/katapult.yaml\): failed — 1 done, 1 failed$/m);
   });
 });

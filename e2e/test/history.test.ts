@@ -7,11 +7,16 @@ import { requireDocker, tempDir } from '@katapult/testkit';
 import { katapult } from './cli.js';
 
 const localTags = async (prefix: string) =>
-  (await promisify(execFile)('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.split('\n').filter((tag) => tag.startsWith(prefix));
-const registryPort = async (home: string) => (JSON.parse(await readFile(join(home, 'stack.json'), 'utf8')) as { registry: { port: number } }).registry.port;
+  (await promisify(execFile)('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout
+    .split('\n')
+    .filter((tag) => tag.startsWith(prefix));
+const registryPort = async (home: string) =>
+  (JSON.parse(await readFile(join(home, 'stack.json'), 'utf8')) as { registry: { port: number } }).registry.port;
 /** Processes still running a history nats-server (its config lives in a katapult-history-* temp folder). */
 const historyServers = async () =>
-  (await promisify(execFile)('ps', ['-eo', 'args'])).stdout.split('\n').filter((line) => line.includes('nats-server') && line.includes('katapult-history-'));
+  (await promisify(execFile)('ps', ['-eo', 'args'])).stdout
+    .split('\n')
+    .filter((line) => line.includes('nats-server') && line.includes('katapult-history-'));
 
 /** After `down` the runs are still on disk: status, logs and fetch read them; the registry keeps its port. */
 describe('history after down, and a stable registry address', () => {
@@ -54,7 +59,9 @@ describe('history after down, and a stable registry address', () => {
     expect((await katapult(['down'], env)).code).toBe(0);
 
     const status = await katapult(['status'], env);
-    expect(status.stderr).toBe(`no stack is running: reading the runs kept in ${home}/nats (a nats-server started for this command, stopped after it)\n`);
+    expect(status.stderr).toBe(
+      `no stack is running: reading the runs kept in ${home}/nats (a nats-server started for this command, stopped after it)\n`,
+    );
     expect(status.code).toBe(0);
     expect(status.stdout).toBe(before.stdout);
     expect(status.stdout).toMatch(/^run r-\S+ \(hist, .*hist\.yaml\): failed — 1 done, 1 failed\n/);

@@ -38,7 +38,7 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     return Array.isArray(runs) ? runs[0]! : runs;
   };
 
-  it('each copy of a repeat knows its index, and every job gets the config\'s variables, its own winning', async () => {
+  it("each copy of a repeat knows its index, and every job gets the config's variables, its own winning", async () => {
     const file = await config('variables', [
       'project: variables',
       'instances: [{ number: 1, cpus: 2 }]',
@@ -141,7 +141,9 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
 
     const refused = await katapult(['launch', file], secretEnv);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toBe("KP_SECRET_MISSING no value for the secret DB_PASSWORD (set it in this shell's environment, or give a file of NAME=value lines with --secrets-file)");
+    expect(refused.stderr.trim()).toBe(
+      "KP_SECRET_MISSING no value for the secret DB_PASSWORD (set it in this shell's environment, or give a file of NAME=value lines with --secrets-file)",
+    );
 
     const launch = await katapult(['launch', file, '--secrets-file', secretsFile], secretEnv);
     expect(launch.stderr).toBe('');
@@ -159,7 +161,13 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     // JetStream's files, and the agents' own output.
     const home = env.KATAPULT_HOME!;
     const texts: string[] = [refused.stdout, refused.stderr, launch.stdout, launch.stderr, usesLog.stdout, usesLog.stderr];
-    for (const args of [['status', runId], ['status', runId, '--json'], ['status', '--all', '--json'], ['logs', '--run', runId], ['fetch', runId, '--out', out]]) {
+    for (const args of [
+      ['status', runId],
+      ['status', runId, '--json'],
+      ['status', '--all', '--json'],
+      ['logs', '--run', runId],
+      ['fetch', runId, '--out', out],
+    ]) {
       const result = await katapult(args, env);
       texts.push(result.stdout, result.stderr);
     }
@@ -245,7 +253,9 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     const made: string[] = [];
     const docker = (args: string[], input?: string) =>
       new Promise<string>((resolve, reject) => {
-        const child = execFile('docker', args, { maxBuffer: 16 << 20 }, (error, stdout, stderr) => (error ? reject(new Error(`docker ${args[0]}: ${stderr}`)) : resolve(stdout)));
+        const child = execFile('docker', args, { maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+          error ? reject(new Error(`docker ${args[0]}: ${stderr}`)) : resolve(stdout),
+        );
         if (input !== undefined) child.stdin!.end(input);
       });
     /** An image of the team's, built here on the base image and pushed to the test's own registry. */
@@ -267,9 +277,18 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
         // The environments built on the team's image first (this stack's only ones named "team"), then the team's
         // images, the first of which, untagged once the second took its tag, is known by its registry digest only.
         const stackRegistry = `127.0.0.1:${(JSON.parse(readFileSync(join(env.KATAPULT_HOME!, 'stack.json'), 'utf8')) as { registry: { port: number } }).registry.port}/`;
-        const built = images.filter((image) => image.Labels?.['katapult.environment'] === 'team' && (image.RepoTags ?? []).some((tag) => tag.startsWith(stackRegistry)));
-        const team = images.filter((image) => [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].some((name) => name.startsWith(`${registry.host}/team/`)));
-        for (const image of [...built, ...team]) await new Docker().getImage(image.Id).remove({ force: true }).catch(() => undefined);
+        const built = images.filter(
+          (image) =>
+            image.Labels?.['katapult.environment'] === 'team' && (image.RepoTags ?? []).some((tag) => tag.startsWith(stackRegistry)),
+        );
+        const team = images.filter((image) =>
+          [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].some((name) => name.startsWith(`${registry.host}/team/`)),
+        );
+        for (const image of [...built, ...team])
+          await new Docker()
+            .getImage(image.Id)
+            .remove({ force: true })
+            .catch(() => undefined);
       }
       await registry?.stop();
     });
@@ -304,11 +323,19 @@ describe('jobs: variables, timeouts, retries, dependencies, secrets, images', ()
     }, 600_000);
 
     it('an image no registry serves is one line naming the environment and the reference', async () => {
-      const file = await config('missing-image', ['environments:', '  - name: gone', `    image: ${registry.host}/team/nothing:1`, 'jobs:', '  - run_command: "true"']);
+      const file = await config('missing-image', [
+        'environments:',
+        '  - name: gone',
+        `    image: ${registry.host}/team/nothing:1`,
+        'jobs:',
+        '  - run_command: "true"',
+      ]);
       const build = await katapult(['build', file], env);
       expect(build.code).toBe(2);
       expect(build.stderr.trim().split('\n')).toHaveLength(1);
-      expect(build.stderr).toMatch(new RegExp(`^KP_IMAGE_PULL_FAILED environment "gone" image: ${registry.host}/team/nothing:1 cannot be pulled: `));
+      expect(build.stderr).toMatch(
+        new RegExp(`^KP_IMAGE_PULL_FAILED environment "gone" image: ${registry.host}/team/nothing:1 cannot be pulled: `),
+      );
     }, 600_000);
   });
 });

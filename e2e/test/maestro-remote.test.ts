@@ -113,9 +113,25 @@ describe('katapult with a remote maestro', () => {
       ].join('\n'),
     );
     await exec('docker', ['run', '-d', '--name', container, '--network', 'host', '-v', `${state}:/state`, '--env-file', envFile, image]);
-    const remote = { project: PROJECT, region: 'eu-west-3', profile: null, instanceId: 'i-0e2e', publicIp: '127.0.0.1', privateIp: '127.0.0.1', natsPort, httpPort, tlsName: TLS_NAME, cluster: PROJECT, label: `maestro-${PROJECT}` };
+    const remote = {
+      project: PROJECT,
+      region: 'eu-west-3',
+      profile: null,
+      instanceId: 'i-0e2e',
+      publicIp: '127.0.0.1',
+      privateIp: '127.0.0.1',
+      natsPort,
+      httpPort,
+      tlsName: TLS_NAME,
+      cluster: PROJECT,
+      label: `maestro-${PROJECT}`,
+    };
     await writeFile(join(home, 'remote.json'), JSON.stringify(remote), { mode: 0o600 });
-    await waitFor(async () => (await katapult(['status', '--all', '--json'], env)).code === 0, { what: 'the maestro to answer the CLI', timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(async () => (await katapult(['status', '--all', '--json'], env)).code === 0, {
+      what: 'the maestro to answer the CLI',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
 
     const launch = await katapult(['launch', config, '--detach'], env);
     // The maestro is up, so none is launched: the run goes to it, and its coordinator meets the refusing EC2.

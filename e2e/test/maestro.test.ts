@@ -23,10 +23,51 @@ async function writeCertificates(dir: string): Promise<void> {
   const tls = join(dir, 'tls');
   await mkdir(tls, { recursive: true });
   const openssl = (args: string[]) => exec('openssl', args);
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=katapult maestro test CA', '-keyout', join(tls, 'ca-key.pem'), '-out', join(tls, 'ca.pem')]);
-  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${TLS_NAME}`, '-keyout', join(tls, 'server-key.pem'), '-out', join(tls, 'server.csr')]);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=katapult maestro test CA',
+    '-keyout',
+    join(tls, 'ca-key.pem'),
+    '-out',
+    join(tls, 'ca.pem'),
+  ]);
+  await openssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=${TLS_NAME}`,
+    '-keyout',
+    join(tls, 'server-key.pem'),
+    '-out',
+    join(tls, 'server.csr'),
+  ]);
   await writeFile(join(tls, 'server.ext'), `subjectAltName=DNS:${TLS_NAME}\n`);
-  await openssl(['x509', '-req', '-in', join(tls, 'server.csr'), '-CA', join(tls, 'ca.pem'), '-CAkey', join(tls, 'ca-key.pem'), '-CAcreateserial', '-days', '2', '-extfile', join(tls, 'server.ext'), '-out', join(tls, 'server.pem')]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    join(tls, 'server.csr'),
+    '-CA',
+    join(tls, 'ca.pem'),
+    '-CAkey',
+    join(tls, 'ca-key.pem'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    join(tls, 'server.ext'),
+    '-out',
+    join(tls, 'server.pem'),
+  ]);
   for (const file of ['ca.pem', 'server.pem', 'server-key.pem']) await chmod(join(tls, file), 0o600);
 }
 
@@ -85,12 +126,19 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
     fetch(`https://127.0.0.1:${httpPort}${path}`, {
       method: init.method ?? 'GET',
       dispatcher: init.dispatcher ?? trusting,
-      headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+      },
       ...(init.body ? { body: JSON.stringify(init.body) } : {}),
     });
 
   const healthy = () =>
-    waitFor(async () => (await api('/health')).status === 200, { what: `the maestro's API on 127.0.0.1:${httpPort}`, timeoutMs: 30_000, intervalMs: 200 });
+    waitFor(async () => (await api('/health')).status === 200, {
+      what: `the maestro's API on 127.0.0.1:${httpPort}`,
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
 
   beforeAll(async () => {
     await requireDocker();
@@ -145,9 +193,19 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
     const engine = connectDocker();
     expect(await ensureMaestroImage(engine, { repoRoot: REPO_ROOT, nodeImage })).toMatchObject({ ref: image, built: false });
     const empty = await tempDir('maestro-repo');
-    await expect(ensureMaestroImage(engine, { repoRoot: empty, nodeImage })).rejects.toThrow(/KP_MAESTRO_BUNDLE_MISSING|coordinator\/dist\/maestro\.mjs is missing; run "pnpm build"/);
+    await expect(ensureMaestroImage(engine, { repoRoot: empty, nodeImage })).rejects.toThrow(
+      /KP_MAESTRO_BUNDLE_MISSING|coordinator\/dist\/maestro\.mjs is missing; run "pnpm build"/,
+    );
     await rm(empty, { recursive: true, force: true });
-    const { stdout } = await docker('run', '--rm', '--entrypoint', 'sh', image, '-c', 'nats-server --version && ls /opt/katapult/dashboard');
+    const { stdout } = await docker(
+      'run',
+      '--rm',
+      '--entrypoint',
+      'sh',
+      image,
+      '-c',
+      'nats-server --version && ls /opt/katapult/dashboard',
+    );
     expect(stdout).toMatch(/^nats-server: v2\.\d+\.\d+\n/);
     expect(stdout).toContain('index.html');
     expect(await readFile(join(state, 'nats.conf'), 'utf8')).toContain(`listen: "127.0.0.1:${natsPort}"`);
@@ -158,18 +216,33 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
     expect(plain.info['tls_required']).toBe(true);
     expect(plain.after).not.toContain('PONG');
 
-    await expect(connect({ servers: `127.0.0.1:${natsPort}`, tls: namedTls(), reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+    await expect(connect({ servers: `127.0.0.1:${natsPort}`, tls: namedTls(), reconnect: false })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
     // The certificate names maestro.katapult only: a client checking the address it dialled refuses it.
-    await expect(connect({ servers: `127.0.0.1:${natsPort}`, user: admin.user, pass: admin.pass, tls: { ca }, reconnect: false })).rejects.toThrow(/IP: 127\.0\.0\.1 is not in the cert's list|altnames/i);
+    await expect(
+      connect({ servers: `127.0.0.1:${natsPort}`, user: admin.user, pass: admin.pass, tls: { ca }, reconnect: false }),
+    ).rejects.toThrow(/IP: 127\.0\.0\.1 is not in the cert's list|altnames/i);
   });
 
   it("accepts the admin over TLS checked against the certificate's name, with JetStream and the coordinator's streams", async () => {
-    const nc = await connect({ servers: `tls://127.0.0.1:${natsPort}`, user: admin.user, pass: admin.pass, tls: namedTls(), reconnect: false });
+    const nc = await connect({
+      servers: `tls://127.0.0.1:${natsPort}`,
+      user: admin.user,
+      pass: admin.pass,
+      tls: namedTls(),
+      reconnect: false,
+    });
     try {
-      const info = JSON.parse(new TextDecoder().decode((await nc.request('$JS.API.INFO', '', { timeout: 5_000 })).data)) as { type: string; error?: unknown };
+      const info = JSON.parse(new TextDecoder().decode((await nc.request('$JS.API.INFO', '', { timeout: 5_000 })).data)) as {
+        type: string;
+        error?: unknown;
+      };
       expect(info.error).toBeUndefined();
       expect(info.type).toBe('io.nats.jetstream.api.v1.account_info_response');
-      const names = JSON.parse(new TextDecoder().decode((await nc.request('$JS.API.STREAM.NAMES', '{}', { timeout: 5_000 })).data)) as { streams: string[] };
+      const names = JSON.parse(new TextDecoder().decode((await nc.request('$JS.API.STREAM.NAMES', '{}', { timeout: 5_000 })).data)) as {
+        streams: string[];
+      };
       expect(names.streams).toContain(clusterNames(CLUSTER).streams.assignments);
     } finally {
       await nc.close();
@@ -193,11 +266,18 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
 
   it('refuses a run placed locally in one line, storing nothing; an AWS run reaches EC2 through the SDK variables', async () => {
     const request = (yaml: string): CreateRunRequest => ({
-      spec: loadConfig(`project: far\n${yaml}instances: [{type: t3.large, cpus: 2, region: eu-west-3}]\njobs: [{name: a, run_command: "true"}]\n`, 'far.yaml', {
-        defaultCpus: 2,
-      }),
+      spec: loadConfig(
+        `project: far\n${yaml}instances: [{type: t3.large, cpus: 2, region: eu-west-3}]\njobs: [{name: a, run_command: "true"}]\n`,
+        'far.yaml',
+        {
+          defaultCpus: 2,
+        },
+      ),
       configFile: 'far.yaml',
-      images: { default: '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' },
+      images: {
+        default:
+          '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/env@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      },
       agentImage: AGENT_IMAGE,
       files: {},
     });
@@ -228,10 +308,13 @@ describe('the maestro image: NATS and the coordinator over TLS, in one container
 
   it('ends with a non-zero code when nats-server dies, for its restart policy to start both again', async () => {
     await docker('exec', name, 'sh', '-c', 'kill -9 "$(cat /state/nats.pid)"');
-    const ended = await waitFor(async () => {
-      const now = await containerState(name);
-      return now.running ? undefined : now;
-    }, { what: 'the maestro container to end', timeoutMs: 15_000, intervalMs: 200 });
+    const ended = await waitFor(
+      async () => {
+        const now = await containerState(name);
+        return now.running ? undefined : now;
+      },
+      { what: 'the maestro container to end', timeoutMs: 15_000, intervalMs: 200 },
+    );
     expect(ended.exitCode).not.toBe(0);
     const { stdout, stderr } = await docker('logs', name);
     expect(`${stdout}${stderr}`).toMatch(/nats-server ended \(killed by SIGKILL\); stopping/);

@@ -20,31 +20,43 @@ describe('message snapshots', () => {
     );
   });
 
-  it.each(['config.example.py', 'config.minimum.py'])("the original README's %s: validate points to import, whose katapult.yaml validates", async (name) => {
-    const env = { KATAPULT_HOME: await tempDir('e2e-messages') };
-    const project = await tempDir('e2e-import');
-    const original = join(project, 'config.py');
-    await copyFile(join(REPO_ROOT, 'core', 'test', 'fixtures', 'original', name), original);
-    // The files its jobs and environment name, as the original's examples folder holds them.
-    await mkdir(join(project, 'examples'));
-    for (const file of ['examples/run_remote.py', 'examples/install_julia.sh', 'examples/environment.yml', 'examples/requirements.txt', 'uploaded.txt', 'input.dat']) {
-      await writeFile(join(project, file), '');
-    }
-    const refused = await katapult(['validate', original], env);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toBe(
-      `KP_CONFIG_PYTHON ${original} is a Python config of the original tool; Katapult reads YAML or JSON (convert it: katapult import ${original})\n`,
-    );
-    const imported = await katapult(['import', original, '--maestro-address', '203.0.113.5'], env);
-    expect(imported.stderr).toBe('');
-    expect(imported.stdout).toBe(`wrote ${project}/katapult.yaml from ${original}\nnext: katapult validate ${project}/katapult.yaml\n`);
-    const validated = await katapult(['validate', join(project, 'katapult.yaml')], env);
-    expect(validated.stderr).toBe('');
-    expect(validated.code).toBe(0);
-    const again = await katapult(['import', original], env);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toBe(`KP_IMPORT_EXISTS ${project}/katapult.yaml already exists (use --force to overwrite it, or --out another file)\n`);
-  });
+  it.each(['config.example.py', 'config.minimum.py'])(
+    "the original README's %s: validate points to import, whose katapult.yaml validates",
+    async (name) => {
+      const env = { KATAPULT_HOME: await tempDir('e2e-messages') };
+      const project = await tempDir('e2e-import');
+      const original = join(project, 'config.py');
+      await copyFile(join(REPO_ROOT, 'core', 'test', 'fixtures', 'original', name), original);
+      // The files its jobs and environment name, as the original's examples folder holds them.
+      await mkdir(join(project, 'examples'));
+      for (const file of [
+        'examples/run_remote.py',
+        'examples/install_julia.sh',
+        'examples/environment.yml',
+        'examples/requirements.txt',
+        'uploaded.txt',
+        'input.dat',
+      ]) {
+        await writeFile(join(project, file), '');
+      }
+      const refused = await katapult(['validate', original], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toBe(
+        `KP_CONFIG_PYTHON ${original} is a Python config of the original tool; Katapult reads YAML or JSON (convert it: katapult import ${original})\n`,
+      );
+      const imported = await katapult(['import', original, '--maestro-address', '203.0.113.5'], env);
+      expect(imported.stderr).toBe('');
+      expect(imported.stdout).toBe(`wrote ${project}/katapult.yaml from ${original}\nnext: katapult validate ${project}/katapult.yaml\n`);
+      const validated = await katapult(['validate', join(project, 'katapult.yaml')], env);
+      expect(validated.stderr).toBe('');
+      expect(validated.code).toBe(0);
+      const again = await katapult(['import', original], env);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toBe(
+        `KP_IMPORT_EXISTS ${project}/katapult.yaml already exists (use --force to overwrite it, or --out another file)\n`,
+      );
+    },
+  );
 
   it('validate reports every problem at once, file problems beside schema errors, each at file:line:col of its key', async () => {
     const env = { KATAPULT_HOME: await tempDir('e2e-messages') };
@@ -89,7 +101,10 @@ describe('message snapshots', () => {
     const config = join(project, 'katapult.yaml');
     // A download from a host that never resolves (.invalid), as conda's and julia's installers do when offline.
     const command = `perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "downloads.invalid:80") or die "could not connect: $@\\n"'`;
-    await writeFile(config, ['environments:', '  - name: offline', `    command: ${JSON.stringify(command)}`, 'jobs:', '  - run_command: "true"', ''].join('\n'));
+    await writeFile(
+      config,
+      ['environments:', '  - name: offline', `    command: ${JSON.stringify(command)}`, 'jobs:', '  - run_command: "true"', ''].join('\n'),
+    );
     try {
       const build = await katapult(['build', config], env);
       expect(build.code).toBe(3);

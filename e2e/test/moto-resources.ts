@@ -1,6 +1,21 @@
-import { DescribeInstancesCommand, DescribeInternetGatewaysCommand, DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
 import { DescribeRepositoriesCommand, ECRClient, ListTagsForResourceCommand } from '@aws-sdk/client-ecr';
-import { IAMClient, GetInstanceProfileCommand, ListInstanceProfilesCommand, ListRolesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import {
+  IAMClient,
+  GetInstanceProfileCommand,
+  ListInstanceProfilesCommand,
+  ListRolesCommand,
+  ListRoleTagsCommand,
+} from '@aws-sdk/client-iam';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 
@@ -18,8 +33,14 @@ export function motoClients(url: string, region: string): MotoClients {
 const byProject = (project: string) => [{ Name: 'tag:katapult:project', Values: [project] }];
 
 /** The project's instances in these states (default: every state but terminated). */
-export async function projectInstances(clients: MotoClients, project: string, states = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']): Promise<Instance[]> {
-  const found = await clients.ec2.send(new DescribeInstancesCommand({ Filters: [...byProject(project), { Name: 'instance-state-name', Values: states }] }));
+export async function projectInstances(
+  clients: MotoClients,
+  project: string,
+  states = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'],
+): Promise<Instance[]> {
+  const found = await clients.ec2.send(
+    new DescribeInstancesCommand({ Filters: [...byProject(project), { Name: 'instance-state-name', Values: states }] }),
+  );
   return (found.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []);
 }
 
@@ -36,7 +57,8 @@ export async function countProjectResources(clients: MotoClients, project: strin
   let profiles = 0;
   for (const profile of (await iam.send(new ListInstanceProfilesCommand({}))).InstanceProfiles ?? []) {
     // moto 5.1 has no ListInstanceProfileTags; GetInstanceProfile gives the tags.
-    const tags = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile.InstanceProfileName }))).InstanceProfile?.Tags ?? [];
+    const tags =
+      (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile.InstanceProfileName }))).InstanceProfile?.Tags ?? [];
     if (tags.some((tag) => tag.Key === 'katapult:project' && tag.Value === project)) profiles++;
   }
   let repositories = 0;

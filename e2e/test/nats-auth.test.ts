@@ -69,7 +69,8 @@ describe('NATS credentials on the local stack', () => {
   });
 
   it('keeps the credentials in files only this user can read, one NATS user per agent', () => {
-    for (const file of ['nats-auth.json', 'nats-agents.json', 'nats.conf', 'nats-users.conf']) expect(statSync(join(home, file)).mode & 0o777).toBe(0o600);
+    for (const file of ['nats-auth.json', 'nats-agents.json', 'nats.conf', 'nats-users.conf'])
+      expect(statSync(join(home, file)).mode & 0o777).toBe(0o600);
     expect(Object.keys(agents)).toEqual([expect.stringMatching(/^local-[0-9a-f]{8}-0-[0-9a-f]{4}$/)]);
   });
 
@@ -101,7 +102,9 @@ describe('NATS credentials on the local stack', () => {
       expect(await publishVerdict(nc, names.execStartSubject('local-1-abcd'))).toMatch(denied);
       expect(await publishVerdict(nc, names.execOutputSubject('local-1-abcd', '0123456789abcdef'))).toMatch(denied);
       expect(await publishVerdict(nc, names.execOutputSubject(agentId, '0123456789abcdef'))).toBe('accepted');
-      expect(await publishVerdict(nc, `$JS.API.CONSUMER.MSG.NEXT.${names.streams.assignments}.${names.agentConsumer('local-1-abcd')}`)).toMatch(denied);
+      expect(
+        await publishVerdict(nc, `$JS.API.CONSUMER.MSG.NEXT.${names.streams.assignments}.${names.agentConsumer('local-1-abcd')}`),
+      ).toMatch(denied);
     } finally {
       await nc.close();
     }
@@ -182,19 +185,27 @@ describe('NATS credentials on the local stack', () => {
       // The inputs of finished attempts, its own included: no read is granted for them.
       const jsm = await jetstreamManager(admin$);
       const record = async (jobId: string) =>
-        (await jsm.streams.getMessage(`KV_${names.buckets.jobs}`, { last_by_subj: `$KV.${names.buckets.jobs}.${jobKey(firstRun, jobId)}` }))!.json<JobRecord>();
+        (await jsm.streams.getMessage(`KV_${names.buckets.jobs}`, {
+          last_by_subj: `$KV.${names.buckets.jobs}.${jobKey(firstRun, jobId)}`,
+        }))!.json<JobRecord>();
       const writer = await record('writer');
       const reader = await record('reader');
       const ask = async (jobId: string, attempt: number, object: string) => {
         const request = { v: 1, runId: firstRun, jobId, attempt, object };
-        return (await nc.request(names.readGrantSubject(agentId), JSON.stringify(request), { timeout: 10_000 })).json<{ ok: boolean; message?: string }>();
+        return (await nc.request(names.readGrantSubject(agentId), JSON.stringify(request), { timeout: 10_000 })).json<{
+          ok: boolean;
+          message?: string;
+        }>();
       };
       expect(await ask('writer', writer.attempt, writer.files[0]!.object)).toEqual({
         v: 1,
         ok: false,
         message: `attempt ${writer.attempt} of ${firstRun}/writer is not assigned to ${agentId} now`,
       });
-      expect(await ask('reader', reader.attempt, reader.inputArchives![0]!.object)).toMatchObject({ ok: false, message: expect.stringMatching(/is not assigned to/) });
+      expect(await ask('reader', reader.attempt, reader.inputArchives![0]!.object)).toMatchObject({
+        ok: false,
+        message: expect.stringMatching(/is not assigned to/),
+      });
 
       // A consumer granted to someone: fetched from by its name only, a `*` as the name reaches none.
       const grant = await jsm.consumers.add(files, {
@@ -223,14 +234,25 @@ describe('NATS credentials on the local stack', () => {
   it('an outcome reported by the agent running the job, with outputs it did not store under its own id, is refused', async () => {
     const project = await tempDir('e2e-nats-auth-forge');
     await writeFile(join(project, 'k.yaml'), 'jobs:\n  - name: slow\n    run_command: sleep 120\n');
-    const runId = (JSON.parse((await katapult(['launch', join(project, 'k.yaml'), '--detach', '--json'], env)).stdout) as { runId: string }).runId;
+    const runId = (JSON.parse((await katapult(['launch', join(project, 'k.yaml'), '--detach', '--json'], env)).stdout) as { runId: string })
+      .runId;
     const job = async () => (JSON.parse((await katapult(['status', runId, '--json'], env)).stdout) as RunView[])[0]!.jobs[0]!;
     await waitFor(async () => (await job()).state === 'running', { what: 'the job running', timeoutMs: 120_000 });
     const { agentId, attempt } = await job();
     const credentials = (JSON.parse(readFileSync(join(home, 'nats-agents.json'), 'utf8')) as Record<string, Credentials>)[agentId!]!;
     const nc = await connect({ servers: url, reconnect: false, inboxPrefix: names.agentInboxPrefix(agentId!), ...credentials });
     try {
-      const forged = { v: 1, runId, jobId: 'slow', attempt, agentId, type: 'exited', exitCode: 0, outputs: { object: 'outputs/r-other/job/1', missing: [] }, at: Date.now() };
+      const forged = {
+        v: 1,
+        runId,
+        jobId: 'slow',
+        attempt,
+        agentId,
+        type: 'exited',
+        exitCode: 0,
+        outputs: { object: 'outputs/r-other/job/1', missing: [] },
+        at: Date.now(),
+      };
       await jetstream(nc).publish(names.eventSubject(agentId!, runId, 'slow'), JSON.stringify(forged));
     } finally {
       await nc.close();
@@ -295,7 +317,12 @@ describe('NATS with TLS (KATAPULT_TLS=1)', () => {
     const url = `nats://127.0.0.1:${(JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { nats: { port: number } }).nats.port}`;
     const { admin } = JSON.parse(readFileSync(join(home, 'nats-auth.json'), 'utf8')) as { admin: Credentials };
     await expect(connect({ servers: url, reconnect: false, ...admin })).rejects.toThrow(/certificate/i);
-    const trusted = await connect({ servers: url, reconnect: false, ...admin, tls: { ca: readFileSync(join(home, 'tls', 'ca.pem'), 'utf8') } });
+    const trusted = await connect({
+      servers: url,
+      reconnect: false,
+      ...admin,
+      tls: { ca: readFileSync(join(home, 'tls', 'ca.pem'), 'utf8') },
+    });
     await trusted.close();
   }, 600_000);
 });

@@ -28,7 +28,8 @@ describe('instance pools', () => {
     expect(result.code).toBe(0);
     return (JSON.parse(result.stdout) as RunView[])[0]!;
   };
-  const submitted = (stdout: string) => /run (r-[0-9a-z-]+) submitted/.exec(stdout)?.[1] ?? /run (r-[0-9a-z-]+) is already going/.exec(stdout)?.[1];
+  const submitted = (stdout: string) =>
+    /run (r-[0-9a-z-]+) submitted/.exec(stdout)?.[1] ?? /run (r-[0-9a-z-]+) is already going/.exec(stdout)?.[1];
   const agentContainers = async (pool: string) =>
     docker.listContainers({ filters: { label: ['katapult.role=agent', `katapult.pool=${pool}`] } });
 
@@ -50,7 +51,12 @@ describe('instance pools', () => {
         'jobs:',
         '  - {name: nap, run_command: sleep 2, repeat: 3}',
       ]);
-      const big = await config('big', ['project: big', 'instances: [{ number: 1, cpus: 2 }]', 'jobs:', '  - {name: wide, run_command: "true", cpus_req: 2}']);
+      const big = await config('big', [
+        'project: big',
+        'instances: [{ number: 1, cpus: 2 }]',
+        'jobs:',
+        '  - {name: wide, run_command: "true", cpus_req: 2}',
+      ]);
       const first = await katapult(['launch', small, '--detach'], env);
       expect(first.code).toBe(0);
       const smallRun = submitted(first.stdout)!;
@@ -98,8 +104,19 @@ describe('instance pools', () => {
   it(
     "one project's pool stops after its auto_stop while another project's pool keeps running its job",
     async () => {
-      const long = await config('long', ['project: long', 'instances: [{ number: 1, cpus: 1 }]', 'jobs:', '  - {name: wait, run_command: sleep 600}']);
-      const quick = await config('quick', ['project: quick', 'auto_stop: 1', 'instances: [{ number: 1, cpus: 1 }]', 'jobs:', '  - {name: q, run_command: "true"}']);
+      const long = await config('long', [
+        'project: long',
+        'instances: [{ number: 1, cpus: 1 }]',
+        'jobs:',
+        '  - {name: wait, run_command: sleep 600}',
+      ]);
+      const quick = await config('quick', [
+        'project: quick',
+        'auto_stop: 1',
+        'instances: [{ number: 1, cpus: 1 }]',
+        'jobs:',
+        '  - {name: q, run_command: "true"}',
+      ]);
       const longLaunch = await katapult(['launch', long, '--detach'], env);
       expect(longLaunch.code).toBe(0);
       const longRun = submitted(longLaunch.stdout)!;
@@ -107,7 +124,11 @@ describe('instance pools', () => {
       expect(quickLaunch.code).toBe(0);
       const quickPool = (await status(submitted(quickLaunch.stdout)!)).pools![0]!;
       const longPool = (await status(longRun)).pools![0]!;
-      await waitFor(async () => (await agentContainers(quickPool)).length === 0, { what: `pool ${quickPool} to be stopped`, timeoutMs: DOCKER_WORK_MS, intervalMs: 250 });
+      await waitFor(async () => (await agentContainers(quickPool)).length === 0, {
+        what: `pool ${quickPool} to be stopped`,
+        timeoutMs: DOCKER_WORK_MS,
+        intervalMs: 250,
+      });
       const running = await waitFor(async () => ((await status(longRun)).jobs[0]!.state === 'running' ? status(longRun) : undefined), {
         what: 'the long job to run',
         timeoutMs: DOCKER_WORK_MS,

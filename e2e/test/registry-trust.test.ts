@@ -40,7 +40,9 @@ const PUSH_PROBE = [
 ].join('\n');
 
 async function startUpload(port: number, user?: { username: string; password: string }): Promise<number> {
-  const headers: Record<string, string> = user ? { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` } : {};
+  const headers: Record<string, string> = user
+    ? { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` }
+    : {};
   const response = await fetch(`http://127.0.0.1:${port}/v2/katapult/env/blobs/uploads/`, { method: 'POST', headers });
   await response.body?.cancel();
   return response.status;
@@ -80,7 +82,7 @@ describe('the images are pinned and the registry is closed', () => {
     if (env) await katapult(['down'], env);
   });
 
-  it('the registry refuses a push without the CLI\'s credentials, and its read-only twin refuses every push', async () => {
+  it("the registry refuses a push without the CLI's credentials, and its read-only twin refuses every push", async () => {
     const first = await katapult(['build', join(project, 'katapult.yaml'), '--json'], env);
     expect(first.code, first.stderr).toBe(0);
     const stack = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as Stack;
@@ -96,7 +98,10 @@ describe('the images are pinned and the registry is closed', () => {
   it('a network: host job cannot push', async () => {
     const stack = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as Stack;
     const file = join(project, 'host.yaml');
-    await writeFile(file, config(`  - name: probe\n    network: host\n    run_script: push.sh ${stack.registry.port} ${stack.registryPull.port}`));
+    await writeFile(
+      file,
+      config(`  - name: probe\n    network: host\n    run_script: push.sh ${stack.registry.port} ${stack.registryPull.port}`),
+    );
     const launch = await katapult(['launch', file, '--wait'], env);
     expect(launch.code, launch.stdout + launch.stderr).toBe(0);
     const logs = (await katapult(['logs', 'probe'], env)).stdout;

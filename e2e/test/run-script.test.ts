@@ -9,8 +9,11 @@ import { katapult, REPO_ROOT, type CliResult } from './cli.js';
 /** Runs the built CLI from `cwd`, as a user in their project folder would. */
 function katapultIn(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'cli', 'bin', 'run.js'), ...args], { cwd, env: { ...process.env, ...env }, timeout: 600_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'cli', 'bin', 'run.js'), ...args],
+      { cwd, env: { ...process.env, ...env }, timeout: 600_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -78,7 +81,9 @@ describe('katapult run', () => {
     await writeFile(join(project, 'fail.py'), 'import sys\nimport kpgreet\nprint(kpgreet.greet("failure"))\nsys.exit(3)\n');
     const result = await katapultIn(project, ['run', 'fail.py', '--cpus', '1'], env);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/--- output of fail\.py ---\ngreetings, failure\n---\nfail\.py failed with exit code 3 \(run r-[0-9a-z-]+\)\n$/);
+    expect(result.stdout).toMatch(
+      /--- output of fail\.py ---\ngreetings, failure\n---\nfail\.py failed with exit code 3 \(run r-[0-9a-z-]+\)\n$/,
+    );
   }, 600_000);
 
   it('--type writes a run on one EC2 instance; --dry-run with --save writes it and starts nothing', async () => {
@@ -90,12 +95,25 @@ describe('katapult run', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout.split('\n').slice(-2)).toEqual(['dry run: nothing was started; it would run on one c5.xlarge instance on EC2', '']);
     const saved = await readFile(join(folder, 'katapult.yaml'), 'utf8');
-    for (const line of ['provider: aws', 'registry: ecr', '    type: "c5.xlarge"', '    region: "eu-west-3"', '    eco: true', '    max_bid: 0.1']) expect(saved).toContain(`${line}`);
+    for (const line of [
+      'provider: aws',
+      'registry: ecr',
+      '    type: "c5.xlarge"',
+      '    region: "eu-west-3"',
+      '    eco: true',
+      '    max_bid: 0.1',
+    ])
+      expect(saved).toContain(`${line}`);
     expect((await katapultIn(folder, ['validate', 'katapult.yaml'], home)).code).toBe(0);
     expect(existsSync(join(home.KATAPULT_HOME, 'stack.json'))).toBe(false);
 
     const noAddress = await katapultIn(folder, ['run', 'train.py', '--type', 'c5.xlarge', '--dry-run'], home);
-    expect(noAddress).toMatchObject({ code: 2, stderr: expect.stringMatching(/^KP_USAGE --type runs the script on EC2, whose instance must reach this machine's NATS: give --maestro-address/) });
+    expect(noAddress).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /^KP_USAGE --type runs the script on EC2, whose instance must reach this machine's NATS: give --maestro-address/,
+      ),
+    });
     const regionAlone = await katapultIn(folder, ['run', 'train.py', '--region', 'eu-west-3', '--dry-run'], home);
     expect(regionAlone).toMatchObject({ code: 2, stderr: expect.stringMatching(/^KP_USAGE .*--type/) });
   });
@@ -105,14 +123,25 @@ describe('katapult run', () => {
     await writeFile(join(folder, 'main.py'), 'print("never run")\n');
     await writeFile(join(folder, 'notes.txt'), 'not a script\n');
     await writeFile(join(folder, 'katapult.yaml'), 'jobs:\n  - run_command: true\n');
-    expect(await katapultIn(folder, ['run', 'missing.py'], env)).toEqual({ code: 2, stdout: '', stderr: 'KP_RUN_SCRIPT_NOT_FOUND missing.py: no such file\n' });
-    expect((await katapultIn(folder, ['run', 'notes.txt'], env)).stderr).toMatch(/^KP_RUN_SCRIPT_KIND notes\.txt: katapult run takes a Python \(\.py\) or Julia \(\.jl\) script/);
-    expect((await katapultIn(folder, ['run', '../main.py'], env)).stderr).toMatch(/^KP_RUN_SCRIPT_OUTSIDE \.\.\/main\.py is outside the current folder/);
-    expect((await katapultIn(folder, ['run', 'main.py', '--save'], env)).stderr).toMatch(/^KP_RUN_SAVE_EXISTS .*katapult\.yaml exists; --save would overwrite it/);
+    expect(await katapultIn(folder, ['run', 'missing.py'], env)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'KP_RUN_SCRIPT_NOT_FOUND missing.py: no such file\n',
+    });
+    expect((await katapultIn(folder, ['run', 'notes.txt'], env)).stderr).toMatch(
+      /^KP_RUN_SCRIPT_KIND notes\.txt: katapult run takes a Python \(\.py\) or Julia \(\.jl\) script/,
+    );
+    expect((await katapultIn(folder, ['run', '../main.py'], env)).stderr).toMatch(
+      /^KP_RUN_SCRIPT_OUTSIDE \.\.\/main\.py is outside the current folder/,
+    );
+    expect((await katapultIn(folder, ['run', 'main.py', '--save'], env)).stderr).toMatch(
+      /^KP_RUN_SAVE_EXISTS .*katapult\.yaml exists; --save would overwrite it/,
+    );
     expect(await katapultIn(folder, ['run', 'main.py', '--folder', '--max-upload', '10'], env)).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'KP_RUN_FOLDER_TOO_BIG the folder holds more than 10B of files (--max-upload), at katapult.yaml (leave out --folder (only the modules the script imports are uploaded), or raise --max-upload)\n',
+      stderr:
+        'KP_RUN_FOLDER_TOO_BIG the folder holds more than 10B of files (--max-upload), at katapult.yaml (leave out --folder (only the modules the script imports are uploaded), or raise --max-upload)\n',
     });
   }, 120_000);
 });

@@ -37,7 +37,10 @@ describe('runs sharing one local stack', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).not.toMatch(/ running on local-/);
     expect(ok.stdout).toMatch(/^job-1 +default +local-[0-9a-f]{8}-0-[0-9a-f]{4} +[a-z0-9-]+\/[0-9a-f]{8} +done +1 +0 /m);
-    const bad = await katapult(['launch', await config('bad', ['  - run_command: "echo fine"', '  - run_command: "exit 4"']), '--wait'], env);
+    const bad = await katapult(
+      ['launch', await config('bad', ['  - run_command: "echo fine"', '  - run_command: "exit 4"']), '--wait'],
+      env,
+    );
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('job-2: failed with exit code 4');
   }, 600_000);
@@ -45,7 +48,10 @@ describe('runs sharing one local stack', () => {
   it('a second config adds its jobs to the running instances (cfg_add_jobs)', async () => {
     const before = (await agentContainers()).map((container) => container.Id);
     // Long enough to outlast the second launch even on a loaded machine (4 s did not, once).
-    const first = await katapult(['launch', await config('first', ['  - name: slow', '    run_command: "sleep 20; echo first"']), '--detach'], env);
+    const first = await katapult(
+      ['launch', await config('first', ['  - name: slow', '    run_command: "sleep 20; echo first"']), '--detach'],
+      env,
+    );
     expect(first.code).toBe(0);
     const second = await katapult(['launch', await config('second', ['  - name: quick', '    run_command: "echo second"']), '--wait'], env);
     expect(second.code).toBe(0);

@@ -24,12 +24,14 @@ describe('output snapshots of status, logs and images ls', () => {
   /** The parsed output, each varying value replaced only when it has the expected shape, so a wrong type still shows. */
   const json = (output: string): unknown =>
     JSON.parse(text(output), (key, value: unknown) => {
-      if (['createdAt', 'assignedAt', 'pullingAt', 'startedAt', 'finishedAt', 'at'].includes(key) && typeof value === 'number') return '<time>';
+      if (['createdAt', 'assignedAt', 'pullingAt', 'startedAt', 'finishedAt', 'at'].includes(key) && typeof value === 'number')
+        return '<time>';
       if (key === 'created' && typeof value === 'string' && !Number.isNaN(Date.parse(value))) return '<time>';
       if (key === 'size' && typeof value === 'number' && value > 0) return '<size>';
       if (key === 'digest' && typeof value === 'string' && /^sha256:[0-9a-f]{64}$/.test(value)) return 'sha256:<digest>';
       if (key === 'tag' && typeof value === 'string' && /^[0-9a-f]{24}$/.test(value)) return '<tag>';
-      if (key === 'ref' && typeof value === 'string') return value.replace(/^127\.0\.0\.1:\d+\//, '127.0.0.1:<port>/').replace(/:[0-9a-f]{24}$/, ':<tag>');
+      if (key === 'ref' && typeof value === 'string')
+        return value.replace(/^127\.0\.0\.1:\d+\//, '127.0.0.1:<port>/').replace(/:[0-9a-f]{24}$/, ':<tag>');
       return value;
     });
 

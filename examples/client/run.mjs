@@ -17,7 +17,8 @@ try {
   const final = await run.wait({ until: 'over', timeoutMs: 10 * 60_000 });
   for (const [job, state] of Object.entries(await run.states())) console.log(`${job}: ${state}`);
 
-  for (const { job, files, folder } of await run.fetch(out)) console.log(`${job}: ${files.length} file${files.length === 1 ? '' : 's'} -> ${folder}`);
+  for (const { job, files, folder } of await run.fetch(out))
+    console.log(`${job}: ${files.length} file${files.length === 1 ? '' : 's'} -> ${folder}`);
   const failed = final.jobs.filter((job) => job.state !== 'done');
   for (const job of failed) {
     const lines = await run.logs(job.id);

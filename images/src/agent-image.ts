@@ -43,5 +43,12 @@ export async function ensureAgentImage(docker: Docker, opts: EnsureAgentImageOpt
   const nodeId = (await docker.getImage(opts.nodeImage).inspect()).Id;
   const ref = `${opts.repo ?? 'katapult/agent'}:${contentTag([dockerfile, bundle, nodeId])}`;
 
-  return ensureNodeAppImage(docker, { ref, repoRoot: opts.repoRoot, dockerfile: AGENT_DOCKERFILE, files: [AGENT_BUNDLE], nodeImage: opts.nodeImage, onProgress: opts.onProgress });
+  return ensureNodeAppImage(docker, {
+    ref,
+    repoRoot: opts.repoRoot,
+    dockerfile: AGENT_DOCKERFILE,
+    files: [AGENT_BUNDLE],
+    nodeImage: opts.nodeImage,
+    onProgress: opts.onProgress,
+  });
 }

@@ -57,7 +57,9 @@ export interface EnvironmentImage {
 }
 
 /** The image reference an environment will have, computed without building anything. */
-export async function environmentImageRef(request: Pick<EnvironmentBuildRequest, 'env' | 'projectDir' | 'base' | 'registry'>): Promise<{ tag: string; ref: string; files: Record<string, Buffer> }> {
+export async function environmentImageRef(
+  request: Pick<EnvironmentBuildRequest, 'env' | 'projectDir' | 'base' | 'registry'>,
+): Promise<{ tag: string; ref: string; files: Record<string, Buffer> }> {
   const files = await readProjectFiles(request.projectDir, referencedFiles(request.env), `environment "${request.env.name}"`);
   const tag = environmentTag({ env: request.env, baseImageDigest: request.base.id, files });
   return { tag, ref: `${request.registry.host}/${ENV_REPOSITORY}:${tag}`, files };
@@ -94,7 +96,8 @@ async function buildNamedEnvironment(
   });
   const remote = await request.registry.manifestOf(ENV_REPOSITORY, tag);
   const local = await localImageId(docker, ref);
-  if (remote && (local === undefined || remote.configDigest === local)) return image(remote.digest, { built: false, repushed: false, logFile: null });
+  if (remote && (local === undefined || remote.configDigest === local))
+    return image(remote.digest, { built: false, repushed: false, logFile: null });
   if (remote && local !== undefined) {
     request.onProgress?.({
       step: 'push',

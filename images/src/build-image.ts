@@ -19,7 +19,10 @@ export interface BuildRequest {
 
 function logLines(event: DockerStreamEvent): string[] {
   const text = event.stream ?? (event.status !== undefined ? `${event.status} ${event.progress ?? ''}` : '');
-  return text.split('\n').map((line) => line.trimEnd()).filter((line) => line.length > 0);
+  return text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.length > 0);
 }
 
 /** A failed `docker build`: Docker's one-line reason, and the last lines the build printed (the command's errors). */

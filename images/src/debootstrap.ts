@@ -14,7 +14,13 @@ async function findExecutable(name: string): Promise<string | undefined> {
   const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin'];
   for (const dir of dirs.filter((d) => d.length > 0)) {
     const candidate = join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }
@@ -91,7 +97,10 @@ export async function importRootfs(docker: Docker, dir: string, ref: string, onP
   const failure = events.map(streamError).find((message) => message !== undefined);
   if (exitCode !== 0 || failure !== undefined) {
     // An image built from a truncated archive must not be mistaken for a good one later.
-    await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(ref)
+      .remove({ force: true })
+      .catch(() => undefined);
     throw new ImageError(
       'KP_IMAGE_BOOTSTRAP_FAILED',
       `importing the bootstrapped root filesystem as ${ref} failed: ${failure ?? `tar exited with ${exitCode}: ${tarErrors.trim()}`}`,

@@ -59,7 +59,12 @@ export async function prepareEcr(client: ECRClient, options: EcrOptions): Promis
             {
               rulePriority: 1,
               description: 'expire untagged katapult images',
-              selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: options.untaggedDays ?? 1 },
+              selection: {
+                tagStatus: 'untagged',
+                countType: 'sinceImagePushed',
+                countUnit: 'days',
+                countNumber: options.untaggedDays ?? 1,
+              },
               action: { type: 'expire' },
             },
           ],
@@ -104,7 +109,8 @@ export async function listTaggedRepositories(client: ECRClient): Promise<Project
         if (!repository.repositoryName || !repository.repositoryArn || !repository.repositoryName.startsWith('katapult/')) continue;
         const tags = (await client.send(new ListTagsForResourceCommand({ resourceArn: repository.repositoryArn }))).tags ?? [];
         const project = tags.find((tag) => tag.Key === 'katapult:project')?.Value;
-        if (project) found.push({ name: repository.repositoryName, arn: repository.repositoryArn, project, createdAt: repository.createdAt ?? null });
+        if (project)
+          found.push({ name: repository.repositoryName, arn: repository.repositoryArn, project, createdAt: repository.createdAt ?? null });
       }
       nextToken = page.nextToken;
     } while (nextToken);

@@ -11,7 +11,10 @@ const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).
 function canonicalJson(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key] ?? null)}`).join(',')}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key] ?? null)}`)
+    .join(',')}}`;
 }
 
 /**
@@ -21,7 +24,11 @@ function canonicalJson(value: Json): string {
  * julia lists are sorted, conda channels keep their order since it is conda's priority. Build args such as
  * PIP_INDEX_URL are left out: the same requirements give the same image whichever index served them.
  */
-export function environmentTag(input: { env: EnvironmentSpec; baseImageDigest: string; files: Record<string, Uint8Array | string> }): string {
+export function environmentTag(input: {
+  env: EnvironmentSpec;
+  baseImageDigest: string;
+  files: Record<string, Uint8Array | string>;
+}): string {
   const files = Object.fromEntries(Object.entries(input.files).map(([path, contents]) => [path, sha256(contents)]));
   const canonical = { recipe: RECIPE_VERSION, env: normalizeEnvironment(input.env), base: input.baseImageDigest, files };
   return sha256(canonicalJson(canonical)).slice(0, 24);

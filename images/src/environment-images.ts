@@ -29,7 +29,11 @@ export async function listEnvironmentImages(registry: OciRegistry): Promise<Envi
 }
 
 /** Removes the environment images whose tags are not in `keep`; with `dryRun`, only says which. */
-export async function pruneEnvironmentImages(registry: OciRegistry, keep: ReadonlySet<string>, dryRun: boolean): Promise<EnvironmentImageInfo[]> {
+export async function pruneEnvironmentImages(
+  registry: OciRegistry,
+  keep: ReadonlySet<string>,
+  dryRun: boolean,
+): Promise<EnvironmentImageInfo[]> {
   const images = await listEnvironmentImages(registry);
   // The registry deletes by digest, which removes every tag on it: a digest a kept tag uses stays.
   const keptDigests = new Set(images.filter((image) => keep.has(image.tag)).map((image) => image.digest));

@@ -26,9 +26,13 @@ async function readBundle(repoRoot: string): Promise<Buffer> {
   try {
     return await readFile(join(repoRoot, MAESTRO_BUNDLE));
   } catch (error) {
-    throw new ImageError('KP_MAESTRO_BUNDLE_MISSING', `the maestro bundle ${join(repoRoot, MAESTRO_BUNDLE)} is missing; run "pnpm build" in ${repoRoot} first`, {
-      cause: error,
-    });
+    throw new ImageError(
+      'KP_MAESTRO_BUNDLE_MISSING',
+      `the maestro bundle ${join(repoRoot, MAESTRO_BUNDLE)} is missing; run "pnpm build" in ${repoRoot} first`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -30,7 +30,13 @@ export async function ensureNodeAppImage(
     opts.onProgress?.({ step: 'build', message: `building ${opts.ref} on ${opts.nodeImage}` });
     // Only these files go to the engine, however large the repository is.
     const context = pack(opts.repoRoot, { entries: [opts.dockerfile, ...opts.files] });
-    const id = await buildImage(docker, { context, tag: opts.ref, dockerfile: opts.dockerfile, buildargs: { NODE_IMAGE: opts.nodeImage }, onProgress: opts.onProgress });
+    const id = await buildImage(docker, {
+      context,
+      tag: opts.ref,
+      dockerfile: opts.dockerfile,
+      buildargs: { NODE_IMAGE: opts.nodeImage },
+      onProgress: opts.onProgress,
+    });
     return { ref: opts.ref, id, built: true };
   });
 }

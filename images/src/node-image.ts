@@ -32,11 +32,7 @@ export function nodeDockerfile(baseRef: string): string {
  * A Node.js runtime image on top of `baseRef`, tagged by a hash of its Dockerfile and the
  * base image id, so it is rebuilt exactly when either changes.
  */
-export async function ensureNodeImage(
-  docker: Docker,
-  baseRef: string,
-  opts: EnsureNodeImageOptions = {},
-): Promise<NodeImage> {
+export async function ensureNodeImage(docker: Docker, baseRef: string, opts: EnsureNodeImageOptions = {}): Promise<NodeImage> {
   const dockerfile = nodeDockerfile(baseRef);
   const baseId = (await docker.getImage(baseRef).inspect()).Id;
   const ref = `${opts.repo ?? 'katapult/node'}:${contentTag([dockerfile, baseId])}`;

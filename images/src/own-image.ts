@@ -8,7 +8,12 @@ import type { OnProgress } from './progress.js';
  * are built on what the registry serves now; its id, the digest of its configuration, goes into the
  * environment's content tag as the base image's does, so the same tag on a new image gives a new environment.
  */
-export async function pullOwnImage(docker: Docker, envName: string, ref: string, onProgress?: OnProgress): Promise<{ ref: string; id: string }> {
+export async function pullOwnImage(
+  docker: Docker,
+  envName: string,
+  ref: string,
+  onProgress?: OnProgress,
+): Promise<{ ref: string; id: string }> {
   onProgress?.({ step: 'pull', message: `pulling ${ref}` });
   try {
     const stream = await docker.pull(ref);

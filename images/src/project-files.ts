@@ -37,7 +37,8 @@ export async function findProjectFile(projectDir: string, path: string): Promise
   } catch {
     return { code: 'KP_FILE_MISSING', message: `"${path}" does not exist in ${projectDir}` };
   }
-  if (real !== root && !real.startsWith(root + sep)) return { code: 'KP_FILE_OUTSIDE_PROJECT', message: `"${path}" links outside the project folder` };
+  if (real !== root && !real.startsWith(root + sep))
+    return { code: 'KP_FILE_OUTSIDE_PROJECT', message: `"${path}" links outside the project folder` };
   const info = await stat(real);
   if (!info.isFile()) return { code: 'KP_FILE_NOT_A_FILE', message: `"${path}" is a folder, not a file; list the files it holds` };
   return { path, realPath: real, size: info.size, executable: (info.mode & 0o111) !== 0 };

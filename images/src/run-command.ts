@@ -8,11 +8,7 @@ export interface CommandFailure {
 }
 
 /** Runs a command to completion; resolves with its exit status and the tail of its output. */
-export function runCommand(
-  command: string,
-  args: readonly string[],
-  onLine?: (line: string) => void,
-): Promise<CommandFailure> {
+export function runCommand(command: string, args: readonly string[], onLine?: (line: string) => void): Promise<CommandFailure> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];

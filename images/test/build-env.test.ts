@@ -5,7 +5,15 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSpec } from '@katapult/core';
-import { environmentSpec, requireDocker, startRegistry, startWheelIndex, tempDir, type RegistryServer, type WheelIndex } from '@katapult/testkit';
+import {
+  environmentSpec,
+  requireDocker,
+  startRegistry,
+  startWheelIndex,
+  tempDir,
+  type RegistryServer,
+  type WheelIndex,
+} from '@katapult/testkit';
 import { buildEnvironment, ensureBaseImage, OciRegistry, pushImage, type BaseImage, type EnvironmentBuildRequest } from '../src/index.js';
 
 const run = async (image: string, ...command: string[]) =>
@@ -62,9 +70,9 @@ describe('environment images', () => {
     await promisify(execFile)('docker', ['pull', built.ref]);
     expect(await run(built.ref, 'python', '-c', 'import kpdemo; print(kpdemo.hello())')).toBe('hello from kpdemo');
     expect(await runAsJobUser(docker, built.ref, 'python', '-c', 'import kpdemo; print(kpdemo.hello())')).toBe('hello from kpdemo');
-    expect(await runAsJobUser(docker, built.ref, 'sh', '-c', 'id -un; echo $HOME; stat -c %U /work; touch /work/x $HOME/x && echo writable')).toBe(
-      'katapult\n/home/katapult\nkatapult\nwritable',
-    );
+    expect(
+      await runAsJobUser(docker, built.ref, 'sh', '-c', 'id -un; echo $HOME; stat -c %U /work; touch /work/x $HOME/x && echo writable'),
+    ).toBe('katapult\n/home/katapult\nkatapult\nwritable');
 
     const again = await buildEnvironment(docker, request(env({ name: 'renamed', pypi: ['requirements.txt'] })));
     expect(again).toMatchObject({ built: false, repushed: false, tag: built.tag, digest: built.digest, logFile: null });
@@ -82,12 +90,17 @@ describe('environment images', () => {
     const lines: string[] = [];
     const again = await buildEnvironment(docker, { ...request(spec), onProgress: (event) => lines.push(event.message) });
     expect(again).toMatchObject({ built: false, repushed: true, digest: built.digest });
-    expect(lines.join('\n')).toMatch(/in the registry is image [0-9a-f]{12}, not [0-9a-f]{12} built here for it: someone overwrote the tag; pushing it again/);
+    expect(lines.join('\n')).toMatch(
+      /in the registry is image [0-9a-f]{12}, not [0-9a-f]{12} built here for it: someone overwrote the tag; pushing it again/,
+    );
     expect((await new OciRegistry(registry.host).manifestOf('katapult/env', built.tag))?.configDigest).toBe(builtId);
   }, 300_000);
 
   it('builds apt packages and then the setup command, in that order', async () => {
-    const built = await buildEnvironment(docker, request(env({ name: 'tools', aptget: ['jq'], command: 'jq --version > /opt/jq-version' })));
+    const built = await buildEnvironment(
+      docker,
+      request(env({ name: 'tools', aptget: ['jq'], command: 'jq --version > /opt/jq-version' })),
+    );
     expect(built.built).toBe(true);
     expect(await run(built.ref, 'cat', '/opt/jq-version')).toMatch(/^jq-1\./);
   }, 300_000);
@@ -109,12 +122,16 @@ describe('environment images', () => {
     await expect(failing).rejects.toThrow(
       /^environment "offline" failed at its command step: could not connect: IO::Socket::INET: Bad hostname 'downloads.invalid:80' \(exit code \d+\)$/,
     );
-    await expect(failing).rejects.toMatchObject({ hint: expect.stringMatching(/^a server the build needs could not be reached: .*; full build log: .*offline-[0-9a-f]+\.log$/) });
+    await expect(failing).rejects.toMatchObject({
+      hint: expect.stringMatching(/^a server the build needs could not be reached: .*; full build log: .*offline-[0-9a-f]+\.log$/),
+    });
   }, 300_000);
 
   it('a missing apt package names the missing package on the one line', async () => {
     const failing = buildEnvironment(docker, request(env({ name: 'broken', aptget: ['no-such-package-katapult'] })));
-    await expect(failing).rejects.toThrow(/^environment "broken" failed at its apt step: (E: )?Unable to locate package no-such-package-katapult \(exit code 100\)$/);
+    await expect(failing).rejects.toThrow(
+      /^environment "broken" failed at its apt step: (E: )?Unable to locate package no-such-package-katapult \(exit code 100\)$/,
+    );
     await expect(failing).rejects.toMatchObject({ exitCode: 2 });
   }, 300_000);
 

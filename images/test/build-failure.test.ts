@@ -13,10 +13,18 @@ describe('summarizeBuildFailure', () => {
       "The command '/bin/sh -c curl -fsSL https://micro.mamba.pm/api/micromamba/linux-64/latest | tar -xj -C /usr/local bin/micromamba' returned a non-zero code: 2",
     ];
     expect(summarizeBuildFailure(output, 4)).toEqual({
-      lines: ['curl: (6) Could not resolve host: micro.mamba.pm', 'bzip2: (stdin) is not a bzip2 file.', 'tar: Child returned status 2', 'tar: Error is not recoverable: exiting now'],
+      lines: [
+        'curl: (6) Could not resolve host: micro.mamba.pm',
+        'bzip2: (stdin) is not a bzip2 file.',
+        'tar: Child returned status 2',
+        'tar: Error is not recoverable: exiting now',
+      ],
       network: true,
     });
-    expect(summarizeBuildFailure(output).lines).toEqual(['curl: (6) Could not resolve host: micro.mamba.pm', 'tar: Error is not recoverable: exiting now']);
+    expect(summarizeBuildFailure(output).lines).toEqual([
+      'curl: (6) Could not resolve host: micro.mamba.pm',
+      'tar: Error is not recoverable: exiting now',
+    ]);
   });
 
   it("an apt package that does not exist is the config's problem", () => {

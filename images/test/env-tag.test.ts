@@ -25,7 +25,14 @@ describe('environment image tags', () => {
     const reordered = Object.fromEntries(Object.entries(spec).reverse()) as EnvironmentSpec;
     const filesReordered = Object.fromEntries(Object.entries(files).reverse());
     expect(environmentTag({ env: reordered, baseImageDigest: 'sha256:aaa', files: filesReordered })).toBe(tag());
-    expect(tag({ aptget: ['jq', 'curl', 'jq'], conda: ['scipy', 'numpy'], pypi: ['kpdemo==1.0.0', 'requirements.txt'], julia: ['Wavelets', 'DataFrames'] })).toBe(tag());
+    expect(
+      tag({
+        aptget: ['jq', 'curl', 'jq'],
+        conda: ['scipy', 'numpy'],
+        pypi: ['kpdemo==1.0.0', 'requirements.txt'],
+        julia: ['Wavelets', 'DataFrames'],
+      }),
+    ).toBe(tag());
     expect(tag({ name: 'renamed' })).toBe(tag());
     expect(tag({}, { files: { ...files, 'setup.sh': 'echo hi\n' } })).toBe(tag());
   });

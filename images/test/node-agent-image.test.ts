@@ -4,14 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { requireDocker, tempDir } from '@katapult/testkit';
 import { pack } from 'tar-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildImage,
-  connectDocker,
-  ensureAgentImage,
-  ensureBaseImage,
-  ensureNodeImage,
-  type NodeImage,
-} from '../src/index.js';
+import { buildImage, connectDocker, ensureAgentImage, ensureBaseImage, ensureNodeImage, type NodeImage } from '../src/index.js';
 import { dockerRun, removeImage, uniqueSuffix } from './helpers.js';
 
 const realDockerfile = fileURLToPath(new URL('../../Dockerfile.agent', import.meta.url));

@@ -159,7 +159,9 @@ describe('spec forms the shell and Dockerfile syntax must survive', () => {
   });
 
   it('does not install python again when env_aptget already has it', () => {
-    expect(dockerfile({ aptget: ['python3', 'python3-venv'], pypi: ['numpy'] })).toContain('# katapult-step: pip\nRUN python3 -m venv /opt/katapult/venv\n');
+    expect(dockerfile({ aptget: ['python3', 'python3-venv'], pypi: ['numpy'] })).toContain(
+      '# katapult-step: pip\nRUN python3 -m venv /opt/katapult/venv\n',
+    );
   });
 
   it('refuses, as bad input, what no Dockerfile can express', () => {
@@ -171,7 +173,9 @@ describe('spec forms the shell and Dockerfile syntax must survive', () => {
       }
       return 'accepted';
     };
-    expect(refused({ pypi: ['numpy\nRUN curl x'] })).toMatch(/^KP_ENV_SPEC_INVALID 2 environment "env": env_pypi entry "numpy\\nRUN curl x"/);
+    expect(refused({ pypi: ['numpy\nRUN curl x'] })).toMatch(
+      /^KP_ENV_SPEC_INVALID 2 environment "env": env_pypi entry "numpy\\nRUN curl x"/,
+    );
     expect(refused({ aptget: [''] })).toMatch(/env_aptget entry "" is empty/);
     expect(refused({ conda: ['a.yml', 'b.yml'] })).toMatch(/more than one environment file/);
     expect(refused({ pypi: ['a/requirements.txt', 'b/requirements.txt'] })).toMatch(/share the name requirements.txt/);
@@ -194,6 +198,8 @@ describe('an environment on an image of its own', () => {
   });
 
   it('refuses a reference that is not one word', () => {
-    expect(() => planEnvironmentImage(env({ image: 'tools:1\nRUN rm -rf /' }), 'x')).toThrow(/KP_ENV_SPEC_INVALID|is not an image reference/);
+    expect(() => planEnvironmentImage(env({ image: 'tools:1\nRUN rm -rf /' }), 'x')).toThrow(
+      /KP_ENV_SPEC_INVALID|is not an image reference/,
+    );
   });
 });

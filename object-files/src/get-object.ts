@@ -65,6 +65,8 @@ export async function* checkedObjectBytes(
   }
   const digest = `SHA-256=${Base64UrlPaddedCodec.encode(hash.digest())}`;
   if (size !== info.size || digest !== info.digest) {
-    throw new Error(`the object ${info.name} arrived corrupted: ${size} bytes with digest ${digest}, its description says ${info.size} bytes with ${info.digest}`);
+    throw new Error(
+      `the object ${info.name} arrived corrupted: ${size} bytes with digest ${digest}, its description says ${info.size} bytes with ${info.digest}`,
+    );
   }
 }

@@ -3,4 +3,12 @@ export { putObject, type PutObjectOptions } from './put-object.js';
 export { checkedObjectBytes, getObject, type ObjectRead } from './get-object.js';
 export { bucketStream, chunkSubject, metaSubject } from './subjects.js';
 export { getSubjectFile, putSubjectFile, subjectFileBytes, type FileMessage, type SubjectFileInfo } from './subject-file.js';
-export { grantedMessages, grantObjectRead, grantSubjectRead, readGrantedObject, readGrantedSubjectFile, type ReadGrant, type Regrant } from './read-grant.js';
+export {
+  grantedMessages,
+  grantObjectRead,
+  grantSubjectRead,
+  readGrantedObject,
+  readGrantedSubjectFile,
+  type ReadGrant,
+  type Regrant,
+} from './read-grant.js';

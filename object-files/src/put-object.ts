@@ -23,7 +23,13 @@ const IN_FLIGHT = 4;
  * acknowledges, so memory holds a few chunks whatever the size. An object of that name is replaced; on failure
  * the chunks already stored are removed and the old object is kept.
  */
-export async function putObject(nc: NatsConnection, bucket: string, name: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutObjectOptions = {}): Promise<ObjectInfo> {
+export async function putObject(
+  nc: NatsConnection,
+  bucket: string,
+  name: string,
+  data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: PutObjectOptions = {},
+): Promise<ObjectInfo> {
   const store = await new Objm(nc).open(bucket);
   const previous = await store.info(name);
   const js = jetstream(nc);

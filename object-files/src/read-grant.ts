@@ -57,13 +57,22 @@ export async function grantSubjectRead(nc: NatsConnection, stream: string, subje
   return { stream, ...granted };
 }
 
-async function grantConsumer(nc: NatsConnection, stream: string, subject: string, after: number | undefined): Promise<{ consumer: string; messages: number }> {
-  const info = await (await jetstreamManager(nc)).consumers.add(stream, {
+async function grantConsumer(
+  nc: NatsConnection,
+  stream: string,
+  subject: string,
+  after: number | undefined,
+): Promise<{ consumer: string; messages: number }> {
+  const info = await (
+    await jetstreamManager(nc)
+  ).consumers.add(stream, {
     name: `grant_${nuid.next()}`,
     filter_subject: subject,
     // No acks: the reader checks the consumer's sequence instead, and asks again from where a gap began.
     ack_policy: AckPolicy.None,
-    ...(after === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
+    ...(after === undefined
+      ? { deliver_policy: DeliverPolicy.All }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
     inactive_threshold: nanos(GRANT_IDLE_MS),
     mem_storage: true,
   });
@@ -75,7 +84,8 @@ export function readGrantedObject(nc: NatsConnection, name: string, grant: ReadG
   const data = async function* (): AsyncGenerator<Uint8Array> {
     for await (const message of grantedMessages(nc, grant, regrant)) yield message.data;
   };
-  if (grant.size === undefined || grant.digest === undefined) throw new Error(`the grant of ${name} gives no size and digest to check it against`);
+  if (grant.size === undefined || grant.digest === undefined)
+    throw new Error(`the grant of ${name} gives no size and digest to check it against`);
   return Readable.from(checkedObjectBytes({ name, size: grant.size, digest: grant.digest }, data()), { objectMode: false });
 }
 
@@ -105,7 +115,11 @@ export async function* grantedMessages(nc: NatsConnection, first: ReadGrant, reg
   }
 }
 
-async function* readOneGrant(nc: NatsConnection, grant: ReadGrant, read: (sequence: number) => void): AsyncGenerator<JsMsg, 'done' | string> {
+async function* readOneGrant(
+  nc: NatsConnection,
+  grant: ReadGrant,
+  read: (sequence: number) => void,
+): AsyncGenerator<JsMsg, 'done' | string> {
   let delivered = 0;
   try {
     if (grant.messages === 0) return 'done';
@@ -113,7 +127,11 @@ async function* readOneGrant(nc: NatsConnection, grant: ReadGrant, read: (sequen
     while (delivered < grant.messages) {
       let batch;
       try {
-        batch = await consumer.fetch({ max_messages: Math.min(CHUNKS_AT_ONCE, grant.messages - delivered), expires: FETCH_EXPIRES_MS, idle_heartbeat: FETCH_HEARTBEAT_MS });
+        batch = await consumer.fetch({
+          max_messages: Math.min(CHUNKS_AT_ONCE, grant.messages - delivered),
+          expires: FETCH_EXPIRES_MS,
+          idle_heartbeat: FETCH_HEARTBEAT_MS,
+        });
       } catch (error) {
         return String(error);
       }

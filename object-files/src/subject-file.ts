@@ -25,7 +25,11 @@ const IN_FLIGHT = 4;
 const CHUNKS_AT_ONCE = 8;
 
 /** Stores `data` as the messages of `subject`, a few chunks in flight, reading it only as fast as NATS acknowledges. */
-export async function putSubjectFile(nc: NatsConnection, subject: string, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<SubjectFileInfo> {
+export async function putSubjectFile(
+  nc: NatsConnection,
+  subject: string,
+  data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<SubjectFileInfo> {
   const chunkBytes = Math.min(CHUNK_BYTES, nc.info?.max_payload ?? CHUNK_BYTES);
   const info: SubjectFileInfo = { subject, ...(await publishChunks(nc, subject, data, chunkBytes, IN_FLIGHT)) };
   const end = headers();
@@ -86,6 +90,8 @@ export async function* subjectFileBytes(subject: string, messages: AsyncIterable
   const digest = `SHA-256=${hash.digest('base64url')}=`;
   if (!info) throw new Error(`the file on ${subject} is incomplete: ${chunks} chunks (${size} bytes) and no end record`);
   if (info.size !== size || info.chunks !== chunks || info.digest !== digest) {
-    throw new Error(`the file on ${subject} arrived corrupted: ${size} bytes with digest ${digest}, its end record says ${info.size} bytes with ${info.digest}`);
+    throw new Error(
+      `the file on ${subject} arrived corrupted: ${size} bytes with digest ${digest}, its end record says ${info.size} bytes with ${info.digest}`,
+    );
   }
 }

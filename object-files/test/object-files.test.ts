@@ -12,9 +12,11 @@ const BUCKET = 'files';
 
 /** The bytes in pieces of `size`, as a file read would give them. */
 function pieces(bytes: Buffer, size: number): AsyncIterable<Uint8Array> {
-  return Readable.from((function* () {
-    for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
-  })());
+  return Readable.from(
+    (function* () {
+      for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+    })(),
+  );
 }
 
 async function readAll(nc: NatsConnection, name: string): Promise<Buffer | null> {
@@ -101,7 +103,10 @@ describe('object files: streaming put and get in a NATS object store', () => {
   it('a stream whose bytes do not match its description fails instead of ending', async () => {
     const info = await putObject(nc, BUCKET, 'tampered', pieces(randomBytes(50_000), 8_192));
     const { revision: _revision, ...description } = info;
-    await jetstream(nc).publish(metaSubject(BUCKET, 'tampered'), JSON.stringify({ ...description, digest: `SHA-256=${Buffer.alloc(32).toString('base64url')}=` }));
+    await jetstream(nc).publish(
+      metaSubject(BUCKET, 'tampered'),
+      JSON.stringify({ ...description, digest: `SHA-256=${Buffer.alloc(32).toString('base64url')}=` }),
+    );
     await expect(readAll(nc, 'tampered')).rejects.toThrow(/tampered arrived corrupted/);
   });
 });

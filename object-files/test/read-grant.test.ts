@@ -5,7 +5,16 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNats, type NatsServer } from '@katapult/testkit';
-import { grantedMessages, grantObjectRead, grantSubjectRead, putObject, putSubjectFile, readGrantedObject, readGrantedSubjectFile, type ReadGrant } from '../src/index.js';
+import {
+  grantedMessages,
+  grantObjectRead,
+  grantSubjectRead,
+  putObject,
+  putSubjectFile,
+  readGrantedObject,
+  readGrantedSubjectFile,
+  type ReadGrant,
+} from '../src/index.js';
 
 const BUCKET = 'grants';
 const STREAM = 'FILES';

@@ -10,9 +10,11 @@ import { getSubjectFile, putSubjectFile } from '../src/index.js';
 const STREAM = 'FILES';
 
 function pieces(bytes: Buffer, size: number): AsyncIterable<Uint8Array> {
-  return Readable.from((function* () {
-    for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
-  })());
+  return Readable.from(
+    (function* () {
+      for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+    })(),
+  );
 }
 
 describe('subject files: a file as the messages of one subject', () => {
@@ -45,13 +47,17 @@ describe('subject files: a file as the messages of one subject', () => {
   it('fails a copy cut short, and a copy whose bytes do not match its end record', async () => {
     const js = jetstream(nc);
     await js.publish('files.cut', randomBytes(1000));
-    await expect(buffer((await getSubjectFile(nc, STREAM, 'files.cut'))!)).rejects.toThrow(/files\.cut is incomplete: 1 chunks \(1000 bytes\) and no end record/);
+    await expect(buffer((await getSubjectFile(nc, STREAM, 'files.cut'))!)).rejects.toThrow(
+      /files\.cut is incomplete: 1 chunks \(1000 bytes\) and no end record/,
+    );
 
     const info = await putSubjectFile(nc, 'files.tampered-source', [randomBytes(500)]);
     await js.publish('files.tampered', randomBytes(500));
     const end = headers();
     end.set('Katapult-File-End', '1');
     await js.publish('files.tampered', JSON.stringify({ ...info, subject: 'files.tampered' }), { headers: end });
-    await expect(buffer((await getSubjectFile(nc, STREAM, 'files.tampered'))!)).rejects.toThrow(/files\.tampered arrived corrupted: 500 bytes/);
+    await expect(buffer((await getSubjectFile(nc, STREAM, 'files.tampered'))!)).rejects.toThrow(
+      /files\.tampered arrived corrupted: 500 bytes/,
+    );
   });
 });

@@ -35,7 +35,12 @@ export function startProcess(command: string, args: readonly string[], options: 
   const lines: string[] = [];
   // Always drain the pipes: a full pipe buffer would block the server.
   const collect = (chunk: Buffer): void => {
-    lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0));
+    lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.length > 0),
+    );
     if (lines.length > 40) lines.splice(0, lines.length - 40);
   };
   child.stdout?.on('data', collect);

@@ -31,10 +31,34 @@ export interface MotoAmi {
  * picks when no image is configured; an older one too, so "the latest" is tested), and one other.
  */
 export const MOTO_AMIS: readonly MotoAmi[] = [
-  { ami_id: 'ami-0de12a0000000001', name: 'debian-12-amd64-20250101-1000', owner_id: '136693071363', architecture: 'x86_64', creation_date: '2025-01-01T10:00:00.000Z' },
-  { ami_id: 'ami-0de12a0000000002', name: 'debian-12-amd64-20250601-1100', owner_id: '136693071363', architecture: 'x86_64', creation_date: '2025-06-01T11:00:00.000Z' },
-  { ami_id: 'ami-0de12b0000000001', name: 'debian-12-arm64-20250601-1100', owner_id: '136693071363', architecture: 'arm64', creation_date: '2025-06-01T11:00:00.000Z' },
-  { ami_id: 'ami-0a1a000000000001', name: 'al2023-ami-2023.6-x86_64', owner_id: '137112412989', architecture: 'x86_64', creation_date: '2025-05-01T00:00:00.000Z' },
+  {
+    ami_id: 'ami-0de12a0000000001',
+    name: 'debian-12-amd64-20250101-1000',
+    owner_id: '136693071363',
+    architecture: 'x86_64',
+    creation_date: '2025-01-01T10:00:00.000Z',
+  },
+  {
+    ami_id: 'ami-0de12a0000000002',
+    name: 'debian-12-amd64-20250601-1100',
+    owner_id: '136693071363',
+    architecture: 'x86_64',
+    creation_date: '2025-06-01T11:00:00.000Z',
+  },
+  {
+    ami_id: 'ami-0de12b0000000001',
+    name: 'debian-12-arm64-20250601-1100',
+    owner_id: '136693071363',
+    architecture: 'arm64',
+    creation_date: '2025-06-01T11:00:00.000Z',
+  },
+  {
+    ami_id: 'ami-0a1a000000000001',
+    name: 'al2023-ami-2023.6-x86_64',
+    owner_id: '137112412989',
+    architecture: 'x86_64',
+    creation_date: '2025-05-01T00:00:00.000Z',
+  },
 ];
 
 export interface StartMotoOptions {
@@ -129,9 +153,28 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   const proc = startProcess(
     'docker',
     [
-      'run', '--rm', '-i', '--network', 'host', '--name', name, '--label', 'katapult-test=moto',
-      '-v', `${amisFile}:/moto-amis.json:ro`, '-e', 'MOTO_AMIS_PATH=/moto-amis.json', '-e', 'MOTO_ENABLE_RECORDING=True',
-      image.ref, 'sh', '-c', script, 'moto', String(port)],
+      'run',
+      '--rm',
+      '-i',
+      '--network',
+      'host',
+      '--name',
+      name,
+      '--label',
+      'katapult-test=moto',
+      '-v',
+      `${amisFile}:/moto-amis.json:ro`,
+      '-e',
+      'MOTO_AMIS_PATH=/moto-amis.json',
+      '-e',
+      'MOTO_ENABLE_RECORDING=True',
+      image.ref,
+      'sh',
+      '-c',
+      script,
+      'moto',
+      String(port),
+    ],
     { stdinPipe: true },
   );
   const removeContainer = async () => {

@@ -43,7 +43,13 @@ export async function startWheelIndex(pkg: { name: string; version: string; sour
   await mkdir(dir, { recursive: true });
   const script = join(root, 'make_wheel.py');
   await writeFile(script, MAKE_WHEEL);
-  await promisify(execFile)('python3', [script, join(dir, `${pkg.name}-${pkg.version}-py3-none-any.whl`), pkg.name, pkg.version, pkg.source]);
+  await promisify(execFile)('python3', [
+    script,
+    join(dir, `${pkg.name}-${pkg.version}-py3-none-any.whl`),
+    pkg.name,
+    pkg.version,
+    pkg.source,
+  ]);
   const port = await freePort();
   const server = startProcess('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', root, String(port)]);
   const url = `http://127.0.0.1:${port}/simple/`;

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portOpen, requireDocker, startMoto, type MotoServer } from '../src/index.js';
 
-const containerExists = (name: string) => execFileSync('docker', ['ps', '-aq', '--filter', `name=^${name}$`], { encoding: 'utf8' }).trim() !== '';
+const containerExists = (name: string) =>
+  execFileSync('docker', ['ps', '-aq', '--filter', `name=^${name}$`], { encoding: 'utf8' }).trim() !== '';
 
 describe('testkit moto', () => {
   let a: MotoServer;

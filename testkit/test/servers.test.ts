@@ -52,7 +52,9 @@ describe('testkit servers', () => {
   it('the metadata stand-in answers instance-id, given or random, to a session token only', async () => {
     const metadata = await startMetadataServer({ instanceId: 'i-0123456789abcdef0' });
     cleanups.push(() => metadata.stop());
-    const token = await (await fetch(`${metadata.url}/latest/api/token`, { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } })).text();
+    const token = await (
+      await fetch(`${metadata.url}/latest/api/token`, { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } })
+    ).text();
     const instanceId = await fetch(`${metadata.url}/latest/meta-data/instance-id`, { headers: { 'X-aws-ec2-metadata-token': token } });
     expect(await instanceId.text()).toBe('i-0123456789abcdef0');
     expect((await fetch(`${metadata.url}/latest/meta-data/instance-id`)).status).toBe(401);
@@ -75,9 +77,7 @@ describe('testkit servers', () => {
 
   it('requireDocker passes on this machine and names DOCKER_HOST when the engine is missing', async () => {
     await requireDocker();
-    await expect(requireDocker({ DOCKER_HOST: 'unix:///nonexistent.sock' })).rejects.toThrow(
-      /unix:\/\/\/nonexistent\.sock did not answer/,
-    );
+    await expect(requireDocker({ DOCKER_HOST: 'unix:///nonexistent.sock' })).rejects.toThrow(/unix:\/\/\/nonexistent\.sock did not answer/);
   });
 
   it('waitFor returns the truthy value and names what timed out', async () => {

@@ -71,7 +71,13 @@ export async function connectAgentBus(identity: AgentIdentity): Promise<AgentBus
   const names = clusterNames(identity.cluster);
   const nc = await connect(
     natsConnectionOptions(
-      { url: identity.natsUrl, user: identity.natsUser, password: identity.natsPassword, ca: identity.natsCa, tlsName: identity.natsTlsName },
+      {
+        url: identity.natsUrl,
+        user: identity.natsUser,
+        password: identity.natsPassword,
+        ca: identity.natsCa,
+        tlsName: identity.natsTlsName,
+      },
       {
         name: `katapult-agent-${identity.agentId}`,
         service: true,
@@ -203,7 +209,13 @@ async function runAcked(message: JsMsg, work: () => Promise<void>): Promise<void
 /** What a chunk may take of NATS's max payload beside its JSON: the message id header and some slack. */
 const HEADER_ROOM_BYTES = 1024;
 
-function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdentity, assignment: AssignedAttempt, nc: NatsConnection): BusJobSink {
+function jobSink(
+  js: JetStreamClient,
+  names: ClusterNames,
+  identity: AgentIdentity,
+  assignment: AssignedAttempt,
+  nc: NatsConnection,
+): BusJobSink {
   const { runId, jobId, attempt } = assignment;
   const logSubject = names.logSubject(runId, jobId, identity.agentId);
   const closed = () => nc.isClosed();
@@ -216,15 +228,27 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
     window: LOG_WINDOW,
     publish: (chunk, data) => durably(logSubject, data, `${runId}.${jobId}.${attempt}.log.${chunk.chunk}`),
   });
-  const report = async (type: JobReport['type'], extra: { exitCode?: number; ranMs?: number; message?: string; outputs?: JobOutputs } = {}) => {
+  const report = async (
+    type: JobReport['type'],
+    extra: { exitCode?: number; ranMs?: number; message?: string; outputs?: JobOutputs } = {},
+  ) => {
     const message = { v: 1 as const, runId, jobId, attempt, agentId: identity.agentId, type, at: Date.now(), ...extra };
-    await durably(names.eventSubject(identity.agentId, runId, jobId), jobReportCodec.encode(message), `${runId}.${jobId}.${attempt}.${type}`);
+    await durably(
+      names.eventSubject(identity.agentId, runId, jobId),
+      jobReportCodec.encode(message),
+      `${runId}.${jobId}.${attempt}.${type}`,
+    );
   };
   return {
     shipper,
     report: (type, detail) => report(type, detail?.message === undefined ? {} : { message: detail.message }),
     exited: (exitCode, outputs, ranMs, timedOut) =>
-      report('exited', { exitCode, ...(outputs ? { outputs } : {}), ...(ranMs === undefined ? {} : { ranMs }), ...(timedOut ? { timedOut: true } : {}) }),
+      report('exited', {
+        exitCode,
+        ...(outputs ? { outputs } : {}),
+        ...(ranMs === undefined ? {} : { ranMs }),
+        ...(timedOut ? { timedOut: true } : {}),
+      }),
     startFailed: (message) => report('start_failed', { message: message.slice(0, 4000) }),
     lost: () => report('lost'),
     logPiece: (piece) => shipper.write(piece),
@@ -242,6 +266,17 @@ function jobSink(js: JetStreamClient, names: ClusterNames, identity: AgentIdenti
  * Publishes to JetStream until the server has stored the message, however long NATS is away: an outcome or a
  * log chunk is never dropped. The message id makes the stream discard the copy a retry might duplicate.
  */
-function publishDurably(js: JetStreamClient, subject: string, data: Uint8Array, msgID: string, log: (line: string) => void, closed: () => boolean): Promise<void> {
-  return retryUntilDone(() => js.publish(subject, data, { msgID, timeout: 5_000 }).then(() => undefined), { what: `storing ${subject}`, log, closed });
+function publishDurably(
+  js: JetStreamClient,
+  subject: string,
+  data: Uint8Array,
+  msgID: string,
+  log: (line: string) => void,
+  closed: () => boolean,
+): Promise<void> {
+  return retryUntilDone(() => js.publish(subject, data, { msgID, timeout: 5_000 }).then(() => undefined), {
+    what: `storing ${subject}`,
+    log,
+    closed,
+  });
 }

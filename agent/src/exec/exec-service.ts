@@ -40,7 +40,9 @@ export function serveExec(options: ExecServiceOptions): { stop(): void } {
   const subscription = nc.subscribe(names.execStartSubject(options.agentId));
   void (async () => {
     for await (const message of subscription) {
-      void startSession(options, message).catch((error: unknown) => log(`exec failed: ${error instanceof Error ? error.message : String(error)}`));
+      void startSession(options, message).catch((error: unknown) =>
+        log(`exec failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
     }
   })();
   return { stop: () => subscription.unsubscribe() };
@@ -72,7 +74,9 @@ async function runSession(
 ): Promise<void> {
   const { nc, names, docker, agentId, log } = options;
   const where = `${request.runId}/${request.jobId} attempt ${request.attempt}`;
-  const attempt = options.running().find((job) => job.runId === request.runId && job.jobId === request.jobId && job.attempt === request.attempt);
+  const attempt = options
+    .running()
+    .find((job) => job.runId === request.runId && job.jobId === request.jobId && job.attempt === request.attempt);
   if (!attempt) return refuse('KP_JOB_NOT_RUNNING', `${where} is not running on agent ${agentId}`);
   const container = await findJobContainer(docker, agentId, request);
   if (!container) return refuse('KP_JOB_NOT_RUNNING', `${where} has no running container on agent ${agentId}`);
@@ -89,7 +93,7 @@ async function runSession(
     Tty: request.tty,
     ...(request.tty ? { Env: ['TERM=xterm-256color'] } : {}),
   });
-  const stream = (await exec.start({ hijack: true, stdin: true, Tty: request.tty }));
+  const stream = await exec.start({ hijack: true, stdin: true, Tty: request.tty });
   const what = request.command.length > 0 ? JSON.stringify(request.command) : 'a shell';
   log(`exec ${request.session} by ${request.by} in ${where}: ${what}${request.tty ? ' with a tty' : ''}`);
 
@@ -150,7 +154,9 @@ async function runSession(
   clearInterval(alive);
   input.unsubscribe();
   const signal = leftByClient ? `kill -TERM "$(cat ${pidFile})" 2>/dev/null; ` : '';
-  await runInContainer(target, ['/bin/sh', '-c', `${signal}rm -f ${pidFile}`]).catch((error: unknown) => log(`exec ${request.session}: could not clean up: ${String(error)}`));
+  await runInContainer(target, ['/bin/sh', '-c', `${signal}rm -f ${pidFile}`]).catch((error: unknown) =>
+    log(`exec ${request.session}: could not clean up: ${String(error)}`),
+  );
   const exitCode = await exitCodeOf(exec);
   send({ v: 1, type: 'exit', exitCode });
   log(`exec ${request.session} in ${where} ended${exitCode === null ? '' : ` with exit code ${exitCode}`}`);
@@ -159,7 +165,7 @@ async function runSession(
 /** Runs a short command in the container and waits for its end; its output is dropped. */
 async function runInContainer(container: Docker.Container, command: string[]): Promise<void> {
   const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-  const stream = (await exec.start({}));
+  const stream = await exec.start({});
   await new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);

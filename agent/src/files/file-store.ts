@@ -49,7 +49,11 @@ export async function openJobFileStore(
     const path = join(cacheDir, object);
     const pending = downloads.get(object);
     // A job waiting for another's download reads the cache once it is there, or downloads it again itself.
-    if (pending) return pending.then(() => createReadStream(path), () => open(object, attempt));
+    if (pending)
+      return pending.then(
+        () => createReadStream(path),
+        () => open(object, attempt),
+      );
     if (existsSync(path)) return Promise.resolve(createReadStream(path));
     const started = downloadThrough(() => read(object, attempt), object, path);
     const cached = started.then((download) => download.cached);
@@ -79,7 +83,11 @@ export async function openJobFileStore(
 }
 
 /** The object's bytes as they arrive, written into `path` too, where they land only once checked in full. */
-async function downloadThrough(read: () => Promise<Readable>, object: string, path: string): Promise<{ data: Readable; cached: Promise<void> }> {
+async function downloadThrough(
+  read: () => Promise<Readable>,
+  object: string,
+  path: string,
+): Promise<{ data: Readable; cached: Promise<void> }> {
   const data = await read();
   const partial = `${path}.${randomUUID()}.part`;
   const file = createWriteStream(partial);
@@ -101,7 +109,10 @@ async function downloadThrough(read: () => Promise<Readable>, object: string, pa
       file.end(() => {
         if (`sha256-${hash.digest('hex')}` !== object) {
           const corrupted = new Error(`file ${object} arrived corrupted (its content does not match its name)`);
-          rm(partial, { force: true }).then(() => callback(corrupted), () => callback(corrupted));
+          rm(partial, { force: true }).then(
+            () => callback(corrupted),
+            () => callback(corrupted),
+          );
           return;
         }
         rename(partial, path).then(() => callback(), callback);

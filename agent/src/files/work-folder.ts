@@ -19,7 +19,11 @@ function foldersOf(paths: readonly string[]): string[] {
  * each entry the owner its header names, so with a job user the folders and the job's own copies are that user's
  * (it writes its outputs there) while shared files stay root's, which it cannot make writable again.
  */
-export function packWorkFolder(files: readonly StagedFile[], open: (object: string) => Promise<Readable>, user: JobUserIds | null = null): Readable {
+export function packWorkFolder(
+  files: readonly StagedFile[],
+  open: (object: string) => Promise<Readable>,
+  user: JobUserIds | null = null,
+): Readable {
   for (const file of files) {
     const problem = checkRelativePath(file.path);
     if (problem) throw new Error(`refusing to stage ${file.path}: ${problem}`);
@@ -71,7 +75,11 @@ export type ReadContainerPath = (path: string) => Promise<Readable | null>;
  * entries keep those relative paths. Only regular files and folders are kept: a link could point anywhere.
  * Resolves with the paths that did not exist and how many files were written.
  */
-export async function packOutputs(read: ReadContainerPath, outputFiles: readonly string[], into: tar.Pack): Promise<{ missing: string[]; files: number }> {
+export async function packOutputs(
+  read: ReadContainerPath,
+  outputFiles: readonly string[],
+  into: tar.Pack,
+): Promise<{ missing: string[]; files: number }> {
   const missing: string[] = [];
   let files = 0;
   for (const output of outputFiles) {
@@ -108,7 +116,10 @@ export async function packOutputs(read: ReadContainerPath, outputFiles: readonly
  * of its container: each file under JOB_WORKDIR/<dir>/ at the path it had in its own job's work folder, the job's
  * own writable copy, with the folders it needs. Only regular files are taken, at paths that stay inside.
  */
-export function packInputArchives(archives: readonly { dir: string; open: () => Promise<Readable> }[], user: JobUserIds | null = null): Readable {
+export function packInputArchives(
+  archives: readonly { dir: string; open: () => Promise<Readable> }[],
+  user: JobUserIds | null = null,
+): Readable {
   const root = JOB_WORKDIR.replace(/^\//, '');
   const owner = { uid: user?.uid ?? 0, gid: user?.gid ?? 0 };
   const pack = tar.pack();
@@ -137,7 +148,9 @@ export function packInputArchives(archives: readonly { dir: string; open: () => 
         }
         const mtime = header.mtime ?? new Date();
         if (posix.dirname(name) !== '.') folder(posix.dirname(name), mtime);
-        stream.pipe(pack.entry({ name: `${root}/${name}`, size: header.size ?? 0, mode: (header.mode ?? 0o644) | 0o600, mtime, ...owner }, next));
+        stream.pipe(
+          pack.entry({ name: `${root}/${name}`, size: header.size ?? 0, mode: (header.mode ?? 0o644) | 0o600, mtime, ...owner }, next),
+        );
       });
       await new Promise<void>((resolve, reject) => {
         source.on('error', reject);

@@ -13,7 +13,9 @@ export interface AgentInfo {
 /** The agent's small local API: health and what it runs. No secrets are part of any response. */
 export function buildAgentServer(info: AgentInfo): FastifyInstance {
   const app = (info.logger ? Fastify({ loggerInstance: info.logger }) : Fastify({ logger: false })) as unknown as FastifyInstance;
-  app.get('/health', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+  app.get('/health', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({
+    ok: true,
+  }));
   app.get(
     '/info',
     {

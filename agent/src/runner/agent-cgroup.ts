@@ -25,6 +25,8 @@ export async function jobCgroupParent(docker: Docker, log: (line: string) => voi
   }
   const driver = (await docker.info().catch(() => ({}))) as { CgroupDriver?: string };
   if (own && driver.CgroupDriver === 'cgroupfs') return own;
-  log(`job containers are not placed under this agent's cgroup (${own ? `Docker's cgroup driver is ${driver.CgroupDriver ?? 'unknown'}` : 'no cgroup of its own'}): only each job's pids limit applies`);
+  log(
+    `job containers are not placed under this agent's cgroup (${own ? `Docker's cgroup driver is ${driver.CgroupDriver ?? 'unknown'}` : 'no cgroup of its own'}): only each job's pids limit applies`,
+  );
   return undefined;
 }

@@ -1,7 +1,17 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { attemptContext, JOB_WORKDIR, jobContainerName, jobEnvironment, jobMemoryLimit, maskSecrets, openSecrets, type Assignment, type JobOutputs } from '@katapult/core';
+import {
+  attemptContext,
+  JOB_WORKDIR,
+  jobContainerName,
+  jobEnvironment,
+  jobMemoryLimit,
+  maskSecrets,
+  openSecrets,
+  type Assignment,
+  type JobOutputs,
+} from '@katapult/core';
 import { LABELS } from './labels.js';
 import { containerUser, explainStartFailure, jobHostConfig, jobUser } from './host-config.js';
 import { pullImage, type PullImage } from './image-pull.js';
@@ -52,7 +62,11 @@ export interface RunnerOptions {
  * an agent left behind when it died mid-attempt (the coordinator gives each new try a new attempt number): it
  * is removed, so the attempt is not refused. A name held by anything else is left alone and is an error.
  */
-async function createJobContainer(docker: Docker, stackLabel: string, spec: Docker.ContainerCreateOptions & { name: string }): Promise<Docker.Container> {
+async function createJobContainer(
+  docker: Docker,
+  stackLabel: string,
+  spec: Docker.ContainerCreateOptions & { name: string },
+): Promise<Docker.Container> {
   try {
     return await docker.createContainer(spec);
   } catch (error) {
@@ -97,7 +111,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
         [LABELS.agent]: options.agentId,
       },
       HostConfig: {
-        ...jobHostConfig(assignment, jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus)),
+        ...jobHostConfig(
+          assignment,
+          jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
+        ),
         ...(options.cgroupParent ? { CgroupParent: options.cgroupParent } : {}),
       },
     });
@@ -108,7 +125,10 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
       await container.putArchive(staging, { path: '/' }).finally(() => staging.destroy());
     }
     if (assignment.inputArchives?.length) {
-      const inputs = packInputArchives(assignment.inputArchives.map(({ object, dir }) => ({ dir, open: () => options.files.openArchive(object, assignment) })), user);
+      const inputs = packInputArchives(
+        assignment.inputArchives.map(({ object, dir }) => ({ dir, open: () => options.files.openArchive(object, assignment) })),
+        user,
+      );
       await container.putArchive(inputs, { path: '/' }).finally(() => inputs.destroy());
     }
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
@@ -133,7 +153,11 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
     await drained;
     // Outputs are stored like reports: until NATS takes them. Only a closing agent gives up (and says so).
     const collect = () => collectOutputs(started, assignment, options.files);
-    const retry = { what: `storing the outputs of ${assignment.runId}/${assignment.jobId}`, log: options.log ?? (() => undefined), closed: options.files.closed };
+    const retry = {
+      what: `storing the outputs of ${assignment.runId}/${assignment.jobId}`,
+      log: options.log ?? (() => undefined),
+      closed: options.files.closed,
+    };
     const outputs = await retryUntilDone(collect, retry).catch((error: unknown) => {
       sink.logLine('stderr', `katapult: the output files could not be stored: ${error instanceof Error ? error.message : String(error)}`);
       return { object: null, missing: [...assignment.outputFiles] };
@@ -152,8 +176,13 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
 }
 
 function openAttemptSecrets(assignment: Assignment, key: Buffer | undefined): Record<string, string> {
-  const values = key ? openSecrets(assignment.secrets!, key, attemptContext(assignment.runId, assignment.jobId, assignment.attempt)) : undefined;
-  if (!values) throw new Error(`KP_SECRETS_UNREADABLE the job's secrets were not sealed for this agent (${key ? 'another key' : 'it has no NATS user of its own'})`);
+  const values = key
+    ? openSecrets(assignment.secrets!, key, attemptContext(assignment.runId, assignment.jobId, assignment.attempt))
+    : undefined;
+  if (!values)
+    throw new Error(
+      `KP_SECRETS_UNREADABLE the job's secrets were not sealed for this agent (${key ? 'another key' : 'it has no NATS user of its own'})`,
+    );
   return values;
 }
 

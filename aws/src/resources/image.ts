@@ -38,7 +38,9 @@ export async function resolveImage(
 ): Promise<ResolvedImage> {
   if (imgId) {
     // EC2 answers an unknown id with InvalidAMIID.NotFound rather than an empty list.
-    const found = await awsCall({ ...ec2('DescribeImages'), instanceType, imageKey: key }, () => client.send(new DescribeImagesCommand({ ImageIds: [imgId] })));
+    const found = await awsCall({ ...ec2('DescribeImages'), instanceType, imageKey: key }, () =>
+      client.send(new DescribeImagesCommand({ ImageIds: [imgId] })),
+    );
     const image = found.Images?.[0];
     if (!image?.ImageId) {
       throw new KatapultError('KP_AWS_IMAGE_NOT_FOUND', `EC2 DescribeImages: the AMI ${imgId} was not found`, {

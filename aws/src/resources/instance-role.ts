@@ -63,7 +63,11 @@ function checkOwned(kind: string, name: string, tags: IamTag[] | undefined, proj
  * role trusts ec2.amazonaws.com only, and its one inline policy allows pulling Katapult's images from ECR.
  * A role or profile of that name that is not tagged for the project is an error, never taken over.
  */
-export async function ensureInstanceProfile(client: IAMClient, owner: Owner, region: string | null | undefined): Promise<{ name: string; created: boolean }> {
+export async function ensureInstanceProfile(
+  client: IAMClient,
+  owner: Owner,
+  region: string | null | undefined,
+): Promise<{ name: string; created: boolean }> {
   return ensureInstanceRole(client, owner, {
     name: resourceName(owner.project),
     description: `Katapult agents of ${owner.project}: pull images from ECR`,
@@ -87,7 +91,11 @@ export interface InstanceRoleSpec {
  * (path /katapult/), created when missing. The policy is written only when it differs from the one in place, so
  * a caller allowed to read the role but not to change it (the maestro's coordinator) gets through.
  */
-export async function ensureInstanceRole(client: IAMClient, owner: Owner, spec: InstanceRoleSpec): Promise<{ name: string; created: boolean }> {
+export async function ensureInstanceRole(
+  client: IAMClient,
+  owner: Owner,
+  spec: InstanceRoleSpec,
+): Promise<{ name: string; created: boolean }> {
   const { name } = spec;
   let created = false;
   try {
@@ -126,7 +134,9 @@ export async function ensureInstanceRole(client: IAMClient, owner: Owner, spec: 
     created = true;
   }
   if (!roles.includes(name)) {
-    await awsCall(iam('AddRoleToInstanceProfile'), () => client.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name })));
+    await awsCall(iam('AddRoleToInstanceProfile'), () =>
+      client.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name })),
+    );
     created = true;
   }
   return { name, created };
@@ -142,7 +152,8 @@ async function hasPolicy(client: IAMClient, role: string, policyName: string, do
     return JSON.stringify(JSON.parse(decodeURIComponent(found.PolicyDocument))) === JSON.stringify(JSON.parse(document));
   } catch (error) {
     // Credentials that may write the policy but not read it write it, as before GetRolePolicy was asked.
-    if (isNoSuchEntity(error) || NOT_READABLE.has(errorName(error)) || error instanceof SyntaxError || error instanceof URIError) return false;
+    if (isNoSuchEntity(error) || NOT_READABLE.has(errorName(error)) || error instanceof SyntaxError || error instanceof URIError)
+      return false;
     throw toKatapultError(error, iam('GetRolePolicy'));
   }
 }

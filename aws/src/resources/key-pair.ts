@@ -12,7 +12,11 @@ export interface KeyPairFiles {
 }
 
 export const nodeKeyPairFiles: KeyPairFiles = {
-  exists: (path) => access(path, fsConstants.F_OK).then(() => true, () => false),
+  exists: (path) =>
+    access(path, fsConstants.F_OK).then(
+      () => true,
+      () => false,
+    ),
   async writePrivate(path, content) {
     await writeFile(path, content, { mode: 0o600, flag: 'wx' });
     await chmod(path, 0o600);
@@ -23,9 +27,16 @@ export const nodeKeyPairFiles: KeyPairFiles = {
  * An optional key pair for SSH (`katapult-<project>`, ed25519), tagged. Its private key exists only in the file
  * written when it is created, mode 0600; a key pair whose file is gone is an error (AWS cannot give the key again).
  */
-export async function ensureKeyPair(client: EC2Client, owner: Owner, file: string, files: KeyPairFiles = nodeKeyPairFiles): Promise<string> {
+export async function ensureKeyPair(
+  client: EC2Client,
+  owner: Owner,
+  file: string,
+  files: KeyPairFiles = nodeKeyPairFiles,
+): Promise<string> {
   const name = resourceName(owner.project);
-  const found = await awsCall(ec2('DescribeKeyPairs'), () => client.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: [name] }] })));
+  const found = await awsCall(ec2('DescribeKeyPairs'), () =>
+    client.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: [name] }] })),
+  );
   if (found.KeyPairs?.length) {
     if (!(await files.exists(file))) {
       throw new KatapultError('KP_AWS_KEY_FILE', `the key pair ${name} exists but its private key file ${file} does not`, {
@@ -41,7 +52,12 @@ export async function ensureKeyPair(client: EC2Client, owner: Owner, file: strin
   }
   const created = await awsCall(ec2('CreateKeyPair'), () =>
     client.send(
-      new CreateKeyPairCommand({ KeyName: name, KeyType: 'ed25519', KeyFormat: 'pem', TagSpecifications: tagSpecifications(['key-pair'], ownerTags(owner, { Name: name })) }),
+      new CreateKeyPairCommand({
+        KeyName: name,
+        KeyType: 'ed25519',
+        KeyFormat: 'pem',
+        TagSpecifications: tagSpecifications(['key-pair'], ownerTags(owner, { Name: name })),
+      }),
     ),
   );
   await files.writePrivate(file, created.KeyMaterial ?? '');

@@ -44,11 +44,20 @@ const PROJECT_SUBNET_CIDR = '10.87.0.0/20';
  * NATS and the registry out through it), each tagged and found again by its tags, so a half-made one is completed.
  */
 export async function resolveNetwork(client: EC2Client, owner: Owner): Promise<Network> {
-  const defaults = await awsCall(ec2('DescribeVpcs'), () => client.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })));
+  const defaults = await awsCall(ec2('DescribeVpcs'), () =>
+    client.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })),
+  );
   const defaultVpc = defaults.Vpcs?.[0]?.VpcId;
   if (defaultVpc) {
     const subnets = await awsCall(ec2('DescribeSubnets'), () =>
-      client.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [defaultVpc] }, { Name: 'default-for-az', Values: ['true'] }] })),
+      client.send(
+        new DescribeSubnetsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [defaultVpc] },
+            { Name: 'default-for-az', Values: ['true'] },
+          ],
+        }),
+      ),
     );
     const zones = byZone(subnets.Subnets);
     const subnet = zones[0]?.subnetId;
@@ -61,24 +70,39 @@ export async function resolveNetwork(client: EC2Client, owner: Owner): Promise<N
   }
   const tags = (name: string) => ownerTags(owner, { Name: name });
   const name = resourceName(owner.project);
-  const tagged = await awsCall(ec2('DescribeVpcs'), () => client.send(new DescribeVpcsCommand({ Filters: [tagFilter(TAG.project, owner.project)] })));
+  const tagged = await awsCall(ec2('DescribeVpcs'), () =>
+    client.send(new DescribeVpcsCommand({ Filters: [tagFilter(TAG.project, owner.project)] })),
+  );
   const vpcId =
     tagged.Vpcs?.[0]?.VpcId ??
-    (await awsCall(ec2('CreateVpc'), () => client.send(new CreateVpcCommand({ CidrBlock: PROJECT_CIDR, TagSpecifications: tagSpecifications(['vpc'], tags(name)) }))))
-      .Vpc?.VpcId;
+    (
+      await awsCall(ec2('CreateVpc'), () =>
+        client.send(new CreateVpcCommand({ CidrBlock: PROJECT_CIDR, TagSpecifications: tagSpecifications(['vpc'], tags(name)) })),
+      )
+    ).Vpc?.VpcId;
   if (!vpcId) throw new KatapultError('KP_AWS_ERROR', 'EC2 CreateVpc returned no VPC id');
   const byVpc = [{ Name: 'attachment.vpc-id', Values: [vpcId] }];
-  let gatewayId = (await awsCall(ec2('DescribeInternetGateways'), () => client.send(new DescribeInternetGatewaysCommand({ Filters: byVpc })))).InternetGateways?.[0]
-    ?.InternetGatewayId;
+  let gatewayId = (
+    await awsCall(ec2('DescribeInternetGateways'), () => client.send(new DescribeInternetGatewaysCommand({ Filters: byVpc })))
+  ).InternetGateways?.[0]?.InternetGatewayId;
   if (!gatewayId) {
     const created = await awsCall(ec2('CreateInternetGateway'), () =>
       client.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpecifications(['internet-gateway'], tags(name)) })),
     );
     gatewayId = created.InternetGateway?.InternetGatewayId ?? '';
-    await awsCall(ec2('AttachInternetGateway'), () => client.send(new AttachInternetGatewayCommand({ InternetGatewayId: gatewayId, VpcId: vpcId })));
+    await awsCall(ec2('AttachInternetGateway'), () =>
+      client.send(new AttachInternetGatewayCommand({ InternetGatewayId: gatewayId, VpcId: vpcId })),
+    );
   }
   const tables = await awsCall(ec2('DescribeRouteTables'), () =>
-    client.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] })),
+    client.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    ),
   );
   const main = tables.RouteTables?.[0];
   if (main?.RouteTableId && !main.Routes?.some((route) => route.DestinationCidrBlock === '0.0.0.0/0')) {
@@ -86,22 +110,34 @@ export async function resolveNetwork(client: EC2Client, owner: Owner): Promise<N
       client.send(new CreateRouteCommand({ RouteTableId: main.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: gatewayId })),
     );
   }
-  const subnets = await awsCall(ec2('DescribeSubnets'), () => client.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })));
+  const subnets = await awsCall(ec2('DescribeSubnets'), () =>
+    client.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })),
+  );
   const own = byZone(subnets.Subnets);
   let subnetId = own[0]?.subnetId;
   if (!subnetId) {
     const created = await awsCall(ec2('CreateSubnet'), () =>
-      client.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: PROJECT_SUBNET_CIDR, TagSpecifications: tagSpecifications(['subnet'], tags(name)) })),
+      client.send(
+        new CreateSubnetCommand({
+          VpcId: vpcId,
+          CidrBlock: PROJECT_SUBNET_CIDR,
+          TagSpecifications: tagSpecifications(['subnet'], tags(name)),
+        }),
+      ),
     );
     subnetId = created.Subnet?.SubnetId ?? '';
-    await awsCall(ec2('ModifySubnetAttribute'), () => client.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } })));
+    await awsCall(ec2('ModifySubnetAttribute'), () =>
+      client.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } })),
+    );
   }
   return { vpcId, subnetId, subnets: own.length > 0 ? own : [{ subnetId, zone: undefined }], created: true };
 }
 
 /** One subnet per zone (the first by id when a zone has several), in zone order. */
 function byZone(subnets: Subnet[] | undefined): ZoneSubnet[] {
-  const sorted = [...(subnets ?? [])].filter((subnet) => subnet.SubnetId).sort((a, b) => `${a.AvailabilityZone}${a.SubnetId}`.localeCompare(`${b.AvailabilityZone}${b.SubnetId}`));
+  const sorted = [...(subnets ?? [])]
+    .filter((subnet) => subnet.SubnetId)
+    .sort((a, b) => `${a.AvailabilityZone}${a.SubnetId}`.localeCompare(`${b.AvailabilityZone}${b.SubnetId}`));
   const zones: ZoneSubnet[] = [];
   for (const subnet of sorted) {
     if (subnet.AvailabilityZone !== undefined && zones.some((seen) => seen.zone === subnet.AvailabilityZone)) continue;
@@ -118,7 +154,9 @@ function byZone(subnets: Subnet[] | undefined): ZoneSubnet[] {
 export async function ensureSecurityGroup(client: EC2Client, owner: Owner, vpcId: string, sshCidr?: string | null): Promise<string> {
   const name = resourceName(owner.project);
   const found = await awsCall(ec2('DescribeSecurityGroups'), () =>
-    client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, tagFilter(TAG.project, owner.project)] })),
+    client.send(
+      new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, tagFilter(TAG.project, owner.project)] }),
+    ),
   );
   // The maestro's group carries the project's tag too.
   let groupId = found.SecurityGroups?.find((group) => tagValue(group.Tags, TAG.role) !== 'maestro')?.GroupId;

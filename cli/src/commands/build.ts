@@ -12,7 +12,10 @@ export default class Build extends KatapultCommand {
   static override examples = ['<%= config.bin %> build examples/hello/katapult.yaml', '<%= config.bin %> build katapult.yaml --json'];
   static override args = { file: Args.string({ description: 'config file (YAML or JSON)', required: true }) };
   static override flags = {
-    verbose: Flags.boolean({ char: 'v', description: 'print every line of the image builds (debootstrap, docker build) as it comes, instead of one line per step' }),
+    verbose: Flags.boolean({
+      char: 'v',
+      description: 'print every line of the image builds (debootstrap, docker build) as it comes, instead of one line per step',
+    }),
   };
 
   async run(): Promise<EnvironmentImage[]> {
@@ -24,7 +27,12 @@ export default class Build extends KatapultCommand {
     const context = await (spec.registry ? openBuildContext(emit) : openStack(emit)).finally(() => progress.stop());
     const display = liveBuildDisplay(this.jsonEnabled());
     const images = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    this.log(renderTable(['ENV', 'IMAGE', 'BUILT'], images.map((image) => [image.name, image.ref, buildOutcome(image)])));
+    this.log(
+      renderTable(
+        ['ENV', 'IMAGE', 'BUILT'],
+        images.map((image) => [image.name, image.ref, buildOutcome(image)]),
+      ),
+    );
     return images;
   }
 }

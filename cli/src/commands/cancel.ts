@@ -7,7 +7,8 @@ import { findRun, stackContext } from '@katapult/launcher/stack/context';
 const STOP_WAIT_MS = 30_000;
 
 export default class Cancel extends KatapultCommand {
-  static override description = 'cancel a job, or every unfinished job of a run: running containers are stopped and the jobs marked aborted';
+  static override description =
+    'cancel a job, or every unfinished job of a run: running containers are stopped and the jobs marked aborted';
   static override examples = [
     '<%= config.bin %> cancel sim-2',
     '<%= config.bin %> cancel sim-2 --run r-20261125-081502-3fa9',
@@ -24,15 +25,24 @@ export default class Cancel extends KatapultCommand {
     const { client } = stackContext();
     const wholeRun = RUN_ID_PATTERN.test(args.target);
     if (wholeRun && flags.run) {
-      throw new KatapultError('KP_USAGE', `${args.target} is a run id; --run is for naming the run of a job`, { exitCode: ExitCode.badInput });
+      throw new KatapultError('KP_USAGE', `${args.target} is a run id; --run is for naming the run of a job`, {
+        exitCode: ExitCode.badInput,
+      });
     }
     const run = wholeRun ? await client.getRun(args.target) : await findRun(client, flags.run, args.target);
     const result = await client.cancelRun(run.id, wholeRun ? {} : { jobs: [args.target] });
     for (const job of result.alreadyOver) this.log(`${job} had already ended; left as it was`);
     if (result.cancelled.length === 0) return { ...result, stopped: true };
-    this.log(`cancelled ${result.cancelled.length} job${result.cancelled.length === 1 ? '' : 's'} of run ${run.id}: ${result.cancelled.join(', ')}`);
+    this.log(
+      `cancelled ${result.cancelled.length} job${result.cancelled.length === 1 ? '' : 's'} of run ${run.id}: ${result.cancelled.join(', ')}`,
+    );
     const stopped = flags['no-wait'] || (await waitUntilStopped(client, run.id, result.cancelled));
-    if (!flags['no-wait']) this.log(stopped ? 'their containers are stopped' : `some containers still run after ${STOP_WAIT_MS / 1000}s; their agents will stop them when they can`);
+    if (!flags['no-wait'])
+      this.log(
+        stopped
+          ? 'their containers are stopped'
+          : `some containers still run after ${STOP_WAIT_MS / 1000}s; their agents will stop them when they can`,
+      );
     return { ...result, stopped };
   }
 }

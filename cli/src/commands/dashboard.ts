@@ -15,7 +15,9 @@ export default class Dashboard extends KatapultCommand {
     "print the address of the coordinator's dashboard (runs, jobs, the run's timeline, agents, a job's live log); it carries the stack's API token, so share it only as you would the token";
   static override examples = ['<%= config.bin %> dashboard', '<%= config.bin %> dashboard --open'];
   static override flags = {
-    open: Flags.boolean({ description: "also open it in the desktop's browser (xdg-open, which has the address on its command line for a moment)" }),
+    open: Flags.boolean({
+      description: "also open it in the desktop's browser (xdg-open, which has the address on its command line for a moment)",
+    }),
   };
 
   async run(): Promise<DashboardResult> {
@@ -25,7 +27,8 @@ export default class Dashboard extends KatapultCommand {
     const url = `${client.baseUrl}/#token=${requireApiToken(state)}`;
     this.log(url);
     // A maestro's certificate comes from the stack's own CA, which a browser does not know.
-    if (url.startsWith('https:')) this.logToStderr(`the page's certificate is signed by this stack's CA: import ${state.tls.ca} into the browser to trust it`);
+    if (url.startsWith('https:'))
+      this.logToStderr(`the page's certificate is signed by this stack's CA: import ${state.tls.ca} into the browser to trust it`);
     const opened = flags.open && (await openInBrowser(url));
     if (flags.open && !opened) this.logToStderr('could not start xdg-open: open the address above in a browser');
     return { url, opened };

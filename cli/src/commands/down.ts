@@ -14,17 +14,18 @@ export default class Down extends KatapultCommand {
     '<%= config.bin %> down',
     '<%= config.bin %> down --json',
     '<%= config.bin %> down --images   # also the local copies of the images agents pulled',
-    '<%= config.bin %> down aws.yaml --dry-run   # lists the project\'s instances, security groups, role, profile, key pair, network',
+    "<%= config.bin %> down aws.yaml --dry-run   # lists the project's instances, security groups, role, profile, key pair, network",
     '<%= config.bin %> down aws.yaml             # stops the coordinator first, so nothing is relaunched, then removes them',
     '<%= config.bin %> down aws.yaml --images    # also deletes the ECR repositories tagged with the project, images included',
   ];
   static override args = {
-    config: Args.string({ description: 'a katapult.yaml; with provider: aws, its project\'s AWS resources are removed too' }),
+    config: Args.string({ description: "a katapult.yaml; with provider: aws, its project's AWS resources are removed too" }),
   };
   static override flags = {
     'dry-run': Flags.boolean({ description: 'list what would be removed and remove nothing' }),
     images: Flags.boolean({
-      description: "also remove the images: this machine's local tags of images pulled from the stack's registry (127.0.0.1:<port>/katapult/*, every port it has had; the registry keeps them), and with an aws config the ECR repositories tagged with its project, with every image in them (kept by default: teammates' launches share them)",
+      description:
+        "also remove the images: this machine's local tags of images pulled from the stack's registry (127.0.0.1:<port>/katapult/*, every port it has had; the registry keeps them), and with an aws config the ECR repositories tagged with its project, with every image in them (kept by default: teammates' launches share them)",
     }),
   };
 

@@ -27,12 +27,20 @@ export default class Exec extends KatapultCommand {
     const context = stackContext();
     const run = await findRun(context.client, flags.run, args.job);
     const job = run.jobs.find((candidate) => candidate.id === args.job);
-    if (!job) throw new KatapultError('KP_JOB_NOT_FOUND', `run ${run.id} has no job named "${args.job}"`, { exitCode: ExitCode.badInput, hint: `katapult status ${run.id} lists its jobs` });
-    if (job.state !== 'running' || job.agentId === null) {
-      throw new KatapultError('KP_JOB_NOT_RUNNING', `job ${job.id} of run ${run.id} is ${job.state}, not running: there is no container to enter`, {
+    if (!job)
+      throw new KatapultError('KP_JOB_NOT_FOUND', `run ${run.id} has no job named "${args.job}"`, {
         exitCode: ExitCode.badInput,
-        hint: `katapult status ${run.id} shows its state`,
+        hint: `katapult status ${run.id} lists its jobs`,
       });
+    if (job.state !== 'running' || job.agentId === null) {
+      throw new KatapultError(
+        'KP_JOB_NOT_RUNNING',
+        `job ${job.id} of run ${run.id} is ${job.state}, not running: there is no container to enter`,
+        {
+          exitCode: ExitCode.badInput,
+          hint: `katapult status ${run.id} shows its state`,
+        },
+      );
     }
     const interactive = command.length === 0 && process.stdin.isTTY === true && process.stdout.isTTY === true;
     const abort = new AbortController();
@@ -57,7 +65,13 @@ export default class Exec extends KatapultCommand {
     const nc = await connectNats(context.nats, 'katapult-exec');
     let exitCode: number | null;
     try {
-      exitCode = await runExecSession(nc, clusterNames(context.stack.cluster), { agentId: job.agentId, runId: run.id, jobId: job.id, attempt: job.attempt }, command, terminal);
+      exitCode = await runExecSession(
+        nc,
+        clusterNames(context.stack.cluster),
+        { agentId: job.agentId, runId: run.id, jobId: job.id, attempt: job.attempt },
+        command,
+        terminal,
+      );
     } finally {
       if (interactive) process.stdin.setRawMode(false);
       process.off('SIGINT', interrupt);
@@ -69,7 +83,10 @@ export default class Exec extends KatapultCommand {
       process.exitCode = ExitCode.interrupted;
       return;
     }
-    if (exitCode === null) throw new KatapultError('KP_EXEC_NO_EXIT_CODE', 'the command ended, but its exit code could not be read', { exitCode: ExitCode.infrastructure });
+    if (exitCode === null)
+      throw new KatapultError('KP_EXEC_NO_EXIT_CODE', 'the command ended, but its exit code could not be read', {
+        exitCode: ExitCode.infrastructure,
+      });
     process.exitCode = exitCode;
   }
 }

@@ -14,7 +14,11 @@ export default class Import extends KatapultCommand {
   ];
   static override args = { file: Args.string({ description: "the original tool's config.py", required: true }) };
   static override flags = {
-    out: Flags.string({ char: 'o', helpValue: 'FILE', description: 'where to write (default: katapult.yaml beside config.py; - for stdout)' }),
+    out: Flags.string({
+      char: 'o',
+      helpValue: 'FILE',
+      description: 'where to write (default: katapult.yaml beside config.py; - for stdout)',
+    }),
     'maestro-address': Flags.string({
       helpValue: 'ADDRESS',
       description: "with provider 'aws': this machine's address as EC2 instances reach it (katapult's maestro_address)",
@@ -42,7 +46,10 @@ export default class Import extends KatapultCommand {
       process.stdout.write(result.yaml);
     } else {
       if (existsSync(out) && !flags.force) {
-        throw new KatapultError('KP_IMPORT_EXISTS', `${out} already exists`, { hint: 'use --force to overwrite it, or --out another file', exitCode: ExitCode.badInput });
+        throw new KatapultError('KP_IMPORT_EXISTS', `${out} already exists`, {
+          hint: 'use --force to overwrite it, or --out another file',
+          exitCode: ExitCode.badInput,
+        });
       }
       writeFileSync(out, result.yaml);
       this.log(`wrote ${out} from ${args.file}`);

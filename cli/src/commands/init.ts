@@ -18,7 +18,10 @@ export default class Init extends KatapultCommand {
     // Checked before writing anything, so a refusal leaves the folder as it was.
     const existing = files.find((file) => existsSync(file.path));
     if (existing && !flags.force) {
-      throw new KatapultError('KP_INIT_EXISTS', `${existing.path} already exists`, { hint: 'use --force to overwrite it', exitCode: ExitCode.badInput });
+      throw new KatapultError('KP_INIT_EXISTS', `${existing.path} already exists`, {
+        hint: 'use --force to overwrite it',
+        exitCode: ExitCode.badInput,
+      });
     }
     await mkdir(args.dir, { recursive: true });
     for (const file of files) {

@@ -34,9 +34,13 @@ export default class Launch extends KatapultCommand {
       exclusive: ['detach'],
     }),
     'secrets-file': Flags.string({
-      description: 'a file of NAME=value lines (dotenv) with the values of the secrets the config names; else they come from this shell\'s environment',
+      description:
+        "a file of NAME=value lines (dotenv) with the values of the secrets the config names; else they come from this shell's environment",
     }),
-    verbose: Flags.boolean({ char: 'v', description: 'print every line of the image builds (debootstrap, docker build) as it comes, instead of one line per step' }),
+    verbose: Flags.boolean({
+      char: 'v',
+      description: 'print every line of the image builds (debootstrap, docker build) as it comes, instead of one line per step',
+    }),
   };
 
   async run(): Promise<LaunchResult | { runId: string; resumed: boolean }> {
@@ -62,7 +66,9 @@ export default class Launch extends KatapultCommand {
     const context = await openLaunchContext(spec, emit).finally(() => progress.finishStep());
     const display = liveBuildDisplay(this.jsonEnabled());
     const environments = await buildEnvironments(context, spec, args.file, display).finally(() => display?.stop());
-    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles, secrets }, emit).finally(() => progress.finishStep());
+    const created = await submitLaunch(context, { spec, configFile: args.file, environments, projectFiles, secrets }, emit).finally(() =>
+      progress.finishStep(),
+    );
     const { client, stack } = created;
     runId = created.runId;
     if (flags.detach) return { runId, resumed: created.resumed };
@@ -100,7 +106,9 @@ export default class Launch extends KatapultCommand {
         if (job.reason === 'start_failed' && job.message) this.log(`${job.id}: ${job.state} to start: ${job.message}`);
         else {
           const cause = job.reason === 'timeout' ? ' (timeout)' : '';
-          this.log(`${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}${cause}; see: katapult logs ${job.id} --run ${runId}`);
+          this.log(
+            `${job.id}: ${job.state}${job.exitCode === null ? '' : ` with exit code ${job.exitCode}`}${cause}; see: katapult logs ${job.id} --run ${runId}`,
+          );
         }
       }
       process.exitCode = ExitCode.jobFailed;

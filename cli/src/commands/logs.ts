@@ -44,8 +44,15 @@ export default class Logs extends KatapultCommand {
     follow: Flags.boolean({ char: 'f', description: 'keep following until the jobs end (every job of the run: until the run is over)' }),
     run: Flags.string({ helpValue: 'RUN', description: 'run id (default: the latest run, with this job when one is named)' }),
     tail: Flags.integer({ helpValue: 'N', description: 'print only the last N lines of each job before following', min: 0 }),
-    attempt: Flags.integer({ helpValue: 'N', description: "only this attempt's lines (1 is the first; each retry or requeue adds one), with no header", min: 1 }),
-    since: Flags.string({ helpValue: 'DURATION', description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp' }),
+    attempt: Flags.integer({
+      helpValue: 'N',
+      description: "only this attempt's lines (1 is the first; each retry or requeue adds one), with no header",
+      min: 1,
+    }),
+    since: Flags.string({
+      helpValue: 'DURATION',
+      description: 'skip lines older than this: a duration back from now (30s, 10m, 2h) or an ISO timestamp',
+    }),
   };
 
   async run(): Promise<LogsResult> {
@@ -119,7 +126,9 @@ export default class Logs extends KatapultCommand {
       },
     });
     stdout.flush();
-    return args.job === undefined ? { runId: run.id, lines } : { runId: run.id, job: args.job, ...(exitCode === undefined ? {} : { exitCode }), lines };
+    return args.job === undefined
+      ? { runId: run.id, lines }
+      : { runId: run.id, job: args.job, ...(exitCode === undefined ? {} : { exitCode }), lines };
   }
 
   /**

@@ -17,9 +17,12 @@ export default class Status extends KatapultCommand {
   static override args = { run: Args.string({ description: 'run id (default: the latest run)' }) };
   static override flags = {
     all: Flags.boolean({ description: 'show every run' }),
-    'all-jobs': Flags.boolean({ description: `list every job, also in a run of more than ${JOB_ROWS_SHOWN} (otherwise only those not done are)` }),
+    'all-jobs': Flags.boolean({
+      description: `list every job, also in a run of more than ${JOB_ROWS_SHOWN} (otherwise only those not done are)`,
+    }),
     timeline: Flags.string({
-      description: "also write the run's timeline to this SVG file: its jobs as bars per agent over time (queued, pulling, running, in their state's colour), cpus in use and jobs queued",
+      description:
+        "also write the run's timeline to this SVG file: its jobs as bars per agent over time (queued, pulling, running, in their state's colour), cpus in use and jobs queued",
       helpValue: 'FILE',
       exclusive: ['all'],
     }),
@@ -40,6 +43,9 @@ function writeTimeline(file: string, run: RunView, now: number): void {
   try {
     writeFileSync(file, svg);
   } catch (error) {
-    throw new KatapultError('KP_TIMELINE_WRITE', `--timeline ${file}: ${(error as Error).message}`, { exitCode: ExitCode.badInput, hint: 'name a file in a folder that exists' });
+    throw new KatapultError('KP_TIMELINE_WRITE', `--timeline ${file}: ${(error as Error).message}`, {
+      exitCode: ExitCode.badInput,
+      hint: 'name a file in a folder that exists',
+    });
   }
 }

@@ -17,7 +17,9 @@ export default class Validate extends KatapultCommand {
       instances: spec.instances.reduce((sum, instance) => sum + instance.number, 0),
       environments: spec.environments.length,
     };
-    this.log(`${args.file} is valid: ${plural(result.jobs, 'job')}, ${plural(result.instances, 'instance')}, ${plural(result.environments, 'environment')}`);
+    this.log(
+      `${args.file} is valid: ${plural(result.jobs, 'job')}, ${plural(result.instances, 'instance')}, ${plural(result.environments, 'environment')}`,
+    );
     return result;
   }
 }

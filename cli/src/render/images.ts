@@ -5,6 +5,11 @@ import { formatBytes, renderTable } from './table.js';
 export function renderImages(images: readonly EnvironmentImageInfo[]): string {
   return renderTable(
     ['TAG', 'ENVIRONMENT', 'SIZE', 'CREATED'],
-    images.map((image) => [image.tag, image.environment ?? '-', formatBytes(image.size), image.created?.slice(0, 19).replace('T', ' ') ?? '-']),
+    images.map((image) => [
+      image.tag,
+      image.environment ?? '-',
+      formatBytes(image.size),
+      image.created?.slice(0, 19).replace('T', ' ') ?? '-',
+    ]),
   );
 }

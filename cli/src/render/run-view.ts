@@ -32,10 +32,18 @@ export function renderRun(run: RunView, now = Date.now(), options: { allJobs?: b
   const waiting = waitingReasons(run).map(([reason, n]) => `${n} ${reason.startsWith('runs after') ? 'blocked' : 'pending'}: ${reason}`);
   const left = run.jobs.length - shown.length;
   const doneLeft = left - (run.jobs.filter((job) => job.state !== 'done').length - shown.length);
-  const omitted = left > 0 ? [`${plural(left, 'more job')} not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
+  const omitted =
+    left > 0 ? [`${plural(left, 'more job')} not shown (${doneLeft} of them done); katapult status --all-jobs lists every job`] : [];
   const notes = shown.flatMap(jobNotes);
   const stopped = run.stopReason ? [`stopped by the coordinator: ${run.stopReason}`] : [];
-  return [header, ...stopped, renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows), ...omitted, ...notes, ...waiting].join('\n');
+  return [
+    header,
+    ...stopped,
+    renderTable(['JOB', 'ENV', 'AGENT', 'POOL', 'STATE', 'ATTEMPT', 'EXIT', 'DURATION'], rows),
+    ...omitted,
+    ...notes,
+    ...waiting,
+  ].join('\n');
 }
 
 /** What the table cannot say about a job: how each of its attempts ended, and why it ended other than by its exit code. */

@@ -113,7 +113,9 @@ export class StepProgress {
     if (!step) return;
     this.live = undefined;
     const took = this.now() - step.startedAt;
-    const facts = [took >= 1_000 ? formatDuration(took) : undefined, step.bytes === undefined ? undefined : formatBytes(step.bytes)].filter(Boolean);
+    const facts = [took >= 1_000 ? formatDuration(took) : undefined, step.bytes === undefined ? undefined : formatBytes(step.bytes)].filter(
+      Boolean,
+    );
     const notes = [facts.join(', '), step.hidden > 0 && this.options.log ? `its output: ${this.options.log.path}` : ''].filter(Boolean);
     const end = notes.length > 0 ? ` (${notes.join('; ')})` : '';
     this.options.write(`\r\x1b[2K${this.stampAt(step.startedAt)} ${step.title}${end}\n`);
@@ -144,7 +146,12 @@ export class StepProgress {
     if (!step) return;
     this.frame = (this.frame + 1) % SPINNER.length;
     const elapsed = formatDuration(this.now() - step.startedAt);
-    const parts = [`${SPINNER[this.frame]} ${this.stampAt(step.startedAt)} ${step.title}`, elapsed, ...(step.bytes === undefined ? [] : [formatBytes(step.bytes)]), ...(step.last ? [step.last] : [])];
+    const parts = [
+      `${SPINNER[this.frame]} ${this.stampAt(step.startedAt)} ${step.title}`,
+      elapsed,
+      ...(step.bytes === undefined ? [] : [formatBytes(step.bytes)]),
+      ...(step.last ? [step.last] : []),
+    ];
     this.options.write(`\r\x1b[2K${this.fit(parts.join(' · '))}`);
   }
 }

@@ -1,7 +1,10 @@
 /** What a command declares, as oclif keeps it on the command class: enough to write its usage line. */
 export interface UsageShape {
   args?: Record<string, { required?: boolean; hidden?: boolean }>;
-  flags?: Record<string, { type: 'boolean' | 'option'; char?: string; hidden?: boolean; helpValue?: string | string[]; required?: boolean }>;
+  flags?: Record<
+    string,
+    { type: 'boolean' | 'option'; char?: string; hidden?: boolean; helpValue?: string | string[]; required?: boolean }
+  >;
   strict?: boolean;
 }
 

@@ -17,9 +17,13 @@ export const WS_TOKEN_PROTOCOL_PREFIX = 'katapult.bearer.';
 
 export function requireApiToken(token: string | undefined): string {
   if (!token || token.length < MIN_TOKEN_LENGTH) {
-    throw new KatapultError('KP_API_TOKEN_MISSING', `the coordinator's API needs a token of at least ${MIN_TOKEN_LENGTH} characters (KATAPULT_API_TOKEN)`, {
-      exitCode: ExitCode.badInput,
-    });
+    throw new KatapultError(
+      'KP_API_TOKEN_MISSING',
+      `the coordinator's API needs a token of at least ${MIN_TOKEN_LENGTH} characters (KATAPULT_API_TOKEN)`,
+      {
+        exitCode: ExitCode.badInput,
+      },
+    );
   }
   return token;
 }

@@ -77,7 +77,9 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
     // Fastify's own refusals (a body too large, malformed JSON) carry their 4xx status.
     const refused = (error as { statusCode?: unknown }).statusCode;
     if (!(error instanceof KatapultError) && typeof refused === 'number' && refused >= 400 && refused < 500) {
-      return reply.status(refused).send({ code: refused === 413 ? 'KP_API_TOO_LARGE' : 'KP_API_BAD_REQUEST', message: (error as Error).message });
+      return reply
+        .status(refused)
+        .send({ code: refused === 413 ? 'KP_API_TOO_LARGE' : 'KP_API_BAD_REQUEST', message: (error as Error).message });
     }
     return reply.status(error instanceof KatapultError ? httpStatusOf(error.code) : 500).send(toErrorBody(error));
   });
@@ -95,9 +97,13 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
       // Jobs run exactly what was built: a tag pushed over after the run was posted must not change it.
       const unpinned = unpinnedRunImage(request.body);
       if (unpinned) {
-        throw new KatapultError('KP_API_IMAGE_NOT_PINNED', `${unpinned.field}: "${unpinned.ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)`, {
-          exitCode: ExitCode.badInput,
-        });
+        throw new KatapultError(
+          'KP_API_IMAGE_NOT_PINNED',
+          `${unpinned.field}: "${unpinned.ref}" is not pinned by digest (<repository>@sha256:<64 hex digits>)`,
+          {
+            exitCode: ExitCode.badInput,
+          },
+        );
       }
       return reply.status(201).send(await runs.create(request.body));
     },
@@ -127,7 +133,12 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
   // The run's timeline as an SVG document (what `katapult status --timeline` writes), for the dashboard.
   app.get(
     '/runs/:runId/timeline.svg',
-    { schema: { params: Type.Object({ runId: Type.String() }), querystring: Type.Object({ width: Type.Optional(Type.String({ pattern: '^[0-9]{3,4}$' })) }) } },
+    {
+      schema: {
+        params: Type.Object({ runId: Type.String() }),
+        querystring: Type.Object({ width: Type.Optional(Type.String({ pattern: '^[0-9]{3,4}$' })) }),
+      },
+    },
     async (request, reply) => {
       const run = await runs.get(request.params.runId);
       const width = request.query.width === undefined ? undefined : Number(request.query.width);
@@ -152,7 +163,9 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
 
   app.register(dashboardRoutes);
   // WebSocket routes must be declared in a plugin loaded after @fastify/websocket.
-  app.register(websocket, { options: { maxPayload: 4096, handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false) } });
+  app.register(websocket, {
+    options: { maxPayload: 4096, handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false) },
+  });
   if (options.logs) app.register(logSocketRoutes, { runs, logs: options.logs });
 
   return app;

@@ -10,7 +10,8 @@ import { readIssuedAgents, readMaestroState } from './state.js';
 const NATS_START_MS = 30_000;
 const STOP_MS = 5_000;
 
-const describe = (error: unknown) => (error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error));
+const describe = (error: unknown) =>
+  error instanceof KatapultError ? error.toLine() : error instanceof Error ? error.message : String(error);
 
 const within = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
@@ -38,7 +39,9 @@ export async function runMaestro(env: NodeJS.ProcessEnv, log: Log, logger?: Fast
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping the coordinator and nats-server`);
-    await within(coordinator?.stop() ?? Promise.resolve(), STOP_MS).catch((error: unknown) => log(`stopping the coordinator: ${describe(error)}`));
+    await within(coordinator?.stop() ?? Promise.resolve(), STOP_MS).catch((error: unknown) =>
+      log(`stopping the coordinator: ${describe(error)}`),
+    );
     await nats?.stop(STOP_MS);
     process.exit(0);
   };
@@ -68,7 +71,9 @@ export async function runMaestro(env: NodeJS.ProcessEnv, log: Log, logger?: Fast
     void running.nc.closed().then((error) => {
       if (!stopping) void fail(`the coordinator's NATS connection closed${error ? `: ${describe(error)}` : ''}`);
     });
-    log(`NATS on tls://${settings.listen}:${settings.natsPort}, API on ${running.url} (cluster ${settings.cluster}, certificate name ${settings.tlsName})`);
+    log(
+      `NATS on tls://${settings.listen}:${settings.natsPort}, API on ${running.url} (cluster ${settings.cluster}, certificate name ${settings.tlsName})`,
+    );
   } catch (error) {
     await fail(describe(error));
   }

@@ -12,7 +12,10 @@ export interface MaestroState {
 }
 
 const stateError = (message: string) =>
-  new KatapultError('KP_MAESTRO_STATE', message, { hint: "the maestro's boot script writes it before starting this container", exitCode: ExitCode.infrastructure });
+  new KatapultError('KP_MAESTRO_STATE', message, {
+    hint: "the maestro's boot script writes it before starting this container",
+    exitCode: ExitCode.infrastructure,
+  });
 
 function read(file: string): string {
   try {

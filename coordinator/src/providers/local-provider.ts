@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { encodeAgentEnv, LABELS, poolIdOf, type AgentCredentialIssuer, type EnsureContext, type InstanceSpec, type Pool, type Provider } from '@katapult/core';
+import {
+  encodeAgentEnv,
+  LABELS,
+  poolIdOf,
+  type AgentCredentialIssuer,
+  type EnsureContext,
+  type InstanceSpec,
+  type Pool,
+  type Provider,
+} from '@katapult/core';
 
 export interface LocalProviderOptions {
   agentImage: string;
@@ -67,7 +76,10 @@ export class LocalProvider implements Provider {
   /** The agent's container and its job containers, removed whether the agent is dead, paused or still running. */
   fence(agentId: string): Promise<void> {
     return this.serialized(async () => {
-      const containers = await this.docker.listContainers({ all: true, filters: { label: [`${STACK}=${this.options.stackLabel}`, `${AGENT}=${agentId}`] } });
+      const containers = await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${STACK}=${this.options.stackLabel}`, `${AGENT}=${agentId}`] },
+      });
       for (const container of containers) await this.docker.getContainer(container.Id).remove({ force: true });
       this.options.credentials?.revoke(agentId);
     });
@@ -112,9 +124,16 @@ export class LocalProvider implements Provider {
   private async removeInstance(agent: Docker.ContainerInfo): Promise<void> {
     const agentId = agent.Labels[AGENT];
     const jobs = agentId
-      ? await this.docker.listContainers({ all: true, filters: { label: [`${STACK}=${this.options.stackLabel}`, `${ROLE}=job`, `${AGENT}=${agentId}`] } })
+      ? await this.docker.listContainers({
+          all: true,
+          filters: { label: [`${STACK}=${this.options.stackLabel}`, `${ROLE}=job`, `${AGENT}=${agentId}`] },
+        })
       : [];
-    for (const container of [agent, ...jobs]) await this.docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+    for (const container of [agent, ...jobs])
+      await this.docker
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     if (agentId) this.options.credentials?.revoke(agentId);
   }
 
@@ -150,7 +169,13 @@ export class LocalProvider implements Provider {
           heartbeatMs: options.heartbeatMs,
           jobsInAgentCgroup: true,
           ...(options.registryPull
-            ? { registry: { serveraddress: options.registryPull.host, username: options.registryPull.username, password: options.registryPull.password } }
+            ? {
+                registry: {
+                  serveraddress: options.registryPull.host,
+                  username: options.registryPull.username,
+                  password: options.registryPull.password,
+                },
+              }
             : {}),
         }),
       ).map(([name, value]) => `${name}=${value}`),

@@ -1,10 +1,14 @@
 import { ExitCode, KatapultError, type Provider } from '@katapult/core';
 
 export function noLocalError(): KatapultError {
-  return new KatapultError('KP_MAESTRO_NO_LOCAL', 'this coordinator runs on the maestro instance, which has no Docker to start local agents', {
-    hint: 'set provider: aws in the config, or launch it without maestro: remote',
-    exitCode: ExitCode.badInput,
-  });
+  return new KatapultError(
+    'KP_MAESTRO_NO_LOCAL',
+    'this coordinator runs on the maestro instance, which has no Docker to start local agents',
+    {
+      hint: 'set provider: aws in the config, or launch it without maestro: remote',
+      exitCode: ExitCode.badInput,
+    },
+  );
 }
 
 /** The local provider of a coordinator with no Docker (the maestro): a run placed locally is refused before it is stored. */

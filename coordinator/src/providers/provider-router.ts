@@ -20,7 +20,8 @@ export class ProviderRouter implements Provider {
     for (const [provider, specs] of this.byProvider(instances, context.placement)) {
       // Under max_hourly_cost, the project's instances in the other region lists count too.
       let elsewhere = 0;
-      if (context.maxHourlyCost) for (const other of this.aws.values()) if (other !== provider) elsewhere += (await other.projectHourlyCost?.(context.project)) ?? 0;
+      if (context.maxHourlyCost)
+        for (const other of this.aws.values()) if (other !== provider) elsewhere += (await other.projectHourlyCost?.(context.project)) ?? 0;
       ids.push(...(await provider.ensure(specs, elsewhere > 0 ? { ...context, elsewherePerHour: elsewhere } : context)));
     }
     return ids;
@@ -80,7 +81,13 @@ export class ProviderRouter implements Provider {
     const named = spec && spec.region !== null ? spec : instances.find((candidate) => candidate.region !== null);
     const region = named?.region ?? null;
     const fallbackRegions = named?.fallbackRegions ?? [];
-    const key = JSON.stringify([placement.profile, region, ...(fallbackRegions.length > 0 ? [fallbackRegions] : []), placement.agentImage, placement.maestroAddress]);
+    const key = JSON.stringify([
+      placement.profile,
+      region,
+      ...(fallbackRegions.length > 0 ? [fallbackRegions] : []),
+      placement.agentImage,
+      placement.maestroAddress,
+    ]);
     let provider = this.aws.get(key);
     if (!provider) {
       provider = this.makeAws(placement, region, fallbackRegions);

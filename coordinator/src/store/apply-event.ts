@@ -16,7 +16,13 @@ export async function applyStoredJobEvent(store: Store, runId: string, jobId: st
  * on the record the ones before it left, and the record is written once (not at all if none changed it). On a lost
  * race, read again and fold again. One outcome per event, in their order.
  */
-export async function applyStoredJobEvents(store: Store, runId: string, jobId: string, events: readonly JobEvent[], now: number): Promise<ApplyOutcome[]> {
+export async function applyStoredJobEvents(
+  store: Store,
+  runId: string,
+  jobId: string,
+  events: readonly JobEvent[],
+  now: number,
+): Promise<ApplyOutcome[]> {
   for (let tries = 0; tries < 10; tries++) {
     const entry = await store.getJob(runId, jobId);
     if (!entry) return events.map(() => ({ applied: false, why: `no job ${runId}/${jobId}` }));

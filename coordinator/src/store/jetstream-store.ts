@@ -26,13 +26,25 @@ export interface JetStreamStoreOptions {
  * ClusterView kept current by the same watch and by this process's own writes; reads come from it. Writes go to
  * KV first (jobs compare-and-set), so a restarted coordinator, or a second one, rebuilds the same view.
  */
-export async function openJetStreamStore(nc: NatsConnection, names: { buckets: { runs: string; jobs: string; agents: string } }, options: JetStreamStoreOptions): Promise<Store> {
+export async function openJetStreamStore(
+  nc: NatsConnection,
+  names: { buckets: { runs: string; jobs: string; agents: string } },
+  options: JetStreamStoreOptions,
+): Promise<Store> {
   const kvm = new Kvm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }));
   const jsm = await jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS });
   const runs = await kvm.create(names.buckets.runs, { history: 1 });
   const jobs = await kvm.create(names.buckets.jobs, { history: 1 });
   const agents = await kvm.create(names.buckets.agents, { history: 1, ttl: options.agentTtlMs });
-  const store = new JetStreamStore(jsm, runs, jobs, { kv: agents, bucket: names.buckets.agents }, names.buckets, options.log ?? (() => undefined), () => nc.isClosed());
+  const store = new JetStreamStore(
+    jsm,
+    runs,
+    jobs,
+    { kv: agents, bucket: names.buckets.agents },
+    names.buckets,
+    options.log ?? (() => undefined),
+    () => nc.isClosed(),
+  );
   await store.start();
   return store;
 }
@@ -211,7 +223,9 @@ class JetStreamStore implements Store {
 
   async listAgents(): Promise<HeardAgent[]> {
     // Read side by side: one get after another costs a round trip per agent, and placement passes wait on this.
-    const entries = await inParallel(await listKeys(this.jsm, this.agents.bucket, '>'), AGENT_READS_IN_FLIGHT, (key) => this.agents.kv.get(key));
+    const entries = await inParallel(await listKeys(this.jsm, this.agents.bucket, '>'), AGENT_READS_IN_FLIGHT, (key) =>
+      this.agents.kv.get(key),
+    );
     const found: HeardAgent[] = [];
     for (const entry of entries) {
       if (!entry || entry.operation !== 'PUT') continue;

@@ -2,7 +2,6 @@ import type { AgentRecord, JobRecord, RunRecord, Versioned } from '@katapult/cor
 
 export type { RunRecord } from '@katapult/core';
 
-
 /** An agent's last heartbeat record, and when NATS stored it (the server's clock, not the agent's). */
 export type HeardAgent = AgentRecord & { heardAt: number };
 

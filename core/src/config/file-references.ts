@@ -35,16 +35,23 @@ export function jobFileReferences(text: string, file: string): FileReference[] {
       else if (Array.isArray(value)) value.forEach((item, at) => typeof item === 'string' && add(item, ['jobs', index, key, at]));
     }
   });
-  const environments = root && typeof root === 'object' && Array.isArray((root as { environments?: unknown }).environments) ? ((root as { environments: unknown[] }).environments) : [];
+  const environments =
+    root && typeof root === 'object' && Array.isArray((root as { environments?: unknown }).environments)
+      ? (root as { environments: unknown[] }).environments
+      : [];
   environments.forEach((env, index) => {
     if (!env || typeof env !== 'object') return;
     const fields = env as Record<string, unknown>;
     const script = typeof fields['command'] === 'string' ? scriptPath(fields['command']) : undefined;
     if (script) add(script, ['environments', index, 'command']);
-    for (const [key, isFile] of [['env_pypi', isRequirementsFile], ['env_conda', isCondaFile]] as const) {
+    for (const [key, isFile] of [
+      ['env_pypi', isRequirementsFile],
+      ['env_conda', isCondaFile],
+    ] as const) {
       const value = fields[key];
       if (typeof value === 'string' && isFile(value)) add(value, ['environments', index, key]);
-      else if (Array.isArray(value)) value.forEach((item, at) => typeof item === 'string' && isFile(item) && add(item, ['environments', index, key, at]));
+      else if (Array.isArray(value))
+        value.forEach((item, at) => typeof item === 'string' && isFile(item) && add(item, ['environments', index, key, at]));
     }
   });
   return references;

@@ -25,7 +25,9 @@ function toNode(value: PyValue): Node {
       const seq = new YAMLSeq();
       for (const item of value.items) seq.items.push(withComments(toNode(item.value), item));
       // A short list of words reads best on one line, as in the original.
-      seq.flow = value.items.every((item) => item.value.kind === 'scalar' && item.commentsBefore.length === 0 && item.comment === undefined);
+      seq.flow = value.items.every(
+        (item) => item.value.kind === 'scalar' && item.commentsBefore.length === 0 && item.comment === undefined,
+      );
       return seq;
     }
     case 'dict': {
@@ -77,7 +79,12 @@ export function importPythonConfig(text: string, file: string, options: ImportOp
     const added: PyEntry[] = [];
     if (scalarOf(get('registry')?.value) == null) {
       entries.splice(entries.indexOf(get('registry')!) >>> 0, get('registry') ? 1 : 0);
-      added.push({ key: 'registry', value: { kind: 'scalar', value: 'ecr' }, commentsBefore: [], comment: 'new in katapult: instances pull the environment images from ECR' });
+      added.push({
+        key: 'registry',
+        value: { kind: 'scalar', value: 'ecr' },
+        commentsBefore: [],
+        comment: 'new in katapult: instances pull the environment images from ECR',
+      });
     }
     const remote = scalarOf(get('maestro')?.value) === 'remote';
     if (!remote && scalarOf(get('maestro_address')?.value) == null) {
@@ -89,7 +96,9 @@ export function importPythonConfig(text: string, file: string, options: ImportOp
           comment: "new in katapult: this machine's address as the instances reach it (NATS's port open to them)",
         });
       } else {
-        notes.push("with provider: aws and a local maestro, set maestro_address (this machine's public address as EC2 instances reach it), or use maestro: remote with maestro_cidr");
+        notes.push(
+          "with provider: aws and a local maestro, set maestro_address (this machine's public address as EC2 instances reach it), or use maestro: remote with maestro_cidr",
+        );
       }
     }
     entries.splice(at, 0, ...added);

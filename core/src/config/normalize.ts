@@ -34,7 +34,8 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     maestroImgId: raw.maestro_img_id ?? null,
     maestroCidr: raw.maestro_cidr ?? null,
     jobAssign: raw.job_assign ?? 'multi_knapsack',
-    autoStopSeconds: raw.auto_stop === false ? null : raw.auto_stop === true || raw.auto_stop == null ? DEFAULT_AUTO_STOP_SECONDS : raw.auto_stop,
+    autoStopSeconds:
+      raw.auto_stop === false ? null : raw.auto_stop === true || raw.auto_stop == null ? DEFAULT_AUTO_STOP_SECONDS : raw.auto_stop,
     maxAttempts: raw.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
     maxHourlyCost: raw.max_hourly_cost ?? null,
     maxCost: raw.max_cost ?? null,
@@ -43,11 +44,12 @@ export function normalizeConfig(raw: RawConfig, options: NormalizeOptions): RunS
     allowHostNetwork: raw.allow_host_network ?? false,
     registry: raw.registry ?? null,
     profile: raw.profile ?? null,
-    instances: (raw.instances?.length ? raw.instances : [{}]).map((instance, group) =>
-      normalizeInstance(instance, group, options),
-    ),
+    instances: (raw.instances?.length ? raw.instances : [{}]).map((instance, group) => normalizeInstance(instance, group, options)),
     environments,
-    jobs: withDependencies(raw.jobs, raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env, raw.secrets))),
+    jobs: withDependencies(
+      raw.jobs,
+      raw.jobs.flatMap((job, index) => expandJob(job, index, onlyEnvironment, raw.env, raw.secrets)),
+    ),
   };
 }
 
@@ -88,7 +90,13 @@ function normalizeEnvironment(raw: RawEnvironment): EnvironmentSpec {
   };
 }
 
-function expandJob(raw: RawJob, index: number, onlyEnvironment: string | undefined, runEnv: RawConfig['env'], runSecrets: RawConfig['secrets']): JobSpec[] {
+function expandJob(
+  raw: RawJob,
+  index: number,
+  onlyEnvironment: string | undefined,
+  runEnv: RawConfig['env'],
+  runSecrets: RawConfig['secrets'],
+): JobSpec[] {
   const name = raw.name ?? `job-${index + 1}`;
   const repeat = raw.repeat ?? 1;
   const base: Omit<JobSpec, 'id'> = {

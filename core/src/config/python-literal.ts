@@ -27,7 +27,19 @@ type Token =
   | { type: 'comment'; text: string; line: number; col: number; ownLine: boolean }
   | { type: 'end'; text: ''; line: number; col: number };
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+};
 
 function syntaxError(file: string, line: number, col: number, message: string): ConfigError {
   return new ConfigError(file, [{ path: '', message, line, col }], 'KP_IMPORT_SYNTAX');
@@ -137,7 +149,15 @@ export function tokenize(text: string, file: string): Token[] {
   return tokens;
 }
 
-const TIMEDELTA_UNITS: Record<string, number> = { weeks: 604_800, days: 86_400, hours: 3_600, minutes: 60, seconds: 1, milliseconds: 0.001, microseconds: 0.000_001 };
+const TIMEDELTA_UNITS: Record<string, number> = {
+  weeks: 604_800,
+  days: 86_400,
+  hours: 3_600,
+  minutes: 60,
+  seconds: 1,
+  milliseconds: 0.001,
+  microseconds: 0.000_001,
+};
 const TIMEDELTA_POSITIONS = ['days', 'seconds', 'microseconds', 'milliseconds', 'minutes', 'hours', 'weeks'];
 
 /** Banner lines (`#####`) carry no words: they are dropped. */
@@ -238,7 +258,10 @@ class Parser {
         name += `.${part.text}`;
       }
       if ((name === 'timedelta' || name === 'datetime.timedelta') && this.isPunct('(')) return this.timedelta(token);
-      throw this.fail(token, `"${name}" is not a literal: katapult import reads dicts, lists, strings, numbers, None, True, False and datetime.timedelta(...)`);
+      throw this.fail(
+        token,
+        `"${name}" is not a literal: katapult import reads dicts, lists, strings, numbers, None, True, False and datetime.timedelta(...)`,
+      );
     }
     throw this.fail(token, `expected a value, found ${describe(token)}`);
   }
@@ -279,7 +302,10 @@ class Parser {
     if (this.isPunct(',')) {
       const comma = this.next();
       const after = this.comments(comma.line);
-      around = { before: [...around.before, ...after.before], ...(around.trailing ?? after.trailing ? { trailing: (around.trailing ?? after.trailing)! } : {}) };
+      around = {
+        before: [...around.before, ...after.before],
+        ...((around.trailing ?? after.trailing) ? { trailing: (around.trailing ?? after.trailing)! } : {}),
+      };
     } else if (!this.isPunct(close)) {
       throw this.fail(this.peek(), `expected "," or "${close}", found ${describe(this.peek())}`);
     }
@@ -328,7 +354,12 @@ export function parsePythonConfig(text: string, file: string): PyValue {
 export function formatDurationSeconds(total: number): string {
   let rest = Math.ceil(total);
   let text = '';
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const count = Math.floor(rest / size);
     if (count > 0) text += `${count}${unit}`;
     rest -= count * size;

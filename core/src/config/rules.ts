@@ -16,8 +16,7 @@ import { dependencyIssues } from '../model/dependencies.js';
 export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: NormalizeOptions): ConfigIssue[] {
   const { defaultCpus, localCpuLimit } = options;
   const issues: ConfigIssue[] = [];
-  const add = (path: FieldPath, message: string) =>
-    issues.push({ path: formatPath(path), message, ...parsed.locate(path) });
+  const add = (path: FieldPath, message: string) => issues.push({ path: formatPath(path), message, ...parsed.locate(path) });
 
   const environments = raw.environments ?? [];
   const envNames = environments.map((env) => env.name).filter((name): name is string => typeof name === 'string');
@@ -41,10 +40,14 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
   const mostGpus = Math.max(...instances.map(instanceGpus));
   const instanceMemory = (raw.instances ?? []).map((instance, i) => memoryOf(['instances', i, 'memory'], instance.memory));
   // A job can only be too big for the instances when every one of them says how much memory it has.
-  const largestMemory = instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...(instanceMemory)) : null;
+  const largestMemory =
+    instanceMemory.length > 0 && instanceMemory.every((bytes) => typeof bytes === 'number') ? Math.max(...instanceMemory) : null;
   (raw.instances ?? []).forEach((instance, i) => {
     if (raw.provider !== 'aws' && localCpuLimit !== undefined && typeof instance.cpus === 'number' && instance.cpus > localCpuLimit) {
-      add(['instances', i, 'cpus'], `${instance.cpus} exceeds the ${localCpuLimit} cpus this machine's Docker can give a container (local provider)`);
+      add(
+        ['instances', i, 'cpus'],
+        `${instance.cpus} exceeds the ${localCpuLimit} cpus this machine's Docker can give a container (local provider)`,
+      );
     }
     if (instance.eco_life === null || instance.eco_life === undefined) return;
     const life = parseDuration(instance.eco_life);
@@ -53,16 +56,24 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
   awsPlacementIssues(raw, add);
   const reservedNames = (path: FieldPath, env: RawConfig['env']) => {
     for (const key of Object.keys(env ?? {})) {
-      if (!new RegExp(EnvNamePattern).test(key)) add([...path, key], `"${key}" is not a variable name: letters, digits and "_", not starting with a digit`);
-      else if (key.startsWith(RESERVED_ENV_PREFIX)) add([...path, key], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
+      if (!new RegExp(EnvNamePattern).test(key))
+        add([...path, key], `"${key}" is not a variable name: letters, digits and "_", not starting with a digit`);
+      else if (key.startsWith(RESERVED_ENV_PREFIX))
+        add([...path, key], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
     }
   };
   reservedNames(['env'], raw.env);
   const secretNames = (path: FieldPath, names: readonly string[] | null | undefined, env: RawConfig['env']) =>
     (names ?? []).forEach((name, n) => {
-      if (!new RegExp(EnvNamePattern).test(name)) add([...path, n], `"${name}" is not a variable name: letters, digits and "_", not starting with a digit`);
-      else if (name.startsWith(RESERVED_ENV_PREFIX)) add([...path, n], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
-      else if (env && name in env) add([...path, n], `"${name}" is also given a value in env; a secret's value comes only from this machine's environment or --secrets-file`);
+      if (!new RegExp(EnvNamePattern).test(name))
+        add([...path, n], `"${name}" is not a variable name: letters, digits and "_", not starting with a digit`);
+      else if (name.startsWith(RESERVED_ENV_PREFIX))
+        add([...path, n], `${RESERVED_ENV_PREFIX}* variables are set by Katapult itself; pick another name`);
+      else if (env && name in env)
+        add(
+          [...path, n],
+          `"${name}" is also given a value in env; a secret's value comes only from this machine's environment or --secrets-file`,
+        );
     });
   secretNames(['secrets'], raw.secrets, raw.env);
   const jobNames = new Map<string, number>();
@@ -70,7 +81,8 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
     if (!job.run_command && !job.run_script) add(['jobs', i], 'needs run_script or run_command');
     reservedNames(['jobs', i, 'env'], job.env);
     secretNames(['jobs', i, 'secrets'], job.secrets, { ...raw.env, ...job.env });
-    if (job.retry_on_exit_codes && !job.retries) add(['jobs', i, 'retry_on_exit_codes'], 'says which exit codes are retried, but the job has no retries; set retries: N');
+    if (job.retry_on_exit_codes && !job.retries)
+      add(['jobs', i, 'retry_on_exit_codes'], 'says which exit codes are retried, but the job has no retries; set retries: N');
     if (job.timeout !== null && job.timeout !== undefined) {
       const timeout = parseDuration(job.timeout);
       if (!timeout.ok) add(['jobs', i, 'timeout'], timeout.problem);
@@ -79,11 +91,18 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
       const { script } = splitRunScript(job.run_script);
       const problem = checkRelativePath(script);
       if (problem) add(['jobs', i, 'run_script'], problem);
-      const environment = job.env_name ? environments.find((env) => env.name === job.env_name) : environments.length <= 1 ? (environments[0] ?? {}) : undefined;
+      const environment = job.env_name
+        ? environments.find((env) => env.name === job.env_name)
+        : environments.length <= 1
+          ? (environments[0] ?? {})
+          : undefined;
       const missing = !problem && environment ? missingInterpreter(script, environment) : undefined;
       if (missing) {
         const envName = environment?.name ?? (environments.length === 0 ? 'default' : 'environments[0]');
-        add(['jobs', i, 'run_script'], `"${script}" runs with ${missing.interpreter}, which environment "${envName}" does not install; add ${missing.fix} to it`);
+        add(
+          ['jobs', i, 'run_script'],
+          `"${script}" runs with ${missing.interpreter}, which environment "${envName}" does not install; add ${missing.fix} to it`,
+        );
       }
     }
     if (job.env_name === null || job.env_name === undefined) {
@@ -120,13 +139,23 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
         (typeof memory !== 'number' || typeof bytes !== 'number' || memory <= bytes)
       );
     };
-    const eachFitsSome = (!cpusKnown || cpusReq <= largestInstance) && gpusReq <= mostGpus && !(typeof memory === 'number' && largestMemory !== null && memory > largestMemory);
+    const eachFitsSome =
+      (!cpusKnown || cpusReq <= largestInstance) &&
+      gpusReq <= mostGpus &&
+      !(typeof memory === 'number' && largestMemory !== null && memory > largestMemory);
     if (eachFitsSome && !instances.some(fitsOne)) {
-      const needs = [`${cpusReq} cpus`, ...(gpusReq > 0 ? [formatGpus(gpusReq)] : []), ...(typeof memory === 'number' ? [formatMemory(memory)] : [])];
+      const needs = [
+        `${cpusReq} cpus`,
+        ...(gpusReq > 0 ? [formatGpus(gpusReq)] : []),
+        ...(typeof memory === 'number' ? [formatMemory(memory)] : []),
+      ];
       add(['jobs', i], `needs ${needs.join(' and ')} on one instance, and no instances entry has them all`);
     }
     if (job.network === 'host' && raw.allow_host_network !== true) {
-      add(['jobs', i, 'network'], '"host" gives the job this machine\'s network, 127.0.0.1 included; set allow_host_network: true at the top level to allow it');
+      add(
+        ['jobs', i, 'network'],
+        '"host" gives the job this machine\'s network, 127.0.0.1 included; set allow_host_network: true at the top level to allow it',
+      );
     }
     const name = job.name ?? `job-${i + 1}`;
     if (jobNames.has(name)) add(['jobs', i, 'name'], `"${name}" is already the name of jobs[${jobNames.get(name)}]`);
@@ -135,7 +164,9 @@ export function crossFieldIssues(raw: RawConfig, parsed: ParsedConfig, options: 
       const value = job[key];
       const paths = typeof value === 'string' ? [value] : (value ?? []);
       paths.forEach((path, p) => {
-        const problem = checkRelativePath(path) ?? (normalizeRelative(path) === '' ? `"${path}" is the project folder itself; name a file or folder in it` : undefined);
+        const problem =
+          checkRelativePath(path) ??
+          (normalizeRelative(path) === '' ? `"${path}" is the project folder itself; name a file or folder in it` : undefined);
         if (problem) add(typeof value === 'string' ? ['jobs', i, key] : ['jobs', i, key, p], problem);
       });
     }
@@ -169,7 +200,8 @@ function awsPlacementIssues(raw: RawConfig, add: (path: FieldPath, message: stri
   const address = raw.maestro_address;
   if (address) {
     const port = Number(ADDRESS.exec(address)?.[6] ?? 1);
-    if (!ADDRESS.test(address) || port < 1 || port > 65_535) add(['maestro_address'], `"${address}" is not a host name or IP address with an optional :port`);
+    if (!ADDRESS.test(address) || port < 1 || port > 65_535)
+      add(['maestro_address'], `"${address}" is not a host name or IP address with an optional :port`);
   }
   const maestroImage = raw.maestro_img_id;
   if (maestroImage && !AMI_ID.test(maestroImage)) add(['maestro_img_id'], `"${maestroImage}" is not an AMI id like ami-0abcdef1234567890`);
@@ -181,9 +213,13 @@ function awsPlacementIssues(raw: RawConfig, add: (path: FieldPath, message: stri
     if (!cidr) add(['maestro_cidr'], 'is required with maestro: remote: the addresses allowed to reach the maestro, e.g. your IP/32');
     (raw.instances ?? []).forEach((instance, index) => {
       if (Array.isArray(instance.region) && instance.region.length > 1) {
-        add(['instances', index, 'region'], "a list needs maestro: local: agents dial the maestro's private address, which instances in other regions cannot reach");
+        add(
+          ['instances', index, 'region'],
+          "a list needs maestro: local: agents dial the maestro's private address, which instances in other regions cannot reach",
+        );
       }
     });
-  } else if (!address) add(['maestro_address'], 'is required with provider: aws: the host name or IP at which the instances reach this machine');
+  } else if (!address)
+    add(['maestro_address'], 'is required with provider: aws: the host name or IP at which the instances reach this machine');
   if (!raw.registry) add(['registry'], 'is required with provider: aws, as instances cannot reach the local registry; use "ecr"');
 }

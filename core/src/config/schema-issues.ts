@@ -144,7 +144,9 @@ function describe(schema: JsonSchema | undefined): string {
     case 'boolean':
       return 'true or false';
     case 'array':
-      return s.minItems ? `a list of ${plural(describe(s.items))} with at least ${s.minItems} item` : `a list of ${plural(describe(s.items))}`;
+      return s.minItems
+        ? `a list of ${plural(describe(s.items))} with at least ${s.minItems} item`
+        : `a list of ${plural(describe(s.items))}`;
     case 'object':
       return 'a mapping of keys to values';
     default:

@@ -4,12 +4,10 @@ const EXIT_MEANING: Record<number, string> = { 1: 'a job failed', 2: 'bad input'
 
 /** docs/ERRORS.md, generated from the catalogue so that the two cannot disagree (pnpm run docs:errors). */
 export function renderErrorsDoc(): string {
-  const rows = (Object.keys(ERROR_CATALOGUE) as ErrorCode[])
-    .sort()
-    .map((code) => {
-      const { exitCode, httpStatus, meaning } = ERROR_CATALOGUE[code];
-      return `| \`${code}\` | ${exitCode} (${EXIT_MEANING[exitCode]}) | ${httpStatus} | ${meaning.replace(/\|/g, '\\|')} |`;
-    });
+  const rows = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).sort().map((code) => {
+    const { exitCode, httpStatus, meaning } = ERROR_CATALOGUE[code];
+    return `| \`${code}\` | ${exitCode} (${EXIT_MEANING[exitCode]}) | ${httpStatus} | ${meaning.replace(/\|/g, '\\|')} |`;
+  });
   return [
     '# Error codes',
     '',

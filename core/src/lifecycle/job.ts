@@ -133,7 +133,9 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
     return unchanged(`stale event for attempt ${event.attempt}; job is on attempt ${job.attempt}`);
   }
   if ('by' in event && event.by !== undefined && event.by !== job.agentId) {
-    return unchanged(`report from agent ${event.by}, but attempt ${job.attempt} is ${job.agentId ? `on agent ${job.agentId}` : 'on no agent'}`);
+    return unchanged(
+      `report from agent ${event.by}, but attempt ${job.attempt} is ${job.agentId ? `on agent ${job.agentId}` : 'on no agent'}`,
+    );
   }
   if (isFinal(job.state)) return unchanged(`job is already ${job.state}`);
   const next = (patch: Partial<JobRecord>): TransitionResult => ({ changed: true, job: { ...job, ...patch } });
@@ -141,7 +143,12 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
   const ended = (reason: TerminationReason, exitCode: number | null, finishedAt: number, patch: Partial<JobRecord>): TransitionResult =>
     next({
       ...(job.history
-        ? { history: [...job.history, { attempt: job.attempt, agentId: job.agentId, reason, exitCode, startedAt: job.startedAt, finishedAt }] }
+        ? {
+            history: [
+              ...job.history,
+              { attempt: job.attempt, agentId: job.agentId, reason, exitCode, startedAt: job.startedAt, finishedAt },
+            ],
+          }
         : {}),
       ...patch,
     });
@@ -169,15 +176,32 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
       // A job that ran out of time would only run out of it again: it is not retried.
       if (event.timedOut) {
         const limit = job.timeoutSeconds ? ` of ${formatSeconds(job.timeoutSeconds)}` : '';
-        return ended('timeout', event.exitCode, finishedAt, { state: 'failed', exitCode: event.exitCode, reason: 'timeout', message: `killed: it ran past its timeout${limit}`, finishedAt, outputs });
+        return ended('timeout', event.exitCode, finishedAt, {
+          state: 'failed',
+          exitCode: event.exitCode,
+          reason: 'timeout',
+          message: `killed: it ran past its timeout${limit}`,
+          finishedAt,
+          outputs,
+        });
       }
-      if (event.exitCode === 0) return ended('exit_zero', 0, finishedAt, { state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt, outputs });
+      if (event.exitCode === 0)
+        return ended('exit_zero', 0, finishedAt, { state: 'done', exitCode: 0, reason: 'exit_zero', finishedAt, outputs });
       const failures = endedBy(job, 'exit_nonzero') + 1;
       const retried = !job.retryOnExitCodes || job.retryOnExitCodes.includes(event.exitCode);
       if (failures <= job.retries && retried) return ended('exit_nonzero', event.exitCode, finishedAt, requeue(job));
       const message =
-        failures <= job.retries ? `exit code ${event.exitCode} is not one of retry_on_exit_codes (${job.retryOnExitCodes!.join(', ')}): not retried` : null;
-      return ended('exit_nonzero', event.exitCode, finishedAt, { state: 'failed', exitCode: event.exitCode, reason: 'exit_nonzero', message, finishedAt, outputs });
+        failures <= job.retries
+          ? `exit code ${event.exitCode} is not one of retry_on_exit_codes (${job.retryOnExitCodes!.join(', ')}): not retried`
+          : null;
+      return ended('exit_nonzero', event.exitCode, finishedAt, {
+        state: 'failed',
+        exitCode: event.exitCode,
+        reason: 'exit_nonzero',
+        message,
+        finishedAt,
+        outputs,
+      });
     case 'start_failed':
       if (job.state === 'pending') return unchanged('job is pending');
       return ended('start_failed', null, now, { state: 'failed', reason: 'start_failed', message: event.message, finishedAt: now });
@@ -195,7 +219,8 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
     }
     case 'cancel': {
       const why = event.message ? { message: event.message } : {};
-      if (job.state === 'pending' || job.state === 'blocked') return next({ state: 'aborted', reason: 'cancelled', finishedAt: now, ...why });
+      if (job.state === 'pending' || job.state === 'blocked')
+        return next({ state: 'aborted', reason: 'cancelled', finishedAt: now, ...why });
       return ended('cancelled', null, now, { state: 'aborted', reason: 'cancelled', finishedAt: now, ...why });
     }
   }
@@ -205,7 +230,11 @@ export function applyJobEvent(job: JobRecord, event: JobEvent, now: number): Tra
 function formatSeconds(seconds: number): string {
   const parts: string[] = [];
   let left = seconds;
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+  ] as const) {
     if (left >= size) {
       parts.push(`${Math.floor(left / size)}${unit}`);
       left %= size;

@@ -13,7 +13,10 @@ export interface AttemptRef {
  * newer attempt or another agent (its agent was once taken for lost). An attempt whose job just ended by
  * itself is left alone: its container is on its way out.
  */
-export function attemptsToStop(agents: readonly AgentRecord[], jobOf: (runId: string, jobId: string) => JobRecord | undefined): AttemptRef[] {
+export function attemptsToStop(
+  agents: readonly AgentRecord[],
+  jobOf: (runId: string, jobId: string) => JobRecord | undefined,
+): AttemptRef[] {
   const stops: AttemptRef[] = [];
   for (const agent of agents) {
     for (const { runId, jobId, attempt } of agent.running) {

@@ -18,7 +18,12 @@ export interface HourlyCapDecision {
  * `nextPerHour`. As many are launched as keep the sum at or under the cap (a billionth of a dollar of slack, so that
  * $0.1 + $0.2 fits under $0.3), and the line says how far it got.
  */
-export function hourlyCapDecision(runningPerHour: number, nextPerHour: number, wanted: number, maxHourlyCost: number | null | undefined): HourlyCapDecision {
+export function hourlyCapDecision(
+  runningPerHour: number,
+  nextPerHour: number,
+  wanted: number,
+  maxHourlyCost: number | null | undefined,
+): HourlyCapDecision {
   if (maxHourlyCost === null || maxHourlyCost === undefined || wanted <= 0) return { launch: Math.max(0, wanted) };
   const room = maxHourlyCost - runningPerHour + 1e-9;
   const launch = nextPerHour <= 0 ? wanted : Math.max(0, Math.min(wanted, Math.floor(room / nextPerHour)));

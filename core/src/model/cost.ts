@@ -63,7 +63,11 @@ export function hourlyCost(entries: readonly PricedInstances[], prices: Readonly
 }
 
 /** Per hour and so far, every instance counted as up for `elapsedMs`; rounded to a millionth of a dollar. */
-export function estimateCost(entries: readonly PricedInstances[], prices: ReadonlyMap<string, TypePrices>, elapsedMs: number): CostEstimate {
+export function estimateCost(
+  entries: readonly PricedInstances[],
+  prices: ReadonlyMap<string, TypePrices>,
+  elapsedMs: number,
+): CostEstimate {
   const perHour = hourlyCost(entries, prices);
   return { currency: 'USD', perHour: roundMicro(perHour), soFar: roundMicro((perHour * billedSeconds(elapsedMs)) / 3600) };
 }

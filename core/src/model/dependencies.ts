@@ -17,7 +17,10 @@ export interface DependencyIssue {
 }
 
 /** Unknown names, a job naming itself, and cycles (each reported once, on its first job in config order). */
-export function dependencyIssues(jobs: readonly DependencyNode[], suggest: (name: string, among: string[]) => string | undefined = () => undefined): DependencyIssue[] {
+export function dependencyIssues(
+  jobs: readonly DependencyNode[],
+  suggest: (name: string, among: string[]) => string | undefined = () => undefined,
+): DependencyIssue[] {
   const issues: DependencyIssue[] = [];
   const index = new Map(jobs.map((job, i) => [job.name, i]));
   const names = jobs.map((job) => job.name);
@@ -45,7 +48,10 @@ export function dependencyIssues(jobs: readonly DependencyNode[], suggest: (name
         const key = [...rotated].sort().join(',');
         if (!reported.has(key)) {
           reported.add(key);
-          issues.push({ job: first, message: `${[...rotated, first].map((j) => `"${jobs[j]!.name}"`).join(' -> ')} is a cycle: none of them could ever start` });
+          issues.push({
+            job: first,
+            message: `${[...rotated, first].map((j) => `"${jobs[j]!.name}"`).join(' -> ')} is a cycle: none of them could ever start`,
+          });
         }
       } else if (state.get(next) === undefined) visit(next, [...path, next]);
     }

@@ -12,7 +12,10 @@ export interface FolderSpace {
 
 /** The folder with the least free space: the one that fills first (the state folder, or a disk mounted under it). */
 export function tightestFolder(folders: readonly FolderSpace[]): FolderSpace | undefined {
-  return folders.reduce<FolderSpace | undefined>((tightest, folder) => (!tightest || folder.freeBytes < tightest.freeBytes ? folder : tightest), undefined);
+  return folders.reduce<FolderSpace | undefined>(
+    (tightest, folder) => (!tightest || folder.freeBytes < tightest.freeBytes ? folder : tightest),
+    undefined,
+  );
 }
 
 /** Bytes as people read them: 1.5 GB, 12.3 MB, 0 B (powers of 1000, as `df -H`). */

@@ -9,7 +9,9 @@ const UNIT_SECONDS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 
 export function parseDuration(value: string | number): DurationParse {
   const problem = `"${value}" is not a duration: give seconds (3600) or a duration such as 90m, 2h, 1h30m, 1d or 2:30:00`;
   if (typeof value === 'number') {
-    return Number.isFinite(value) && value > 0 ? { ok: true, seconds: Math.ceil(value) } : { ok: false, problem: `${value} must be more than 0 seconds` };
+    return Number.isFinite(value) && value > 0
+      ? { ok: true, seconds: Math.ceil(value) }
+      : { ok: false, problem: `${value} must be more than 0 seconds` };
   }
   const text = value.trim().toLowerCase();
   let seconds: number | undefined;

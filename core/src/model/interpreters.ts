@@ -12,8 +12,12 @@ export interface MissingInterpreter {
   fix: string;
 }
 
-export function missingInterpreter(script: string, env: Pick<RawEnvironment, 'command' | 'env_aptget' | 'env_conda' | 'env_pypi' | 'env_julia'> & { image?: string | null }): MissingInterpreter | undefined {
-  const list = (value: string | string[] | null | undefined) => (value === null || value === undefined ? [] : typeof value === 'string' ? [value] : value);
+export function missingInterpreter(
+  script: string,
+  env: Pick<RawEnvironment, 'command' | 'env_aptget' | 'env_conda' | 'env_pypi' | 'env_julia'> & { image?: string | null },
+): MissingInterpreter | undefined {
+  const list = (value: string | string[] | null | undefined) =>
+    value === null || value === undefined ? [] : typeof value === 'string' ? [value] : value;
   if (env.command || env.image) return undefined;
   if (script.endsWith('.py')) {
     const apt = list(env.env_aptget).some((name) => /^python3($|[.-])|^python-is-python3$/.test(name));

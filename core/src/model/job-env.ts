@@ -8,7 +8,10 @@ export const RESERVED_ENV_PREFIX = 'KATAPULT_';
  * job is told about itself, as AWS Batch tells its array jobs their index: the run, the job's name as status
  * shows it, which copy of a `repeat` it is (0-based) and of how many, its attempt, its cpus and GPUs.
  */
-export function jobEnvironment(assignment: Pick<Assignment, 'runId' | 'jobId' | 'attempt' | 'cpus' | 'gpus' | 'env' | 'jobIndex' | 'jobCount'>, secrets: Readonly<Record<string, string>> = {}): string[] {
+export function jobEnvironment(
+  assignment: Pick<Assignment, 'runId' | 'jobId' | 'attempt' | 'cpus' | 'gpus' | 'env' | 'jobIndex' | 'jobCount'>,
+  secrets: Readonly<Record<string, string>> = {},
+): string[] {
   const own = { ...(assignment.env ?? {}), ...secrets };
   const katapult: Record<string, string> = {
     KATAPULT_RUN_ID: assignment.runId,

@@ -29,7 +29,11 @@ export function jobCommand(job: Pick<JobSpec, 'runScript' | 'runCommand'>): stri
   if (!job.runScript) return job.runCommand ?? '';
   const { args, ...call } = splitRunScript(job.runScript);
   const script = normalizeRelative(call.script);
-  const program = script.endsWith('.py') ? `python3 ${shellQuote(script)}` : script.endsWith('.jl') ? `julia ${shellQuote(script)}` : shellQuote(`./${script}`);
+  const program = script.endsWith('.py')
+    ? `python3 ${shellQuote(script)}`
+    : script.endsWith('.jl')
+      ? `julia ${shellQuote(script)}`
+      : shellQuote(`./${script}`);
   return args ? `${program} ${args}` : program;
 }
 

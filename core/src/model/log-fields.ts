@@ -18,7 +18,9 @@ const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v'])
 /** One JSON log record (pino's) as a line for a terminal: time, level, who, the message, then its fields. */
 export function formatLogRecord(record: Record<string, unknown>): string {
   const time = typeof record['time'] === 'string' ? record['time'].slice(11, 23) : '';
-  const level = String(record['level'] ?? 'info').toUpperCase().padEnd(5);
+  const level = String(record['level'] ?? 'info')
+    .toUpperCase()
+    .padEnd(5);
   const fields = Object.entries(record)
     .filter(([key, value]) => !HIDDEN.has(key) && value !== undefined)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);

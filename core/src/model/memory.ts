@@ -33,7 +33,11 @@ export function formatMemory(bytes: number): string {
  * The memory limit of a job's container: its own `memory` if it gave one; otherwise its share of its
  * instance's memory, in proportion to the cpus it takes; null (no limit) when neither is known.
  */
-export function jobMemoryLimit(jobBytes: number | null, instance: { memoryBytes: number | null; cpus: number }, jobCpus: number): number | null {
+export function jobMemoryLimit(
+  jobBytes: number | null,
+  instance: { memoryBytes: number | null; cpus: number },
+  jobCpus: number,
+): number | null {
   if (jobBytes !== null) return jobBytes;
   if (instance.memoryBytes === null) return null;
   const share = Math.floor((instance.memoryBytes * Math.min(jobCpus, instance.cpus)) / Math.max(1, instance.cpus));

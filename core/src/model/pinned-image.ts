@@ -12,8 +12,13 @@ export function unpinnedImage(images: Readonly<Record<string, string>>): { field
 }
 
 /** The first image of a run request not pinned by digest: an environment's (`images.<name>`), else the agent's (`agentImage`). */
-export function unpinnedRunImage(request: { images: Readonly<Record<string, string>>; agentImage?: string | undefined }): { field: string; ref: string } | undefined {
+export function unpinnedRunImage(request: {
+  images: Readonly<Record<string, string>>;
+  agentImage?: string | undefined;
+}): { field: string; ref: string } | undefined {
   const environment = unpinnedImage(request.images);
   if (environment) return environment;
-  return request.agentImage !== undefined && !isPinnedImage(request.agentImage) ? { field: 'agentImage', ref: request.agentImage } : undefined;
+  return request.agentImage !== undefined && !isPinnedImage(request.agentImage)
+    ? { field: 'agentImage', ref: request.agentImage }
+    : undefined;
 }

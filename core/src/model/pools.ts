@@ -24,7 +24,25 @@ export function poolIdOf(project: string, provider: ProviderName, spec: Instance
   // Fallback types count only when there are some, so a single type keeps the pool id it always had.
   const fallbacks = spec.fallbackTypes?.length ? { fallbackTypes: spec.fallbackTypes } : {};
   const regions = spec.fallbackRegions?.length ? { fallbackRegions: spec.fallbackRegions } : {};
-  const shape = { provider, type, ...fallbacks, cpus, gpus: spec.gpus ?? 0, memoryBytes, eco, ecoLife, ecoFallback, maxBid, region, ...regions, imgId, gpu, diskSize, diskType, explode };
+  const shape = {
+    provider,
+    type,
+    ...fallbacks,
+    cpus,
+    gpus: spec.gpus ?? 0,
+    memoryBytes,
+    eco,
+    ecoLife,
+    ecoFallback,
+    maxBid,
+    region,
+    ...regions,
+    imgId,
+    gpu,
+    diskSize,
+    diskType,
+    explode,
+  };
   return `${project}/${fnv1a(JSON.stringify([project, shape]))}`;
 }
 

@@ -57,7 +57,9 @@ export function oneShotConfigYaml(options: OneShotOptions): string {
         ? [`    env_pypi: ${list(options.packages)}   # ${from}; installed in a venv with python3`]
         : [`    env_aptget: ["python3"]   # no package to install (${from})`]
       : // Julia is installed with the packages; with none to add, a standard library one stands in so Julia is there.
-        [`    env_julia: ${list(options.packages.length > 0 ? options.packages : ['Printf'])}   # ${options.packages.length > 0 ? from : `none found (${from}); Printf only installs Julia`}`];
+        [
+          `    env_julia: ${list(options.packages.length > 0 ? options.packages : ['Printf'])}   # ${options.packages.length > 0 ? from : `none found (${from}); Printf only installs Julia`}`,
+        ];
   return [
     `# Made by: ${options.commandLine}`,
     '# The same run as a config: katapult launch katapult.yaml',
@@ -66,7 +68,9 @@ export function oneShotConfigYaml(options: OneShotOptions): string {
     'instances:',
     '  - number: 1',
     ...(options.aws ? awsInstance(options.aws) : []),
-    ...(options.cpus === undefined ? [options.aws ? "    # cpus: the instance type's" : "    # cpus: this machine's cores"] : [`    cpus: ${options.cpus}`]),
+    ...(options.cpus === undefined
+      ? [options.aws ? "    # cpus: the instance type's" : "    # cpus: this machine's cores"]
+      : [`    cpus: ${options.cpus}`]),
     'environments:',
     `  - name: ${env}`,
     ...environment,

@@ -39,16 +39,16 @@ export const CreateRunRequestSchema = Type.Object({
 export type CreateRunRequest = Static<typeof CreateRunRequestSchema>;
 
 const JobStateSchema = Type.Union([
-    Type.Literal('blocked'),
-    Type.Literal('pending'),
-    Type.Literal('assigned'),
-    Type.Literal('pulling'),
-    Type.Literal('running'),
-    Type.Literal('done'),
-    Type.Literal('failed'),
-    Type.Literal('aborted'),
-    Type.Literal('skipped'),
-  ]);
+  Type.Literal('blocked'),
+  Type.Literal('pending'),
+  Type.Literal('assigned'),
+  Type.Literal('pulling'),
+  Type.Literal('running'),
+  Type.Literal('done'),
+  Type.Literal('failed'),
+  Type.Literal('aborted'),
+  Type.Literal('skipped'),
+]);
 
 export const JobViewSchema = Type.Object({
   id: Type.String(),
@@ -68,7 +68,14 @@ export const JobViewSchema = Type.Object({
   outputs: Type.Union([JobOutputsSchema, Type.Null()]),
   /** How each ended attempt ended, oldest first (`reason` as the job's own); absent from coordinators before it. */
   attempts: Type.Optional(
-    Type.Array(Type.Object({ attempt: Type.Integer(), agentId: nullableString, reason: Type.String(), exitCode: Type.Union([Type.Integer(), Type.Null()]) })),
+    Type.Array(
+      Type.Object({
+        attempt: Type.Integer(),
+        agentId: nullableString,
+        reason: Type.String(),
+        exitCode: Type.Union([Type.Integer(), Type.Null()]),
+      }),
+    ),
   ),
   createdAt: Type.Number(),
   /** When the current attempt was given to its agent, and when that agent began getting its image (the timeline). */
@@ -180,7 +187,12 @@ export const LogSocketMessageSchema = Type.Union([
     line: Type.String(),
     at: Type.Number(),
   }),
-  Type.Object({ type: Type.Literal('end'), attempt: Type.Integer(), exitCode: Type.Union([Type.Integer(), Type.Null()]), at: Type.Number() }),
+  Type.Object({
+    type: Type.Literal('end'),
+    attempt: Type.Integer(),
+    exitCode: Type.Union([Type.Integer(), Type.Null()]),
+    at: Type.Number(),
+  }),
   Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
 ]);
 export type LogSocketMessage = Static<typeof LogSocketMessageSchema>;

@@ -174,7 +174,9 @@ export function decodeAgentEnv(env: Readonly<Record<string, string | undefined>>
     // At least 100 ms, so a 0 cannot make the agent hammer the metadata service.
     metadataPollMs: Math.max(100, integer(AGENT_ENV.metadataPollMs, 5000)),
     jobsInAgentCgroup: env[AGENT_ENV.jobsInAgentCgroup] === '1',
-    ...(registryHost && registryUser ? { registry: { serveraddress: registryHost, username: registryUser, password: env[AGENT_ENV.registryPassword] ?? '' } } : {}),
+    ...(registryHost && registryUser
+      ? { registry: { serveraddress: registryHost, username: registryUser, password: env[AGENT_ENV.registryPassword] ?? '' } }
+      : {}),
   };
 }
 
@@ -186,21 +188,24 @@ function gpuCount(value: number): number {
 /** Checked here, as the coordinator drops a heartbeat whose instance type does not match AgentRecordSchema. */
 function instanceType(raw: string | undefined): { instanceType?: string } {
   if (raw === undefined || raw === '') return {};
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw)) throw configError(`${AGENT_ENV.instanceType} must be letters, digits, ".", "-" or "_", got "${raw}"`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw))
+    throw configError(`${AGENT_ENV.instanceType} must be letters, digits, ".", "-" or "_", got "${raw}"`);
   return { instanceType: raw };
 }
 
 /** Checked here, as the coordinator drops a heartbeat whose pool does not match AgentRecordSchema. */
 function poolOf(raw: string | undefined): { pool?: string } {
   if (raw === undefined || raw === '') return {};
-  if (!new RegExp(POOL_ID_PATTERN).test(raw)) throw configError(`${AGENT_ENV.pool} must be a pool id, <project>/<8 hex digits>, got "${raw}"`);
+  if (!new RegExp(POOL_ID_PATTERN).test(raw))
+    throw configError(`${AGENT_ENV.pool} must be a pool id, <project>/<8 hex digits>, got "${raw}"`);
   return { pool: raw };
 }
 
 /** The metadata service's base address, without a trailing slash; empty or unset turns the watch off. */
 function metadataUrl(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (!/^https?:\/\/[^/]/.test(raw) || !URL.canParse(raw)) throw configError(`${AGENT_ENV.metadataUrl} must be an http:// address, got "${raw}"`);
+  if (!/^https?:\/\/[^/]/.test(raw) || !URL.canParse(raw))
+    throw configError(`${AGENT_ENV.metadataUrl} must be an http:// address, got "${raw}"`);
   return raw.replace(/\/+$/, '');
 }
 
@@ -216,7 +221,8 @@ function natsCa(env: Readonly<Record<string, string | undefined>>): { natsCa?: s
   } catch {
     // Not base64: refused below with the same line as base64 of something else.
   }
-  if (!decoded.includes('-----BEGIN CERTIFICATE-----')) throw configError(`${AGENT_ENV.natsCaBase64} is not a base64-encoded PEM certificate`);
+  if (!decoded.includes('-----BEGIN CERTIFICATE-----'))
+    throw configError(`${AGENT_ENV.natsCaBase64} is not a base64-encoded PEM certificate`);
   return { natsCa: decoded };
 }
 
@@ -319,7 +325,8 @@ export function decodeCoordinatorEnv(env: Readonly<Record<string, string | undef
     boot[key] = value;
   }
   const [host, username] = [env[COORDINATOR_ENV.registryPullHost], env[COORDINATOR_ENV.registryPullUser]];
-  const registryPull = host && username ? { registryPull: { host, username, password: env[COORDINATOR_ENV.registryPullPassword] ?? '' } } : {};
+  const registryPull =
+    host && username ? { registryPull: { host, username, password: env[COORDINATOR_ENV.registryPullPassword] ?? '' } } : {};
   return { ...(boot as unknown as CoordinatorBootEnv), ...registryPull };
 }
 

@@ -55,11 +55,21 @@ export type ExecInput = Static<typeof ExecInputSchema>;
  */
 export const ExecOutputSchema = Type.Union([
   Type.Object({ v: Type.Literal(1), type: Type.Literal('started') }),
-  Type.Object({ v: Type.Literal(1), type: Type.Literal('refused'), code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 2000 }) }),
+  Type.Object({
+    v: Type.Literal(1),
+    type: Type.Literal('refused'),
+    code: Type.String({ maxLength: 64 }),
+    message: Type.String({ maxLength: 2000 }),
+  }),
   Type.Object({ v: Type.Literal(1), type: Type.Union([Type.Literal('stdout'), Type.Literal('stderr')]), data: bytes }),
   Type.Object({ v: Type.Literal(1), type: Type.Literal('ping') }),
   /** The last message of a session: the command's exit code, or null when it could not be read. */
-  Type.Object({ v: Type.Literal(1), type: Type.Literal('exit'), exitCode: Type.Union([Type.Integer(), Type.Null()]), message: Type.Optional(Type.String({ maxLength: 2000 })) }),
+  Type.Object({
+    v: Type.Literal(1),
+    type: Type.Literal('exit'),
+    exitCode: Type.Union([Type.Integer(), Type.Null()]),
+    message: Type.Optional(Type.String({ maxLength: 2000 })),
+  }),
 ]);
 export type ExecOutput = Static<typeof ExecOutputSchema>;
 

@@ -69,7 +69,8 @@ export const AssignmentSchema = Type.Object({
       Type.Object({
         // In the outputs stream under its writer's id, or (stored before that stream) in the file store.
         object: Type.String({
-          pattern: '^(kp\\.[a-z0-9][a-z0-9_-]*\\.outputs\\.[A-Za-z0-9_-]+\\.r-[a-z0-9-]+\\.[a-zA-Z0-9][a-zA-Z0-9_-]*\\.[0-9]+|outputs/r-[a-z0-9-]+/[a-zA-Z0-9][a-zA-Z0-9_-]*/[0-9]+)$',
+          pattern:
+            '^(kp\\.[a-z0-9][a-z0-9_-]*\\.outputs\\.[A-Za-z0-9_-]+\\.r-[a-z0-9-]+\\.[a-zA-Z0-9][a-zA-Z0-9_-]*\\.[0-9]+|outputs/r-[a-z0-9-]+/[a-zA-Z0-9][a-zA-Z0-9_-]*/[0-9]+)$',
           maxLength: 512,
           description: 'an output archive, kp.<cluster>.outputs.<agent>.<run>.<job>.<attempt> (or outputs/<run>/<job>/<attempt>)',
         }),
@@ -91,7 +92,13 @@ export const JobReportSchema = Type.Object({
   attempt: Type.Integer({ minimum: 1 }),
   agentId: id,
   /** `lost`: the agent gave the attempt up without an outcome (its instance is being taken away); it is requeued. */
-  type: Type.Union([Type.Literal('pulling'), Type.Literal('running'), Type.Literal('exited'), Type.Literal('start_failed'), Type.Literal('lost')]),
+  type: Type.Union([
+    Type.Literal('pulling'),
+    Type.Literal('running'),
+    Type.Literal('exited'),
+    Type.Literal('start_failed'),
+    Type.Literal('lost'),
+  ]),
   exitCode: Type.Optional(Type.Integer()),
   /**
    * With `exited`: how long the container ran, by Docker's clock. The report goes out only once the job's log
@@ -124,7 +131,11 @@ export const AgentRecordSchema = Type.Object({
   gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
   /** The cloud's instance type (EC2's `instance-type`); absent for local agents. */
   instanceType: Type.Optional(
-    Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 64, description: 'an instance type of letters, digits, ".", "-" and "_"' }),
+    Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      maxLength: 64,
+      description: 'an instance type of letters, digits, ".", "-" and "_"',
+    }),
   ),
   /** The pool the agent was started for (`<project>/<hash>`); only that pool's runs place jobs on it. Absent on agents from before pools: they get no work. */
   pool: Type.Optional(Type.String({ pattern: POOL_ID_PATTERN, maxLength: 96, description: 'a pool id, <project>/<8 hex digits>' })),
@@ -197,7 +208,11 @@ export interface MessageCodec<T> {
  * `explainWith` picks, for a message that failed, the one schema it was meant to be (a union's errors are
  * those of its first branch otherwise: a bad chunk would be told it lacks a v1 line's fields).
  */
-export function codec<S extends TSchema>(schema: S, name: string, explainWith?: (value: unknown) => TSchema | undefined): MessageCodec<Static<S>> {
+export function codec<S extends TSchema>(
+  schema: S,
+  name: string,
+  explainWith?: (value: unknown) => TSchema | undefined,
+): MessageCodec<Static<S>> {
   // Compiled on first use: importing core (every CLI command does) should not pay for every message's validator.
   let compiled: { Check(value: unknown): boolean; Errors(value: unknown): Iterable<SchemaError> } | undefined;
   const validator = () => (compiled ??= Compile(schema));
@@ -234,7 +249,11 @@ interface SchemaError {
 function describeError(schema: TSchema, error: SchemaError, value: unknown): string {
   const where = error.instancePath || '/';
   const description =
-    error.keyword === 'pattern' ? descriptionAt(schema, error.schemaPath) : error.keyword === 'const' ? constantsAt(schema, error.schemaPath) : undefined;
+    error.keyword === 'pattern'
+      ? descriptionAt(schema, error.schemaPath)
+      : error.keyword === 'const'
+        ? constantsAt(schema, error.schemaPath)
+        : undefined;
   if (!description) return `${where} ${error.message}`;
   const got = JSON.stringify(pointer(value, error.instancePath)) ?? 'nothing';
   return `${where} must be ${description}, got ${got.length > 80 ? `${got.slice(0, 77)}...` : got}`;
@@ -243,8 +262,10 @@ function describeError(schema: TSchema, error: SchemaError, value: unknown): str
 /** A literal, or a union of literals (`type`, `network`), as the values it allows. */
 function constantsAt(schema: TSchema, schemaPath: string): string | undefined {
   const union = /^(.*)\/anyOf\/\d+$/.exec(schemaPath);
-  const found = pointer(schema, (union?.[1] ?? schemaPath).replace(/^#/, '')) as { const?: unknown; anyOf?: { const?: unknown }[] } | undefined;
-  if (found?.anyOf?.every((branch) => branch.const !== undefined)) return `one of ${found.anyOf.map((branch) => JSON.stringify(branch.const)).join(', ')}`;
+  const found = pointer(schema, (union?.[1] ?? schemaPath).replace(/^#/, '')) as
+    { const?: unknown; anyOf?: { const?: unknown }[] } | undefined;
+  if (found?.anyOf?.every((branch) => branch.const !== undefined))
+    return `one of ${found.anyOf.map((branch) => JSON.stringify(branch.const)).join(', ')}`;
   return found?.const === undefined ? undefined : JSON.stringify(found.const);
 }
 

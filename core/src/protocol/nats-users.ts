@@ -30,7 +30,11 @@ export function agentPermissions(names: ClusterNames, agentId: string): NatsPerm
   const files = `OBJ_${names.fileStore}`;
   const outputs = names.streams.outputs;
   // A consumer granted by the coordinator, by its name: a `*` or `>` given as the name finds no consumer.
-  const granted = (stream: string) => [`${api}.CONSUMER.INFO.${stream}.*`, `${api}.CONSUMER.MSG.NEXT.${stream}.*`, `${api}.CONSUMER.DELETE.${stream}.*`];
+  const granted = (stream: string) => [
+    `${api}.CONSUMER.INFO.${stream}.*`,
+    `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
+    `${api}.CONSUMER.DELETE.${stream}.*`,
+  ];
   return {
     publish: [
       `${api}.INFO`,

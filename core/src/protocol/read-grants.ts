@@ -47,7 +47,10 @@ export const readGrantReplyCodec = codec(ReadGrantReplySchema, 'read grant');
 export function readGrantRefusal(job: JobRecord | undefined, sender: string, request: ReadGrantRequest): string | undefined {
   const attempt = `attempt ${request.attempt} of ${request.runId}/${request.jobId}`;
   if (!job) return `${attempt}: no such job`;
-  if (job.agentId !== sender || job.attempt !== request.attempt || !ACTIVE_STATES.has(job.state)) return `${attempt} is not assigned to ${sender} now`;
-  const named = job.files.some((file) => file.object === request.object) || (job.inputArchives ?? []).some((archive) => archive.object === request.object);
+  if (job.agentId !== sender || job.attempt !== request.attempt || !ACTIVE_STATES.has(job.state))
+    return `${attempt} is not assigned to ${sender} now`;
+  const named =
+    job.files.some((file) => file.object === request.object) ||
+    (job.inputArchives ?? []).some((archive) => archive.object === request.object);
   return named ? undefined : `${request.object} is not an input of ${attempt}`;
 }

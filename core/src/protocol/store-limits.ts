@@ -27,7 +27,13 @@ export const STREAM_MIN_MAX_BYTES = 1024 * 1024;
 
 export function streamMaxBytes(budgetBytes: number): Record<BudgetedStream, number> {
   const share = (stream: BudgetedStream) => Math.max(STREAM_MIN_MAX_BYTES, Math.floor(budgetBytes * STREAM_BUDGET_SHARES[stream]));
-  return { files: share('files'), outputs: share('outputs'), logs: share('logs'), events: share('events'), assignments: share('assignments') };
+  return {
+    files: share('files'),
+    outputs: share('outputs'),
+    logs: share('logs'),
+    events: share('events'),
+    assignments: share('assignments'),
+  };
 }
 
 /**
@@ -59,7 +65,8 @@ export function defaultStreamBudget(maxFileStoreBytes: number): number {
 export function parseStreamBudget(raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const bytes = Number(raw);
-  if (!Number.isSafeInteger(bytes) || bytes < 5 * STREAM_MIN_MAX_BYTES) throw new Error(`KATAPULT_STREAM_MAX_BYTES must be a number of bytes of at least ${5 * STREAM_MIN_MAX_BYTES}, got "${raw}"`);
+  if (!Number.isSafeInteger(bytes) || bytes < 5 * STREAM_MIN_MAX_BYTES)
+    throw new Error(`KATAPULT_STREAM_MAX_BYTES must be a number of bytes of at least ${5 * STREAM_MIN_MAX_BYTES}, got "${raw}"`);
   return bytes;
 }
 
@@ -74,7 +81,8 @@ export function storeLimitMessage(stream: string, error: unknown): string | unde
 }
 
 // What nats-server answers when a stream, a bucket or the server's JetStream store has no room for a message.
-const LIMIT_REFUSAL = /message size exceeds maximum|maximum (bytes|messages)( per subject)? exceeded|insufficient (storage )?resources|storage resources exceeded/i;
+const LIMIT_REFUSAL =
+  /message size exceeds maximum|maximum (bytes|messages)( per subject)? exceeded|insufficient (storage )?resources|storage resources exceeded/i;
 
 /** A refusal that comes from a limit, which sending the same message again cannot get past. */
 export function isStoreLimitRefusal(message: string): boolean {

@@ -74,7 +74,9 @@ export function planAssignments(pending: readonly PendingJob[], agents: readonly
       return room.cpus >= job.cpusReq && room.gpus >= gpusReq;
     });
     if (fits.length === 0) {
-      const reason = job.pools ? whyWaitingInPools(job.cpusReq, gpusReq, job.pools, eligible, free) : whyWaiting(job.cpusReq, gpusReq, agents, free);
+      const reason = job.pools
+        ? whyWaitingInPools(job.cpusReq, gpusReq, job.pools, eligible, free)
+        : whyWaiting(job.cpusReq, gpusReq, agents, free);
       noRoom.set(kind, reason);
       plan.waiting.push({ jobKey: job.key, reason });
       continue;
@@ -102,7 +104,13 @@ function whyWaiting(cpusReq: number, gpusReq: number, agents: readonly AgentCapa
 }
 
 /** Why a job of a run with pools waits, in terms of those pools: `needs 2 cpus; pool hello/1a2b3c4d has 0 free of 2`. */
-function whyWaitingInPools(cpusReq: number, gpusReq: number, pools: readonly string[], eligible: readonly AgentCapacity[], free: Map<string, Free>): string {
+function whyWaitingInPools(
+  cpusReq: number,
+  gpusReq: number,
+  pools: readonly string[],
+  eligible: readonly AgentCapacity[],
+  free: Map<string, Free>,
+): string {
   const named = pools.length === 1 ? `pool ${pools[0]}` : `pools ${pools.join(', ')}`;
   if (eligible.length === 0) return `no agent of ${named} is up yet`;
   const largest = Math.max(...eligible.map((agent) => agent.cpus));

@@ -12,14 +12,20 @@ export interface WindowedPlan extends Plan {
  * full cluster reads none of them. The knapsack orders jobs by size first, so with jobs of several sizes
  * (`uniformSizes` false) it reads the whole list, as it must.
  */
-export function planWindowed(pending: Iterable<PendingJob>, agents: readonly AgentCapacity[], options: PlanOptions & { uniformSizes: boolean }): WindowedPlan {
+export function planWindowed(
+  pending: Iterable<PendingJob>,
+  agents: readonly AgentCapacity[],
+  options: PlanOptions & { uniformSizes: boolean },
+): WindowedPlan {
   const capacity = agents.map((agent) => ({ ...agent }));
   if (options.policy === 'multi_knapsack' && !options.uniformSizes) return { ...planOn([...pending], capacity, options), capacity };
   const plan: WindowedPlan = { placements: [], waiting: [], capacity };
   const jobs = pending[Symbol.iterator]();
   let first = jobs.next();
   if (first.done) return plan;
-  const eligible = first.value.pools ? capacity.filter((agent) => agent.pool !== undefined && first.value.pools!.includes(agent.pool)) : capacity;
+  const eligible = first.value.pools
+    ? capacity.filter((agent) => agent.pool !== undefined && first.value.pools!.includes(agent.pool))
+    : capacity;
   const freeCpus = () => eligible.reduce((sum, agent) => sum + Math.max(0, agent.cpus - agent.usedCpus), 0);
   for (let room = freeCpus(); room > 0; room = freeCpus()) {
     const window: PendingJob[] = [];
@@ -27,7 +33,12 @@ export function planWindowed(pending: Iterable<PendingJob>, agents: readonly Age
       window.push(first.value);
       first = { done: true, value: undefined };
     }
-    for (let next = window.length < room ? jobs.next() : undefined; next && !next.done; next = window.length < room ? jobs.next() : undefined) window.push(next.value);
+    for (
+      let next = window.length < room ? jobs.next() : undefined;
+      next && !next.done;
+      next = window.length < room ? jobs.next() : undefined
+    )
+      window.push(next.value);
     if (window.length === 0) break;
     const part = planOn(window, capacity, options);
     plan.placements.push(...part.placements);

@@ -84,7 +84,8 @@ export class ClusterView<R extends ViewRun> {
 
   /** A run's jobs (every run's when no id is given), in the order of their creation and config. */
   jobs(runId?: string): Versioned<JobRecord>[] {
-    const runs = runId === undefined ? [...this.jobsByRun.values()] : [this.jobsByRun.get(runId) ?? new Map<string, Versioned<JobRecord>>()];
+    const runs =
+      runId === undefined ? [...this.jobsByRun.values()] : [this.jobsByRun.get(runId) ?? new Map<string, Versioned<JobRecord>>()];
     return runs.flatMap((jobs) => [...jobs.values()]).sort(byCreation);
   }
 

@@ -51,7 +51,9 @@ export function jobViewsOf(
     reason: job.reason,
     message: job.message,
     ...(job.state === 'pending' ? { waiting: waiting?.(job) ?? null } : {}),
-    ...(job.state === 'blocked' ? { waiting: `runs after ${(job.after ?? []).filter((id) => stateOf.get(id) !== 'done').join(', ')}` } : {}),
+    ...(job.state === 'blocked'
+      ? { waiting: `runs after ${(job.after ?? []).filter((id) => stateOf.get(id) !== 'done').join(', ')}` }
+      : {}),
     outputFiles: job.outputFiles,
     outputs: job.outputs,
     attempts: (job.history ?? []).map(({ attempt, agentId, reason, exitCode }) => ({ attempt, agentId, reason, exitCode })),

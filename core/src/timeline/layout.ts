@@ -58,7 +58,9 @@ export function timelineLayout(jobs: readonly TimelineJob[], now: number): Timel
     byAgent.set(key, [...(byAgent.get(key) ?? []), job]);
   }
   const agents = [...byAgent.keys()].filter((agent): agent is string => agent !== null).sort();
-  const lanes: TimelineLane[] = [...agents, ...(byAgent.has(null) ? [null] : [])].map((agentId) => packLane(agentId, byAgent.get(agentId)!, now));
+  const lanes: TimelineLane[] = [...agents, ...(byAgent.has(null) ? [null] : [])].map((agentId) =>
+    packLane(agentId, byAgent.get(agentId)!, now),
+  );
   return { start, end, lanes, ...series(jobs) };
 }
 
@@ -129,14 +131,17 @@ function series(jobs: readonly TimelineJob[]): Pick<TimelineLayout, 'cpus' | 'qu
   }
   const cpus = steps(cpuChanges);
   const queued = steps(queueChanges);
-  return { cpus, queued, maxCpus: Math.max(0, ...cpus.map((point) => point.value)), maxQueued: Math.max(0, ...queued.map((point) => point.value)) };
+  return {
+    cpus,
+    queued,
+    maxCpus: Math.max(0, ...cpus.map((point) => point.value)),
+    maxQueued: Math.max(0, ...queued.map((point) => point.value)),
+  };
 }
 
 function steps(changes: [number, number][]): { at: number; value: number }[] {
   const byTime = new Map<number, number>();
   for (const [at, delta] of changes) byTime.set(at, (byTime.get(at) ?? 0) + delta);
   let value = 0;
-  return [...byTime.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([at, delta]) => ({ at, value: (value += delta) }));
+  return [...byTime.entries()].sort(([a], [b]) => a - b).map(([at, delta]) => ({ at, value: (value += delta) }));
 }

@@ -2,7 +2,13 @@ import { ExitCode, KatapultError, type EnvironmentSpec } from '@katapult/core';
 import { isCondaFile, isRequirementsFile } from './forms.js';
 import { stagedPath } from './shell.js';
 
-const CONFIG_KEYS = { aptget: 'env_aptget', conda: 'env_conda', condaChannels: 'env_conda_channels', pypi: 'env_pypi', julia: 'env_julia' } as const;
+const CONFIG_KEYS = {
+  aptget: 'env_aptget',
+  conda: 'env_conda',
+  condaChannels: 'env_conda_channels',
+  pypi: 'env_pypi',
+  julia: 'env_julia',
+} as const;
 
 /** Specs no recipe can express fail here, naming the config key, rather than midway through a docker build. */
 export function checkEnvironment(env: EnvironmentSpec): void {
@@ -17,7 +23,8 @@ export function checkEnvironment(env: EnvironmentSpec): void {
   }
   if (env.command !== null && env.command.includes('\0')) fail('command contains a NUL byte');
   // It becomes the Dockerfile's FROM line: one word, a reference such as host:port/name:tag or name@sha256:….
-  if (env.image !== undefined && !/^[a-z0-9][a-z0-9._:/@-]*$/i.test(env.image)) fail(`image ${JSON.stringify(env.image)} is not an image reference such as host:port/name:tag`);
+  if (env.image !== undefined && !/^[a-z0-9][a-z0-9._:/@-]*$/i.test(env.image))
+    fail(`image ${JSON.stringify(env.image)} is not an image reference such as host:port/name:tag`);
   if (env.conda.filter(isCondaFile).length > 1) fail('env_conda names more than one environment file; micromamba reads only one');
   const staged = [...env.conda.filter(isCondaFile), ...new Set(env.pypi.filter(isRequirementsFile))].map(stagedPath);
   const clash = staged.find((path, i) => staged.indexOf(path) !== i);

@@ -11,7 +11,10 @@ export function commandFragment(env: EnvironmentRecipe): Fragment | undefined {
   if (env.command === null) return undefined;
   const script = scriptPath(env.command);
   if (script) {
-    return { description: `setup script ${script}`, lines: [copyInstruction(script, `${STAGING_DIR}/setup.sh`), `RUN bash ${STAGING_DIR}/setup.sh`] };
+    return {
+      description: `setup script ${script}`,
+      lines: [copyInstruction(script, `${STAGING_DIR}/setup.sh`), `RUN bash ${STAGING_DIR}/setup.sh`],
+    };
   }
   const firstLine = env.command.trim().split(/\r?\n/)[0] ?? '';
   return { description: `setup command ${firstLine}${firstLine === env.command.trim() ? '' : ' …'}`, lines: [runInstruction(env.command)] };

@@ -28,5 +28,11 @@ export function pipFragment(env: EnvironmentRecipe): Fragment | undefined {
   lines.push(...INDEX_ARGS.map((name) => `ARG ${name}`));
   const args = [...files.map((file) => `-r ${shellQuote(stagedPath(file))}`), ...packages.map(shellQuote)];
   lines.push(`RUN pip install --no-cache-dir --disable-pip-version-check ${args.join(' ')}`);
-  return { description: `pip install ${files.map((file) => `-r ${file}`).concat(packages).join(' ')}`, lines };
+  return {
+    description: `pip install ${files
+      .map((file) => `-r ${file}`)
+      .concat(packages)
+      .join(' ')}`,
+    lines,
+  };
 }

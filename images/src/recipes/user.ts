@@ -26,12 +26,17 @@ export function userFragment(env: EnvironmentRecipe): Fragment {
   const prefixes = installedPrefixes(env);
   // An image of one's own may have its user of that id already (node's images have `node`, 1000:1000): it serves.
   const [group, user] = env.image
-    ? [`(getent group ${gid} >/dev/null || groupadd --gid ${gid} ${name})`, `(getent passwd ${uid} >/dev/null || useradd --uid ${uid} --gid ${gid} --create-home --home-dir ${home} --shell /bin/sh ${name})`]
+    ? [
+        `(getent group ${gid} >/dev/null || groupadd --gid ${gid} ${name})`,
+        `(getent passwd ${uid} >/dev/null || useradd --uid ${uid} --gid ${gid} --create-home --home-dir ${home} --shell /bin/sh ${name})`,
+      ]
     : [`groupadd --gid ${gid} ${name}`, `useradd --uid ${uid} --gid ${gid} --create-home --home-dir ${home} --shell /bin/bash ${name}`];
   const lines = [
     `RUN ${group} \\`,
     `    && ${user} \\`,
-    ...(prefixes.length > 0 ? [`    && find ${prefixes.join(' ')} \\( ! -perm -o=r -o -type d ! -perm -o=x \\) -exec chmod o+rX {} + \\`] : []),
+    ...(prefixes.length > 0
+      ? [`    && find ${prefixes.join(' ')} \\( ! -perm -o=r -o -type d ! -perm -o=x \\) -exec chmod o+rX {} + \\`]
+      : []),
     `    && install -d -m 0700 -o ${uid} -g ${gid} ${JOB_WORKDIR}`,
     ...(env.julia.length > 0 ? [`ENV JULIA_DEPOT_PATH=${home}/.julia:${JULIA_DEPOT}`] : []),
     `LABEL ${JOB_USER_LABEL}=${formatJobUser(JOB_USER)}`,

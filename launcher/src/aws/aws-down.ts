@@ -22,7 +22,8 @@ export interface AwsDownReport {
   kept: KeptItem[];
 }
 
-export const KEPT_REPOSITORY_REASON = "kept: its images are content-tagged and shared by every launch of the account's projects; --images removes it";
+export const KEPT_REPOSITORY_REASON =
+  "kept: its images are content-tagged and shared by every launch of the account's projects; --images removes it";
 
 /**
  * The AWS half of `katapult down CONFIG`: every resource tagged with the config's project, in the region and
@@ -34,14 +35,23 @@ export async function downAwsProject(
   options: { dryRun: boolean; images?: boolean; log: (line: string) => void },
 ): Promise<AwsDownReport> {
   // Every region an entry may launch in (a `region` list's too); the first last, as it holds the roles (IAM is global).
-  const named = spec.instances.flatMap((instance) => (instance.region === null ? [] : [instance.region, ...(instance.fallbackRegions ?? [])]));
+  const named = spec.instances.flatMap((instance) =>
+    instance.region === null ? [] : [instance.region, ...(instance.fallbackRegions ?? [])],
+  );
   const [region = null, ...others] = [...new Set(named)];
   const items: AwsDownReport['items'] = [];
   for (const other of others) {
-    const result = await downProject(awsClients({ region: other, profile: spec.profile }), spec.project, { dryRun: options.dryRun, log: options.log, regionalOnly: true });
+    const result = await downProject(awsClients({ region: other, profile: spec.profile }), spec.project, {
+      dryRun: options.dryRun,
+      log: options.log,
+      regionalOnly: true,
+    });
     items.push(...result.items);
   }
-  const result = await downProject(awsClients({ region, profile: spec.profile }), spec.project, { dryRun: options.dryRun, log: options.log });
+  const result = await downProject(awsClients({ region, profile: spec.profile }), spec.project, {
+    dryRun: options.dryRun,
+    log: options.log,
+  });
   items.push(...result.items);
   const kept: KeptItem[] = [];
   // ECR repositories are made in the first entry's region (registry: ecr).

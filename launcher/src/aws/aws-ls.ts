@@ -26,7 +26,12 @@ export interface AwsLsReport {
  * Every resource tagged `katapult:project` that the credentials can see: EC2 in the region (or every region the
  * account has enabled), IAM, and ECR; orphans of any project included, which is what this is for.
  */
-export async function listAwsResources(options: { profile: string | null; region: string | null; allRegions: boolean; now?: number }): Promise<AwsLsReport> {
+export async function listAwsResources(options: {
+  profile: string | null;
+  region: string | null;
+  allRegions: boolean;
+  now?: number;
+}): Promise<AwsLsReport> {
   const now = options.now ?? Date.now();
   const home = awsClients({ region: options.region, profile: options.profile });
   const homeRegion = await home.ec2.config.region();
@@ -35,7 +40,10 @@ export async function listAwsResources(options: { profile: string | null; region
     const found = await home.ec2.send(new DescribeRegionsCommand({})).catch((error: unknown) => {
       throw awsErrorToKatapult(error, { service: 'EC2', operation: 'DescribeRegions' });
     });
-    regions = (found.Regions ?? []).map((region) => region.RegionName ?? '').filter(Boolean).sort();
+    regions = (found.Regions ?? [])
+      .map((region) => region.RegionName ?? '')
+      .filter(Boolean)
+      .sort();
   }
   const tagged: TaggedResource[] = [];
   for (const region of regions) tagged.push(...(await listTaggedEc2(awsClients({ region, profile: options.profile }), region)));
@@ -62,10 +70,26 @@ export async function listAwsResources(options: { profile: string | null; region
   const resources: AwsLsRow[] = [];
   for (const resource of tagged) {
     const detail = resource.kind === 'instance' ? [resource.instanceType, resource.market, resource.state].filter(Boolean).join(' ') : '';
-    resources.push({ project: resource.project, kind: resource.kind, id: resource.id, region: resource.region, detail, ageSeconds: age(resource.createdAt), perHour: await priceOf(resource) });
+    resources.push({
+      project: resource.project,
+      kind: resource.kind,
+      id: resource.id,
+      region: resource.region,
+      detail,
+      ageSeconds: age(resource.createdAt),
+      perHour: await priceOf(resource),
+    });
   }
   for (const repository of await listTaggedRepositories(ecrClient({ region: homeRegion, profile: options.profile }))) {
-    resources.push({ project: repository.project, kind: 'ECR repository', id: repository.name, region: homeRegion, detail: '', ageSeconds: age(repository.createdAt), perHour: null });
+    resources.push({
+      project: repository.project,
+      kind: 'ECR repository',
+      id: repository.name,
+      region: homeRegion,
+      detail: '',
+      ageSeconds: age(repository.createdAt),
+      perHour: null,
+    });
   }
   resources.sort((a, b) => a.project.localeCompare(b.project));
   return { regions, resources, ...(pricesUnavailable ? { pricesUnavailable } : {}) };

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { awsClients, launchMaestro, MAESTRO_HTTP_PORT, MAESTRO_INSTANCE_TYPE, MAESTRO_NATS_PORT, renderMaestroUserData } from '@katapult/aws';
+import {
+  awsClients,
+  launchMaestro,
+  MAESTRO_HTTP_PORT,
+  MAESTRO_INSTANCE_TYPE,
+  MAESTRO_NATS_PORT,
+  renderMaestroUserData,
+} from '@katapult/aws';
 import { clusterNames, encodeMaestroEnv, ExitCode, KatapultError, type RunSpec } from '@katapult/core/light';
 import { ensureMaestroImage, ensureNodeImage } from '@katapult/images';
 import { ensureApiToken } from '../state/api-token.js';
@@ -11,12 +18,7 @@ import { withNats } from '../stack/nats.js';
 import { prepareAgentImage, publishAgentImage, publishImage, MAESTRO_REPOSITORY, type BuildContext } from '../launch/prepare-images.js';
 import { isAlive } from '../stack/processes.js';
 import type { StateFolder } from '../state/state-folder.js';
-import {
-  maestroTlsName,
-  readRemoteStack,
-  writeRemoteStack,
-  type RemoteStack,
-} from '../state/remote-stack.js';
+import { maestroTlsName, readRemoteStack, writeRemoteStack, type RemoteStack } from '../state/remote-stack.js';
 import { uploadRunFiles } from '../files/run-files.js';
 import type { Submission, SubmittedRun } from '../launch/submit-run.js';
 import type { OnLaunchEvent } from '../launch/launch-events.js';
@@ -58,10 +60,14 @@ export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: 
   }
   const recorded = readRemoteStack(state);
   if (recorded && recorded.project !== spec.project) {
-    throw new KatapultError('KP_STACK_KIND', `the maestro recorded in ${state.root} serves project ${recorded.project}, not ${spec.project}`, {
-      hint: `use another state folder (KATAPULT_HOME), or remove that one with katapult down <its config>`,
-      exitCode: ExitCode.badInput,
-    });
+    throw new KatapultError(
+      'KP_STACK_KIND',
+      `the maestro recorded in ${state.root} serves project ${recorded.project}, not ${spec.project}`,
+      {
+        hint: `use another state folder (KATAPULT_HOME), or remove that one with katapult down <its config>`,
+        exitCode: ExitCode.badInput,
+      },
+    );
   }
   if (recorded && (await remoteStackContext(state, recorded).client.healthy())) return recorded;
 
@@ -69,7 +75,10 @@ export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: 
   const node = await ensureNodeImage(context.docker, context.base.ref, { onProgress: context.onProgress });
   const built = await ensureMaestroImage(context.docker, { repoRoot: REPO_ROOT, nodeImage: node.ref, onProgress: context.onProgress });
   const image = await publishImage(context, spec, built.ref, MAESTRO_REPOSITORY);
-  const clients = awsClients({ region: spec.instances.find((instance) => instance.region !== null)?.region ?? null, profile: spec.profile });
+  const clients = awsClients({
+    region: spec.instances.find((instance) => instance.region !== null)?.region ?? null,
+    profile: spec.profile,
+  });
   // The maestro's role is scoped to one region: the instances' own, else the profile's default.
   const region = await clients.ec2.config.region();
   const cluster = spec.project;
@@ -95,10 +104,14 @@ export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: 
   });
   if (launched.reused && !recorded) {
     // That maestro holds the secrets of the state folder that launched it, not these.
-    throw new KatapultError('KP_MAESTRO_ELSEWHERE', `project ${spec.project} already has a maestro, ${launched.instanceId} at ${launched.publicIp}, launched from another state folder`, {
-      hint: 'use that state folder (KATAPULT_HOME), or remove the maestro with katapult down <config> from there',
-      exitCode: ExitCode.badInput,
-    });
+    throw new KatapultError(
+      'KP_MAESTRO_ELSEWHERE',
+      `project ${spec.project} already has a maestro, ${launched.instanceId} at ${launched.publicIp}, launched from another state folder`,
+      {
+        hint: 'use that state folder (KATAPULT_HOME), or remove the maestro with katapult down <config> from there',
+        exitCode: ExitCode.badInput,
+      },
+    );
   }
   const remote: RemoteStack = {
     project: spec.project,
@@ -125,10 +138,14 @@ async function waitForMaestro(state: StateFolder, remote: RemoteStack, step: (li
   let said = started;
   while (!(await client.healthy())) {
     if (Date.now() - started > MAESTRO_BOOT_MS) {
-      throw new KatapultError('KP_MAESTRO_NOT_UP', `the maestro ${remote.instanceId} did not answer at ${client.baseUrl} within ${MAESTRO_BOOT_MS / 60_000} minutes`, {
-        hint: `see its boot log: aws ec2 get-console-output --latest --instance-id ${remote.instanceId}; check that maestro_cidr includes this machine`,
-        exitCode: ExitCode.infrastructure,
-      });
+      throw new KatapultError(
+        'KP_MAESTRO_NOT_UP',
+        `the maestro ${remote.instanceId} did not answer at ${client.baseUrl} within ${MAESTRO_BOOT_MS / 60_000} minutes`,
+        {
+          hint: `see its boot log: aws ec2 get-console-output --latest --instance-id ${remote.instanceId}; check that maestro_cidr includes this machine`,
+          exitCode: ExitCode.infrastructure,
+        },
+      );
     }
     if (Date.now() - said > 30_000) {
       said = Date.now();
@@ -157,6 +174,13 @@ export async function submitRemoteRun(context: BuildContext, submission: Submiss
   const secrets = submission.secrets && Object.keys(submission.secrets).length > 0 ? { secrets: submission.secrets } : {};
   const created = await client.createRun({ spec: placed, configFile, images, files: upload.files, agentImage, ...secrets });
   if (created.resumed) emit({ type: 'run-resumed', runId: created.runId });
-  else emit({ type: 'run-submitted', runId: created.runId, jobs: spec.jobs.length, instances: spec.instances.reduce((n, i) => n + i.number, 0), maestro: remote.publicIp });
+  else
+    emit({
+      type: 'run-submitted',
+      runId: created.runId,
+      jobs: spec.jobs.length,
+      instances: spec.instances.reduce((n, i) => n + i.number, 0),
+      maestro: remote.publicIp,
+    });
   return { state, stack, client, nats, runId: created.runId, resumed: created.resumed };
 }

@@ -39,7 +39,12 @@ export async function checkDockerEngine(env: NodeJS.ProcessEnv = process.env): P
 /** `nats-server: v2.10.22` → [2, 10, 22]; undefined when there is no version in the text. */
 export function parseVersion(text: string): number[] | undefined {
   const match = /v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
-  return match ? match.slice(1).filter((part) => part !== undefined).map(Number) : undefined;
+  return match
+    ? match
+        .slice(1)
+        .filter((part) => part !== undefined)
+        .map(Number)
+    : undefined;
 }
 
 export function versionAtLeast(version: readonly number[], minimum: readonly number[]): boolean {
@@ -60,7 +65,8 @@ export async function checkNatsServer(locate: LocateBinary = findBinary): Promis
   const version = output === undefined ? undefined : parseVersion(output);
   if (!version) return { name, status: 'fail', detail: `${path} --version printed no version — ${fix}` };
   const shown = version.join('.');
-  if (!versionAtLeast(version, MIN_NATS)) return { name, status: 'fail', detail: `${shown} at ${path} is too old (JetStream needs ≥ 2.9) — ${fix}` };
+  if (!versionAtLeast(version, MIN_NATS))
+    return { name, status: 'fail', detail: `${shown} at ${path} is too old (JetStream needs ≥ 2.9) — ${fix}` };
   return { name, status: 'ok', detail: `${shown} at ${path}` };
 }
 
@@ -68,14 +74,22 @@ export async function checkDockerRegistry(locate: LocateBinary = findBinary): Pr
   const name = 'docker-registry';
   const path = locate(name);
   if (path) return { name, status: 'ok', detail: path };
-  return { name, status: 'fail', detail: 'not installed; the local registry needs it — apt-get install docker-registry (or: pnpm run setup)' };
+  return {
+    name,
+    status: 'fail',
+    detail: 'not installed; the local registry needs it — apt-get install docker-registry (or: pnpm run setup)',
+  };
 }
 
 export async function checkDebootstrap(locate: LocateBinary = findBinary): Promise<CheckResult> {
   const name = 'debootstrap';
   const path = locate(name);
   if (path) return { name, status: 'ok', detail: path };
-  return { name, status: 'warn', detail: 'not installed; needed only when no Debian base image can be pulled — apt-get install debootstrap' };
+  return {
+    name,
+    status: 'warn',
+    detail: 'not installed; needed only when no Debian base image can be pulled — apt-get install debootstrap',
+  };
 }
 
 export async function checkLocalStack(state: StateFolder): Promise<CheckResult> {
@@ -90,8 +104,17 @@ export async function checkLocalStack(state: StateFolder): Promise<CheckResult> 
     ['coordinator', stack.coordinator],
   ];
   const down = servers.filter(([, record]) => !record || !isAlive(record.pid)).map(([server]) => server);
-  if (down.length > 0) return { name, status: 'warn', detail: `${down.join(', ')} not running — katapult launch starts ${down.length === 1 ? 'it' : 'them'} again` };
-  return { name, status: 'ok', detail: `running: ${servers.map(([server, record]) => `${server} :${record!.port}`).join(', ')} (state folder ${state.root})` };
+  if (down.length > 0)
+    return {
+      name,
+      status: 'warn',
+      detail: `${down.join(', ')} not running — katapult launch starts ${down.length === 1 ? 'it' : 'them'} again`,
+    };
+  return {
+    name,
+    status: 'ok',
+    detail: `running: ${servers.map(([server, record]) => `${server} :${record!.port}`).join(', ')} (state folder ${state.root})`,
+  };
 }
 
 /** Free space where the stack keeps its state (JetStream, images): fail below what it needs, warn under ten times that. */
@@ -105,7 +128,11 @@ export async function checkFreeSpace(state: StateFolder, env: NodeJS.ProcessEnv)
   const needed = minFreeBytes(env);
   if (space.freeBytes < needed) return { name, status: 'fail', detail: `${lowDiskMessage(space, needed)} — free some space there` };
   const detail = `${formatFreeBytes(space.freeBytes)} free in ${space.folder}`;
-  return { name, status: space.freeBytes < needed * 10 ? 'warn' : 'ok', detail: space.freeBytes < needed * 10 ? `${detail}; little left for JetStream and images` : detail };
+  return {
+    name,
+    status: space.freeBytes < needed * 10 ? 'warn' : 'ok',
+    detail: space.freeBytes < needed * 10 ? `${detail}; little left for JetStream and images` : detail,
+  };
 }
 
 /** Looks only at what is configured here; AWS itself is never called. */

@@ -35,7 +35,9 @@ export async function fetchRunOutputs(nc: NatsConnection, names: ClusterNames, r
  */
 export async function fetchOutputArchive(nc: NatsConnection, names: ClusterNames, object: string, into: string): Promise<string[]> {
   // Outputs stored before the outputs stream are objects of the file store.
-  const data = names.isOutputSubject(object) ? await getSubjectFile(nc, names.streams.outputs, object) : (await getObject(nc, names.fileStore, object))?.data;
+  const data = names.isOutputSubject(object)
+    ? await getSubjectFile(nc, names.streams.outputs, object)
+    : (await getObject(nc, names.fileStore, object))?.data;
   if (!data) {
     throw new KatapultError('KP_OUTPUTS_GONE', `the outputs ${object} are no longer stored`, { exitCode: ExitCode.infrastructure });
   }

@@ -4,7 +4,16 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { putObject } from '@katapult/object-files';
-import { ExitCode, JETSTREAM_API_TIMEOUT_MS, jobInputPaths, KatapultError, storeLimitMessage, type ClusterNames, type CreateRunRequest, type RunSpec } from '@katapult/core/light';
+import {
+  ExitCode,
+  JETSTREAM_API_TIMEOUT_MS,
+  jobInputPaths,
+  KatapultError,
+  storeLimitMessage,
+  type ClusterNames,
+  type CreateRunRequest,
+  type RunSpec,
+} from '@katapult/core/light';
 import { resolveProjectFile, type ProjectFile } from '@katapult/images';
 
 const KIND_FIELD = { script: 'run_script', upload: 'upload_files', input: 'input_files' } as const;
@@ -46,7 +55,9 @@ export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, fi
     } else {
       await putObject(nc, names.fileStore, object, createReadStream(file.realPath)).catch((error: unknown) => {
         const full = storeLimitMessage(`OBJ_${names.fileStore}`, error);
-        throw full ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure }) : error;
+        throw full
+          ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure })
+          : error;
       });
       summary.uploaded += 1;
       summary.bytes += file.size;

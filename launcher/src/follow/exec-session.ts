@@ -41,7 +41,13 @@ const START_TIMEOUT_MS = 30_000;
  * the admin may publish to, stdin and output on the session's own subjects. Resolves with the command's exit
  * code (null when the agent could not read it).
  */
-export async function runExecSession(nc: NatsConnection, names: ClusterNames, target: ExecTarget, command: string[], terminal: ExecTerminal): Promise<number | null> {
+export async function runExecSession(
+  nc: NatsConnection,
+  names: ClusterNames,
+  target: ExecTarget,
+  command: string[],
+  terminal: ExecTerminal,
+): Promise<number | null> {
   const session = randomBytes(12).toString('hex');
   const output = nc.subscribe(names.execOutputSubject(target.agentId, session));
   const messages = output[Symbol.asyncIterator]();
@@ -88,7 +94,8 @@ export async function runExecSession(nc: NatsConnection, names: ClusterNames, ta
       heardAt = Date.now();
       if (item.type === 'exit') return item.exitCode;
       if (item.type === 'refused') throw wireError(item.code, item.message, { exitCode: ExitCode.infrastructure });
-      if (item.type === 'stdout' || item.type === 'stderr') (item.type === 'stdout' ? terminal.stdout : terminal.stderr).write(Buffer.from(item.data, 'base64'));
+      if (item.type === 'stdout' || item.type === 'stderr')
+        (item.type === 'stdout' ? terminal.stdout : terminal.stderr).write(Buffer.from(item.data, 'base64'));
     }
     return null;
   })();
@@ -98,10 +105,14 @@ export async function runExecSession(nc: NatsConnection, names: ClusterNames, ta
     lostTimer = setInterval(() => {
       if (Date.now() - heardAt < EXEC_IDLE_MS) return;
       reject(
-        new KatapultError('KP_EXEC_AGENT_LOST', `nothing heard from agent ${target.agentId} for ${EXEC_IDLE_MS / 1000}s; the session is lost`, {
-          hint: 'katapult status shows whether the job still runs',
-          exitCode: ExitCode.infrastructure,
-        }),
+        new KatapultError(
+          'KP_EXEC_AGENT_LOST',
+          `nothing heard from agent ${target.agentId} for ${EXEC_IDLE_MS / 1000}s; the session is lost`,
+          {
+            hint: 'katapult status shows whether the job still runs',
+            exitCode: ExitCode.infrastructure,
+          },
+        ),
       );
     }, EXEC_PING_MS);
   });

@@ -1,7 +1,18 @@
 import { connectNats, type NatsAccess } from '../stack/nats.js';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { clusterNames, isFinal, logSenderVerdict, LogJoiner, logRecordCodec, type AttemptAgents, type ClusterNames, type JobState, type LogEntry, type LogRecord } from '@katapult/core';
+import {
+  clusterNames,
+  isFinal,
+  logSenderVerdict,
+  LogJoiner,
+  logRecordCodec,
+  type AttemptAgents,
+  type ClusterNames,
+  type JobState,
+  type LogEntry,
+  type LogRecord,
+} from '@katapult/core';
 
 const BATCH_MESSAGES = 256;
 // How long a pull waits for new records before the reader reports it is caught up again (the minimum allowed).
@@ -41,7 +52,8 @@ export async function readLogs(options: LogReadOptions): Promise<void> {
   try {
     const consumer = await jetstream(nc).consumers.get(names.streams.logs, {
       // A single string (not a list) so nats-server 2.9, which knows only filter_subject, accepts it.
-      filter_subjects: options.jobId === undefined ? names.runLogWildcard(options.runId) : await jobLogFilter(nc, names, options.runId, options.jobId),
+      filter_subjects:
+        options.jobId === undefined ? names.runLogWildcard(options.runId) : await jobLogFilter(nc, names, options.runId, options.jobId),
       deliver_policy: DeliverPolicy.All,
     });
     const senders = new SenderCheck(options.jobs);

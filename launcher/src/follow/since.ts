@@ -21,7 +21,11 @@ export function parseSince(value: string, now: number): number {
     const at = Date.parse(text);
     if (!Number.isNaN(at)) return at;
   }
-  throw new KatapultError('KP_USAGE', `--since "${value}" is neither a duration (30s, 10m, 2h, 1d) nor an ISO timestamp (2026-11-25T08:15:00Z)`, {
-    exitCode: ExitCode.badInput,
-  });
+  throw new KatapultError(
+    'KP_USAGE',
+    `--since "${value}" is neither a duration (30s, 10m, 2h, 1d) nor an ISO timestamp (2026-11-25T08:15:00Z)`,
+    {
+      exitCode: ExitCode.badInput,
+    },
+  );
 }

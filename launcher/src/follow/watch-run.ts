@@ -72,10 +72,14 @@ export async function watchRun(client: CoordinatorClient, runId: string, emit: O
         say({ type: 'summary', run, agents, ...costOf(run, options), final: false });
       }
       if (!sawAgent && Date.now() - started > bootTimeout) {
-        throw new KatapultError('KP_AGENTS_NOT_UP', `no agent registered within ${bootTimeout / 1000}s; run ${runId} is kept and will start when one does`, {
-          hint: options.agentLogHint,
-          exitCode: ExitCode.infrastructure,
-        });
+        throw new KatapultError(
+          'KP_AGENTS_NOT_UP',
+          `no agent registered within ${bootTimeout / 1000}s; run ${runId} is kept and will start when one does`,
+          {
+            hint: options.agentLogHint,
+            exitCode: ExitCode.infrastructure,
+          },
+        );
       }
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 300));

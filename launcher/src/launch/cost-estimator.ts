@@ -30,7 +30,13 @@ export class CostEstimator {
     private readonly lookup: PriceLookup,
     private readonly options: { timeoutMs?: number } = {},
   ) {
-    this.entries = instances.map(({ type, number, eco, maxBid, ecoFallback }) => ({ type: type ?? DEFAULT_AWS_INSTANCE_TYPE, number, eco, maxBid, ecoFallback }));
+    this.entries = instances.map(({ type, number, eco, maxBid, ecoFallback }) => ({
+      type: type ?? DEFAULT_AWS_INSTANCE_TYPE,
+      number,
+      eco,
+      maxBid,
+      ecoFallback,
+    }));
   }
 
   /** Looks up every price the estimate needs, once; resolves when they are known or have failed. */
@@ -52,7 +58,8 @@ export class CostEstimator {
 
   private async fetch(): Promise<void> {
     const wanted = new Map<string, [string, Market]>();
-    for (const entry of this.entries) for (const market of marketsNeeded(entry)) wanted.set(`${market} ${entry.type}`, [entry.type, market]);
+    for (const entry of this.entries)
+      for (const market of marketsNeeded(entry)) wanted.set(`${market} ${entry.type}`, [entry.type, market]);
     const timeoutMs = this.options.timeoutMs ?? LOOKUP_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -66,7 +73,8 @@ export class CostEstimator {
         timeout,
       ]);
       const prices = new Map<string, TypePrices>();
-      for (const { type, market, price } of answers) prices.set(type, { ...prices.get(type), [market === 'spot' ? 'spot' : 'onDemand']: price });
+      for (const { type, market, price } of answers)
+        prices.set(type, { ...prices.get(type), [market === 'spot' ? 'spot' : 'onDemand']: price });
       this.prices = prices;
     } catch (error) {
       this.failure = (error instanceof Error ? error.message : String(error)).split('\n')[0];

@@ -56,7 +56,11 @@ export async function buildEnvironments(
   const images: EnvironmentImage[] = [];
   for (const env of spec.environments) {
     display?.update(env.name, { step: 'checking' });
-    const own = env.image ? await pullOwnImage(context.docker, env.name, env.image, (event) => context.onProgress({ step: `${env.name} ${event.step}`, message: event.message })) : undefined;
+    const own = env.image
+      ? await pullOwnImage(context.docker, env.name, env.image, (event) =>
+          context.onProgress({ step: `${env.name} ${event.step}`, message: event.message }),
+        )
+      : undefined;
     const image = await buildEnvironment(context.docker, {
       env,
       projectDir: dirname(configFile),
@@ -69,7 +73,9 @@ export async function buildEnvironments(
       networkMode: 'host',
       logDir: context.state.buildsFolder,
       onProgress: (event) =>
-        display ? display.update(env.name, { step: event.step }) : context.onProgress({ step: `${env.name} ${event.step}`, message: event.message }),
+        display
+          ? display.update(env.name, { step: event.step })
+          : context.onProgress({ step: `${env.name} ${event.step}`, message: event.message }),
     }).catch((error: unknown) => {
       display?.update(env.name, { outcome: 'failed' });
       throw error;
@@ -95,7 +101,11 @@ export interface LocalRegistryRef {
 export function localRegistry(local: LocalRegistryRef): { registry: OciRegistry; auth?: RegistryAuth; pullHost: string } {
   const credentials = readRegistryAuth(local.state)?.push;
   const auth = credentials ? { username: credentials.username, password: credentials.password } : undefined;
-  return { registry: new OciRegistry(registryHost(local.stack), auth ? { auth } : {}), ...(auth ? { auth } : {}), pullHost: registryPullHost(local.stack) };
+  return {
+    registry: new OciRegistry(registryHost(local.stack), auth ? { auth } : {}),
+    ...(auth ? { auth } : {}),
+    pullHost: registryPullHost(local.stack),
+  };
 }
 
 /**
@@ -106,14 +116,19 @@ export function registryFor(spec: Pick<RunSpec, 'registry'>, local: LocalRegistr
   return resolveOther(spec, local).registry;
 }
 
-function resolveOther(spec: Pick<RunSpec, 'registry'>, local: LocalRegistryRef | undefined): { registry: OciRegistry; auth?: RegistryAuth; pullHost?: string } {
+function resolveOther(
+  spec: Pick<RunSpec, 'registry'>,
+  local: LocalRegistryRef | undefined,
+): { registry: OciRegistry; auth?: RegistryAuth; pullHost?: string } {
   if (!spec.registry) {
     // The config rules require a registry wherever no local stack runs (maestro: remote).
     if (!local) throw new KatapultError('KP_NO_REGISTRY', 'no registry: set `registry` in the config', { exitCode: ExitCode.badInput });
     return localRegistry(local);
   }
   const url = /^https?:\/\//.test(spec.registry) ? new URL(spec.registry) : undefined;
-  return { registry: url ? new OciRegistry(url.host, { insecure: url.protocol === 'http:' }) : new OciRegistry(spec.registry.replace(/\/+$/, '')) };
+  return {
+    registry: url ? new OciRegistry(url.host, { insecure: url.protocol === 'http:' }) : new OciRegistry(spec.registry.replace(/\/+$/, '')),
+  };
 }
 
 /**
@@ -161,7 +176,11 @@ export async function publishImage(
   return pinned(await pushImage(context.docker, localRef, target, undefined, auth));
 }
 
-export function publishAgentImage(context: BuildContext, spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>, localRef: string): Promise<string> {
+export function publishAgentImage(
+  context: BuildContext,
+  spec: Pick<RunSpec, 'registry' | 'profile' | 'project' | 'instances'>,
+  localRef: string,
+): Promise<string> {
   return publishImage(context, spec, localRef, AGENT_REPOSITORY);
 }
 

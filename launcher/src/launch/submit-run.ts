@@ -41,8 +41,21 @@ export async function submitRun(context: BuildContext, submission: Submission, e
   const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(state));
   const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
   const secrets = submission.secrets && Object.keys(submission.secrets).length > 0 ? { secrets: submission.secrets } : {};
-  const created = await client.createRun({ spec, configFile, images, files: upload.files, ...secrets, ...(remoteAgentImage ? { agentImage: remoteAgentImage } : {}) });
+  const created = await client.createRun({
+    spec,
+    configFile,
+    images,
+    files: upload.files,
+    ...secrets,
+    ...(remoteAgentImage ? { agentImage: remoteAgentImage } : {}),
+  });
   if (created.resumed) emit({ type: 'run-resumed', runId: created.runId });
-  else emit({ type: 'run-submitted', runId: created.runId, jobs: spec.jobs.length, instances: spec.instances.reduce((n, i) => n + i.number, 0) });
+  else
+    emit({
+      type: 'run-submitted',
+      runId: created.runId,
+      jobs: spec.jobs.length,
+      instances: spec.instances.reduce((n, i) => n + i.number, 0),
+    });
   return { state, stack, client, nats, runId: created.runId, resumed: created.resumed };
 }

@@ -19,7 +19,11 @@ export function followEventLine(event: FollowEvent): string {
 export function jobChangeLine(job: JobView): string {
   const where = job.agentId ? ` on ${job.agentId}` : '';
   const detail =
-    job.state === 'failed' ? ` (exit ${job.exitCode ?? '-'}${job.message ? `: ${job.message}` : ''})` : job.attempt > 1 ? ` (attempt ${job.attempt})` : '';
+    job.state === 'failed'
+      ? ` (exit ${job.exitCode ?? '-'}${job.message ? `: ${job.message}` : ''})`
+      : job.attempt > 1
+        ? ` (attempt ${job.attempt})`
+        : '';
   return `${job.id} ${job.state}${where}${detail}`;
 }
 
@@ -31,7 +35,8 @@ export function describeChanges(previous: RunView | undefined, next: RunView): s
 /** Why pending jobs wait, most common first, with how many wait for each reason. */
 export function waitingReasons(run: RunView): [string, number][] {
   const counts = new Map<string, number>();
-  for (const job of run.jobs) if ((job.state === 'pending' || job.state === 'blocked') && job.waiting) counts.set(job.waiting, (counts.get(job.waiting) ?? 0) + 1);
+  for (const job of run.jobs)
+    if ((job.state === 'pending' || job.state === 'blocked') && job.waiting) counts.set(job.waiting, (counts.get(job.waiting) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1]);
 }
 

@@ -58,7 +58,10 @@ export async function checkConfigFile(file: string): Promise<RunSpec> {
     if ('code' in found) issues.push({ code: found.code, path: reference.field, message: found.message, ...position(reference) });
   }
   if (issues.length > 0 || !spec) {
-    throw new ConfigError(file, issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)));
+    throw new ConfigError(
+      file,
+      issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)),
+    );
   }
   return spec;
 }

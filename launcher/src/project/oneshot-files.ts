@@ -4,13 +4,27 @@ import { ExitCode, KatapultError, scriptLanguage, type ReadProjectFile } from '@
 import { formatBytes } from '../lines/bytes.js';
 
 /** Folders never uploaded with --folder: version control, caches, installed packages, fetched results. */
-const SKIPPED_FOLDERS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', '.venv', 'venv', '.mypy_cache', '.pytest_cache', 'results']);
+const SKIPPED_FOLDERS = new Set([
+  '.git',
+  '.hg',
+  '.svn',
+  'node_modules',
+  '__pycache__',
+  '.venv',
+  'venv',
+  '.mypy_cache',
+  '.pytest_cache',
+  'results',
+]);
 
 /** The script as a path relative to the project folder, checked to be a .py or .jl file inside it. */
 export function projectScript(projectDir: string, script: string): string {
   const path = relative(projectDir, resolve(projectDir, script)).split(sep).join('/');
   if (path.startsWith('../') || path === '..' || path === '') {
-    throw new KatapultError('KP_RUN_SCRIPT_OUTSIDE', `${script} is outside the current folder`, { exitCode: ExitCode.badInput, hint: 'run katapult run from the folder that holds the script' });
+    throw new KatapultError('KP_RUN_SCRIPT_OUTSIDE', `${script} is outside the current folder`, {
+      exitCode: ExitCode.badInput,
+      hint: 'run katapult run from the folder that holds the script',
+    });
   }
   if (!scriptLanguage(path)) {
     throw new KatapultError('KP_RUN_SCRIPT_KIND', `${script}: katapult run takes a Python (.py) or Julia (.jl) script`, {
@@ -49,10 +63,14 @@ export function folderFiles(projectDir: string, maxBytes: number): { files: stri
         bytes += statSync(join(projectDir, path)).size;
         files.push(path);
         if (bytes > maxBytes) {
-          throw new KatapultError('KP_RUN_FOLDER_TOO_BIG', `the folder holds more than ${formatBytes(maxBytes)} of files (--max-upload), at ${path}`, {
-            exitCode: ExitCode.badInput,
-            hint: 'leave out --folder (only the modules the script imports are uploaded), or raise --max-upload',
-          });
+          throw new KatapultError(
+            'KP_RUN_FOLDER_TOO_BIG',
+            `the folder holds more than ${formatBytes(maxBytes)} of files (--max-upload), at ${path}`,
+            {
+              exitCode: ExitCode.badInput,
+              hint: 'leave out --folder (only the modules the script imports are uploaded), or raise --max-upload',
+            },
+          );
         }
       }
     }
@@ -65,7 +83,9 @@ export function folderFiles(projectDir: string, maxBytes: number): { files: stri
 export function parseUploadLimit(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(text.trim());
   if (!match) {
-    throw new KatapultError('KP_USAGE', `--max-upload ${JSON.stringify(text)} is not a size; write a number and a unit, like 200m or 1g`, { exitCode: ExitCode.badInput });
+    throw new KatapultError('KP_USAGE', `--max-upload ${JSON.stringify(text)} is not a size; write a number and a unit, like 200m or 1g`, {
+      exitCode: ExitCode.badInput,
+    });
   }
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Math.floor(Number(match[1]) * unit);

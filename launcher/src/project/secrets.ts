@@ -31,7 +31,8 @@ function readSecretsFile(file: string): Record<string, string> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((error as NodeJS.ErrnoException).code ?? 'unreadable');
     throw new KatapultError('KP_SECRETS_FILE', `--secrets-file ${file}: ${reason}`, { exitCode: ExitCode.badInput });
   }
   return parseEnv(text) as Record<string, string>;

@@ -25,7 +25,12 @@ export function stackContext(state = StateFolder.fromEnv()): StackContext {
   const remote = readRemoteStack(state);
   if (remote) return remoteStackContext(state, remote);
   const stack = requireStack(state);
-  return { state, stack, client: new CoordinatorClient(coordinatorUrl(stack), requireApiToken(state)), nats: { url: natsUrl(stack), ...requireNatsAuth(state).admin } };
+  return {
+    state,
+    stack,
+    client: new CoordinatorClient(coordinatorUrl(stack), requireApiToken(state)),
+    nats: { url: natsUrl(stack), ...requireNatsAuth(state).admin },
+  };
 }
 
 /** A maestro is reached over TLS, trusting the stack's own CA and checking the name its certificate bears. */

@@ -5,7 +5,11 @@ import { delimiter, join } from 'node:path';
 export const SBIN_FOLDERS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
 /** The path of an executable named `name` on PATH or in the sbin folders, or undefined. */
-export function findBinary(name: string, env: NodeJS.ProcessEnv = process.env, extraFolders: readonly string[] = SBIN_FOLDERS): string | undefined {
+export function findBinary(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+  extraFolders: readonly string[] = SBIN_FOLDERS,
+): string | undefined {
   const folders = [...(env['PATH'] ?? '').split(delimiter).filter(Boolean), ...extraFolders];
   return folders.map((folder) => join(folder, name)).find(isExecutable);
 }

@@ -71,7 +71,10 @@ export async function openHistory(state: StateFolder): Promise<History> {
     const runs = await kvm.open(names.buckets.runs);
     const jobs = await kvm.open(names.buckets.jobs);
     const view = async (run: RunRecord) =>
-      runViewOf(run, (await valuesOf<JobRecord>(jobs, `${run.id}.>`)).sort((a, b) => a.index - b.index));
+      runViewOf(
+        run,
+        (await valuesOf<JobRecord>(jobs, `${run.id}.>`)).sort((a, b) => a.index - b.index),
+      );
     const allRuns = async () => (await valuesOf<RunRecord>(runs, '>')).sort((a, b) => a.createdAt - b.createdAt);
     return {
       nats: access,
@@ -104,9 +107,10 @@ async function connectWhenReady(access: NatsAccess, child: ChildProcess): Promis
       const nc = await connectNats(access, 'katapult-history').catch(() => undefined);
       if (nc) {
         // JetStream answers once it has recovered the streams from disk.
-        const ready = await new Kvm(nc)
-          .open(clusterNames(CLUSTER).buckets.runs)
-          .then(() => true, () => false);
+        const ready = await new Kvm(nc).open(clusterNames(CLUSTER).buckets.runs).then(
+          () => true,
+          () => false,
+        );
         if (ready) return nc;
         await nc.close();
       }
@@ -114,7 +118,7 @@ async function connectWhenReady(access: NatsAccess, child: ChildProcess): Promis
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new KatapultError('KP_HISTORY_UNREADABLE', 'the kept history could not be opened: nats-server did not start on it', {
-    hint: 'see the state folder\'s logs/nats-history.log',
+    hint: "see the state folder's logs/nats-history.log",
     exitCode: ExitCode.infrastructure,
   });
 }

@@ -15,7 +15,19 @@ import { readRemoteStack } from '../state/remote-stack.js';
 import { requireDiskSpace } from '../state/disk-space.js';
 import { ensureRegistryAuth, readRegistryAuth, registryFiles, removeRegistryAuth } from '../state/registry-auth.js';
 import { connectNats } from './nats.js';
-import { CLUSTER, natsUrl, readStack, registryPullHost, removeStack, requireNatsAuth, writeStack, type NatsRecord, type ServerRecord, type StackExposure, type StackFile } from '../state/stack-file.js';
+import {
+  CLUSTER,
+  natsUrl,
+  readStack,
+  registryPullHost,
+  removeStack,
+  requireNatsAuth,
+  writeStack,
+  type NatsRecord,
+  type ServerRecord,
+  type StackExposure,
+  type StackFile,
+} from '../state/stack-file.js';
 
 /**
  * The local default's servers, started by Katapult itself when they are not running: nats-server with
@@ -85,10 +97,14 @@ function checkExposure(nats: NatsRecord, exposure: StackExposure, tlsNames: read
         ? `has no TLS certificate for ${host}`
         : undefined;
   if (problem) {
-    throw new KatapultError('KP_STACK_NOT_EXPOSED', `the stack's NATS ${problem}, so EC2 instances cannot reach it at maestro_address ${exposure.address}`, {
-      hint: 'katapult down (it stops the local runs), then launch this config again: NATS restarts with TLS on a reachable address',
-      exitCode: ExitCode.infrastructure,
-    });
+    throw new KatapultError(
+      'KP_STACK_NOT_EXPOSED',
+      `the stack's NATS ${problem}, so EC2 instances cannot reach it at maestro_address ${exposure.address}`,
+      {
+        hint: 'katapult down (it stops the local runs), then launch this config again: NATS restarts with TLS on a reachable address',
+        exitCode: ExitCode.infrastructure,
+      },
+    );
   }
 }
 
@@ -120,7 +136,8 @@ async function ensureInfrastructureNow(state: StateFolder, onStep: (line: string
   if (natsUp && exposure) checkExposure(nats!, exposure, certificateNames(state));
   // TLS is decided when the stack's NATS is first set up (KATAPULT_TLS=1, or instances on a network) and kept for its life.
   const exposedNames = exposure ? [exposure.address.replace(/:\d+$/, '')] : [];
-  const tls = tlsRequested() || exposure || existsSync(natsTlsFiles(state).ca) ? ensureNatsTls(state, natsUp ? [] : exposedNames) : undefined;
+  const tls =
+    tlsRequested() || exposure || existsSync(natsTlsFiles(state).ca) ? ensureNatsTls(state, natsUp ? [] : exposedNames) : undefined;
   ensureNatsAuth(state);
   const auth = requireNatsAuth(state);
   if (!natsUp) {
@@ -203,12 +220,24 @@ async function coordinatorHealthy(port: number): Promise<boolean> {
 }
 
 /** The coordinator runs as a detached Node process; restarted when the agent image it was given changed. */
-export function ensureCoordinator(state: StateFolder, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
+export function ensureCoordinator(
+  state: StateFolder,
+  stack: StackFile,
+  agentImage: string,
+  onStep: (line: string) => void,
+): Promise<StackFile> {
   // Read again under the lock: another command may have started it since `stack` was read.
-  return withStackLock(state, () => ensureCoordinatorNow(state, { ...stack, coordinator: readStack(state)?.coordinator }, agentImage, onStep));
+  return withStackLock(state, () =>
+    ensureCoordinatorNow(state, { ...stack, coordinator: readStack(state)?.coordinator }, agentImage, onStep),
+  );
 }
 
-async function ensureCoordinatorNow(state: StateFolder, stack: StackFile, agentImage: string, onStep: (line: string) => void): Promise<StackFile> {
+async function ensureCoordinatorNow(
+  state: StateFolder,
+  stack: StackFile,
+  agentImage: string,
+  onStep: (line: string) => void,
+): Promise<StackFile> {
   const current = stack.coordinator;
   // A coordinator running without this stack's token (started before tokens existed) is restarted with it.
   const pullHost = registryPullHost(stack);
@@ -258,7 +287,9 @@ async function ensureCoordinatorNow(state: StateFolder, stack: StackFile, agentI
           apiToken,
           ...(budget === undefined ? {} : { streamMaxBytes: String(budget) }),
           // Pull-only: agents get these for the read-only registry; pushing is the CLI's alone.
-          ...(registryAuth ? { registryPull: { host: pullHost, username: registryAuth.pull.username, password: registryAuth.pull.password } } : {}),
+          ...(registryAuth
+            ? { registryPull: { host: pullHost, username: registryAuth.pull.username, password: registryAuth.pull.password } }
+            : {}),
         }),
       }),
     coordinatorHealthy,
@@ -289,7 +320,10 @@ export async function removeStackImageTags(state: StateFolder, docker: Docker): 
       const gone = await docker
         .getImage(tag)
         .remove()
-        .then(() => true, () => false);
+        .then(
+          () => true,
+          () => false,
+        );
       if (gone) removed.push(tag);
     }
   }
@@ -307,7 +341,10 @@ async function removeStackContainers(docker: Docker, label: string): Promise<str
     if (containers.length === 0) break;
     containers.sort((a, b) => Number(b.Labels[LABELS.role] === 'agent') - Number(a.Labels[LABELS.role] === 'agent'));
     for (const container of containers) {
-      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
       removed.push((container.Names[0] ?? container.Id).replace(/^\//, ''));
     }
   }

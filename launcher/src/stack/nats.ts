@@ -13,7 +13,9 @@ export interface NatsAccess {
 }
 
 export function connectNats(access: NatsAccess, name = 'katapult-cli'): Promise<NatsConnection> {
-  return connect(natsConnectionOptions({ url: access.url, user: access.user, password: access.pass, ca: access.ca, tlsName: access.tlsName }, { name }));
+  return connect(
+    natsConnectionOptions({ url: access.url, user: access.user, password: access.pass, ca: access.ca, tlsName: access.tlsName }, { name }),
+  );
 }
 
 /** Opens a NATS connection for one piece of work and closes it whatever happens. */

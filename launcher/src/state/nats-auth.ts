@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { clusterNames, COORDINATOR_ENV, defaultStreamBudget, ExitCode, KatapultError, jetStreamStoreBytes, natsServerConfig, natsUsersConfig, parseStreamBudget, type NatsUser } from '@katapult/core/light';
+import {
+  clusterNames,
+  COORDINATOR_ENV,
+  defaultStreamBudget,
+  ExitCode,
+  KatapultError,
+  jetStreamStoreBytes,
+  natsServerConfig,
+  natsUsersConfig,
+  parseStreamBudget,
+  type NatsUser,
+} from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { StateFolder } from './state-folder.js';
@@ -49,7 +60,10 @@ export function removeNatsAuth(state: StateFolder): void {
  * Writes nats-server's configuration: 127.0.0.1 only (another address only for instances on a network, with TLS), JetStream on disk, no anonymous access, users from
  * nats-users.conf. That file is only created here when missing: once agents exist, the coordinator owns it.
  */
-export function writeNatsServerConfig(state: StateFolder, options: { port: number; cluster: string; auth: NatsAuth; tls?: NatsTlsFiles; listenHost?: string }): string {
+export function writeNatsServerConfig(
+  state: StateFolder,
+  options: { port: number; cluster: string; auth: NatsAuth; tls?: NatsTlsFiles; listenHost?: string },
+): string {
   const files = natsFiles(state);
   const config = natsServerConfig({
     listen: `${options.listenHost ?? '127.0.0.1'}:${options.port}`,
@@ -60,7 +74,8 @@ export function writeNatsServerConfig(state: StateFolder, options: { port: numbe
     maxFileStoreBytes: keepMaxFileStore(state),
   });
   writeFileAtomic(files.config, config);
-  if (!existsSync(files.users)) writeFileSync(files.users, natsUsersConfig(clusterNames(options.cluster), options.auth.admin, {}), { mode: 0o600 });
+  if (!existsSync(files.users))
+    writeFileSync(files.users, natsUsersConfig(clusterNames(options.cluster), options.auth.admin, {}), { mode: 0o600 });
   return files.config;
 }
 

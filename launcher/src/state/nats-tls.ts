@@ -51,18 +51,52 @@ export function ensureNatsTls(state: StateFolder, names: readonly string[] = [])
     try {
       execFileSync('openssl', args, { stdio: ['pipe', 'ignore', 'pipe'], ...(input ? { input } : {}) });
     } catch (error) {
-      throw new KatapultError('KP_TLS_CERTIFICATES', `could not make the stack's TLS certificates with openssl: ${String((error as Error).message).split('\n')[0]}`, {
-        hint: 'install openssl (apt-get install openssl), or start the stack without KATAPULT_TLS',
-        exitCode: ExitCode.infrastructure,
-      });
+      throw new KatapultError(
+        'KP_TLS_CERTIFICATES',
+        `could not make the stack's TLS certificates with openssl: ${String((error as Error).message).split('\n')[0]}`,
+        {
+          hint: 'install openssl (apt-get install openssl), or start the stack without KATAPULT_TLS',
+          exitCode: ExitCode.infrastructure,
+        },
+      );
     }
   };
   if (!existsSync(files.ca) || !existsSync(caKey)) {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=katapult stack CA', '-keyout', caKey, '-out', files.ca]);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '825',
+      '-subj',
+      '/CN=katapult stack CA',
+      '-keyout',
+      caKey,
+      '-out',
+      files.ca,
+    ]);
   }
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', files.key, '-out', request]);
   writeFileSync(extensions, `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...wanted.map(subjectAltName)].join(',')}\n`);
-  openssl(['x509', '-req', '-in', request, '-CA', files.ca, '-CAkey', caKey, '-CAcreateserial', '-days', '825', '-extfile', extensions, '-out', files.cert]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    request,
+    '-CA',
+    files.ca,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-days',
+    '825',
+    '-extfile',
+    extensions,
+    '-out',
+    files.cert,
+  ]);
   for (const key of [caKey, files.key]) chmodSync(key, 0o600);
   writeFileAtomic(state.tls.names, `${JSON.stringify(wanted)}\n`);
   return files;

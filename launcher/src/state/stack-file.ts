@@ -72,7 +72,9 @@ export function readStack(state: StateFolder): StackFile | undefined {
   const stack = JSON.parse(readFileSync(state.stackFile, 'utf8')) as StackFile;
   // The coordinator restarts a wedged nats-server (nats-watchdog.ts): its pid file then names the live one.
   const pid = natsPidFromFile(state);
-  return pid !== undefined && pid !== stack.nats.pid && !isAlive(stack.nats.pid) && isAlive(pid) ? { ...stack, nats: { ...stack.nats, pid } } : stack;
+  return pid !== undefined && pid !== stack.nats.pid && !isAlive(stack.nats.pid) && isAlive(pid)
+    ? { ...stack, nats: { ...stack.nats, pid } }
+    : stack;
 }
 
 function natsPidFromFile(state: StateFolder): number | undefined {

@@ -51,7 +51,11 @@ describe('doctor checks', () => {
 
   it('docker-registry is required, debootstrap only warns', async () => {
     expect((await checkDockerRegistry(() => undefined)).status).toBe('fail');
-    expect(await checkDockerRegistry(() => '/usr/bin/docker-registry')).toEqual({ name: 'docker-registry', status: 'ok', detail: '/usr/bin/docker-registry' });
+    expect(await checkDockerRegistry(() => '/usr/bin/docker-registry')).toEqual({
+      name: 'docker-registry',
+      status: 'ok',
+      detail: '/usr/bin/docker-registry',
+    });
     expect(await checkDebootstrap(() => undefined)).toEqual({
       name: 'debootstrap',
       status: 'warn',
@@ -67,7 +71,11 @@ describe('doctor checks', () => {
 
   it('the local stack: not started, or which servers are down', async () => {
     const dir = await tempDir('doctor-stack');
-    expect(await checkLocalStack(new StateFolder(dir))).toEqual({ name: 'local stack', status: 'ok', detail: `not started — katapult launch starts it (state folder ${dir})` });
+    expect(await checkLocalStack(new StateFolder(dir))).toEqual({
+      name: 'local stack',
+      status: 'ok',
+      detail: `not started — katapult launch starts it (state folder ${dir})`,
+    });
     const dead = 2 ** 22 + 12345; // above Linux's pid_max, so no process has it
     const stack = { label: 'kp1', cluster: 'local', nats: { pid: process.pid, port: 4222 }, registry: { pid: dead, port: 5000 } };
     await writeFile(join(dir, 'stack.json'), JSON.stringify(stack));
@@ -76,7 +84,14 @@ describe('doctor checks', () => {
       status: 'warn',
       detail: 'registry, coordinator not running — katapult launch starts them again',
     });
-    await writeFile(join(dir, 'stack.json'), JSON.stringify({ ...stack, registry: { pid: process.pid, port: 5000 }, coordinator: { pid: process.pid, port: 8080, agentImage: 'x' } }));
+    await writeFile(
+      join(dir, 'stack.json'),
+      JSON.stringify({
+        ...stack,
+        registry: { pid: process.pid, port: 5000 },
+        coordinator: { pid: process.pid, port: 8080, agentImage: 'x' },
+      }),
+    );
     expect(await checkLocalStack(new StateFolder(dir))).toEqual({
       name: 'local stack',
       status: 'ok',
@@ -86,11 +101,23 @@ describe('doctor checks', () => {
 
   it('AWS credentials: from the environment or the credentials file, else a warning; never required', async () => {
     const home = await tempDir('doctor-home');
-    expect(await checkAwsCredentials({}, home)).toEqual({ name: 'aws credentials', status: 'warn', detail: 'none found; needed only for provider: aws / registry: ecr' });
+    expect(await checkAwsCredentials({}, home)).toEqual({
+      name: 'aws credentials',
+      status: 'warn',
+      detail: 'none found; needed only for provider: aws / registry: ecr',
+    });
     expect((await checkAwsCredentials({ AWS_ACCESS_KEY_ID: 'AKIA' }, home)).status).toBe('ok');
-    expect(await checkAwsCredentials({ AWS_PROFILE: 'research' }, home)).toEqual({ name: 'aws credentials', status: 'ok', detail: 'profile research (AWS_PROFILE)' });
+    expect(await checkAwsCredentials({ AWS_PROFILE: 'research' }, home)).toEqual({
+      name: 'aws credentials',
+      status: 'ok',
+      detail: 'profile research (AWS_PROFILE)',
+    });
     await mkdir(join(home, '.aws'));
     await writeFile(join(home, '.aws', 'credentials'), '[default]\n');
-    expect(await checkAwsCredentials({}, home)).toEqual({ name: 'aws credentials', status: 'ok', detail: join(home, '.aws', 'credentials') });
+    expect(await checkAwsCredentials({}, home)).toEqual({
+      name: 'aws credentials',
+      status: 'ok',
+      detail: join(home, '.aws', 'credentials'),
+    });
   });
 });

@@ -49,12 +49,23 @@ describe('watchRun', () => {
       run('running', [job('a'), job('b')]),
       run('running', [job('a', { state: 'running', agentId: 'local-0' }), job('b')]),
       run('running', [job('a', { state: 'running', agentId: 'local-0' }), job('b', { state: 'running', agentId: 'local-0', attempt: 2 })]),
-      run('failed', [job('a', { state: 'done', agentId: 'local-0', exitCode: 0 }), job('b', { state: 'failed', agentId: 'local-0', attempt: 2, exitCode: 3, message: 'boom' })]),
+      run('failed', [
+        job('a', { state: 'done', agentId: 'local-0', exitCode: 0 }),
+        job('b', { state: 'failed', agentId: 'local-0', attempt: 2, exitCode: 3, message: 'boom' }),
+      ]),
     ];
-    const final = await watchRun(coordinator(views) as CoordinatorClient, 'r-1', (event) => events.push(event), { agentLogHint: '-', intervalMs: 0 });
+    const final = await watchRun(coordinator(views) as CoordinatorClient, 'r-1', (event) => events.push(event), {
+      agentLogHint: '-',
+      intervalMs: 0,
+    });
     expect(final).toBe(views[3]);
     expect(events.map((event) => event.type)).toEqual(['job-changed', 'job-changed', 'job-changed', 'job-changed']);
-    expect(events.map(followEventLine)).toEqual(['a running on local-0', 'b running on local-0 (attempt 2)', 'a done on local-0', 'b failed on local-0 (exit 3: boom)']);
+    expect(events.map(followEventLine)).toEqual([
+      'a running on local-0',
+      'b running on local-0 (attempt 2)',
+      'a done on local-0',
+      'b failed on local-0 (exit 3: boom)',
+    ]);
   });
 
   it('a summary redrawn in place ends on how the run ended: a final summary event after the last change', async () => {
@@ -72,7 +83,11 @@ describe('watchRun', () => {
         now += 10_001;
         return view;
       };
-      await watchRun(client as CoordinatorClient, 'r-1', (event) => events.push(event), { agentLogHint: '-', intervalMs: 0, summaryInPlace: true });
+      await watchRun(client as CoordinatorClient, 'r-1', (event) => events.push(event), {
+        agentLogHint: '-',
+        intervalMs: 0,
+        summaryInPlace: true,
+      });
     } finally {
       clock.mockRestore();
     }

@@ -18,8 +18,10 @@ describe("katapult run's files", () => {
 
   it('uploads the whole folder but hidden files, caches and results, and refuses past the limit', async () => {
     const dir = await tempDir('oneshot-files');
-    for (const folder of ['data', '.git', '__pycache__', 'results/r-1', 'node_modules/x']) await mkdir(join(dir, folder), { recursive: true });
-    for (const file of ['main.py', 'data/in.csv', '.env', '.git/HEAD', '__pycache__/m.pyc', 'results/r-1/out', 'node_modules/x/i.js']) await writeFile(join(dir, file), 'xx');
+    for (const folder of ['data', '.git', '__pycache__', 'results/r-1', 'node_modules/x'])
+      await mkdir(join(dir, folder), { recursive: true });
+    for (const file of ['main.py', 'data/in.csv', '.env', '.git/HEAD', '__pycache__/m.pyc', 'results/r-1/out', 'node_modules/x/i.js'])
+      await writeFile(join(dir, file), 'xx');
     expect(folderFiles(dir, 1000)).toEqual({ files: ['data/in.csv', 'main.py'], bytes: 4 });
     expect(() => folderFiles(dir, 3)).toThrow('the folder holds more than 3B of files (--max-upload), at main.py');
   });
@@ -31,7 +33,12 @@ describe("katapult run's files", () => {
     expect(projectScript(dir, './src//run.py')).toBe('src/run.py');
     expect(() => projectScript(dir, join(dir, '..', 'x.py'))).toThrow(/is outside the current folder/);
     const read = projectReader(dir);
-    expect([read('src/run.py'), read('src'), read('nothing.py'), read('../x.py')]).toEqual(['import os\n', undefined, undefined, undefined]);
+    expect([read('src/run.py'), read('src'), read('nothing.py'), read('../x.py')]).toEqual([
+      'import os\n',
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('reads --max-upload sizes in units of 1024', () => {

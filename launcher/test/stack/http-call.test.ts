@@ -20,7 +20,8 @@ function echo(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+const listen = (server: Server) =>
+  new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 describe('httpCall', () => {
   let dir: string;
@@ -44,7 +45,11 @@ describe('httpCall', () => {
   });
 
   it('sends the method, headers and body, and reads the status and the JSON answered', async () => {
-    const answer = await httpCall(`http://127.0.0.1:${httpPort}/runs`, { method: 'POST', headers: { authorization: 'Bearer t' }, body: '{"a":1}' });
+    const answer = await httpCall(`http://127.0.0.1:${httpPort}/runs`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t' },
+      body: '{"a":1}',
+    });
     expect(answer).toEqual({ status: 200, ok: true, json: { method: 'POST', url: '/runs', authorization: 'Bearer t', body: '{"a":1}' } });
     expect(await httpCall(`http://127.0.0.1:${httpPort}/missing`)).toMatchObject({ status: 404, ok: false });
     expect((await httpCall(`http://127.0.0.1:${httpPort}/text`)).json).toBeUndefined();
@@ -53,7 +58,9 @@ describe('httpCall', () => {
   it('trusts the CA given over https, checking the name the certificate bears, and nothing else', async () => {
     const answer = await httpCall(`https://127.0.0.1:${httpsPort}/health`, { tls: { ca, servername: 'maestro.test' } });
     expect(answer.json).toMatchObject({ url: '/health' });
-    await expect(httpCall(`https://127.0.0.1:${httpsPort}/health`, { tls: { ca, servername: 'other.test' } })).rejects.toThrow(/other\.test/);
+    await expect(httpCall(`https://127.0.0.1:${httpsPort}/health`, { tls: { ca, servername: 'other.test' } })).rejects.toThrow(
+      /other\.test/,
+    );
     await expect(httpCall(`https://127.0.0.1:${httpsPort}/health`)).rejects.toThrow();
   });
 

@@ -52,6 +52,8 @@ describe("the stack's JetStream store size", () => {
     expect(maxFileStoreOf(write(dir))).toBe(500_000_000);
     expect(streamBudgetOf(new StateFolder(dir))).toBe(400_000_000);
     process.env['KATAPULT_STREAM_MAX_BYTES'] = 'lots';
-    expect(() => write(dir)).toThrow(expect.objectContaining({ code: 'KP_STACK_CONFIG', message: expect.stringContaining('KATAPULT_STREAM_MAX_BYTES') }));
+    expect(() => write(dir)).toThrow(
+      expect.objectContaining({ code: 'KP_STACK_CONFIG', message: expect.stringContaining('KATAPULT_STREAM_MAX_BYTES') }),
+    );
   });
 });

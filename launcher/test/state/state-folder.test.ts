@@ -86,10 +86,33 @@ describe('StateFolder', () => {
     ensureRegistryAuth(state);
     recordPort(state, 'nats', 4222);
     writeStack(state, { label: state.label, cluster: 'local', nats: { pid: 1, port: 4222 }, registry: { pid: 2, port: 5000 } });
-    writeRemoteStack(state, { project: 'p', region: null, profile: null, instanceId: 'i', publicIp: '1.2.3.4', privateIp: '10.0.0.1', natsPort: 1, httpPort: 2, tlsName: 't', cluster: 'p', label: 'l' });
-    const written = readdirSync(state.root).map((name) => join(state.root, name)).sort();
+    writeRemoteStack(state, {
+      project: 'p',
+      region: null,
+      profile: null,
+      instanceId: 'i',
+      publicIp: '1.2.3.4',
+      privateIp: '10.0.0.1',
+      natsPort: 1,
+      httpPort: 2,
+      tlsName: 't',
+      cluster: 'p',
+      label: 'l',
+    });
+    const written = readdirSync(state.root)
+      .map((name) => join(state.root, name))
+      .sort();
     expect(written).toEqual(
-      [state.apiTokenFile, state.natsFiles.auth, state.natsFiles.config, state.natsFiles.users, ...Object.values(state.registryFiles).filter((path) => !path.endsWith('.yml')), state.portsFile, state.remoteFile, state.stackFile].sort(),
+      [
+        state.apiTokenFile,
+        state.natsFiles.auth,
+        state.natsFiles.config,
+        state.natsFiles.users,
+        ...Object.values(state.registryFiles).filter((path) => !path.endsWith('.yml')),
+        state.portsFile,
+        state.remoteFile,
+        state.stackFile,
+      ].sort(),
     );
     removeNatsAuth(state);
     removeRegistryAuth(state);

@@ -18,7 +18,10 @@ export default class ImagesLs extends KatapultCommand {
     const { flags } = await this.parse(ImagesLs);
     const state = StateFolder.fromEnv();
     const stack = await ensureInfrastructure(state, (line) => this.log(line));
-    const { registry } = await resolveRegistry({ registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] }, { stack, state });
+    const { registry } = await resolveRegistry(
+      { registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] },
+      { stack, state },
+    );
     const images = await listEnvironmentImages(registry);
     this.log(renderImages(images));
     return images;

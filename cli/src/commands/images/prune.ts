@@ -12,7 +12,10 @@ import { formatBytes } from '../../render/table.js';
 
 export default class ImagesPrune extends KatapultCommand {
   static override description = 'remove the environment images that none of the given configs uses';
-  static override examples = ['<%= config.bin %> images prune katapult.yaml other/katapult.yaml --dry-run', '<%= config.bin %> images prune katapult.yaml'];
+  static override examples = [
+    '<%= config.bin %> images prune katapult.yaml other/katapult.yaml --dry-run',
+    '<%= config.bin %> images prune katapult.yaml',
+  ];
   static override strict = false;
   static override args = { configs: Args.string({ description: 'config files whose environments are kept', required: true }) };
   static override flags = { 'dry-run': Flags.boolean({ description: 'only list what would be removed' }) };
