@@ -199,7 +199,7 @@ describe('the boot environments', () => {
   // maestro image names its nats-server binary in its Dockerfile. A job's own environment (job-env.ts, in core) is
   // another contract, with a KATAPULT_CPUS and KATAPULT_GPUS of its own.
   const ALSO_READ = new Set([
-    'cli/src/lib/disk-space.ts KATAPULT_MIN_FREE_BYTES',
+    'launcher/src/state/disk-space.ts KATAPULT_MIN_FREE_BYTES',
     'coordinator/src/maestro/run-maestro.ts KATAPULT_NATS_SERVER',
     'core/src/model/job-env.ts KATAPULT_CPUS',
     'core/src/model/job-env.ts KATAPULT_GPUS',

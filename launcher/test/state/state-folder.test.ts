@@ -108,6 +108,8 @@ describe('StateFolder', () => {
         state.natsFiles.auth,
         state.natsFiles.config,
         state.natsFiles.users,
+        // The JetStream store's folder, holding the store size kept for the stack (natsMaxFileStore).
+        state.natsStore,
         ...Object.values(state.registryFiles).filter((path) => !path.endsWith('.yml')),
         state.portsFile,
         state.remoteFile,
@@ -116,6 +118,6 @@ describe('StateFolder', () => {
     );
     removeNatsAuth(state);
     removeRegistryAuth(state);
-    expect(readdirSync(state.root).sort()).toEqual(['api-token', 'ports.json', 'remote.json', 'stack.json']);
+    expect(readdirSync(state.root).sort()).toEqual(['api-token', 'nats', 'ports.json', 'remote.json', 'stack.json']);
   });
 });
