@@ -30,7 +30,7 @@ import { buildServer, Coordinator, ensureStreams, openJetStreamStore, ProviderRo
 const ec2 = mockClient(EC2Client);
 const iam = mockClient(IAMClient);
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-const AGENT_IMAGE = '123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent:0a1b2c';
+const AGENT_IMAGE = `123456789012.dkr.ecr.eu-west-3.amazonaws.com/katapult/agent@sha256:${'0a1b2c'.repeat(10)}0a1b`;
 const TOKEN = randomBytes(32).toString('hex');
 const names = clusterNames('placement');
 
