@@ -74,13 +74,13 @@ describe("the maestro's settings", () => {
 });
 
 describe("the maestro's NATS configuration", () => {
-  it('is the local stack layout with TLS required: listen, pid file, JetStream store, included users', () => {
+  it('is the local stack layout with TLS required: listen, pid file, JetStream store and its kept size, included users', () => {
     const settings = readMaestroSettings({ ...env, KATAPULT_LISTEN: '127.0.0.1', KATAPULT_NATS_PORT: '14222' });
-    expect(maestroNatsConfig(settings)).toBe(
+    expect(maestroNatsConfig(settings, 6_000_000_000)).toBe(
       [
         'listen: "127.0.0.1:14222"',
         'pid_file: "/state/nats.pid"',
-        'jetstream: { store_dir: "/state/nats" }',
+        'jetstream: { store_dir: "/state/nats", max_file_store: 6000000000 }',
         'authorization: {',
         '  include "nats-users.conf"',
         '}',
@@ -117,7 +117,7 @@ describe("the maestro's NATS configuration", () => {
       '-out',
       settings.files.cert,
     ]);
-    await writeFile(settings.files.natsConfig, maestroNatsConfig(settings));
+    await writeFile(settings.files.natsConfig, maestroNatsConfig(settings, 100_000_000));
     await writeFile(settings.files.natsUsers, maestroNatsUsers(settings, admin, { a1: { user: 'agent-a1', pass: 'p' } }));
     const { stderr } = await exec('nats-server', ['-c', settings.files.natsConfig, '-t']);
     expect(stderr).toMatch(/configuration file .* is valid/);
@@ -163,7 +163,11 @@ describe("the maestro's coordinator", () => {
       KATAPULT_NATS_PORT: '14222',
       KATAPULT_HTTP_PORT: '18443',
     });
-    const config = maestroCoordinatorConfig(settings, { admin, apiToken: 't'.repeat(64), ca: 'CA', cert: 'CERT', key: 'KEY' });
+    const config = maestroCoordinatorConfig(
+      settings,
+      { admin, apiToken: 't'.repeat(64), ca: 'CA', cert: 'CERT', key: 'KEY' },
+      10_000_000_000,
+    );
     expect(config).toMatchObject({
       natsUrl: 'tls://127.0.0.1:14222',
       natsUser: admin.user,
@@ -177,6 +181,8 @@ describe("the maestro's coordinator", () => {
       httpsKey: 'KEY',
       cluster: 'far',
       stackLabel: 'kp-far',
+      // The streams' share of the store kept for the maestro's JetStream.
+      streamBudgetBytes: 8_000_000_000,
     });
     expect(config).not.toHaveProperty('agentImage');
   });

@@ -1,10 +1,13 @@
-import { clusterNames, natsServerConfig, natsUsersConfig, type NatsUser } from '@katapult/core';
+import { clusterNames, defaultStreamBudget, natsServerConfig, natsUsersConfig, type NatsUser } from '@katapult/core';
 import type { CoordinatorConfig } from '../start.js';
 import { dialHost, hostPort, type MaestroSettings } from './settings.js';
 import type { MaestroState } from './state.js';
 
-/** nats-server's configuration on the maestro: every client must speak TLS, with the boot script's certificate. */
-export function maestroNatsConfig(settings: MaestroSettings): string {
+/**
+ * nats-server's configuration on the maestro: every client must speak TLS, with the boot script's certificate;
+ * JetStream's store has the size kept for it, so its streams' budgets still fit after a restart on a fuller disk.
+ */
+export function maestroNatsConfig(settings: MaestroSettings, maxFileStoreBytes: number): string {
   const { files } = settings;
   return natsServerConfig({
     listen: hostPort(settings.listen, settings.natsPort),
@@ -12,6 +15,7 @@ export function maestroNatsConfig(settings: MaestroSettings): string {
     storeDir: files.natsStore,
     usersInclude: 'nats-users.conf',
     tls: { cert: files.cert, key: files.key },
+    maxFileStoreBytes,
   });
 }
 
@@ -28,8 +32,11 @@ export function maestroNatsUrl(settings: MaestroSettings): string {
   return `tls://${hostPort(dialHost(settings.listen), settings.natsPort)}`;
 }
 
-/** The in-process coordinator: no local provider (no Docker here), HTTPS API, agent users issued through the state files. */
-export function maestroCoordinatorConfig(settings: MaestroSettings, state: MaestroState): CoordinatorConfig {
+/**
+ * The in-process coordinator: no local provider (no Docker here), HTTPS API, agent users issued through the state
+ * files, and the streams' share of the JetStream store as their byte budget.
+ */
+export function maestroCoordinatorConfig(settings: MaestroSettings, state: MaestroState, maxFileStoreBytes: number): CoordinatorConfig {
   const { files } = settings;
   return {
     natsUrl: maestroNatsUrl(settings),
@@ -47,5 +54,6 @@ export function maestroCoordinatorConfig(settings: MaestroSettings, state: Maest
     dockerSocket: '',
     heartbeatMs: settings.heartbeatMs,
     apiToken: state.apiToken,
+    streamBudgetBytes: defaultStreamBudget(maxFileStoreBytes),
   };
 }

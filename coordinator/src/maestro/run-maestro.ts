@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { KatapultError, type Log } from '@katapult/core';
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { jetStreamStoreBytes, KatapultError, type Log } from '@katapult/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { coordinatorNatsOptions, startCoordinator, type RunningCoordinator } from '../start.js';
 import { maestroCoordinatorConfig, maestroNatsConfig, maestroNatsUsers } from './config.js';
@@ -55,13 +55,14 @@ export async function runMaestro(env: NodeJS.ProcessEnv, log: Log, logger?: Fast
     const { files } = settings;
     const state = readMaestroState(files);
     mkdirSync(files.natsStore, { recursive: true, mode: 0o700 });
-    writeFileSync(files.natsConfig, maestroNatsConfig(settings), { mode: 0o600 });
+    const storeBytes = keepStoreSize(files.natsMaxFileStore, files.natsStore);
+    writeFileSync(files.natsConfig, maestroNatsConfig(settings, storeBytes), { mode: 0o600 });
     writeFileSync(files.natsUsers, maestroNatsUsers(settings, state.admin, readIssuedAgents(files.natsAgents)), { mode: 0o600 });
 
     const started = spawnNatsServer(env['KATAPULT_NATS_SERVER'] || 'nats-server', files.natsConfig);
     nats = started;
     void started.exited.then((how) => fail(`nats-server ended (${how})`));
-    const config = maestroCoordinatorConfig(settings, state);
+    const config = maestroCoordinatorConfig(settings, state, storeBytes);
     await waitForNats(started, coordinatorNatsOptions(config), NATS_START_MS);
     if (stopping) return;
 
@@ -77,4 +78,14 @@ export async function runMaestro(env: NodeJS.ProcessEnv, log: Log, logger?: Fast
   } catch (error) {
     await fail(describe(error));
   }
+}
+
+/** The JetStream store size kept in `file`, else three quarters of the disk free under `store` now, kept there. */
+function keepStoreSize(file: string, store: string): number {
+  const raw = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
+  const kept = Number.isSafeInteger(raw) && raw > 0 ? raw : undefined;
+  const stats = statfsSync(store);
+  const bytes = jetStreamStoreBytes(kept, stats.bavail * stats.bsize);
+  if (bytes !== kept) writeFileSync(file, `${bytes}\n`, { mode: 0o600 });
+  return bytes;
 }

@@ -16,6 +16,8 @@ export interface MaestroFiles {
   natsAgents: string;
   natsPid: string;
   natsStore: string;
+  /** JetStream's store size, chosen at the maestro's first start and kept with the store (jetStreamStoreBytes). */
+  natsMaxFileStore: string;
 }
 
 export function maestroFiles(dir: string): MaestroFiles {
@@ -31,6 +33,7 @@ export function maestroFiles(dir: string): MaestroFiles {
     natsAgents: join(dir, 'nats-agents.json'),
     natsPid: join(dir, 'nats.pid'),
     natsStore: join(dir, 'nats'),
+    natsMaxFileStore: join(dir, 'nats', 'max-file-store'),
   };
 }
 
