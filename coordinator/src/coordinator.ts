@@ -98,7 +98,12 @@ export class Coordinator {
   private agents: HeardAgent[] = [];
   private agentsReadAt = 0;
   /** Agents that gave an attempt up (`lost`: their instance is going away): no new work, whatever their record says. */
-  private readonly leaving = new Set<string>();
+  /**
+   * Agents that gave an attempt up (a `lost` report), by the report's time on the agent's clock: one leaving (a spot
+   * interruption) deletes its heartbeat first, but one that fenced itself (its lease ran out) stays and heartbeats on.
+   * A heartbeat the agent stored after its report takes it back; one already on its way when it left does not.
+   */
+  private readonly leaving = new Map<string, number>();
   /** Pending jobs of the last placement pass it did not read (no room was left), by run: their reasons are found when asked. */
   private waitingRest = new Map<string, WaitingRest>();
   private nextPass: Promise<void> | undefined;
@@ -250,7 +255,7 @@ export class Coordinator {
     const fresh = agents.filter(
       (agent) =>
         this.now() - agent.heardAt <= (this.options.freshAgentMs ?? Number.POSITIVE_INFINITY) &&
-        !this.leaving.has(agent.agentId) &&
+        !this.isLeaving(agent) &&
         (this.pools?.accepts(agent) ?? true),
     );
     let capacity = agentCapacity(
@@ -312,8 +317,14 @@ export class Coordinator {
     this.agents = agents;
     this.agentsReadAt = this.now();
     const listed = new Set(agents.map((agent) => agent.agentId));
-    for (const agentId of this.leaving) if (!listed.has(agentId)) this.leaving.delete(agentId);
+    for (const agentId of this.leaving.keys()) if (!listed.has(agentId)) this.leaving.delete(agentId);
+    for (const agent of agents) if (!this.isLeaving(agent)) this.leaving.delete(agent.agentId);
     return agents;
+  }
+
+  private isLeaving(agent: HeardAgent): boolean {
+    const reportedAt = this.leaving.get(agent.agentId);
+    return reportedAt !== undefined && agent.at <= reportedAt;
   }
 
   /** Commit first, then publish: a job is never sent to an agent unless the store says it is assigned there. */
@@ -534,7 +545,7 @@ export class Coordinator {
           message.term();
           continue;
         }
-        if (report.type === 'lost') this.leaving.add(report.agentId);
+        if (report.type === 'lost') this.leaving.set(report.agentId, Math.max(report.at, this.leaving.get(report.agentId) ?? 0));
         await queue.push(jobKey(report.runId, report.jobId), { message, event: toJobEvent(report, sender), report });
       }
     })();

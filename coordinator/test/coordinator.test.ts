@@ -248,6 +248,39 @@ describe('coordinator', () => {
     expect((await run(runId)).jobs.find((job) => job.id === 'b')).toMatchObject({ attempt: 2, agentId: 'agent-2', exitCode: null });
   });
 
+  it('gives work again to an agent that gave an attempt up and heartbeats on (it fenced itself), not before', async () => {
+    const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
+    await registerAgent('agent-1', 2);
+    await coordinator.tick();
+    const [first] = await takeAssignments('agent-1', 1);
+    await report(first!, 'agent-1', 'running');
+    // Its lease ran out (NATS was away): it stopped the container and says so; its last heartbeat is older.
+    const lostAt = Date.now() + 1;
+    await jetstream(nc).publish(
+      names.eventSubject('agent-1', runId, first!.jobId),
+      jobReportCodec.encode({ v: 1, runId, jobId: first!.jobId, attempt: 1, agentId: 'agent-1', type: 'lost', at: lostAt }),
+    );
+    await waitFor(async () => (await run(runId)).jobs.find((job) => job.id === 'b')?.attempt === 2, { what: 'b requeued' });
+    await coordinator.tick();
+    expect(await takeAssignments('agent-1', 1)).toEqual([]);
+    // A heartbeat stored after its report: it is taking jobs again.
+    const kv = await new Kvm(nc).open(names.buckets.agents);
+    const record = {
+      v: 1 as const,
+      agentId: 'agent-1',
+      instanceId: 'agent-1',
+      cpus: 2,
+      pool: poolOf(spec),
+      startedAt: lostAt - 60_000,
+      at: lostAt + 1,
+      running: [],
+    };
+    await kv.put('agent-1', agentRecordCodec.encode(record));
+    await coordinator.tick();
+    const [second] = await takeAssignments('agent-1', 1);
+    expect([second?.jobId, second?.attempt]).toEqual(['b', 2]);
+  });
+
   it("requeues a lost agent's jobs only once the provider has fenced it, and keeps them while it cannot", async () => {
     const fenced: string[] = [];
     let reachable = false;
