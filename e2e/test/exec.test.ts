@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
-import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
+import { logMessages, requireDocker, tempDir, waitFor } from '@katapult/testkit';
 import { katapult, REPO_ROOT } from './cli.js';
 
 /** `katapult exec`: a command in a running job's container, through its agent over NATS. */
@@ -80,7 +80,8 @@ describe('katapult exec', () => {
       ])
     ).stdout.trim();
     const { stdout, stderr } = await promisify(execFile)('docker', ['logs', agent]);
-    expect(`${stdout}${stderr}`).toMatch(
+    // The agent logs JSON lines (pino); their messages, one a line, read as its prose did.
+    expect(logMessages({ text: `${stdout}${stderr}` })).toMatch(
       new RegExp(
         `exec [0-9a-f]+ by \\S+ in ${runId}/sleeper attempt 1: \\["sh","-c","echo to stderr >&2; exit 7"\\]\\n.*ended with exit code 7`,
       ),
