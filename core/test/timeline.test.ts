@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatOffset, timelineLayout, timelineSvg, type TimelineJob } from '../src/index.js';
 
@@ -116,5 +117,45 @@ describe('the timeline of a run', () => {
 
   it('writes offsets as people read them', () => {
     expect([0, 45_000, 120_000, 150_000, 3_900_000, 7_200_000].map(formatOffset)).toEqual(['0s', '45s', '2m', '2m30s', '1h5m', '2h']);
+  });
+
+  it('stacks each bar on the first row free at its start, as a scan of every row would', () => {
+    const bars = fc.array(
+      fc.record({
+        start: fc.integer({ min: 0, max: 50 }),
+        length: fc.integer({ min: 0, max: 20 }),
+        agent: fc.constantFrom('a', 'b', null),
+      }),
+      { maxLength: 60 },
+    );
+    fc.assert(
+      fc.property(bars, (drawn) => {
+        const jobs = drawn.map(({ start, length, agent }, index) =>
+          agent === null
+            ? job(`j${index}`, { state: 'cancelled', createdAt: T0 + start, finishedAt: T0 + start + length })
+            : job(`j${index}`, { agentId: agent, assignedAt: T0 + start, startedAt: T0 + start, finishedAt: T0 + start + length }),
+        );
+        for (const lane of timelineLayout(jobs, T0 + 100).lanes) {
+          const rowEnds: number[] = [];
+          const expected = lane.bars.map((bar) => {
+            const from = bar.segments[0]!.from;
+            let row = rowEnds.findIndex((end) => end <= from);
+            if (row === -1) row = rowEnds.push(bar.segments.at(-1)!.to) - 1;
+            else rowEnds[row] = bar.segments.at(-1)!.to;
+            return row;
+          });
+          expect(lane.bars.map((bar) => bar.row)).toEqual(expected);
+          expect(lane.rows).toBe(Math.max(1, rowEnds.length));
+        }
+      }),
+    );
+  });
+
+  it('lays out 150,000 jobs waiting at once, each on a row of its own', () => {
+    const waiting = Array.from({ length: 150_000 }, (_, index) => job(`j${index}`, { state: 'pending', createdAt: T0 + index }));
+    const layout = timelineLayout(waiting, T0 + 200_000);
+    expect(layout.lanes).toHaveLength(1);
+    expect(layout.lanes[0]!.rows).toBe(150_000);
+    expect(layout.maxQueued).toBe(150_000);
   });
 });

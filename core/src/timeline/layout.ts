@@ -48,14 +48,18 @@ export interface TimelineLayout {
  * for every job. `now` ends what has not ended. Pure: the CLI's SVG and the dashboard draw the same layout.
  */
 export function timelineLayout(jobs: readonly TimelineJob[], now: number): TimelineLayout {
-  const start = jobs.length === 0 ? now : Math.min(...jobs.map((job) => job.createdAt));
-  const ends = jobs.map((job) => job.finishedAt ?? now);
-  const end = Math.max(start + 1, ...ends);
+  // Loops, not Math.min(...spread): a run may hold more jobs than a call takes arguments.
+  let start = jobs.length === 0 ? now : Infinity;
+  for (const job of jobs) start = Math.min(start, job.createdAt);
+  let end = start + 1;
+  for (const job of jobs) end = Math.max(end, job.finishedAt ?? now);
   const byAgent = new Map<string | null, TimelineJob[]>();
   for (const job of jobs) {
     const placed = job.agentId !== null && (job.assignedAt ?? job.startedAt ?? null) !== null;
     const key = placed ? job.agentId : null;
-    byAgent.set(key, [...(byAgent.get(key) ?? []), job]);
+    const lane = byAgent.get(key);
+    if (lane) lane.push(job);
+    else byAgent.set(key, [job]);
   }
   const agents = [...byAgent.keys()].filter((agent): agent is string => agent !== null).sort();
   const lanes: TimelineLane[] = [...agents, ...(byAgent.has(null) ? [null] : [])].map((agentId) =>
@@ -81,21 +85,68 @@ function segmentsOf(job: TimelineJob, now: number): TimelineSegment[] {
   return segments;
 }
 
-/** Greedy interval partitioning, by start: each bar goes on the first row free by then. */
+/**
+ * Greedy interval partitioning, by start: each bar goes on the first row free by then. Bars come by start, so a row
+ * once free stays free for every later bar until it is taken: busy rows wait in a heap by end, free ones in a heap by
+ * index (a lane of 10,000 queued jobs is as many rows; a scan of every row per bar took seconds).
+ */
 function packLane(agentId: string | null, jobs: TimelineJob[], now: number): TimelineLane {
   const laid = jobs
     .map((job) => ({ job, segments: segmentsOf(job, now) }))
     .sort((a, b) => a.segments[0]!.from - b.segments[0]!.from || a.job.id.localeCompare(b.job.id));
-  const rowEnds: number[] = [];
+  const busy = new MinHeap<{ end: number; row: number }>((a, b) => a.end - b.end);
+  const free = new MinHeap<number>((a, b) => a - b);
+  let rows = 0;
   const bars = laid.map(({ job, segments }) => {
     const from = segments[0]!.from;
     const to = segments.at(-1)!.to;
-    let row = rowEnds.findIndex((rowEnd) => rowEnd <= from);
-    if (row === -1) row = rowEnds.push(to) - 1;
-    else rowEnds[row] = to;
+    while (busy.peek() !== undefined && busy.peek()!.end <= from) free.push(busy.pop()!.row);
+    const row = free.pop() ?? rows++;
+    busy.push({ end: to, row });
     return { job: job.id, state: job.state, row, segments, summary: summaryOf(job, now) };
   });
-  return { agentId, rows: Math.max(1, rowEnds.length), bars };
+  return { agentId, rows: Math.max(1, rows), bars };
+}
+
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly before: (a: T, b: T) => number) {}
+
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  push(item: T): void {
+    const items = this.items;
+    let at = items.push(item) - 1;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (this.before(items[at]!, items[parent]!) >= 0) break;
+      [items[at], items[parent]] = [items[parent]!, items[at]!];
+      at = parent;
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      let at = 0;
+      for (;;) {
+        const left = 2 * at + 1;
+        const right = left + 1;
+        let least = at;
+        if (left < items.length && this.before(items[left]!, items[least]!) < 0) least = left;
+        if (right < items.length && this.before(items[right]!, items[least]!) < 0) least = right;
+        if (least === at) break;
+        [items[at], items[least]] = [items[least]!, items[at]!];
+        at = least;
+      }
+    }
+    return top;
+  }
 }
 
 function summaryOf(job: TimelineJob, now: number): string {
@@ -134,8 +185,8 @@ function series(jobs: readonly TimelineJob[]): Pick<TimelineLayout, 'cpus' | 'qu
   return {
     cpus,
     queued,
-    maxCpus: Math.max(0, ...cpus.map((point) => point.value)),
-    maxQueued: Math.max(0, ...queued.map((point) => point.value)),
+    maxCpus: cpus.reduce((max, point) => Math.max(max, point.value), 0),
+    maxQueued: queued.reduce((max, point) => Math.max(max, point.value), 0),
   };
 }
 
