@@ -37,7 +37,15 @@ async function usage(pid) {
 }
 
 const natsPort = await freePort();
-const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', join(dir, 'nats')], { stdio: 'ignore' });
+const monitorPort = await freePort();
+const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitorPort), '-js', '-sd', join(dir, 'nats')], {
+  stdio: 'ignore',
+});
+/** Messages nats-server has taken in and sent out so far, from its monitoring endpoint. */
+async function natsMessages() {
+  const varz = await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json();
+  return varz.in_msgs + varz.out_msgs;
+}
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 const nc = await waitFor(() => connect({ servers: natsUrl }), { what: 'nats-server', timeoutMs: 20_000, intervalMs: 100 });
 
@@ -227,6 +235,7 @@ console.log(
 for (const jobs of SIZES) {
   const before = await usage(coordinator.pid);
   const natsBefore = await usage(natsPid);
+  const messagesBefore = await natsMessages();
   const benchBefore = process.cpuUsage();
   const started = performance.now();
   const { runId } = await submit(jobs);
@@ -234,10 +243,12 @@ for (const jobs of SIZES) {
   const seconds = (performance.now() - started) / 1000;
   const after = await usage(coordinator.pid);
   const natsAfter = await usage(natsPid);
+  const messages = (await natsMessages()) - messagesBefore;
   const bench = process.cpuUsage(benchBefore);
   console.log(
     `  ${String(jobs).padStart(6)} jobs: ${(jobs / seconds).toFixed(0).padStart(6)} jobs/s (${seconds.toFixed(1)} s), coordinator ${((after.cpuMs - before.cpuMs) / jobs).toFixed(2)} ms CPU/job, ` +
-      `nats-server ${((natsAfter.cpuMs - natsBefore.cpuMs) / jobs).toFixed(2)} ms CPU/job, simulated agents ${((bench.user + bench.system) / 1000 / jobs).toFixed(2)} ms CPU/job; RSS coordinator ${after.rssMiB.toFixed(0)} MiB, nats-server ${natsAfter.rssMiB.toFixed(0)} MiB`,
+      `nats-server ${((natsAfter.cpuMs - natsBefore.cpuMs) / jobs).toFixed(2)} ms CPU/job, simulated agents ${((bench.user + bench.system) / 1000 / jobs).toFixed(2)} ms CPU/job; RSS coordinator ${after.rssMiB.toFixed(0)} MiB, nats-server ${natsAfter.rssMiB.toFixed(0)} MiB; ` +
+      `NATS messages in and out ${(messages / jobs).toFixed(1)}/job (heartbeats and polls included)`,
   );
 }
 
