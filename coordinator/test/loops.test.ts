@@ -58,19 +58,30 @@ async function harness(options: Partial<CoordinatorOptions> = {}) {
   const dispatch = new MemoryDispatch(names);
   const lines: ({ line: string } & LogFields)[] = [];
   const log = (line: string, fields: LogFields = {}) => lines.push({ line, ...fields });
-  const coordinator = new Coordinator(dispatch, names, store, { tickMs: 3_600_000, lostGraceMs: LOST_GRACE_MS, log, now, ...options });
+  const coordinatorOn = (through: MemoryDispatch) =>
+    new Coordinator(through, names, store, { tickMs: 3_600_000, lostGraceMs: LOST_GRACE_MS, log, now, ...options });
+  const coordinator = coordinatorOn(dispatch);
   running = coordinator;
   await coordinator.start();
   const runs = new RunService(store, provider, { now, waiting: (job) => coordinator.waitingReason(job) });
   return {
     store,
     dispatch,
+    /** Another coordinator on the same store (this one restarted), started now, with a dispatch of its own. */
+    async restart() {
+      coordinator.stop();
+      const next = new MemoryDispatch(names);
+      const restarted = coordinatorOn(next);
+      running = restarted;
+      await restarted.start();
+      return { dispatch: next, coordinator: restarted };
+    },
     coordinator,
     runs,
     lines,
     advance: (ms: number) => (clock += ms),
     now,
-    /** An agent's heartbeat record, `at` on its clock (by default the test's), running the attempts named "job/attempt". */
+    /** An agent's heartbeat record, `at` on its clock (by default the test's), running the attempts listed. */
     heartbeat(
       agentId: string,
       cpus: number,
@@ -186,6 +197,25 @@ describe('coordinator loops, in memory', () => {
 
     await h.report('agent-1', runId, 'b', 1, 'exited', { exitCode: 0 });
     expect((await h.runs.get(runId)).jobs[1]).toMatchObject({ state: 'assigned', attempt: 2, agentId: 'agent-2', exitCode: null });
+  });
+
+  it('a restarted coordinator gives every agent a full grace period to heartbeat before it takes one for lost', async () => {
+    const h = await harness();
+    const { runId } = await h.runs.create(twoJobs);
+    h.heartbeat('agent-1', 2);
+    await h.coordinator.tick();
+    h.store.expire('agent-1');
+    // Down for longer than the grace period: the attempt is long past its own grace when the coordinator is back.
+    h.advance(5 * LOST_GRACE_MS);
+    const restarted = await h.restart();
+    h.heartbeat('agent-2', 4);
+    h.advance(LOST_GRACE_MS - 1_000);
+    await restarted.coordinator.tick();
+    expect((await h.jobs(runId))[1]).toEqual(['b', 'assigned', 1, 'agent-1']);
+    h.advance(2_000);
+    await restarted.coordinator.tick();
+    expect((await h.jobs(runId))[1]).toEqual(['b', 'assigned', 2, 'agent-2']);
+    expect(restarted.dispatch.sentTo('agent-2')).toEqual(['a/1', 'b/2']);
   });
 
   it('asks an agent to stop an attempt it should not run, again after a while, and no more once it stopped', async () => {
