@@ -26,7 +26,8 @@ export class AgentGrace {
     this.startedAt = this.now();
   }
 
-  get running(): boolean {
+  /** Whether the grace period is still on: no agent is taken for lost or forgotten yet. */
+  get active(): boolean {
     return this.now() - (this.link?.connectedSince ?? this.startedAt) < this.graceMs;
   }
 }
@@ -53,7 +54,7 @@ export class Liveness {
   ) {}
 
   async requeueLost(agents: readonly AgentRecord[]): Promise<void> {
-    if (this.grace.running) return;
+    if (this.grace.active) return;
     const { lostGraceMs, log, now } = this.options;
     const live = new Set(agents.map((agent) => agent.agentId));
     const lostByAgent = new Map<string, JobRecord[]>();

@@ -24,7 +24,7 @@ export class GoneAgentSweep {
 
   async sweep(agents: readonly AgentRecord[]): Promise<void> {
     const now = this.now();
-    if (now - this.sweptAt < SWEEP_MS || this.grace.running) return;
+    if (now - this.sweptAt < SWEEP_MS || this.grace.active) return;
     this.sweptAt = now;
     const live = new Set(agents.map((agent) => this.names.agentConsumer(agent.agentId)));
     const seen = new Set<string>();

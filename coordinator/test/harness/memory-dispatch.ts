@@ -30,7 +30,7 @@ export class MemoryDispatch implements Dispatch {
     this.queues.set(name, { name, subject: this.names.assignmentSubject(agentId) });
   }
 
-  /** How many of the agent's assignments wait in its queue (all of them: the test's agents never take theirs). */
+  /** How many assignments wait in the agent's queue (all it was sent: the test's agents take none); undefined once it is gone. */
   queued(agentId: string): number | undefined {
     if (!this.queues.has(this.names.agentConsumer(agentId))) return undefined;
     return this.sentTo(agentId).length;
@@ -80,8 +80,5 @@ export class MemoryDispatch implements Dispatch {
 
   async dropAssignmentQueue(queue: AssignmentQueue): Promise<void> {
     this.queues.delete(queue.name);
-    const agentId = [...this.assignments].find(({ agentId }) => this.names.agentConsumer(agentId) === queue.name)?.agentId;
-    if (agentId === undefined) return;
-    for (let i = this.assignments.length - 1; i >= 0; i--) if (this.assignments[i]!.agentId === agentId) this.assignments.splice(i, 1);
   }
 }
