@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 // Pure tests (no server, no Docker) run side by side; the rest, which share this machine's Docker engine and its
 // CPU, one file at a time after them.
-const PURE = ['core/test/**/*.test.ts', 'cli/test/**/*.test.ts', 'launcher/test/**/*.test.ts'];
+const PURE = ['core/test/**/*.test.ts', 'cli/test/**/*.test.ts', 'launcher/test/**/*.test.ts', 'coordinator/test/loops.test.ts'];
 
 // Tests run against each package's TypeScript source through the "katapult-source" export condition,
 // except the end-to-end suites, which drive the built CLI as a user would.

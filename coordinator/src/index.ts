@@ -1,4 +1,5 @@
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';
+export type { AssignmentQueue, Dispatch, ReportDelivery } from './ports/dispatch.js';
 export { buildServer, type ServerOptions } from './http/server.js';
 export { LocalProvider, type LocalProviderOptions } from './providers/local-provider.js';
 export { RunService, runViewOf, type RunServiceOptions } from './run-service.js';

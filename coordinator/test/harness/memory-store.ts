@@ -1,0 +1,113 @@
+import { ClusterView, type AgentRecord, type JobRecord, type Versioned } from '@katapult/core';
+import type { HeardAgent, RunRecord, Store } from '../../src/store/store.js';
+
+/**
+ * The Store in memory, for the loops' tests: one revision counter for every write, as a KV stream's sequence,
+ * and jobs written by compare-and-set against it as the JetStream store does. The view's indices are core's
+ * ClusterView, the same as the JetStream store's. Agents heartbeat through `heartbeat` (heard at the clock's time)
+ * and go away through `expire`, as their KV entries do.
+ */
+export class MemoryStore implements Store {
+  private readonly view = new ClusterView<RunRecord>();
+  private readonly agents = new Map<string, HeardAgent>();
+  private revision = 0;
+  private interleaved: (() => void) | undefined;
+  /** How many compare-and-sets lost to another writer. */
+  lostUpdates = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  /** Stores an agent's heartbeat record, heard now. */
+  heartbeat(record: AgentRecord): void {
+    this.agents.set(record.agentId, { ...record, heardAt: this.now() });
+  }
+
+  /** What the agents bucket's max age does to an agent that went silent. */
+  expire(agentId: string): void {
+    this.agents.delete(agentId);
+  }
+
+  /** Another writer's version of a job (a second coordinator, an API call): stored whatever revision it had. */
+  overwriteJob(job: JobRecord): void {
+    this.view.putJob({ value: job, revision: ++this.revision });
+  }
+
+  /** A job as stored now. */
+  current(runId: string, jobId: string): JobRecord {
+    const entry = this.view.job(runId, jobId);
+    if (!entry) throw new Error(`no job ${runId}/${jobId}`);
+    return entry.value;
+  }
+
+  /** Runs `write` once, just before the next compare-and-set is checked: another writer landing between a read and its write. */
+  beforeNextUpdate(write: () => void): void {
+    this.interleaved = write;
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    this.view.putRun({ value: run, revision: ++this.revision });
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return this.view.run(runId);
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return this.view.allRuns();
+  }
+
+  async createJob(job: JobRecord): Promise<void> {
+    if (this.view.job(job.runId, job.id)) throw new Error(`job ${job.runId}/${job.id} exists already`);
+    this.view.putJob({ value: job, revision: ++this.revision });
+  }
+
+  async getJob(runId: string, jobId: string): Promise<Versioned<JobRecord> | undefined> {
+    return this.view.job(runId, jobId);
+  }
+
+  async listJobs(runId?: string): Promise<Versioned<JobRecord>[]> {
+    return this.view.jobs(runId);
+  }
+
+  async updateJob(job: JobRecord, revision: number): Promise<boolean> {
+    const write = this.interleaved;
+    this.interleaved = undefined;
+    write?.();
+    if (this.view.job(job.runId, job.id)?.revision !== revision) {
+      this.lostUpdates++;
+      return false;
+    }
+    this.view.putJob({ value: job, revision: ++this.revision });
+    return true;
+  }
+
+  async sync(): Promise<void> {}
+
+  pendingJobs(runId: string): Versioned<JobRecord>[] {
+    return this.view.pendingJobs(runId);
+  }
+
+  pendingInOrder(runId: string): Iterable<Versioned<JobRecord>> {
+    return this.view.pendingInOrder(runId);
+  }
+
+  pendingSizeCount(runId: string): number {
+    return this.view.pendingSizeCount(runId);
+  }
+
+  activeJobs(): Versioned<JobRecord>[] {
+    return this.view.activeJobs();
+  }
+
+  unfinished(runId: string): number {
+    return this.view.unfinished(runId);
+  }
+
+  blocked(runId: string): number {
+    return this.view.blocked(runId);
+  }
+
+  async listAgents(): Promise<HeardAgent[]> {
+    return [...this.agents.values()];
+  }
+}
