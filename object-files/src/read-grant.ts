@@ -173,7 +173,11 @@ async function* readOneGrant(
     // The consumer is gone (idle too long) or NATS is: a new grant will say which.
     return String(error);
   } finally {
-    for (const batch of fetches) batch.then((unread) => unread.stop(), () => undefined);
+    for (const batch of fetches)
+      batch.then(
+        (unread) => unread.stop(),
+        () => undefined,
+      );
     await deleteQuietly(nc, grant.stream, grant.consumer);
   }
 }

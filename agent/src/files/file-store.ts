@@ -55,10 +55,10 @@ export async function openJobFileStore(
     // A job waiting for another's download reads the cache once it is there, or downloads it again itself.
     if (pending)
       return pending.then(
-        () => createReadStream(path),
+        () => readCached(path),
         () => open(object, attempt),
       );
-    if (existsSync(path)) return Promise.resolve(createReadStream(path));
+    if (existsSync(path)) return Promise.resolve(readCached(path));
     const started = downloadThrough(() => read(object, attempt), object, path);
     const cached = started.then((download) => download.cached);
     downloads.set(object, cached);
@@ -85,6 +85,9 @@ export async function openJobFileStore(
     closed: () => nc.isClosed(),
   };
 }
+
+// A cached file is read as it was stored, a MiB at a time: 16 times fewer reads than the default 64 KiB.
+const readCached = (path: string): Readable => createReadStream(path, { highWaterMark: 1 << 20 });
 
 interface GrantedRead {
   data: Readable;
