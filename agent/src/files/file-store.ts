@@ -143,7 +143,18 @@ async function downloadThrough(
     },
   });
   file.on('error', (error) => through.destroy(error));
-  pipeline(data, through, (error) => {
+  // A read that fails (corrupted bytes, NATS gone) fails the staging only once its partial copy is gone, so
+  // nothing is left behind whoever looks when the job has failed.
+  const bytes = async function* (): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of data) yield chunk as Buffer;
+    } catch (error) {
+      file.destroy();
+      await rm(partial, { force: true }).catch(() => undefined);
+      throw error;
+    }
+  };
+  pipeline(bytes, through, (error) => {
     if (!error) return settle(null);
     file.destroy();
     // Settled once the partial copy is gone, so a job downloading again never finds it.

@@ -1,0 +1,31 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Writable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Objm } from '@nats-io/obj';
+import { connect } from '@nats-io/transport-node';
+import { clusterNames } from '@katapult/core';
+import { putObject, grantObjectRead, readGrantedObject } from '@katapult/object-files';
+import { startNats, tempDir } from '@katapult/testkit';
+const names = clusterNames('prof');
+const nats = await startNats();
+const nc = await connect({ servers: nats.url });
+await new Objm(nc).create(names.fileStore);
+const dir = await tempDir('prof');
+const path = `${dir}/big.bin`;
+const out = createWriteStream(path);
+for (let i = 0; i < 200; i++) if (!out.write(randomBytes(1 << 20))) await once(out, 'drain');
+out.end(); await once(out, 'finish');
+const t = async (what, fn) => { const s = performance.now(); const c0 = process.cpuUsage(); const r = await fn(); const c = process.cpuUsage(c0); console.log(what.padEnd(40), ((performance.now() - s) / 1000).toFixed(2), 's', 'cpu', ((c.user + c.system) / 1e6).toFixed(2)); return r; };
+const sink = () => new Writable({ write(c, e, cb) { cb(); } });
+await putObject(nc, names.fileStore, 'o', createReadStream(path));
+const grant = () => grantObjectRead(nc, names.fileStore, 'o');
+for (let r = 0; r < 2; r++) {
+await t('read -> null', async () => pipeline(readGrantedObject(nc, 'o', await grant(), grant), sink()));
+await t('read -> file', async () => pipeline(readGrantedObject(nc, 'o', await grant(), grant), createWriteStream(`${dir}/c1`)));
+await t('read -> file hwm 8M', async () => pipeline(readGrantedObject(nc, 'o', await grant(), grant), createWriteStream(`${dir}/c1`, {highWaterMark: 8<<20})));
+await t('read -> passthrough -> null', async () => pipeline(readGrantedObject(nc, 'o', await grant(), grant), new Transform({transform(c,e,cb){cb(null,c)}}), sink()));
+await t('read -> tee -> null', async () => { const f = createWriteStream(`${dir}/c2`, {highWaterMark: 8<<20}); await pipeline(readGrantedObject(nc, 'o', await grant(), grant), new Transform({transform(c,e,cb){ if (f.write(c)) cb(null,c); else f.once('drain', () => cb(null,c)); }, flush(cb){ f.end(cb); }}), sink()); });
+}
+await nc.close(); await nats.stop();
