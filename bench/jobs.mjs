@@ -119,13 +119,15 @@ function launchShowingProgress(file) {
 async function pool(count, concurrency, task) {
   let next = 0;
   let failed = 0;
+  let finished = 0;
   const started = performance.now();
   const worker = async () => {
     while (next < count) {
       next += 1;
       if ((await task()).code !== 0) failed += 1;
-      if (next % Math.max(1, Math.round(count / 5)) === 0) {
-        console.log(`    after ${((performance.now() - started) / 1000).toFixed(0)} s: ${next} of ${count} started`);
+      finished += 1;
+      if (finished % Math.max(1, Math.round(count / 5)) === 0) {
+        console.log(`    after ${((performance.now() - started) / 1000).toFixed(0)} s: ${finished} of ${count} done`);
       }
     }
   };
