@@ -3,7 +3,8 @@
 // of `katapult launch` (upload, staging, the job, storing its output) and of `katapult fetch`, min and median of
 // ROUNDS; `docker cp` of the same file into and out of a container; their ratios; and the peak
 // RSS of the CLI (launch, fetch), of the agent and of nats-server during each, beside their RSS before. Each round
-// uses a new file, so nothing is found already stored. Prints numbers; asserts nothing. Needs Docker,
+// uses a new file, so nothing is found already stored; each is followed by its `docker cp`s, so a ratio per round
+// compares the two under the same load. Prints numbers; asserts nothing. Needs Docker,
 // nats-server, docker-registry, root (peak RSS of the servers is reset through /proc/<pid>/clear_refs), and
 // `pnpm build` first.
 import { createHash, randomBytes } from 'node:crypto';
@@ -132,7 +133,10 @@ try {
   line('launch with an 8-byte file, the stack up', s(small.seconds));
   line('CLI peak RSS with an 8-byte file: launch, fetch', `${mb(small.rss)}, ${mb(smallFetch.rss)}`);
 
+  const image = JSON.parse(await readFile(join(home, 'stack.json'), 'utf8')).coordinator.agentImage;
   const rounds = [];
+  const cpIn = [];
+  const cpOut = [];
   for (let round = 0; round < ROUNDS; round++) {
     await writeRandomFile(big);
     const expected = await sha256(big);
@@ -150,14 +154,8 @@ try {
       stage: (job.startedAt - job.createdAt) / 1000,
       runAndStore: (job.finishedAt - job.startedAt) / 1000,
     };
-    rounds.push({ launch, fetch, same, phases });
-  }
-
-  // The same file by hand: into a stopped container (of the agent's image, which this Docker has), and back out.
-  const image = JSON.parse(await readFile(join(home, 'stack.json'), 'utf8')).coordinator.agentImage;
-  const cpIn = [];
-  const cpOut = [];
-  for (let round = 0; round < ROUNDS; round++) {
+    // The same file by hand, right after (the machine is shared: its load changes from minute to minute): into a
+    // stopped container (of the agent's image, which this Docker has), and back out.
     const created = check('docker create', await exec('docker', ['create', image, 'true']));
     const id = created.stdout.trim();
     try {
@@ -167,6 +165,7 @@ try {
       await exec('docker', ['rm', '-f', id]);
       await rm(join(home, 'cp-out.bin'), { force: true });
     }
+    rounds.push({ launch, fetch, same, phases, load: loadavg()[0] });
   }
 
   const launches = rounds.map((r) => r.launch.result.seconds);
@@ -200,6 +199,29 @@ try {
   line('launch / (docker cp in + out), medians', `${(median(launches) / (median(cpIn) + median(cpOut))).toFixed(2)}x`);
   line('  less the 8-byte launch', `${((median(launches) - small.seconds) / (median(cpIn) + median(cpOut))).toFixed(2)}x`);
   line('fetch / docker cp out, medians', `${(median(fetches) / median(cpOut)).toFixed(2)}x`);
+  const ratio = (value) => `${value.toFixed(2)}x`;
+  line(
+    'per round, launch / (its docker cp in + out)',
+    spread(
+      rounds.map((r, i) => r.launch.result.seconds / (cpIn[i] + cpOut[i])),
+      ratio,
+    ),
+  );
+  line(
+    '  less the 8-byte launch',
+    spread(
+      rounds.map((r, i) => (r.launch.result.seconds - small.seconds) / (cpIn[i] + cpOut[i])),
+      ratio,
+    ),
+  );
+  line(
+    'per round, fetch / its docker cp out',
+    spread(
+      rounds.map((r, i) => r.fetch.result.seconds / cpOut[i]),
+      ratio,
+    ),
+  );
+  line('1-minute load average after each round', rounds.map((r) => r.load.toFixed(1)).join(' '));
   line(
     'CLI peak RSS: launch',
     spread(

@@ -9,7 +9,9 @@ import { BIN, privateStack, REPO_ROOT, sleep } from './cli-runner.mjs';
 
 const JOBS = Number(process.env.BENCH_SHORT_JOBS ?? 100);
 const CONCURRENCY = 4; // 2 instances x 2 cpus, 1 cpu a job
-const SHORT_COMMAND = 'echo $HOSTNAME';
+const SHORT_COMMAND = process.env.BENCH_SHORT_COMMAND ?? 'true';
+// A long run says how far it got now and then: cut short, the figures so far are still there.
+const PROGRESS_EVERY_MS = 60_000;
 const LOG_LINES = 200;
 // The job waits before printing so that `logs -f` (a CLI start, ~0.6 s here) is attached before the first line.
 const LOG_COMMAND = `sleep 4; for i in $(seq 1 ${LOG_LINES}); do date +%s%N; sleep 0.02; done`;
@@ -90,15 +92,43 @@ async function waitForRun(runId, timeoutMs = 120_000) {
   }
 }
 
+/**
+ * `katapult launch` to the end of its run, as `katapult(...)` resolves, printing every PROGRESS_EVERY_MS the last
+ * line it printed (in a pipe it prints the run's counts as they change).
+ */
+function launchShowingProgress(file) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [BIN, 'launch', file], { cwd: REPO_ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const progress = setInterval(() => {
+      const last = stdout.trimEnd().split('\n').at(-1) ?? '';
+      console.log(`    after ${((performance.now() - started) / 1000).toFixed(0)} s: ${last.trim()}`);
+    }, PROGRESS_EVERY_MS);
+    child.on('close', (code) => {
+      clearInterval(progress);
+      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
 /** Runs `count` commands, `concurrency` at a time; resolves with the wall time and how many failed. */
 async function pool(count, concurrency, task) {
   let next = 0;
   let failed = 0;
+  let finished = 0;
   const started = performance.now();
   const worker = async () => {
     while (next < count) {
       next += 1;
       if ((await task()).code !== 0) failed += 1;
+      finished += 1;
+      if (finished % Math.max(1, Math.round(count / 5)) === 0) {
+        console.log(`    after ${((performance.now() - started) / 1000).toFixed(0)} s: ${finished} of ${count} done`);
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -136,7 +166,7 @@ try {
 
   console.log('');
   console.log(`${JOBS} short jobs (${SHORT_COMMAND}, cpus_req 1), ${CONCURRENCY} at a time, stack and agents up`);
-  const launch = await katapult(['launch', hundred]);
+  const launch = await launchShowingProgress(hundred);
   const runId = /run (r-[0-9a-z-]+) submitted/.exec(launch.stdout)?.[1];
   if (!runId)
     throw new Error(`launch exited with ${launch.code} before submitting\n${launch.stdout.slice(-2000)}\n${launch.stderr.slice(-2000)}`);

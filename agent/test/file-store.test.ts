@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { clusterNames } from '@katapult/core';
-import { putObject } from '@katapult/object-files';
+import { jetstream } from '@nats-io/jetstream';
+import { metaSubject, putObject } from '@katapult/object-files';
 import { startNats, tempDir, type NatsServer } from '@katapult/testkit';
 import { openJobFileStore, type JobFileStore } from '../src/index.js';
 import { grantEveryRead } from './read-grants.js';
@@ -55,6 +56,17 @@ describe("the agent's file store", () => {
 
   it('fails a download whose bytes do not match its name, and caches nothing', async () => {
     const object = await stored(randomBytes(100_000), nameOf(Buffer.from('something else')));
+    await expect(buffer(await files.open(object, attempt))).rejects.toThrow(/arrived corrupted/);
+    expect((await readdir(cacheDir)).filter((entry) => entry.startsWith(object))).toEqual([]);
+  });
+
+  it('fails a download whose description claims the digest its name gives but whose bytes are others, and caches nothing', async () => {
+    const claimed = randomBytes(200_000);
+    const object = nameOf(claimed);
+    const info = await putObject(nc, names.fileStore, object, [randomBytes(200_000)]);
+    const { revision: _revision, ...description } = info;
+    const digest = `SHA-256=${createHash('sha256').update(claimed).digest('base64url')}=`;
+    await jetstream(nc).publish(metaSubject(names.fileStore, object), JSON.stringify({ ...description, digest }));
     await expect(buffer(await files.open(object, attempt))).rejects.toThrow(/arrived corrupted/);
     expect((await readdir(cacheDir)).filter((entry) => entry.startsWith(object))).toEqual([]);
   });

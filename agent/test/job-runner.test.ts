@@ -166,6 +166,13 @@ describe('job runner', () => {
     await runJobAttempt(docker, { ...assignment('cat /opt/marker'), image: built.ref }, pinned, options);
     expect(pinned.events).toEqual(['pulling', 'running', 'eof 0', 'exited 0']);
     expect(pinned.lines).toEqual([`stdout: ${marker}`]);
+
+    // The agent asks Docker for a pinned image's labels once; removed from this Docker since, it is pulled again.
+    await docker.getImage(built.ref).remove({ force: true });
+    const again = new RecordingSink();
+    await runJobAttempt(docker, { ...assignment('cat /opt/marker'), image: built.ref }, again, options);
+    expect(again.events).toEqual(['pulling', 'running', 'eof 0', 'exited 0']);
+    expect(again.lines).toEqual([`stdout: ${marker}`]);
   }, 300_000);
 
   it('names the container kp-<run>-<job>-<attempt>, replacing one of this stack an agent left behind under that name', async () => {

@@ -25,8 +25,9 @@ export type Regrant = (after: number) => Promise<ReadGrant>;
 
 // A consumer nobody fetches from for this long is removed by the server: an agent that died half-way leaves none.
 const GRANT_IDLE_MS = 5 * 60_000;
-// As getObject: 8 chunks asked at once move as fast as more would, in a few MiB.
+// As getObject: 8 chunks asked at once, and the next 8 asked for while they are read (16 MiB at most).
 const CHUNKS_AT_ONCE = 8;
+const FETCHES_AHEAD = 2;
 // A fetch is answered, or sends heartbeats: two missed (the consumer or the connection is gone) end it in a few seconds.
 const FETCH_EXPIRES_MS = 30_000;
 const FETCH_HEARTBEAT_MS = 2_000;
@@ -121,17 +122,28 @@ async function* readOneGrant(
   read: (sequence: number) => void,
 ): AsyncGenerator<JsMsg, 'done' | string> {
   let delivered = 0;
+  // Fetches asked for and not yet read: the next one is asked for while the last is read, so the bytes never
+  // wait on a round trip to the server (the server answers pull requests in the order they came).
+  const fetches: Promise<FetchedBatch>[] = [];
   try {
     if (grant.messages === 0) return 'done';
     const consumer = await jetstream(nc).consumers.get(grant.stream, grant.consumer);
+    let asked = 0;
+    const askMore = () => {
+      while (fetches.length < FETCHES_AHEAD && asked < grant.messages) {
+        const count = Math.min(CHUNKS_AT_ONCE, grant.messages - asked);
+        asked += count;
+        const batch = consumer.fetch({ max_messages: count, expires: FETCH_EXPIRES_MS, idle_heartbeat: FETCH_HEARTBEAT_MS });
+        // Read in turn, or stopped unread when the read ends early: its failure is seen, or does not matter, then.
+        batch.catch(() => undefined);
+        fetches.push(batch);
+      }
+    };
     while (delivered < grant.messages) {
-      let batch;
+      askMore();
+      let batch: FetchedBatch;
       try {
-        batch = await consumer.fetch({
-          max_messages: Math.min(CHUNKS_AT_ONCE, grant.messages - delivered),
-          expires: FETCH_EXPIRES_MS,
-          idle_heartbeat: FETCH_HEARTBEAT_MS,
-        });
+        batch = await fetches.shift()!;
       } catch (error) {
         return String(error);
       }
@@ -161,9 +173,16 @@ async function* readOneGrant(
     // The consumer is gone (idle too long) or NATS is: a new grant will say which.
     return String(error);
   } finally {
+    for (const batch of fetches)
+      batch.then(
+        (unread) => unread.stop(),
+        () => undefined,
+      );
     await deleteQuietly(nc, grant.stream, grant.consumer);
   }
 }
+
+type FetchedBatch = Awaited<ReturnType<Awaited<ReturnType<ReturnType<typeof jetstream>['consumers']['get']>>['fetch']>>;
 
 // A consumer left behind goes by itself once idle: failing to delete it now must not hide what happened.
 async function deleteQuietly(nc: NatsConnection, stream: string, consumer: string): Promise<void> {

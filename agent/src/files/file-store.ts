@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,11 +37,15 @@ export async function openJobFileStore(
   ask: AskReadGrant = readGrantAsker(nc, names, agentId),
 ): Promise<JobFileStore> {
   await mkdir(cacheDir, { recursive: true });
-  /** The input's bytes, from a grant for `attempt`: an output archive on its subject, or an object of the file store. */
-  const read = async (object: string, attempt: AttemptOf): Promise<Readable> => {
+  /**
+   * The input's bytes, from a grant for `attempt`: an output archive on its subject, or an object of the file
+   * store, with the digest (its description's) they are checked against as they are read.
+   */
+  const read = async (object: string, attempt: AttemptOf): Promise<GrantedRead> => {
     const grant = await ask(attempt, object);
     const again = (after: number) => ask(attempt, object, after);
-    return names.isOutputSubject(object) ? readGrantedSubjectFile(nc, object, grant, again) : readGrantedObject(nc, object, grant, again);
+    if (names.isOutputSubject(object)) return { data: readGrantedSubjectFile(nc, object, grant, again) };
+    return { data: readGrantedObject(nc, object, grant, again), digest: grant.digest };
   };
   // Objects being downloaded, each settling once it is in the cache (or is not, after a failure).
   const downloads = new Map<string, Promise<void>>();
@@ -51,10 +55,10 @@ export async function openJobFileStore(
     // A job waiting for another's download reads the cache once it is there, or downloads it again itself.
     if (pending)
       return pending.then(
-        () => createReadStream(path),
+        () => readCached(path),
         () => open(object, attempt),
       );
-    if (existsSync(path)) return Promise.resolve(createReadStream(path));
+    if (existsSync(path)) return Promise.resolve(readCached(path));
     const started = downloadThrough(() => read(object, attempt), object, path);
     const cached = started.then((download) => download.cached);
     downloads.set(object, cached);
@@ -67,7 +71,7 @@ export async function openJobFileStore(
   return {
     open,
     // Outputs stored before the outputs stream are objects of the file store.
-    openArchive: (name, attempt) => read(name, attempt),
+    openArchive: async (name, attempt) => (await read(name, attempt)).data,
     outputName: (job) => names.outputSubject(agentId, job.runId, job.jobId, job.attempt),
     async putArchive(name, archive) {
       try {
@@ -82,16 +86,37 @@ export async function openJobFileStore(
   };
 }
 
-/** The object's bytes as they arrive, written into `path` too, where they land only once checked in full. */
+// A cached file is read as it was stored, a MiB at a time: 16 times fewer reads than the default 64 KiB.
+const readCached = (path: string): Readable => createReadStream(path, { highWaterMark: 1 << 20 });
+
+interface GrantedRead {
+  data: Readable;
+  /** `SHA-256=<base64url, padded>`: what the bytes were checked against by the time `data` ends. */
+  digest?: string | undefined;
+}
+
+/** The object store's digest of the content an object name (sha256-<hex>) says. */
+export function digestOfName(object: string): string {
+  return `SHA-256=${Buffer.from(object.replace(/^sha256-/, ''), 'hex').toString('base64url')}=`;
+}
+
+// The cache file's write buffer: the bytes go on to the job's staging while they are written, and only a cache
+// this far behind holds them up (memory stays bounded whatever the file's size).
+const CACHE_BEHIND_BYTES = 8 << 20;
+
+/**
+ * The object's bytes as they arrive, written into `path` too, where they land only once checked in full. They are
+ * hashed once, by the read (against the digest of the object's description); the digest must then be the one its
+ * name gives.
+ */
 async function downloadThrough(
-  read: () => Promise<Readable>,
+  read: () => Promise<GrantedRead>,
   object: string,
   path: string,
 ): Promise<{ data: Readable; cached: Promise<void> }> {
-  const data = await read();
+  const { data, digest } = await read();
   const partial = `${path}.${randomUUID()}.part`;
-  const file = createWriteStream(partial);
-  const hash = createHash('sha256');
+  const file = createWriteStream(partial, { highWaterMark: CACHE_BEHIND_BYTES });
   let settle: (error?: Error | null) => void = () => undefined;
   const cached = new Promise<void>((resolve, reject) => {
     settle = (error) => (error ? reject(error) : resolve());
@@ -100,14 +125,12 @@ async function downloadThrough(
   cached.catch(() => undefined);
   const through = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      // Passed on only once written: the cache keeps up, and memory holds no more than a chunk or two.
       if (file.write(chunk)) callback(null, chunk);
       else file.once('drain', () => callback(null, chunk));
     },
     flush(callback) {
       file.end(() => {
-        if (`sha256-${hash.digest('hex')}` !== object) {
+        if (digest !== digestOfName(object)) {
           const corrupted = new Error(`file ${object} arrived corrupted (its content does not match its name)`);
           rm(partial, { force: true }).then(
             () => callback(corrupted),
@@ -120,7 +143,18 @@ async function downloadThrough(
     },
   });
   file.on('error', (error) => through.destroy(error));
-  pipeline(data, through, (error) => {
+  // A read that fails (corrupted bytes, NATS gone) fails the staging only once its partial copy is gone, so
+  // nothing is left behind whoever looks when the job has failed.
+  const bytes = async function* (): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of data) yield chunk as Buffer;
+    } catch (error) {
+      file.destroy();
+      await rm(partial, { force: true }).catch(() => undefined);
+      throw error;
+    }
+  };
+  pipeline(bytes, through, (error) => {
     if (!error) return settle(null);
     file.destroy();
     // Settled once the partial copy is gone, so a job downloading again never finds it.

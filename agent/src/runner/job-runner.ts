@@ -91,33 +91,39 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
     const secrets = assignment.secrets === undefined ? {} : openAttemptSecrets(assignment, options.secretsKey);
     sink = maskingSink(given, Object.values(secrets));
     await sink.report('pulling');
-    const labels = await imageLabels(docker, assignment.image, options.pullImage ?? pullImage);
+    const pull = options.pullImage ?? pullImage;
+    const labels = await imageLabels(docker, assignment.image, pull);
     if (options.signal?.aborted) throw new Error('stopped before it started');
     const user = jobUser(assignment.image, labels);
-    container = await createJobContainer(docker, options.stackLabel, {
-      name: jobContainerName(assignment.runId, assignment.jobId, assignment.attempt),
-      Image: assignment.image,
-      ...containerUser(user),
-      Cmd: ['/bin/sh', '-c', assignment.runCommand],
-      Env: jobEnvironment(assignment, secrets),
-      WorkingDir: JOB_WORKDIR,
-      Tty: false,
-      Labels: {
-        [LABELS.stack]: options.stackLabel,
-        [LABELS.role]: 'job',
-        [LABELS.run]: assignment.runId,
-        [LABELS.job]: assignment.jobId,
-        [LABELS.attempt]: String(assignment.attempt),
-        [LABELS.agent]: options.agentId,
+    container = await createWithImage(
+      docker,
+      options.stackLabel,
+      {
+        name: jobContainerName(assignment.runId, assignment.jobId, assignment.attempt),
+        Image: assignment.image,
+        ...containerUser(user),
+        Cmd: ['/bin/sh', '-c', assignment.runCommand],
+        Env: jobEnvironment(assignment, secrets),
+        WorkingDir: JOB_WORKDIR,
+        Tty: false,
+        Labels: {
+          [LABELS.stack]: options.stackLabel,
+          [LABELS.role]: 'job',
+          [LABELS.run]: assignment.runId,
+          [LABELS.job]: assignment.jobId,
+          [LABELS.attempt]: String(assignment.attempt),
+          [LABELS.agent]: options.agentId,
+        },
+        HostConfig: {
+          ...jobHostConfig(
+            assignment,
+            jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
+          ),
+          ...(options.cgroupParent ? { CgroupParent: options.cgroupParent } : {}),
+        },
       },
-      HostConfig: {
-        ...jobHostConfig(
-          assignment,
-          jobMemoryLimit(assignment.memoryBytes, options.instance ?? { cpus: assignment.cpus, memoryBytes: null }, assignment.cpus),
-        ),
-        ...(options.cgroupParent ? { CgroupParent: options.cgroupParent } : {}),
-      },
-    });
+      pull,
+    );
     // With nothing staged, the image's own /work serves: images naming a job user make it theirs (recipes/user.ts).
     if (assignment.files.length > 0) {
       const staging = packWorkFolder(assignment.files, (object) => options.files.open(object, assignment), user);
@@ -149,8 +155,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
           }, assignment.timeoutSeconds * 1000);
     await sink.report('running');
     const { StatusCode } = (await container.wait().finally(() => clearTimeout(timeout))) as { StatusCode: number };
-    const ranMs = await runTime(container);
-    await drained;
+    const [ranMs] = await Promise.all([runTime(container), drained]);
     // Outputs are stored like reports: until NATS takes them. Only a closing agent gives up (and says so).
     const collect = () => collectOutputs(started, assignment, options.files);
     const retry = {
@@ -204,16 +209,47 @@ function maskingSink(sink: JobSink, values: readonly string[]): JobSink {
 /**
  * The job image's labels, pulling it first unless this Docker has it. Environment images come pinned by digest
  * (`repo@sha256:…`): a local image with that digest is the one built, and a pull is checked against it by Docker,
- * so a tag overwritten in the registry since is never run.
+ * so a tag overwritten in the registry since is never run. A pinned image's labels cannot change, so they are
+ * asked of Docker once per agent, not per job (an image removed since fails the container's creation, which then
+ * pulls it again: see createWithImage).
  */
 async function imageLabels(docker: Docker, image: string, pullImage: PullImage): Promise<Record<string, string> | undefined> {
+  const known = pinnedLabels(docker).get(image);
+  if (known) return known.labels;
   try {
-    return (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
+    return remember(docker, image, (await docker.getImage(image).inspect()).Config.Labels ?? undefined);
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode !== 404) throw error;
   }
   await pullImage(docker, image);
-  return (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
+  return remember(docker, image, (await docker.getImage(image).inspect()).Config.Labels ?? undefined);
+}
+
+const labelsByDocker = new WeakMap<Docker, Map<string, { labels: Record<string, string> | undefined }>>();
+function pinnedLabels(docker: Docker): Map<string, { labels: Record<string, string> | undefined }> {
+  let known = labelsByDocker.get(docker);
+  if (!known) labelsByDocker.set(docker, (known = new Map()));
+  return known;
+}
+function remember(docker: Docker, image: string, labels: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) pinnedLabels(docker).set(image, { labels });
+  return labels;
+}
+
+/** Creates the container; if Docker no longer has the image (removed since its labels were read), pulls it and tries once more. */
+async function createWithImage(
+  docker: Docker,
+  stackLabel: string,
+  spec: Docker.ContainerCreateOptions & { name: string; Image: string },
+  pull: PullImage,
+): Promise<Docker.Container> {
+  try {
+    return await createJobContainer(docker, stackLabel, spec);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404 || !pinnedLabels(docker).delete(spec.Image)) throw error;
+    await imageLabels(docker, spec.Image, pull);
+    return createJobContainer(docker, stackLabel, spec);
+  }
 }
 
 /**

@@ -16,6 +16,9 @@ import {
 } from '@katapult/core/light';
 import { resolveProjectFile, type ProjectFile } from '@katapult/images';
 
+// Files are read a chunk (1 MiB, as they are stored) at a time: 16 times fewer reads than the default 64 KiB.
+const READ_BYTES = 1 << 20;
+
 const KIND_FIELD = { script: 'run_script', upload: 'upload_files', input: 'input_files' } as const;
 
 /**
@@ -53,12 +56,14 @@ export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, fi
     if (existing && !existing.deleted) {
       summary.reused += 1;
     } else {
-      await putObject(nc, names.fileStore, object, createReadStream(file.realPath)).catch((error: unknown) => {
-        const full = storeLimitMessage(`OBJ_${names.fileStore}`, error);
-        throw full
-          ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure })
-          : error;
-      });
+      await putObject(nc, names.fileStore, object, createReadStream(file.realPath, { highWaterMark: READ_BYTES })).catch(
+        (error: unknown) => {
+          const full = storeLimitMessage(`OBJ_${names.fileStore}`, error);
+          throw full
+            ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure })
+            : error;
+        },
+      );
       summary.uploaded += 1;
       summary.bytes += file.size;
     }
@@ -69,6 +74,6 @@ export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, fi
 
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_BYTES })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
