@@ -1,4 +1,7 @@
 import Type from 'typebox';
+import type { JobRecord } from '../lifecycle/job.js';
+import type { RunRecord } from '../lifecycle/run-record.js';
+import { readBack, type ReadBack } from './read-back.js';
 
 /**
  * The run and job records of the coordinator's KV buckets, as far as the coordinator relies on them to schedule and
@@ -65,3 +68,12 @@ export const RunRecordSchema = Type.Object({
   createdAt: Type.Number(),
   finishedAt: nullableNumber,
 });
+
+/**
+ * The checks the store reads its buckets with. Typed as the records they admit: what they check is what scheduling and
+ * the API read without looking (states, attempts, counts, times); nested values the jobs' own code reads are of shape.
+ */
+export const storeRecords = {
+  run: readBack(RunRecordSchema, 'KP_STORE_RECORD') as unknown as ReadBack<RunRecord>,
+  job: readBack(JobRecordSchema, 'KP_STORE_RECORD') as unknown as ReadBack<JobRecord>,
+};

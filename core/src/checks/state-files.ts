@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { parseJsonText, readBack } from './read-back.js';
 
 /**
  * The files of a state folder (~/.katapult), as the launcher writes them and every later command reads them back.
@@ -79,3 +80,22 @@ export type RegistryAuth = Static<typeof RegistryAuthSchema>;
 
 /** tls/names.json: the extra names the stack's server certificate holds (maestro_address hosts). */
 export const CertificateNamesSchema = Type.Array(Type.String());
+
+const hint = 'it was changed by hand or by another version: remove it, or run katapult down';
+const stateFile = <S extends Parameters<typeof readBack>[0]>(schema: S) => readBack(schema, 'KP_STATE_FILE', { hint });
+
+/** The checks of the state folder's files, each failing as KP_STATE_FILE "<file>: <field> <what is wrong>". */
+export const stateFiles = {
+  stack: stateFile(StackFileSchema),
+  remoteStack: stateFile(RemoteStackSchema),
+  natsAuth: stateFile(NatsAuthFileSchema),
+  ports: stateFile(StackPortsSchema),
+  registryAuth: stateFile(RegistryAuthSchema),
+  certificateNames: stateFile(CertificateNamesSchema),
+};
+export type StateFileKind = keyof typeof stateFiles;
+
+/** A state file's text, checked: not JSON, or not of its schema, is one KP_STATE_FILE line. */
+export function checkStateFile<K extends StateFileKind>(kind: K, text: string, file: string): ReturnType<(typeof stateFiles)[K]> {
+  return stateFiles[kind](parseJsonText(text, file, 'KP_STATE_FILE', { hint }), file) as ReturnType<(typeof stateFiles)[K]>;
+}

@@ -36,7 +36,7 @@ export const ERROR_CATALOGUE = {
     httpStatus: 400,
     meaning: "a file path in a job's spec is absolute, leaves the work folder or names the folder itself",
   },
-  KP_API_BAD_RESPONSE: { exitCode: infra, httpStatus: 502, meaning: "the coordinator's answer does not match the API's schema" },
+  KP_API_BAD_RESPONSE: { exitCode: infra, httpStatus: 500, meaning: "the coordinator's answer does not match the API's schema" },
   KP_API_BAD_REQUEST: { exitCode: bad, httpStatus: 400, meaning: "an API request's body or parameters do not match its schema" },
   KP_API_FILE_NOT_UPLOADED: { exitCode: bad, httpStatus: 400, meaning: 'a job names a file that was not uploaded with the run' },
   KP_API_HOST_NETWORK: { exitCode: bad, httpStatus: 400, meaning: 'a job asks for the host network but the run does not allow it' },

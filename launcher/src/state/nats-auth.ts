@@ -15,6 +15,7 @@ import {
 } from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateJson } from './state-json.js';
 import type { StateFolder } from './state-folder.js';
 
 export type NatsCredentials = NatsUser;
@@ -33,12 +34,8 @@ export interface NatsAuth {
 export const natsFiles = (state: StateFolder) => state.natsFiles;
 
 export function readNatsAuth(state: StateFolder): NatsAuth | undefined {
-  let auth: NatsAuth;
-  try {
-    auth = JSON.parse(readFileSync(natsFiles(state).auth, 'utf8')) as NatsAuth;
-  } catch {
-    return undefined;
-  }
+  const auth = readStateJson(natsFiles(state).auth, 'natsAuth');
+  if (!auth) return undefined;
   const ca = readCa(state);
   return ca ? { admin: { ...auth.admin, ca } } : auth;
 }
