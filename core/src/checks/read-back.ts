@@ -29,11 +29,13 @@ export function readBack<S extends TSchema>(schema: S, code: ErrorCode, options:
     const first = errors[0];
     if (!first) return 'the whole value is malformed';
     // A union's branches each fail on their own: "must be a null or a string", not the first branch's complaint.
-    const branches = errors.filter((error) => error.instancePath === first.instancePath && error.keyword === 'type');
-    const union = errors.some((error) => error.instancePath === first.instancePath && error.keyword === 'anyOf');
-    if (union && branches.length > 1) {
-      const types = branches.map((error) => article(String(error.params['type'])));
-      return `${fieldName(first.instancePath) || 'the whole value'} must be ${types.join(' or ')}`;
+    const here = errors.filter((error) => error.instancePath === first.instancePath);
+    if (here.some((error) => error.keyword === 'anyOf')) {
+      const field = fieldName(first.instancePath) || 'the whole value';
+      const constants = here.filter((error) => error.keyword === 'const').map((error) => JSON.stringify(error.params['allowedValue']));
+      if (constants.length > 1) return `${field} must be one of ${constants.join(', ')}, got ${JSON.stringify(at(value, first.instancePath))}`;
+      const types = here.filter((error) => error.keyword === 'type').map((error) => article(String(error.params['type'])));
+      if (types.length > 1) return `${field} must be ${types.join(' or ')}`;
     }
     return describe(first);
   };
@@ -68,13 +70,23 @@ function describe(error: SchemaError): string {
   const path = fieldName(error.instancePath);
   if (error.keyword === 'required') {
     const missing = error.params['requiredProperties'];
-    const names = Array.isArray(missing) ? missing.map(String) : [];
-    return `${names.map((name) => (path ? `${path}.${name}` : name)).join(', ') || path || 'a field'} is missing`;
+    const name = Array.isArray(missing) && missing.length > 0 ? String(missing[0]) : undefined;
+    return `${name === undefined ? path || 'a field' : path ? `${path}.${name}` : name} is missing`;
   }
   if (error.keyword === 'type' && typeof error.params['type'] === 'string') {
     return `${path || 'the whole value'} must be ${article(String(error.params['type']))}`;
   }
   return `${path || 'the whole value'} ${error.message}`;
+}
+
+/** The value a JSON pointer (`/nats/port`) names in `root`, or undefined. */
+function at(root: unknown, pointer: string): unknown {
+  let current = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return current;
 }
 
 function article(type: string): string {

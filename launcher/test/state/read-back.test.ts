@@ -48,7 +48,7 @@ describe('the state files read back', () => {
     writeFileSync(state.portsFile, '{"registry": 5000,');
     expect(await lineOf(() => readPorts(state))).toBe(`KP_STATE_FILE ${state.portsFile}: not JSON ${HINT}`);
     writeFileSync(state.remoteFile, JSON.stringify({ project: 'p' }));
-    expect(await lineOf(() => readRemoteStack(state))).toMatch(new RegExp(`^KP_STATE_FILE ${state.remoteFile}: region, profile, .* is missing`));
+    expect(await lineOf(() => readRemoteStack(state))).toBe(`KP_STATE_FILE ${state.remoteFile}: region is missing ${HINT}`);
     writeFileSync(state.natsFiles.auth, JSON.stringify({ admin: { user: 'katapult-admin' } }));
     expect(await lineOf(() => readNatsAuth(state))).toBe(`KP_STATE_FILE ${state.natsFiles.auth}: admin.pass is missing ${HINT}`);
     writeFileSync(state.registryFiles.auth, JSON.stringify({ push: { username: 'u', password: 'p' }, pull: null }));
@@ -79,7 +79,7 @@ describe("the coordinator's answers read back", () => {
     answer = { status: 201, body: JSON.stringify({ runId: 'r-1', jobs: '2', resumed: false }) };
     expect(await lineOf(() => client.createRun({} as never))).toMatch(/^KP_API_BAD_RESPONSE POST \/runs: jobs must be an integer \(/);
     answer = { status: 200, body: JSON.stringify([{ agentId: 'a' }]) };
-    expect(await lineOf(() => client.listAgents())).toMatch(/^KP_API_BAD_RESPONSE GET \/agents: 0\.instanceId, .* is missing/);
+    expect(await lineOf(() => client.listAgents())).toMatch(/^KP_API_BAD_RESPONSE GET \/agents: 0\.instanceId is missing \(/);
     answer = { status: 200, body: '<html>proxy error</html>' };
     expect(await lineOf(() => client.listRuns())).toBe('KP_API_BAD_RESPONSE GET /runs: the answer is not JSON');
   });
