@@ -7,10 +7,11 @@ import {
   defaultStreamBudget,
   ExitCode,
   KatapultError,
-  jetStreamStoreBytes,
   natsServerConfig,
   natsUsersConfig,
+  parseKeptStoreSize,
   parseStreamBudget,
+  storeSizeAtStart,
   type NatsUser,
 } from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
@@ -82,21 +83,21 @@ export function writeNatsServerConfig(
  */
 function keepMaxFileStore(state: StateFolder): number {
   const file = state.natsMaxFileStore;
-  const kept = keptMaxFileStore(state);
-  const bytes = jetStreamStoreBytes(kept, freeBytesOf(state.root), operatorBudget(process.env));
-  if (bytes !== kept) {
+  const { bytes, keep } = storeSizeAtStart(readKeptStoreSize(state), freeBytesOf(state.root), operatorBudget(process.env));
+  if (keep !== undefined) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileAtomic(file, `${bytes}\n`);
+    writeFileAtomic(file, keep);
   }
   return bytes;
 }
 
 /** The JetStream store size kept for the stack; undefined before its NATS was first set up. */
 export function keptMaxFileStore(state: StateFolder): number | undefined {
-  const file = state.natsMaxFileStore;
-  if (!existsSync(file)) return undefined;
-  const bytes = Number(readFileSync(file, 'utf8').trim());
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+  return parseKeptStoreSize(readKeptStoreSize(state));
+}
+
+function readKeptStoreSize(state: StateFolder): string | undefined {
+  return existsSync(state.natsMaxFileStore) ? readFileSync(state.natsMaxFileStore, 'utf8') : undefined;
 }
 
 /** What the coordinator's streams may hold together: the operator's KATAPULT_STREAM_MAX_BYTES, else a share of the kept store. */
