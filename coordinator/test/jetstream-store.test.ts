@@ -87,7 +87,10 @@ describe('a KV record that does not match its schema', () => {
 
     // Still watching: a record put after the bad ones is taken.
     await runs.put('r-later', encode(run('r-later')));
-    await waitFor(async () => (await store.getRun('r-later')) !== undefined, { what: 'the run put after the bad ones, in the view', timeoutMs: 30_000 });
+    await waitFor(async () => (await store.getRun('r-later')) !== undefined, {
+      what: 'the run put after the bad ones, in the view',
+      timeoutMs: 30_000,
+    });
     expect(logs.filter((line) => line.includes('watching again'))).toEqual([]);
   });
 });

@@ -23,7 +23,9 @@ describe('what is read back is checked against its schema', () => {
     expect(lineOf(() => stateFile({ ...stack, nats: { pid: 10, port: '4222' } }, '~/.katapult/stack.json'))).toBe(
       'KP_STATE_FILE ~/.katapult/stack.json: nats.port must be an integer',
     );
-    expect(lineOf(() => stateFile({ ...stack, registry: { pid: 11 } }, 'stack.json'))).toBe('KP_STATE_FILE stack.json: registry.port is missing');
+    expect(lineOf(() => stateFile({ ...stack, registry: { pid: 11 } }, 'stack.json'))).toBe(
+      'KP_STATE_FILE stack.json: registry.port is missing',
+    );
     expect(lineOf(() => stateFile([], 'stack.json'))).toBe('KP_STATE_FILE stack.json: the whole value must be an object');
   });
 

@@ -27,7 +27,12 @@ const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
  * is not JSON or not of its schema (written by hand, by another version) is logged and skipped: thrown, it would end
  * the watch, which replays the bucket and meets it again, for good.
  */
-function decodeRecord<T>(check: (value: unknown, where: string) => T, bucket: string, entry: KvEntry, log: (line: string) => void): T | undefined {
+function decodeRecord<T>(
+  check: (value: unknown, where: string) => T,
+  bucket: string,
+  entry: KvEntry,
+  log: (line: string) => void,
+): T | undefined {
   const where = `KV ${bucket} ${entry.key} (revision ${entry.revision})`;
   try {
     let value: unknown;

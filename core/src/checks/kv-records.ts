@@ -58,7 +58,9 @@ export const RunRecordSchema = Type.Object({
   jobAssign: Type.String(),
   state: Type.Union(['running', 'done', 'failed', 'aborted'].map((state) => Type.Literal(state))),
   fingerprint: Type.String(),
-  instances: Type.Array(Type.Object({ group: Type.Integer({ minimum: 0 }), cpus: Type.Integer({ minimum: 1 }), number: Type.Integer({ minimum: 1 }) })),
+  instances: Type.Array(
+    Type.Object({ group: Type.Integer({ minimum: 0 }), cpus: Type.Integer({ minimum: 1 }), number: Type.Integer({ minimum: 1 }) }),
+  ),
   autoStopSeconds: nullableNumber,
   maxHourlyCost: Type.Optional(nullableNumber),
   maxCost: Type.Optional(nullableNumber),

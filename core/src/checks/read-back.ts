@@ -22,7 +22,8 @@ export interface ReadBackOptions {
 export function readBack<S extends TSchema>(schema: S, code: ErrorCode, options: ReadBackOptions = {}): ReadBack<Static<S>> {
   // Compiled on first use, once: checks on the coordinator's hot path (every KV record it watches) cost a call.
   let compiled: { Check(value: unknown): boolean; Errors(value: unknown): SchemaError[] } | undefined;
-  const validator = () => (compiled ??= Compile(schema) as unknown as { Check(value: unknown): boolean; Errors(value: unknown): SchemaError[] });
+  const validator = () =>
+    (compiled ??= Compile(schema) as unknown as { Check(value: unknown): boolean; Errors(value: unknown): SchemaError[] });
   const problem = (value: unknown): string | undefined => {
     if (validator().Check(value)) return undefined;
     const errors = validator().Errors(value);
@@ -33,7 +34,8 @@ export function readBack<S extends TSchema>(schema: S, code: ErrorCode, options:
     if (here.some((error) => error.keyword === 'anyOf')) {
       const field = fieldName(first.instancePath) || 'the whole value';
       const constants = here.filter((error) => error.keyword === 'const').map((error) => JSON.stringify(error.params['allowedValue']));
-      if (constants.length > 1) return `${field} must be one of ${constants.join(', ')}, got ${JSON.stringify(at(value, first.instancePath))}`;
+      if (constants.length > 1)
+        return `${field} must be one of ${constants.join(', ')}, got ${JSON.stringify(at(value, first.instancePath))}`;
       const types = here.filter((error) => error.keyword === 'type').map((error) => article(String(error.params['type'])));
       if (types.length > 1) return `${field} must be ${types.join(' or ')}`;
     }

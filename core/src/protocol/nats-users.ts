@@ -76,16 +76,17 @@ export function natsUsersConfig(names: ClusterNames, admin: NatsUser, agents: Re
   return lines.join('\n');
 }
 
-export type NatsServerConfigOptions = NatsServerBase & (
-  | {
-      /** The users file, included by name: nats-server resolves it next to the configuration file. */
-      usersInclude: string;
-    }
-  | {
-      /** One user, in the file itself (the kept history's reader: no agents, no permissions). */
-      user: NatsUser;
-    }
-);
+export type NatsServerConfigOptions = NatsServerBase &
+  (
+    | {
+        /** The users file, included by name: nats-server resolves it next to the configuration file. */
+        usersInclude: string;
+      }
+    | {
+        /** One user, in the file itself (the kept history's reader: no agents, no permissions). */
+        user: NatsUser;
+      }
+  );
 
 interface NatsServerBase {
   /** `host:port` the server listens on. */

@@ -57,7 +57,12 @@ export class CoordinatorClient {
   }
 
   /** The answer checked against the schema its route answers with (core/protocol/api.ts). */
-  private async call<K extends AnswerKind>(kind: K, method: string, path: string, body?: unknown): Promise<ReturnType<(typeof apiAnswers)[K]>> {
+  private async call<K extends AnswerKind>(
+    kind: K,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<ReturnType<(typeof apiAnswers)[K]>> {
     let response: HttpAnswer;
     try {
       response = await httpCall(`${this.baseUrl}${path}`, {

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { clusterNames, ExitCode, KatapultError, natsServerConfig, runViewOf, type ReadBack, type RunRecord, type RunView } from '@katapult/core/light';
+import {
+  clusterNames,
+  ExitCode,
+  KatapultError,
+  natsServerConfig,
+  runViewOf,
+  type ReadBack,
+  type RunRecord,
+  type RunView,
+} from '@katapult/core/light';
 import { coreChecks } from '../core-checks.js';
 import { findBinary } from './find-binary.js';
 import { connectNats, type NatsAccess } from './nats.js';

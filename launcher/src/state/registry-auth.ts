@@ -6,7 +6,6 @@ import { writeFileAtomic } from './atomic-file.js';
 import { readStateJson } from './state-json.js';
 import type { StateFolder } from './state-folder.js';
 
-
 /**
  * The local registry's users. `push` (the CLI's) may write, through the registry; `pull` (the coordinator
  * hands it to its agents) reaches only the read-only registry beside it, on the same storage: a job that sees

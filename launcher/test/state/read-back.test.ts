@@ -43,7 +43,10 @@ describe('the state files read back', () => {
   });
 
   it('a malformed one is a one-line KP_STATE_FILE naming the file and its first wrong field', async () => {
-    writeFileSync(state.stackFile, JSON.stringify({ label: 'kp', cluster: 'local', nats: { pid: 1, port: '4222' }, registry: { pid: 2, port: 5000 } }));
+    writeFileSync(
+      state.stackFile,
+      JSON.stringify({ label: 'kp', cluster: 'local', nats: { pid: 1, port: '4222' }, registry: { pid: 2, port: 5000 } }),
+    );
     expect(await lineOf(() => readStack(state))).toBe(`KP_STATE_FILE ${state.stackFile}: nats.port must be an integer ${HINT}`);
     writeFileSync(state.portsFile, '{"registry": 5000,');
     expect(await lineOf(() => readPorts(state))).toBe(`KP_STATE_FILE ${state.portsFile}: not JSON ${HINT}`);
