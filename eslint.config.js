@@ -92,6 +92,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['logging/src/**/*.ts'],
+    rules: forbid(NO_CLI, [
+      ['@katapult/*', '!@katapult/core'],
+      'logging is the process log the coordinator and the agent share: it depends on core alone',
+    ]),
+  },
+  {
     files: ['coordinator/src/**/*.ts'],
     rules: forbid(
       NO_CLI,

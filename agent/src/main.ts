@@ -3,7 +3,7 @@ import { formatGpus, KatapultError } from '@katapult/core';
 import { readAgentConfig } from './config.js';
 import { startAgent } from './agent.js';
 import { buildAgentServer } from './http/server.js';
-import { processLogger } from './logger.js';
+import { processLogger } from '@katapult/logging';
 
 let { log } = processLogger('agent');
 

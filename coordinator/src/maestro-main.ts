@@ -1,4 +1,4 @@
-import { processLogger } from './logger.js';
+import { processLogger } from '@katapult/logging';
 import { runMaestro } from './maestro/run-maestro.js';
 
 const { log, logger } = processLogger('maestro');

@@ -1,5 +1,5 @@
 import { KatapultError } from '@katapult/core';
-import { processLogger } from './logger.js';
+import { processLogger } from '@katapult/logging';
 import { readCoordinatorConfig, startCoordinator } from './start.js';
 
 const { log, logger } = processLogger('coordinator');

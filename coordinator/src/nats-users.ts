@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { natsUsersConfig, type AgentCredentialIssuer, type ClusterNames, type NatsUser } from '@katapult/core';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  IssuedAgentsSchema,
+  natsUsersConfig,
+  parseJsonText,
+  readBack,
+  type AgentCredentialIssuer,
+  type ClusterNames,
+  type NatsUser,
+} from '@katapult/core';
+
+const issuedAgents = readBack(IssuedAgentsSchema, 'KP_STATE_FILE', {
+  hint: "the coordinator writes it as it issues agents' NATS users: restore it, or restart the stack",
+});
 
 export interface NatsUsersFiles {
   /** nats-server's users block, included by its configuration. */
@@ -40,11 +52,10 @@ export class NatsUsersFile implements AgentCredentialIssuer {
   }
 
   private read(): Record<string, NatsUser> {
-    try {
-      return JSON.parse(readFileSync(this.files.agents, 'utf8')) as Record<string, NatsUser>;
-    } catch {
-      return {};
-    }
+    // Missing: no agent issued yet. Malformed: not rewritten from nothing, which would drop the users of running agents.
+    if (!existsSync(this.files.agents)) return {};
+    const file = this.files.agents;
+    return issuedAgents(parseJsonText(readFileSync(file, 'utf8'), file, 'KP_STATE_FILE'), file);
   }
 
   private write(agents: Record<string, NatsUser>): void {

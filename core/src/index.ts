@@ -11,3 +11,4 @@ export * from './protocol/exec-messages.js';
 export * from './protocol/api.js';
 export * from './protocol/report-outputs.js';
 export * from './protocol/read-grants.js';
+export * from './checks/index.js';

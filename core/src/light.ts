@@ -57,3 +57,5 @@ export type { NormalizeOptions } from './config/normalize.js';
 export type * from './provider/provider.js';
 export type { RunRecord } from './lifecycle/run-record.js';
 export * from './state/run-view.js';
+export type { NatsRecord, RegistryAuth, RegistryUser, RemoteStack, ServerRecord, StackFile, StackPorts } from './checks/state-files.js';
+export type { ReadBack, ReadBackOptions } from './checks/read-back.js';

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
-import { jetStreamStoreBytes, KatapultError, type Log } from '@katapult/core';
+import { KatapultError, storeSizeAtStart, type Log } from '@katapult/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { coordinatorNatsOptions, startCoordinator, type RunningCoordinator } from '../start.js';
 import { maestroCoordinatorConfig, maestroNatsConfig, maestroNatsUsers } from './config.js';
@@ -82,10 +82,8 @@ export async function runMaestro(env: NodeJS.ProcessEnv, log: Log, logger?: Fast
 
 /** The JetStream store size kept in `file`, else three quarters of the disk free under `store` now, kept there. */
 function keepStoreSize(file: string, store: string): number {
-  const raw = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
-  const kept = Number.isSafeInteger(raw) && raw > 0 ? raw : undefined;
   const stats = statfsSync(store);
-  const bytes = jetStreamStoreBytes(kept, stats.bavail * stats.bsize);
-  if (bytes !== kept) writeFileSync(file, `${bytes}\n`, { mode: 0o600 });
+  const { bytes, keep } = storeSizeAtStart(existsSync(file) ? readFileSync(file, 'utf8') : undefined, stats.bavail * stats.bsize);
+  if (keep !== undefined) writeFileSync(file, keep, { mode: 0o600 });
   return bytes;
 }

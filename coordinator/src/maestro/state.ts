@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ExitCode, KatapultError, type NatsUser } from '@katapult/core';
+import { ExitCode, IssuedAgentsSchema, KatapultError, NatsAuthFileSchema, readBack, type NatsUser } from '@katapult/core';
 import type { MaestroFiles } from './settings.js';
 
 /** What the boot script left in the state folder for this container. */
@@ -25,6 +25,10 @@ function read(file: string): string {
   }
 }
 
+// Checked against the schemas of the local stack's files (core/checks/state-files.ts), which these are.
+const natsAuthFile = readBack(NatsAuthFileSchema, 'KP_MAESTRO_STATE');
+const issuedAgents = readBack(IssuedAgentsSchema, 'KP_MAESTRO_STATE');
+
 /** The admin's NATS credentials from nats-auth.json, as the local stack writes them. */
 export function parseNatsAuth(text: string, file: string): NatsUser {
   let parsed: unknown;
@@ -33,10 +37,9 @@ export function parseNatsAuth(text: string, file: string): NatsUser {
   } catch {
     throw stateError(`${file} is not JSON`);
   }
-  const admin = (parsed as { admin?: { user?: unknown; pass?: unknown } } | null)?.admin;
-  if (typeof admin?.user !== 'string' || typeof admin.pass !== 'string' || !admin.user || !admin.pass) {
-    throw stateError(`${file} has no admin user and password ({"admin":{"user":"…","pass":"…"}})`);
-  }
+  const problem = natsAuthFile.problem(parsed);
+  if (problem !== undefined) throw stateError(`${file} has no admin user and password ({"admin":{"user":"…","pass":"…"}}): ${problem}`);
+  const { admin } = natsAuthFile(parsed, file);
   return { user: admin.user, pass: admin.pass };
 }
 
@@ -60,16 +63,13 @@ export function readIssuedAgents(file: string): Record<string, NatsUser> {
   } catch {
     return {};
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    const agents: Record<string, NatsUser> = {};
-    for (const [agentId, value] of Object.entries(parsed)) {
-      const { user, pass } = (value ?? {}) as { user?: unknown; pass?: unknown };
-      if (typeof user === 'string' && typeof pass === 'string') agents[agentId] = { user, pass };
-    }
-    return agents;
+    parsed = JSON.parse(text);
   } catch {
-    throw stateError(`${file} is not a JSON object of agent users`);
+    throw stateError(`${file} is not a JSON object of agent users: not JSON`);
   }
+  const problem = issuedAgents.problem(parsed);
+  if (problem !== undefined) throw stateError(`${file} is not a JSON object of agent users: ${problem}`);
+  return issuedAgents(parsed, file);
 }

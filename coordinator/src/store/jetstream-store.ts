@@ -1,7 +1,16 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { agentRecordCodec, ClusterView, JETSTREAM_API_TIMEOUT_MS, jobKey, type JobRecord, type Versioned } from '@katapult/core';
+import {
+  agentRecordCodec,
+  ClusterView,
+  JETSTREAM_API_TIMEOUT_MS,
+  jobKey,
+  KatapultError,
+  storeRecords,
+  type JobRecord,
+  type Versioned,
+} from '@katapult/core';
 import type { HeardAgent, RunRecord, Store } from './store.js';
 import { inParallel } from '../pipeline.js';
 
@@ -13,7 +22,32 @@ const AGENT_READS_IN_FLIGHT = 64;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
-const decode = <T>(bytes: Uint8Array): T => JSON.parse(decoder.decode(bytes)) as T;
+/**
+ * A record of a bucket, checked (compiled: every record watched goes through it) before the view takes it. One that
+ * is not JSON or not of its schema (written by hand, by another version) is logged and skipped: thrown, it would end
+ * the watch, which replays the bucket and meets it again, for good.
+ */
+function decodeRecord<T>(
+  check: (value: unknown, where: string) => T,
+  bucket: string,
+  entry: KvEntry,
+  log: (line: string) => void,
+): T | undefined {
+  const where = `KV ${bucket} ${entry.key} (revision ${entry.revision})`;
+  try {
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(entry.value));
+    } catch {
+      throw new KatapultError('KP_STORE_RECORD', `${where}: not JSON`);
+    }
+    return check(value, where);
+  } catch (error) {
+    if (!(error instanceof KatapultError)) throw error;
+    log(`${error.toLine()}; skipped`);
+    return undefined;
+  }
+}
 
 export interface JetStreamStoreOptions {
   /** An agent whose heartbeat is older than this is gone: its entry expires from the bucket. */
@@ -140,8 +174,8 @@ class JetStreamStore implements Store {
     private readonly runs: KV,
     private readonly jobs: KV,
     private readonly agents: { kv: KV; bucket: string },
-    buckets: { runs: string; jobs: string },
-    log: (line: string) => void,
+    private readonly buckets: { runs: string; jobs: string },
+    private readonly log: (line: string) => void,
     closed: () => boolean,
   ) {
     this.runsFollower = new BucketFollower(runs, jsm, buckets.runs, (entry) => this.takeRun(entry), log, closed);
@@ -236,8 +270,9 @@ class JetStreamStore implements Store {
   }
 
   private takeRun(entry: KvEntry): void {
-    if (entry.operation === 'PUT') this.view.putRun({ value: decode<RunRecord>(entry.value), revision: entry.revision });
-    else this.view.deleteRun(entry.key, entry.revision);
+    if (entry.operation !== 'PUT') return this.view.deleteRun(entry.key, entry.revision);
+    const value = decodeRecord(storeRecords.run, this.buckets.runs, entry, this.log);
+    if (value) this.view.putRun({ value, revision: entry.revision });
   }
 
   private takeJob(entry: KvEntry): void {
@@ -245,7 +280,8 @@ class JetStreamStore implements Store {
     // The watch brings back this process's own writes, which the view holds already: not decoded a second time.
     if ((this.view.job(entry.key.slice(0, dot), entry.key.slice(dot + 1))?.revision ?? 0) >= entry.revision) return;
     if (entry.operation === 'PUT') {
-      this.view.putJob({ value: decode<JobRecord>(entry.value), revision: entry.revision });
+      const value = decodeRecord(storeRecords.job, this.buckets.jobs, entry, this.log);
+      if (value) this.view.putJob({ value, revision: entry.revision });
       return;
     }
     this.view.deleteJob(entry.key.slice(0, dot), entry.key.slice(dot + 1), entry.revision);

@@ -76,14 +76,25 @@ export function natsUsersConfig(names: ClusterNames, admin: NatsUser, agents: Re
   return lines.join('\n');
 }
 
-export interface NatsServerConfigOptions {
+export type NatsServerConfigOptions = NatsServerBase &
+  (
+    | {
+        /** The users file, included by name: nats-server resolves it next to the configuration file. */
+        usersInclude: string;
+      }
+    | {
+        /** One user, in the file itself (the kept history's reader: no agents, no permissions). */
+        user: NatsUser;
+      }
+  );
+
+interface NatsServerBase {
   /** `host:port` the server listens on. */
   listen: string;
-  pidFile: string;
+  /** Absent: none (a server that is never reloaded). */
+  pidFile?: string;
   /** JetStream's store directory. */
   storeDir: string;
-  /** The users file, included by name: nats-server resolves it next to the configuration file. */
-  usersInclude: string;
   /** With a certificate, every client must speak TLS. */
   tls?: { cert: string; key: string } | undefined;
   /** JetStream's store size (`max_file_store`); nats-server's default (75 % of the disk free at each start) when absent. */
@@ -98,11 +109,11 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
   const quoted = (value: string) => JSON.stringify(value);
   return [
     `listen: ${quoted(options.listen)}`,
-    `pid_file: ${quoted(options.pidFile)}`,
+    ...(options.pidFile === undefined ? [] : [`pid_file: ${quoted(options.pidFile)}`]),
     `jetstream: { store_dir: ${quoted(options.storeDir)}${options.maxFileStoreBytes === undefined ? '' : `, max_file_store: ${options.maxFileStoreBytes}`} }`,
-    'authorization: {',
-    `  include ${quoted(options.usersInclude)}`,
-    '}',
+    ...('usersInclude' in options
+      ? ['authorization: {', `  include ${quoted(options.usersInclude)}`, '}']
+      : [`authorization: { user: ${quoted(options.user.user)}, password: ${quoted(options.user.pass)} }`]),
     ...(options.tls ? [`tls: { cert_file: ${quoted(options.tls.cert)}, key_file: ${quoted(options.tls.key)}, timeout: 2 }`] : []),
     '',
   ].join('\n');

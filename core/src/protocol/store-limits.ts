@@ -99,3 +99,26 @@ const DISK_FULL_REFUSAL = /insufficient (storage )?resources|storage resources e
 export function isDiskFullRefusal(message: string): boolean {
   return DISK_FULL_REFUSAL.test(message);
 }
+
+/**
+ * The JetStream store size kept beside a stack's data (`nats/max-file-store`, local and maestro alike): its text's
+ * bytes, undefined when the file is missing (`text` undefined) or holds no positive whole number.
+ */
+export function parseKeptStoreSize(text: string | undefined): number | undefined {
+  const bytes = text === undefined ? NaN : Number(text.trim());
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+export function formatKeptStoreSize(bytes: number): string {
+  return `${bytes}\n`;
+}
+
+/**
+ * A stack's store size as its NATS starts (local stack and maestro alike), from what `nats/max-file-store` holds and
+ * the disk's free bytes: the bytes, and the text to keep there when they are not what it held.
+ */
+export function storeSizeAtStart(keptText: string | undefined, freeBytes: number, budgetBytes?: number): { bytes: number; keep?: string } {
+  const kept = parseKeptStoreSize(keptText);
+  const bytes = jetStreamStoreBytes(kept, freeBytes, budgetBytes);
+  return bytes === kept ? { bytes } : { bytes, keep: formatKeptStoreSize(bytes) };
+}

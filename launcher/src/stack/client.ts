@@ -7,10 +7,13 @@ import {
   type CancelRunResponse,
   type CreateRunRequest,
   type CreateRunResponse,
-  type ErrorBody,
   type RunView,
 } from '@katapult/core/light';
+import type { apiAnswers } from '@katapult/core/checks';
+import { coreChecks } from '../core-checks.js';
 import { httpCall, type HttpAnswer, type HttpTls } from './http-call.js';
+
+type AnswerKind = Exclude<keyof typeof apiAnswers, 'errorBody'>;
 
 /** How an https coordinator (a remote maestro) is trusted: its stack's CA and nothing else, and the name its certificate bears (it is reached by IP). */
 export type CoordinatorTls = HttpTls;
@@ -24,23 +27,23 @@ export class CoordinatorClient {
   ) {}
 
   createRun(request: CreateRunRequest): Promise<CreateRunResponse> {
-    return this.call('POST', '/runs', request);
+    return this.call('createRun', 'POST', '/runs', request);
   }
 
   listRuns(): Promise<RunView[]> {
-    return this.call('GET', '/runs');
+    return this.call('listRuns', 'GET', '/runs');
   }
 
   getRun(runId: string): Promise<RunView> {
-    return this.call('GET', `/runs/${encodeURIComponent(runId)}`);
+    return this.call('getRun', 'GET', `/runs/${encodeURIComponent(runId)}`);
   }
 
   cancelRun(runId: string, request: CancelRunRequest): Promise<CancelRunResponse> {
-    return this.call('POST', `/runs/${encodeURIComponent(runId)}/cancel`, request);
+    return this.call('cancelRun', 'POST', `/runs/${encodeURIComponent(runId)}/cancel`, request);
   }
 
   listAgents(): Promise<AgentView[]> {
-    return this.call('GET', '/agents');
+    return this.call('listAgents', 'GET', '/agents');
   }
 
   /** Whether the coordinator answers and can work (NATS reachable); false when it cannot be reached at all. */
@@ -53,7 +56,13 @@ export class CoordinatorClient {
     }
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** The answer checked against the schema its route answers with (core/protocol/api.ts). */
+  private async call<K extends AnswerKind>(
+    kind: K,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<ReturnType<(typeof apiAnswers)[K]>> {
     let response: HttpAnswer;
     try {
       response = await httpCall(`${this.baseUrl}${path}`, {
@@ -77,10 +86,15 @@ export class CoordinatorClient {
     }
     if (!response.ok) {
       const exitCode = response.status < 500 ? ExitCode.badInput : ExitCode.infrastructure;
-      if (payload && typeof payload === 'object' && 'code' in payload) throw fromErrorBody(payload as ErrorBody, exitCode);
+      if (payload && typeof payload === 'object' && 'code' in payload) {
+        throw fromErrorBody(coreChecks().apiAnswers.errorBody(payload, `${method} ${path} (${response.status})`), exitCode);
+      }
       throw new KatapultError('KP_COORDINATOR_ERROR', `${method} ${path} answered ${response.status}`, { exitCode });
     }
-    return payload as T;
+    if (payload === undefined) {
+      throw new KatapultError('KP_API_BAD_RESPONSE', `${method} ${path}: the answer is not JSON`, { exitCode: ExitCode.infrastructure });
+    }
+    return coreChecks().apiAnswers[kind](payload, `${method} ${path}`) as ReturnType<(typeof apiAnswers)[K]>;
   }
 
   private tlsOption(): { tls?: HttpTls } {

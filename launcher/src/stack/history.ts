@@ -5,7 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { clusterNames, ExitCode, KatapultError, runViewOf, type JobRecord, type RunRecord, type RunView } from '@katapult/core/light';
+import {
+  clusterNames,
+  ExitCode,
+  KatapultError,
+  natsServerConfig,
+  runViewOf,
+  type ReadBack,
+  type RunRecord,
+  type RunView,
+} from '@katapult/core/light';
+import { coreChecks } from '../core-checks.js';
 import { findBinary } from './find-binary.js';
 import { connectNats, type NatsAccess } from './nats.js';
 import { freePort, portOpen } from './processes.js';
@@ -43,17 +53,15 @@ export async function openHistory(state: StateFolder): Promise<History> {
   const port = await freePort();
   const access: NatsAccess = { url: `nats://127.0.0.1:${port}`, user: 'history', pass: randomBytes(18).toString('base64url') };
   const config = join(scratch, 'nats.conf');
-  const quoted = (value: string) => JSON.stringify(value);
-  const kept = keptMaxFileStore(state);
   writeFileSync(
     config,
-    [
-      `listen: ${quoted(`127.0.0.1:${port}`)}`,
+    natsServerConfig({
+      listen: `127.0.0.1:${port}`,
+      storeDir: state.natsStore,
       // The store size the stack kept, so every stream loads as it did for the stack (keepMaxFileStore).
-      `jetstream: { store_dir: ${quoted(state.natsStore)}${kept === undefined ? '' : `, max_file_store: ${kept}`} }`,
-      `authorization: { user: ${quoted(access.user)}, password: ${quoted(access.pass)} }`,
-      '',
-    ].join('\n'),
+      maxFileStoreBytes: keptMaxFileStore(state),
+      user: { user: access.user, pass: access.pass },
+    }),
     { mode: 0o600 },
   );
   const logFile = state.log('nats-history');
@@ -73,9 +81,9 @@ export async function openHistory(state: StateFolder): Promise<History> {
     const view = async (run: RunRecord) =>
       runViewOf(
         run,
-        (await valuesOf<JobRecord>(jobs, `${run.id}.>`)).sort((a, b) => a.index - b.index),
+        (await valuesOf(jobs, `${run.id}.>`, coreChecks().storeRecords.job)).sort((a, b) => a.index - b.index),
       );
-    const allRuns = async () => (await valuesOf<RunRecord>(runs, '>')).sort((a, b) => a.createdAt - b.createdAt);
+    const allRuns = async () => (await valuesOf(runs, '>', coreChecks().storeRecords.run)).sort((a, b) => a.createdAt - b.createdAt);
     return {
       nats: access,
       runs: {
@@ -123,8 +131,8 @@ async function connectWhenReady(access: NatsAccess, child: ChildProcess): Promis
   });
 }
 
-/** The latest value of every key matching `filter`, in key order. */
-async function valuesOf<T>(kv: KV, filter: string): Promise<T[]> {
+/** The latest value of every key matching `filter`, in key order, each checked: a malformed one is a KP_STORE_RECORD line. */
+async function valuesOf<T>(kv: KV, filter: string, check: ReadBack<T>): Promise<T[]> {
   const keys: string[] = [];
   for await (const key of await kv.keys(filter)) keys.push(key);
   keys.sort();
@@ -132,7 +140,17 @@ async function valuesOf<T>(kv: KV, filter: string): Promise<T[]> {
   const decoder = new TextDecoder();
   for (let at = 0; at < keys.length; at += 64) {
     const entries = await Promise.all(keys.slice(at, at + 64).map((key) => kv.get(key)));
-    for (const entry of entries) if (entry && entry.operation === 'PUT') values.push(JSON.parse(decoder.decode(entry.value)) as T);
+    for (const entry of entries) {
+      if (!entry || entry.operation !== 'PUT') continue;
+      const where = `the kept history's record ${entry.key}`;
+      let value: unknown;
+      try {
+        value = JSON.parse(decoder.decode(entry.value));
+      } catch {
+        throw new KatapultError('KP_STORE_RECORD', `${where}: not JSON`, { exitCode: ExitCode.infrastructure });
+      }
+      values.push(check(value, where));
+    }
   }
   return values;
 }

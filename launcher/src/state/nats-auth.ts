@@ -7,14 +7,16 @@ import {
   defaultStreamBudget,
   ExitCode,
   KatapultError,
-  jetStreamStoreBytes,
   natsServerConfig,
   natsUsersConfig,
+  parseKeptStoreSize,
   parseStreamBudget,
+  storeSizeAtStart,
   type NatsUser,
 } from '@katapult/core/light';
 import { readCa, type NatsTlsFiles } from './nats-tls.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateJson } from './state-json.js';
 import type { StateFolder } from './state-folder.js';
 
 export type NatsCredentials = NatsUser;
@@ -33,12 +35,8 @@ export interface NatsAuth {
 export const natsFiles = (state: StateFolder) => state.natsFiles;
 
 export function readNatsAuth(state: StateFolder): NatsAuth | undefined {
-  let auth: NatsAuth;
-  try {
-    auth = JSON.parse(readFileSync(natsFiles(state).auth, 'utf8')) as NatsAuth;
-  } catch {
-    return undefined;
-  }
+  const auth = readStateJson(natsFiles(state).auth, 'natsAuth');
+  if (!auth) return undefined;
   const ca = readCa(state);
   return ca ? { admin: { ...auth.admin, ca } } : auth;
 }
@@ -85,21 +83,21 @@ export function writeNatsServerConfig(
  */
 function keepMaxFileStore(state: StateFolder): number {
   const file = state.natsMaxFileStore;
-  const kept = keptMaxFileStore(state);
-  const bytes = jetStreamStoreBytes(kept, freeBytesOf(state.root), operatorBudget(process.env));
-  if (bytes !== kept) {
+  const { bytes, keep } = storeSizeAtStart(readKeptStoreSize(state), freeBytesOf(state.root), operatorBudget(process.env));
+  if (keep !== undefined) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileAtomic(file, `${bytes}\n`);
+    writeFileAtomic(file, keep);
   }
   return bytes;
 }
 
 /** The JetStream store size kept for the stack; undefined before its NATS was first set up. */
 export function keptMaxFileStore(state: StateFolder): number | undefined {
-  const file = state.natsMaxFileStore;
-  if (!existsSync(file)) return undefined;
-  const bytes = Number(readFileSync(file, 'utf8').trim());
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+  return parseKeptStoreSize(readKeptStoreSize(state));
+}
+
+function readKeptStoreSize(state: StateFolder): string | undefined {
+  return existsSync(state.natsMaxFileStore) ? readFileSync(state.natsMaxFileStore, 'utf8') : undefined;
 }
 
 /** What the coordinator's streams may hold together: the operator's KATAPULT_STREAM_MAX_BYTES, else a share of the kept store. */

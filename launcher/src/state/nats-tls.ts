@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ExitCode, KatapultError } from '@katapult/core/light';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateJson } from './state-json.js';
 import type { StateFolder } from './state-folder.js';
 
 export interface NatsTlsFiles {
@@ -22,11 +23,7 @@ export function subjectAltName(host: string): string {
 
 /** The extra names the stack's server certificate holds (maestro_address hosts), besides 127.0.0.1 and localhost. */
 export function certificateNames(state: StateFolder): string[] {
-  try {
-    return JSON.parse(readFileSync(state.tls.names, 'utf8')) as string[];
-  } catch {
-    return [];
-  }
+  return readStateJson(state.tls.names, 'certificateNames') ?? [];
 }
 
 /** TLS for NATS is asked for with KATAPULT_TLS=1 when a stack starts, for agents reached across a network. */

@@ -1,33 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import type { RegistryAuth } from '@katapult/core/light';
 import { htpasswdLine } from '@katapult/images';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateJson } from './state-json.js';
 import type { StateFolder } from './state-folder.js';
-
-export interface RegistryUser {
-  username: string;
-  password: string;
-}
 
 /**
  * The local registry's users. `push` (the CLI's) may write, through the registry; `pull` (the coordinator
  * hands it to its agents) reaches only the read-only registry beside it, on the same storage: a job that sees
  * this machine's network (`network: host`) and even an agent's credentials cannot write an image.
  */
-export interface RegistryAuth {
-  push: RegistryUser;
-  pull: RegistryUser;
-}
+export type { RegistryAuth, RegistryUser } from '@katapult/core/light';
 
 /** The registry's files in the state folder, 0600, removed by `down` (the images stay in `registry/`). */
 export const registryFiles = (state: StateFolder) => state.registryFiles;
 
 export function readRegistryAuth(state: StateFolder): RegistryAuth | undefined {
-  try {
-    return JSON.parse(readFileSync(registryFiles(state).auth, 'utf8')) as RegistryAuth;
-  } catch {
-    return undefined;
-  }
+  return readStateJson(registryFiles(state).auth, 'registryAuth');
 }
 
 /** Made once per stack; the htpasswd files are written again when missing (their hashes come from the passwords). */

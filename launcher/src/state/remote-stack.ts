@@ -1,32 +1,20 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import type { RemoteStack } from '@katapult/core/light';
 import { removeApiToken } from './api-token.js';
 import { removeNatsAuth } from './nats-auth.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateJson } from './state-json.js';
 import type { StateFolder } from './state-folder.js';
 
 /**
  * A stack whose NATS and coordinator run on a maestro instance (`maestro: remote`), not on this machine. Its
  * secrets are the local stack's files (nats-auth.json, api-token, tls/) in the same state folder; this record
- * says where the maestro is. A state folder holds one stack, local or remote.
+ * (core's RemoteStackSchema) says where the maestro is. A state folder holds one stack, local or remote.
  */
-export interface RemoteStack {
-  project: string;
-  region: string | null;
-  profile: string | null;
-  instanceId: string;
-  publicIp: string;
-  privateIp: string;
-  natsPort: number;
-  httpPort: number;
-  /** The name in the maestro's certificate, checked instead of the IP it is reached at. */
-  tlsName: string;
-  cluster: string;
-  label: string;
-}
+export type { RemoteStack } from '@katapult/core/light';
 
 export function readRemoteStack(state: StateFolder): RemoteStack | undefined {
-  if (!existsSync(state.remoteFile)) return undefined;
-  return JSON.parse(readFileSync(state.remoteFile, 'utf8')) as RemoteStack;
+  return readStateJson(state.remoteFile, 'remoteStack');
 }
 
 export function writeRemoteStack(state: StateFolder, stack: RemoteStack): void {

@@ -1,43 +1,22 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { ExitCode, KatapultError } from '@katapult/core/light';
+import { readFileSync, rmSync } from 'node:fs';
+import { ExitCode, KatapultError, type StackFile } from '@katapult/core/light';
 import { isAlive } from '../stack/processes.js';
 import { readNatsAuth, type NatsAuth } from './nats-auth.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateJson } from './state-json.js';
 import { requireDiskSpace } from './disk-space.js';
 import type { StateFolder } from './state-folder.js';
 
 /**
- * <state>/stack.json: where the local stack's servers run, as later commands (status, logs, down) read it. Kept
- * apart from starting them (local-stack.ts), which needs NATS's and the image builder's libraries: a command
- * that only reads it starts without loading those.
+ * <state>/stack.json: where the local stack's servers run, as later commands (status, logs, down) read it (its
+ * schema: core's StackFileSchema). Kept apart from starting them (local-stack.ts), which needs NATS's and the image
+ * builder's libraries: a command that only reads it starts without loading those.
  */
-export interface ServerRecord {
-  pid: number;
-  port: number;
-}
-
-/** Where the stack's NATS listens, and whether it speaks TLS: decided when it starts, kept for its life. */
-export interface NatsRecord extends ServerRecord {
-  /** Absent on stacks started before it was kept: 127.0.0.1. */
-  listen?: string;
-  tls?: boolean;
-}
+export type { NatsRecord, ServerRecord, StackFile } from '@katapult/core/light';
 
 /** Instances on a network (EC2) dial this machine's NATS at `address` (maestro_address). */
 export interface StackExposure {
   address: string;
-}
-
-export interface StackFile {
-  label: string;
-  cluster: string;
-  nats: NatsRecord;
-  /** Takes pushes, with the CLI's credentials (`auth`: started with them; absent on stacks from before). */
-  registry: ServerRecord & { auth?: boolean };
-  /** The same images, read-only, for the agents' pull credentials; absent on stacks from before. */
-  registryPull?: ServerRecord;
-  /** `registryPullHost`: the read-only registry it hands its agents; a change restarts it. */
-  coordinator?: ServerRecord & { agentImage: string; registryPullHost?: string };
 }
 
 export const CLUSTER = 'local';
@@ -68,8 +47,8 @@ export function coordinatorUrl(stack: StackFile): string {
 }
 
 export function readStack(state: StateFolder): StackFile | undefined {
-  if (!existsSync(state.stackFile)) return undefined;
-  const stack = JSON.parse(readFileSync(state.stackFile, 'utf8')) as StackFile;
+  const stack = readStateJson(state.stackFile, 'stack');
+  if (!stack) return undefined;
   // The coordinator restarts a wedged nats-server (nats-watchdog.ts): its pid file then names the live one.
   const pid = natsPidFromFile(state);
   return pid !== undefined && pid !== stack.nats.pid && !isAlive(stack.nats.pid) && isAlive(pid)

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import type { StackPorts } from '@katapult/core/light';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateJson } from './state-json.js';
 import type { StateFolder } from './state-folder.js';
 
 /**
@@ -9,24 +10,12 @@ import type { StateFolder } from './state-folder.js';
  * reuses those local copies instead of leaving a set of tags behind per start. Every registry port it ever had
  * is kept too, so `down --images` can remove the tags of this stack, and of no other.
  */
-export interface StackPorts {
-  nats?: number;
-  /** The registry the CLI pushes to, and its read-only twin agents pull from: both ports are in local image tags. */
-  registry?: number;
-  registryPull?: number;
-  /** Every port either registry of this state folder has used, oldest first. */
-  registryHistory?: number[];
-}
+export type { StackPorts } from '@katapult/core/light';
 
 export type PortName = 'nats' | 'registry' | 'registryPull';
 
 export function readPorts(state: StateFolder): StackPorts {
-  if (!existsSync(state.portsFile)) return {};
-  try {
-    return JSON.parse(readFileSync(state.portsFile, 'utf8')) as StackPorts;
-  } catch {
-    return {};
-  }
+  return readStateJson(state.portsFile, 'ports') ?? {};
 }
 
 /** Below Linux's ephemeral range (32768-60999), so a port picked for a server is not one the kernel hands out. */

@@ -26,7 +26,7 @@ export function processLogger(name: string, base: Omit<LogFields, 'level'> = {},
   const logger = pino(
     {
       name,
-      // Every line of an agent carries its agentId; pid and hostname are left out (a container's say nothing).
+      // `base`: an agent's agentId on every line; pid and hostname are left out (a container's say nothing).
       base: { name, ...base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { processLogger } from '../src/logger.js';
+import { processLogger } from '../src/index.js';
 
 /** A stream that keeps what is written, as a file or (isTTY) a terminal would show it. */
 function capture(isTTY = false) {
