@@ -132,7 +132,7 @@ describe('the timeline of a run', () => {
       fc.property(bars, (drawn) => {
         const jobs = drawn.map(({ start, length, agent }, index) =>
           agent === null
-            ? job(`j${index}`, { state: 'cancelled', createdAt: T0 + start, finishedAt: T0 + start + length })
+            ? job(`j${index}`, { state: 'aborted', createdAt: T0 + start, finishedAt: T0 + start + length })
             : job(`j${index}`, { agentId: agent, assignedAt: T0 + start, startedAt: T0 + start, finishedAt: T0 + start + length }),
         );
         for (const lane of timelineLayout(jobs, T0 + 100).lanes) {
