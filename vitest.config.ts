@@ -3,9 +3,6 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // Pure tests (no server, no Docker) run first; the rest, which share this machine's Docker engine, after them.
 const PURE = ['core/test/**/*.test.ts', 'cli/test/**/*.test.ts', 'launcher/test/**/*.test.ts'];
 
-// Files that need the machine to themselves, run one at a time after everything else (each says why here).
-const ALONE: string[] = [];
-
 // Vitest sizes its one pool of forks from the root `maxWorkers` (default: CPUs - 1, which is 1 on a 2-core box);
 // a project's own fileParallelism or maxWorkers does not change it. Two at a time: every system file makes its
 // own state folder, ports, stack label and registry (testkit), so two never touch each other's containers, and
@@ -38,24 +35,10 @@ export default defineConfig({
           // A test here starts servers and containers on a shared, often loaded machine: a launch that takes
           // 10 s when the box is idle can take a minute beside other work. They wait for events, not for time.
           testTimeout: SYSTEM_TEST_TIMEOUT_MS,
-          exclude: [...configDefaults.exclude, ...PURE, ...ALONE],
+          exclude: [...configDefaults.exclude, ...PURE],
           sequence: { groupOrder: 1 },
         },
       },
-      ...(ALONE.length > 0
-        ? [
-            {
-              extends: true as const,
-              test: {
-                name: 'alone',
-                include: ALONE,
-                testTimeout: SYSTEM_TEST_TIMEOUT_MS,
-                poolOptions: { forks: { singleFork: true } },
-                sequence: { groupOrder: 2 },
-              },
-            },
-          ]
-        : []),
     ],
   },
 });
