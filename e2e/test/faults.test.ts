@@ -45,7 +45,8 @@ describe('fault tolerance on the local default', () => {
   it('a job whose agent container is killed completes on another agent, and the instance is replaced', async () => {
     const file = await config('agent-killed', [
       '  - name: long',
-      '    run_command: "sleep 6; echo finished > result.txt"',
+      // Attempt 1 lasts until its agent is gone, however long a loaded machine takes to get there.
+      '    run_command: "if [ $KATAPULT_ATTEMPT -eq 1 ]; then sleep 600; fi; sleep 6; echo finished > result.txt"',
       '    output_files: result.txt',
     ]);
     const runId = runIdOf((await katapult(['launch', file, '--detach', '--json'], env)).stdout);
@@ -70,7 +71,8 @@ describe('fault tolerance on the local default', () => {
   it('a stalled agent (docker pause) is fenced before its job runs again: its job container is gone, so the job never completes twice', async () => {
     const file = await config('agent-paused', [
       '  - name: slow',
-      '    run_command: "sleep 15; echo finished > result.txt"',
+      // Attempt 1 lasts until its agent is fenced, however long a loaded machine takes to get there.
+      '    run_command: "if [ $KATAPULT_ATTEMPT -eq 1 ]; then sleep 600; fi; sleep 15; echo finished > result.txt"',
       '    output_files: result.txt',
     ]);
     const runId = runIdOf((await katapult(['launch', file, '--detach', '--json'], env)).stdout);
