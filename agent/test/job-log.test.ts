@@ -56,7 +56,7 @@ describe('job log in chunks', () => {
 
   const assignment = (runCommand: string): Assignment => ({
     v: 1,
-    runId: 'r-job-log',
+    runId: `r-job-log-${process.pid}`,
     jobId: `job-${++jobs}`,
     attempt: 1,
     image,
@@ -125,7 +125,7 @@ describe('job log in chunks', () => {
 
   const run = (job: Assignment) => {
     const sink = bus.sinkFor(job);
-    return { sink, done: runJobAttempt(docker, job, sink, { agentId: 'log-0', stackLabel: 'kptest-log', files }) };
+    return { sink, done: runJobAttempt(docker, job, sink, { agentId: 'log-0', stackLabel: `kptest-log${process.pid}`, files }) };
   };
 
   it('replays a 100,000-line job complete and in order, stdout and stderr apart, times in order', async () => {

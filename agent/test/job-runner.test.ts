@@ -72,7 +72,7 @@ describe('job runner', () => {
     await (await jetstreamManager(nc)).streams.add({ name: names.streams.outputs, subjects: [names.outputWildcard] });
     grantEveryRead(nc, names);
     files = await openJobFileStore(nc, names, 'local-0', await tempDir('agent-cache'));
-    options = { agentId: 'local-0', stackLabel: 'kptest', files };
+    options = { agentId: 'local-0', stackLabel: `kptest${process.pid}`, files };
     const base = await ensureBaseImage(docker);
     image = `${registry.host}/katapult/base:runner-test`;
     await pushImage(docker, base.ref, image);

@@ -76,7 +76,7 @@ describe('an agent that loses its lease', () => {
       names.assignmentSubject('lease-1'),
       assignmentCodec.encode({
         v: 1,
-        runId: 'r-lease',
+        runId: `r-lease-${process.pid}`,
         jobId: 'sleeper',
         attempt: 1,
         image,

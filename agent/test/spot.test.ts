@@ -120,7 +120,7 @@ describe('spot interruption', () => {
     const reports = watchReports();
     const assignment = (jobId: string): Assignment => ({
       v: 1,
-      runId: 'r-spot',
+      runId: `r-spot-${process.pid}`,
       jobId,
       attempt: 1,
       image,

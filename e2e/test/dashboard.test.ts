@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
@@ -9,6 +10,19 @@ import { katapult, REPO_ROOT } from './cli.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'dashboard');
 const TICKS = 40;
+/** The file, in the ticker's container, whose existence lets it print past its third line. */
+const RELEASE = '/tmp/kp-release-ticker';
+
+/** Lets the ticker job of a run print its remaining lines. */
+async function releaseTicker(runId: string): Promise<void> {
+  const [container] = await new Docker().listContainers({ filters: { label: [`katapult.run=${runId}`, 'katapult.job=ticker'] } });
+  if (!container) throw new Error(`no running container for the ticker of ${runId}`);
+  const exec = await new Docker().getContainer(container.Id).exec({ Cmd: ['touch', RELEASE] });
+  await exec.start({ Detach: true });
+  await waitFor(async () => (await exec.inspect()).Running === false, { what: 'touch in the ticker container', timeoutMs: 60_000 });
+  const { ExitCode } = await exec.inspect();
+  if (ExitCode !== 0) throw new Error(`touch ${RELEASE} in the ticker's container exited ${ExitCode}`);
+}
 
 /**
  * The dashboard in headless Chromium against a real run: what a user sees on the page `katapult dashboard`
@@ -50,7 +64,9 @@ describe('katapult dashboard', () => {
         '  - name: quick',
         '    run_command: echo ready',
         '  - name: ticker',
-        `    run_command: for i in $(seq 1 ${TICKS}); do echo "tick $i"; sleep 0.3; done`,
+        // After three lines the ticker waits for the test to release it (see releaseTicker), so "the log at
+        // first sight is not the whole log" holds however slowly a loaded machine gets to the page.
+        `    run_command: for i in $(seq 1 ${TICKS}); do if [ $i -eq 4 ]; then until [ -e ${RELEASE} ]; do sleep 0.1; done; fi; echo "tick $i"; sleep 0.3; done`,
         '',
       ].join('\n'),
     );
@@ -104,6 +120,7 @@ describe('katapult dashboard', () => {
     expect(atFirstSight.length).toBeLessThan(TICKS);
     expect(await page.locator('#log-status').innerText()).toBe(`live, run ${runId}`);
     await page.screenshot({ path: join(SCREENSHOTS, 'log-live.png'), fullPage: true });
+    await releaseTicker(runId);
 
     await waitFor(async () => (await logLines(page)).length === TICKS, { what: 'every line on the page', timeoutMs: 60_000 });
     expect(await logLines(page)).toEqual(Array.from({ length: TICKS }, (_, index) => `tick ${index + 1}`));

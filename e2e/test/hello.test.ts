@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
 import { requireDocker, tempDir } from '@katapult/testkit';
-import { katapult, type CliResult } from './cli.js';
+import { katapult, REPO_ROOT, type CliResult } from './cli.js';
 
 /**
  * The walking skeleton, end to end on the real thing: the CLI starts nats-server, the registry and the
@@ -20,8 +21,17 @@ describe('examples/hello on the local default', () => {
     await requireDocker();
     home = await tempDir('e2e-hello');
     env = { KATAPULT_HOME: home };
-    launch = await katapult(['launch', 'examples/hello/katapult.yaml'], env);
-    failing = await katapult(['launch', 'examples/failing/katapult.yaml'], env);
+    // The examples as they are, with their instances kept up (auto_stop: false): the checks below read the agents
+    // that ran them, which the default auto_stop would stop 60 s after each run, sooner than a loaded machine gets
+    // there. The copies keep the examples' paths, run from a folder of their own.
+    const project = await tempDir('e2e-hello-project');
+    for (const example of ['hello', 'failing']) {
+      await mkdir(join(project, 'examples', example), { recursive: true });
+      const text = await readFile(join(REPO_ROOT, 'examples', example, 'katapult.yaml'), 'utf8');
+      await writeFile(join(project, 'examples', example, 'katapult.yaml'), `${text}auto_stop: false\n`);
+    }
+    launch = await katapult(['launch', 'examples/hello/katapult.yaml'], env, undefined, project);
+    failing = await katapult(['launch', 'examples/failing/katapult.yaml'], env, undefined, project);
   });
 
   afterAll(async () => {

@@ -45,8 +45,10 @@ describe('instance pools', () => {
   it(
     "a project's 2-cpu job runs on its own 2-cpu instance though another project's 1-cpu instance is up, and that one never runs two jobs at once",
     async () => {
+      // Kept up (auto_stop: false) for the next test's launch to find, however long a loaded machine takes to get there.
       const small = await config('small', [
         'project: small',
+        'auto_stop: false',
         'instances: [{ number: 1, cpus: 1 }]',
         'jobs:',
         '  - {name: nap, run_command: sleep 2, repeat: 3}',
@@ -86,6 +88,7 @@ describe('instance pools', () => {
     async () => {
       const again = await config('small-again', [
         'project: small',
+        'auto_stop: false',
         'instances: [{ number: 1, cpus: 1 }]',
         'jobs:',
         '  - {name: later, run_command: "true"}',

@@ -5,9 +5,12 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
 import { requireDocker, tempDir, waitFor } from '@katapult/testkit';
+import { releaseJob, untilReleased } from './release-job.js';
 import { katapult } from './cli.js';
 
 /** Runs of one project on one stack: `--wait`, a second config joining its running instances (one pool), and `cancel`. */
+const RELEASE = '/tmp/kp-release-slow';
+
 describe('runs sharing one local stack', () => {
   const docker = new Docker();
   let env: NodeJS.ProcessEnv;
@@ -47,9 +50,9 @@ describe('runs sharing one local stack', () => {
 
   it('a second config adds its jobs to the running instances (cfg_add_jobs)', async () => {
     const before = (await agentContainers()).map((container) => container.Id);
-    // Long enough to outlast the second launch even on a loaded machine (4 s did not, once).
+    // The slow job lasts until the test releases it: it outlasts the second launch however loaded the machine is.
     const first = await katapult(
-      ['launch', await config('first', ['  - name: slow', '    run_command: "sleep 20; echo first"']), '--detach'],
+      ['launch', await config('first', ['  - name: slow', `    run_command: "${untilReleased(RELEASE)}; echo first"`]), '--detach'],
       env,
     );
     expect(first.code).toBe(0);
@@ -59,6 +62,7 @@ describe('runs sharing one local stack', () => {
     // The second run finished on the same agent while the first one's job was still going.
     expect(firstRun!.jobs[0]!.state).toMatch(/^(assigned|pulling|running)$/);
     expect((await agentContainers()).map((container) => container.Id)).toEqual(before);
+    await releaseJob(firstRun!.id, 'slow', RELEASE);
     await waitFor(async () => (await status(firstRun!.id))[0]!.state === 'done', { what: 'the first run done', timeoutMs: 60_000 });
   }, 600_000);
 
