@@ -63,7 +63,8 @@ describe('a 256 MiB file through launch and fetch', () => {
   }, 120_000);
   afterAll(async () => {
     if (env) await katapult(['down'], env);
-    for (const dir of [project, out]) if (dir) await rm(dir, { recursive: true, force: true });
+    // The home holds the stack's JetStream store and the agent's cache: the big file twice over, 600 MB a run.
+    for (const dir of [project, out, env?.['KATAPULT_HOME']]) if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const succeeded = (result: MeasuredCliResult, what: string) => {
