@@ -22,6 +22,7 @@ import { maestroTlsName, readRemoteStack, writeRemoteStack, type RemoteStack } f
 import { uploadRunFiles } from '../files/run-files.js';
 import type { Submission, SubmittedRun } from '../launch/submit-run.js';
 import type { OnLaunchEvent } from '../launch/launch-events.js';
+import type { OnStackStep } from '../stack/stack-steps.js';
 
 /** Docker installed, the maestro image pulled, NATS and the coordinator up: a few minutes on a small instance. */
 const MAESTRO_BOOT_MS = 15 * 60_000;
@@ -49,7 +50,7 @@ export function prepareMaestroState(state: StateFolder, project: string): { tlsN
 }
 
 /** The maestro this state folder records, when it answers; otherwise one launched (or found running) on EC2. */
-export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: (line: string) => void): Promise<RemoteStack> {
+export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: OnStackStep): Promise<RemoteStack> {
   const state = context.state;
   const local = readStack(state);
   if (local && isAlive(local.nats.pid)) {
@@ -90,7 +91,7 @@ export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: 
     env: encodeMaestroEnv({ cluster, stackLabel: label, natsPort: MAESTRO_NATS_PORT, httpPort: MAESTRO_HTTP_PORT }),
   });
   const type = spec.maestroType ?? MAESTRO_INSTANCE_TYPE;
-  step(`starting the maestro (${type} in ${region}), reachable from ${spec.maestroCidr}`);
+  step({ step: 'maestro-starting', instanceType: type, region, cidr: spec.maestroCidr });
   const launched = await launchMaestro(clients, {
     owner: { project: spec.project, runId: 'maestro' },
     cluster,
@@ -127,12 +128,12 @@ export async function ensureMaestro(context: BuildContext, spec: RunSpec, step: 
     label,
   };
   writeRemoteStack(state, remote);
-  step(`maestro ${remote.instanceId} at ${remote.publicIp}: waiting for it to boot (Docker, the maestro image, NATS, the coordinator)`);
+  step({ step: 'maestro-booting', instanceId: remote.instanceId, publicIp: remote.publicIp });
   await waitForMaestro(state, remote, step);
   return remote;
 }
 
-async function waitForMaestro(state: StateFolder, remote: RemoteStack, step: (line: string) => void): Promise<void> {
+async function waitForMaestro(state: StateFolder, remote: RemoteStack, step: OnStackStep): Promise<void> {
   const { client } = remoteStackContext(state, remote);
   const started = Date.now();
   let said = started;
@@ -149,7 +150,7 @@ async function waitForMaestro(state: StateFolder, remote: RemoteStack, step: (li
     }
     if (Date.now() - said > 30_000) {
       said = Date.now();
-      step(`maestro still booting (${Math.round((Date.now() - started) / 1000)}s)`);
+      step({ step: 'maestro-still-booting', seconds: Math.round((Date.now() - started) / 1000) });
     }
     await new Promise((resolve) => setTimeout(resolve, 5_000));
   }
@@ -163,7 +164,7 @@ async function waitForMaestro(state: StateFolder, remote: RemoteStack, step: (li
 export async function submitRemoteRun(context: BuildContext, submission: Submission, emit: OnLaunchEvent): Promise<SubmittedRun> {
   const { spec, configFile, environments, projectFiles } = submission;
   const state = context.state;
-  const remote = await ensureMaestro(context, spec, (message) => emit({ type: 'step', message }));
+  const remote = await ensureMaestro(context, spec, (step) => emit({ type: 'step', step }));
   const { client, nats, stack } = remoteStackContext(state, remote);
   const agentImage = await publishAgentImage(context, spec, await prepareAgentImage(context, REPO_ROOT));
   const upload = await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(remote.cluster), projectFiles));

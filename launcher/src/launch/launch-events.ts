@@ -1,4 +1,5 @@
 import type { ProgressEvent } from '@katapult/images';
+import type { StackStep } from '../stack/stack-steps.js';
 
 /**
  * What a launch (and `build`) reports as it goes, for a front-end to show: the CLI renders it on a terminal or
@@ -6,7 +7,7 @@ import type { ProgressEvent } from '@katapult/images';
  */
 export type LaunchEvent =
   /** A server starting, the coordinator restarted, the maestro booting: a line of its own. */
-  | { type: 'step'; message: string }
+  | { type: 'step'; step: StackStep }
   /** A step of building, pulling or pushing an image (milestones and, with `detail`, the tools' own output). */
   | { type: 'image'; progress: ProgressEvent }
   /** The run's project files put in the object store; those stored before are not sent again. */

@@ -32,7 +32,7 @@ export async function submitRun(context: BuildContext, submission: Submission, e
   const state = context.state;
   const agentImage = await prepareAgentImage(context, REPO_ROOT);
   if (!context.stack) throw new Error('submitRun needs the local stack; a remote maestro goes through submitRemoteRun');
-  const stack = await ensureCoordinator(state, context.stack, agentImage, (message) => emit({ type: 'step', message }));
+  const stack = await ensureCoordinator(state, context.stack, agentImage, (step) => emit({ type: 'step', step }));
   // EC2 instances pull the agent image from the run's registry; local agents use this machine's copy.
   const remoteAgentImage = spec.provider === 'aws' ? await publishAgentImage(context, spec, agentImage) : undefined;
   const nats = { url: natsUrl(stack), ...requireNatsAuth(state).admin };

@@ -1,6 +1,7 @@
 import { plural } from '@katapult/core/light';
 import type { LaunchEvent } from '../launch/launch-events.js';
 import { formatBytes } from './bytes.js';
+import { stackStepLine } from './stack-lines.js';
 
 // Docker repeats per-layer transfer states many times a second; the step lines are what a user follows.
 const LAYER_CHATTER = /^[0-9a-f]{12}: (Preparing|Waiting|Pushing|Pushed|Layer already exists)$/;
@@ -12,7 +13,7 @@ const LAYER_CHATTER = /^[0-9a-f]{12}: (Preparing|Waiting|Pushing|Pushed|Layer al
 export function launchEventLine(event: LaunchEvent): string | undefined {
   switch (event.type) {
     case 'step':
-      return event.message;
+      return stackStepLine(event.step);
     case 'image':
       return LAYER_CHATTER.test(event.progress.message) ? undefined : `${event.progress.step}: ${event.progress.message}`;
     case 'files-uploaded':

@@ -15,6 +15,7 @@ import { readRemoteStack } from '../state/remote-stack.js';
 import { requireDiskSpace } from '../state/disk-space.js';
 import { ensureRegistryAuth, readRegistryAuth, registryFiles, removeRegistryAuth } from '../state/registry-auth.js';
 import { connectNats } from './nats.js';
+import type { OnStackStep } from './stack-steps.js';
 import {
   CLUSTER,
   natsUrl,
@@ -117,11 +118,11 @@ function withStackLock<T>(state: StateFolder, fn: () => Promise<T>): Promise<T> 
 }
 
 /** NATS and the registry: reused when alive, started otherwise. */
-export function ensureInfrastructure(state: StateFolder, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
+export function ensureInfrastructure(state: StateFolder, onStep: OnStackStep, exposure?: StackExposure): Promise<StackFile> {
   return withStackLock(state, () => ensureInfrastructureNow(state, onStep, exposure));
 }
 
-async function ensureInfrastructureNow(state: StateFolder, onStep: (line: string) => void, exposure?: StackExposure): Promise<StackFile> {
+async function ensureInfrastructureNow(state: StateFolder, onStep: OnStackStep, exposure?: StackExposure): Promise<StackFile> {
   mkdirSync(state.logsFolder, { recursive: true });
   requireDiskSpace(state);
   const previous = readStack(state);
@@ -143,7 +144,7 @@ async function ensureInfrastructureNow(state: StateFolder, onStep: (line: string
   if (!natsUp) {
     const binary = requireBinary('nats-server', 'nats-server');
     const listenHost = natsListenHost(exposure);
-    onStep(listenHost === '127.0.0.1' ? 'starting nats-server (JetStream)' : `starting nats-server (JetStream, TLS) on ${listenHost}`);
+    onStep(listenHost === '127.0.0.1' ? { step: 'nats-server', tls: false } : { step: 'nats-server', tls: true, host: listenHost });
     const started = await startServer(
       state,
       'nats',
@@ -166,7 +167,7 @@ async function ensureInfrastructureNow(state: StateFolder, onStep: (line: string
   if (!alive(registry) || !(await portOpen(registry!.port)) || registry!.auth !== true) {
     if (alive(registry)) await stopProcess(registry!.pid);
     const binary = requireBinary('docker-registry', 'docker-registry');
-    onStep('starting the local registry');
+    onStep({ step: 'registry' });
     registry = {
       ...(await startServer(
         state,
@@ -220,24 +221,14 @@ async function coordinatorHealthy(port: number): Promise<boolean> {
 }
 
 /** The coordinator runs as a detached Node process; restarted when the agent image it was given changed. */
-export function ensureCoordinator(
-  state: StateFolder,
-  stack: StackFile,
-  agentImage: string,
-  onStep: (line: string) => void,
-): Promise<StackFile> {
+export function ensureCoordinator(state: StateFolder, stack: StackFile, agentImage: string, onStep: OnStackStep): Promise<StackFile> {
   // Read again under the lock: another command may have started it since `stack` was read.
   return withStackLock(state, () =>
     ensureCoordinatorNow(state, { ...stack, coordinator: readStack(state)?.coordinator }, agentImage, onStep),
   );
 }
 
-async function ensureCoordinatorNow(
-  state: StateFolder,
-  stack: StackFile,
-  agentImage: string,
-  onStep: (line: string) => void,
-): Promise<StackFile> {
+async function ensureCoordinatorNow(state: StateFolder, stack: StackFile, agentImage: string, onStep: OnStackStep): Promise<StackFile> {
   const current = stack.coordinator;
   // A coordinator running without this stack's token (started before tokens existed) is restarted with it.
   const pullHost = registryPullHost(stack);
@@ -255,7 +246,7 @@ async function ensureCoordinatorNow(
     return stack;
   }
   if (current) await stopProcess(current.pid);
-  onStep('starting the coordinator');
+  onStep({ step: 'coordinator' });
   const main = fileURLToPath(import.meta.resolve('@katapult/coordinator/main'));
   const apiToken = ensureApiToken(state);
   const auth = requireNatsAuth(state);

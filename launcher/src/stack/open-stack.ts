@@ -19,7 +19,7 @@ export function exposureFor(spec: Pick<RunSpec, 'provider' | 'maestroAddress'>):
 export async function openStack(emit: OnLaunchEvent, state = StateFolder.fromEnv(), exposure?: StackExposure): Promise<BuildContext> {
   const docker = connectDocker();
   await checkDocker(docker);
-  const stack = await ensureInfrastructure(state, (message) => emit({ type: 'step', message }), exposure);
+  const stack = await ensureInfrastructure(state, (step) => emit({ type: 'step', step }), exposure);
   return { ...(await withBaseImage(docker, emit, state)), stack };
 }
 

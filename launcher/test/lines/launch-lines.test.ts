@@ -3,7 +3,7 @@ import { launchEventLine } from '../../src/lines/launch-lines.js';
 
 describe('launchEventLine', () => {
   it('says each launch event in the line `launch` has always printed for it', () => {
-    expect(launchEventLine({ type: 'step', message: 'starting nats-server (JetStream)' })).toBe('starting nats-server (JetStream)');
+    expect(launchEventLine({ type: 'step', step: { step: 'nats-server', tls: false } })).toBe('starting nats-server (JetStream)');
     expect(launchEventLine({ type: 'files-uploaded', uploaded: 2, reused: 1, bytes: 1_234_567 })).toBe(
       'files: 2 uploaded (1.2MB), 1 already stored',
     );

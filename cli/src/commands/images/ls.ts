@@ -3,6 +3,7 @@ import { listEnvironmentImages, type EnvironmentImageInfo } from '@katapult/imag
 import { KatapultCommand } from '../../base-command.js';
 import { StateFolder } from '@katapult/launcher/state/state-folder';
 import { ensureInfrastructure } from '@katapult/launcher/stack/local-stack';
+import { stackStepLine } from '@katapult/launcher/lines/stack-lines';
 import { resolveRegistry } from '@katapult/launcher/launch/prepare-images';
 import { renderImages } from '../../render/images.js';
 
@@ -17,7 +18,7 @@ export default class ImagesLs extends KatapultCommand {
   async run(): Promise<EnvironmentImageInfo[]> {
     const { flags } = await this.parse(ImagesLs);
     const state = StateFolder.fromEnv();
-    const stack = await ensureInfrastructure(state, (line) => this.log(line));
+    const stack = await ensureInfrastructure(state, (step) => this.log(stackStepLine(step)));
     const { registry } = await resolveRegistry(
       { registry: flags.registry ?? null, profile: flags.profile ?? null, project: 'katapult', instances: [] },
       { stack, state },

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { KatapultCommand } from '../../base-command.js';
 import { readConfigFile } from '@katapult/launcher/project/config-file';
 import { ensureInfrastructure } from '@katapult/launcher/stack/local-stack';
+import { stackStepLine } from '@katapult/launcher/lines/stack-lines';
 import { resolveRegistry } from '@katapult/launcher/launch/prepare-images';
 import { StateFolder } from '@katapult/launcher/state/state-folder';
 import { formatBytes } from '../../render/table.js';
@@ -23,7 +24,7 @@ export default class ImagesPrune extends KatapultCommand {
   async run(): Promise<{ dryRun: boolean; removed: EnvironmentImageInfo[] }> {
     const { argv, flags } = await this.parse(ImagesPrune);
     const state = StateFolder.fromEnv();
-    const stack = await ensureInfrastructure(state, (line) => this.log(line));
+    const stack = await ensureInfrastructure(state, (step) => this.log(stackStepLine(step)));
     const specs = (argv as string[]).map((file) => ({ file, spec: readConfigFile(file) }));
     // Prunes the registry the first config uses (the local one unless it names another).
     const { registry } = await resolveRegistry(specs[0]!.spec, { stack, state });
