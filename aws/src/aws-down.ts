@@ -40,10 +40,17 @@ export type DownItem =
   | { kind: 'subnet'; id: string }
   | { kind: 'vpc'; id: string };
 
+/** A resource of the project removed, or with dryRun one that would be. */
+export interface DownItemEvent {
+  action: 'removed' | 'would-remove';
+  item: DownItem;
+}
+
 export interface DownOptions {
   /** List what would be removed, and remove nothing. */
   dryRun?: boolean;
-  log?: (line: string) => void;
+  /** Each resource as it is removed, or with dryRun would be; the front-end says it (launcher/src/lines/down-lines.ts). */
+  onItem?: (event: DownItemEvent) => void;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   /** Between two looks at terminating instances. */
@@ -61,12 +68,6 @@ export interface DownResult {
 }
 
 const NOT_GONE = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
-
-/** How a removed resource is printed: `instance i-0abc (katapult-demo-0)`. */
-export function describeItem(item: { kind: string; id: string; name?: string | undefined }): string {
-  const name = 'name' in item && item.name && item.name !== item.id ? ` (${item.name})` : '';
-  return `${item.kind} ${item.id}${name}`;
-}
 
 /**
  * Every resource tagged `katapult:project=<project>` (the IAM roles and profiles, the agents' and the maestro's, by
@@ -139,9 +140,9 @@ export async function listProjectResources(
  */
 export async function downProject(clients: AwsClients, project: string, options: DownOptions = {}): Promise<DownResult> {
   const items = await listProjectResources(clients, project, options);
-  const log = options.log ?? (() => undefined);
+  const report = options.onItem ?? (() => undefined);
   if (options.dryRun) {
-    for (const item of items) log(`would remove ${describeItem(item)}`);
+    for (const item of items) report({ action: 'would-remove', item });
     return { dryRun: true, items };
   }
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -149,12 +150,12 @@ export async function downProject(clients: AwsClients, project: string, options:
   if (instances.length > 0) {
     await awsCall(ec2('TerminateInstances'), () => clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: instances })));
     await waitTerminated(clients, instances, { ...options, sleep });
-    for (const item of items) if (item.kind === 'instance') log(`removed ${describeItem(item)}`);
+    for (const item of items) if (item.kind === 'instance') report({ action: 'removed', item });
   }
   for (const item of items) {
     if (item.kind === 'instance') continue;
     await removeOne(clients, item, sleep);
-    log(`removed ${describeItem(item)}`);
+    report({ action: 'removed', item });
   }
   return { dryRun: false, items };
 }

@@ -1,5 +1,5 @@
 export { AwsProvider, type AwsAgentSettings, type AwsClients, type AwsProviderOptions } from './aws-provider.js';
-export { downProject, listProjectResources, describeItem, type DownItem, type DownOptions, type DownResult } from './aws-down.js';
+export { downProject, listProjectResources, type DownItem, type DownItemEvent, type DownOptions, type DownResult } from './aws-down.js';
 export { toKatapultError as awsErrorToKatapult, type AwsCallContext } from './aws-errors.js';
 export { awsClients } from './clients.js';
 export { renderUserData, type UserDataOptions } from './user-data.js';

@@ -28,8 +28,10 @@ import {
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
+// The CLI's renderer of down events: the lines asserted here are the ones `katapult down` prints.
+import { downEventLine } from '../../launcher/src/lines/down-lines.js';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { downProject } from '../src/aws-down.js';
+import { downProject, type DownItemEvent } from '../src/aws-down.js';
 import { callOrder, ec2Error } from './aws-helpers.js';
 
 const ec2 = mockClient(EC2Client);
@@ -169,7 +171,11 @@ const LISTING = [
 describe('AWS down', () => {
   let slept: number[];
   let logs: string[];
-  const options = () => ({ sleep: async (ms: number) => void slept.push(ms), log: (line: string) => logs.push(line), pollMs: 5000 });
+  const options = () => ({
+    sleep: async (ms: number) => void slept.push(ms),
+    onItem: (event: DownItemEvent) => void logs.push(downEventLine({ type: 'aws-item', ...event })),
+    pollMs: 5000,
+  });
 
   beforeEach(() => {
     ec2.reset();

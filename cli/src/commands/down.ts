@@ -1,9 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { connectDocker } from '@katapult/images';
 import { KatapultCommand } from '../base-command.js';
 import type { AwsDownReport } from '@katapult/launcher/aws/aws-down';
 import { readConfigFile } from '@katapult/launcher/project/config-file';
-import { removeStackImageTags, stopStack, type DownReport } from '@katapult/launcher/stack/local-stack';
+import type { DownReport } from '@katapult/launcher/stack/local-stack';
+import { downLocalStack } from '@katapult/launcher/stack/down-stack';
+import type { OnDownEvent } from '@katapult/launcher/stack/down-events';
+import { downEventLine } from '@katapult/launcher/lines/down-lines';
 import { StateFolder } from '@katapult/launcher/state/state-folder';
 import { forgetRemoteStack, readRemoteStack } from '@katapult/launcher/state/remote-stack';
 
@@ -35,29 +37,16 @@ export default class Down extends KatapultCommand {
     const dryRun = flags['dry-run'];
     const images = flags.images;
     const state = StateFolder.fromEnv();
+    const emit: OnDownEvent = (event) => this.log(downEventLine(event));
     const remote = readRemoteStack(state);
     if (remote && spec?.provider === 'aws' && spec.project === remote.project) {
-      const aws = await downAws(spec, { dryRun, images, log: (line) => this.log(line) });
+      const aws = await downAws(spec, { dryRun, images, emit });
       if (!dryRun) forgetRemoteStack(state);
       return { containers: [], processes: [], aws };
     }
-    let report: DownReport = { containers: [], processes: [] };
-    if (dryRun) {
-      this.log('would stop the local stack (agent and job containers, coordinator, registry, nats-server)');
-    } else {
-      // The coordinator goes first, so it cannot replace the instances being terminated.
-      report = await stopStack(state, connectDocker());
-      for (const name of report.containers) this.log(`removed container ${name}`);
-      for (const name of report.processes) this.log(`stopped ${name}`);
-      if (report.containers.length === 0 && report.processes.length === 0) this.log('nothing was running');
-      if (flags.images) {
-        report.images = await removeStackImageTags(state, connectDocker());
-        for (const tag of report.images) this.log(`removed image tag ${tag}`);
-        if (report.images.length === 0) this.log("no local image tag of this stack's registry");
-      }
-    }
+    const report = await downLocalStack(state, { dryRun, images, emit });
     if (spec?.provider !== 'aws') return report;
-    const aws = await downAws(spec, { dryRun, images, log: (line) => this.log(line) });
+    const aws = await downAws(spec, { dryRun, images, emit });
     return { ...report, aws };
   }
 }

@@ -1,17 +1,9 @@
-import { awsClients, describeItem, downProject, type DownItem } from '@katapult/aws';
+import { awsClients, downProject, type DownItem, type DownItemEvent } from '@katapult/aws';
 import type { RunSpec } from '@katapult/core/light';
 import { deleteRepository, ecrClient, listProjectRepositories } from '@katapult/images/ecr';
+import type { KeptItem, OnDownEvent, RepositoryItem } from '../stack/down-events.js';
 
-/** A project's ECR repository, removed only with `--images`. */
-export interface RepositoryItem {
-  kind: 'ECR repository';
-  id: string;
-}
-
-/** Something tagged with the project that `down` leaves in place, and why. */
-export interface KeptItem extends RepositoryItem {
-  reason: string;
-}
+export type { KeptItem, RepositoryItem };
 
 export interface AwsDownReport {
   project: string;
@@ -32,7 +24,7 @@ export const KEPT_REPOSITORY_REASON =
  */
 export async function downAwsProject(
   spec: Pick<RunSpec, 'project' | 'profile' | 'instances'>,
-  options: { dryRun: boolean; images?: boolean; log: (line: string) => void },
+  options: { dryRun: boolean; images?: boolean; emit: OnDownEvent },
 ): Promise<AwsDownReport> {
   // Every region an entry may launch in (a `region` list's too); the first last, as it holds the roles (IAM is global).
   const named = spec.instances.flatMap((instance) =>
@@ -40,17 +32,18 @@ export async function downAwsProject(
   );
   const [region = null, ...others] = [...new Set(named)];
   const items: AwsDownReport['items'] = [];
+  const onItem = (event: DownItemEvent) => options.emit({ type: 'aws-item', ...event });
   for (const other of others) {
     const result = await downProject(awsClients({ region: other, profile: spec.profile }), spec.project, {
       dryRun: options.dryRun,
-      log: options.log,
+      onItem,
       regionalOnly: true,
     });
     items.push(...result.items);
   }
   const result = await downProject(awsClients({ region, profile: spec.profile }), spec.project, {
     dryRun: options.dryRun,
-    log: options.log,
+    onItem,
   });
   items.push(...result.items);
   const kept: KeptItem[] = [];
@@ -59,19 +52,18 @@ export async function downAwsProject(
   for (const repository of await listProjectRepositories(ecr, spec.project)) {
     const item: RepositoryItem = { kind: 'ECR repository', id: repository.name };
     if (!options.images) {
-      kept.push({ ...item, reason: KEPT_REPOSITORY_REASON });
-      options.log(`${describeItem(item)} ${KEPT_REPOSITORY_REASON}`);
+      const keptItem = { ...item, reason: KEPT_REPOSITORY_REASON };
+      kept.push(keptItem);
+      options.emit({ type: 'aws-kept', item: keptItem });
     } else if (options.dryRun) {
       items.push(item);
-      options.log(`would remove ${describeItem(item)} with its images`);
+      options.emit({ type: 'aws-item', action: 'would-remove', item });
     } else {
       await deleteRepository(ecr, repository.name);
       items.push(item);
-      options.log(`removed ${describeItem(item)} with its images`);
+      options.emit({ type: 'aws-item', action: 'removed', item });
     }
   }
-  if (items.length === 0 && kept.length === 0) options.log(`no AWS resource is tagged katapult:project=${spec.project}`);
+  if (items.length === 0 && kept.length === 0) options.emit({ type: 'aws-nothing-tagged', project: spec.project });
   return { project: spec.project, dryRun: result.dryRun, items, kept };
 }
-
-export { describeItem };
