@@ -29,7 +29,6 @@ import {
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 // The CLI's renderer of down events: the lines asserted here are the ones `katapult down` prints.
-import { downEventLine } from '../../launcher/src/lines/down-lines.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { downProject, type DownItemEvent } from '../src/aws-down.js';
 import { callOrder, ec2Error } from './aws-helpers.js';
@@ -168,12 +167,19 @@ const LISTING = [
   'ec2.DescribeVpcs',
 ];
 
+/** What each item event says, written out here as `katapult down` words it (the launcher renders it; aws cannot import it). */
+function itemLine({ action, item }: DownItemEvent): string {
+  const named = 'name' in item ? item.name : undefined;
+  const name = named && named !== item.id ? ` (${named})` : '';
+  return `${action === 'removed' ? 'removed' : 'would remove'} ${item.kind} ${item.id}${name}`;
+}
+
 describe('AWS down', () => {
   let slept: number[];
   let logs: string[];
   const options = () => ({
     sleep: async (ms: number) => void slept.push(ms),
-    onItem: (event: DownItemEvent) => void logs.push(downEventLine({ type: 'aws-item', ...event })),
+    onItem: (event: DownItemEvent) => void logs.push(itemLine(event)),
     pollMs: 5000,
   });
 
