@@ -38,7 +38,7 @@ export interface NatsWatchdogOptions {
 export class NatsWatchdog {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
-  private reportedFull = false;
+  private fullMessage: string | undefined;
   private checking = false;
 
   constructor(private readonly options: NatsWatchdogOptions) {}
@@ -50,6 +50,11 @@ export class NatsWatchdog {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /** What the last check said of a full disk, while it is full: the log may sit on that disk and lose it. */
+  diskFull(): string | undefined {
+    return this.fullMessage;
   }
 
   /** The folder with the least space, when it has less than the stack needs. */
@@ -74,16 +79,14 @@ export class NatsWatchdog {
     try {
       const low = this.lowSpace();
       if (low) {
-        if (!this.reportedFull)
-          this.options.log(
-            `KP_DISK_FULL ${lowDiskMessage(low, this.options.minFreeBytes)}; JetStream may stop answering until space is freed`,
-          );
-        this.reportedFull = true;
+        const message = `KP_DISK_FULL ${lowDiskMessage(low, this.options.minFreeBytes)}; JetStream may stop answering until space is freed`;
+        if (this.fullMessage === undefined) this.options.log(message);
+        this.fullMessage = message;
         this.failures = 0;
         return;
       }
-      if (this.reportedFull) this.options.log('free space is back where the stack keeps its state');
-      this.reportedFull = false;
+      if (this.fullMessage !== undefined) this.options.log('free space is back where the stack keeps its state');
+      this.fullMessage = undefined;
       if (await this.options.jetStreamAnswers()) {
         this.failures = 0;
         return;

@@ -251,6 +251,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Log, opti
   const server = buildServer(runs, {
     token: config.apiToken,
     healthy: () => link.connected,
+    diskFull: () => watchdog?.diskFull(),
     logs: jetStreamLogSource(nc, names, async (runId, jobId) => (await store.getJob(runId, jobId))?.value),
     ...(config.httpsCert && config.httpsKey ? { https: { cert: config.httpsCert, key: config.httpsKey } } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -44,10 +44,12 @@ describe('nats watchdog', () => {
     expect(lines).toEqual([
       `KP_DISK_FULL ${dir} has 1.0 kB free; the stack needs at least 67.1 MB there to store its state; JetStream may stop answering until space is freed`,
     ]);
+    expect(watchdog.diskFull()).toBe(lines[0]);
     expect(alive(wedged.pid!)).toBe(true);
 
     free = 10 * 1024 * 1024 * 1024;
     for (let i = 0; i < 3; i++) await watchdog.check();
+    expect(watchdog.diskFull()).toBeUndefined();
     expect(lines.slice(1, 3)).toEqual([
       'free space is back where the stack keeps its state',
       `nats-server (pid ${wedged.pid}) is running but JetStream has not answered for 3 checks: restarting it`,

@@ -75,8 +75,11 @@ describe('a full disk under the state folder', () => {
       checks: { name: string; status: string; detail: string }[];
     };
     expect(doctor.checks.find((check) => check.name === 'free space')).toMatchObject({ status: 'fail' });
-    // The coordinator checks every 5 s: space freed before it looked would leave it nothing to say.
-    await waitFor(() => /KP_DISK_FULL .* has [\d.]+ k?B free/.test(logMessages({ file: join(home, 'logs', 'coordinator.log') })), {
+    // The coordinator checks every 5 s: space freed before it looked would leave it nothing to say. Its log is on
+    // the full disk (written once there is room again, checked below): /health says it meanwhile.
+    const { coordinator } = JSON.parse(readFileSync(join(home, 'stack.json'), 'utf8')) as { coordinator: { port: number } };
+    const health = async () => (await (await fetch(`http://127.0.0.1:${coordinator.port}/health`)).json()) as { diskFull?: string };
+    await waitFor(async () => /^KP_DISK_FULL .* has [\d.]+ k?B free/.test((await health()).diskFull ?? ''), {
       timeoutMs: 60_000,
       what: 'the coordinator to notice the full disk',
     });

@@ -21,7 +21,7 @@ export function processLogger(name: string, base: Omit<LogFields, 'level'> = {},
   const destination = stream.isTTY
     ? { write: (json: string) => stream.write(`${formatLogRecord(JSON.parse(json) as Record<string, unknown>)}\n`) }
     : stream === process.stderr
-      ? pino.destination({ dest: 2, sync: true })
+      ? keepingUnwritten(pino.destination({ dest: 2, sync: true }))
       : stream;
   const logger = pino(
     {
@@ -38,4 +38,14 @@ export function processLogger(name: string, base: Omit<LogFields, 'level'> = {},
     logger[level](ids, line);
   };
   return { logger, log };
+}
+
+/**
+ * stderr is the stack's log file, which a full disk refuses (ENOSPC). The destination keeps what it could not
+ * write and writes it with the next line once there is room (e2e/test/disk-full.test.ts reads it back); without a listener its 'error' event would
+ * throw out of the log call that met it, and take down the process that was saying the disk is full.
+ */
+function keepingUnwritten<T extends { on(event: 'error', listener: (error: Error) => void): unknown }>(destination: T): T {
+  destination.on('error', () => undefined);
+  return destination;
 }

@@ -36,6 +36,8 @@ export interface ServerOptions {
   token: string;
   /** False while NATS is out of reach: /health answers 503 so callers wait instead of failing on timeouts. */
   healthy?: () => boolean;
+  /** The watchdog's one line while the disk under the stack's state is full (KP_DISK_FULL ...), for /health. */
+  diskFull?: () => string | undefined;
   /** Where the log WebSocket reads job logs from; without it the route is not served. */
   logs?: JobLogSource;
   /** Serves HTTPS with this certificate and key (PEM) instead of plain HTTP: the maestro's API is reached across a network. */
@@ -84,10 +86,11 @@ export function buildServer(runs: RunService, options: ServerOptions): FastifyIn
     return reply.status(error instanceof KatapultError ? httpStatusOf(error.code) : 500).send(toErrorBody(error));
   });
 
-  const Health = Type.Object({ ok: Type.Boolean() });
+  const Health = Type.Object({ ok: Type.Boolean(), diskFull: Type.Optional(Type.String()) });
   app.get('/health', { schema: { response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     const ok = options.healthy?.() ?? true;
-    return reply.status(ok ? 200 : 503).send({ ok });
+    const diskFull = options.diskFull?.();
+    return reply.status(ok ? 200 : 503).send({ ok, ...(diskFull === undefined ? {} : { diskFull }) });
   });
 
   app.post(
