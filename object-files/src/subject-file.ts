@@ -79,7 +79,7 @@ export async function* subjectFileBytes(subject: string, messages: AsyncIterable
   let info: SubjectFileInfo | undefined;
   for await (const message of messages) {
     if (message.headers?.get(END_HEADER)) {
-      info = JSON.parse(new TextDecoder().decode(message.data)) as SubjectFileInfo;
+      info = endRecord(subject, message.data);
       break;
     }
     hash.update(message.data);
@@ -94,4 +94,18 @@ export async function* subjectFileBytes(subject: string, messages: AsyncIterable
       `the file on ${subject} arrived corrupted: ${size} bytes with digest ${digest}, its end record says ${info.size} bytes with ${info.digest}`,
     );
   }
+}
+
+/** The end record as its writer published it; each field is then compared with what was read. */
+function endRecord(subject: string, data: Uint8Array): SubjectFileInfo {
+  let record: unknown;
+  try {
+    record = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    record = undefined;
+  }
+  const fields = (record ?? {}) as Partial<Record<keyof SubjectFileInfo, unknown>>;
+  if (typeof fields.size !== 'number' || typeof fields.chunks !== 'number' || typeof fields.digest !== 'string')
+    throw new Error(`the file on ${subject} has a malformed end record: it must be JSON with size, chunks and digest`);
+  return { subject, size: fields.size, chunks: fields.chunks, digest: fields.digest };
 }

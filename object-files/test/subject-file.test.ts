@@ -44,7 +44,7 @@ describe('subject files: a file as the messages of one subject', () => {
     expect(await getSubjectFile(nc, STREAM, 'files.none')).toBeNull();
   });
 
-  it('fails a copy cut short, and a copy whose bytes do not match its end record', async () => {
+  it('fails a copy cut short, a copy whose bytes do not match its end record, and one whose end record is malformed', async () => {
     const js = jetstream(nc);
     await js.publish('files.cut', randomBytes(1000));
     await expect(buffer((await getSubjectFile(nc, STREAM, 'files.cut'))!)).rejects.toThrow(
@@ -58,6 +58,12 @@ describe('subject files: a file as the messages of one subject', () => {
     await js.publish('files.tampered', JSON.stringify({ ...info, subject: 'files.tampered' }), { headers: end });
     await expect(buffer((await getSubjectFile(nc, STREAM, 'files.tampered'))!)).rejects.toThrow(
       /files\.tampered arrived corrupted: 500 bytes/,
+    );
+
+    await js.publish('files.garbled', randomBytes(500));
+    await js.publish('files.garbled', '{"size": "500"', { headers: end });
+    await expect(buffer((await getSubjectFile(nc, STREAM, 'files.garbled'))!)).rejects.toThrow(
+      /^the file on files\.garbled has a malformed end record: it must be JSON with size, chunks and digest$/,
     );
   });
 });
