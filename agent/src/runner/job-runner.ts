@@ -23,7 +23,7 @@ import { forwardOutput, type LogOutput } from './job-output.js';
 /** What a job attempt tells the world; the bus turns these into NATS messages. */
 export interface JobSink extends LogOutput {
   report(type: 'pulling' | 'running', detail?: { message?: string }): Promise<void>;
-  /** ranMs: how long the container ran, by Docker's clock, when Docker says. */
+  /** ranMs: how long the container ran, by Docker's clock (the agent's when Docker does not say). */
   exited(exitCode: number, outputs?: JobOutputs, ranMs?: number, timedOut?: boolean): Promise<void>;
   startFailed(message: string): Promise<void>;
   /** The attempt was given up with no outcome (see INTERRUPTED): it is to be run again elsewhere. */
@@ -140,6 +140,7 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
     const output = await container.attach({ stream: true, stdout: true, stderr: true });
     const drained = forwardOutput(output, sink);
     await container.start();
+    const startedAt = Date.now();
     const started = container;
     const kill = () => void started.kill().catch(() => undefined);
     if (options.signal?.aborted) kill();
@@ -155,7 +156,8 @@ export async function runJobAttempt(docker: Docker, assignment: Assignment, give
           }, assignment.timeoutSeconds * 1000);
     await sink.report('running');
     const { StatusCode } = (await container.wait().finally(() => clearTimeout(timeout))) as { StatusCode: number };
-    const [ranMs] = await Promise.all([runTime(container), drained]);
+    const ranByAgentClock = Date.now() - startedAt;
+    const [ranMs] = await Promise.all([runTime(container, ranByAgentClock, options.log), drained]);
     // Outputs are stored like reports: until NATS takes them. Only a closing agent gives up (and says so).
     const collect = () => collectOutputs(started, assignment, options.files);
     const retry = {
@@ -282,9 +284,17 @@ async function collectOutputs(container: Docker.Container, assignment: Assignmen
   return { object: packed.files > 0 ? name : null, missing: packed.missing };
 }
 
-/** How long the container ran, from Docker's own StartedAt and FinishedAt; undefined if Docker does not say. */
-async function runTime(container: Docker.Container): Promise<number | undefined> {
-  const { State } = await container.inspect().catch(() => ({ State: undefined }));
-  const ran = Date.parse(State?.FinishedAt ?? '') - Date.parse(State?.StartedAt ?? '');
-  return Number.isFinite(ran) && ran >= 0 ? ran : undefined;
+/**
+ * How long the container ran, from Docker's own StartedAt and FinishedAt. When Docker does not say (its inspect
+ * failed, on a loaded host), the agent's own clock from start to wait stands in: a little longer, never the
+ * time the log took to ship.
+ */
+async function runTime(container: Docker.Container, ranByAgentClock: number, log?: (line: string) => void): Promise<number> {
+  const inspected = await container.inspect().catch((error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    log?.(`Docker did not say how long ${container.id} ran (${reason}); the agent's clock stands in`);
+    return { State: undefined };
+  });
+  const ran = Date.parse(inspected.State?.FinishedAt ?? '') - Date.parse(inspected.State?.StartedAt ?? '');
+  return Number.isFinite(ran) && ran >= 0 ? ran : ranByAgentClock;
 }
