@@ -3,6 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterNames, type RunRecord } from '@katapult/core';
+import { jobRecord } from '@katapult/core/testing';
 import { startNats, waitFor, type NatsServer } from '@katapult/testkit';
 import { openJetStreamStore } from '../src/index.js';
 
@@ -23,34 +24,7 @@ function run(id: string): RunRecord {
   };
 }
 
-function job(): Record<string, unknown> {
-  return {
-    runId: 'r-good',
-    id: 'a',
-    index: 0,
-    envName: 'e',
-    image: 'i',
-    runCommand: 'true',
-    files: [],
-    outputFiles: [],
-    outputs: null,
-    cpusReq: 1,
-    memoryBytes: null,
-    network: 'bridge',
-    retries: 0,
-    maxAttempts: 3,
-    state: 'pending',
-    attempt: 1,
-    agentId: null,
-    exitCode: null,
-    reason: null,
-    message: null,
-    createdAt: 1,
-    assignedAt: null,
-    startedAt: null,
-    finishedAt: null,
-  };
-}
+const job = () => jobRecord({ runId: 'r-good' });
 
 describe('a KV record that does not match its schema', () => {
   let nats: NatsServer;

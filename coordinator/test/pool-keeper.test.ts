@@ -1,7 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clusterNames, loadConfig, poolsOf, type InstanceSpec, type JobRecord, type Pool } from '@katapult/core';
+import { clusterNames, loadConfig, poolsOf, type InstanceSpec, type Pool } from '@katapult/core';
+import { jobRecord } from '@katapult/core/testing';
 import { startNats, type NatsServer } from '@katapult/testkit';
 import { openJetStreamStore, PoolKeeper, type EnsureContext, type Provider, type RunRecord, type Store } from '../src/index.js';
 
@@ -48,43 +49,6 @@ function runRecord(project: string, state: RunRecord['state'], finishedAt: numbe
     placement: { provider: 'local', profile: null, agentImage: null, maestroAddress: null },
     createdAt: 1,
     finishedAt,
-  };
-}
-
-function jobRecord(runId: string, id: string): JobRecord {
-  return {
-    runId,
-    id,
-    index: 0,
-    envName: 'base',
-    image: 'img',
-    runCommand: 'true',
-    files: [],
-    outputFiles: [],
-    outputs: null,
-    cpusReq: 1,
-    gpusReq: 0,
-    memoryBytes: null,
-    network: 'bridge',
-    env: {},
-    copyIndex: 0,
-    copyCount: 1,
-    timeoutSeconds: null,
-    secrets: [],
-    retries: 0,
-    retryOnExitCodes: null,
-    history: [],
-    maxAttempts: 3,
-    state: 'pending',
-    attempt: 1,
-    agentId: null,
-    exitCode: null,
-    reason: null,
-    message: null,
-    createdAt: 1,
-    assignedAt: null,
-    startedAt: null,
-    finishedAt: null,
   };
 }
 
@@ -168,8 +132,8 @@ describe('pool keeper', () => {
     keeper = new PoolKeeper(store, priced, { checkMs: 0, costCheckMs: 0, now: () => now });
     const run = { ...runRecord('budget', 'running', null), maxCost: 0.75 };
     await store.putRun(run);
-    await store.createJob(jobRecord(run.id, 'a'));
-    await store.createJob({ ...jobRecord(run.id, 'b'), state: 'done', finishedAt: 5 });
+    await store.createJob(jobRecord({ runId: run.id, id: 'a' }));
+    await store.createJob({ ...jobRecord({ runId: run.id, id: 'b' }), state: 'done', finishedAt: 5 });
     // Half an hour: $0.50 of $0.75; nothing happens.
     await manage([]);
     expect(asked).toEqual([[poolOf('budget')]]);
@@ -197,7 +161,7 @@ describe('pool keeper', () => {
     const run = { ...runRecord('shared', 'running', null, 'r-over'), maxCost: 0.5 };
     await store.putRun(run);
     await store.putRun(runRecord('shared', 'running', null, 'r-other'));
-    await store.createJob(jobRecord(run.id, 'a'));
+    await store.createJob(jobRecord({ runId: run.id, id: 'a' }));
     await manage([]);
     expect((await store.getJob(run.id, 'a'))?.value.state).toBe('aborted');
     expect(priced.calls.filter((call) => call.startsWith('stop'))).toEqual([]);

@@ -11,6 +11,7 @@ import {
   type ReadGrantRequest,
 } from '@katapult/core';
 import { putObject, putSubjectFile, readGrantedObject, readGrantedSubjectFile } from '@katapult/object-files';
+import { jobRecord } from '@katapult/core/testing';
 import { startNats, type NatsServer } from '@katapult/testkit';
 import { ensureStreams, openJetStreamStore, serveReadGrants, type Store } from '../src/index.js';
 
@@ -20,34 +21,20 @@ const object = `sha256-${createHash('sha256').update(bytes).digest('hex')}`;
 const archive = names.outputSubject('agent-w', 'r-grants', 'first', 1);
 const archiveBytes = randomBytes(100_000);
 
-const job = (patch: Partial<JobRecord>): JobRecord => ({
-  runId: 'r-grants',
-  id: 'second',
-  index: 1,
-  envName: 'default',
-  image: 'img',
-  runCommand: 'true',
-  files: [{ path: 'in.bin', object, size: bytes.length, executable: false, shared: false }],
-  inputArchives: [{ object: archive, dir: '' }],
-  outputFiles: [],
-  outputs: null,
-  cpusReq: 1,
-  memoryBytes: null,
-  network: 'bridge',
-  retries: 0,
-  maxAttempts: 3,
-  state: 'running',
-  attempt: 2,
-  agentId: 'agent-a',
-  exitCode: null,
-  reason: null,
-  message: null,
-  createdAt: 0,
-  assignedAt: 0,
-  startedAt: 0,
-  finishedAt: null,
-  ...patch,
-});
+const job = (patch: Partial<JobRecord>): JobRecord =>
+  jobRecord({
+    runId: 'r-grants',
+    id: 'second',
+    index: 1,
+    files: [{ path: 'in.bin', object, size: bytes.length, executable: false, shared: false }],
+    inputArchives: [{ object: archive, dir: '' }],
+    state: 'running',
+    attempt: 2,
+    agentId: 'agent-a',
+    assignedAt: 0,
+    startedAt: 0,
+    ...patch,
+  });
 
 /** The coordinator's side of read grants, against a real nats-server: who may read what. */
 describe('read grants', () => {

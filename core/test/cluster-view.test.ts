@@ -1,36 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyJobEvent, ClusterView, type JobEvent, type JobRecord, type Versioned } from '../src/index.js';
+import { jobRecord } from '../src/testing/index.js';
 
 /** A job record as a run stores it, before any event. */
 function newJob(runId: string, index: number): JobRecord {
-  return {
-    runId,
-    id: `j${index}`,
-    index,
-    envName: 'default',
-    image: 'img',
-    runCommand: 'true',
-    files: [],
-    outputFiles: [],
-    outputs: null,
-    // The last two wait on dependencies, as jobs with depends_on start.
-    cpusReq: 1,
-    memoryBytes: null,
-    network: 'bridge',
-    retries: 1,
-    maxAttempts: 2,
-    state: index >= 3 ? 'blocked' : 'pending',
-    attempt: 1,
-    agentId: null,
-    exitCode: null,
-    reason: null,
-    message: null,
-    createdAt: 1,
-    assignedAt: null,
-    startedAt: null,
-    finishedAt: null,
-  };
+  // The last two wait on dependencies, as jobs with depends_on start.
+  return jobRecord({ runId, id: `j${index}`, index, retries: 1, maxAttempts: 2, state: index >= 3 ? 'blocked' : 'pending', createdAt: 1 });
 }
 
 const events: fc.Arbitrary<JobEvent>[] = [

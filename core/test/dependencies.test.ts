@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyJobEvent, ConfigError, dependencyDecisions, dependencyIssues, loadConfig, type JobRecord } from '../src/index.js';
+import { applyJobEvent, ConfigError, dependencyDecisions, dependencyIssues, loadConfig } from '../src/index.js';
+import { jobRecord } from '../src/testing/index.js';
 
 const load = (text: string) => loadConfig(text, 'katapult.yaml', { defaultCpus: 2 });
 const errors = (text: string): string[] => {
@@ -95,33 +96,7 @@ describe('what becomes of blocked jobs', () => {
   });
 
   it('blocked -> pending on release (with the archives to stage); blocked -> skipped; a blocked job may be cancelled', () => {
-    const blocked = {
-      runId: 'r-1',
-      id: 'merge',
-      index: 0,
-      envName: 'default',
-      image: 'i',
-      runCommand: 'true',
-      files: [],
-      outputFiles: [],
-      outputs: null,
-      cpusReq: 1,
-      memoryBytes: null,
-      network: 'bridge',
-      retries: 0,
-      maxAttempts: 3,
-      state: 'blocked',
-      attempt: 1,
-      agentId: null,
-      exitCode: null,
-      reason: null,
-      message: null,
-      createdAt: 0,
-      assignedAt: null,
-      startedAt: null,
-      finishedAt: null,
-      history: [],
-    } satisfies JobRecord;
+    const blocked = jobRecord({ id: 'merge', image: 'i', state: 'blocked', history: [] });
     const archives = [{ object: 'outputs/r-1/work-1/1', dir: 'work-1' }];
     expect(applyJobEvent(blocked, { type: 'release', inputArchives: archives }, 5).job).toMatchObject({
       state: 'pending',

@@ -1,33 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyJobEvent, runStateOf, type JobRecord } from '../src/index.js';
+import { jobRecord } from '../src/testing/index.js';
 
-const job = (patch: Partial<JobRecord> = {}): JobRecord => ({
-  runId: 'r-1',
-  id: 'a',
-  index: 0,
-  envName: 'default',
-  image: 'img',
-  runCommand: 'true',
-  files: [],
-  outputFiles: [],
-  outputs: null,
-  cpusReq: 1,
-  memoryBytes: null,
-  network: 'bridge',
-  retries: 0,
-  maxAttempts: 3,
-  state: 'pending',
-  attempt: 1,
-  agentId: null,
-  exitCode: null,
-  reason: null,
-  message: null,
-  createdAt: 0,
-  assignedAt: null,
-  startedAt: null,
-  finishedAt: null,
-  ...patch,
-});
+const job = jobRecord;
 
 describe('job state machine', () => {
   it("hears an agent's report only when the attempt is that agent's", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { apiAnswers, JobRecordSchema, KatapultError, readBack, StackFileSchema } from '../src/index.js';
+import { jobRecord } from '../src/testing/index.js';
 
 const stack = { label: 'l', cluster: 'local', nats: { pid: 10, port: 4222 }, registry: { pid: 11, port: 5000 } };
 const stateFile = readBack(StackFileSchema, 'KP_STATE_FILE');
@@ -47,30 +48,5 @@ describe('what is read back is checked against its schema', () => {
 });
 
 function validJob(): Record<string, unknown> {
-  return {
-    runId: 'r-1',
-    id: 'a',
-    index: 0,
-    envName: 'e',
-    image: 'i',
-    runCommand: 'true',
-    files: [],
-    outputFiles: [],
-    outputs: null,
-    cpusReq: 1,
-    memoryBytes: null,
-    network: 'bridge',
-    retries: 0,
-    maxAttempts: 3,
-    state: 'pending',
-    attempt: 1,
-    agentId: null,
-    exitCode: null,
-    reason: null,
-    message: null,
-    createdAt: 1,
-    assignedAt: null,
-    startedAt: null,
-    finishedAt: null,
-  };
+  return { ...jobRecord() };
 }

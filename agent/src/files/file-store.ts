@@ -125,6 +125,9 @@ async function downloadThrough(
   cached.catch(() => undefined);
   const through = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      // A failed read destroys the cache file (below) while chunks before the failure may still come through:
+      // they go on uncached, and the read's own error is the one the stager sees, not a write after destroy.
+      if (file.destroyed) return callback(null, chunk);
       if (file.write(chunk)) callback(null, chunk);
       else file.once('drain', () => callback(null, chunk));
     },

@@ -1,17 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import {
-  agentRecordCodec,
-  ClusterView,
-  JETSTREAM_API_TIMEOUT_MS,
-  jobKey,
-  KatapultError,
-  storeRecords,
-  type JobRecord,
-  type Versioned,
-} from '@katapult/core';
+import { agentRecordCodec, JETSTREAM_API_TIMEOUT_MS, jobKey, KatapultError, storeRecords, type JobRecord } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store } from './store.js';
+import { ViewReads } from './view-reads.js';
 import { inParallel } from '../pipeline.js';
 
 // A watch delivers what a bucket holds in well under a second; 15 s behind, it has stalled.
@@ -164,8 +156,7 @@ class BucketFollower {
   }
 }
 
-class JetStreamStore implements Store {
-  private readonly view = new ClusterView<RunRecord>();
+class JetStreamStore extends ViewReads {
   private readonly runsFollower: BucketFollower;
   private readonly jobsFollower: BucketFollower;
 
@@ -178,6 +169,7 @@ class JetStreamStore implements Store {
     private readonly log: (line: string) => void,
     closed: () => boolean,
   ) {
+    super();
     this.runsFollower = new BucketFollower(runs, jsm, buckets.runs, (entry) => this.takeRun(entry), log, closed);
     this.jobsFollower = new BucketFollower(jobs, jsm, buckets.jobs, (entry) => this.takeJob(entry), log, closed);
   }
@@ -195,25 +187,9 @@ class JetStreamStore implements Store {
     this.view.putRun({ value: run, revision });
   }
 
-  async getRun(runId: string): Promise<RunRecord | undefined> {
-    return this.view.run(runId);
-  }
-
-  async listRuns(): Promise<RunRecord[]> {
-    return this.view.allRuns();
-  }
-
   async createJob(job: JobRecord): Promise<void> {
     const revision = await this.jobs.create(jobKey(job.runId, job.id), encode(job));
     this.view.putJob({ value: job, revision });
-  }
-
-  async getJob(runId: string, jobId: string): Promise<Versioned<JobRecord> | undefined> {
-    return this.view.job(runId, jobId);
-  }
-
-  async listJobs(runId?: string): Promise<Versioned<JobRecord>[]> {
-    return this.view.jobs(runId);
   }
 
   async updateJob(job: JobRecord, revision: number): Promise<boolean> {
@@ -228,31 +204,6 @@ class JetStreamStore implements Store {
       if (entry) this.takeJob(entry);
       return false;
     }
-  }
-
-  /** The view's indices, for the coordinator's placement pass. */
-  pendingJobs(runId: string): Versioned<JobRecord>[] {
-    return this.view.pendingJobs(runId);
-  }
-
-  pendingInOrder(runId: string): Iterable<Versioned<JobRecord>> {
-    return this.view.pendingInOrder(runId);
-  }
-
-  pendingSizeCount(runId: string): number {
-    return this.view.pendingSizeCount(runId);
-  }
-
-  activeJobs(): Versioned<JobRecord>[] {
-    return this.view.activeJobs();
-  }
-
-  unfinished(runId: string): number {
-    return this.view.unfinished(runId);
-  }
-
-  blocked(runId: string): number {
-    return this.view.blocked(runId);
   }
 
   async listAgents(): Promise<HeardAgent[]> {

@@ -1,21 +1,23 @@
-import { ClusterView, type AgentRecord, type JobRecord, type Versioned } from '@katapult/core';
-import type { HeardAgent, RunRecord, Store } from '../../src/store/store.js';
+import type { AgentRecord, JobRecord } from '@katapult/core';
+import type { HeardAgent, RunRecord } from '../../src/store/store.js';
+import { ViewReads } from '../../src/store/view-reads.js';
 
 /**
  * The Store in memory, for the loops' tests: one revision counter for every write, as a KV stream's sequence,
- * and jobs written by compare-and-set against it as the JetStream store does. The view's indices are core's
- * ClusterView, the same as the JetStream store's. Agents heartbeat through `heartbeat` (heard at the clock's time)
+ * and jobs written by compare-and-set against it as the JetStream store does. Reads come from the same
+ * ViewReads as the JetStream store's. Agents heartbeat through `heartbeat` (heard at the clock's time)
  * and go away through `expire`, as their KV entries do.
  */
-export class MemoryStore implements Store {
-  private readonly view = new ClusterView<RunRecord>();
+export class MemoryStore extends ViewReads {
   private readonly agents = new Map<string, HeardAgent>();
   private revision = 0;
   private interleaved: (() => void) | undefined;
   /** How many compare-and-sets lost to another writer. */
   lostUpdates = 0;
 
-  constructor(private readonly now: () => number) {}
+  constructor(private readonly now: () => number) {
+    super();
+  }
 
   /** Stores an agent's heartbeat record, heard now. */
   heartbeat(record: AgentRecord): void {
@@ -48,25 +50,9 @@ export class MemoryStore implements Store {
     this.view.putRun({ value: run, revision: ++this.revision });
   }
 
-  async getRun(runId: string): Promise<RunRecord | undefined> {
-    return this.view.run(runId);
-  }
-
-  async listRuns(): Promise<RunRecord[]> {
-    return this.view.allRuns();
-  }
-
   async createJob(job: JobRecord): Promise<void> {
     if (this.view.job(job.runId, job.id)) throw new Error(`job ${job.runId}/${job.id} exists already`);
     this.view.putJob({ value: job, revision: ++this.revision });
-  }
-
-  async getJob(runId: string, jobId: string): Promise<Versioned<JobRecord> | undefined> {
-    return this.view.job(runId, jobId);
-  }
-
-  async listJobs(runId?: string): Promise<Versioned<JobRecord>[]> {
-    return this.view.jobs(runId);
   }
 
   async updateJob(job: JobRecord, revision: number): Promise<boolean> {
@@ -82,30 +68,6 @@ export class MemoryStore implements Store {
   }
 
   async sync(): Promise<void> {}
-
-  pendingJobs(runId: string): Versioned<JobRecord>[] {
-    return this.view.pendingJobs(runId);
-  }
-
-  pendingInOrder(runId: string): Iterable<Versioned<JobRecord>> {
-    return this.view.pendingInOrder(runId);
-  }
-
-  pendingSizeCount(runId: string): number {
-    return this.view.pendingSizeCount(runId);
-  }
-
-  activeJobs(): Versioned<JobRecord>[] {
-    return this.view.activeJobs();
-  }
-
-  unfinished(runId: string): number {
-    return this.view.unfinished(runId);
-  }
-
-  blocked(runId: string): number {
-    return this.view.blocked(runId);
-  }
 
   async listAgents(): Promise<HeardAgent[]> {
     return [...this.agents.values()];
