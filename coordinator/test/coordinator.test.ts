@@ -18,7 +18,7 @@ import {
   type RunView,
 } from '@katapult/core';
 import { startNats, waitFor, type NatsServer } from '@katapult/testkit';
-import { buildServer, Coordinator, ensureStreams, openJetStreamStore, RunService, type Provider } from '../src/index.js';
+import { buildServer, Coordinator, ensureStreams, openJetStreamStore, RunService, type Provider, type Store } from '../src/index.js';
 
 /**
  * The coordinator against a real nats-server. Agents are played by the test through the same NATS protocol a
@@ -82,6 +82,11 @@ describe('coordinator', () => {
     };
     coordinator = new Coordinator(nc, names, store, { tickMs: 3_600_000, lostGraceMs: 0, log });
     await coordinator.start();
+    serveApi(store);
+  }
+
+  /** The API over `store`, as the coordinator beside it serves it (a replaced coordinator's store answers for it). */
+  function serveApi(store: Store) {
     api = buildServer(new RunService(store, provider, { waiting: (job) => coordinator.waitingReason(job) }), { token: TOKEN });
   }
 
@@ -182,6 +187,7 @@ describe('coordinator', () => {
       log: (line) => logs.push(line),
     });
     await coordinator.start();
+    serveApi(store);
     await coordinator.tick();
     expect((await run(runId)).jobs.map((job) => [job.id, job.state, job.agentId])).toEqual([
       ['a', 'pending', null],
@@ -299,6 +305,7 @@ describe('coordinator', () => {
       provider: fencing,
     });
     await coordinator.start();
+    serveApi(store);
     const { runId } = (await call({ method: 'POST', url: '/runs', payload: request })).json<{ runId: string }>();
     const agents = await registerAgent('agent-1', 2);
     await coordinator.tick();

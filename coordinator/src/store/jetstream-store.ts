@@ -6,7 +6,7 @@ import type { HeardAgent, RunRecord, Store } from './store.js';
 import { ViewReads } from './view-reads.js';
 import { inParallel } from '../pipeline.js';
 
-// A watch delivers what a bucket holds in well under a second; 15 s behind, it has stalled.
+// A watch delivers what a bucket holds in well under a second; 15 s without getting there, it has stalled.
 const SYNC_MS = 15_000;
 const STARTING_SYNC_MS = 300_000;
 const AGENT_READS_IN_FLIGHT = 64;
@@ -49,8 +49,9 @@ export interface JetStreamStoreOptions {
 
 /**
  * Opens the store: runs and jobs are read once, in one pass (a KV watch replays each bucket's last values), into a
- * ClusterView kept current by the same watch and by this process's own writes; reads come from it. Writes go to
- * KV first (jobs compare-and-set), so a restarted coordinator, or a second one, rebuilds the same view.
+ * ClusterView kept current by this process's own writes and, at each sync, by what other writers stored (BucketReader);
+ * reads come from it. Writes go to KV first (jobs compare-and-set), so a restarted coordinator, or a second one,
+ * rebuilds the same view.
  */
 export async function openJetStreamStore(
   nc: NatsConnection,
@@ -69,18 +70,24 @@ export async function openJetStreamStore(
     { kv: agents, bucket: names.buckets.agents },
     names.buckets,
     options.log ?? (() => undefined),
-    () => nc.isClosed(),
   );
   await store.start();
   return store;
 }
 
-/** Follows one bucket with a watch, and tells when everything written to it before a moment has been seen. */
-class BucketFollower {
+/**
+ * Keeps the view current with one bucket without reading this process's own writes back: at start the whole
+ * bucket is read in one pass (a watch replaying each key's last value, stopped once caught up); after that, sync()
+ * reads only from the first revision the view lacks, when other writers (a second coordinator, a test) stored
+ * something. Own writes are known by the revisions their acks give (known()). A watch kept open instead would bring
+ * every one of this process's writes back to it: 4 of a job's 25 messages.
+ */
+class BucketReader {
+  /** Every revision up to here is in the view. */
   private seen = 0;
-  private waiters: { revision: number; resolve: () => void }[] = [];
-  private watch: { stop(): void } | undefined;
-  private stopped = false;
+  /** Revisions above `seen` the view holds already (this process's writes). */
+  private readonly held = new Set<number>();
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly kv: KV,
@@ -88,77 +95,61 @@ class BucketFollower {
     private readonly bucket: string,
     private readonly apply: (entry: KvEntry) => void,
     private readonly log: (line: string) => void,
-    private readonly closed: () => boolean,
   ) {}
 
   async start(): Promise<void> {
-    void this.follow();
-    // The first replay reads the whole bucket: given longer.
+    // The first read is of the whole bucket: given longer.
     await this.sync(STARTING_SYNC_MS);
   }
 
-  stop(): void {
-    this.stopped = true;
+  /** The view holds this revision already: a read need not bring it. */
+  known(revision: number): void {
+    if (revision <= this.seen) return;
+    this.held.add(revision);
+    while (this.held.delete(this.seen + 1)) this.seen++;
   }
 
-  /**
-   * Resolves once the watch has delivered every entry the bucket held when called. A watch that does not get
-   * there within SYNC_MS has stalled (seen after nats-server was killed and restarted under it: it then delivers
-   * nothing, and every tick would wait on it for good): it is made again, replaying the bucket, and this fails.
-   */
+  /** Resolves once the view holds everything the bucket held when called; fails if that read stalls for `timeoutMs`. */
   async sync(timeoutMs = SYNC_MS): Promise<void> {
-    const info = await this.jsm.streams.info(`KV_${this.bucket}`);
-    const last = info.state.last_seq;
-    if (this.seen >= last) return;
-    let timer: NodeJS.Timeout | undefined;
-    const waiter = { revision: last, resolve: () => undefined as void };
+    const last = (await this.jsm.streams.info(`KV_${this.bucket}`)).state.last_seq;
+    while (this.seen < last) {
+      // One read at a time: a sync asked meanwhile waits for it, then reads what is left.
+      this.reading ??= this.readUpTo(last, timeoutMs).finally(() => (this.reading = undefined));
+      await this.reading;
+    }
+  }
+
+  private async readUpTo(last: number, timeoutMs: number): Promise<void> {
+    const watch = await this.kv.watch({ key: '>', ...(this.seen > 0 ? { resumeFromRevision: this.seen + 1 } : {}) });
+    const timer = setTimeout(() => watch.stop(), timeoutMs);
     try {
-      await new Promise<void>((resolve, reject) => {
-        waiter.resolve = resolve;
-        this.waiters.push(waiter);
-        timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((other) => other !== waiter);
-          this.log(`the watch of ${this.bucket} is at revision ${this.seen} of ${last} after ${timeoutMs / 1000} s; watching again`);
-          this.watch?.stop();
-          reject(new Error(`the watch of ${this.bucket} fell behind (revision ${this.seen} of ${last})`));
-        }, timeoutMs);
-      });
+      for await (const entry of watch) {
+        this.apply(entry);
+        this.seen = Math.max(this.seen, entry.revision);
+        // Nothing pending: what is missing up to `last` was overwritten since (history 1), by what was just read.
+        if (entry.revision >= last || entry.delta === 0) {
+          this.seen = Math.max(this.seen, last);
+          break;
+        }
+      }
     } finally {
       clearTimeout(timer);
+      watch.stop();
     }
-  }
-
-  /** A watch ends when NATS goes away for long; a new one replays the last values, which the view takes by revision. */
-  private async follow(): Promise<void> {
-    while (!this.stopped && !this.closed()) {
-      try {
-        const watch = await this.kv.watch({ key: '>' });
-        this.watch = watch;
-        for await (const entry of watch) {
-          this.apply(entry);
-          this.saw(entry.revision);
-          if (this.stopped) watch.stop();
-        }
-      } catch (error) {
-        if (!this.stopped && !this.closed()) this.log(`watch of ${this.bucket} ended (${String(error)}); watching again`);
-      }
-      if (!this.stopped && !this.closed()) await new Promise((resolve) => setTimeout(resolve, 500));
+    if (this.seen < last) {
+      this.log(
+        `reading ${this.bucket} stopped at revision ${this.seen} of ${last} after ${timeoutMs / 1000} s; read again at the next sync`,
+      );
+      throw new Error(`reading ${this.bucket} fell behind (revision ${this.seen} of ${last})`);
     }
-  }
-
-  saw(revision: number): void {
-    if (revision <= this.seen) return;
-    this.seen = revision;
-    const ready = this.waiters.filter((waiter) => waiter.revision <= revision);
-    if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((waiter) => waiter.revision > revision);
-    for (const waiter of ready) waiter.resolve();
+    for (const revision of this.held) if (revision <= this.seen) this.held.delete(revision);
+    while (this.held.delete(this.seen + 1)) this.seen++;
   }
 }
 
 class JetStreamStore extends ViewReads {
-  private readonly runsFollower: BucketFollower;
-  private readonly jobsFollower: BucketFollower;
+  private readonly runsReader: BucketReader;
+  private readonly jobsReader: BucketReader;
 
   constructor(
     private readonly jsm: JetStreamManager,
@@ -167,41 +158,46 @@ class JetStreamStore extends ViewReads {
     private readonly agents: { kv: KV; bucket: string },
     private readonly buckets: { runs: string; jobs: string },
     private readonly log: (line: string) => void,
-    closed: () => boolean,
   ) {
     super();
-    this.runsFollower = new BucketFollower(runs, jsm, buckets.runs, (entry) => this.takeRun(entry), log, closed);
-    this.jobsFollower = new BucketFollower(jobs, jsm, buckets.jobs, (entry) => this.takeJob(entry), log, closed);
+    this.runsReader = new BucketReader(runs, jsm, buckets.runs, (entry) => this.takeRun(entry), log);
+    this.jobsReader = new BucketReader(jobs, jsm, buckets.jobs, (entry) => this.takeJob(entry), log);
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.runsFollower.start(), this.jobsFollower.start()]);
+    await Promise.all([this.runsReader.start(), this.jobsReader.start()]);
   }
 
   async sync(): Promise<void> {
-    await Promise.all([this.runsFollower.sync(), this.jobsFollower.sync()]);
+    await Promise.all([this.runsReader.sync(), this.jobsReader.sync()]);
   }
 
   async putRun(run: RunRecord): Promise<void> {
     const revision = await this.runs.put(run.id, encode(run));
     this.view.putRun({ value: run, revision });
+    this.runsReader.known(revision);
   }
 
   async createJob(job: JobRecord): Promise<void> {
     const revision = await this.jobs.create(jobKey(job.runId, job.id), encode(job));
     this.view.putJob({ value: job, revision });
+    this.jobsReader.known(revision);
   }
 
   async updateJob(job: JobRecord, revision: number): Promise<boolean> {
     try {
       const next = await this.jobs.update(jobKey(job.runId, job.id), encode(job), revision);
       this.view.putJob({ value: job, revision: next });
+      this.jobsReader.known(next);
       return true;
     } catch (error) {
       if (!isWrongRevision(error)) throw error;
       // Another writer got there first: read its version now, so the caller's next try starts from it.
       const entry = await this.jobs.get(jobKey(job.runId, job.id));
-      if (entry) this.takeJob(entry);
+      if (entry) {
+        this.takeJob(entry);
+        this.jobsReader.known(entry.revision);
+      }
       return false;
     }
   }
@@ -228,7 +224,7 @@ class JetStreamStore extends ViewReads {
 
   private takeJob(entry: KvEntry): void {
     const dot = entry.key.indexOf('.');
-    // The watch brings back this process's own writes, which the view holds already: not decoded a second time.
+    // A read from a revision brings back this process's own writes after it, which the view holds already: not decoded again.
     if ((this.view.job(entry.key.slice(0, dot), entry.key.slice(dot + 1))?.revision ?? 0) >= entry.revision) return;
     if (entry.operation === 'PUT') {
       const value = decodeRecord(storeRecords.job, this.buckets.jobs, entry, this.log);
