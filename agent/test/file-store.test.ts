@@ -61,9 +61,10 @@ describe("the agent's file store", () => {
   });
 
   it('fails a download whose description claims the digest its name gives but whose bytes are others, and caches nothing', async () => {
-    const claimed = randomBytes(200_000);
+    // 16 MiB: big enough that a write to the cache is still in flight when the read fails at its end.
+    const claimed = randomBytes(16 << 20);
     const object = nameOf(claimed);
-    const info = await putObject(nc, names.fileStore, object, [randomBytes(200_000)]);
+    const info = await putObject(nc, names.fileStore, object, [randomBytes(16 << 20)]);
     const { revision: _revision, ...description } = info;
     const digest = `SHA-256=${createHash('sha256').update(claimed).digest('base64url')}=`;
     await jetstream(nc).publish(metaSubject(names.fileStore, object), JSON.stringify({ ...description, digest }));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView, RunView } from '@katapult/core';
+import { jobView } from '@katapult/core/testing';
 import { CostEstimator } from '@katapult/launcher/launch/cost-estimator';
 import { describeChanges, summarizeRun } from '@katapult/launcher/lines/follow-lines';
 import { renderRun, runProgressBar } from '../src/render/run-view.js';
@@ -8,23 +9,7 @@ const T0 = Date.UTC(2026, 10, 25, 8, 15, 2);
 const RUN_ID = 'r-20261125-081502-3fa9';
 
 function job(id: string, patch: Partial<JobView>): JobView {
-  return {
-    id,
-    runId: RUN_ID,
-    envName: 'base',
-    state: 'pending',
-    attempt: 1,
-    agentId: null,
-    exitCode: null,
-    reason: null,
-    message: null,
-    outputFiles: [],
-    outputs: null,
-    createdAt: T0,
-    startedAt: null,
-    finishedAt: null,
-    ...patch,
-  };
+  return jobView({ id, runId: RUN_ID, envName: 'base', createdAt: T0, ...patch });
 }
 
 const running: RunView = {

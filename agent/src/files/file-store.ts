@@ -125,8 +125,7 @@ async function downloadThrough(
   cached.catch(() => undefined);
   const through = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      // A failed read destroys the cache file (below) while chunks before the failure may still come through:
-      // they go on uncached, and the read's own error is the one the stager sees, not a write after destroy.
+      // A failed read destroys the cache file (below) while chunks before the failure may still come through: they go on uncached.
       if (file.destroyed) return callback(null, chunk);
       if (file.write(chunk)) callback(null, chunk);
       else file.once('drain', () => callback(null, chunk));
@@ -145,21 +144,30 @@ async function downloadThrough(
       });
     },
   });
-  file.on('error', (error) => through.destroy(error));
+  // Destroyed on purpose (a failed read) while a write is in flight, an fs stream still emits "Cannot call write
+  // after a stream was destroyed": that error is not the read's, and must not take its place.
+  let abandoned = false;
+  const abandon = () => {
+    abandoned = true;
+    file.destroy();
+  };
+  file.on('error', (error) => {
+    if (!abandoned) through.destroy(error);
+  });
   // A read that fails (corrupted bytes, NATS gone) fails the staging only once its partial copy is gone, so
   // nothing is left behind whoever looks when the job has failed.
   const bytes = async function* (): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of data) yield chunk as Buffer;
     } catch (error) {
-      file.destroy();
+      abandon();
       await rm(partial, { force: true }).catch(() => undefined);
       throw error;
     }
   };
   pipeline(bytes, through, (error) => {
     if (!error) return settle(null);
-    file.destroy();
+    abandon();
     // Settled once the partial copy is gone, so a job downloading again never finds it.
     const done = () => settle(error);
     rm(partial, { force: true }).then(done, done);

@@ -1,5 +1,6 @@
 // Fixtures for tests of any package: records as Katapult stores them, with nothing but what a test sets.
 import type { JobRecord } from '../lifecycle/job.js';
+import type { JobView } from '../protocol/api.js';
 
 /**
  * A job record as a run stores it before any event (pending, attempt 1), holding only the fields every stored
@@ -29,6 +30,27 @@ export function jobRecord(patch: Partial<JobRecord> = {}): JobRecord {
     message: null,
     createdAt: 0,
     assignedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    ...patch,
+  };
+}
+
+/** A job as the API shows it, pending and never started, with only the fields every view has unless `patch` sets more. */
+export function jobView(patch: Partial<JobView> = {}): JobView {
+  return {
+    id: 'a',
+    runId: 'r-1',
+    envName: 'default',
+    state: 'pending',
+    attempt: 1,
+    agentId: null,
+    exitCode: null,
+    reason: null,
+    message: null,
+    outputFiles: [],
+    outputs: null,
+    createdAt: 0,
     startedAt: null,
     finishedAt: null,
     ...patch,

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AgentView, JobView, RunView } from '@katapult/core';
+import { jobView } from '@katapult/core/testing';
 import { watchRun } from '../../src/follow/watch-run.js';
 import type { FollowEvent } from '../../src/follow/follow-events.js';
 import type { CoordinatorClient } from '../../src/stack/client.js';
@@ -8,23 +9,7 @@ import { followEventLine } from '../../src/lines/follow-lines.js';
 const T0 = Date.UTC(2026, 10, 25, 8, 15, 2);
 
 function job(id: string, patch: Partial<JobView> = {}): JobView {
-  return {
-    id,
-    runId: 'r-1',
-    envName: 'base',
-    state: 'pending',
-    attempt: 1,
-    agentId: null,
-    exitCode: null,
-    reason: null,
-    message: null,
-    outputFiles: [],
-    outputs: null,
-    createdAt: T0,
-    startedAt: null,
-    finishedAt: null,
-    ...patch,
-  };
+  return jobView({ id, runId: 'r-1', envName: 'base', createdAt: T0, ...patch });
 }
 
 function run(state: RunView['state'], jobs: JobView[]): RunView {
