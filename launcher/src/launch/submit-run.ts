@@ -36,7 +36,12 @@ export async function submitRun(context: BuildContext, submission: Submission, e
   // EC2 instances pull the agent image from the run's registry; local agents use this machine's copy.
   const remoteAgentImage = spec.provider === 'aws' ? await publishAgentImage(context, spec, agentImage) : undefined;
   const nats = { url: natsUrl(stack), ...requireNatsAuth(state).admin };
-  const upload = await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles));
+  // A run without files connects to NATS not at all: 20 launches at once on a stack just started met the
+  // connection's timeout there.
+  const upload =
+    projectFiles.length > 0
+      ? await withNats(nats, (nc) => uploadRunFiles(nc, clusterNames(stack.cluster), projectFiles))
+      : { files: {}, uploaded: 0, reused: 0, bytes: 0 };
   if (projectFiles.length > 0) emit({ type: 'files-uploaded', uploaded: upload.uploaded, reused: upload.reused, bytes: upload.bytes });
   const client = new CoordinatorClient(coordinatorUrl(stack), requireApiToken(state));
   const images = Object.fromEntries(environments.map((image) => [image.name, image.ref]));
