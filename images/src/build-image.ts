@@ -17,13 +17,30 @@ export interface BuildRequest {
   onProgress?: OnProgress;
 }
 
-function logLines(event: DockerStreamEvent): string[] {
-  const text = event.stream ?? (event.status !== undefined ? `${event.status} ${event.progress ?? ''}` : '');
-  return text
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .filter((line) => line.length > 0);
+/**
+ * The build's lines. Docker cuts a step's output anywhere, even inside a line (apt's "E" in one event, ": Unable to
+ * locate package …" in the next), so the text of `stream` events is joined across events and cut at newlines;
+ * status events (pull progress) are whole lines.
+ */
+class BuildLines {
+  private unfinished = '';
+
+  of(event: DockerStreamEvent): string[] {
+    if (event.stream === undefined) return event.status !== undefined ? clean([`${event.status} ${event.progress ?? ''}`]) : [];
+    const parts = (this.unfinished + event.stream).split('\n');
+    this.unfinished = parts.pop() ?? '';
+    return clean(parts);
+  }
+
+  /** What the stream left without a newline at its end. */
+  rest(): string[] {
+    const last = clean([this.unfinished]);
+    this.unfinished = '';
+    return last;
+  }
 }
+
+const clean = (lines: string[]) => lines.map((line) => line.trimEnd()).filter((line) => line.length > 0);
 
 /** A failed `docker build`: Docker's one-line reason, and the last lines the build printed (the command's errors). */
 export class ImageBuildError extends ImageError {
@@ -50,14 +67,19 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
     ...(request.labels === undefined ? {} : { labels: request.labels }),
     ...(request.noCache ? { nocache: true } : {}),
   });
-  await followJsonStream(stream, (event) => {
-    for (const line of logLines(event)) {
+  const lines = new BuildLines();
+  const take = (taken: string[]) => {
+    for (const line of taken) {
       log.push(line);
       request.onProgress?.({ step: 'build', message: line, detail: true });
     }
     if (log.length > 30) log.splice(0, log.length - 30);
+  };
+  await followJsonStream(stream, (event) => {
+    take(lines.of(event));
     failure ??= streamError(event);
   });
+  take(lines.rest());
   if (failure !== undefined) {
     throw new ImageBuildError(
       `building ${request.tag} failed: ${failure.trim()}; fix that step and rebuild. Last build output:\n${log.slice(-15).join('\n')}`,
