@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView, RunView } from '@katapult/core';
+import { jobView } from '@katapult/core/testing';
 import { reached } from '../src/wait-until.js';
 
-const job = (id: string, state: JobView['state'], exitCode: number | null = null): JobView => ({
-  id,
-  runId: 'r-20261125-081502-3fa9',
-  envName: 'base',
-  state,
-  attempt: 1,
-  agentId: state === 'pending' ? null : 'local-0-3fa9',
-  exitCode,
-  reason: null,
-  message: null,
-  outputFiles: [],
-  outputs: null,
-  createdAt: 0,
-  startedAt: null,
-  finishedAt: null,
-});
+const job = (id: string, state: JobView['state'], exitCode: number | null = null): JobView =>
+  jobView({ id, runId: 'r-20261125-081502-3fa9', envName: 'base', state, agentId: state === 'pending' ? null : 'local-0-3fa9', exitCode });
 const run = (state: RunView['state'], jobs: JobView[]): RunView => ({
   id: 'r-20261125-081502-3fa9',
   project: 'p',

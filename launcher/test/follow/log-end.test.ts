@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunView } from '@katapult/core';
+import { jobView } from '@katapult/core/testing';
 import { logsComplete, type LoggedJob } from '../../src/follow/log-end.js';
 import { LogEndWatch } from '../../src/follow/log-follow.js';
 
@@ -55,18 +56,7 @@ describe('logs --follow stopping', () => {
     state: jobs.every((j) => j.state === 'done') ? 'done' : 'running',
     createdAt: 0,
     finishedAt: null,
-    jobs: jobs.map((j) => ({
-      ...j,
-      runId: 'r-1',
-      envName: 'default',
-      exitCode: null,
-      message: null,
-      outputFiles: [],
-      outputs: null,
-      createdAt: 0,
-      startedAt: null,
-      finishedAt: null,
-    })),
+    jobs: jobs.map((j) => jobView(j)),
   });
 
   it('goes on while a job runs, stops once all ended with their records read, and gives up on a missing record after a grace', async () => {
