@@ -13,7 +13,7 @@ export interface PublishedChunks {
 /**
  * Publishes `data` to `subject` in chunks of `chunkBytes` with up to `inFlight` unacknowledged, reading it only as
  * fast as JetStream acknowledges, so memory holds a few chunks whatever the size. Throws the first refusal, once
- * every chunk sent has been answered.
+ * every chunk sent has been answered, or the abort reason once `signal` aborts.
  */
 export async function publishChunks(
   nc: NatsConnection,
@@ -21,6 +21,7 @@ export async function publishChunks(
   data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   chunkBytes: number,
   inFlight: number,
+  signal?: AbortSignal,
 ): Promise<PublishedChunks> {
   const js = jetstream(nc);
   const hash = createHash('sha256');
@@ -30,6 +31,7 @@ export async function publishChunks(
   const pending = new Set<Promise<void>>();
   try {
     for await (const chunk of rechunk(data, chunkBytes)) {
+      signal?.throwIfAborted();
       hash.update(chunk);
       size += chunk.length;
       chunks += 1;
@@ -44,6 +46,7 @@ export async function publishChunks(
       if (pending.size >= inFlight) await Promise.race(pending);
       if (failure) throw failure;
     }
+    signal?.throwIfAborted();
     await Promise.all(pending);
     if (failure) throw failure;
   } catch (error) {

@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNats, type NatsServer } from '@katapult/testkit';
-import { bucketStream, chunkSubject, getObject, metaSubject, putObject } from '../src/index.js';
+import { bucketStream, chunkSubject, getObject, metaSubject, putNamedByContent, putObject } from '../src/index.js';
 
 const BUCKET = 'files';
 
@@ -22,6 +22,12 @@ function pieces(bytes: Buffer, size: number): AsyncIterable<Uint8Array> {
 async function readAll(nc: NatsConnection, name: string): Promise<Buffer | null> {
   const read = await getObject(nc, BUCKET, name);
   return read ? buffer(read.data) : null;
+}
+
+/** The name and digest of bytes as a content-addressed put is given them. */
+function contentName(bytes: Buffer): { name: string; digest: string } {
+  const digest = createHash('sha256').update(bytes).digest();
+  return { name: `sha256-${digest.toString('hex')}`, digest: `SHA-256=${digest.toString('base64url')}=` };
 }
 
 async function chunkCount(nc: NatsConnection, nuid: string): Promise<number> {
@@ -108,5 +114,57 @@ describe('object files: streaming put and get in a NATS object store', () => {
       JSON.stringify({ ...description, digest: `SHA-256=${Buffer.alloc(32).toString('base64url')}=` }),
     );
     await expect(readAll(nc, 'tampered')).rejects.toThrow(/tampered arrived corrupted/);
+  });
+  it('stores bytes under the content name it is given while they are sent, and reads them back', async () => {
+    const bytes = randomBytes(300_000);
+    const { info, reused } = await putNamedByContent(nc, BUCKET, pieces(bytes, 10_000), Promise.resolve(contentName(bytes)), {
+      chunkBytes: 65_536,
+    });
+    expect(reused).toBe(false);
+    expect(info.name).toBe(contentName(bytes).name);
+    expect((await readAll(nc, info.name))?.equals(bytes)).toBe(true);
+  });
+
+  it('keeps the object already stored under that name, stops sending, and leaves no chunk of its own', async () => {
+    // 122 chunks, 4 in flight: the name's lookup (two round trips) is answered long before they are all sent.
+    const bytes = randomBytes(2_000_000);
+    const first = await putNamedByContent(nc, BUCKET, pieces(bytes, 8_192), Promise.resolve(contentName(bytes)), { chunkBytes: 16_384 });
+    const before = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
+    let read = 0;
+    // The name is known before the bytes are: sending stops long before a whole second copy was read.
+    const counted = (async function* () {
+      for (let offset = 0; offset < bytes.length; offset += 8_192) {
+        read += 8_192;
+        yield bytes.subarray(offset, offset + 8_192);
+      }
+    })();
+    const again = await putNamedByContent(nc, BUCKET, counted, Promise.resolve(contentName(bytes)), { chunkBytes: 16_384 });
+    expect(again).toMatchObject({ reused: true, info: { nuid: first.info.nuid } });
+    expect(read).toBeLessThan(bytes.length);
+    const after = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
+    expect(after.state.messages).toBe(before.state.messages);
+  });
+
+  it('stores nothing when the bytes sent do not hash to the name (the file changed while it was read)', async () => {
+    const named = randomBytes(50_000);
+    const sent = randomBytes(50_000);
+    const before = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
+    await expect(putNamedByContent(nc, BUCKET, pieces(sent, 8_192), Promise.resolve(contentName(named)))).rejects.toThrow(
+      `the content of ${contentName(named).name} changed while it was being sent`,
+    );
+    expect(await store.info(contentName(named).name)).toBeNull();
+    const after = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
+    expect(after.state.messages).toBe(before.state.messages);
+  });
+
+  it('a name that cannot be found (the hash failed) fails the put with its own error and stores nothing', async () => {
+    const before = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
+    await expect(
+      putNamedByContent(nc, BUCKET, pieces(randomBytes(100_000), 8_192), Promise.reject(new Error('EACCES: cannot read data/x')), {
+        chunkBytes: 16_384,
+      }),
+    ).rejects.toThrow('EACCES: cannot read data/x');
+    const after = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
+    expect(after.state.messages).toBe(before.state.messages);
   });
 });

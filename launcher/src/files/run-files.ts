@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
-import { Objm } from '@nats-io/obj';
-import { putObject } from '@katapult/object-files';
+import { putNamedByContent } from '@katapult/object-files';
 import {
   ExitCode,
   JETSTREAM_API_TIMEOUT_MS,
@@ -44,36 +42,42 @@ export interface UploadSummary {
 
 /**
  * Puts each file in the cluster's object store under the hash of its content, so a file shared by many jobs, or
- * unchanged since an earlier run, is stored once and never sent again.
+ * unchanged since an earlier run, is stored once and never sent again. A file is hashed while it is sent, and the
+ * sending stops once the hash names an object already stored.
  */
 export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, files: readonly ProjectFile[]): Promise<UploadSummary> {
   const summary: UploadSummary = { files: {}, uploaded: 0, reused: 0, bytes: 0 };
-  if (files.length === 0) return summary;
-  const store = await new Objm(jetstream(nc, { timeout: JETSTREAM_API_TIMEOUT_MS })).open(names.fileStore);
   for (const file of files) {
-    const object = `sha256-${await sha256Of(file.realPath)}`;
-    const existing = await store.info(object);
-    if (existing && !existing.deleted) {
+    const named = contentName(file.realPath);
+    const { info, reused } = await putNamedByContent(
+      nc,
+      names.fileStore,
+      createReadStream(file.realPath, { highWaterMark: READ_BYTES }),
+      named,
+      {
+        timeoutMs: JETSTREAM_API_TIMEOUT_MS,
+      },
+    ).catch((error: unknown) => {
+      const full = storeLimitMessage(`OBJ_${names.fileStore}`, error);
+      throw full
+        ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure })
+        : error;
+    });
+    if (reused) {
       summary.reused += 1;
     } else {
-      await putObject(nc, names.fileStore, object, createReadStream(file.realPath, { highWaterMark: READ_BYTES })).catch(
-        (error: unknown) => {
-          const full = storeLimitMessage(`OBJ_${names.fileStore}`, error);
-          throw full
-            ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure })
-            : error;
-        },
-      );
       summary.uploaded += 1;
       summary.bytes += file.size;
     }
-    summary.files[file.path] = { object, size: file.size, executable: file.executable };
+    summary.files[file.path] = { object: info.name, size: file.size, executable: file.executable };
   }
   return summary;
 }
 
-async function sha256Of(path: string): Promise<string> {
+/** The object name (sha256-<hex>) and object-store digest of a file's content. */
+async function contentName(path: string): Promise<{ name: string; digest: string }> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: READ_BYTES })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const digest = hash.digest();
+  return { name: `sha256-${digest.toString('hex')}`, digest: `SHA-256=${digest.toString('base64url')}=` };
 }
