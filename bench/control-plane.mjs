@@ -3,7 +3,8 @@
 // exited reports) but start no container. Figures for a sweep of N `true` jobs on 100 agents: jobs/s from submit
 // to the run's end, coordinator CPU ms per job, coordinator and nats-server RSS; then a coordinator SIGKILLed with
 // a whole sweep stored (time until placements resume), `GET /runs/:id` of it, and cancelling it.
-// Prints numbers; asserts nothing. Needs nats-server and `pnpm build` first. BENCH_JOBS="1000 10000" by default.
+// Prints numbers; asserts nothing. Needs nats-server and `pnpm build` first. BENCH_JOBS="1000 10000" by default;
+// BENCH_CPUS: cpus of each simulated agent (2).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { bundleNodePrograms } from '@katapult/coordinator/bundler';
 import { freePort, waitFor } from '@katapult/testkit';
 
 const AGENTS = 100;
-const CPUS = 2;
+const CPUS = Number(process.env.BENCH_CPUS ?? 2);
 const SIZES = (process.env.BENCH_JOBS ?? '1000 10000').split(/\s+/).filter(Boolean).map(Number);
 const CLUSTER = 'bench';
 const names = clusterNames(CLUSTER);

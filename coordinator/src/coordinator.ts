@@ -85,7 +85,6 @@ export class Coordinator {
     });
     this.grace = new AgentGrace(options.lostGraceMs, now, options.link);
     this.roster = new AgentRoster(store, now);
-    this.reports = new ReportLoop(names, dispatch, this.roster, events, log);
     this.scheduling = new Scheduling(store, this.roster, dispatch, events, {
       log,
       now,
@@ -93,6 +92,7 @@ export class Coordinator {
       freshAgentMs: options.freshAgentMs,
       secrets: { runKey: options.secretsKey, agentSecret: options.agentSecret },
     });
+    this.reports = new ReportLoop(names, dispatch, this.roster, events, log, this.scheduling);
     this.liveness = new Liveness(store, events, this.grace, { lostGraceMs: options.lostGraceMs, log, now, pools: this.pools });
     this.strays = new StrayStops(store, dispatch, log, now);
     this.progress = new RunProgress(store, events, log);

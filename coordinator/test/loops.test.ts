@@ -268,6 +268,31 @@ describe('coordinator loops, in memory', () => {
     expect((await h.jobs(runId))[1]).toEqual(['b', 'assigned', 2, 'agent-1']);
   });
 
+  it("an attempt's exited report frees its cpus for the next job at once, while the report is still being stored", async () => {
+    const h = await harness();
+    const { runId } = await h.runs.create(
+      requestOf(
+        'project: demo\ninstances: [{cpus: 2}]\njobs:\n  - {name: x, run_command: "true", cpus_req: 2}\n  - {name: y, run_command: "true", cpus_req: 2}\n',
+      ),
+    );
+    h.heartbeat('agent-1', 2);
+    await h.coordinator.tick();
+    expect(h.dispatch.sentTo('agent-1')).toEqual(['x/1']);
+    expect(await h.report('agent-1', runId, 'x', 1, 'running')).toBe('ack');
+    const write = h.store.holdNextUpdate('x');
+    const settled = h.report('agent-1', runId, 'x', 1, 'exited', { exitCode: 0 });
+    await write.reached;
+    await h.coordinator.requestPlacement();
+    expect(h.dispatch.sentTo('agent-1')).toEqual(['x/1', 'y/1']);
+    expect(h.store.current(runId, 'x').state).toBe('running');
+    write.release();
+    expect(await settled).toBe('ack');
+    expect(await h.jobs(runId)).toEqual([
+      ['x', 'done', 1, 'agent-1'],
+      ['y', 'assigned', 1, 'agent-1'],
+    ]);
+  });
+
   it('a placement whose compare-and-set loses to a concurrent cancel sends nothing, and its cpus go to the next job', async () => {
     const h = await harness();
     const { runId } = await h.runs.create(threeJobs);

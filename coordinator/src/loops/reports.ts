@@ -17,6 +17,15 @@ import type { JobEvents } from './job-events.js';
 /** Reports being applied at once (each one a compare-and-set). */
 const REPORTS_IN_FLIGHT = 256;
 
+/** What hears of an attempt's end as soon as its report is checked, before it is stored (Scheduling). */
+export interface EndedAttempts {
+  endReported(runId: string, jobId: string, attempt: number, agentId: string): void;
+  endStored(runId: string, jobId: string): void;
+}
+
+/** Reports saying the attempt's container is gone, its cpus free on the agent. */
+const ENDING_REPORTS: ReadonlySet<JobReport['type']> = new Set(['exited', 'start_failed', 'lost']);
+
 /**
  * The agents' reports move jobs through their lifecycle. A report is checked (well formed, sent by the agent it
  * names, naming only that agent's outputs), then applied; it is acknowledged once stored, or handed back to be
@@ -29,6 +38,7 @@ export class ReportLoop {
     private readonly roster: AgentRoster,
     private readonly events: JobEvents,
     private readonly log: Log,
+    private readonly ended?: EndedAttempts,
   ) {}
 
   /** Resolves once reports are being read; they are then applied until the source ends. */
@@ -40,6 +50,7 @@ export class ReportLoop {
       REPORTS_IN_FLIGHT,
       async (_key, reports) => {
         const { runId, jobId } = reports[0]!.report;
+        const ending = reports.some((entry) => ENDING_REPORTS.has(entry.report.type));
         try {
           await this.events.applyAll(
             runId,
@@ -54,6 +65,8 @@ export class ReportLoop {
             level: 'warn',
           });
           for (const { delivery } of reports) delivery.nak(1000);
+        } finally {
+          if (ending) this.ended?.endStored(runId, jobId);
         }
       },
     );
@@ -66,6 +79,7 @@ export class ReportLoop {
         }
         const { report, sender } = checked;
         if (report.type === 'lost') this.roster.gaveUp(report.agentId, report.at);
+        if (ENDING_REPORTS.has(report.type)) this.ended?.endReported(report.runId, report.jobId, report.attempt, sender);
         await queue.push(jobKey(report.runId, report.jobId), { delivery, event: toJobEvent(report, sender), report });
       }
     })();

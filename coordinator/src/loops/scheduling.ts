@@ -43,6 +43,11 @@ export class Scheduling {
   private nextPass: Promise<void> | undefined;
   /** Assignments planned whose commit has not settled, by job key: not planned again, their cpus taken. */
   private readonly committing = new Map<string, Held>();
+  /**
+   * Attempts their agent reported ended whose report is not stored yet, by job key: the cpus they held are free on
+   * that agent already (its container is gone), so a pass need not wait for the store's round trip to use them.
+   */
+  private readonly reportedEnded = new Map<string, { attempt: number; agentId: string }>();
 
   constructor(
     private readonly store: Store,
@@ -69,6 +74,20 @@ export class Scheduling {
       rest.bySize.set(size, reason);
     }
     return reason;
+  }
+
+  /**
+   * An agent reported an attempt ended (exited, failed to start, given up): its cpus count as free from now, and a
+   * pass is asked for, while the report is being stored. Held until `endStored`, whether the report was stored or
+   * not: one that was not is delivered again (and the job still holds its cpus in the store until then).
+   */
+  endReported(runId: string, jobId: string, attempt: number, agentId: string): void {
+    this.reportedEnded.set(jobKey(runId, jobId), { attempt, agentId });
+    void this.requestPlacement();
+  }
+
+  endStored(runId: string, jobId: string): void {
+    this.reportedEnded.delete(jobKey(runId, jobId));
   }
 
   /**
@@ -101,7 +120,10 @@ export class Scheduling {
     );
     let capacity = agentCapacity(
       fresh,
-      this.store.activeJobs().map((entry) => entry.value),
+      this.store
+        .activeJobs()
+        .map((entry) => entry.value)
+        .filter((job) => !this.endedOnAgent(job)),
       this.committing.values(),
     );
     const waiting = new Map<string, string>();
@@ -142,6 +164,12 @@ export class Scheduling {
         this.committing.delete(jobKey(run.id, entry.value.id));
       }
     });
+  }
+
+  /** Whether the job's agent reported its current attempt ended, ahead of the store. */
+  private endedOnAgent(job: JobRecord): boolean {
+    const ended = this.reportedEnded.get(jobKey(job.runId, job.id));
+    return ended !== undefined && ended.attempt === job.attempt && ended.agentId === job.agentId;
   }
 
   /** A run's pending jobs not being committed already, as the planner reads them, each kept in `read` by id. */

@@ -12,6 +12,7 @@ export class MemoryStore extends ViewReads {
   private readonly agents = new Map<string, HeardAgent>();
   private revision = 0;
   private interleaved: (() => void) | undefined;
+  private held: { jobId: string; wait: () => Promise<void> } | undefined;
   /** How many compare-and-sets lost to another writer. */
   lostUpdates = 0;
 
@@ -46,6 +47,19 @@ export class MemoryStore extends ViewReads {
     this.interleaved = write;
   }
 
+  /**
+   * Holds the next compare-and-set of job `jobId` until `release` is called (a write's slow round trip): `reached`
+   * resolves once it is waiting.
+   */
+  holdNextUpdate(jobId: string): { reached: Promise<void>; release: () => void } {
+    let reach: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.held = { jobId, wait: () => (reach(), released) };
+    return { reached, release };
+  }
+
   async putRun(run: RunRecord): Promise<void> {
     this.view.putRun({ value: run, revision: ++this.revision });
   }
@@ -56,6 +70,11 @@ export class MemoryStore extends ViewReads {
   }
 
   async updateJob(job: JobRecord, revision: number): Promise<boolean> {
+    const held = this.held;
+    if (held?.jobId === job.id) {
+      this.held = undefined;
+      await held.wait();
+    }
     const write = this.interleaved;
     this.interleaved = undefined;
     write?.();
