@@ -93,10 +93,13 @@ export async function putNamedByContent(
   if (!published) throw new Error(`the upload of ${found.name} stopped with no object of that name stored`);
   if (published.digest !== found.digest) {
     await purgeQuietly(nc, bucket, chunkSubject(bucket, id));
-    throw new Error(`the content of ${found.name} changed while it was being sent (its digest is now ${published.digest})`);
+    throw new ContentChangedError(`the content of ${found.name} changed while it was being sent (its digest is now ${published.digest})`);
   }
   return { info: await describe(nc, bucket, found.name, id, published, chunkBytes), reused: false };
 }
+
+/** The bytes sent did not hash to the name given: the file changed while it was read. */
+export class ContentChangedError extends Error {}
 
 function chunkBytesOf(nc: NatsConnection, options: PutObjectOptions): number {
   return Math.min(options.chunkBytes ?? CHUNK_BYTES, nc.info?.max_payload ?? CHUNK_BYTES);

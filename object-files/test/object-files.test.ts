@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNats, type NatsServer } from '@katapult/testkit';
-import { bucketStream, chunkSubject, getObject, metaSubject, putNamedByContent, putObject } from '../src/index.js';
+import { bucketStream, chunkSubject, ContentChangedError, getObject, metaSubject, putNamedByContent, putObject } from '../src/index.js';
 
 const BUCKET = 'files';
 
@@ -149,9 +149,11 @@ describe('object files: streaming put and get in a NATS object store', () => {
     const named = randomBytes(50_000);
     const sent = randomBytes(50_000);
     const before = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
-    await expect(putNamedByContent(nc, BUCKET, pieces(sent, 8_192), Promise.resolve(contentName(named)))).rejects.toThrow(
-      `the content of ${contentName(named).name} changed while it was being sent`,
+    const failure = await putNamedByContent(nc, BUCKET, pieces(sent, 8_192), Promise.resolve(contentName(named))).catch(
+      (error: unknown) => error,
     );
+    expect(failure).toBeInstanceOf(ContentChangedError);
+    expect((failure as Error).message).toContain(`the content of ${contentName(named).name} changed while it was being sent`);
     expect(await store.info(contentName(named).name)).toBeNull();
     const after = await (await jetstreamManager(nc)).streams.info(bucketStream(BUCKET));
     expect(after.state.messages).toBe(before.state.messages);

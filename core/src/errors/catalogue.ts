@@ -105,6 +105,7 @@ export const ERROR_CATALOGUE = {
   KP_EXEC_FAILED: { exitCode: infra, httpStatus: 500, meaning: "the agent could not run the exec session's command" },
   KP_EXEC_NO_AGENT: { exitCode: infra, httpStatus: 500, meaning: "the agent did not start the exec session's command in time" },
   KP_EXEC_NO_EXIT_CODE: { exitCode: infra, httpStatus: 500, meaning: "the exec session's command ended without a readable exit code" },
+  KP_FILE_CHANGED: { exitCode: bad, httpStatus: 400, meaning: 'a file the config names changed while it was being uploaded' },
   KP_FILE_MISSING: { exitCode: bad, httpStatus: 400, meaning: 'a file the config names does not exist' },
   KP_FILE_NOT_A_FILE: { exitCode: bad, httpStatus: 400, meaning: 'a path the config names as a file is a folder' },
   KP_FILE_OUTSIDE_PROJECT: { exitCode: bad, httpStatus: 400, meaning: 'a path the config names is outside the project folder' },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { putNamedByContent } from '@katapult/object-files';
+import { ContentChangedError, putNamedByContent } from '@katapult/object-files';
 import {
   ExitCode,
   JETSTREAM_API_TIMEOUT_MS,
@@ -58,6 +58,11 @@ export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, fi
         timeoutMs: JETSTREAM_API_TIMEOUT_MS,
       },
     ).catch((error: unknown) => {
+      if (error instanceof ContentChangedError)
+        throw new KatapultError('KP_FILE_CHANGED', `${file.path} changed while it was being uploaded; nothing of it was stored`, {
+          exitCode: ExitCode.badInput,
+          hint: 'launch again once the file is written',
+        });
       const full = storeLimitMessage(`OBJ_${names.fileStore}`, error);
       throw full
         ? new KatapultError('KP_STORE_FULL', `${file.path} was not uploaded: ${full}`, { exitCode: ExitCode.infrastructure })
