@@ -150,9 +150,15 @@ describe('provider: aws, cost caps and orphans (moto, prices from a stand-in Pri
         intervalMs: 500,
       },
     );
-    expect(await coordinatorLog()).toMatch(
-      new RegExp(`aws: orphans: terminated ${orphan} of pool e2e-hourly/deadbeef, which no stored run has \\(up \\d+ min\\)`),
+    // The coordinator logs the termination once EC2 has answered it, which may be just after the poll above saw it.
+    const terminated = new RegExp(
+      `aws: orphans: terminated ${orphan} of pool e2e-hourly/deadbeef, which no stored run has \\(up \\d+ min\\)`,
     );
+    await waitFor(async () => terminated.test(await coordinatorLog()), {
+      what: `the coordinator's line about terminating ${orphan}`,
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
     const after = (await projectInstances(clients, 'e2e-hourly', ['running'])).map((instance) => instance.InstanceId).sort();
     expect(after).toEqual(before);
   }, 300_000);
