@@ -51,7 +51,7 @@ export async function putObject(
  * caller hashes the same file on its own, faster than NATS takes it): an object of that name already stored
  * stops the upload, its chunks are removed, and the stored one is kept (`reused`). So a new file is read for its
  * name and sent side by side instead of one after the other, and a known one costs little more than its hashing.
- * The bytes sent must hash to the name's digest (`digestOf`), or nothing is stored: the file changed meanwhile.
+ * The bytes sent must hash to the digest `name` gives, or nothing is stored: the file changed meanwhile.
  */
 export async function putNamedByContent(
   nc: NatsConnection,
