@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Base64UrlPaddedCodec, Objm, type ObjectInfo } from '@nats-io/obj';
+import { Objm, type ObjectInfo } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { objectDigest } from './digest.js';
 import { bucketStream, chunkSubject } from './subjects.js';
 
 export interface ObjectRead {
@@ -63,7 +64,7 @@ export async function* checkedObjectBytes(
     size += chunk.length;
     yield chunk;
   }
-  const digest = `SHA-256=${Base64UrlPaddedCodec.encode(hash.digest())}`;
+  const digest = objectDigest(hash.digest());
   if (size !== info.size || digest !== info.digest) {
     throw new Error(
       `the object ${info.name} arrived corrupted: ${size} bytes with digest ${digest}, its description says ${info.size} bytes with ${info.digest}`,

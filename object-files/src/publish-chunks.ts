@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { objectDigest } from './digest.js';
 import { rechunk } from './rechunk.js';
 
 export interface PublishedChunks {
@@ -53,5 +54,5 @@ export async function publishChunks(
     await Promise.allSettled(pending);
     throw error;
   }
-  return { size, chunks, digest: `SHA-256=${hash.digest('base64url')}=` };
+  return { size, chunks, digest: objectDigest(hash.digest()) };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { objectDigest } from './digest.js';
 import { publishChunks } from './publish-chunks.js';
 
 /**
@@ -87,7 +88,7 @@ export async function* subjectFileBytes(subject: string, messages: AsyncIterable
     chunks += 1;
     yield message.data;
   }
-  const digest = `SHA-256=${hash.digest('base64url')}=`;
+  const digest = objectDigest(hash.digest());
   if (!info) throw new Error(`the file on ${subject} is incomplete: ${chunks} chunks (${size} bytes) and no end record`);
   if (info.size !== size || info.chunks !== chunks || info.digest !== digest) {
     throw new Error(

@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { putSubjectFile, readGrantedObject, readGrantedSubjectFile } from '@katapult/object-files';
+import { digestOfContentName, putSubjectFile, readGrantedObject, readGrantedSubjectFile } from '@katapult/object-files';
 import { storeLimitMessage, type Assignment, type ClusterNames } from '@katapult/core';
 import { readGrantAsker, type AskReadGrant, type AttemptOf } from './read-grants.js';
 
@@ -95,11 +95,6 @@ interface GrantedRead {
   digest?: string | undefined;
 }
 
-/** The object store's digest of the content an object name (sha256-<hex>) says. */
-export function digestOfName(object: string): string {
-  return `SHA-256=${Buffer.from(object.replace(/^sha256-/, ''), 'hex').toString('base64url')}=`;
-}
-
 // The cache file's write buffer: the bytes go on to the job's staging while they are written, and only a cache
 // this far behind holds them up (memory stays bounded whatever the file's size).
 const CACHE_BEHIND_BYTES = 8 << 20;
@@ -132,7 +127,7 @@ async function downloadThrough(
     },
     flush(callback) {
       file.end(() => {
-        if (digest !== digestOfName(object)) {
+        if (digest !== digestOfContentName(object)) {
           const corrupted = new Error(`file ${object} arrived corrupted (its content does not match its name)`);
           rm(partial, { force: true }).then(
             () => callback(corrupted),

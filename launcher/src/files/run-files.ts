@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ContentChangedError, putNamedByContent } from '@katapult/object-files';
+import { contentName, ContentChangedError, putNamedByContent } from '@katapult/object-files';
 import {
   ExitCode,
   JETSTREAM_API_TIMEOUT_MS,
@@ -48,7 +48,7 @@ export interface UploadSummary {
 export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, files: readonly ProjectFile[]): Promise<UploadSummary> {
   const summary: UploadSummary = { files: {}, uploaded: 0, reused: 0, bytes: 0 };
   for (const file of files) {
-    const named = contentName(file.realPath);
+    const named = sha256Of(file.realPath).then(contentName);
     const { info, reused } = await putNamedByContent(
       nc,
       names.fileStore,
@@ -79,10 +79,8 @@ export async function uploadRunFiles(nc: NatsConnection, names: ClusterNames, fi
   return summary;
 }
 
-/** The object name (sha256-<hex>) and object-store digest of a file's content. */
-async function contentName(path: string): Promise<{ name: string; digest: string }> {
+async function sha256Of(path: string): Promise<Buffer> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: READ_BYTES })) hash.update(chunk as Buffer);
-  const digest = hash.digest();
-  return { name: `sha256-${digest.toString('hex')}`, digest: `SHA-256=${digest.toString('base64url')}=` };
+  return hash.digest();
 }
