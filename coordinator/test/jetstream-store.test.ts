@@ -2,9 +2,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterNames, type RunRecord } from '@katapult/core';
+import { agentRecordCodec, clusterNames, type RunRecord } from '@katapult/core';
 import { jobRecord } from '@katapult/core/testing';
-import { startNats, type NatsServer } from '@katapult/testkit';
+import { startNats, waitFor, type NatsServer } from '@katapult/testkit';
 import { openJetStreamStore } from '../src/index.js';
 
 const names = clusterNames('store-check');
@@ -63,5 +63,55 @@ describe('a KV record that does not match its schema', () => {
     await runs.put('r-later', encode(run('r-later')));
     await store.sync();
     expect((await store.getRun('r-later'))?.id).toBe('r-later');
+  });
+});
+
+describe("the agents' heartbeat records", () => {
+  let nats: NatsServer;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  const heartbeat = (agentId: string, at: number) =>
+    agentRecordCodec.encode({ v: 1, agentId, instanceId: `i-${agentId}`, cpus: 2, startedAt: 1, at, running: [] });
+  const open = async (cluster: string, ttlMs: number) => {
+    const clusterAgents = clusterNames(cluster);
+    const store = await openJetStreamStore(nc, clusterAgents, { agentTtlMs: ttlMs });
+    return { store, bucket: await new Kvm(jetstream(nc)).open(clusterAgents.buckets.agents) };
+  };
+
+  it('are read as stored since the last read: a new beat replaces the one before, and a deleted or broken record takes its agent away', async () => {
+    const { store, bucket } = await open('store-agents', 600_000);
+    const listed = async () => (await store.listAgents()).map((agent) => `${agent.agentId}@${agent.at}`).sort((a, b) => a.localeCompare(b));
+
+    await bucket.put('a-1', heartbeat('a-1', 1));
+    await bucket.put('a-2', heartbeat('a-2', 1));
+    expect(await listed()).toEqual(['a-1@1', 'a-2@1']);
+
+    await bucket.put('a-1', heartbeat('a-1', 2));
+    await bucket.put('a-3', new TextEncoder().encode('{"v":1,'));
+    await bucket.delete('a-2');
+    expect(await listed()).toEqual(['a-1@2']);
+
+    // A record that is no longer one (written by hand, by another version) is no agent.
+    await bucket.put('a-1', new TextEncoder().encode('{"v":1,'));
+    expect(await listed()).toEqual([]);
+  });
+
+  it('leave out an agent whose last record is older than the TTL, as the server expiring it does (which sends no delete)', async () => {
+    const ttlMs = 2_000;
+    const { store, bucket } = await open('store-agents-ttl', ttlMs);
+    await bucket.put('a-4', heartbeat('a-4', 3));
+    const [heard] = await store.listAgents();
+    expect(heard?.agentId).toBe('a-4');
+    await waitFor(async () => (await store.listAgents()).length === 0, { what: 'a-4 to expire', timeoutMs: 30_000 });
+    expect(Date.now() - heard!.heardAt).toBeGreaterThanOrEqual(ttlMs);
   });
 });

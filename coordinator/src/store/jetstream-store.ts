@@ -4,12 +4,10 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { agentRecordCodec, JETSTREAM_API_TIMEOUT_MS, jobKey, KatapultError, storeRecords, type JobRecord } from '@katapult/core';
 import type { HeardAgent, RunRecord, Store } from './store.js';
 import { ViewReads } from './view-reads.js';
-import { inParallel } from '../pipeline.js';
 
 // A watch delivers what a bucket holds in well under a second; 15 s without getting there, it has stalled.
 const SYNC_MS = 15_000;
 const STARTING_SYNC_MS = 300_000;
-const AGENT_READS_IN_FLIGHT = 64;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -67,7 +65,7 @@ export async function openJetStreamStore(
     jsm,
     runs,
     jobs,
-    { kv: agents, bucket: names.buckets.agents },
+    { kv: agents, bucket: names.buckets.agents, ttlMs: options.agentTtlMs },
     names.buckets,
     options.log ?? (() => undefined),
   );
@@ -150,22 +148,26 @@ class BucketReader {
 class JetStreamStore extends ViewReads {
   private readonly runsReader: BucketReader;
   private readonly jobsReader: BucketReader;
+  private readonly agentsReader: BucketReader;
+  /** Each agent's last heartbeat record as read, kept current by the heartbeats stored since the last read. */
+  private readonly heard = new Map<string, HeardAgent>();
 
   constructor(
     private readonly jsm: JetStreamManager,
     private readonly runs: KV,
     private readonly jobs: KV,
-    private readonly agents: { kv: KV; bucket: string },
+    private readonly agents: { kv: KV; bucket: string; ttlMs: number },
     private readonly buckets: { runs: string; jobs: string },
     private readonly log: (line: string) => void,
   ) {
     super();
     this.runsReader = new BucketReader(runs, jsm, buckets.runs, (entry) => this.takeRun(entry), log);
     this.jobsReader = new BucketReader(jobs, jsm, buckets.jobs, (entry) => this.takeJob(entry), log);
+    this.agentsReader = new BucketReader(agents.kv, jsm, agents.bucket, (entry) => this.takeAgent(entry), log);
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.runsReader.start(), this.jobsReader.start()]);
+    await Promise.all([this.runsReader.start(), this.jobsReader.start(), this.agentsReader.start()]);
   }
 
   async sync(): Promise<void> {
@@ -202,18 +204,21 @@ class JetStreamStore extends ViewReads {
     }
   }
 
+  /**
+   * Reads only the heartbeats stored since the last call (a get per agent would cost a round trip per agent at
+   * every tick). A record older than the bucket's TTL is gone, as the server's expiry, which sends no delete, has it.
+   */
   async listAgents(): Promise<HeardAgent[]> {
-    // Read side by side: one get after another costs a round trip per agent, and placement passes wait on this.
-    const entries = await inParallel(await listKeys(this.jsm, this.agents.bucket, '>'), AGENT_READS_IN_FLIGHT, (key) =>
-      this.agents.kv.get(key),
-    );
-    const found: HeardAgent[] = [];
-    for (const entry of entries) {
-      if (!entry || entry.operation !== 'PUT') continue;
-      const decoded = agentRecordCodec.decode(entry.value);
-      if (decoded.ok) found.push({ ...decoded.value, heardAt: entry.created.getTime() });
-    }
-    return found;
+    await this.agentsReader.sync();
+    const oldest = Date.now() - this.agents.ttlMs;
+    for (const [agentId, agent] of this.heard) if (agent.heardAt < oldest) this.heard.delete(agentId);
+    return [...this.heard.values()];
+  }
+
+  private takeAgent(entry: KvEntry): void {
+    const decoded = entry.operation === 'PUT' ? agentRecordCodec.decode(entry.value) : undefined;
+    if (decoded?.ok) this.heard.set(entry.key, { ...decoded.value, heardAt: entry.created.getTime() });
+    else this.heard.delete(entry.key);
   }
 
   private takeRun(entry: KvEntry): void {
@@ -233,17 +238,6 @@ class JetStreamStore extends ViewReads {
     }
     this.view.deleteJob(entry.key.slice(0, dot), entry.key.slice(dot + 1), entry.revision);
   }
-}
-
-/**
- * Keys of a bucket from one stream-info request. (The client's kv.keys() walks the bucket with a consumer and
- * was seen to hang forever when keys are written while it runs; this asks the server for the subjects at once.)
- * Deleted keys may still be listed; reading them returns nothing, and callers skip them.
- */
-async function listKeys(jsm: JetStreamManager, bucket: string, filter: string): Promise<string[]> {
-  const prefix = `$KV.${bucket}.`;
-  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
-  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
 }
 
 /** JetStream's "wrong last sequence": the compare-and-set lost to another writer. */
