@@ -293,6 +293,21 @@ describe('coordinator loops, in memory', () => {
     ]);
   });
 
+  it('a job stored as assigned and still being sent to its agent holds its cpus once: a pass meanwhile sees 0 free, not less', async () => {
+    const h = await harness();
+    const { runId } = await h.runs.create(threeJobs);
+    h.heartbeat('agent-1', 2);
+    const send = h.dispatch.holdNextSend();
+    const ticked = h.coordinator.tick();
+    await send.reached;
+    expect(h.store.current(runId, 'b').state).toBe('assigned');
+    await h.coordinator.requestPlacement();
+    expect((await h.runs.get(runId)).jobs[0]!.waiting).toBe(`needs 1 cpu; pool ${POOL} has 0 free of 2`);
+    send.release();
+    await ticked;
+    expect(h.dispatch.sentTo('agent-1')).toEqual(['b/1']);
+  });
+
   it('a placement whose compare-and-set loses to a concurrent cancel sends nothing, and its cpus go to the next job', async () => {
     const h = await harness();
     const { runId } = await h.runs.create(threeJobs);

@@ -158,10 +158,11 @@ export class Scheduling {
     this.waiting = waiting;
     this.waitingRest = rest;
     await inParallel(assignments, WRITES_IN_FLIGHT, async ({ entry, agent, run }) => {
+      const settled = () => this.committing.delete(jobKey(run.id, entry.value.id));
       try {
-        return await this.assign(entry, agent, run);
+        return await this.assign(entry, agent, run, settled);
       } finally {
-        this.committing.delete(jobKey(run.id, entry.value.id));
+        settled();
       }
     });
   }
@@ -181,11 +182,15 @@ export class Scheduling {
     }
   }
 
-  /** Commit first, then send: a job is never sent to an agent unless the store says it is assigned there. */
-  private async assign(entry: Versioned<JobRecord>, agent: AgentCapacity, run: RunRecord): Promise<boolean> {
+  /**
+   * Commit first, then send: a job is never sent to an agent unless the store says it is assigned there. `settled`
+   * is called once the commit has settled, before the send: from then on the store's record holds the cpus (held
+   * twice, they would show a pass less room than there is).
+   */
+  private async assign(entry: Versioned<JobRecord>, agent: AgentCapacity, run: RunRecord, settled: () => void): Promise<boolean> {
     const agentId = agent.id;
     const result = applyJobEvent(entry.value, { type: 'assign', agentId, ...(agent.pool ? { pool: agent.pool } : {}) }, this.options.now());
-    if (!result.changed || !(await this.store.updateJob(result.job, entry.revision))) return false;
+    if (!result.changed || !(await this.store.updateJob(result.job, entry.revision).finally(settled))) return false;
     const job = result.job;
     const secrets = sealForAgent(run, job, agentId, this.options.secrets);
     if (secrets !== undefined && !secrets.ok) {

@@ -16,6 +16,7 @@ export class MemoryDispatch implements Dispatch {
   private readonly queues = new Map<string, AssignmentQueue>();
   private readonly inbox: ReportDelivery[] = [];
   private wake: (() => void) | undefined;
+  private heldSend: (() => Promise<void>) | undefined;
 
   constructor(private readonly names: ClusterNames) {}
 
@@ -49,7 +50,20 @@ export class MemoryDispatch implements Dispatch {
     });
   }
 
+  /** The next assignment sent waits until released; `reached` resolves once it is waiting. */
+  holdNextSend(): { reached: Promise<void>; release: () => void } {
+    let reach: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.heldSend = () => (reach(), released);
+    return { reached, release };
+  }
+
   async sendAssignment(agentId: string, assignment: Assignment): Promise<void> {
+    const held = this.heldSend;
+    this.heldSend = undefined;
+    await held?.();
     const key = `${assignment.runId}.${assignment.jobId}.${assignment.attempt}`;
     if (this.sentAttempts.has(key)) return;
     this.sentAttempts.add(key);
