@@ -81,7 +81,7 @@ export class Coordinator {
         : undefined);
     const events = new JobEvents(store, log, now, {
       freed: () => this.requestPlacement(),
-      ended: (runId) => this.progress.settleDependencies(runId),
+      ended: (runId) => this.progress.jobEnded(runId),
     });
     this.grace = new AgentGrace(options.lostGraceMs, now, options.link);
     this.roster = new AgentRoster(store, now);

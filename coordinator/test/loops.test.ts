@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   applyJobEvent,
   clusterNames,
@@ -167,6 +167,25 @@ describe('coordinator loops, in memory', () => {
       ['b', 'failed', 3],
     ]);
     expect(h.lines).toContainEqual({ line: `run ${runId} finished: failed`, runId });
+  });
+
+  it("closes a run as its last job's end is applied, not at the next tick, and once though its last ends arrive together", async () => {
+    const h = await harness();
+    const { runId } = await h.runs.create(threeJobs);
+    h.heartbeat('agent-1', 2);
+    h.heartbeat('agent-2', 2);
+    await h.coordinator.tick();
+    expect((await h.jobs(runId)).map(([, state]) => state)).toEqual(['assigned', 'assigned', 'assigned']);
+    expect(await h.report('agent-1', runId, 'b', 1, 'exited', { exitCode: 0 })).toBe('ack');
+    expect((await h.runs.get(runId)).state).toBe('running');
+    await Promise.all([
+      h.report('agent-2', runId, 'a', 1, 'exited', { exitCode: 0 }),
+      h.report('agent-2', runId, 'c', 1, 'exited', { exitCode: 1 }),
+    ]);
+    await vi.waitFor(async () => expect((await h.runs.get(runId)).state).toBe('failed'));
+    expect(h.lines.filter(({ line }) => line.startsWith(`run ${runId} finished`))).toEqual([
+      { line: `run ${runId} finished: failed`, runId },
+    ]);
   });
 
   it("requeues a lost agent's job after the grace period, on an agent still alive, and ignores the lost attempt's late report", async () => {

@@ -41,11 +41,14 @@ export class JobEvents {
       });
       // cpus freed, or a job back in the queue: place at once rather than at the next tick.
       if (!ACTIVE_STATES.has(outcome.after.state)) void this.hooks.freed();
-      // Its dependents may start (or be skipped) now rather than at the next tick.
+      // Its dependents may start (or be skipped), and its run end, now rather than at the next tick.
       if (outcome.after.state !== outcome.before.state && isFinal(outcome.after.state))
-        void this.hooks
-          .ended(runId)
-          .catch((error: unknown) => this.log(`dependencies of ${runId} not settled yet: ${String(error)}`, { runId, level: 'warn' }));
+        void this.hooks.ended(runId).catch((error: unknown) =>
+          this.log(`dependencies and end of ${runId} not settled yet (the next tick retries): ${String(error)}`, {
+            runId,
+            level: 'warn',
+          }),
+        );
     } else if (outcome.why.startsWith('no job'))
       this.log(`report for unknown job ${runId}/${jobId} dropped`, { runId, jobId, level: 'warn' });
     else if (outcome.why.startsWith('report from agent'))

@@ -4,6 +4,9 @@ import type { JobEvents } from './job-events.js';
 
 /** Moves runs along: blocked jobs released or skipped as their dependencies end, and a run closed once its jobs are. */
 export class RunProgress {
+  /** Runs being closed: the ends of a run's last jobs, applied side by side, close it once. */
+  private readonly closing = new Set<string>();
+
   constructor(
     private readonly store: Store,
     private readonly events: JobEvents,
@@ -30,14 +33,29 @@ export class RunProgress {
     }
   }
 
+  /** A job of the run ended: its dependents settled, and the run closed if that was its last (not at the next tick). */
+  async jobEnded(runId: string): Promise<void> {
+    await this.settleDependencies(runId);
+    if (this.store.unfinished(runId) > 0) return;
+    const run = await this.store.getRun(runId);
+    if (run?.state === 'running') await this.closeIfFinished(run);
+  }
+
   /** A run is over once none of its jobs is unfinished (the view counts them as they change). */
   async closeIfFinished(run: RunRecord): Promise<void> {
-    if (this.store.unfinished(run.id) > 0) return;
-    const jobs = (await this.store.listJobs(run.id)).map((entry) => entry.value);
-    if (jobs.length === 0) return;
-    const state = runStateOf(jobs);
-    if (state === 'running') return;
-    await this.store.putRun({ ...run, state, finishedAt: Math.max(...jobs.map((job) => job.finishedAt ?? 0)) });
-    this.log(`run ${run.id} finished: ${state}`, { runId: run.id });
+    if (this.store.unfinished(run.id) > 0 || this.closing.has(run.id)) return;
+    this.closing.add(run.id);
+    try {
+      const jobs = (await this.store.listJobs(run.id)).map((entry) => entry.value);
+      if (jobs.length === 0) return;
+      const state = runStateOf(jobs);
+      if (state === 'running') return;
+      const current = await this.store.getRun(run.id);
+      if (current?.state !== 'running') return;
+      await this.store.putRun({ ...current, state, finishedAt: Math.max(...jobs.map((job) => job.finishedAt ?? 0)) });
+      this.log(`run ${run.id} finished: ${state}`, { runId: run.id });
+    } finally {
+      this.closing.delete(run.id);
+    }
   }
 }
