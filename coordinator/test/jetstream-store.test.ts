@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRecordCodec, clusterNames, type RunRecord } from '@katapult/core';
@@ -114,4 +114,20 @@ describe("the agents' heartbeat records", () => {
     await waitFor(async () => (await store.listAgents()).length === 0, { what: 'a-4 to expire', timeoutMs: 30_000 });
     expect(Date.now() - heard!.heardAt).toBeGreaterThanOrEqual(ttlMs);
   });
+
+  it('a store opened once every record expired starts at once, with no agent (its watch would bring nothing)', async () => {
+    const ttlMs = 1_000;
+    const { bucket } = await open('store-agents-expired', ttlMs);
+    await bucket.put('a-5', heartbeat('a-5', 4));
+    const jsm = await jetstreamManager(nc);
+    await waitFor(async () => (await jsm.streams.info(`KV_${clusterNames('store-agents-expired').buckets.agents}`)).state.messages === 0, {
+      what: 'the server to expire a-5',
+      timeoutMs: 30_000,
+    });
+    // Before, start() waited for revision 1 until its 300 s limit: a stack started again after a while hung.
+    const { store } = await open('store-agents-expired', ttlMs);
+    expect(await store.listAgents()).toEqual([]);
+    await bucket.put('a-6', heartbeat('a-6', 5));
+    expect((await store.listAgents()).map((agent) => agent.agentId)).toEqual(['a-6']);
+  }, 60_000);
 });

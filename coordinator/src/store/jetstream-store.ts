@@ -109,7 +109,9 @@ class BucketReader {
 
   /** Resolves once the view holds everything the bucket held when called; fails if that read stalls for `timeoutMs`. */
   async sync(timeoutMs = SYNC_MS): Promise<void> {
-    const last = (await this.jsm.streams.info(`KV_${this.bucket}`)).state.last_seq;
+    const { last_seq: last, messages } = (await this.jsm.streams.info(`KV_${this.bucket}`)).state;
+    // Every record expired (the agents bucket, when no agent beat within its max age): a watch would bring nothing.
+    if (messages === 0) return this.caughtUpTo(last);
     while (this.seen < last) {
       // One read at a time: a sync asked meanwhile waits for it, then reads what is left.
       this.reading ??= this.readUpTo(last, timeoutMs).finally(() => (this.reading = undefined));
@@ -140,6 +142,12 @@ class BucketReader {
       );
       throw new Error(`reading ${this.bucket} fell behind (revision ${this.seen} of ${last})`);
     }
+    this.caughtUpTo(this.seen);
+  }
+
+  /** The view holds every revision up to `last`. */
+  private caughtUpTo(last: number): void {
+    this.seen = Math.max(this.seen, last);
     for (const revision of this.held) if (revision <= this.seen) this.held.delete(revision);
     while (this.held.delete(this.seen + 1)) this.seen++;
   }
