@@ -26,19 +26,20 @@ function run(id: string): RunRecord {
 
 const job = () => jobRecord({ runId: 'r-good' });
 
+// One nats-server for the file: each describe uses buckets of its own cluster name.
+let nats: NatsServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+});
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
 describe('a KV record that does not match its schema', () => {
-  let nats: NatsServer;
-  let nc: NatsConnection;
-
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connect({ servers: nats.url });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-  });
-
   it('is logged in one line naming its bucket and key, and skipped; the store reads the others, and later records at its next sync', async () => {
     const kvm = new Kvm(jetstream(nc));
     const runs = await kvm.create(names.buckets.runs, { history: 1 });
@@ -67,18 +68,6 @@ describe('a KV record that does not match its schema', () => {
 });
 
 describe("the agents' heartbeat records", () => {
-  let nats: NatsServer;
-  let nc: NatsConnection;
-
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connect({ servers: nats.url });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-  });
-
   const heartbeat = (agentId: string, at: number) =>
     agentRecordCodec.encode({ v: 1, agentId, instanceId: `i-${agentId}`, cpus: 2, startedAt: 1, at, running: [] });
   const open = async (cluster: string, ttlMs: number) => {
